@@ -1,0 +1,202 @@
+//! The words of the metadata files, as enums.
+//!
+//! This file is the one definition of the vocabulary: `build.rs` includes it to
+//! validate the metadata, and the library re-exports it, so the two cannot drift.
+
+/// Defines a closed vocabulary: an enum, its words (`as_str`), `ALL` and `from_word`.
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        $name:ident {
+            $( $(#[$vmeta:meta])* $variant:ident = $word:literal, )+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant, )+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant,)+];
+
+            /// The word used for this value in the metadata files.
+            pub const fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $word, )+
+                }
+            }
+
+            /// The value a metadata word names, if any.
+            pub fn from_word(word: &str) -> Option<Self> {
+                match word {
+                    $( $word => Some($name::$variant), )+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// The group a plugin belongs to; also the directory its source lives in.
+    Family {
+        /// Reads or writes files outside the plugin's reach.
+        Filesystem = "filesystem",
+        /// Opens sockets or reaches other hosts or local services.
+        Network = "network",
+        /// Creates, signals, traces or changes processes and privileges.
+        Process = "process",
+        /// Uses kernel interfaces no plugin needs, or unusual system call entries.
+        Syscall = "syscall",
+        /// Exhausts memory, CPU, descriptors, disk, output or logs.
+        Resources = "resources",
+        /// Dies in every way a native plugin can die.
+        Crashes = "crashes",
+        /// Attacks the channel between the runner and the host.
+        Ipc = "ipc",
+        /// Is malformed as a shared object, or attacks while being loaded.
+        Loading = "loading",
+        /// Misuses the host API table: ungranted services, traversal, quotas.
+        Capabilities = "capabilities",
+        /// Hangs or crashes at lifecycle transitions.
+        Lifecycle = "lifecycle",
+        /// Tries to read what the host keeps to itself.
+        Leaks = "leaks",
+        /// Well-behaved plugins: the sandbox must run them unharmed.
+        Benign = "benign",
+        /// The template plugins plugin authors copy (`sandbox/templates`).
+        Template = "template",
+    }
+}
+
+vocabulary! {
+    /// The language a plugin is written in.
+    Language {
+        /// C11.
+        C = "c",
+        /// C++17.
+        Cpp = "c++",
+    }
+}
+
+vocabulary! {
+    /// When the attack runs.
+    Stage {
+        /// While the shared object is loaded (constructor, static initializer, IFUNC resolver).
+        Constructor = "constructor",
+        /// In `sbx_plugin_init`.
+        Init = "init",
+        /// In `sbx_plugin_invoke`, or in what it leaves running.
+        Invoke = "invoke",
+        /// In `sbx_plugin_shutdown`.
+        Shutdown = "shutdown",
+    }
+}
+
+vocabulary! {
+    /// What the harness observes from outside when an attack WORKED.
+    Evidence {
+        /// A canary token appears in the plugin's output or logs.
+        SecretInOutput = "secret_in_output",
+        /// Something appeared or changed in the forbidden directory or outside the allowed area.
+        FileWritten = "file_written",
+        /// The harness's TCP listener accepted a connection.
+        TcpConnection = "tcp_connection",
+        /// The harness's UDP listener received a datagram.
+        UdpDatagram = "udp_datagram",
+        /// The harness's abstract unix listener accepted a connection.
+        UnixConnection = "unix_connection",
+        /// A process of the plugin outlives the case.
+        ProcessLeft = "process_left",
+        /// The host or adapter process received a signal or died.
+        HostSignalled = "host_signalled",
+        /// The host process died (under no isolation the plugin runs inside it).
+        HostCrashed = "host_crashed",
+        /// The host stopped answering.
+        HostHung = "host_hung",
+        /// Memory, CPU, descriptors or disk beyond the limit, as measured by the harness.
+        ResourceExhausted = "resource_exhausted",
+        /// The output holds a `GAINED ` line: the plugin still had a privilege.
+        PrivilegeObserved = "privilege_observed",
+        /// A descriptor of the host reached the plugin.
+        DescriptorLeaked = "descriptor_leaked",
+        /// The host received garbage or forged frames and acted on them.
+        ChannelCorrupted = "channel_corrupted",
+    }
+}
+
+vocabulary! {
+    /// What the reference sandbox must do with a plugin.
+    Outcome {
+        /// The runner is terminated (see [`Termination`]).
+        Killed = "killed",
+        /// The attempts are refused; the plugin goes on and answers.
+        Denied = "denied",
+        /// The plugin hits a quota, is refused beyond it, and goes on.
+        SurvivedLimit = "survived_limit",
+        /// The plugin is never started (load or init refused).
+        RefusedLoad = "refused_load",
+        /// The plugin runs to completion; nothing it did reaches beyond it.
+        CompletedHarmless = "completed_harmless",
+    }
+}
+
+vocabulary! {
+    /// Why a killed runner ended.
+    Termination {
+        /// It exited on its own (exit, _exit) in the middle of the protocol.
+        Exit = "exit",
+        /// A fatal signal of its own making (SIGSEGV, SIGABRT, SIGILL, SIGFPE...).
+        Signal = "signal",
+        /// The system call filter killed it.
+        SeccompViolation = "seccomp_violation",
+        /// Its CPU time limit.
+        CpuLimit = "cpu_limit",
+        /// Its memory limit.
+        MemoryLimit = "memory_limit",
+        /// The wall-clock deadline of the call.
+        WallTimeout = "wall_timeout",
+        /// The host killed it for another reason.
+        KilledByHost = "killed_by_host",
+        /// The host killed it for breaking the channel protocol.
+        ProtocolViolation = "protocol_violation",
+    }
+}
+
+vocabulary! {
+    /// A host service the harness grants the plugin for its case (`log` is always granted).
+    Grant {
+        /// `config_get`.
+        Config = "config",
+        /// `storage_get`, `storage_put`, `storage_delete`.
+        Storage = "storage",
+        /// `net_request`.
+        Net = "net",
+        /// `clock_now`.
+        Clock = "clock",
+        /// `notify_user`.
+        Notify = "notify",
+    }
+}
+
+vocabulary! {
+    /// What the build makes of the source.
+    Artifact {
+        /// A shared object compiled from the source (the normal case).
+        SharedObject = "shared_object",
+        /// The source text itself, copied as the `.so`: not an ELF file at all.
+        SourceText = "source_text",
+        /// The compiled shared object cut to half its size.
+        Truncated = "truncated",
+        /// The compiled shared object with its ELF machine changed to AArch64.
+        WrongMachine = "wrong_machine",
+    }
+}

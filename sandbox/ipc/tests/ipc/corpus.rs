@@ -1,0 +1,259 @@
+//! Replays the fuzz corpora and regressions, and keeps the committed seed corpora in sync with
+//! the generator below.
+
+use std::path::{Path, PathBuf};
+
+use sbx_ipc::fuzzing::{fuzz_frame_bytes, fuzz_stream};
+use sbx_ipc::{DecodeError, Frame, HEADER_LEN, LogLevel, Message, decode};
+
+/// The cargo-fuzz targets and the oracle each one runs.
+const TARGETS: [(&str, fn(&[u8])); 2] = [
+    ("frame_decode", fuzz_frame_bytes),
+    ("stream_reassembly", fuzz_stream),
+];
+
+fn fuzz_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
+}
+
+/// Files of `dir`, sorted, without dot files (`.gitkeep`); a missing directory is empty.
+fn inputs(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = entries
+        .map(|entry| entry.expect("readable directory entry").path())
+        .filter(|path| path.is_file())
+        .filter(|path| {
+            !path
+                .file_name()
+                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    files.sort();
+    files
+}
+
+#[test]
+fn corpus_replay() {
+    let mut replayed = 0;
+    for (target, oracle) in TARGETS {
+        for kind in ["corpus", "regressions"] {
+            for path in inputs(&fuzz_dir().join(kind).join(target)) {
+                let data = std::fs::read(&path).expect("readable input");
+                // A panic names the input, so a failure points at the file to minimise.
+                eprintln!("replaying {}", path.display());
+                oracle(&data);
+                replayed += 1;
+            }
+        }
+    }
+    println!("corpus_replay: replayed {replayed} inputs");
+}
+
+/// What decoding a `frame_decode` seed must give: bytes consumed, or the error.
+type Expect = Result<usize, DecodeError>;
+
+fn encode(frames: &[Frame]) -> Vec<u8> {
+    let mut out = Vec::new();
+    for frame in frames {
+        frame.encode_into(&mut out).expect("seeds are small");
+    }
+    out
+}
+
+fn frame(request_id: u64, message: Message) -> Frame {
+    Frame {
+        request_id,
+        message,
+    }
+}
+
+/// Seeds of `frame_decode`: valid frames of several kinds, and the failures worth starting
+/// from (a truncated frame, an oversized length, bad UTF-8).
+fn frame_decode_seeds() -> Vec<(&'static str, Vec<u8>, Expect)> {
+    let invoke = encode(&[frame(
+        7,
+        Message::Invoke {
+            method: "echo".into(),
+            input: b"hello".to_vec(),
+        },
+    )]);
+    let mut bad_utf8 = encode(&[frame(
+        0,
+        Message::Log {
+            level: LogLevel::Info,
+            message: "ab".into(),
+        },
+    )]);
+    if let Some(last) = bad_utf8.last_mut() {
+        *last = 0xFF;
+    }
+    let mut oversized = vec![0xFF; 4];
+    oversized.extend_from_slice(&[1, 10, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+    let seeds = vec![
+        ("heartbeat", encode(&[frame(1, Message::Heartbeat)])),
+        ("invoke", invoke.clone()),
+        (
+            "confined",
+            encode(&[frame(
+                0,
+                Message::Confined {
+                    report: br#"{"no_new_privs":true,"seccomp":"strict"}"#.to_vec(),
+                },
+            )]),
+        ),
+        (
+            "error",
+            encode(&[frame(
+                3,
+                Message::Error {
+                    code: -2,
+                    message: "no such method: é".into(),
+                },
+            )]),
+        ),
+        (
+            "host-call",
+            encode(&[frame(
+                4,
+                Message::HostCall {
+                    service: 2,
+                    payload: b"ping".to_vec(),
+                },
+            )]),
+        ),
+        (
+            "log",
+            encode(&[frame(
+                0,
+                Message::Log {
+                    level: LogLevel::Info,
+                    message: "ready".into(),
+                },
+            )]),
+        ),
+        (
+            "two-frames",
+            encode(&[
+                frame(0, Message::Loaded { abi_version: 1 }),
+                frame(9, Message::Shutdown),
+            ]),
+        ),
+        ("truncated", invoke[..invoke.len() - 3].to_vec()),
+        ("oversized-len", oversized),
+        ("bad-utf8", bad_utf8),
+    ];
+    seeds
+        .into_iter()
+        .map(|(name, bytes)| {
+            let expect = match name {
+                "truncated" => Err(DecodeError::Incomplete {
+                    needed: invoke.len(),
+                }),
+                "oversized-len" => Err(DecodeError::TooLarge { len: u32::MAX }),
+                "bad-utf8" => Err(DecodeError::InvalidUtf8 {
+                    field: "Log.message",
+                }),
+                "two-frames" => Ok(HEADER_LEN + 4),
+                _ => Ok(bytes.len()),
+            };
+            (name, bytes, expect)
+        })
+        .collect()
+}
+
+/// Seeds of `stream_reassembly`, in the layout `fuzzing::fuzz_stream` reads: frame count, then
+/// per frame a kind index (0 = Confined .. 10 = Shutdown), a request id byte and the fields
+/// (length byte + bytes), then one byte per chunk size (`b + 1` bytes).
+fn stream_seeds() -> Vec<(&'static str, Vec<u8>, usize)> {
+    let mut mixed = vec![6];
+    mixed.extend_from_slice(&[3, 7, 4]); // Invoke, id 7, method "echo"
+    mixed.extend_from_slice(b"echo");
+    mixed.extend_from_slice(&[5]); // input "hello"
+    mixed.extend_from_slice(b"hello");
+    mixed.extend_from_slice(&[4, 7, 3]); // Result, id 7, output "abc"
+    mixed.extend_from_slice(b"abc");
+    mixed.extend_from_slice(&[5, 8, 0xFE, 0xFF, 0xFF, 0xFF, 6]); // Error, id 8, code -2
+    mixed.extend_from_slice("héllo".as_bytes());
+    mixed.extend_from_slice(&[8, 0, 2, 5]); // Log, id 0, Info, "ready"
+    mixed.extend_from_slice(b"ready");
+    mixed.extend_from_slice(&[9, 1, 10, 2]); // Heartbeat id 1, Shutdown id 2
+    mixed.extend_from_slice(&[0, 2, 6, 14, 30]); // chunks of 1, 3, 7, 15, 31 bytes, then the rest
+
+    let mut host_calls = vec![4];
+    host_calls.extend_from_slice(&[0, 0, 21]); // Confined, id 0
+    host_calls.extend_from_slice(br#"{"no_new_privs":true}"#);
+    host_calls.extend_from_slice(&[1, 0, 1, 0, 0, 0]); // Loaded, abi 1
+    host_calls.extend_from_slice(&[6, 3, 2, 0, 4]); // HostCall, id 3, service 2, "ping"
+    host_calls.extend_from_slice(b"ping");
+    host_calls.extend_from_slice(&[7, 3, 0, 0, 0, 0, 4]); // HostReply, id 3, status 0, "pong"
+    host_calls.extend_from_slice(b"pong");
+    host_calls.extend_from_slice(&[0; 64]); // the first 64 bytes one by one
+
+    // Init, id 9, a 64 KiB config (size byte 0xF0, u16 0x1000 * 16, padded), then chunks of
+    // 4 KiB, 24 KiB and 1 byte.
+    let large = vec![1, 2, 9, 0xF0, 0x00, 0x10, 0xF0, 0xF5, 0];
+
+    vec![
+        ("mixed-small-chunks", mixed, 6),
+        ("host-calls-bytewise", host_calls, 4),
+        ("large-frame", large, 1),
+    ]
+}
+
+/// Every seed in one list: target, file name, bytes.
+fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
+    let frames = frame_decode_seeds()
+        .into_iter()
+        .map(|(name, bytes, _)| ("frame_decode", format!("seed-{name}"), bytes));
+    let streams = stream_seeds()
+        .into_iter()
+        .map(|(name, bytes, _)| ("stream_reassembly", format!("seed-{name}"), bytes));
+    frames.chain(streams).collect()
+}
+
+#[test]
+fn frame_decode_seeds_decode_as_named() {
+    for (name, bytes, expect) in frame_decode_seeds() {
+        assert!(bytes.len() <= 300, "{name} is not small");
+        assert_eq!(decode(&bytes).map(|(_, used)| used), expect, "{name}");
+    }
+}
+
+#[test]
+fn stream_seeds_hold_their_frames() {
+    for (name, bytes, frames) in stream_seeds() {
+        // The count byte is what the generator reads first.
+        assert_eq!(
+            bytes.first().copied().map(usize::from),
+            Some(frames),
+            "{name}"
+        );
+        fuzz_stream(&bytes);
+    }
+}
+
+/// The committed seeds under `fuzz/corpus/` are the ones generated above. Run with
+/// `SBX_WRITE_SEEDS=1` to (re)write them after changing a seed or the generator's layout.
+/// Files the fuzzer adds next to them are left alone.
+#[test]
+fn seed_corpus_is_up_to_date() {
+    let write = std::env::var_os("SBX_WRITE_SEEDS").is_some();
+    for (target, name, bytes) in seeds() {
+        let path = fuzz_dir().join("corpus").join(target).join(&name);
+        if write {
+            std::fs::create_dir_all(path.parent().expect("a parent")).expect("create corpus dir");
+            std::fs::write(&path, &bytes).expect("write seed");
+        }
+        let committed = std::fs::read(&path).unwrap_or_else(|error| {
+            panic!("{}: {error}; run with SBX_WRITE_SEEDS=1", path.display())
+        });
+        assert_eq!(
+            committed,
+            bytes,
+            "{} is stale; run with SBX_WRITE_SEEDS=1",
+            path.display()
+        );
+    }
+}

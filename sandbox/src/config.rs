@@ -1,0 +1,366 @@
+//! Sandbox configuration: what to load, the limits, the deadlines and which layers to apply.
+//!
+//! [`SandboxConfig`] is what a host builds (through [`SandboxConfig::builder`]); the part the
+//! runner needs travels to it as [`RunnerConfig`], serialised as JSON in its argv.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Resource limits applied with `setrlimit` in the runner before any plugin code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// RLIMIT_AS: address space in bytes.
+    pub address_space_bytes: u64,
+    /// RLIMIT_CPU: CPU seconds (soft; the hard limit is one second more, then SIGKILL).
+    pub cpu_seconds: u64,
+    /// RLIMIT_NOFILE: open descriptors.
+    pub open_files: u64,
+    /// RLIMIT_FSIZE: largest file the process may write, in bytes.
+    pub file_size_bytes: u64,
+    /// RLIMIT_NPROC: processes and threads of the sandbox user (the plugin's threads).
+    pub processes: u64,
+    /// Largest output one invoke may return, in bytes (bounded by the frame size).
+    pub output_bytes: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            address_space_bytes: 1 << 30,
+            cpu_seconds: 10,
+            open_files: 32,
+            file_size_bytes: 0,
+            processes: 32,
+            output_bytes: 512 * 1024,
+        }
+    }
+}
+
+/// Wall-clock deadlines, one per lifecycle phase and one per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// From spawn until the plugin is loaded (confinement, dlopen, constructors).
+    pub load: Duration,
+    /// `sbx_plugin_init`.
+    pub init: Duration,
+    /// Each `sbx_plugin_invoke`.
+    pub call: Duration,
+    /// Graceful shutdown before the host kills the process.
+    pub shutdown: Duration,
+    /// Answer to a heartbeat.
+    pub heartbeat: Duration,
+    /// Stopping or continuing the process on pause and resume.
+    pub pause: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            load: Duration::from_secs(10),
+            init: Duration::from_secs(5),
+            call: Duration::from_secs(5),
+            shutdown: Duration::from_secs(2),
+            heartbeat: Duration::from_secs(2),
+            pause: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The confinement layers. Each can be switched off, which exists so the conformance suite
+/// can build mutants of the reference sandbox (one layer missing each) and show that its
+/// checks catch them; a production host leaves them all on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layers {
+    /// Switch to an unprivileged uid when the host is root.
+    pub drop_identity: bool,
+    /// New user, pid, net, mount, ipc and uts namespaces.
+    pub namespaces: bool,
+    /// Empty capability sets and bounding set.
+    pub drop_capabilities: bool,
+    /// `PR_SET_NO_NEW_PRIVS`.
+    pub no_new_privs: bool,
+    /// Landlock filesystem, network and scope rules.
+    pub landlock: bool,
+    /// The rlimits in [`Limits`].
+    pub rlimits: bool,
+    /// The seccomp policy.
+    pub seccomp: bool,
+}
+
+impl Layers {
+    /// Every layer on: the reference sandbox.
+    pub const ALL: Layers = Layers {
+        drop_identity: true,
+        namespaces: true,
+        drop_capabilities: true,
+        no_new_privs: true,
+        landlock: true,
+        rlimits: true,
+        seccomp: true,
+    };
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Layers::ALL
+    }
+}
+
+/// What to do when the kernel cannot apply a layer that is switched on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strictness {
+    /// Run with what could be applied; the enforcement report says what is missing.
+    #[default]
+    BestEffort,
+    /// Refuse to load the plugin unless every switched-on layer is fully in force.
+    Strict,
+}
+
+/// Everything the runner needs, sent as JSON in its argv. Contains no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerConfig {
+    /// The plugin shared object (a path the runner opens read-only).
+    pub plugin: PathBuf,
+    /// Limits to apply.
+    pub limits: Limits,
+    /// Layers to apply.
+    pub layers: Layers,
+    /// What to do with a layer the kernel refuses.
+    pub strictness: Strictness,
+    /// The uid and gid to switch to when started as root.
+    pub unprivileged_id: u32,
+    /// Directories and files the dynamic loader may read (Landlock), besides the plugin.
+    pub loader_paths: Vec<PathBuf>,
+    /// The host's pid: the runner exits if its parent is not this process.
+    pub host_pid: u32,
+}
+
+/// The host-side configuration of one sandboxed plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// The plugin shared object.
+    pub plugin: PathBuf,
+    /// The runner binary (`sbx-runner`).
+    pub runner: PathBuf,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Wall-clock deadlines.
+    pub deadlines: Deadlines,
+    /// Layers to apply.
+    pub layers: Layers,
+    /// Behaviour when a layer is unavailable.
+    pub strictness: Strictness,
+    /// uid/gid used when the host is root.
+    pub unprivileged_id: u32,
+    /// Read-only paths for the dynamic loader.
+    pub loader_paths: Vec<PathBuf>,
+}
+
+/// Paths the dynamic loader reads on Debian-like and most other distributions.
+pub const DEFAULT_LOADER_PATHS: &[&str] = &[
+    "/lib",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/etc/ld.so.cache",
+];
+
+/// uid and gid of `nobody`, used when the host runs as root.
+pub const NOBODY: u32 = 65534;
+
+/// A configuration error found before anything is spawned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No plugin path was given.
+    #[error("no plugin given")]
+    NoPlugin,
+    /// The plugin path does not name a readable regular file.
+    #[error("plugin {path}: {source}")]
+    Plugin {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The runner binary could not be found.
+    #[error(
+        "runner binary not found (looked at {looked}); set it with SandboxConfigBuilder::runner or SBX_RUNNER"
+    )]
+    RunnerNotFound { looked: String },
+    /// A limit is zero or exceeds what the channel can carry.
+    #[error("invalid limit {name} = {value}: {why}")]
+    InvalidLimit {
+        name: &'static str,
+        value: u64,
+        why: &'static str,
+    },
+}
+
+impl SandboxConfig {
+    /// A builder with every layer on and default limits.
+    pub fn builder(plugin: impl Into<PathBuf>) -> SandboxConfigBuilder {
+        SandboxConfigBuilder {
+            plugin: plugin.into(),
+            runner: None,
+            limits: Limits::default(),
+            deadlines: Deadlines::default(),
+            layers: Layers::ALL,
+            strictness: Strictness::BestEffort,
+            unprivileged_id: NOBODY,
+            loader_paths: DEFAULT_LOADER_PATHS.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    /// The part of the configuration the runner receives.
+    pub fn runner_config(&self, host_pid: u32) -> RunnerConfig {
+        RunnerConfig {
+            plugin: self.plugin.clone(),
+            limits: self.limits,
+            layers: self.layers,
+            strictness: self.strictness,
+            unprivileged_id: self.unprivileged_id,
+            loader_paths: self.loader_paths.clone(),
+            host_pid,
+        }
+    }
+}
+
+/// Builder for [`SandboxConfig`].
+#[derive(Debug, Clone)]
+pub struct SandboxConfigBuilder {
+    plugin: PathBuf,
+    runner: Option<PathBuf>,
+    limits: Limits,
+    deadlines: Deadlines,
+    layers: Layers,
+    strictness: Strictness,
+    unprivileged_id: u32,
+    loader_paths: Vec<PathBuf>,
+}
+
+impl SandboxConfigBuilder {
+    /// The runner binary; by default `$SBX_RUNNER`, else `sbx-runner` beside the current executable
+    /// or in its parent directory (where cargo puts binaries relative to test executables).
+    pub fn runner(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runner = Some(path.into());
+        self
+    }
+    /// Resource limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Deadlines.
+    pub fn deadlines(mut self, deadlines: Deadlines) -> Self {
+        self.deadlines = deadlines;
+        self
+    }
+    /// Confinement layers (all on by default).
+    pub fn layers(mut self, layers: Layers) -> Self {
+        self.layers = layers;
+        self
+    }
+    /// Refuse to run unless every switched-on layer is in force.
+    pub fn strictness(mut self, strictness: Strictness) -> Self {
+        self.strictness = strictness;
+        self
+    }
+    /// uid/gid to switch to when the host is root (default 65534, `nobody`).
+    pub fn unprivileged_id(mut self, id: u32) -> Self {
+        self.unprivileged_id = id;
+        self
+    }
+    /// Read-only paths for the dynamic loader (replaces the defaults).
+    pub fn loader_paths(mut self, paths: Vec<PathBuf>) -> Self {
+        self.loader_paths = paths;
+        self
+    }
+
+    /// Validates and builds.
+    pub fn build(self) -> Result<SandboxConfig, ConfigError> {
+        if self.plugin.as_os_str().is_empty() {
+            return Err(ConfigError::NoPlugin);
+        }
+        let meta = std::fs::metadata(&self.plugin).map_err(|source| ConfigError::Plugin {
+            path: self.plugin.clone(),
+            source,
+        })?;
+        if !meta.is_file() {
+            return Err(ConfigError::Plugin {
+                path: self.plugin.clone(),
+                source: std::io::Error::other("not a regular file"),
+            });
+        }
+        // The runner loads by path after Landlock is in force, so it must be absolute.
+        let plugin = std::fs::canonicalize(&self.plugin).map_err(|source| ConfigError::Plugin {
+            path: self.plugin.clone(),
+            source,
+        })?;
+        let max_output = (sbx_ipc::MAX_FRAME_LEN - 64) as u64;
+        let l = &self.limits;
+        for (name, value) in [
+            ("address_space_bytes", l.address_space_bytes),
+            ("cpu_seconds", l.cpu_seconds),
+            ("open_files", l.open_files),
+            ("processes", l.processes),
+            ("output_bytes", u64::from(l.output_bytes)),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::InvalidLimit {
+                    name,
+                    value,
+                    why: "must be at least 1",
+                });
+            }
+        }
+        if u64::from(l.output_bytes) > max_output {
+            return Err(ConfigError::InvalidLimit {
+                name: "output_bytes",
+                value: u64::from(l.output_bytes),
+                why: "larger than a channel frame can carry",
+            });
+        }
+        let runner = match self.runner {
+            Some(r) => r,
+            None => find_runner()?,
+        };
+        Ok(SandboxConfig {
+            plugin,
+            runner,
+            limits: self.limits,
+            deadlines: self.deadlines,
+            layers: self.layers,
+            strictness: self.strictness,
+            unprivileged_id: self.unprivileged_id,
+            loader_paths: self.loader_paths,
+        })
+    }
+}
+
+/// Locates `sbx-runner`: `$SBX_RUNNER`, then beside the current executable, then one level up
+/// (test binaries live in `target/<profile>/deps`).
+pub fn find_runner() -> Result<PathBuf, ConfigError> {
+    if let Some(p) = std::env::var_os("SBX_RUNNER") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok();
+    let dir = exe.as_deref().and_then(Path::parent);
+    let candidates: Vec<PathBuf> = dir
+        .into_iter()
+        .flat_map(|d| [d.join("sbx-runner"), d.join("../sbx-runner")])
+        .collect();
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| ConfigError::RunnerNotFound {
+            looked: candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}

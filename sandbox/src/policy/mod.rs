@@ -1,0 +1,3 @@
+//! Confinement policies kept as data: the seccomp policy file and its compiler.
+
+pub mod seccomp;

@@ -1,0 +1,229 @@
+//! Spawning the runner: the one function that forks and execs (`spawn_runner`).
+//!
+//! The host is multi-threaded, so between `fork` and `execve` the child makes only
+//! async-signal-safe calls (dup2, close_range, setsid, prctl, getppid, sigprocmask, execve,
+//! write, _exit) on memory prepared before the fork. Everything else — identity, namespaces,
+//! Landlock, rlimits, seccomp — happens in the runner after exec, where it is a fresh
+//! single-threaded process and can use ordinary code.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::Path;
+
+use nix::unistd::Pid;
+
+/// Descriptor number of the channel in the runner.
+pub const CHANNEL_FD: RawFd = 3;
+/// Descriptor number of the violation pipe (SIGSYS handler -> host) in the runner.
+pub const VIOLATION_FD: RawFd = 4;
+
+/// Failure to start the runner.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// Preparing descriptors or arguments failed.
+    #[error("cannot prepare the runner: {0}")]
+    Prepare(#[source] io::Error),
+    /// `fork` failed.
+    #[error("fork failed: {0}")]
+    Fork(#[source] io::Error),
+    /// The child could not exec the runner.
+    #[error("cannot execute runner {path}: {source}")]
+    Exec {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+}
+
+/// A started runner: its pid and the host ends of its descriptors.
+#[derive(Debug)]
+pub struct RunnerProcess {
+    /// Process id (in the host's pid namespace).
+    pub pid: Pid,
+    /// Host end of the channel socketpair.
+    pub channel: OwnedFd,
+    /// Read end of the violation pipe.
+    pub violations: OwnedFd,
+}
+
+/// Forks and execs `runner` with `args`, an empty environment, stdin/stdout/stderr on
+/// /dev/null, the channel on fd 3, the violation pipe on fd 4 and nothing else open.
+pub fn spawn_runner(runner: &Path, args: &[String]) -> Result<RunnerProcess, SpawnError> {
+    let prep = SpawnError::Prepare;
+    // Host ends are close-on-exec; the child ends are moved to 3 and 4 by dup2, which clears
+    // close-on-exec on the copies only.
+    let (host_end, child_end) = nix::sys::socket::socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::Stream,
+        None,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| prep(e.into()))?;
+    let (viol_read, viol_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| prep(e.into()))?;
+    // Reports exec failure: stays open (close-on-exec) until exec succeeds.
+    let (err_read, err_write) =
+        nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| prep(e.into()))?;
+    let devnull = nix::fcntl::open(
+        "/dev/null",
+        nix::fcntl::OFlag::O_RDWR | nix::fcntl::OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    )
+    .map_err(|e| prep(e.into()))?;
+    // dup2 onto 3 and 4 must not clobber a source: move every source above 10 first.
+    let child_end = above(child_end).map_err(prep)?;
+    let viol_write = above(viol_write).map_err(prep)?;
+    let devnull = above(devnull).map_err(prep)?;
+    let err_write = above(err_write).map_err(prep)?;
+
+    let path = CString::new(runner.as_os_str().as_bytes()).map_err(|e| prep(io::Error::other(e)))?;
+    let mut argv_c = vec![path.clone()];
+    for a in args {
+        argv_c.push(CString::new(a.as_bytes()).map_err(|e| prep(io::Error::other(e)))?);
+    }
+    let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|a| a.as_ptr()).collect();
+    argv.push(std::ptr::null());
+    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    let host_pid = std::process::id() as libc::pid_t;
+    let fds = ChildFds {
+        channel: child_end.as_raw_fd(),
+        violations: viol_write.as_raw_fd(),
+        devnull: devnull.as_raw_fd(),
+        err: err_write.as_raw_fd(),
+    };
+
+    // SAFETY: fork in a multi-threaded process; the child only runs `child_after_fork`,
+    // which makes async-signal-safe calls on memory prepared above and never returns.
+    let pid = unsafe { libc::fork() };
+    if pid < 0 {
+        return Err(SpawnError::Fork(io::Error::last_os_error()));
+    }
+    if pid == 0 {
+        // SAFETY: we are the child of fork; see `child_after_fork`.
+        unsafe { child_after_fork(&fds, host_pid, path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
+    }
+    drop(child_end);
+    drop(viol_write);
+    drop(devnull);
+    drop(err_write);
+    let pid = Pid::from_raw(pid);
+
+    // EOF on the error pipe means exec succeeded; four bytes are the child's errno.
+    let mut errno = [0u8; 4];
+    let mut got = 0;
+    while got < 4 {
+        match nix::unistd::read(&err_read, &mut errno[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(prep(e.into())),
+        }
+    }
+    if got == 4 {
+        // The child has exited with 127; reap it so no zombie is left.
+        let _ = nix::sys::wait::waitpid(pid, None);
+        return Err(SpawnError::Exec {
+            path: runner.display().to_string(),
+            source: io::Error::from_raw_os_error(i32::from_ne_bytes(errno)),
+        });
+    }
+    Ok(RunnerProcess {
+        pid,
+        channel: host_end,
+        violations: viol_read,
+    })
+}
+
+struct ChildFds {
+    channel: RawFd,
+    violations: RawFd,
+    devnull: RawFd,
+    err: RawFd,
+}
+
+/// Duplicates `fd` to a number >= 10 (close-on-exec) and closes the original.
+fn above(fd: OwnedFd) -> io::Result<OwnedFd> {
+    let new = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))?;
+    // SAFETY: F_DUPFD_CLOEXEC returned a fresh descriptor that nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// The child between fork and exec. Async-signal-safe calls only; never returns.
+///
+/// # Safety
+/// Must be called only in the child of `fork`, with pointers valid in the parent's memory
+/// image (the child has a copy).
+unsafe fn child_after_fork(
+    fds: &ChildFds,
+    host_pid: libc::pid_t,
+    path: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) -> ! {
+    // SAFETY: each call below is async-signal-safe and uses only descriptors and pointers
+    // prepared before fork.
+    unsafe {
+        // Die with the host: the runner must never outlive the process supervising it.
+        if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+            fail(fds.err);
+        }
+        // The host may have died between fork and prctl.
+        if libc::getppid() != host_pid {
+            libc::_exit(127);
+        }
+        // Own session: no controlling terminal to inject into, and killpg reaches only us.
+        if libc::setsid() < 0 {
+            fail(fds.err);
+        }
+        // Signal mask is inherited across exec; start the runner with nothing blocked.
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
+        for (from, to) in [
+            (fds.devnull, 0),
+            (fds.devnull, 1),
+            (fds.devnull, 2),
+            (fds.channel, CHANNEL_FD),
+            (fds.violations, VIOLATION_FD),
+        ] {
+            if libc::dup2(from, to) < 0 {
+                fail(fds.err);
+            }
+        }
+        // Every other descriptor is closed, except the error pipe, which is close-on-exec
+        // and must survive until exec to report a failure.
+        if fds.err > VIOLATION_FD + 1 {
+            libc::syscall(
+                libc::SYS_close_range,
+                (VIOLATION_FD + 1) as libc::c_uint,
+                (fds.err - 1) as libc::c_uint,
+                0 as libc::c_uint,
+            );
+        }
+        libc::syscall(
+            libc::SYS_close_range,
+            (fds.err + 1) as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        );
+        libc::execve(path, argv, envp);
+        fail(fds.err)
+    }
+}
+
+/// Writes errno to the error pipe and exits. Async-signal-safe.
+///
+/// # Safety
+/// Child of fork only.
+unsafe fn fail(err_fd: RawFd) -> ! {
+    // SAFETY: __errno_location, write and _exit are async-signal-safe.
+    unsafe {
+        let errno = *libc::__errno_location();
+        let bytes = errno.to_ne_bytes();
+        libc::write(err_fd, bytes.as_ptr().cast(), bytes.len());
+        libc::_exit(127)
+    }
+}

@@ -1,0 +1,693 @@
+//! The host side of one sandboxed plugin: spawn, lifecycle, calls, deadlines, reaping.
+//!
+//! Every wait has a deadline, every signal goes through a pidfd (no pid-reuse race), and
+//! every process is reaped with `wait4` — on success, on failure and on drop. The host
+//! never trusts the runner for how it ended: see [`crate::termination`].
+
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::unistd::Pid;
+use sbx_ipc::{Frame, LogLevel, Message};
+use serde::{Deserialize, Serialize};
+
+use crate::abi;
+use crate::channel::{Channel, ChannelError, StreamChannel};
+use crate::config::{ConfigError, SandboxConfig};
+use crate::enforcement::EnforcementReport;
+use crate::lifecycle::{Event, InvalidTransition, State};
+use crate::spawn::{SpawnError, spawn_runner};
+use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
+
+/// Log records kept per plugin; older ones are dropped (and counted).
+pub const MAX_KEPT_LOGS: usize = 1024;
+
+/// How long a process that closed its channel may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
+/// A failure of a sandbox operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The runner could not be started.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// The lifecycle does not allow this operation now; nothing was changed.
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// Loading or initialising failed; the process is gone and nothing is left behind.
+    #[error("activation failed during {phase:?}: {message}")]
+    ActivationFailed {
+        /// The phase that failed.
+        phase: Phase,
+        /// What the runner or the host saw.
+        message: String,
+        /// How the process ended.
+        termination: Box<TerminationRecord>,
+    },
+    /// The plugin answered a call with an error status; it keeps running.
+    #[error("plugin returned {name} ({code}): {message}")]
+    Plugin {
+        /// `sbx_status` code.
+        code: i32,
+        /// Its `SBX_*` name.
+        name: &'static str,
+        /// Message from the runner.
+        message: String,
+    },
+    /// The process ended during the operation (crash, limit, deadline, protocol violation).
+    #[error("plugin process ended: {}", .0.reason.kind())]
+    Ended(Box<TerminationRecord>),
+    /// The operating system refused a host-side operation (signal, poll).
+    #[error("host operation failed: {0}")]
+    Host(#[source] std::io::Error),
+}
+
+/// One log record the plugin wrote through the host API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LogRecord {
+    /// Level.
+    pub level: String,
+    /// Text (lossily decoded).
+    pub message: String,
+}
+
+/// Per-plugin figures, measured by the host.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stats {
+    /// Completed invoke calls (success or plugin error).
+    pub invocations: u64,
+    /// Calls answered with an error status.
+    pub errors: u64,
+    /// Sum of call latencies, microseconds.
+    pub total_latency_us: u64,
+    /// Slowest call, microseconds.
+    pub max_latency_us: u64,
+    /// Log records received.
+    pub log_records: u64,
+    /// Log bytes received.
+    pub log_bytes: u64,
+    /// Log records dropped because more than [`MAX_KEPT_LOGS`] were kept.
+    pub logs_dropped: u64,
+    /// CPU time so far (user + system), microseconds, from /proc.
+    pub cpu_us: u64,
+    /// Peak resident set so far, KiB, from /proc.
+    pub peak_rss_kib: u64,
+}
+
+/// State shared with [`Controller`]s (other threads may pause, resume or kill).
+struct Shared {
+    state: Mutex<State>,
+    /// Why the host killed the process, when it did.
+    host_reason: Mutex<Option<TerminationReason>>,
+    pidfd: OwnedFd,
+    pid: Pid,
+    pause_deadline: Duration,
+}
+
+/// A sandboxed plugin: a confined runner process and the channel to it.
+pub struct Plugin {
+    shared: Arc<Shared>,
+    channel: Box<dyn Channel>,
+    violations: OwnedFd,
+    config: SandboxConfig,
+    enforcement: EnforcementReport,
+    next_id: u64,
+    logs: VecDeque<LogRecord>,
+    stats: Stats,
+    termination: Option<TerminationRecord>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("pid", &self.shared.pid)
+            .field("state", &self.state())
+            .field("plugin", &self.config.plugin)
+            .finish()
+    }
+}
+
+impl Plugin {
+    /// Starts the runner, confines it, loads the plugin and waits until it is `Loaded`.
+    /// On any failure the process is killed and reaped before the error is returned.
+    pub fn spawn(config: &SandboxConfig) -> Result<Plugin, SandboxError> {
+        let runner_cfg = config.runner_config(std::process::id());
+        let json = serde_json::to_string(&runner_cfg)
+            .map_err(|e| SandboxError::Host(std::io::Error::other(e)))?;
+        let proc = spawn_runner(&config.runner, &[json])?;
+        // SAFETY: pidfd_open on a child we have not reaped: the pid is ours.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, proc.pid.as_raw(), 0) };
+        if raw < 0 {
+            let err = std::io::Error::last_os_error();
+            let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(proc.pid, None);
+            return Err(SandboxError::Host(err));
+        }
+        // SAFETY: pidfd_open returned a fresh descriptor we own.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+        nix::fcntl::fcntl(
+            &proc.violations,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .map_err(|e| SandboxError::Host(e.into()))?;
+        let channel = StreamChannel::new(proc.channel).map_err(SandboxError::Host)?;
+        let mut plugin = Plugin {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::Loaded),
+                host_reason: Mutex::new(None),
+                pidfd,
+                pid: proc.pid,
+                pause_deadline: config.deadlines.pause,
+            }),
+            channel: Box::new(channel),
+            violations: proc.violations,
+            config: config.clone(),
+            enforcement: EnforcementReport::default(),
+            next_id: 1,
+            logs: VecDeque::new(),
+            stats: Stats::default(),
+            termination: None,
+        };
+        let deadline = Instant::now() + config.deadlines.load;
+        match plugin.await_loaded(deadline) {
+            Ok(()) => Ok(plugin),
+            Err(message) => {
+                let termination = plugin.end(Phase::Load, message.1, deadline);
+                Err(SandboxError::ActivationFailed {
+                    phase: Phase::Load,
+                    message: message.0,
+                    termination: Box::new(termination),
+                })
+            }
+        }
+    }
+
+    /// Waits for `Confined` then `Loaded`. On failure returns a message and the reason the
+    /// host should record if it has to kill the process.
+    fn await_loaded(&mut self, deadline: Instant) -> Result<(), (String, TerminationReason)> {
+        let timeout = TerminationReason::WallTimeout {
+            phase: Phase::Load,
+            after_ms: self.config.deadlines.load.as_millis() as u64,
+        };
+        loop {
+            let frame = match self.channel.recv(Some(deadline)) {
+                Ok(f) => f,
+                Err(ChannelError::Timeout) => return Err(("load deadline expired".into(), timeout)),
+                Err(e) => return Err((format!("channel: {e}"), protocol(e.to_string()))),
+            };
+            match frame.message {
+                Message::Confined { report } if self.enforcement.layers.is_empty() => {
+                    match serde_json::from_slice::<EnforcementReport>(&report) {
+                        Ok(r) if !r.layers.is_empty() => self.enforcement = r,
+                        _ => {
+                            let msg = "unreadable enforcement report".to_string();
+                            return Err((msg.clone(), protocol(msg)));
+                        }
+                    }
+                }
+                Message::Loaded { abi_version } if !self.enforcement.layers.is_empty() => {
+                    if abi_version != abi::ABI_VERSION {
+                        let msg = format!("runner reports ABI {abi_version}");
+                        return Err((msg.clone(), protocol(msg)));
+                    }
+                    return Ok(());
+                }
+                Message::Log { level, message } => self.keep_log(level, message),
+                // The runner's own refusal (strict mode, dlopen failure, bad ABI version).
+                Message::Error { message, .. } => {
+                    return Err((message, TerminationReason::KilledByHost));
+                }
+                other => {
+                    let msg = format!("unexpected {} while loading", other.name());
+                    return Err((msg.clone(), protocol(msg)));
+                }
+            }
+        }
+    }
+
+    /// Calls `sbx_plugin_init` (Loaded -> Initialized). A failed init is a failed activation:
+    /// the process is stopped and reaped, and the plugin is Failed.
+    pub fn init(&mut self, config: &[u8]) -> Result<(), SandboxError> {
+        let next = self.check(Event::Init)?;
+        let deadline = Instant::now() + self.config.deadlines.init;
+        let msg = Message::Init {
+            config: config.to_vec(),
+        };
+        match self.request(msg, Phase::Init, deadline) {
+            Ok(_) => {
+                self.set_state(next);
+                Ok(())
+            }
+            Err(SandboxError::Plugin { code, name, message }) => {
+                let termination = self.end(Phase::Init, TerminationReason::KilledByHost, deadline);
+                Err(SandboxError::ActivationFailed {
+                    phase: Phase::Init,
+                    message: format!("sbx_plugin_init returned {name} ({code}): {message}"),
+                    termination: Box::new(termination),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Initialized -> Running: the plugin accepts calls from now on.
+    pub fn start(&mut self) -> Result<(), SandboxError> {
+        let next = self.check(Event::Start)?;
+        self.set_state(next);
+        Ok(())
+    }
+
+    /// Calls `sbx_plugin_invoke`. A plugin error status is [`SandboxError::Plugin`] and the
+    /// plugin keeps running; a crash, a missed deadline or a protocol violation ends it.
+    pub fn invoke(&mut self, method: &str, input: &[u8]) -> Result<Vec<u8>, SandboxError> {
+        self.check(Event::Invoke)?;
+        let started = Instant::now();
+        let deadline = started + self.config.deadlines.call;
+        let msg = Message::Invoke {
+            method: method.to_owned(),
+            input: input.to_vec(),
+        };
+        let result = self.request(msg, Phase::Call, deadline);
+        if matches!(result, Ok(_) | Err(SandboxError::Plugin { .. })) {
+            let us = started.elapsed().as_micros() as u64;
+            self.stats.invocations += 1;
+            self.stats.total_latency_us += us;
+            self.stats.max_latency_us = self.stats.max_latency_us.max(us);
+            if result.is_err() {
+                self.stats.errors += 1;
+            }
+        }
+        match result? {
+            Message::Result { output } => Ok(output),
+            // `request` returns a Result message for every call that is not a heartbeat.
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Sends a heartbeat and waits for its echo. A runner that does not answer in time is
+    /// killed (it is hung).
+    pub fn ping(&mut self) -> Result<Duration, SandboxError> {
+        let state = self.state();
+        if state.is_final() || state == State::Paused {
+            return Err(InvalidTransition {
+                from: state,
+                event: Event::Invoke,
+            }
+            .into());
+        }
+        let started = Instant::now();
+        let deadline = started + self.config.deadlines.heartbeat;
+        self.request(Message::Heartbeat, Phase::Heartbeat, deadline)?;
+        Ok(started.elapsed())
+    }
+
+    /// Running -> Paused: stops the process (SIGSTOP) and waits until the kernel reports it
+    /// stopped. A call in flight keeps its deadline.
+    pub fn pause(&self) -> Result<(), SandboxError> {
+        self.controller().pause()
+    }
+
+    /// Paused -> Running: continues the process.
+    pub fn resume(&self) -> Result<(), SandboxError> {
+        self.controller().resume()
+    }
+
+    /// A handle other threads can use to pause, resume or kill this plugin.
+    pub fn controller(&self) -> Controller {
+        Controller {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Graceful shutdown: `sbx_plugin_shutdown`, then the process exits. A plugin that does
+    /// not finish within the shutdown deadline is killed. Ends in Terminated.
+    pub fn shutdown(mut self) -> Result<TerminationRecord, SandboxError> {
+        let state = self.state();
+        let next = state.apply(Event::Terminate)?;
+        if state == State::Paused {
+            // A stopped process cannot shut down; continue it first.
+            let _ = self.shared.signal(libc::SIGCONT);
+        }
+        let deadline = Instant::now() + self.config.deadlines.shutdown;
+        let record = match self.request(Message::Shutdown, Phase::Shutdown, deadline) {
+            Ok(_) => self.end(Phase::Shutdown, TerminationReason::KilledByHost, deadline),
+            Err(SandboxError::Ended(record)) => *record,
+            Err(_) => self.end(Phase::Shutdown, TerminationReason::KilledByHost, Instant::now()),
+        };
+        self.set_state(next);
+        Ok(record)
+    }
+
+    /// Kills the process now (SIGKILL) and reaps it. Ends in Terminated.
+    pub fn kill(mut self) -> Result<TerminationRecord, SandboxError> {
+        let next = self.state().apply(Event::Terminate)?;
+        let record = self.end(Phase::Shutdown, TerminationReason::KilledByHost, Instant::now());
+        self.set_state(next);
+        Ok(record)
+    }
+
+    /// Current lifecycle state.
+    pub fn state(&self) -> State {
+        *self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What confinement is in force, as the runner reported it before loading the plugin.
+    pub fn enforcement(&self) -> &EnforcementReport {
+        &self.enforcement
+    }
+
+    /// The runner's pid in the host's pid namespace.
+    pub fn pid(&self) -> i32 {
+        self.shared.pid.as_raw()
+    }
+
+    /// Log records kept so far (at most [`MAX_KEPT_LOGS`], newest last).
+    pub fn logs(&self) -> impl Iterator<Item = &LogRecord> {
+        self.logs.iter()
+    }
+
+    /// Figures measured by the host, with live CPU and memory from /proc.
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        if let Some((cpu, rss)) = proc_usage(self.shared.pid) {
+            s.cpu_us = cpu;
+            s.peak_rss_kib = rss;
+        }
+        s
+    }
+
+    /// How the process ended, once it has.
+    pub fn termination(&self) -> Option<&TerminationRecord> {
+        self.termination.as_ref()
+    }
+
+    // ---- internals ---------------------------------------------------------------
+
+    fn check(&self, event: Event) -> Result<State, SandboxError> {
+        Ok(self.state().apply(event)?)
+    }
+
+    fn set_state(&self, state: State) {
+        *self.shared.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+    }
+
+    fn keep_log(&mut self, level: LogLevel, message: String) {
+        self.stats.log_records += 1;
+        self.stats.log_bytes += message.len() as u64;
+        if self.logs.len() == MAX_KEPT_LOGS {
+            self.logs.pop_front();
+            self.stats.logs_dropped += 1;
+        }
+        self.logs.push_back(LogRecord {
+            level: format!("{level:?}").to_lowercase(),
+            message,
+        });
+    }
+
+    /// Sends a request and waits for its reply. Any fault ends the process and moves the
+    /// plugin to Failed.
+    fn request(
+        &mut self,
+        message: Message,
+        phase: Phase,
+        deadline: Instant,
+    ) -> Result<Message, SandboxError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let timeout = TerminationReason::WallTimeout {
+            phase,
+            after_ms: deadline
+                .saturating_duration_since(Instant::now())
+                .as_millis() as u64,
+        };
+        let expect_heartbeat = matches!(message, Message::Heartbeat);
+        if let Err(e) = self.channel.send(&Frame { request_id: id, message }, Some(deadline)) {
+            let reason = match e {
+                ChannelError::Timeout => timeout,
+                other => protocol(format!("sending: {other}")),
+            };
+            return Err(self.fault(phase, reason, deadline));
+        }
+        loop {
+            let frame = match self.channel.recv(Some(deadline)) {
+                Ok(f) => f,
+                Err(ChannelError::Timeout) => return Err(self.fault(phase, timeout, deadline)),
+                Err(ChannelError::Closed) => {
+                    // Most likely the process died; if it lingers, it broke the protocol.
+                    let reason = protocol("closed the channel".into());
+                    return Err(self.fault(phase, reason, Instant::now() + EXIT_GRACE));
+                }
+                Err(e) => return Err(self.fault(phase, protocol(e.to_string()), deadline)),
+            };
+            let wrong_id = frame.request_id != id;
+            match frame.message {
+                Message::Log { level, message } => self.keep_log(level, message),
+                _ if wrong_id => {
+                    let reason = protocol(format!(
+                        "reply for request {} while {id} was pending",
+                        frame.request_id
+                    ));
+                    return Err(self.fault(phase, reason, deadline));
+                }
+                Message::Heartbeat if expect_heartbeat => return Ok(Message::Heartbeat),
+                Message::Result { output } if !expect_heartbeat => {
+                    if output.len() > self.config.limits.output_bytes as usize {
+                        let reason = protocol(format!("{} output bytes", output.len()));
+                        return Err(self.fault(phase, reason, deadline));
+                    }
+                    return Ok(Message::Result { output });
+                }
+                Message::Error { code, message } if code == abi::ERR_PROTOCOL => {
+                    // The runner caught the plugin breaking the ABI (an output length beyond
+                    // its buffer): a fault, not an answer.
+                    return Err(self.fault(phase, protocol(message), deadline));
+                }
+                Message::Error { code, message } if !expect_heartbeat => {
+                    return Err(SandboxError::Plugin {
+                        code,
+                        name: abi::status_name(code),
+                        message,
+                    });
+                }
+                other => {
+                    let reason = protocol(format!("unexpected {}", other.name()));
+                    return Err(self.fault(phase, reason, deadline));
+                }
+            }
+        }
+    }
+
+    /// Ends the process for a fault and moves the plugin to Failed.
+    fn fault(&mut self, phase: Phase, reason: TerminationReason, grace: Instant) -> SandboxError {
+        let record = self.end(phase, reason, grace);
+        self.set_state(State::Failed);
+        SandboxError::Ended(Box::new(record))
+    }
+
+    /// Waits until `grace` for the process to exit; then kills it (recording `reason` as the
+    /// host's) and reaps it. Idempotent.
+    fn end(&mut self, _phase: Phase, reason: TerminationReason, grace: Instant) -> TerminationRecord {
+        if let Some(t) = &self.termination {
+            return t.clone();
+        }
+        if !self.shared.wait_exit(grace) {
+            self.shared.kill_with(reason);
+        }
+        let record = self.reap();
+        self.termination = Some(record.clone());
+        record
+    }
+
+    fn reap(&mut self) -> TerminationRecord {
+        let mut status: libc::c_int = 0;
+        // SAFETY: zeroed rusage is a valid out-parameter.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: wait4 on our own child with valid out-pointers. The process has exited
+            // or been sent SIGKILL, so this returns promptly.
+            let rc = unsafe { libc::wait4(self.shared.pid.as_raw(), &mut status, 0, &mut usage) };
+            if rc >= 0 || nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+                break;
+            }
+        }
+        let mut facts = ReapFacts {
+            host_reason: self
+                .shared
+                .host_reason
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            cpu_user_us: tv_us(usage.ru_utime),
+            cpu_system_us: tv_us(usage.ru_stime),
+            peak_rss_kib: usage.ru_maxrss.max(0) as u64,
+            cpu_limit_seconds: self
+                .config
+                .layers
+                .rlimits
+                .then_some(self.config.limits.cpu_seconds),
+            ..ReapFacts::default()
+        };
+        if libc::WIFEXITED(status) {
+            facts.exit_code = Some(libc::WEXITSTATUS(status));
+        } else if libc::WIFSIGNALED(status) {
+            facts.signal = Some(libc::WTERMSIG(status));
+        }
+        let mut nr = [0u8; 4];
+        if let Ok(4) = nix::unistd::read(&self.violations, &mut nr) {
+            facts.reported_syscall = Some(i64::from(i32::from_le_bytes(nr)));
+        }
+        classify(&facts)
+    }
+}
+
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        // Never leave a process or a zombie behind, whatever path dropped the handle.
+        if self.termination.is_none() {
+            self.end(Phase::Shutdown, TerminationReason::KilledByHost, Instant::now());
+        }
+    }
+}
+
+fn protocol(detail: String) -> TerminationReason {
+    TerminationReason::ProtocolViolation { detail }
+}
+
+fn tv_us(tv: libc::timeval) -> u64 {
+    (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64
+}
+
+impl Shared {
+    fn signal(&self, signal: i32) -> std::io::Result<()> {
+        // SAFETY: pidfd_send_signal with our pidfd, no siginfo, no flags.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
+    fn kill_with(&self, reason: TerminationReason) {
+        let mut r = self.host_reason.lock().unwrap_or_else(|p| p.into_inner());
+        if r.is_none() {
+            *r = Some(reason);
+        }
+        drop(r);
+        let _ = self.signal(libc::SIGKILL);
+    }
+
+    /// Waits until the process has exited or `until` passes; true if it exited.
+    fn wait_exit(&self, until: Instant) -> bool {
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            let mut fds = [PollFd::new(self.pidfd.as_fd(), PollFlags::POLLIN)];
+            match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+                Ok(n) if n > 0 => return true,
+                Ok(_) => return false,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn wait_stopped(&self, stopped: bool) -> Result<(), SandboxError> {
+        let until = Instant::now() + self.pause_deadline;
+        loop {
+            match proc_state(self.pid) {
+                Some(s) if (s == 'T' || s == 't') == stopped => return Ok(()),
+                None => {
+                    return Err(SandboxError::Host(std::io::Error::other(
+                        "process vanished while pausing",
+                    )));
+                }
+                _ if Instant::now() >= until => {
+                    return Err(SandboxError::Host(std::io::Error::other(format!(
+                        "process did not {} within {:?}",
+                        if stopped { "stop" } else { "continue" },
+                        self.pause_deadline
+                    ))));
+                }
+                _ => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+}
+
+/// Pauses, resumes or kills a plugin from any thread.
+#[derive(Clone)]
+pub struct Controller {
+    shared: Arc<Shared>,
+}
+
+impl Controller {
+    /// Running -> Paused (SIGSTOP, then waits until the kernel shows the process stopped).
+    pub fn pause(&self) -> Result<(), SandboxError> {
+        let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let next = state.apply(Event::Pause)?;
+        self.shared.signal(libc::SIGSTOP).map_err(SandboxError::Host)?;
+        self.shared.wait_stopped(true)?;
+        *state = next;
+        Ok(())
+    }
+
+    /// Paused -> Running (SIGCONT).
+    pub fn resume(&self) -> Result<(), SandboxError> {
+        let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let next = state.apply(Event::Resume)?;
+        self.shared.signal(libc::SIGCONT).map_err(SandboxError::Host)?;
+        self.shared.wait_stopped(false)?;
+        *state = next;
+        Ok(())
+    }
+
+    /// Kills the process; the owner's pending or next operation reports it ended.
+    pub fn kill(&self) {
+        self.shared.kill_with(TerminationReason::KilledByHost);
+    }
+
+    /// Current lifecycle state.
+    pub fn state(&self) -> State {
+        *self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The one-letter state of a process from /proc/PID/stat.
+fn proc_state(pid: Pid) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may contain spaces: parse after the last ')'.
+    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
+}
+
+/// CPU time (µs) and peak RSS (KiB) of a live process, from /proc.
+fn proc_usage(pid: Pid) -> Option<(u64, u64)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    // After the command: state is field 3, utime 14, stime 15 (1-based in proc(5)).
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let rss = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0);
+    Some((ticks * 1_000_000 / hz, rss))
+}
