@@ -55,7 +55,8 @@ const READ_CHUNK: usize = 64 * 1024;
 impl StreamChannel {
     /// Wraps a connected stream socket; it is switched to non-blocking mode.
     pub fn new(fd: OwnedFd) -> io::Result<Self> {
-        let flags = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).map_err(io::Error::from)?;
+        let flags =
+            nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_GETFL).map_err(io::Error::from)?;
         let flags = nix::fcntl::OFlag::from_bits_retain(flags) | nix::fcntl::OFlag::O_NONBLOCK;
         nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_SETFL(flags)).map_err(io::Error::from)?;
         Ok(StreamChannel {

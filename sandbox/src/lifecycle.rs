@@ -116,7 +116,14 @@ mod tests {
     #[test]
     fn the_happy_path() {
         let mut s = State::Loaded;
-        for e in [Event::Init, Event::Start, Event::Invoke, Event::Pause, Event::Resume, Event::Terminate] {
+        for e in [
+            Event::Init,
+            Event::Start,
+            Event::Invoke,
+            Event::Pause,
+            Event::Resume,
+            Event::Terminate,
+        ] {
             s = s.apply(e).unwrap();
         }
         assert_eq!(s, State::Terminated);

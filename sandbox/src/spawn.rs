@@ -79,7 +79,8 @@ pub fn spawn_runner(runner: &Path, args: &[String]) -> Result<RunnerProcess, Spa
     let devnull = above(devnull).map_err(prep)?;
     let err_write = above(err_write).map_err(prep)?;
 
-    let path = CString::new(runner.as_os_str().as_bytes()).map_err(|e| prep(io::Error::other(e)))?;
+    let path =
+        CString::new(runner.as_os_str().as_bytes()).map_err(|e| prep(io::Error::other(e)))?;
     let mut argv_c = vec![path.clone()];
     for a in args {
         argv_c.push(CString::new(a.as_bytes()).map_err(|e| prep(io::Error::other(e)))?);

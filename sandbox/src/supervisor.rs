@@ -199,7 +199,9 @@ impl Plugin {
         loop {
             let frame = match self.channel.recv(Some(deadline)) {
                 Ok(f) => f,
-                Err(ChannelError::Timeout) => return Err(("load deadline expired".into(), timeout)),
+                Err(ChannelError::Timeout) => {
+                    return Err(("load deadline expired".into(), timeout));
+                }
                 Err(e) => return Err((format!("channel: {e}"), protocol(e.to_string()))),
             };
             match frame.message {
@@ -236,17 +238,23 @@ impl Plugin {
     /// the process is stopped and reaped, and the plugin is Failed.
     pub fn init(&mut self, config: &[u8]) -> Result<(), SandboxError> {
         let next = self.check(Event::Init)?;
-        let deadline = Instant::now() + self.config.deadlines.init;
         let msg = Message::Init {
             config: config.to_vec(),
         };
-        match self.request(msg, Phase::Init, deadline) {
+        match self.request(msg, Phase::Init, self.config.deadlines.init) {
             Ok(_) => {
                 self.set_state(next);
                 Ok(())
             }
-            Err(SandboxError::Plugin { code, name, message }) => {
-                let termination = self.end(Phase::Init, TerminationReason::KilledByHost, deadline);
+            Err(SandboxError::Plugin {
+                code,
+                name,
+                message,
+            }) => {
+                // A failed activation rolls back: no process is left, and the plugin is Failed.
+                let grace = Instant::now() + self.config.deadlines.shutdown;
+                let termination = self.end(Phase::Init, TerminationReason::KilledByHost, grace);
+                self.set_state(State::Failed);
                 Err(SandboxError::ActivationFailed {
                     phase: Phase::Init,
                     message: format!("sbx_plugin_init returned {name} ({code}): {message}"),
@@ -269,12 +277,11 @@ impl Plugin {
     pub fn invoke(&mut self, method: &str, input: &[u8]) -> Result<Vec<u8>, SandboxError> {
         self.check(Event::Invoke)?;
         let started = Instant::now();
-        let deadline = started + self.config.deadlines.call;
         let msg = Message::Invoke {
             method: method.to_owned(),
             input: input.to_vec(),
         };
-        let result = self.request(msg, Phase::Call, deadline);
+        let result = self.request(msg, Phase::Call, self.config.deadlines.call);
         if matches!(result, Ok(_) | Err(SandboxError::Plugin { .. })) {
             let us = started.elapsed().as_micros() as u64;
             self.stats.invocations += 1;
@@ -303,8 +310,11 @@ impl Plugin {
             .into());
         }
         let started = Instant::now();
-        let deadline = started + self.config.deadlines.heartbeat;
-        self.request(Message::Heartbeat, Phase::Heartbeat, deadline)?;
+        self.request(
+            Message::Heartbeat,
+            Phase::Heartbeat,
+            self.config.deadlines.heartbeat,
+        )?;
         Ok(started.elapsed())
     }
 
@@ -335,11 +345,20 @@ impl Plugin {
             // A stopped process cannot shut down; continue it first.
             let _ = self.shared.signal(libc::SIGCONT);
         }
-        let deadline = Instant::now() + self.config.deadlines.shutdown;
-        let record = match self.request(Message::Shutdown, Phase::Shutdown, deadline) {
-            Ok(_) => self.end(Phase::Shutdown, TerminationReason::KilledByHost, deadline),
+        let budget = self.config.deadlines.shutdown;
+        let record = match self.request(Message::Shutdown, Phase::Shutdown, budget) {
+            // The runner exits right after its reply; give it the same budget to do so.
+            Ok(_) => self.end(
+                Phase::Shutdown,
+                TerminationReason::KilledByHost,
+                Instant::now() + budget,
+            ),
             Err(SandboxError::Ended(record)) => *record,
-            Err(_) => self.end(Phase::Shutdown, TerminationReason::KilledByHost, Instant::now()),
+            Err(_) => self.end(
+                Phase::Shutdown,
+                TerminationReason::KilledByHost,
+                Instant::now(),
+            ),
         };
         self.set_state(next);
         Ok(record)
@@ -348,7 +367,11 @@ impl Plugin {
     /// Kills the process now (SIGKILL) and reaps it. Ends in Terminated.
     pub fn kill(mut self) -> Result<TerminationRecord, SandboxError> {
         let next = self.state().apply(Event::Terminate)?;
-        let record = self.end(Phase::Shutdown, TerminationReason::KilledByHost, Instant::now());
+        let record = self.end(
+            Phase::Shutdown,
+            TerminationReason::KilledByHost,
+            Instant::now(),
+        );
         self.set_state(next);
         Ok(record)
     }
@@ -417,18 +440,23 @@ impl Plugin {
         &mut self,
         message: Message,
         phase: Phase,
-        deadline: Instant,
+        budget: Duration,
     ) -> Result<Message, SandboxError> {
         let id = self.next_id;
         self.next_id += 1;
+        let deadline = Instant::now() + budget;
         let timeout = TerminationReason::WallTimeout {
             phase,
-            after_ms: deadline
-                .saturating_duration_since(Instant::now())
-                .as_millis() as u64,
+            after_ms: budget.as_millis() as u64,
         };
         let expect_heartbeat = matches!(message, Message::Heartbeat);
-        if let Err(e) = self.channel.send(&Frame { request_id: id, message }, Some(deadline)) {
+        if let Err(e) = self.channel.send(
+            &Frame {
+                request_id: id,
+                message,
+            },
+            Some(deadline),
+        ) {
             let reason = match e {
                 ChannelError::Timeout => timeout,
                 other => protocol(format!("sending: {other}")),
@@ -493,7 +521,12 @@ impl Plugin {
 
     /// Waits until `grace` for the process to exit; then kills it (recording `reason` as the
     /// host's) and reaps it. Idempotent.
-    fn end(&mut self, _phase: Phase, reason: TerminationReason, grace: Instant) -> TerminationRecord {
+    fn end(
+        &mut self,
+        _phase: Phase,
+        reason: TerminationReason,
+        grace: Instant,
+    ) -> TerminationRecord {
         if let Some(t) = &self.termination {
             return t.clone();
         }
@@ -551,7 +584,11 @@ impl Drop for Plugin {
     fn drop(&mut self) {
         // Never leave a process or a zombie behind, whatever path dropped the handle.
         if self.termination.is_none() {
-            self.end(Phase::Shutdown, TerminationReason::KilledByHost, Instant::now());
+            self.end(
+                Phase::Shutdown,
+                TerminationReason::KilledByHost,
+                Instant::now(),
+            );
         }
     }
 }
@@ -598,7 +635,10 @@ impl Shared {
             let left = until.saturating_duration_since(Instant::now());
             let ms = left.as_millis().min(i32::MAX as u128) as i32;
             let mut fds = [PollFd::new(self.pidfd.as_fd(), PollFlags::POLLIN)];
-            match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+            match poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+            ) {
                 Ok(n) if n > 0 => return true,
                 Ok(_) => return false,
                 Err(nix::errno::Errno::EINTR) => continue,
@@ -641,7 +681,9 @@ impl Controller {
     pub fn pause(&self) -> Result<(), SandboxError> {
         let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         let next = state.apply(Event::Pause)?;
-        self.shared.signal(libc::SIGSTOP).map_err(SandboxError::Host)?;
+        self.shared
+            .signal(libc::SIGSTOP)
+            .map_err(SandboxError::Host)?;
         self.shared.wait_stopped(true)?;
         *state = next;
         Ok(())
@@ -651,7 +693,9 @@ impl Controller {
     pub fn resume(&self) -> Result<(), SandboxError> {
         let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
         let next = state.apply(Event::Resume)?;
-        self.shared.signal(libc::SIGCONT).map_err(SandboxError::Host)?;
+        self.shared
+            .signal(libc::SIGCONT)
+            .map_err(SandboxError::Host)?;
         self.shared.wait_stopped(false)?;
         *state = next;
         Ok(())
@@ -672,7 +716,12 @@ impl Controller {
 fn proc_state(pid: Pid) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain spaces: parse after the last ')'.
-    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
 }
 
 /// CPU time (µs) and peak RSS (KiB) of a live process, from /proc.

@@ -159,7 +159,10 @@ pub fn classify(f: &ReapFacts) -> TerminationRecord {
         {
             TerminationReason::CpuLimit
         }
-        _ if f.host_reason.is_some() => f.host_reason.clone().unwrap_or(TerminationReason::KilledByHost),
+        _ if f.host_reason.is_some() => f
+            .host_reason
+            .clone()
+            .unwrap_or(TerminationReason::KilledByHost),
         (Some(signal), _) => TerminationReason::Signal {
             signal,
             name: signal_name(signal).to_owned(),
@@ -227,7 +230,10 @@ mod tests {
         f.cpu_limit_seconds = Some(1);
         f.cpu_user_us = 1_900_000;
         assert_eq!(classify(&f).reason, TerminationReason::CpuLimit);
-        assert_eq!(classify(&facts(Some(libc::SIGXCPU), None)).reason, TerminationReason::CpuLimit);
+        assert_eq!(
+            classify(&facts(Some(libc::SIGXCPU), None)).reason,
+            TerminationReason::CpuLimit
+        );
     }
 
     #[test]
@@ -239,6 +245,9 @@ mod tests {
                 name: "SIGSEGV".into()
             }
         );
-        assert_eq!(classify(&facts(None, Some(3))).reason, TerminationReason::Exit { code: 3 });
+        assert_eq!(
+            classify(&facts(None, Some(3))).reason,
+            TerminationReason::Exit { code: 3 }
+        );
     }
 }

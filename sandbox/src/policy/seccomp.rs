@@ -392,6 +392,10 @@ pub fn symbol(name: &str) -> Option<u64> {
             | libc::O_APPEND
             | libc::O_TMPFILE)
             .into(),
+        "F_GETFD" => libc::F_GETFD.into(),
+        "F_SETFD" => libc::F_SETFD.into(),
+        "F_GETFL" => libc::F_GETFL.into(),
+        "F_SETFL" => libc::F_SETFL.into(),
         "PR_SET_NO_NEW_PRIVS" => libc::PR_SET_NO_NEW_PRIVS.into(),
         "SECCOMP_SET_MODE_FILTER" => libc::SECCOMP_SET_MODE_FILTER.into(),
         _ => return None,
@@ -450,12 +454,30 @@ mod tests {
     #[test]
     fn broken_policies_are_typed_errors() {
         check_err("version = 2\n[stages]", "version 2");
-        check_err("version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='nosuch', why='x'}]", "unknown syscall `nosuch`");
-        check_err("version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=0, op='eq', value='NOPE'}], why='x'}]", "unknown symbol `NOPE`");
-        check_err("version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=9, op='eq', value=1}], why='x'}]", "invalid rule");
-        check_err("version = 1\n[stages.s]\nwhy='x'\nextends='s'\nallow=[]", "cyclic");
-        check_err("version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=0, op='masked_eq', value=1}], why='x'}]", "needs a mask");
-        check_err("version = 1\nsurprise = 1\n[stages.s]\nwhy='x'\nallow=[]", "malformed");
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='nosuch', why='x'}]",
+            "unknown syscall `nosuch`",
+        );
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=0, op='eq', value='NOPE'}], why='x'}]",
+            "unknown symbol `NOPE`",
+        );
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=9, op='eq', value=1}], why='x'}]",
+            "invalid rule",
+        );
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nextends='s'\nallow=[]",
+            "cyclic",
+        );
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=0, op='masked_eq', value=1}], why='x'}]",
+            "needs a mask",
+        );
+        check_err(
+            "version = 1\nsurprise = 1\n[stages.s]\nwhy='x'\nallow=[]",
+            "malformed",
+        );
         check_err(&"#".repeat(MAX_POLICY_BYTES + 1), "more than");
     }
 }

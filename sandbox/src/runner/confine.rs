@@ -126,12 +126,37 @@ fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
     let l = cfg.limits;
     let table = [
         ("rlimit.core", Resource::RLIMIT_CORE, 0, 0),
-        ("rlimit.as", Resource::RLIMIT_AS, l.address_space_bytes, l.address_space_bytes),
+        (
+            "rlimit.as",
+            Resource::RLIMIT_AS,
+            l.address_space_bytes,
+            l.address_space_bytes,
+        ),
         // Soft limit sends SIGXCPU; the hard limit one second later is a SIGKILL that cannot be ignored.
-        ("rlimit.cpu", Resource::RLIMIT_CPU, l.cpu_seconds, l.cpu_seconds.saturating_add(1)),
-        ("rlimit.nofile", Resource::RLIMIT_NOFILE, l.open_files, l.open_files),
-        ("rlimit.fsize", Resource::RLIMIT_FSIZE, l.file_size_bytes, l.file_size_bytes),
-        ("rlimit.nproc", Resource::RLIMIT_NPROC, l.processes, l.processes),
+        (
+            "rlimit.cpu",
+            Resource::RLIMIT_CPU,
+            l.cpu_seconds,
+            l.cpu_seconds.saturating_add(1),
+        ),
+        (
+            "rlimit.nofile",
+            Resource::RLIMIT_NOFILE,
+            l.open_files,
+            l.open_files,
+        ),
+        (
+            "rlimit.fsize",
+            Resource::RLIMIT_FSIZE,
+            l.file_size_bytes,
+            l.file_size_bytes,
+        ),
+        (
+            "rlimit.nproc",
+            Resource::RLIMIT_NPROC,
+            l.processes,
+            l.processes,
+        ),
     ];
     for (name, resource, soft, hard) in table {
         // A core dump would write plugin memory to disk: it stays off even in mutants.
@@ -148,11 +173,19 @@ fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
 fn drop_identity(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(), ConfineError> {
     let euid = nix::unistd::geteuid();
     if !cfg.layers.drop_identity {
-        report.record("identity", Status::Disabled, format!("switched off; uid {euid}"));
+        report.record(
+            "identity",
+            Status::Disabled,
+            format!("switched off; uid {euid}"),
+        );
         return Ok(());
     }
     if !euid.is_root() {
-        report.record("identity", Status::NotNeeded, format!("not root (uid {euid})"));
+        report.record(
+            "identity",
+            Status::NotNeeded,
+            format!("not root (uid {euid})"),
+        );
         return Ok(());
     }
     let id = cfg.unprivileged_id;
@@ -162,7 +195,11 @@ fn drop_identity(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
     nix::unistd::setresgid(gid, gid, gid).map_err(io_err("setresgid"))?;
     // Leaving uid 0 without SECBIT_KEEP_CAPS empties every capability set.
     nix::unistd::setresuid(uid, uid, uid).map_err(io_err("setresuid"))?;
-    report.record("identity", Status::Applied, format!("uid/gid 0 -> {id}, no supplementary groups"));
+    report.record(
+        "identity",
+        Status::Applied,
+        format!("uid/gid 0 -> {id}, no supplementary groups"),
+    );
     Ok(())
 }
 
@@ -205,19 +242,38 @@ fn unshare_namespaces(layers: Layers, report: &mut EnforcementReport) {
         Err(e) => report.record("namespace.user", Status::Unavailable, format!("{e}")),
     }
     for (name, flag, detail) in [
-        ("net", CloneFlags::CLONE_NEWNET, "no interface but a down loopback"),
+        (
+            "net",
+            CloneFlags::CLONE_NEWNET,
+            "no interface but a down loopback",
+        ),
         ("mount", CloneFlags::CLONE_NEWNS, "private mount table"),
-        ("ipc", CloneFlags::CLONE_NEWIPC, "no System V IPC or POSIX queues shared"),
+        (
+            "ipc",
+            CloneFlags::CLONE_NEWIPC,
+            "no System V IPC or POSIX queues shared",
+        ),
         ("uts", CloneFlags::CLONE_NEWUTS, "private hostname"),
-        // The runner itself stays in the host's pid namespace (the host reaps it with wait4);
-        // any process it could create would start a new one. Seccomp refuses process creation.
-        ("pid", CloneFlags::CLONE_NEWPID, "for descendants; the runner stays visible to the host"),
     ] {
         match unshare(flag) {
             Ok(()) => report.record(format!("namespace.{name}"), Status::Applied, detail),
-            Err(e) => report.record(format!("namespace.{name}"), Status::Unavailable, format!("{e}")),
+            Err(e) => report.record(
+                format!("namespace.{name}"),
+                Status::Unavailable,
+                format!("{e}"),
+            ),
         }
     }
+    // unshare(CLONE_NEWPID) without entering the namespace makes every later
+    // clone(CLONE_THREAD) fail with EINVAL, and entering it would put an init process
+    // between the host and the plugin. What a pid namespace would hide is covered by other
+    // layers: no /proc (Landlock), no signals out of the sandbox (Landlock scope), no
+    // ptrace and no process creation (seccomp).
+    report.record(
+        "namespace.pid",
+        Status::NotNeeded,
+        "not created (it would forbid plugin threads); other processes are hidden by Landlock (no /proc), unreachable by signals (Landlock scope) and by ptrace (seccomp)",
+    );
 }
 
 fn set_dumpable(on: bool) {
@@ -229,10 +285,11 @@ fn set_dumpable(on: bool) {
 /// memory. Fails if a tracer attached while it was dumpable.
 fn seal_dumpable() -> Result<(), ConfineError> {
     set_dumpable(false);
-    let status = std::fs::read_to_string("/proc/self/status").map_err(|source| ConfineError::Step {
-        step: "read /proc/self/status",
-        source,
-    })?;
+    let status =
+        std::fs::read_to_string("/proc/self/status").map_err(|source| ConfineError::Step {
+            step: "read /proc/self/status",
+            source,
+        })?;
     let tracer = status
         .lines()
         .find_map(|l| l.strip_prefix("TracerPid:"))
@@ -268,7 +325,15 @@ fn drop_capabilities(layers: Layers, report: &mut EnforcementReport) -> Result<(
         return Ok(());
     }
     // SAFETY: prctl with integer arguments only.
-    unsafe { libc::prctl(libc::PR_CAP_AMBIENT, libc::PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) };
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    };
     let mut bounding_cleared = true;
     for cap in 0..64 {
         // SAFETY: prctl with integer arguments only.
@@ -276,7 +341,7 @@ fn drop_capabilities(layers: Layers, report: &mut EnforcementReport) -> Result<(
         if rc != 0 {
             match nix::errno::Errno::last() {
                 nix::errno::Errno::EINVAL => break, // past the last capability
-                _ => bounding_cleared = false,     // no CAP_SETPCAP (no user namespace)
+                _ => bounding_cleared = false,      // no CAP_SETPCAP (no user namespace)
             }
         }
     }
@@ -303,11 +368,17 @@ fn drop_capabilities(layers: Layers, report: &mut EnforcementReport) -> Result<(
         });
     }
     let (status, detail) = if bounding_cleared {
-        (Status::Applied, "effective, permitted, inheritable, ambient and bounding sets empty")
+        (
+            Status::Applied,
+            "effective, permitted, inheritable, ambient and bounding sets empty",
+        )
     } else {
         // Without the bounding set a file capability could be gained by exec; exec is
         // refused by seccomp and no_new_privs forbids the gain anyway.
-        (Status::Partial, "effective, permitted, inheritable and ambient sets empty; bounding set kept (no CAP_SETPCAP)")
+        (
+            Status::Partial,
+            "effective, permitted, inheritable and ambient sets empty; bounding set kept (no CAP_SETPCAP)",
+        )
     };
     report.record("capabilities", status, detail);
     Ok(())
@@ -406,7 +477,11 @@ fn restrict_landlock(cfg: &RunnerConfig, report: &mut EnforcementReport) {
                 format!("kernel ABI {kernel}, ruleset {abi:?}; read-only: {allowed}; nothing else"),
             );
             report.record("landlock.net", s, "TCP bind and connect refused");
-            report.record("landlock.scope", s, "no signals or abstract unix sockets outside the sandbox");
+            report.record(
+                "landlock.scope",
+                s,
+                "no signals or abstract unix sockets outside the sandbox",
+            );
         }
         Err(e) => {
             for n in names {

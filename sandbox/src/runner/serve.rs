@@ -42,7 +42,14 @@ pub fn send(request_id: u64, message: Message) -> bool {
         return false;
     };
     let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
-    chan.send(&Frame { request_id, message }, None).is_ok()
+    chan.send(
+        &Frame {
+            request_id,
+            message,
+        },
+        None,
+    )
+    .is_ok()
 }
 
 fn recv() -> Option<Frame> {
@@ -135,10 +142,17 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
     {
         fail(exit_code::CONFINEMENT, format!("seccomp plugin stage: {e}"));
     }
-    if !send(0, Message::Loaded { abi_version: version }) {
+    if !send(
+        0,
+        Message::Loaded {
+            abi_version: version,
+        },
+    ) {
         std::process::exit(exit_code::CHANNEL);
     }
     let mut output = vec![0u8; cfg.limits.output_bytes as usize];
+    // The ABI promises shutdown only to a plugin whose init succeeded.
+    let mut initialized = false;
     loop {
         let Some(frame) = recv() else {
             // The host closed the channel or spoke garbage: nothing left to serve.
@@ -150,13 +164,16 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
                 // SAFETY: calling the plugin's init with the static host table and a buffer
                 // valid for the duration of the call, as the ABI specifies.
                 let rc = unsafe { (plugin.init)(host_api(), config.as_ptr(), config.len()) };
+                initialized |= rc == abi::OK;
                 status_reply(rc, Vec::new())
             }
             Message::Invoke { method, input } => invoke(&plugin, &method, &input, &mut output),
             Message::Heartbeat => Message::Heartbeat,
             Message::Shutdown => {
-                // SAFETY: the ABI's shutdown entry point takes no argument.
-                unsafe { (plugin.shutdown)() };
+                if initialized {
+                    // SAFETY: the ABI's shutdown entry point takes no argument.
+                    unsafe { (plugin.shutdown)() };
+                }
                 send(id, Message::Result { output: Vec::new() });
                 std::process::exit(0);
             }

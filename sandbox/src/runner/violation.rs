@@ -18,7 +18,11 @@ extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: 
     // the documented offset of si_syscall stays inside it. write and syscall are
     // async-signal-safe.
     unsafe {
-        let nr = info.cast::<u8>().add(SI_SYSCALL_OFFSET).cast::<i32>().read_unaligned();
+        let nr = info
+            .cast::<u8>()
+            .add(SI_SYSCALL_OFFSET)
+            .cast::<i32>()
+            .read_unaligned();
         let bytes = nr.to_le_bytes();
         libc::write(VIOLATION_FD, bytes.as_ptr().cast(), bytes.len());
         // Killed by the kill filter: the process ends here with SIGSYS.

@@ -6,8 +6,11 @@ use std::path::{Path, PathBuf};
 use sbx_ipc::fuzzing::{fuzz_frame_bytes, fuzz_stream};
 use sbx_ipc::{DecodeError, Frame, HEADER_LEN, LogLevel, Message, decode};
 
+/// A fuzzing oracle: panics if its input breaks a property.
+type Oracle = fn(&[u8]);
+
 /// The cargo-fuzz targets and the oracle each one runs.
-const TARGETS: [(&str, fn(&[u8])); 2] = [
+const TARGETS: [(&str, Oracle); 2] = [
     ("frame_decode", fuzz_frame_bytes),
     ("stream_reassembly", fuzz_stream),
 ];

@@ -1,0 +1,69 @@
+//! Shared set-up: plugin paths and sandboxes with the test runner binary.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sbx_sandbox::{Deadlines, Layers, Plugin, SandboxConfig, SandboxConfigBuilder};
+
+/// The runner built with this test binary.
+pub fn runner() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_sbx-runner"))
+}
+
+/// A built plugin of the suite (templates, the probe, benign and hostile plugins).
+pub fn plugin(name: &str) -> PathBuf {
+    sbx_adversarial_plugins::path(name)
+}
+
+/// A configuration for `name` with short deadlines, so failure paths stay fast.
+pub fn config(name: &str) -> SandboxConfigBuilder {
+    SandboxConfig::builder(plugin(name))
+        .runner(runner())
+        .deadlines(Deadlines {
+            load: Duration::from_secs(10),
+            init: Duration::from_secs(5),
+            call: Duration::from_secs(3),
+            shutdown: Duration::from_secs(2),
+            heartbeat: Duration::from_secs(2),
+            pause: Duration::from_secs(2),
+        })
+}
+
+/// Spawned, initialised and started.
+pub fn running(builder: SandboxConfigBuilder) -> Plugin {
+    let config = builder.build().expect("valid configuration");
+    let mut p = Plugin::spawn(&config).expect("spawn");
+    p.init(b"").expect("init");
+    p.start().expect("start");
+    p
+}
+
+/// The probe with every layer on.
+pub fn probe() -> Plugin {
+    running(config("probe"))
+}
+
+/// The probe with some layers off, to show another layer holds on its own.
+pub fn probe_without(layers: Layers) -> Plugin {
+    running(config("probe").layers(layers))
+}
+
+/// Invokes and returns the output as text, panicking on failure.
+pub fn call(p: &mut Plugin, method: &str, input: &str) -> String {
+    let out = p
+        .invoke(method, input.as_bytes())
+        .unwrap_or_else(|e| panic!("{method}({input}): {e:?}"));
+    String::from_utf8(out).expect("utf-8 output")
+}
+
+/// Open descriptors of this (host) process.
+pub fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// True while a process with this pid exists (zombies included).
+pub fn process_exists(pid: i32) -> bool {
+    std::path::Path::new(&format!("/proc/{pid}")).exists()
+}

@@ -1,0 +1,261 @@
+//! Each confinement layer, proven from inside the child: the probe plugin attempts the
+//! forbidden operation and the host records what happened. Where a layer is backed by
+//! another (Landlock behind seccomp), the outer one is switched off to show the inner one
+//! holds on its own.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use sbx_sandbox::{Layers, SandboxError, TerminationReason};
+
+use crate::common::{call, config, plugin, probe, probe_without, running};
+
+/// The probe is killed by seccomp, and the record names the refused syscall.
+fn assert_seccomp_kills(method: &str, input: &str, syscall: Option<i64>) {
+    let mut p = probe();
+    match p.invoke(method, input.as_bytes()) {
+        Err(SandboxError::Ended(record)) => match record.reason {
+            TerminationReason::SeccompViolation { syscall: got, .. } => {
+                assert_eq!(got, syscall, "{method}: wrong syscall in {record:?}")
+            }
+            other => panic!("{method}: expected a seccomp violation, got {other:?}"),
+        },
+        other => panic!("{method}: expected the process to be killed, got {other:?}"),
+    }
+    assert_eq!(p.state(), sbx_sandbox::State::Failed);
+}
+
+#[test]
+fn seccomp_kills_socket() {
+    assert_seccomp_kills("socket", "", Some(libc::SYS_socket));
+}
+
+#[test]
+fn seccomp_kills_a_raw_socket_syscall() {
+    assert_seccomp_kills("socket_raw", "", Some(libc::SYS_socket));
+}
+
+#[test]
+fn seccomp_kills_execve() {
+    assert_seccomp_kills("execve", "", Some(libc::SYS_execve));
+}
+
+#[test]
+fn seccomp_kills_fork() {
+    // glibc's fork is clone without CLONE_THREAD.
+    assert_seccomp_kills("fork", "", Some(libc::SYS_clone));
+}
+
+#[test]
+fn seccomp_kills_ptrace_of_the_host() {
+    assert_seccomp_kills(
+        "ptrace",
+        &std::process::id().to_string(),
+        Some(libc::SYS_ptrace),
+    );
+}
+
+#[test]
+fn seccomp_kills_signals_to_the_host() {
+    assert_seccomp_kills(
+        "kill",
+        &std::process::id().to_string(),
+        Some(libc::SYS_kill),
+    );
+}
+
+#[test]
+fn seccomp_kills_open_once_loaded() {
+    assert_seccomp_kills("open_raw", "/etc/passwd", Some(libc::SYS_openat));
+}
+
+#[test]
+fn seccomp_kills_terminal_injection() {
+    assert_seccomp_kills("tiocsti", "", Some(libc::SYS_ioctl));
+}
+
+#[test]
+fn seccomp_kills_making_memory_executable() {
+    assert_seccomp_kills("mprotect_exec", "", Some(libc::SYS_mprotect));
+}
+
+#[test]
+fn seccomp_kills_the_i386_entry_before_any_rule() {
+    // The architecture check kills outright: no trap, so no syscall number.
+    assert_seccomp_kills("int80", "", None);
+}
+
+#[test]
+fn seccomp_kills_x32_syscalls() {
+    assert_seccomp_kills("x32", "", Some(0x4000_0000 | libc::SYS_getpid));
+}
+
+#[test]
+fn clone3_answers_enosys_and_threads_still_work() {
+    let mut p = probe();
+    assert_eq!(
+        call(&mut p, "clone3", ""),
+        format!("errno {}", libc::ENOSYS)
+    );
+    assert_eq!(call(&mut p, "thread", ""), "ok thread");
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+}
+
+#[test]
+fn landlock_alone_refuses_files_outside_the_plugin() {
+    let mut p = probe_without(Layers {
+        seccomp: false,
+        ..Layers::ALL
+    });
+    assert_eq!(
+        call(&mut p, "open", "/etc/passwd"),
+        format!("errno {}", libc::EACCES)
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let target = scratch.path().join("written");
+    assert_eq!(
+        call(&mut p, "create", target.to_str().unwrap()),
+        format!("errno {}", libc::EACCES)
+    );
+    assert!(!target.exists());
+    // The plugin file itself stays readable: that is the one rule.
+    assert!(call(&mut p, "open", plugin("probe").to_str().unwrap()).starts_with("ok"));
+}
+
+#[test]
+fn landlock_scope_alone_refuses_signals_to_the_host() {
+    let mut p = probe_without(Layers {
+        seccomp: false,
+        ..Layers::ALL
+    });
+    assert_eq!(
+        call(&mut p, "kill", &std::process::id().to_string()),
+        format!("errno {}", libc::EPERM)
+    );
+}
+
+#[test]
+fn network_namespace_alone_keeps_loopback_listeners_unreachable() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut p = probe_without(Layers {
+        seccomp: false,
+        landlock: false,
+        ..Layers::ALL
+    });
+    let answer = call(&mut p, "connect", &port.to_string());
+    assert!(
+        answer.starts_with("errno"),
+        "connect went through: {answer}"
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    match listener.accept() {
+        Ok((mut s, _)) => {
+            let mut b = Vec::new();
+            let _ = s.read_to_end(&mut b);
+            panic!("the listener received a connection");
+        }
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+    }
+}
+
+#[test]
+fn the_plugin_is_not_root_and_holds_no_capability() {
+    let mut p = probe();
+    let ids = call(&mut p, "ids", "");
+    assert!(ids.contains("capget=0 eff=0:0 perm=0:0 inh=0:0"), "{ids}");
+    if nix::unistd::geteuid().is_root() {
+        assert!(
+            ids.starts_with("uid=65534 euid=65534 gid=65534 egid=65534"),
+            "{ids}"
+        );
+    } else {
+        let me = nix::unistd::geteuid();
+        assert!(ids.starts_with(&format!("uid={me} euid={me}")), "{ids}");
+    }
+}
+
+#[test]
+fn capabilities_layer_alone_empties_the_sets_even_for_uid_0() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // Only a root host can keep uid 0; nothing to show otherwise.
+    }
+    let mut p = probe_without(Layers {
+        drop_identity: false,
+        ..Layers::ALL
+    });
+    let ids = call(&mut p, "ids", "");
+    assert!(ids.starts_with("uid=0 "), "{ids}");
+    assert!(ids.contains("eff=0:0 perm=0:0 inh=0:0"), "{ids}");
+}
+
+#[test]
+fn rlimits_are_in_force_inside() {
+    let limits = sbx_sandbox::Limits {
+        address_space_bytes: 512 << 20,
+        ..sbx_sandbox::Limits::default()
+    };
+    let mut p = running(config("probe").limits(limits));
+    assert_eq!(
+        call(&mut p, "rlimits", ""),
+        format!(
+            "as={} cpu=10 nofile=32 fsize=0 nproc=32 core=0",
+            512u64 << 20
+        )
+    );
+    // Beyond the address-space limit an allocation fails instead of growing.
+    assert_eq!(
+        call(&mut p, "malloc", "1024"),
+        format!("errno {}", libc::ENOMEM)
+    );
+    assert!(call(&mut p, "malloc", "16").starts_with("ok"));
+}
+
+#[test]
+fn only_the_channel_and_the_violation_pipe_are_inherited() {
+    // Descriptors of the host (this test binary holds several) must not reach the plugin.
+    let _held = std::fs::File::open("/proc/self/status").unwrap();
+    let mut p = probe();
+    assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 ");
+}
+
+#[test]
+fn host_services_are_unavailable_without_a_broker() {
+    let mut p = probe();
+    assert_eq!(
+        call(&mut p, "service", ""),
+        format!("status {}", sbx_sandbox::abi::ERR_UNAVAILABLE)
+    );
+}
+
+#[test]
+fn every_layer_is_reported_and_none_is_missing_here() {
+    let p = probe();
+    let report = p.enforcement();
+    for layer in [
+        "identity",
+        "namespace.user",
+        "namespace.net",
+        "namespace.mount",
+        "namespace.ipc",
+        "namespace.uts",
+        "namespace.pid",
+        "capabilities",
+        "no_new_privs",
+        "landlock.fs",
+        "landlock.net",
+        "landlock.scope",
+        "rlimit.as",
+        "rlimit.cpu",
+        "rlimit.nofile",
+        "rlimit.fsize",
+        "rlimit.nproc",
+        "rlimit.core",
+        "seccomp",
+    ] {
+        assert!(report.get(layer).is_some(), "{layer} not reported");
+    }
+    assert!(report.missing().is_empty(), "{}", report.table());
+}

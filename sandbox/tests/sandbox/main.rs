@@ -1,0 +1,9 @@
+//! Integration tests of the reference sandbox: one binary, a module per topic.
+
+mod cli;
+mod common;
+mod confinement;
+mod lifecycle;
+mod supervision;
+mod templates;
+mod unprivileged;

@@ -1,0 +1,215 @@
+//! A crashing, hanging, garbage-speaking or limit-breaking child each yields the right typed
+//! termination record, and the host goes on serving the next plugin.
+
+use std::time::{Duration, Instant};
+
+use sbx_sandbox::{Deadlines, Limits, Phase, Plugin, SandboxError, TerminationReason};
+
+use crate::common::{call, config, open_fds, probe, process_exists, running};
+
+/// Invokes `method`, expects the process to end, returns the record.
+fn ended(p: &mut Plugin, method: &str, input: &str) -> sbx_sandbox::TerminationRecord {
+    match p.invoke(method, input.as_bytes()) {
+        Err(SandboxError::Ended(record)) => *record,
+        other => panic!("{method}: expected the process to end, got {other:?}"),
+    }
+}
+
+/// After a fault, a fresh plugin is served normally.
+fn next_plugin_is_served() {
+    let mut next = running(config("template_c"));
+    assert_eq!(call(&mut next, "echo", "next"), "next");
+}
+
+#[test]
+fn a_crash_is_a_signal_record_and_the_host_goes_on() {
+    let mut p = probe();
+    let pid = p.pid();
+    let record = ended(&mut p, "segfault", "");
+    assert_eq!(
+        record.reason,
+        TerminationReason::Signal {
+            signal: libc::SIGSEGV,
+            name: "SIGSEGV".into()
+        }
+    );
+    assert!(record.peak_rss_kib > 0, "rusage not collected: {record:?}");
+    assert!(!process_exists(pid), "crashed runner not reaped");
+    next_plugin_is_served();
+}
+
+#[test]
+fn abort_is_sigabrt() {
+    let mut p = probe();
+    assert_eq!(ended(&mut p, "abort", "").signal, Some(libc::SIGABRT));
+}
+
+#[test]
+fn exit_inside_a_call_is_an_exit_record() {
+    let mut p = probe();
+    assert_eq!(
+        ended(&mut p, "exit", "7").reason,
+        TerminationReason::Exit { code: 7 }
+    );
+}
+
+#[test]
+fn a_hang_hits_the_call_deadline() {
+    let mut p = running(config("probe").deadlines(Deadlines {
+        call: Duration::from_millis(300),
+        ..Deadlines::default()
+    }));
+    let started = Instant::now();
+    let record = ended(&mut p, "hang", "");
+    assert_eq!(
+        record.reason,
+        TerminationReason::WallTimeout {
+            phase: Phase::Call,
+            after_ms: 300
+        }
+    );
+    // Bounded by the deadline, not by the plugin (generous slack for a loaded machine).
+    assert!(started.elapsed() < Duration::from_secs(30));
+    next_plugin_is_served();
+}
+
+#[test]
+fn garbage_on_the_channel_is_a_protocol_violation() {
+    let mut p = probe();
+    let record = ended(&mut p, "garbage", "");
+    assert_eq!(record.reason.kind(), "protocol_violation", "{record:?}");
+    next_plugin_is_served();
+}
+
+#[test]
+fn claiming_more_output_than_the_buffer_is_a_protocol_violation() {
+    let mut p = probe();
+    let record = ended(&mut p, "overclaim", "");
+    match record.reason {
+        TerminationReason::ProtocolViolation { detail } => {
+            assert!(detail.contains("output bytes"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cpu_spin_hits_the_cpu_limit() {
+    let limits = Limits {
+        cpu_seconds: 1,
+        ..Limits::default()
+    };
+    let mut p = running(config("probe").limits(limits).deadlines(Deadlines {
+        call: Duration::from_secs(60),
+        ..Deadlines::default()
+    }));
+    let record = ended(&mut p, "spin", "");
+    assert_eq!(record.reason, TerminationReason::CpuLimit, "{record:?}");
+    assert!(
+        record.cpu_time() >= Duration::from_millis(900),
+        "{record:?}"
+    );
+}
+
+#[test]
+fn heartbeats_are_answered() {
+    let mut p = probe();
+    p.ping().expect("heartbeat");
+    p.ping().expect("heartbeat");
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+}
+
+#[test]
+fn a_plugin_error_is_not_a_fault() {
+    let mut p = probe();
+    assert!(matches!(
+        p.invoke("error", b""),
+        Err(SandboxError::Plugin { .. })
+    ));
+    assert_eq!(p.state(), sbx_sandbox::State::Running);
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+}
+
+#[test]
+fn a_malformed_plugin_fails_to_load_and_leaves_nothing_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let bogus = dir.path().join("bogus.so");
+    std::fs::write(&bogus, b"\x7fELF but not really").unwrap();
+    let config = sbx_sandbox::SandboxConfig::builder(&bogus)
+        .runner(crate::common::runner())
+        .build()
+        .unwrap();
+    let fds = open_fds();
+    match Plugin::spawn(&config) {
+        Err(SandboxError::ActivationFailed {
+            phase,
+            message,
+            termination,
+        }) => {
+            assert_eq!(phase, Phase::Load);
+            assert!(message.contains("dlopen"), "{message}");
+            assert_eq!(
+                termination.exit_code,
+                Some(sbx_sandbox::runner::serve::exit_code::LOAD)
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(open_fds(), fds, "descriptors leaked by a failed activation");
+}
+
+#[test]
+fn a_failed_init_rolls_back() {
+    let fds = open_fds();
+    let config = config("probe").build().unwrap();
+    let mut p = Plugin::spawn(&config).unwrap();
+    let pid = p.pid();
+    match p.init(b"fail") {
+        Err(SandboxError::ActivationFailed {
+            phase: Phase::Init, ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(p.state(), sbx_sandbox::State::Failed);
+    assert!(!process_exists(pid), "process left after a failed init");
+    drop(p);
+    assert_eq!(open_fds(), fds, "descriptors leaked by a failed init");
+}
+
+#[test]
+fn a_hanging_init_hits_the_init_deadline() {
+    let config = config("probe")
+        .deadlines(Deadlines {
+            init: Duration::from_millis(300),
+            ..Deadlines::default()
+        })
+        .build()
+        .unwrap();
+    let mut p = Plugin::spawn(&config).unwrap();
+    match p.init(b"hang") {
+        Err(SandboxError::Ended(record)) => assert_eq!(
+            record.reason,
+            TerminationReason::WallTimeout {
+                phase: Phase::Init,
+                after_ms: 300
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_missing_runner_is_a_typed_spawn_error() {
+    let config = config("probe")
+        .runner("/nonexistent/sbx-runner")
+        .build()
+        .unwrap();
+    let fds = open_fds();
+    match Plugin::spawn(&config) {
+        Err(SandboxError::Spawn(e)) => {
+            assert!(e.to_string().contains("/nonexistent/sbx-runner"), "{e}")
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(open_fds(), fds);
+}
