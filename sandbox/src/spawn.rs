@@ -51,7 +51,50 @@ pub struct RunnerProcess {
 
 /// Forks and execs `runner` with `args`, an empty environment, stdin/stdout/stderr on
 /// /dev/null, the channel on fd 3, the violation pipe on fd 4 and nothing else open.
+///
+/// The fork happens on one long-lived spawner thread: the kernel sends the parent-death
+/// signal when the *thread* that forked exits, so forking from a short-lived caller thread
+/// (a worker pool, a request handler) would kill the runner with it.
 pub fn spawn_runner(runner: &Path, args: &[String]) -> Result<RunnerProcess, SpawnError> {
+    type Job = (
+        std::path::PathBuf,
+        Vec<String>,
+        std::sync::mpsc::Sender<Result<RunnerProcess, SpawnError>>,
+    );
+    static SPAWNER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+        std::sync::OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (tx, rx) = std::sync::mpsc::channel::<Job>();
+        // Never joined: it lives as long as the process, which is the point.
+        let _ = std::thread::Builder::new()
+            .name("sbx-spawner".into())
+            .spawn(move || {
+                for (runner, args, reply) in rx {
+                    let _ = reply.send(fork_exec(&runner, &args));
+                }
+            });
+        std::sync::Mutex::new(tx)
+    });
+    let (reply_tx, reply_rx) = std::sync::mpsc::channel();
+    let job = (runner.to_path_buf(), args.to_vec(), reply_tx);
+    let sent = spawner
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .send(job)
+        .is_ok();
+    if !sent {
+        return Err(SpawnError::Prepare(io::Error::other(
+            "spawner thread is gone",
+        )));
+    }
+    reply_rx.recv().unwrap_or_else(|_| {
+        Err(SpawnError::Prepare(io::Error::other(
+            "spawner thread is gone",
+        )))
+    })
+}
+
+fn fork_exec(runner: &Path, args: &[String]) -> Result<RunnerProcess, SpawnError> {
     let prep = SpawnError::Prepare;
     // Host ends are close-on-exec; the child ends are moved to 3 and 4 by dup2, which clears
     // close-on-exec on the copies only.

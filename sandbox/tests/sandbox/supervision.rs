@@ -213,3 +213,12 @@ fn a_missing_runner_is_a_typed_spawn_error() {
     }
     assert_eq!(open_fds(), fds);
 }
+
+#[test]
+fn a_plugin_outlives_the_thread_that_spawned_it() {
+    // The parent-death signal follows the forking thread: spawning from a thread that then
+    // exits must not kill the runner.
+    let mut p = std::thread::spawn(probe).join().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+}

@@ -1,0 +1,90 @@
+//! The plugin lifecycle as a property: random sequences of requests, legal and illegal, are
+//! made of a real sandboxed probe plugin and checked after every step against the model
+//! (`State::apply`).
+//!
+//! After each step: the sandbox's state equals the model's; a refused request is an
+//! `InvalidTransition` naming the state and the event, and changes neither the state nor
+//! the process; a crash or a missed deadline ends in Failed with the right termination;
+//! in a final state the runner is reaped (no `/proc/<pid>`, no zombie); a paused runner is
+//! stopped by the kernel and a live one is not. After each case, once the plugin is
+//! dropped, the host has exactly the descriptors it had before.
+//!
+//! A separate binary, because the descriptor count is per process: cases run one at a
+//! time (`real::serial`), so no other test of this process opens descriptors meanwhile.
+//!
+//! `a_broken_model_is_caught_and_shrunk` runs the same machinery against rules that are
+//! wrong in one place and shows that the property fails and shrinks to the few steps that
+//! reach the wrong transition.
+
+mod model;
+mod quiet;
+mod real;
+
+use std::time::Instant;
+
+use proptest::test_runner::{
+    Config, FileFailurePersistence, RngAlgorithm, TestError, TestRng, TestRunner,
+};
+use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
+
+use model::{Lifecycle, Reference, ResumeWhileRunning, Transition};
+use real::RealSandbox;
+
+/// Failing cases of the property are kept here and replayed first on the next run.
+const REGRESSIONS: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/lifecycle_model/regressions.txt"
+);
+
+prop_state_machine! {
+    #![proptest_config(Config {
+        cases: 256,
+        failure_persistence: Some(Box::new(FileFailurePersistence::Direct(REGRESSIONS))),
+        ..Config::default()
+    })]
+
+    #[test]
+    fn the_sandbox_follows_the_lifecycle_model(sequential 1..50 => RealSandbox<Reference>);
+}
+
+#[test]
+fn a_broken_model_is_caught_and_shrunk() {
+    // Deterministic: the same cases, the same failure and the same shrinking on every run.
+    let config = Config {
+        cases: 32,
+        failure_persistence: None,
+        ..Config::default()
+    };
+    let mut runner = TestRunner::new_with_rng(
+        config.clone(),
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
+    let strategy = Lifecycle::<ResumeWhileRunning>::sequential_strategy(1..50);
+    let started = Instant::now();
+    // Every failing attempt panics; only the final verdict is of interest here.
+    let result = quiet::panics(|| {
+        runner.run(&strategy, |(initial, transitions, seen)| {
+            RealSandbox::<ResumeWhileRunning>::test_sequential(
+                config.clone(),
+                initial,
+                transitions,
+                seen,
+            );
+            Ok(())
+        })
+    });
+    let (reason, minimal) = match result {
+        Err(TestError::Fail(reason, (_, minimal, _))) => (reason, minimal),
+        other => panic!("the broken model was not caught: {other:?}"),
+    };
+    eprintln!(
+        "broken model caught and shrunk in {:.1?}: {minimal:?}\n  {reason}",
+        started.elapsed()
+    );
+    assert!(minimal.len() <= 4, "not shrunk enough: {minimal:?}");
+    assert_eq!(minimal.last(), Some(&Transition::Resume), "{minimal:?}");
+    assert_eq!(
+        minimal,
+        [Transition::Init, Transition::Start, Transition::Resume]
+    );
+}
