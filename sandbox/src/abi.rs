@@ -29,6 +29,11 @@ pub const ERR_NOT_FOUND: SbxStatus = -8;
 /// `SBX_ERR_PROTOCOL`.
 pub const ERR_PROTOCOL: SbxStatus = -9;
 
+/// Not part of the header: the code the runner uses in an `Error` frame when the plugin broke
+/// the ABI (an output length beyond its buffer). Outside the `sbx_status` range a plugin
+/// returns, so a plugin's own error can never be taken for it.
+pub const RUNNER_ABI_VIOLATION: SbxStatus = -1000;
+
 /// `SBX_MAX_METHOD_LEN`.
 pub const MAX_METHOD_LEN: usize = 256;
 /// `SBX_MAX_LOG_LEN`.

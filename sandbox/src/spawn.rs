@@ -69,6 +69,14 @@ pub fn spawn_runner(runner: &Path, args: &[String]) -> Result<RunnerProcess, Spa
         let _ = std::thread::Builder::new()
             .name("sbx-spawner".into())
             .spawn(move || {
+                // Every signal blocked on this thread, so none can run a host handler in a
+                // child between fork and exec; the child resets them before exec.
+                // SAFETY: sigfillset and pthread_sigmask on a local set for this thread.
+                unsafe {
+                    let mut all: libc::sigset_t = std::mem::zeroed();
+                    libc::sigfillset(&mut all);
+                    libc::pthread_sigmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
+                }
                 for (runner, args, reply) in rx {
                     let _ = reply.send(fork_exec(&runner, &args));
                 }
@@ -163,7 +171,12 @@ fn fork_exec(runner: &Path, args: &[String]) -> Result<RunnerProcess, SpawnError
             Ok(0) => break,
             Ok(n) => got += n,
             Err(nix::errno::Errno::EINTR) => {}
-            Err(e) => return Err(prep(e.into())),
+            Err(e) => {
+                // Cannot tell whether exec worked: leave nothing behind.
+                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(pid, None);
+                return Err(prep(e.into()));
+            }
         }
     }
     if got == 4 {
@@ -222,10 +235,6 @@ unsafe fn child_after_fork(
         if libc::setsid() < 0 {
             fail(fds.err);
         }
-        // Signal mask is inherited across exec; start the runner with nothing blocked.
-        let mut empty: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut empty);
-        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         for (from, to) in [
             (fds.devnull, 0),
             (fds.devnull, 1),
@@ -253,6 +262,16 @@ unsafe fn child_after_fork(
             libc::c_uint::MAX,
             0 as libc::c_uint,
         );
+        // Ignored dispositions survive exec: reset every signal to its default, then unblock
+        // (the spawner thread forks with everything blocked) right before exec.
+        let mut dfl: libc::sigaction = std::mem::zeroed();
+        dfl.sa_sigaction = libc::SIG_DFL;
+        for sig in 1..libc::SIGRTMAX() {
+            libc::sigaction(sig, &dfl, std::ptr::null_mut());
+        }
+        let mut empty: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut empty);
+        libc::sigprocmask(libc::SIG_SETMASK, &empty, std::ptr::null_mut());
         libc::execve(path, argv, envp);
         fail(fds.err)
     }

@@ -179,7 +179,7 @@ impl Plugin {
         match plugin.await_loaded(deadline) {
             Ok(()) => Ok(plugin),
             Err(message) => {
-                let termination = plugin.end(Phase::Load, message.1, deadline);
+                let termination = plugin.end(message.1, deadline);
                 Err(SandboxError::ActivationFailed {
                     phase: Phase::Load,
                     message: message.0,
@@ -253,7 +253,7 @@ impl Plugin {
             }) => {
                 // A failed activation rolls back: no process is left, and the plugin is Failed.
                 let grace = Instant::now() + self.config.deadlines.shutdown;
-                let termination = self.end(Phase::Init, TerminationReason::KilledByHost, grace);
+                let termination = self.end(TerminationReason::KilledByHost, grace);
                 self.set_state(State::Failed);
                 Err(SandboxError::ActivationFailed {
                     phase: Phase::Init,
@@ -348,17 +348,9 @@ impl Plugin {
         let budget = self.config.deadlines.shutdown;
         let record = match self.request(Message::Shutdown, Phase::Shutdown, budget) {
             // The runner exits right after its reply; give it the same budget to do so.
-            Ok(_) => self.end(
-                Phase::Shutdown,
-                TerminationReason::KilledByHost,
-                Instant::now() + budget,
-            ),
+            Ok(_) => self.end(TerminationReason::KilledByHost, Instant::now() + budget),
             Err(SandboxError::Ended(record)) => *record,
-            Err(_) => self.end(
-                Phase::Shutdown,
-                TerminationReason::KilledByHost,
-                Instant::now(),
-            ),
+            Err(_) => self.end(TerminationReason::KilledByHost, Instant::now()),
         };
         self.set_state(next);
         Ok(record)
@@ -367,11 +359,7 @@ impl Plugin {
     /// Kills the process now (SIGKILL) and reaps it. Ends in Terminated.
     pub fn kill(mut self) -> Result<TerminationRecord, SandboxError> {
         let next = self.state().apply(Event::Terminate)?;
-        let record = self.end(
-            Phase::Shutdown,
-            TerminationReason::KilledByHost,
-            Instant::now(),
-        );
+        let record = self.end(TerminationReason::KilledByHost, Instant::now());
         self.set_state(next);
         Ok(record)
     }
@@ -461,41 +449,42 @@ impl Plugin {
                 ChannelError::Timeout => timeout,
                 other => protocol(format!("sending: {other}")),
             };
-            return Err(self.fault(phase, reason, deadline));
+            return Err(self.fault(reason));
         }
         loop {
             let frame = match self.channel.recv(Some(deadline)) {
                 Ok(f) => f,
-                Err(ChannelError::Timeout) => return Err(self.fault(phase, timeout, deadline)),
-                Err(ChannelError::Closed) => {
-                    // Most likely the process died; if it lingers, it broke the protocol.
-                    let reason = protocol("closed the channel".into());
-                    return Err(self.fault(phase, reason, Instant::now() + EXIT_GRACE));
-                }
-                Err(e) => return Err(self.fault(phase, protocol(e.to_string()), deadline)),
+                Err(ChannelError::Timeout) => return Err(self.fault(timeout)),
+                Err(ChannelError::Closed) => return Err(self.channel_closed()),
+                Err(e) => return Err(self.fault(protocol(e.to_string()))),
             };
             let wrong_id = frame.request_id != id;
             match frame.message {
+                // The runner bounds log records, but a plugin can write frames itself.
+                Message::Log { message, .. } if message.len() > abi::MAX_LOG_LEN => {
+                    let reason = protocol(format!("log record of {} bytes", message.len()));
+                    return Err(self.fault(reason));
+                }
                 Message::Log { level, message } => self.keep_log(level, message),
                 _ if wrong_id => {
                     let reason = protocol(format!(
                         "reply for request {} while {id} was pending",
                         frame.request_id
                     ));
-                    return Err(self.fault(phase, reason, deadline));
+                    return Err(self.fault(reason));
                 }
                 Message::Heartbeat if expect_heartbeat => return Ok(Message::Heartbeat),
                 Message::Result { output } if !expect_heartbeat => {
                     if output.len() > self.config.limits.output_bytes as usize {
                         let reason = protocol(format!("{} output bytes", output.len()));
-                        return Err(self.fault(phase, reason, deadline));
+                        return Err(self.fault(reason));
                     }
                     return Ok(Message::Result { output });
                 }
-                Message::Error { code, message } if code == abi::ERR_PROTOCOL => {
+                Message::Error { code, message } if code == abi::RUNNER_ABI_VIOLATION => {
                     // The runner caught the plugin breaking the ABI (an output length beyond
                     // its buffer): a fault, not an answer.
-                    return Err(self.fault(phase, protocol(message), deadline));
+                    return Err(self.fault(protocol(message)));
                 }
                 Message::Error { code, message } if !expect_heartbeat => {
                     return Err(SandboxError::Plugin {
@@ -506,27 +495,34 @@ impl Plugin {
                 }
                 other => {
                     let reason = protocol(format!("unexpected {}", other.name()));
-                    return Err(self.fault(phase, reason, deadline));
+                    return Err(self.fault(reason));
                 }
             }
         }
     }
 
-    /// Ends the process for a fault and moves the plugin to Failed.
-    fn fault(&mut self, phase: Phase, reason: TerminationReason, grace: Instant) -> SandboxError {
-        let record = self.end(phase, reason, grace);
+    /// Ends the process for a fault at once (the reason is recorded before the kill, so a
+    /// process that exits cleanly in the meantime is still a fault) and moves the plugin to
+    /// Failed.
+    fn fault(&mut self, reason: TerminationReason) -> SandboxError {
+        self.shared.kill_with(reason.clone());
+        let record = self.end(reason, Instant::now());
+        self.set_state(State::Failed);
+        SandboxError::Ended(Box::new(record))
+    }
+
+    /// The channel closed: usually the process died (its own status tells how). One that
+    /// closed the channel and lingers is a protocol violation.
+    fn channel_closed(&mut self) -> SandboxError {
+        let reason = protocol("closed the channel and kept running".into());
+        let record = self.end(reason, Instant::now() + EXIT_GRACE);
         self.set_state(State::Failed);
         SandboxError::Ended(Box::new(record))
     }
 
     /// Waits until `grace` for the process to exit; then kills it (recording `reason` as the
     /// host's) and reaps it. Idempotent.
-    fn end(
-        &mut self,
-        _phase: Phase,
-        reason: TerminationReason,
-        grace: Instant,
-    ) -> TerminationRecord {
+    fn end(&mut self, reason: TerminationReason, grace: Instant) -> TerminationRecord {
         if let Some(t) = &self.termination {
             return t.clone();
         }
@@ -584,11 +580,7 @@ impl Drop for Plugin {
     fn drop(&mut self) {
         // Never leave a process or a zombie behind, whatever path dropped the handle.
         if self.termination.is_none() {
-            self.end(
-                Phase::Shutdown,
-                TerminationReason::KilledByHost,
-                Instant::now(),
-            );
+            self.end(TerminationReason::KilledByHost, Instant::now());
         }
     }
 }

@@ -138,8 +138,9 @@ pub struct ReapFacts {
 }
 
 /// Classifies a reaped process. What the kernel did outranks what the host intended: a
-/// process the host was about to kill for a deadline, but which died of SIGSYS first, is a
-/// seccomp violation.
+/// process the host was about to kill for a deadline, but which died of SIGSYS or SIGSEGV
+/// first, is a seccomp violation or a crash. A process that exited by itself after the host
+/// found a fault is recorded with the host's reason.
 pub fn classify(f: &ReapFacts) -> TerminationRecord {
     let cpu_us = f.cpu_user_us + f.cpu_system_us;
     let reason = match (f.signal, f.exit_code) {
@@ -151,6 +152,11 @@ pub fn classify(f: &ReapFacts) -> TerminationRecord {
                 .map(str::to_owned),
         },
         (Some(libc::SIGXCPU), _) => TerminationReason::CpuLimit,
+        // The host only ever sends SIGKILL: any other signal is the process's own doing.
+        (Some(signal), _) if signal != libc::SIGKILL => TerminationReason::Signal {
+            signal,
+            name: signal_name(signal),
+        },
         (Some(libc::SIGKILL), _) if f.oom_killed => TerminationReason::MemoryLimit,
         (Some(libc::SIGKILL), _)
             if f.host_reason.is_none()
@@ -165,7 +171,7 @@ pub fn classify(f: &ReapFacts) -> TerminationRecord {
             .unwrap_or(TerminationReason::KilledByHost),
         (Some(signal), _) => TerminationReason::Signal {
             signal,
-            name: signal_name(signal).to_owned(),
+            name: signal_name(signal),
         },
         (None, Some(code)) => TerminationReason::Exit { code },
         (None, None) => TerminationReason::KilledByHost,
@@ -212,6 +218,16 @@ mod tests {
                 syscall_name: Some("socket".into())
             }
         );
+    }
+
+    #[test]
+    fn a_crash_outranks_a_pending_host_reason() {
+        let mut f = facts(Some(libc::SIGSEGV), None);
+        f.host_reason = Some(TerminationReason::ProtocolViolation { detail: "x".into() });
+        assert_eq!(classify(&f).reason.kind(), "signal");
+        let mut f = facts(None, Some(0));
+        f.host_reason = Some(TerminationReason::ProtocolViolation { detail: "x".into() });
+        assert_eq!(classify(&f).reason.kind(), "protocol_violation");
     }
 
     #[test]

@@ -120,6 +120,20 @@ pub struct ArgCondition {
     pub mask: Option<Value>,
     /// Value compared with.
     pub value: Value,
+    /// How many bits of the argument are compared (default: the low 32).
+    #[serde(default)]
+    pub width: Width,
+}
+
+/// Bits of an argument a condition compares.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Width {
+    /// The low 32 bits: int, flag and descriptor arguments (what the kernel reads of them).
+    #[default]
+    Dword,
+    /// All 64 bits: pointers and sizes.
+    Qword,
 }
 
 /// Comparison operator of an [`ArgCondition`].
@@ -341,12 +355,15 @@ fn condition(
             detail: "mask given for an operator other than masked_eq".into(),
         });
     }
-    // Flags, signals and descriptors are 32-bit C ints: compare the low word only, so a
-    // sign-extended negative value cannot slip past an equality test on the high word.
-    let len = if value <= u64::from(u32::MAX) {
-        SeccompCmpArgLen::Dword
-    } else {
-        SeccompCmpArgLen::Qword
+    let len = match c.width {
+        Width::Dword if value > u64::from(u32::MAX) => {
+            return Err(PolicyError::InvalidRule {
+                syscall: syscall.into(),
+                detail: format!("value {value:#x} does not fit a dword comparison"),
+            });
+        }
+        Width::Dword => SeccompCmpArgLen::Dword,
+        Width::Qword => SeccompCmpArgLen::Qword,
     };
     SeccompCondition::new(c.index, len, op, value).map_err(|e| PolicyError::InvalidRule {
         syscall: syscall.into(),
@@ -396,6 +413,9 @@ pub fn symbol(name: &str) -> Option<u64> {
         "F_SETFD" => libc::F_SETFD.into(),
         "F_GETFL" => libc::F_GETFL.into(),
         "F_SETFL" => libc::F_SETFL.into(),
+        "F_DUPFD_CLOEXEC" => libc::F_DUPFD_CLOEXEC.into(),
+        "ENOENT" => libc::ENOENT.into(),
+        "SECCOMP_FILTER_FLAG_TSYNC" => libc::SECCOMP_FILTER_FLAG_TSYNC as i64,
         "PR_SET_NO_NEW_PRIVS" => libc::PR_SET_NO_NEW_PRIVS.into(),
         "SECCOMP_SET_MODE_FILTER" => libc::SECCOMP_SET_MODE_FILTER.into(),
         _ => return None,

@@ -136,9 +136,11 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
         Ok(p) => p,
         Err(e) => fail(exit_code::LOAD, e),
     };
-    // The loader's extra rights (open, map executable, install filters) end here.
+    // The loader's extra rights (open, map executable, install filters) end here, on every
+    // thread: a constructor may have started threads (TSYNC fails if one of them installed a
+    // filter of its own, which is then fatal too).
     if let Some(filter) = plugin_stage
-        && let Err(e) = seccompiler::apply_filter(&filter)
+        && let Err(e) = seccompiler::apply_filter_all_threads(&filter)
     {
         fail(exit_code::CONFINEMENT, format!("seccomp plugin stage: {e}"));
     }
@@ -212,7 +214,7 @@ fn invoke(plugin: &Plugin, method: &str, input: &[u8], output: &mut [u8]) -> Mes
     if rc == abi::OK && out_len > output.len() {
         // The plugin claims more than the buffer holds: never read past it.
         return Message::Error {
-            code: abi::ERR_PROTOCOL,
+            code: abi::RUNNER_ABI_VIOLATION,
             message: format!(
                 "plugin claimed {out_len} output bytes in a buffer of {}",
                 output.len()

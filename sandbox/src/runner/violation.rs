@@ -13,18 +13,27 @@ use crate::spawn::VIOLATION_FD;
 /// padding and the 8-byte `_call_addr`).
 const SI_SYSCALL_OFFSET: usize = 24;
 
+/// `si_code` of a SIGSYS raised by a seccomp trap.
+const SYS_SECCOMP: i32 = 1;
+
 extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo_t for SA_SIGINFO handlers; reading an i32 at
     // the documented offset of si_syscall stays inside it. write and syscall are
     // async-signal-safe.
     unsafe {
-        let nr = info
-            .cast::<u8>()
-            .add(SI_SYSCALL_OFFSET)
-            .cast::<i32>()
-            .read_unaligned();
-        let bytes = nr.to_le_bytes();
-        libc::write(VIOLATION_FD, bytes.as_ptr().cast(), bytes.len());
+        // Only a seccomp trap carries a syscall number; a SIGSYS the plugin raised itself
+        // reports none (but ends the process all the same).
+        if (*info).si_code == SYS_SECCOMP {
+            let nr = info
+                .cast::<u8>()
+                .add(SI_SYSCALL_OFFSET)
+                .cast::<i32>()
+                .read_unaligned();
+            let bytes = nr.to_le_bytes();
+            // Non-blocking (see `install_handler`): a plugin that filled the pipe cannot park
+            // this thread here and keep the process alive.
+            libc::write(VIOLATION_FD, bytes.as_ptr().cast(), bytes.len());
+        }
         // Killed by the kill filter: the process ends here with SIGSYS.
         let dfl: libc::sigaction = std::mem::zeroed();
         libc::syscall(
@@ -41,8 +50,13 @@ extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: 
     }
 }
 
-/// Installs the SIGSYS handler for the whole process.
+/// Installs the SIGSYS handler for the whole process and makes the violation pipe
+/// non-blocking.
 pub fn install_handler() -> std::io::Result<()> {
+    // SAFETY: fcntl on our own descriptor 4 with integer arguments.
+    if unsafe { libc::fcntl(VIOLATION_FD, libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
     // SAFETY: a zeroed sigaction with a valid handler pointer, SA_SIGINFO and an empty mask.
     unsafe {
         let mut act: libc::sigaction = std::mem::zeroed();
