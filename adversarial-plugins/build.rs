@@ -69,6 +69,9 @@ fn main() {
 fn run() -> Result<(), String> {
     let paths = Paths::from_env()?;
     let compilers = Compilers::find()?;
+    // The whole crate directory, so a new family directory is noticed too (cargo
+    // scans a watched directory recursively); plugins are rebuilt only when stale.
+    watch(&paths.crate_dir);
     watch(&paths.crate_dir.join("build.rs"));
     watch(&paths.crate_dir.join("src/vocabulary.rs"));
 
@@ -100,6 +103,8 @@ struct Paths {
     attack_include: PathBuf,
     /// `sandbox/templates/`.
     templates: PathBuf,
+    /// `sandbox/tests/probe/`: the sandbox's confinement probe.
+    probe: PathBuf,
     /// `$OUT_DIR`.
     out_dir: PathBuf,
     /// `$OUT_DIR/plugins/`: the built shared objects.
@@ -121,6 +126,7 @@ impl Paths {
             sandbox_include: workspace.join("sandbox/include"),
             attack_include: crate_dir.join("include"),
             templates: workspace.join("sandbox/templates"),
+            probe: workspace.join("sandbox/tests/probe"),
             out_plugins: out_dir.join("plugins"),
             out_dir,
             crate_dir,
@@ -194,9 +200,12 @@ fn check_headers(paths: &Paths, compilers: &Compilers) -> Result<(), String> {
 }
 
 fn run_compiler(command: &mut Command, input: &Path) -> Result<(), String> {
-    let output = command
-        .output()
-        .map_err(|e| format!("{}: cannot run the compiler ({command:?}): {e}", input.display()))?;
+    let output = command.output().map_err(|e| {
+        format!(
+            "{}: cannot run the compiler ({command:?}): {e}",
+            input.display()
+        )
+    })?;
     if output.status.success() {
         return Ok(());
     }
@@ -226,7 +235,11 @@ fn read_catalog(path: &Path) -> Result<BTreeSet<String>, String> {
             return Err(format!("{}:{}: {problem}", path.display(), number + 1));
         }
         if !ids.insert(cell.to_string()) {
-            return Err(format!("{}:{}: {cell} listed twice", path.display(), number + 1));
+            return Err(format!(
+                "{}:{}: {cell} listed twice",
+                path.display(),
+                number + 1
+            ));
         }
     }
     if ids.is_empty() {
@@ -238,14 +251,18 @@ fn read_catalog(path: &Path) -> Result<BTreeSet<String>, String> {
 /// Checks `^[A-Z]+-[0-9]{3}$` and a known prefix.
 fn check_requirement_id(id: &str) -> Result<(), String> {
     let Some((prefix, number)) = id.split_once('-') else {
-        return Err(format!("requirement ID {id:?} does not match ^[A-Z]+-[0-9]{{3}}$"));
+        return Err(format!(
+            "requirement ID {id:?} does not match ^[A-Z]+-[0-9]{{3}}$"
+        ));
     };
     let shaped = !prefix.is_empty()
         && prefix.bytes().all(|b| b.is_ascii_uppercase())
         && number.len() == 3
         && number.bytes().all(|b| b.is_ascii_digit());
     if !shaped {
-        return Err(format!("requirement ID {id:?} does not match ^[A-Z]+-[0-9]{{3}}$"));
+        return Err(format!(
+            "requirement ID {id:?} does not match ^[A-Z]+-[0-9]{{3}}$"
+        ));
     }
     if !REQUIREMENT_PREFIXES.contains(&prefix) {
         return Err(format!(
@@ -304,7 +321,10 @@ struct Plugin {
 
 impl Plugin {
     fn hostile(&self) -> bool {
-        !matches!(self.family, Family::Benign | Family::Template)
+        !matches!(
+            self.family,
+            Family::Benign | Family::Template | Family::Probe
+        )
     }
 }
 
@@ -320,7 +340,13 @@ struct Candidate {
 fn discover(paths: &Paths, catalog: &BTreeSet<String>) -> Result<Vec<Plugin>, String> {
     let mut problems = Vec::new();
     let mut candidates = Vec::new();
-    collect_dir(&paths.templates, Family::Template, &mut candidates, &mut problems);
+    collect_dir(
+        &paths.templates,
+        Family::Template,
+        &mut candidates,
+        &mut problems,
+    );
+    collect_dir(&paths.probe, Family::Probe, &mut candidates, &mut problems);
 
     let entries = fs::read_dir(&paths.crate_dir)
         .map_err(|e| format!("{}: {e}", paths.crate_dir.display()))?;
@@ -333,10 +359,14 @@ fn discover(paths: &Paths, catalog: &BTreeSet<String>) -> Result<Vec<Plugin>, St
             continue;
         }
         match Family::from_word(&name) {
-            Some(Family::Template) | None => problems.push(format!(
+            Some(Family::Template | Family::Probe) | None => problems.push(format!(
                 "{}: not a plugin family directory (families: {})",
                 path.display(),
-                words(Family::ALL.iter().filter(|f| **f != Family::Template))
+                words(
+                    Family::ALL
+                        .iter()
+                        .filter(|f| !matches!(f, Family::Template | Family::Probe))
+                )
             )),
             Some(family) => family_dirs.push((family, path)),
         }
@@ -434,7 +464,10 @@ fn collect_dir(
     }
     for (stem, mut files) in sources {
         if files.len() > 1 {
-            problems.push(format!("{}: both {stem}.c and {stem}.cpp exist", dir.display()));
+            problems.push(format!(
+                "{}: both {stem}.c and {stem}.cpp exist",
+                dir.display()
+            ));
             continue;
         }
         let (language, source) = files.remove(0);
@@ -475,7 +508,10 @@ fn validate(
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     if raw.name != stem {
-        problem(format!("name {:?} differs from the file stem {stem:?}", raw.name));
+        problem(format!(
+            "name {:?} differs from the file stem {stem:?}",
+            raw.name
+        ));
     }
     let name_ok = !raw.name.is_empty()
         && raw
@@ -498,7 +534,10 @@ fn validate(
             words(Family::ALL)
         )),
     }
-    let hostile = !matches!(candidate.family, Family::Benign | Family::Template);
+    let hostile = !matches!(
+        candidate.family,
+        Family::Benign | Family::Template | Family::Probe
+    );
 
     if raw.summary.trim().is_empty() || raw.summary.contains('\n') {
         problem("summary must be one non-empty line".to_string());
@@ -509,7 +548,9 @@ fn validate(
         if let Err(message) = check_requirement_id(id) {
             problem(message);
         } else if !catalog.contains(id) {
-            problem(format!("requirement ID {id} is not listed in REQUIREMENT_IDS.md"));
+            problem(format!(
+                "requirement ID {id} is not listed in REQUIREMENT_IDS.md"
+            ));
         } else if attacks.contains(id) {
             problem(format!("requirement ID {id} listed twice"));
         } else {
@@ -595,7 +636,9 @@ fn validate(
             problem("outcome killed needs a termination".to_string());
         }
         (Some(outcome), Some(_)) if outcome != Outcome::Killed => {
-            problem(format!("termination is only for outcome killed, not {outcome}"));
+            problem(format!(
+                "termination is only for outcome killed, not {outcome}"
+            ));
         }
         _ => {}
     }
@@ -624,8 +667,16 @@ fn validate(
     if let Some(artifact) = artifact
         && artifact != Artifact::SharedObject
     {
-        if outcome.is_some_and(|o| o != Outcome::RefusedLoad) {
-            problem(format!("artifact {artifact} can only be expected to be refused at load"));
+        // A malformed object never runs: the loader refuses it, or dies parsing it.
+        if outcome.is_some_and(|o| !matches!(o, Outcome::RefusedLoad | Outcome::Killed)) {
+            problem(format!(
+                "artifact {artifact} can only be refused at load or kill the runner while loading"
+            ));
+        }
+        if stage.is_some_and(|s| s != Stage::Constructor) {
+            problem(format!(
+                "artifact {artifact} acts while loading: stage is constructor"
+            ));
         }
         if artifact == Artifact::SourceText && !raw.extra_cflags.is_empty() {
             problem("artifact source_text is not compiled: extra_cflags stay empty".to_string());
@@ -706,7 +757,10 @@ fn build_plugin(
                 Artifact::Truncated => bytes.truncate(bytes.len() / 2),
                 Artifact::WrongMachine => {
                     if bytes.len() < 20 || &bytes[..4] != b"\x7fELF" {
-                        return Err(format!("{}: the compiler did not make an ELF file", plugin.source.display()));
+                        return Err(format!(
+                            "{}: the compiler did not make an ELF file",
+                            plugin.source.display()
+                        ));
                     }
                     bytes[18..20].copy_from_slice(&EM_AARCH64.to_le_bytes());
                 }
@@ -771,7 +825,12 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
             summary = p.summary,
             attacks = list(p.attacks.iter().map(|a| format!("{a:?}")).collect()),
             stage = p.stage,
-            evidence = list(p.evidence.iter().map(|e| format!("Evidence::{e:?}")).collect()),
+            evidence = list(
+                p.evidence
+                    .iter()
+                    .map(|e| format!("Evidence::{e:?}"))
+                    .collect()
+            ),
             grants = list(p.grants.iter().map(|g| format!("Grant::{g:?}")).collect()),
             method = p.method,
             artifact = p.artifact,
