@@ -643,12 +643,14 @@ impl Shared {
         let until = Instant::now() + self.pause_deadline;
         loop {
             match proc_state(self.pid) {
-                Some(s) if (s == 'T' || s == 't') == stopped => return Ok(()),
-                None => {
+                // A dead process neither stops nor continues: say so at once rather than
+                // waiting out the deadline with the state lock held.
+                None | Some('Z' | 'X') => {
                     return Err(SandboxError::Host(std::io::Error::other(
-                        "process vanished while pausing",
+                        "the plugin process has ended",
                     )));
                 }
+                Some(s) if (s == 'T' || s == 't') == stopped => return Ok(()),
                 _ if Instant::now() >= until => {
                     return Err(SandboxError::Host(std::io::Error::other(format!(
                         "process did not {} within {:?}",

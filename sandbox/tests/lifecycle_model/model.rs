@@ -38,21 +38,32 @@ pub enum Transition {
 }
 
 impl Transition {
-    /// Every transition with its weight in generation. The order is also the shrinking
-    /// order (towards the front). Ending transitions weigh little so that cases spend most
-    /// of their steps in live states; the deadline, the only slow step, weighs as little.
-    const WEIGHTED: [(Transition, usize); 10] = [
-        (Transition::Init, 5),
-        (Transition::Start, 5),
-        (Transition::Invoke, 5),
-        (Transition::PluginError, 3),
-        (Transition::Pause, 5),
-        (Transition::Resume, 5),
-        (Transition::Terminate, 1),
-        (Transition::Kill, 1),
-        (Transition::PluginCrash, 1),
-        (Transition::DeadlineExpiry, 1),
+    /// Every transition.
+    pub const ALL: [Transition; 10] = [
+        Transition::Init,
+        Transition::Start,
+        Transition::Invoke,
+        Transition::PluginError,
+        Transition::Pause,
+        Transition::Resume,
+        Transition::Terminate,
+        Transition::Kill,
+        Transition::PluginCrash,
+        Transition::DeadlineExpiry,
     ];
+
+    /// Weight among the transitions the rules allow: the four that end a plugin are rare,
+    /// so that a case spends about twenty steps in live states before it ends.
+    fn weight(self) -> usize {
+        match self {
+            Transition::Terminate
+            | Transition::Kill
+            | Transition::PluginCrash
+            | Transition::DeadlineExpiry => 1,
+            Transition::PluginError => 10,
+            _ => 20,
+        }
+    }
 
     /// The lifecycle events this request amounts to, in order: a crash or a missed
     /// deadline is an invoke call that ends in a fault.
@@ -141,24 +152,24 @@ impl<R: Rules> ReferenceStateMachine for Lifecycle<R> {
         .boxed()
     }
 
-    /// Any transition may come in any state, illegal ones included; in a live state, two
-    /// draws in three are among the transitions the rules allow, so that cases get past
-    /// `Loaded` and spend their steps in every state.
+    /// Any transition may come in any state. In a live state one draw in four is among
+    /// the transitions the rules refuse (uniformly) and three in four among those they
+    /// allow (by [`Transition::weight`]); in a final state every transition is refused.
+    /// The order of [`Transition::ALL`] is also the order shrinking tries.
     fn transitions(model: &Model) -> BoxedStrategy<Transition> {
-        let weighted = |allowed: &dyn Fn(Transition) -> bool| -> Vec<Transition> {
-            Transition::WEIGHTED
-                .iter()
-                .filter(|(t, _)| allowed(*t))
-                .flat_map(|&(t, weight)| std::iter::repeat_n(t, weight))
-                .collect()
-        };
-        let any = select(weighted(&|_| true));
         let from = model.state;
-        let legal = weighted(&|t| verdict::<R>(from, t).is_ok());
-        if legal.is_empty() {
-            return any.boxed();
+        let (allowed, refused): (Vec<Transition>, Vec<Transition>) = Transition::ALL
+            .into_iter()
+            .partition(|&t| verdict::<R>(from, t).is_ok());
+        let allowed: Vec<Transition> = allowed
+            .into_iter()
+            .flat_map(|t| std::iter::repeat_n(t, t.weight()))
+            .collect();
+        match (allowed.is_empty(), refused.is_empty()) {
+            (true, _) => select(refused).boxed(),
+            (false, true) => select(allowed).boxed(),
+            (false, false) => prop_oneof![1 => select(refused), 3 => select(allowed)].boxed(),
         }
-        prop_oneof![1 => any, 2 => select(legal)].boxed()
     }
 
     fn apply(model: Model, transition: &Transition) -> Model {
@@ -175,7 +186,53 @@ impl<R: Rules> ReferenceStateMachine for Lifecycle<R> {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
+    use proptest::strategy::ValueTree;
+    use proptest::test_runner::{Config, RngAlgorithm, TestRng, TestRunner};
+
     use super::*;
+
+    /// With as many cases as the property runs, the generator asks for every transition in
+    /// every state, and a good share of the steps are taken in live states.
+    #[test]
+    fn the_generator_reaches_every_transition_in_every_state() {
+        let mut runner = TestRunner::new_with_rng(
+            Config::default(),
+            TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+        );
+        let strategy = Lifecycle::<Reference>::sequential_strategy(crate::STEPS);
+        let mut seen: BTreeMap<(usize, usize), usize> = BTreeMap::new();
+        let index = |s: State| State::ALL.iter().position(|&x| x == s).unwrap();
+        for _ in 0..crate::CASES {
+            let (mut model, transitions, _) = strategy.new_tree(&mut runner).unwrap().current();
+            for t in transitions {
+                let column = Transition::ALL.iter().position(|&x| x == t).unwrap();
+                *seen.entry((index(model.state), column)).or_default() += 1;
+                model = <Lifecycle<Reference> as ReferenceStateMachine>::apply(model, &t);
+            }
+        }
+        let all: usize = seen.values().sum();
+        let live: usize = seen
+            .iter()
+            .filter(|((state, _), _)| !State::ALL[*state].is_final())
+            .map(|(_, n)| n)
+            .sum();
+        eprintln!("{all} steps, {live} in live states; steps per transition (columns) and state:");
+        eprintln!("{:12}{:?}", "", Transition::ALL);
+        for (row, state) in State::ALL.iter().enumerate() {
+            let counts: Vec<usize> = (0..Transition::ALL.len())
+                .map(|column| seen.get(&(row, column)).copied().unwrap_or(0))
+                .collect();
+            eprintln!("{:12}{counts:?}", format!("{state:?}"));
+        }
+        assert_eq!(
+            seen.len(),
+            State::ALL.len() * Transition::ALL.len(),
+            "{seen:?}"
+        );
+        assert!(live * 3 > all, "only {live} of {all} steps in live states");
+    }
 
     #[test]
     fn faults_and_errors_are_invoke_calls() {
@@ -194,7 +251,7 @@ mod tests {
     fn the_broken_rules_differ_in_exactly_one_place() {
         let mut differences = Vec::new();
         for from in State::ALL {
-            for (t, _) in Transition::WEIGHTED {
+            for t in Transition::ALL {
                 if verdict::<Reference>(from, t) != verdict::<ResumeWhileRunning>(from, t) {
                     differences.push((from, t));
                 }

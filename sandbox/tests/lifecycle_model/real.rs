@@ -8,7 +8,6 @@
 //! be refused; the other requests are checked against the model only.
 
 use std::marker::PhantomData;
-use std::path::PathBuf;
 use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -24,25 +23,10 @@ use crate::model::{Lifecycle, Model, Rules, Transition};
 /// `ping` on a loaded two-core machine.
 pub const CALL_DEADLINE: Duration = Duration::from_millis(300);
 
-/// Environment variable naming a built probe, used only when the plugin suite does not
-/// build one.
-const PROBE_FALLBACK_VAR: &str = "SBX_PROBE_PLUGIN";
-
-/// The probe plugin.
-fn probe() -> PathBuf {
-    let built = sbx_adversarial_plugins::path("probe");
-    if built.is_file() {
-        return built;
-    }
-    std::env::var_os(PROBE_FALLBACK_VAR)
-        .map(PathBuf::from)
-        .unwrap_or(built)
-}
-
 fn config() -> &'static SandboxConfig {
     static CONFIG: OnceLock<SandboxConfig> = OnceLock::new();
     CONFIG.get_or_init(|| {
-        SandboxConfig::builder(probe())
+        SandboxConfig::builder(sbx_adversarial_plugins::path("probe"))
             .runner(env!("CARGO_BIN_EXE_sbx-runner"))
             .deadlines(Deadlines {
                 load: Duration::from_secs(10),
@@ -53,7 +37,7 @@ fn config() -> &'static SandboxConfig {
                 pause: Duration::from_secs(2),
             })
             .build()
-            .expect("probe configuration (is the probe plugin built?)")
+            .expect("probe configuration")
     })
 }
 
@@ -62,7 +46,9 @@ fn config() -> &'static SandboxConfig {
 fn serial() -> MutexGuard<'static, ()> {
     static SERIAL: Mutex<()> = Mutex::new(());
     // A case that failed poisoned the lock; the next one starts afresh anyway.
-    SERIAL.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    SERIAL
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Open descriptors of this (host) process.
@@ -75,7 +61,12 @@ fn open_fds() -> usize {
 /// The one-letter kernel state of a process, `None` once it no longer exists (reaped).
 fn kernel_state(pid: i32) -> Option<char> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    stat.rsplit_once(')')?.1.split_whitespace().next()?.chars().next()
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .next()?
+        .chars()
+        .next()
 }
 
 /// Exists and is not a zombie.
@@ -99,7 +90,7 @@ enum Observed {
     /// The plugin was consumed by shutdown or kill: the request cannot be made at all.
     Consumed,
     /// Any other error.
-    Error(String),
+    Error(#[expect(dead_code, reason = "read through Debug, in failure messages")] String),
 }
 
 impl Observed {
@@ -136,7 +127,13 @@ fn legal_effect(transition: Transition, observed: &Observed) -> bool {
         (T::Terminate, Observed::Ended(r)) => r.reason == TerminationReason::Exit { code: 0 },
         (T::Kill, Observed::Ended(r)) => r.reason == TerminationReason::KilledByHost,
         (T::PluginCrash, Observed::Ended(r)) => {
-            matches!(r.reason, TerminationReason::Signal { signal: libc::SIGSEGV, .. })
+            matches!(
+                r.reason,
+                TerminationReason::Signal {
+                    signal: libc::SIGSEGV,
+                    ..
+                }
+            )
         }
         (T::DeadlineExpiry, Observed::Ended(r)) => {
             matches!(r.reason, TerminationReason::WallTimeout { phase: Phase::Call, after_ms }
@@ -215,7 +212,10 @@ impl<R: Rules> StateMachineTest for RealSandbox<R> {
     fn apply(mut sandbox: Sandbox, model: &Model, transition: Transition) -> Sandbox {
         let step = model.last.expect("the model took a step");
         let before = sandbox.control.state();
-        assert_eq!(before, step.from, "before {transition:?}: sandbox and model disagree");
+        assert_eq!(
+            before, step.from,
+            "before {transition:?}: sandbox and model disagree"
+        );
         let was_alive = is_alive(sandbox.pid);
         let observed = sandbox.perform(transition);
         match step.verdict {
@@ -234,7 +234,10 @@ impl<R: Rules> StateMachineTest for RealSandbox<R> {
                 let after = sandbox.control.state();
                 assert_eq!(after, before, "a refused {transition:?} changed the state");
                 if was_alive {
-                    assert!(is_alive(sandbox.pid), "a refused {transition:?} ended the process");
+                    assert!(
+                        is_alive(sandbox.pid),
+                        "a refused {transition:?} ended the process"
+                    );
                 }
             }
             Ok(next) => {
@@ -262,7 +265,11 @@ impl<R: Rules> StateMachineTest for RealSandbox<R> {
         } else {
             assert!(is_alive(pid), "runner {pid} is {kernel:?} in {state:?}");
             let stopped = matches!(kernel, Some('T' | 't'));
-            assert_eq!(stopped, state == State::Paused, "runner {pid} is {kernel:?} in {state:?}");
+            assert_eq!(
+                stopped,
+                state == State::Paused,
+                "runner {pid} is {kernel:?} in {state:?}"
+            );
         }
     }
 
@@ -276,7 +283,11 @@ impl<R: Rules> StateMachineTest for RealSandbox<R> {
         } = sandbox;
         drop(plugin);
         drop(control);
-        assert_eq!(kernel_state(pid), None, "runner {pid} outlived its plugin handle");
+        assert_eq!(
+            kernel_state(pid),
+            None,
+            "runner {pid} outlived its plugin handle"
+        );
         assert_eq!(open_fds(), fds_before, "descriptors leaked by the case");
     }
 }

@@ -109,3 +109,21 @@ fn shutdown_from_paused_and_kill_are_terminal() {
     );
     assert!(!crate::common::process_exists(pid));
 }
+
+#[test]
+fn pausing_a_dead_plugin_fails_at_once() {
+    let p = crate::common::running(config("probe").deadlines(sbx_sandbox::Deadlines {
+        pause: Duration::from_secs(20),
+        ..sbx_sandbox::Deadlines::default()
+    }));
+    p.controller().kill();
+    let started = Instant::now();
+    assert!(matches!(p.pause(), Err(SandboxError::Host(_))));
+    assert_eq!(p.state(), State::Running);
+    // Not the 20 s pause deadline (generous slack for a loaded machine).
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
