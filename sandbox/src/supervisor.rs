@@ -152,12 +152,21 @@ impl Plugin {
         }
         // SAFETY: pidfd_open returned a fresh descriptor we own.
         let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
-        nix::fcntl::fcntl(
+        let set_up = nix::fcntl::fcntl(
             &proc.violations,
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         )
-        .map_err(|e| SandboxError::Host(e.into()))?;
-        let channel = StreamChannel::new(proc.channel).map_err(SandboxError::Host)?;
+        .map_err(std::io::Error::from)
+        .and_then(|_| StreamChannel::new(proc.channel));
+        let channel = match set_up {
+            Ok(c) => c,
+            Err(e) => {
+                // Nothing may be left behind: kill and reap before reporting.
+                let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(proc.pid, None);
+                return Err(SandboxError::Host(e));
+            }
+        };
         let mut plugin = Plugin {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::Loaded),
@@ -445,11 +454,11 @@ impl Plugin {
             },
             Some(deadline),
         ) {
-            let reason = match e {
-                ChannelError::Timeout => timeout,
-                other => protocol(format!("sending: {other}")),
-            };
-            return Err(self.fault(reason));
+            return Err(match e {
+                ChannelError::Timeout => self.fault(timeout),
+                ChannelError::Closed => self.channel_closed(),
+                other => self.fault(protocol(format!("sending: {other}"))),
+            });
         }
         loop {
             let frame = match self.channel.recv(Some(deadline)) {
@@ -538,14 +547,17 @@ impl Plugin {
         let mut status: libc::c_int = 0;
         // SAFETY: zeroed rusage is a valid out-parameter.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        loop {
+        let reaped = loop {
             // SAFETY: wait4 on our own child with valid out-pointers. The process has exited
             // or been sent SIGKILL, so this returns promptly.
             let rc = unsafe { libc::wait4(self.shared.pid.as_raw(), &mut status, 0, &mut usage) };
-            if rc >= 0 || nix::errno::Errno::last() != nix::errno::Errno::EINTR {
-                break;
+            if rc >= 0 {
+                break true;
             }
-        }
+            if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+                break false;
+            }
+        };
         let mut facts = ReapFacts {
             host_reason: self
                 .shared
@@ -563,14 +575,22 @@ impl Plugin {
                 .then_some(self.config.limits.cpu_seconds),
             ..ReapFacts::default()
         };
-        if libc::WIFEXITED(status) {
+        // Without a status (wait4 failed) nothing is invented: the record has neither code
+        // nor signal and names the host as the cause.
+        if reaped && libc::WIFEXITED(status) {
             facts.exit_code = Some(libc::WEXITSTATUS(status));
-        } else if libc::WIFSIGNALED(status) {
+        } else if reaped && libc::WIFSIGNALED(status) {
             facts.signal = Some(libc::WTERMSIG(status));
         }
-        let mut nr = [0u8; 4];
-        if let Ok(4) = nix::unistd::read(&self.violations, &mut nr) {
-            facts.reported_syscall = Some(i64::from(i32::from_le_bytes(nr)));
+        // The SIGSYS handler's write is the last thing the process did; a plugin may have
+        // written numbers before it, so only the last four bytes count (and only advisorily).
+        let mut pipe = [0u8; 4096];
+        if let Ok(n) = nix::unistd::read(&self.violations, &mut pipe)
+            && n >= 4
+        {
+            let mut last = [0u8; 4];
+            last.copy_from_slice(&pipe[n - 4..n]);
+            facts.reported_syscall = Some(i64::from(i32::from_le_bytes(last)));
         }
         classify(&facts)
     }
@@ -678,7 +698,11 @@ impl Controller {
         self.shared
             .signal(libc::SIGSTOP)
             .map_err(SandboxError::Host)?;
-        self.shared.wait_stopped(true)?;
+        if let Err(e) = self.shared.wait_stopped(true) {
+            // Not stopped in time: undo, so the state (Running) stays true.
+            let _ = self.shared.signal(libc::SIGCONT);
+            return Err(e);
+        }
         *state = next;
         Ok(())
     }

@@ -230,6 +230,12 @@ fn invoke(plugin: &Plugin, method: &str, input: &[u8], output: &mut [u8]) -> Mes
 }
 
 fn status_reply(rc: SbxStatus, output: Vec<u8>) -> Message {
+    // The runner's own code must not be forgeable by a plugin's return value.
+    let rc = if rc == abi::RUNNER_ABI_VIOLATION {
+        abi::ERR_INTERNAL
+    } else {
+        rc
+    };
     if rc == abi::OK {
         Message::Result { output }
     } else {
