@@ -524,7 +524,20 @@ impl Plugin {
     /// closed the channel and lingers is a protocol violation.
     fn channel_closed(&mut self) -> SandboxError {
         let reason = protocol("closed the channel and kept running".into());
-        let record = self.end(reason, Instant::now() + EXIT_GRACE);
+        let mut record = self.end(reason, Instant::now() + EXIT_GRACE);
+        // The runner exits with its channel code only when the channel failed under it: with
+        // a request pending, that is the plugin closing or corrupting the channel.
+        if record.reason
+            == (TerminationReason::Exit {
+                code: crate::runner::serve::exit_code::CHANNEL,
+            })
+        {
+            record.reason = protocol(format!(
+                "the channel failed during a request (runner exit {})",
+                crate::runner::serve::exit_code::CHANNEL
+            ));
+            self.termination = Some(record.clone());
+        }
         self.set_state(State::Failed);
         SandboxError::Ended(Box::new(record))
     }

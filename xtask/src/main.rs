@@ -81,10 +81,172 @@ fn test() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])
 }
 
-fn conformance(_args: &[String]) -> Result<()> {
-    bail!(
-        "the conformance harness is not built yet; `cargo xtask test` runs the reference sandbox's own tests"
-    )
+const CONFORMANCE_USAGE: &str = "\
+usage: cargo xtask conformance [options]
+
+    --sut NAME|PATH     sandbox under test: a built-in name (reference, none, bubblewrap,
+                        mutant-...) or the path of an adapter executable (default: reference)
+    --matrix LIST       several sandboxes side by side, comma-separated; `mutants` and `all`
+                        expand to groups (e.g. --matrix reference,bubblewrap,none,mutants)
+    --filter TEXT       only cases whose name or requirement ids contain TEXT
+    --level N           certification level whose MUSTs decide the exit status (1-3, default 3)
+    --jobs N            cases run in parallel (default: number of CPUs)
+    --shard I/N         run every N-th case starting at the I-th (for splitting across machines)
+    --out DIR           where to write results (default target/conformance)
+    --docs              also write the tables into docs/ (use with --matrix all)
+";
+
+fn conformance(args: &[String]) -> Result<()> {
+    use sbx_conformance::{catalog, run, suite, suts};
+    let mut sut = None;
+    let mut matrix = None;
+    let mut opts = run::Options {
+        level: 3,
+        filter: None,
+        jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
+        shard: None,
+        guard: PathBuf::new(),
+        expectations_dir: PathBuf::from("conformance/expectations"),
+    };
+    let mut out = run::default_output(Path::new("."));
+    let mut docs = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let mut value = |name: &str| {
+            it.next()
+                .cloned()
+                .with_context(|| format!("{name} needs a value"))
+        };
+        match a.as_str() {
+            "--sut" => sut = Some(value("--sut")?),
+            "--matrix" => matrix = Some(value("--matrix")?),
+            "--filter" => opts.filter = Some(value("--filter")?),
+            "--level" => {
+                opts.level = value("--level")?.parse().context("--level: not a number")?;
+                if !(1..=3).contains(&opts.level) {
+                    bail!("--level must be 1, 2 or 3");
+                }
+            }
+            "--jobs" => {
+                opts.jobs = value("--jobs")?.parse().context("--jobs: not a number")?;
+                if opts.jobs == 0 {
+                    bail!("--jobs must be at least 1");
+                }
+            }
+            "--shard" => {
+                let v = value("--shard")?;
+                let (i, n) = v.split_once('/').context("--shard wants I/N")?;
+                let (i, n): (usize, usize) = (
+                    i.parse().context("--shard I")?,
+                    n.parse().context("--shard N")?,
+                );
+                if n == 0 || i == 0 || i > n {
+                    bail!("--shard I/N needs 1 <= I <= N");
+                }
+                opts.shard = Some((i, n));
+            }
+            "--out" => out = PathBuf::from(value("--out")?),
+            "--docs" => docs = true,
+            "--help" | "-h" => {
+                print!("{CONFORMANCE_USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown conformance option `{other}`\n\n{CONFORMANCE_USAGE}"),
+        }
+    }
+    if sut.is_some() && matrix.is_some() {
+        bail!("give --sut or --matrix, not both");
+    }
+    cargo(&[
+        "build",
+        "--quiet",
+        "-p",
+        "sbx-adapters",
+        "-p",
+        "sbx-harness",
+        "-p",
+        "sbx-sandbox",
+        "--bins",
+    ])?;
+    let bin = std::fs::canonicalize("target/debug").context("target/debug")?;
+    opts.guard = bin.join("sbx-case-guard");
+    let adapter = bin.join("sbx-adapter");
+    let suts = match (&sut, &matrix) {
+        (_, Some(list)) => suts::matrix(list, &adapter)?,
+        (Some(name), None) => vec![suts::resolve(name, &adapter)?],
+        (None, None) => vec![suts::resolve("reference", &adapter)?],
+    };
+    if suts.is_empty() {
+        bail!("no sandbox to run");
+    }
+    let catalog = catalog::parse(catalog::CATALOG)?;
+    let settings = suite::settings(suite::CASES)?;
+    let cases = suite::cases(&settings);
+    let started = std::time::Instant::now();
+    let result = run::run(&catalog, &settings, &cases, &suts, &opts)?;
+    let elapsed = started.elapsed();
+    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let rows: Vec<sbx_reports::PluginRow> = cases
+        .iter()
+        .map(|c| sbx_reports::PluginRow {
+            name: c.spec.name.to_owned(),
+            family: c.spec.family.as_str().to_owned(),
+            language: c.spec.language.as_str().to_owned(),
+            attacks: c.spec.attacks.iter().map(|a| (*a).to_owned()).collect(),
+            expected: c
+                .case
+                .expected
+                .as_ref()
+                .map(|e| e.describe())
+                .unwrap_or_default(),
+        })
+        .collect();
+    let summary = sbx_reports::summary(&result);
+    let requirements = sbx_reports::requirements_markdown(&result);
+    let plugins = sbx_reports::plugins_markdown(&result, &rows);
+    std::fs::write(out.join("results.json"), sbx_reports::json(&result))?;
+    std::fs::write(out.join("summary.txt"), &summary)?;
+    std::fs::write(out.join("requirements.md"), &requirements)?;
+    std::fs::write(out.join("plugins.md"), &plugins)?;
+    if docs {
+        let header = |what: &str| {
+            format!(
+                "<!-- Generated by `cargo xtask conformance --matrix {} --docs`; do not edit. -->\n\n# {what}\n\n",
+                matrix.as_deref().unwrap_or("reference")
+            )
+        };
+        std::fs::create_dir_all("docs")?;
+        std::fs::write(
+            "docs/conformance-matrix.md",
+            header("Requirements against each sandbox") + &requirements,
+        )?;
+        std::fs::write(
+            "docs/plugins.md",
+            header("The hostile plugin suite and its results") + &plugins,
+        )?;
+    }
+    print!("{summary}");
+    println!(
+        "\nresults: {} ({:.0} s)",
+        out.join("results.json").display(),
+        elapsed.as_secs_f64()
+    );
+    let mut failed = Vec::new();
+    for s in result.suts.iter().filter(|s| s.sut.role == "candidate") {
+        let musts = run::failing_musts(s, opts.level);
+        if !musts.is_empty() {
+            failed.push(format!(
+                "{}: {} MUST requirement(s) of level <= {} did not pass",
+                s.sut.name,
+                musts.len(),
+                opts.level
+            ));
+        }
+    }
+    if !failed.is_empty() {
+        bail!("{}", failed.join("; "));
+    }
+    Ok(())
 }
 
 fn plugins() -> Result<()> {

@@ -1,0 +1,367 @@
+//! A run: every selected case against every selected sandbox, and the aggregation of
+//! case verdicts into requirement verdicts and a certification level.
+
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use rayon::prelude::*;
+use sbx_harness::case::{Bench, Sut, run_case};
+use sbx_harness::model::{
+    CaseResult, Outcome, RESULT_SCHEMA_VERSION, RequirementResult, RunResult, SutInfo, SutResult,
+    Verdict,
+};
+use sbx_harness::outer::Outer;
+use sbx_harness::protocol::{HelloResult, Op, PROTOCOL_VERSION};
+use sbx_harness::session::{Answer, Launch, Session};
+
+use crate::catalog::Requirement;
+use crate::suite::{Settings, SuiteCase};
+use crate::suts::{Known, expectations};
+
+/// What to run and how.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Certification level whose MUSTs decide the exit status.
+    pub level: u8,
+    /// Only cases whose id, or one of whose requirement ids, contains this text.
+    pub filter: Option<String>,
+    /// Parallel cases.
+    pub jobs: usize,
+    /// Shard `(i, n)`, 1-based: every n-th case starting at the i-th.
+    pub shard: Option<(usize, usize)>,
+    /// The case guard binary.
+    pub guard: PathBuf,
+    /// Where expectations files live.
+    pub expectations_dir: PathBuf,
+}
+
+/// Runs the suite against each sandbox in turn.
+pub fn run(
+    catalog: &[Requirement],
+    settings: &Settings,
+    cases: &[SuiteCase],
+    suts: &[Sut],
+    options: &Options,
+) -> Result<RunResult, crate::suts::SutError> {
+    let selected: Vec<&SuiteCase> = select(cases, options);
+    let mut results = Vec::new();
+    for sut in suts {
+        let known = expectations(&options.expectations_dir, &sut.name)?;
+        results.push(run_sut(
+            catalog, settings, &selected, cases, sut, options, &known,
+        ));
+    }
+    Ok(RunResult {
+        schema_version: RESULT_SCHEMA_VERSION,
+        tool_version: env!("CARGO_PKG_VERSION").into(),
+        level: options.level,
+        filter: options.filter.clone(),
+        shard: options.shard.map(|(i, n)| format!("{i}/{n}")),
+        suts: results,
+    })
+}
+
+fn select<'a>(cases: &'a [SuiteCase], options: &Options) -> Vec<&'a SuiteCase> {
+    cases
+        .iter()
+        .filter(|c| match &options.filter {
+            None => true,
+            Some(f) => {
+                c.case.id.contains(f.as_str())
+                    || c.spec.attacks.iter().any(|a| a.contains(f.as_str()))
+            }
+        })
+        .enumerate()
+        .filter(|(i, _)| options.shard.is_none_or(|(k, n)| i % n == k - 1))
+        .map(|(_, c)| c)
+        .collect()
+}
+
+fn run_sut(
+    catalog: &[Requirement],
+    settings: &Settings,
+    selected: &[&SuiteCase],
+    all: &[SuiteCase],
+    sut: &Sut,
+    options: &Options,
+    known: &[Known],
+) -> SutResult {
+    let run_name = format!("sbx-conformance-{}", std::process::id());
+    let outer = Outer::detect(&run_name);
+    let scratch_base = std::env::temp_dir().join(&run_name);
+    let _ = std::fs::create_dir_all(&scratch_base);
+    let _ = std::fs::set_permissions(&scratch_base, std::fs::Permissions::from_mode(0o755));
+    let bench = Bench {
+        guard: options.guard.clone(),
+        scratch_base: scratch_base.clone(),
+        guard_args: Vec::new(),
+        neighbour: settings.neighbour.clone(),
+        slack: settings.slack,
+    };
+    let info = handshake(&bench, sut);
+    eprintln!(
+        "conformance: {} ({}) — {} cases, {} jobs; outer limits: {}",
+        sut.name,
+        if info.adapter.is_empty() {
+            "no handshake"
+        } else {
+            &info.adapter
+        },
+        selected.len(),
+        options.jobs,
+        outer.describe()
+    );
+    let done = AtomicUsize::new(0);
+    let total = selected.len();
+    let one = |c: &SuiteCase| -> CaseResult {
+        let key = format!("{}-{}", sut.name, c.case.id);
+        let mut bench = bench.clone();
+        bench.guard_args = outer.case_args(&key);
+        let mut result = if needs_process_bound(c) && !outer.bounds_processes() {
+            skipped(
+                c,
+                "no cgroup can bound this case's processes here; running it could exhaust the machine",
+            )
+        } else {
+            run_case(&bench, sut, &c.case)
+        };
+        outer.cleanup(&key);
+        apply_known(&mut result, known);
+        progress(
+            done.fetch_add(1, Ordering::Relaxed) + 1,
+            total,
+            &sut.name,
+            &result,
+        );
+        result
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(options.jobs.max(1))
+        .build();
+    let mut results: Vec<CaseResult> = match pool {
+        Ok(pool) => pool.install(|| {
+            selected
+                .par_iter()
+                .filter(|c| !c.exclusive)
+                .map(|c| one(c))
+                .collect()
+        }),
+        Err(_) => selected
+            .iter()
+            .filter(|c| !c.exclusive)
+            .map(|c| one(c))
+            .collect(),
+    };
+    results.extend(selected.iter().filter(|c| c.exclusive).map(|c| one(c)));
+    if std::io::stderr().is_terminal() {
+        eprintln!();
+    }
+    results.sort_by(|a, b| a.case.cmp(&b.case));
+    outer.cleanup_run();
+    let _ = std::fs::remove_dir_all(&scratch_base);
+    let requirements = aggregate(catalog, all, &results, known);
+    let partial = options.filter.is_some() || options.shard.is_some();
+    let certified_level = if partial { 0 } else { certified(&requirements) };
+    SutResult {
+        sut: info,
+        certified_level,
+        requirements,
+        cases: results,
+    }
+}
+
+/// Cases whose harm, unconfined, is an unbounded number of processes.
+fn needs_process_bound(c: &SuiteCase) -> bool {
+    c.spec.name.contains("fork_bomb")
+        || c.spec.name.contains("thread_bomb")
+        || c.spec.name.contains("zombie")
+}
+
+fn skipped(c: &SuiteCase, why: &str) -> CaseResult {
+    CaseResult {
+        case: c.case.id.clone(),
+        verdict: Verdict::Skipped,
+        reason: why.into(),
+        harm: Vec::new(),
+        outcome: Outcome::Unknown,
+        expected: None,
+        expectation_met: None,
+        protocol_errors: Vec::new(),
+        notes: Vec::new(),
+        measured: Default::default(),
+        waived: None,
+    }
+}
+
+fn handshake(bench: &Bench, sut: &Sut) -> SutInfo {
+    let mut info = SutInfo {
+        name: sut.name.clone(),
+        role: sut.role.clone(),
+        ..SutInfo::default()
+    };
+    let cwd = std::env::temp_dir();
+    let launch = Launch {
+        guard: &bench.guard,
+        command: &sut.command,
+        env: &[],
+        cwd: &cwd,
+        guard_args: &[],
+        bait: None,
+    };
+    if let Ok(mut s) = Session::start(&launch) {
+        if let Answer::Ok(v) = s.request(
+            Op::Hello {
+                protocol: PROTOCOL_VERSION,
+            },
+            std::time::Duration::from_secs(10),
+        ) && let Ok(h) = serde_json::from_value::<HelloResult>(v)
+        {
+            info.adapter = format!("{} {}", h.name, h.version);
+            info.features = h.features;
+        }
+        let _ = s.request(Op::Bye, std::time::Duration::from_secs(5));
+        s.finish(std::time::Duration::from_secs(5));
+    }
+    info
+}
+
+fn apply_known(result: &mut CaseResult, known: &[Known]) {
+    if let Some(k) = known
+        .iter()
+        .find(|k| k.case.as_deref() == Some(result.case.as_str()))
+    {
+        if k.verdict == result.verdict {
+            result.waived = Some(k.why.clone());
+        } else {
+            result.notes.push(format!(
+                "stale expectation: expected {}, got {}",
+                k.verdict.as_str(),
+                result.verdict.as_str()
+            ));
+        }
+    }
+}
+
+fn progress(done: usize, total: usize, sut: &str, last: &CaseResult) {
+    let mut err = std::io::stderr().lock();
+    if std::io::stderr().is_terminal() {
+        let _ = write!(
+            err,
+            "\r\x1b[2K[{sut}] {done}/{total} {} {}",
+            last.case,
+            last.verdict.as_str()
+        );
+    } else if done.is_multiple_of(25) || done == total {
+        let _ = writeln!(err, "[{sut}] {done}/{total} cases");
+    }
+    let _ = err.flush();
+}
+
+/// Requirement verdicts from case verdicts: the worst case decides; no case is a gap.
+pub fn aggregate(
+    catalog: &[Requirement],
+    all: &[SuiteCase],
+    results: &[CaseResult],
+    known: &[Known],
+) -> Vec<RequirementResult> {
+    let by_case: BTreeMap<&str, &CaseResult> =
+        results.iter().map(|r| (r.case.as_str(), r)).collect();
+    catalog
+        .iter()
+        .map(|req| {
+            let mut case_ids: Vec<String> = all
+                .iter()
+                .filter(|c| c.spec.attacks.contains(&req.id.as_str()))
+                .map(|c| c.case.id.clone())
+                .collect();
+            case_ids.extend(req.cases.iter().cloned());
+            case_ids.sort();
+            case_ids.dedup();
+            let gap = case_ids.is_empty();
+            let ran: Vec<&CaseResult> = case_ids
+                .iter()
+                .filter_map(|id| by_case.get(id.as_str()).copied())
+                .collect();
+            let (verdict, reason) = if gap {
+                (
+                    Verdict::Fail,
+                    "gap: no case tests this requirement".to_string(),
+                )
+            } else if ran.is_empty() {
+                (
+                    Verdict::Skipped,
+                    "none of its cases was selected".to_string(),
+                )
+            } else {
+                let worst = [
+                    Verdict::Fail,
+                    Verdict::Error,
+                    Verdict::NotApplicable,
+                    Verdict::Skipped,
+                    Verdict::Pass,
+                ]
+                .into_iter()
+                .find(|v| ran.iter().any(|r| r.verdict == *v))
+                .unwrap_or(Verdict::Pass);
+                let culprits: Vec<&str> = ran
+                    .iter()
+                    .filter(|r| r.verdict == worst)
+                    .map(|r| r.case.as_str())
+                    .collect();
+                let reason = if worst == Verdict::Pass {
+                    format!("{} case(s) passed", ran.len())
+                } else {
+                    format!("{}: {}", worst.as_str(), culprits.join(", "))
+                };
+                (worst, reason)
+            };
+            let waived = known
+                .iter()
+                .find(|k| k.requirement.as_deref() == Some(req.id.as_str()) && k.verdict == verdict)
+                .map(|k| k.why.clone());
+            RequirementResult {
+                id: req.id.clone(),
+                rfc: req.rfc.clone(),
+                level: req.level,
+                verdict,
+                gap,
+                cases: case_ids,
+                reason,
+                waived,
+            }
+        })
+        .collect()
+}
+
+/// The highest level whose every MUST passed. Waivers do not count.
+pub fn certified(requirements: &[RequirementResult]) -> u8 {
+    let mut level = 0;
+    for l in 1..=3u8 {
+        let ok = requirements
+            .iter()
+            .filter(|r| r.rfc == "MUST" && r.level <= l)
+            .all(|r| r.verdict == Verdict::Pass);
+        if ok {
+            level = l;
+        } else {
+            break;
+        }
+    }
+    level
+}
+
+/// MUST requirements at or below `level` that did not pass.
+pub fn failing_musts(sut: &SutResult, level: u8) -> Vec<&RequirementResult> {
+    sut.requirements
+        .iter()
+        .filter(|r| r.rfc == "MUST" && r.level <= level && r.verdict != Verdict::Pass)
+        .collect()
+}
+
+/// Where results go by default.
+pub fn default_output(root: &Path) -> PathBuf {
+    root.join("target/conformance")
+}

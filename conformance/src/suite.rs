@@ -1,0 +1,246 @@
+//! The cases of the suite: one per plugin of `sbx-adversarial-plugins`, with the policy
+//! and adjustments of `conformance/cases.toml`.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
+use sbx_harness::case::{Case, Expected};
+use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyLimits};
+use serde::Deserialize;
+
+/// The suite settings shipped with the suite.
+pub const CASES: &str = include_str!("../cases.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PolicyFile {
+    grants: Vec<String>,
+    memory_bytes: u64,
+    cpu_ms: u64,
+    threads: u32,
+    open_files: u32,
+    output_bytes: u32,
+    init_ms: u64,
+    call_ms: u64,
+    shutdown_ms: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct HarnessFile {
+    slack_ms: u64,
+    settle_ms: u64,
+    neighbour: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CaseFile {
+    settle_ms: Option<u64>,
+    #[serde(default)]
+    pause: bool,
+    #[serde(default)]
+    needs: Vec<Feature>,
+    input: Option<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    policy: PolicyFile,
+    harness: HarnessFile,
+    #[serde(default)]
+    needs: BTreeMap<String, Vec<Feature>>,
+    #[serde(default)]
+    case: BTreeMap<String, CaseFile>,
+}
+
+/// The suite settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The policy every case loads its plugin with.
+    pub policy: Policy,
+    /// Slack beyond a policy deadline before the host is declared hung.
+    pub slack: Duration,
+    /// The benign neighbour plugin.
+    pub neighbour: PathBuf,
+    file: File,
+}
+
+/// Settings that cannot be used.
+#[derive(Debug, thiserror::Error)]
+pub enum SuiteError {
+    /// Not valid TOML of the expected shape.
+    #[error("cases.toml: {0}")]
+    Parse(#[from] toml::de::Error),
+    /// Names a plugin or family that does not exist.
+    #[error("cases.toml: {0}")]
+    Unknown(String),
+}
+
+/// Parses the settings and checks every name in them.
+pub fn settings(text: &str) -> Result<Settings, SuiteError> {
+    let file: File = toml::from_str(text)?;
+    let p = &file.policy;
+    let policy = Policy {
+        grants: p.grants.clone(),
+        limits: PolicyLimits {
+            memory_bytes: p.memory_bytes,
+            cpu_ms: p.cpu_ms,
+            threads: p.threads,
+            open_files: p.open_files,
+            output_bytes: p.output_bytes,
+        },
+        deadlines: PolicyDeadlines {
+            init_ms: p.init_ms,
+            call_ms: p.call_ms,
+            shutdown_ms: p.shutdown_ms,
+        },
+    };
+    let neighbour = sbx_adversarial_plugins::get(&file.harness.neighbour)
+        .ok_or_else(|| {
+            SuiteError::Unknown(format!(
+                "neighbour `{}` is not a plugin",
+                file.harness.neighbour
+            ))
+        })?
+        .path();
+    for name in file.case.keys() {
+        if sbx_adversarial_plugins::get(name).is_none() {
+            return Err(SuiteError::Unknown(format!(
+                "[case.{name}] names no plugin"
+            )));
+        }
+    }
+    for family in file.needs.keys() {
+        if Family::from_word(family).is_none() {
+            return Err(SuiteError::Unknown(format!(
+                "[needs] names unknown family `{family}`"
+            )));
+        }
+    }
+    Ok(Settings {
+        policy,
+        slack: Duration::from_millis(file.harness.slack_ms),
+        neighbour,
+        file,
+    })
+}
+
+/// A case with what the scheduler needs to know about it.
+#[derive(Debug, Clone)]
+pub struct SuiteCase {
+    /// The case.
+    pub case: Case,
+    /// The plugin's metadata.
+    pub spec: &'static PluginSpec,
+    /// Runs alone: its harm (signals to every process, files in /tmp, resource floods)
+    /// could otherwise be attributed to, or disturb, a neighbouring case.
+    pub exclusive: bool,
+}
+
+/// Every case of the suite, in name order. The sandbox's own probe plugin is not a case.
+pub fn cases(settings: &Settings) -> Vec<SuiteCase> {
+    let mut specs: Vec<&'static PluginSpec> = sbx_adversarial_plugins::all()
+        .iter()
+        .filter(|s| s.family != Family::Probe)
+        .collect();
+    specs.sort_by_key(|s| s.name);
+    specs
+        .into_iter()
+        .map(|spec| suite_case(settings, spec))
+        .collect()
+}
+
+fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
+    let adjust = settings
+        .file
+        .case
+        .get(spec.name)
+        .cloned()
+        .unwrap_or_default();
+    let mut needs = settings
+        .file
+        .needs
+        .get(spec.family.as_str())
+        .cloned()
+        .unwrap_or_default();
+    needs.extend(adjust.needs.iter().copied());
+    // Host services are the broker's: a case that needs one needs a broker.
+    if !spec.grants.is_empty() && !needs.contains(&Feature::Broker) {
+        needs.push(Feature::Broker);
+    }
+    let mut policy = settings.policy.clone();
+    policy.grants = spec.grants.iter().map(|g| g.as_str().to_owned()).collect();
+    let expected = match spec.expect {
+        Expectation::Killed(t) => Expected::Killed(t.as_str().to_owned()),
+        Expectation::RefusedLoad => Expected::RefusedLoad,
+        Expectation::Denied | Expectation::SurvivedLimit | Expectation::CompletedHarmless => {
+            Expected::Survived
+        }
+    };
+    let exclusive = spec.stage == Stage::Constructor
+        || spec.family == Family::Resources
+        || spec.evidence.iter().any(|e| {
+            matches!(
+                e,
+                Evidence::HostSignalled
+                    | Evidence::ProcessLeft
+                    | Evidence::ResourceExhausted
+                    | Evidence::FileWritten
+            )
+        });
+    SuiteCase {
+        case: Case {
+            id: spec.name.to_owned(),
+            plugin: spec.path(),
+            method: spec.method.to_owned(),
+            hostile: spec.hostile,
+            input: adjust
+                .input
+                .clone()
+                .unwrap_or_else(|| "conformance".into())
+                .into_bytes(),
+            policy,
+            settle: Duration::from_millis(
+                adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms),
+            ),
+            pause_while_settling: adjust.pause,
+            needs,
+            expected: Some(expected),
+        },
+        spec,
+        exclusive,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_shipped_settings_are_valid_and_cover_the_suite() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        assert!(all.len() > 130, "{}", all.len());
+        assert!(all.iter().any(|c| c.exclusive) && all.iter().any(|c| !c.exclusive));
+        // The policy's CPU limit must exceed the call deadline, so that a spin inside a
+        // call is stopped by the deadline (the metadata's expectation) and not by a race.
+        assert!(s.policy.limits.cpu_ms > s.policy.deadlines.call_ms);
+    }
+
+    #[test]
+    fn unknown_names_are_refused() {
+        let bad = CASES.replace("[case.res_cpp_thread_spin]", "[case.no_such_plugin]");
+        assert!(matches!(settings(&bad), Err(SuiteError::Unknown(_))));
+        let bad = CASES.replace("neighbour = \"echo\"", "neighbour = \"nope\"");
+        assert!(matches!(settings(&bad), Err(SuiteError::Unknown(_))));
+        let bad = CASES.replace(
+            "capabilities = [\"broker\"]",
+            "capabilities = [\"teleport\"]",
+        );
+        assert!(matches!(settings(&bad), Err(SuiteError::Parse(_))));
+    }
+}

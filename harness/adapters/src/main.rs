@@ -1,0 +1,65 @@
+//! `sbx-adapter`: the built-in adapters of the conformance harness, speaking adapter
+//! protocol v1 (`conformance/ADAPTERS.md`) on stdin and stdout.
+//!
+//!     sbx-adapter reference [--mutant NAME]   the reference sandbox, or one of its mutants
+//!     sbx-adapter none                        no isolation: plugins run inside this process
+//!     sbx-adapter bubblewrap                  each plugin in `bwrap --unshare-all ...`
+//!
+//! The harness appends `--sbx-canary=TOKEN` to every adapter's command line; it is ignored.
+
+mod bare;
+mod bubblewrap;
+mod reference;
+mod serve;
+
+use std::process::ExitCode;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| !a.starts_with("--sbx-canary="))
+        .collect();
+    let result = match args.first().map(String::as_str) {
+        Some("reference") => {
+            let mutant = match args.get(1).map(String::as_str) {
+                Some("--mutant") => match args.get(2) {
+                    Some(m) => Some(m.clone()),
+                    None => return usage("--mutant needs a name"),
+                },
+                Some(other) => return usage(&format!("unknown argument `{other}`")),
+                None => None,
+            };
+            match reference::Reference::new(mutant.as_deref()) {
+                Ok(backend) => serve::serve(backend),
+                Err(e) => return usage(&e),
+            }
+        }
+        Some("none") => {
+            bare::claim_channel_descriptor();
+            serve::serve(bare::Bare::default())
+        }
+        Some("bubblewrap") => match bubblewrap::Bubblewrap::new() {
+            Ok(backend) => serve::serve(backend),
+            Err(e) => {
+                eprintln!("sbx-adapter bubblewrap: {e}");
+                return ExitCode::from(69);
+            }
+        },
+        _ => return usage("which adapter?"),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("sbx-adapter: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn usage(problem: &str) -> ExitCode {
+    eprintln!(
+        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] | none | bubblewrap",
+        reference::MUTANTS.join("|")
+    );
+    ExitCode::from(64)
+}

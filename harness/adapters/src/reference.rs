@@ -1,0 +1,300 @@
+//! The reference sandbox behind the adapter protocol, and its mutants: the same sandbox
+//! with one defence switched off, so that the suite can show each requirement catching
+//! the sandbox that breaks it.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use sbx_harness::protocol::{
+    ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy, Termination,
+};
+use sbx_sandbox::{
+    Deadlines, Layers, Limits, Plugin, SandboxConfig, SandboxError, TerminationRecord,
+};
+use serde_json::Value;
+
+use crate::serve::{Backend, error, invoke_result, terminated};
+
+/// The mutants, by name.
+pub const MUTANTS: &[&str] = &[
+    "no-seccomp",
+    "no-landlock",
+    "no-namespaces",
+    "no-rlimits",
+    "no-identity-drop",
+    "no-capability-drop",
+    "no-new-privs-off",
+    "no-deadlines",
+];
+
+/// Log records forwarded per plugin; the rest are counted, not forwarded.
+const MAX_FORWARDED_LOGS: u64 = 256;
+
+struct Loaded {
+    plugin: Option<Plugin>,
+    forwarded_logs: u64,
+}
+
+/// The reference (or mutant) adapter.
+pub struct Reference {
+    mutant: Option<String>,
+    layers: Layers,
+    no_deadlines: bool,
+    plugins: BTreeMap<String, Loaded>,
+    events: Vec<Event>,
+}
+
+impl Reference {
+    /// The reference sandbox, or the named mutant.
+    pub fn new(mutant: Option<&str>) -> Result<Reference, String> {
+        let mut layers = Layers::ALL;
+        let mut no_deadlines = false;
+        match mutant {
+            None => {}
+            Some("no-seccomp") => layers.seccomp = false,
+            Some("no-landlock") => layers.landlock = false,
+            Some("no-namespaces") => layers.namespaces = false,
+            Some("no-rlimits") => layers.rlimits = false,
+            Some("no-identity-drop") => layers.drop_identity = false,
+            Some("no-capability-drop") => layers.drop_capabilities = false,
+            Some("no-new-privs-off") => layers.no_new_privs = false,
+            Some("no-deadlines") => no_deadlines = true,
+            Some(other) => return Err(format!("unknown mutant `{other}`")),
+        }
+        Ok(Reference {
+            mutant: mutant.map(str::to_owned),
+            layers,
+            no_deadlines,
+            plugins: BTreeMap::new(),
+            events: Vec::new(),
+        })
+    }
+
+    fn config(&self, path: &str, policy: &Policy) -> Result<SandboxConfig, ErrorBody> {
+        let l = policy.limits;
+        let limits = Limits {
+            address_space_bytes: l.memory_bytes,
+            cpu_seconds: l.cpu_ms.div_ceil(1000).max(1),
+            open_files: u64::from(l.open_files),
+            processes: u64::from(l.threads),
+            output_bytes: l.output_bytes,
+            ..Limits::default()
+        };
+        let d = policy.deadlines;
+        let hour = Duration::from_secs(3600);
+        let deadlines = if self.no_deadlines {
+            Deadlines {
+                load: hour,
+                init: hour,
+                call: hour,
+                shutdown: hour,
+                ..Deadlines::default()
+            }
+        } else {
+            Deadlines {
+                load: Duration::from_millis(d.init_ms),
+                init: Duration::from_millis(d.init_ms),
+                call: Duration::from_millis(d.call_ms),
+                shutdown: Duration::from_millis(d.shutdown_ms),
+                ..Deadlines::default()
+            }
+        };
+        SandboxConfig::builder(path)
+            .limits(limits)
+            .deadlines(deadlines)
+            .layers(self.layers)
+            .build()
+            .map_err(|e| error(ErrorKind::Refused, e.to_string()))
+    }
+
+    fn get(&mut self, plugin: &str) -> Result<&mut Loaded, ErrorBody> {
+        self.plugins
+            .get_mut(plugin)
+            .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{plugin}`")))
+    }
+
+    /// Forwards new log records as events (bounded), and a termination as an error.
+    fn after(
+        &mut self,
+        name: &str,
+        result: Result<Value, SandboxError>,
+    ) -> Result<Value, ErrorBody> {
+        if let Some(loaded) = self.plugins.get_mut(name)
+            && let Some(p) = loaded.plugin.as_ref()
+        {
+            let total = p.stats().log_records;
+            let new = total.saturating_sub(loaded.forwarded_logs);
+            let room = MAX_FORWARDED_LOGS.saturating_sub(loaded.forwarded_logs);
+            let logs: Vec<_> = p.logs().collect();
+            let take = new.min(room).min(logs.len() as u64) as usize;
+            for r in &logs[logs.len() - take..] {
+                self.events.push(Event::Log {
+                    plugin: name.to_owned(),
+                    level: r.level.clone(),
+                    message: r.message.clone(),
+                });
+            }
+            loaded.forwarded_logs = total;
+        }
+        result.map_err(sandbox_error)
+    }
+}
+
+/// The protocol's form of a termination record.
+pub fn termination(record: &TerminationRecord) -> Termination {
+    Termination {
+        reason: record.reason.kind().to_owned(),
+        detail: format!("{:?}", record.reason),
+    }
+}
+
+fn sandbox_error(e: SandboxError) -> ErrorBody {
+    match e {
+        SandboxError::Ended(record) => terminated(termination(&record)),
+        SandboxError::ActivationFailed {
+            phase,
+            message,
+            termination: record,
+        } => {
+            // A refusal is the runner's own "cannot load" exit or a failed init; anything
+            // else (a filter kill in a constructor, a deadline) is the process ending.
+            let refused = record.exit_code == Some(sbx_sandbox::runner::serve::exit_code::LOAD)
+                || message.starts_with("sbx_plugin_init returned");
+            let t = termination(&record);
+            if refused {
+                ErrorBody {
+                    kind: ErrorKind::Refused,
+                    message: format!("{phase:?}: {message}"),
+                    termination: Some(t),
+                }
+            } else {
+                ErrorBody {
+                    kind: ErrorKind::Terminated,
+                    message: format!("{phase:?}: {message}"),
+                    termination: Some(t),
+                }
+            }
+        }
+        SandboxError::Config(e) => error(ErrorKind::Refused, e.to_string()),
+        SandboxError::InvalidTransition(e) => error(ErrorKind::Invalid, e.to_string()),
+        other => error(ErrorKind::Internal, other.to_string()),
+    }
+}
+
+impl Backend for Reference {
+    fn hello(&self) -> HelloResult {
+        HelloResult {
+            name: match &self.mutant {
+                Some(m) => format!("sbx reference sandbox, mutant {m}"),
+                None => "sbx reference sandbox".into(),
+            },
+            version: env!("CARGO_PKG_VERSION").into(),
+            protocol: PROTOCOL_VERSION,
+            features: vec![
+                Feature::Pause,
+                Feature::Quotas,
+                Feature::Deadlines,
+                Feature::TerminationReasons,
+            ],
+        }
+    }
+
+    fn load(
+        &mut self,
+        name: &str,
+        path: &str,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        if self.plugins.contains_key(name) {
+            return Err(error(
+                ErrorKind::Invalid,
+                format!("plugin `{name}` is already loaded"),
+            ));
+        }
+        let cfg = self.config(path, policy)?;
+        let mut plugin = Plugin::spawn(&cfg).map_err(sandbox_error)?;
+        let init = plugin.init(config).and_then(|()| plugin.start());
+        let enforcement: Vec<Value> = plugin
+            .enforcement()
+            .layers
+            .iter()
+            .map(|l| serde_json::json!({ "layer": l.layer, "status": format!("{:?}", l.status), "detail": l.detail }))
+            .collect();
+        self.plugins.insert(
+            name.to_owned(),
+            Loaded {
+                plugin: Some(plugin),
+                forwarded_logs: 0,
+            },
+        );
+        let result = init.map(|()| serde_json::json!({ "enforcement": enforcement }));
+        let answer = self.after(name, result);
+        if answer.is_err() {
+            self.plugins.remove(name);
+        }
+        answer
+    }
+
+    fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody> {
+        let loaded = self.get(name)?;
+        let Some(p) = loaded.plugin.as_mut() else {
+            return Err(error(ErrorKind::Invalid, "plugin already unloaded"));
+        };
+        if let Some(t) = p.termination() {
+            return Err(terminated(termination(t)));
+        }
+        let result = match p.invoke(method, input) {
+            Ok(output) => Ok(invoke_result(0, &output)),
+            Err(SandboxError::Plugin { code, .. }) => Ok(invoke_result(code, &[])),
+            Err(e) => Err(e),
+        };
+        self.after(name, result)
+    }
+
+    fn pause(&mut self, name: &str) -> Result<Value, ErrorBody> {
+        let p = self
+            .get(name)?
+            .plugin
+            .as_ref()
+            .ok_or_else(|| error(ErrorKind::Invalid, "unloaded"))?;
+        let result = p.pause().map(|()| serde_json::json!({}));
+        self.after(name, result)
+    }
+
+    fn resume(&mut self, name: &str) -> Result<Value, ErrorBody> {
+        let p = self
+            .get(name)?
+            .plugin
+            .as_ref()
+            .ok_or_else(|| error(ErrorKind::Invalid, "unloaded"))?;
+        let result = p.resume().map(|()| serde_json::json!({}));
+        self.after(name, result)
+    }
+
+    fn unload(&mut self, name: &str) -> Result<Value, ErrorBody> {
+        let mut loaded = self
+            .plugins
+            .remove(name)
+            .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{name}`")))?;
+        let Some(p) = loaded.plugin.take() else {
+            return Err(error(ErrorKind::Invalid, "plugin already unloaded"));
+        };
+        if let Some(t) = p.termination() {
+            return Ok(serde_json::json!({ "termination": termination(t) }));
+        }
+        let record = if p.state().is_final() {
+            p.kill()
+        } else {
+            p.shutdown()
+        };
+        match record {
+            Ok(r) => Ok(serde_json::json!({ "termination": termination(&r) })),
+            Err(e) => Err(sandbox_error(e)),
+        }
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        std::mem::take(&mut self.events)
+    }
+}

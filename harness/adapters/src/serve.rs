@@ -1,0 +1,144 @@
+//! The request loop every built-in adapter shares.
+
+use std::io::{BufRead, Read, Write};
+
+use sbx_harness::protocol::{
+    self, ErrorBody, ErrorKind, Event, HelloResult, MAX_LINE, Op, Policy, Termination,
+};
+use serde_json::Value;
+
+/// What an adapter does with each operation.
+pub trait Backend {
+    /// Handshake answer.
+    fn hello(&self) -> HelloResult;
+    /// Load and initialise.
+    fn load(
+        &mut self,
+        plugin: &str,
+        path: &str,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody>;
+    /// Call a method: `{"status", "output_b64"}`.
+    fn invoke(&mut self, plugin: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody>;
+    /// Suspend.
+    fn pause(&mut self, plugin: &str) -> Result<Value, ErrorBody>;
+    /// Continue.
+    fn resume(&mut self, plugin: &str) -> Result<Value, ErrorBody>;
+    /// Shut down: `{"termination": ...}`.
+    fn unload(&mut self, plugin: &str) -> Result<Value, ErrorBody>;
+    /// Events gathered since the last call.
+    fn take_events(&mut self) -> Vec<Event>;
+}
+
+/// An error body.
+pub fn error(kind: ErrorKind, message: impl Into<String>) -> ErrorBody {
+    ErrorBody {
+        kind,
+        message: message.into(),
+        termination: None,
+    }
+}
+
+/// A `terminated` error body.
+pub fn terminated(termination: Termination) -> ErrorBody {
+    ErrorBody {
+        kind: ErrorKind::Terminated,
+        message: format!("plugin ended: {}", termination.reason),
+        termination: Some(termination),
+    }
+}
+
+/// An invoke result.
+pub fn invoke_result(status: i32, output: &[u8]) -> Value {
+    serde_json::json!({ "status": status, "output_b64": protocol::encode_bytes(output) })
+}
+
+/// Writes one line to stdout (shared with plugin log callbacks, hence the lock).
+pub fn write_line(line: &str) {
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let _ = out.write_all(line.as_bytes());
+    let _ = out.write_all(b"\n");
+    let _ = out.flush();
+}
+
+/// Serves requests from stdin until `bye` or end of input.
+pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
+    let stdin = std::io::stdin();
+    let mut input = stdin.lock();
+    loop {
+        let mut line = Vec::new();
+        let n = (&mut input)
+            .take(MAX_LINE as u64 + 1)
+            .read_until(b'\n', &mut line)?;
+        if n == 0 {
+            return Ok(());
+        }
+        if line.last() == Some(&b'\n') {
+            line.pop();
+        }
+        let request = match protocol::parse_request(&line) {
+            Ok(r) => r,
+            Err(e) => {
+                // No id to answer to: id 0 is never used by a harness.
+                write_line(&protocol::error_line(
+                    0,
+                    &error(ErrorKind::Invalid, e.to_string()),
+                ));
+                continue;
+            }
+        };
+        let id = request.id;
+        let (answer, bye) = match request.op {
+            Op::Hello { .. } => (
+                Ok(serde_json::to_value(backend.hello()).unwrap_or(Value::Null)),
+                false,
+            ),
+            Op::Load {
+                plugin,
+                path,
+                policy,
+                config_b64,
+            } => match protocol::decode_bytes(&config_b64) {
+                Some(config) => (backend.load(&plugin, &path, &policy, &config), false),
+                None => (
+                    Err(error(ErrorKind::Invalid, "config_b64 is not base64")),
+                    false,
+                ),
+            },
+            Op::Invoke {
+                plugin,
+                method,
+                input_b64,
+            } => match protocol::decode_bytes(&input_b64) {
+                Some(input) => (backend.invoke(&plugin, &method, &input), false),
+                None => (
+                    Err(error(ErrorKind::Invalid, "input_b64 is not base64")),
+                    false,
+                ),
+            },
+            Op::Pause { plugin } => (backend.pause(&plugin), false),
+            Op::Resume { plugin } => (backend.resume(&plugin), false),
+            Op::Revoke { .. } => (
+                Err(error(
+                    ErrorKind::Unsupported,
+                    "this adapter has no capability broker",
+                )),
+                false,
+            ),
+            Op::Unload { plugin } => (backend.unload(&plugin), false),
+            Op::Bye => (Ok(serde_json::json!({})), true),
+        };
+        for event in backend.take_events() {
+            write_line(&serde_json::to_string(&event).unwrap_or_default());
+        }
+        match answer {
+            Ok(ok) => write_line(&protocol::ok_line(id, ok)),
+            Err(e) => write_line(&protocol::error_line(id, &e)),
+        }
+        if bye {
+            return Ok(());
+        }
+    }
+}

@@ -1,0 +1,825 @@
+//! One case: one plugin against one sandbox, observed from outside.
+//!
+//! The procedure is the same for every case, so that a verdict depends on what happened
+//! and not on how a case was written: prepare canaries, listeners and a scratch area;
+//! start the adapter under the case guard; load a benign neighbour, then the plugin under
+//! test; call it; let it settle; check that it, the neighbour and the host still answer;
+//! unload; and then look, with the harness's own eyes, for every kind of harm.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::guard::descendants;
+use crate::model::{CaseResult, Harm, HarmKind, Measured, Outcome, Verdict};
+use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_files, token};
+use crate::protocol::{
+    ErrorKind, Feature, HelloResult, InvokeResult, Op, PROTOCOL_VERSION, Policy, Termination,
+    encode_bytes,
+};
+use crate::session::{Answer, BAIT_FD, Launch, Session};
+
+/// A sandbox under test: how to start its adapter.
+#[derive(Debug, Clone)]
+pub struct Sut {
+    /// Name used on the command line and in reports.
+    pub name: String,
+    /// `candidate`, `control` or `mutant`.
+    pub role: String,
+    /// The adapter's argv.
+    pub command: Vec<String>,
+    /// Compare outcomes with the reference expectations of the plugin metadata.
+    pub compare_expectations: bool,
+}
+
+/// The harness's side of a run: binaries, places, outer limits.
+#[derive(Debug, Clone)]
+pub struct Bench {
+    /// `sbx-case-guard`.
+    pub guard: PathBuf,
+    /// Where case scratch areas are created.
+    pub scratch_base: PathBuf,
+    /// Guard arguments applying outer safety limits to every case.
+    pub guard_args: Vec<String>,
+    /// The benign neighbour plugin (method `echo`).
+    pub neighbour: PathBuf,
+    /// Slack added to every policy deadline before the harness declares the host hung.
+    pub slack: Duration,
+}
+
+/// The reaction the reference sandbox must show, from the plugin's metadata.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Expected {
+    /// Load refused.
+    RefusedLoad,
+    /// Killed for this reason (a [`crate::protocol::TERMINATION_REASONS`] word).
+    Killed(String),
+    /// Still answering at the end (denied, survived a limit, or completed harmlessly).
+    Survived,
+}
+
+impl Expected {
+    /// Text for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            Expected::RefusedLoad => "refused_load".into(),
+            Expected::Killed(r) => format!("killed ({r})"),
+            Expected::Survived => "survived".into(),
+        }
+    }
+}
+
+/// One case.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// Stable id (the plugin name).
+    pub id: String,
+    /// The shared object.
+    pub plugin: PathBuf,
+    /// The method to call.
+    pub method: String,
+    /// Hostile: the input is the attack parameters, and harm is looked for.
+    pub hostile: bool,
+    /// Input for a benign call.
+    pub input: Vec<u8>,
+    /// Policy to load the plugin with.
+    pub policy: Policy,
+    /// Idle time after the call, for harm that happens between calls.
+    pub settle: Duration,
+    /// Pause the plugin during the settle time, then resume it.
+    pub pause_while_settling: bool,
+    /// Features the adapter must declare for the case to apply.
+    pub needs: Vec<Feature>,
+    /// The reference expectation.
+    pub expected: Option<Expected>,
+}
+
+/// Runs one case and judges it.
+pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
+    let started = Instant::now();
+    let mut result = CaseResult {
+        case: case.id.clone(),
+        verdict: Verdict::Error,
+        reason: String::new(),
+        harm: Vec::new(),
+        outcome: Outcome::Unknown,
+        expected: case.expected.as_ref().map(Expected::describe),
+        expectation_met: None,
+        protocol_errors: Vec::new(),
+        notes: Vec::new(),
+        measured: Measured::default(),
+        waived: None,
+    };
+    let canaries = Canaries::new();
+    let scratch = match Scratch::create(
+        &bench.scratch_base,
+        &format!("{}-{}", sut.name, case.id),
+        &canaries,
+    ) {
+        Ok(s) => s,
+        Err(e) => {
+            result.reason = format!("harness: cannot create the scratch area: {e}");
+            return result;
+        }
+    };
+    let unix_name = format!("sbx-conformance-{}", &token()[..16]);
+    let listeners = match Listeners::open(&unix_name) {
+        Ok(l) => l,
+        Err(e) => {
+            result.reason = format!("harness: cannot open listeners: {e}");
+            return result;
+        }
+    };
+    let before = scratch.snapshot();
+    let mut command = sut.command.clone();
+    command.push(format!("--sbx-canary={}", canaries.argv));
+    let env = vec![(CANARY_ENV.to_string(), canaries.env.clone())];
+    let launch = Launch {
+        guard: &bench.guard,
+        command: &command,
+        env: &env,
+        cwd: &scratch.work,
+        guard_args: &bench.guard_args,
+        bait: Some(&scratch.secret),
+    };
+    let mut session = match Session::start(&launch) {
+        Ok(s) => s,
+        Err(e) => {
+            listeners.close();
+            result.reason = format!("adapter: {e}");
+            return result;
+        }
+    };
+    result.notes.extend(session.limit_warnings.iter().cloned());
+    let mut run = Run {
+        session: &mut session,
+        harm: Vec::new(),
+        outcome: None,
+        malformed: false,
+        host_gone: false,
+    };
+    let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners);
+    let (early_harm, outcome, malformed, host_gone) =
+        (run.harm, run.outcome, run.malformed, run.host_gone);
+    let tree = tree_facts(session.adapter_pid, &scratch.secret);
+    let finished = session.finish(Duration::from_secs(5));
+    let received = listeners.close();
+    let after = scratch.snapshot();
+    if case.hostile {
+        clean_tmp_attack_files();
+    }
+    let _ = std::fs::remove_dir_all(&scratch.root);
+
+    result.harm = early_harm;
+    result.protocol_errors = session.protocol_errors.clone();
+    result.measured = Measured {
+        wall_ms: started.elapsed().as_millis() as u64,
+        cpu_ms: finished.guard.as_ref().map_or(0, |g| g.cpu_us / 1000),
+        peak_rss_kib: finished.guard.as_ref().map_or(0, |g| g.peak_rss_kib),
+        stdout_bytes: session.stdout_bytes,
+        stderr_bytes: finished.stderr_bytes,
+    };
+    if let Err(reason) = verdict_hint {
+        // Not applicable, or a harness/adapter fault before the plugin ran.
+        result.verdict = reason.0;
+        result.reason = reason.1;
+        return result;
+    }
+
+    // ---- what the harness saw with its own eyes -----------------------------------
+    let mut seen = session.seen.clone();
+    seen.extend_from_slice(&finished.stderr);
+    for event in &session.events {
+        if let crate::protocol::Event::Log { message, .. } = event {
+            seen.extend_from_slice(message.as_bytes());
+        }
+    }
+    let found = canaries.found_in(&seen);
+    if !found.is_empty() {
+        result.harm.push(harm(
+            HarmKind::SecretInOutput,
+            format!(
+                "canary token(s) seen in the adapter's output: {}",
+                found.join(", ")
+            ),
+        ));
+    }
+    if seen.windows(7).any(|w| w == b"GAINED ") {
+        let line = String::from_utf8_lossy(&seen)
+            .lines()
+            .filter_map(|l| {
+                l.find("GAINED ")
+                    .map(|i| l[i..].chars().take(160).collect::<String>())
+            })
+            .next()
+            .unwrap_or_default();
+        result.harm.push(harm(HarmKind::PrivilegeObserved, line));
+    }
+    let changes = after.changes_since(&before);
+    if !changes.is_empty() {
+        let shown: Vec<_> = changes.iter().take(5).cloned().collect();
+        result
+            .harm
+            .push(harm(HarmKind::FileWritten, shown.join("; ")));
+    }
+    let written = Scratch::written_bytes(&after);
+    if written > 64 << 20 {
+        result.harm.push(harm(
+            HarmKind::ResourceExhausted,
+            format!("{} MiB written outside the allowed area", written >> 20),
+        ));
+    }
+    if received.tcp > 0 {
+        result.harm.push(harm(
+            HarmKind::TcpConnection,
+            format!(
+                "{} connection(s) to the harness's TCP listener",
+                received.tcp
+            ),
+        ));
+    }
+    if received.udp > 0 {
+        result.harm.push(harm(
+            HarmKind::UdpDatagram,
+            format!("{} datagram(s) to the harness's UDP listener", received.udp),
+        ));
+    }
+    if received.unix > 0 {
+        result.harm.push(harm(
+            HarmKind::UnixConnection,
+            format!(
+                "{} connection(s) to the harness's abstract unix socket",
+                received.unix
+            ),
+        ));
+    }
+    if tree.bait_holders > 0 {
+        result.harm.push(harm(
+            HarmKind::DescriptorLeaked,
+            format!(
+                "{} process(es) below the adapter hold the host's descriptor of the secret",
+                tree.bait_holders
+            ),
+        ));
+    }
+    if tree.zombies >= 4 {
+        result.harm.push(harm(
+            HarmKind::ResourceExhausted,
+            format!("{} zombie processes under the adapter", tree.zombies),
+        ));
+    }
+    let fd_bound = u64::from(case.policy.limits.open_files) + 64;
+    if tree.max_fds > fd_bound {
+        result.harm.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "a process of the case held {} descriptors (policy {})",
+                tree.max_fds, case.policy.limits.open_files
+            ),
+        ));
+    }
+    let output_bound = 8u64 << 20;
+    if result.measured.stdout_bytes + result.measured.stderr_bytes > output_bound {
+        result.harm.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "the adapter wrote {} MiB",
+                (result.measured.stdout_bytes + result.measured.stderr_bytes) >> 20
+            ),
+        ));
+    }
+    match &finished.guard {
+        None => {
+            result.verdict = Verdict::Error;
+            result.reason =
+                "the case guard gave no report: the process tree was not observed".into();
+            return result;
+        }
+        Some(g) => {
+            if let Some(sig) = g.adapter_signal
+                && !g.adapter_killed_by_guard
+            {
+                let kind = if [
+                    libc::SIGSEGV,
+                    libc::SIGBUS,
+                    libc::SIGILL,
+                    libc::SIGFPE,
+                    libc::SIGABRT,
+                    libc::SIGSYS,
+                    libc::SIGTRAP,
+                    libc::SIGXCPU,
+                    libc::SIGXFSZ,
+                ]
+                .contains(&sig)
+                {
+                    HarmKind::HostCrashed
+                } else {
+                    HarmKind::HostSignalled
+                };
+                result
+                    .harm
+                    .push(harm(kind, format!("the adapter died of signal {sig}")));
+            } else if host_gone && !g.adapter_killed_by_guard {
+                result.harm.push(harm(
+                    HarmKind::HostCrashed,
+                    format!(
+                        "the adapter exited (code {:?}) in the middle of the session",
+                        g.adapter_exit_code
+                    ),
+                ));
+            }
+            if g.sigurg_received > 0 {
+                result.harm.push(harm(
+                    HarmKind::HostSignalled,
+                    format!("the case guard received {} SIGURG", g.sigurg_received),
+                ));
+            }
+            if !g.left.is_empty() {
+                let names: Vec<_> = g.left.iter().take(5).map(|p| p.name.clone()).collect();
+                result.harm.push(harm(
+                    HarmKind::ProcessLeft,
+                    format!(
+                        "{} process(es) alive after the adapter exited: {}",
+                        g.left.len(),
+                        names.join(", ")
+                    ),
+                ));
+            }
+            if g.peak_rss_kib * 1024 > case.policy.limits.memory_bytes {
+                result.harm.push(harm(
+                    HarmKind::ResourceExhausted,
+                    format!(
+                        "peak resident set {} MiB, policy {} MiB",
+                        g.peak_rss_kib >> 10,
+                        case.policy.limits.memory_bytes >> 20
+                    ),
+                ));
+            }
+            let cpu_bound = case.policy.limits.cpu_ms * 3 / 2 + 1000;
+            if g.cpu_us / 1000 > cpu_bound {
+                result.harm.push(harm(
+                    HarmKind::ResourceExhausted,
+                    format!(
+                        "CPU time {} ms, policy {} ms",
+                        g.cpu_us / 1000,
+                        case.policy.limits.cpu_ms
+                    ),
+                ));
+            }
+        }
+    }
+    result.harm.sort_by_key(|h| h.kind);
+    result.harm.dedup_by(|a, b| a.kind == b.kind);
+    result.outcome = outcome.unwrap_or(Outcome::Unknown);
+
+    // ---- verdict --------------------------------------------------------------------
+    if let Some(expected) = &case.expected
+        && sut.compare_expectations
+    {
+        let met = outcome_matches(expected, &result.outcome);
+        result.expectation_met = Some(met);
+    }
+    let real_harm: Vec<_> = result
+        .harm
+        .iter()
+        .filter(|h| h.kind != HarmKind::ChannelCorrupted)
+        .collect();
+    if !real_harm.is_empty() {
+        result.verdict = Verdict::Fail;
+        result.reason = real_harm
+            .iter()
+            .map(|h| format!("{}: {}", h.kind.as_str(), h.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+    } else if malformed {
+        result.verdict = Verdict::Error;
+        result.reason = format!(
+            "malformed adapter output: {}",
+            result.protocol_errors.first().cloned().unwrap_or_default()
+        );
+    } else if !case.hostile && !matches!(result.outcome, Outcome::Survived { status: Some(0) }) {
+        result.verdict = Verdict::Fail;
+        result.reason = format!(
+            "a benign plugin was not served: {}",
+            describe_outcome(&result.outcome)
+        );
+    } else if result.expectation_met == Some(false) {
+        result.verdict = Verdict::Fail;
+        result.reason = format!(
+            "contained, but expected {} and observed {}",
+            case.expected
+                .as_ref()
+                .map(Expected::describe)
+                .unwrap_or_default(),
+            describe_outcome(&result.outcome)
+        );
+    } else {
+        result.verdict = Verdict::Pass;
+        result.reason = format!("no harm observed; {}", describe_outcome(&result.outcome));
+    }
+    result
+}
+
+fn harm(kind: HarmKind, detail: String) -> Harm {
+    Harm { kind, detail }
+}
+
+/// Text for an outcome.
+pub fn describe_outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::RefusedLoad { .. } => "refused_load".into(),
+        Outcome::Killed { termination } => format!("killed ({})", termination.reason),
+        Outcome::Survived { status: Some(s) } => format!("survived (status {s})"),
+        Outcome::Survived { status: None } => "survived".into(),
+        Outcome::Unknown => "unknown".into(),
+    }
+}
+
+fn outcome_matches(expected: &Expected, observed: &Outcome) -> bool {
+    match (expected, observed) {
+        (Expected::RefusedLoad, Outcome::RefusedLoad { .. }) => true,
+        (Expected::Killed(r), Outcome::Killed { termination }) => &termination.reason == r,
+        (Expected::Survived, Outcome::Survived { .. }) => true,
+        _ => false,
+    }
+}
+
+struct Run<'a> {
+    session: &'a mut Session,
+    harm: Vec<Harm>,
+    outcome: Option<Outcome>,
+    malformed: bool,
+    host_gone: bool,
+}
+
+impl Run<'_> {
+    /// Records what a non-answer means; returns false when the session cannot go on.
+    fn absorb(&mut self, what: &str, answer: &Answer) -> bool {
+        match answer {
+            Answer::Ok(_) | Answer::Err(_) => true,
+            Answer::Late => {
+                self.harm.push(harm(
+                    HarmKind::HostHung,
+                    format!("no answer to {what} in time"),
+                ));
+                self.host_gone = true;
+                false
+            }
+            Answer::Closed => {
+                self.host_gone = true;
+                false
+            }
+            Answer::Malformed(e) => {
+                self.malformed = true;
+                self.harm.push(harm(
+                    HarmKind::ChannelCorrupted,
+                    format!("during {what}: {e}"),
+                ));
+                false
+            }
+        }
+    }
+
+    fn killed(&mut self, t: Termination) {
+        if !matches!(
+            self.outcome,
+            Some(Outcome::Killed { .. }) | Some(Outcome::RefusedLoad { .. })
+        ) {
+            self.outcome = Some(Outcome::Killed { termination: t });
+        }
+    }
+}
+
+type Abort = (Verdict, String);
+
+fn drive(
+    run: &mut Run<'_>,
+    bench: &Bench,
+    case: &Case,
+    scratch: &Scratch,
+    listeners: &Listeners,
+) -> Result<(), Abort> {
+    let hello = run.session.request(
+        Op::Hello {
+            protocol: PROTOCOL_VERSION,
+        },
+        Duration::from_secs(10),
+    );
+    let hello: HelloResult = match hello {
+        Answer::Ok(v) => serde_json::from_value(v).map_err(|e| {
+            (
+                Verdict::Error,
+                format!("adapter: malformed hello result: {e}"),
+            )
+        })?,
+        other => {
+            return Err((
+                Verdict::Error,
+                format!("adapter: no valid hello: {other:?}"),
+            ));
+        }
+    };
+    if hello.protocol != PROTOCOL_VERSION {
+        return Err((
+            Verdict::Error,
+            format!(
+                "adapter speaks protocol {}, harness {PROTOCOL_VERSION}",
+                hello.protocol
+            ),
+        ));
+    }
+    if let Some(missing) = case.needs.iter().find(|f| !hello.features.contains(f)) {
+        return Err((
+            Verdict::NotApplicable,
+            format!("the adapter does not declare feature {missing:?}"),
+        ));
+    }
+    let deadlines = case.policy.deadlines;
+    let neighbour_policy = Policy {
+        grants: Vec::new(),
+        ..case.policy.clone()
+    };
+    // Loading (confinement, dlopen, constructors) and init each get the init deadline.
+    let load_deadline = Duration::from_millis(2 * deadlines.init_ms) + bench.slack;
+    let call_deadline = Duration::from_millis(deadlines.call_ms) + bench.slack;
+    let answer = run.session.request(
+        Op::Load {
+            plugin: "neighbour".into(),
+            path: path_text(&bench.neighbour),
+            policy: neighbour_policy,
+            config_b64: String::new(),
+        },
+        load_deadline,
+    );
+    if !matches!(answer, Answer::Ok(_)) {
+        return Err((
+            Verdict::Error,
+            format!("adapter: the benign neighbour could not be loaded: {answer:?}"),
+        ));
+    }
+    let answer = run.session.request(
+        Op::Load {
+            plugin: "target".into(),
+            path: path_text(&case.plugin),
+            policy: case.policy.clone(),
+            config_b64: String::new(),
+        },
+        load_deadline,
+    );
+    if !run.absorb("load", &answer) {
+        return Ok(());
+    }
+    let mut loaded = false;
+    match answer {
+        Answer::Ok(_) => loaded = true,
+        Answer::Err(e) => match (e.kind, e.termination) {
+            (ErrorKind::Terminated, Some(t)) => run.killed(t),
+            (ErrorKind::Refused, _) => {
+                run.outcome = Some(Outcome::RefusedLoad { message: e.message })
+            }
+            (kind, _) => {
+                return Err((
+                    Verdict::Error,
+                    format!("adapter: load answered {kind:?}: {}", e.message),
+                ));
+            }
+        },
+        _ => {}
+    }
+    if loaded {
+        let input = if case.hostile {
+            attack_input(scratch, listeners, run.session.adapter_pid)
+        } else {
+            case.input.clone()
+        };
+        let answer = run.session.request(
+            Op::Invoke {
+                plugin: "target".into(),
+                method: case.method.clone(),
+                input_b64: encode_bytes(&input),
+            },
+            call_deadline,
+        );
+        if !run.absorb("invoke", &answer) {
+            return Ok(());
+        }
+        match answer {
+            Answer::Ok(v) => {
+                let r: Option<InvokeResult> = serde_json::from_value(v).ok();
+                run.outcome = Some(Outcome::Survived {
+                    status: r.map(|r| r.status),
+                });
+            }
+            Answer::Err(e) => terminated_or_error(run, e)?,
+            _ => {}
+        }
+        if case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
+            let a = run.session.request(
+                Op::Pause {
+                    plugin: "target".into(),
+                },
+                call_deadline,
+            );
+            if !run.absorb("pause", &a) {
+                return Ok(());
+            }
+        }
+        std::thread::sleep(case.settle);
+        if case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
+            let a = run.session.request(
+                Op::Resume {
+                    plugin: "target".into(),
+                },
+                call_deadline,
+            );
+            if !run.absorb("resume", &a) {
+                return Ok(());
+            }
+            if let Answer::Err(e) = a {
+                terminated_or_error(run, e)?;
+            }
+        }
+        if matches!(run.outcome, Some(Outcome::Survived { .. })) {
+            // Liveness: any answer, even "unknown method", proves the plugin still serves.
+            let answer = run.session.request(
+                Op::Invoke {
+                    plugin: "target".into(),
+                    method: "sbx-conformance-liveness".into(),
+                    input_b64: String::new(),
+                },
+                call_deadline,
+            );
+            if !run.absorb("liveness call", &answer) {
+                return Ok(());
+            }
+            if let Answer::Err(e) = answer {
+                terminated_or_error(run, e)?;
+            }
+        }
+    }
+    // The neighbour must still be served, whatever happened to the plugin.
+    let probe = b"neighbour still served".to_vec();
+    let answer = run.session.request(
+        Op::Invoke {
+            plugin: "neighbour".into(),
+            method: "echo".into(),
+            input_b64: encode_bytes(&probe),
+        },
+        call_deadline,
+    );
+    if !run.absorb("neighbour call", &answer) {
+        return Ok(());
+    }
+    let served = matches!(&answer, Answer::Ok(v) if serde_json::from_value::<InvokeResult>(v.clone()).ok().and_then(|r| crate::protocol::decode_bytes(&r.output_b64)) == Some(probe.clone()));
+    if !served {
+        run.harm.push(harm(
+            HarmKind::NeighbourNotServed,
+            format!("echo answered {answer:?}"),
+        ));
+    }
+    let answer = run.session.request(
+        Op::Hello {
+            protocol: PROTOCOL_VERSION,
+        },
+        Duration::from_secs(5),
+    );
+    if !run.absorb("second hello", &answer) {
+        return Ok(());
+    }
+    if loaded {
+        let answer = run.session.request(
+            Op::Unload {
+                plugin: "target".into(),
+            },
+            Duration::from_millis(deadlines.shutdown_ms) + bench.slack,
+        );
+        if !run.absorb("unload", &answer) {
+            return Ok(());
+        }
+        match answer {
+            Answer::Ok(v) => {
+                if let Some(t) = v
+                    .get("termination")
+                    .and_then(|t| serde_json::from_value::<Termination>(t.clone()).ok())
+                    && !(t.reason == "exit"
+                        && matches!(run.outcome, Some(Outcome::Survived { .. })))
+                {
+                    run.killed(t);
+                }
+            }
+            Answer::Err(e) => terminated_or_error(run, e)?,
+            _ => {}
+        }
+    }
+    for event in &run.session.events.clone() {
+        if let crate::protocol::Event::Terminated {
+            plugin,
+            termination,
+        } = event
+            && plugin == "target"
+        {
+            run.killed(termination.clone());
+        }
+    }
+    let answer = run.session.request(
+        Op::Unload {
+            plugin: "neighbour".into(),
+        },
+        call_deadline,
+    );
+    if !run.absorb("neighbour unload", &answer) {
+        return Ok(());
+    }
+    let answer = run.session.request(Op::Bye, Duration::from_secs(5));
+    run.absorb("bye", &answer);
+    Ok(())
+}
+
+fn terminated_or_error(run: &mut Run<'_>, e: crate::protocol::ErrorBody) -> Result<(), Abort> {
+    match (e.kind, e.termination) {
+        (ErrorKind::Terminated, Some(t)) => {
+            run.killed(t);
+            Ok(())
+        }
+        (ErrorKind::Terminated, None) => {
+            run.killed(Termination {
+                reason: "other".into(),
+                detail: e.message,
+            });
+            Ok(())
+        }
+        (ErrorKind::Unsupported, _) => Err((
+            Verdict::NotApplicable,
+            format!(
+                "the adapter does not support an operation the case needs: {}",
+                e.message
+            ),
+        )),
+        (kind, _) => Err((
+            Verdict::Error,
+            format!("adapter answered {kind:?}: {}", e.message),
+        )),
+    }
+}
+
+fn path_text(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}
+
+/// The `key=value` lines a hostile plugin's `attack` method reads (see `attack.h`).
+fn attack_input(scratch: &Scratch, listeners: &Listeners, adapter_pid: i32) -> Vec<u8> {
+    format!(
+        "secret_path={}\nsecret_dir={}\nforbidden_dir={}\ntcp_port={}\nudp_port={}\nunix_name={}\nhost_pid={}\ntoken_env={}\n",
+        scratch.secret.display(),
+        scratch.secret.parent().map(|p| p.display().to_string()).unwrap_or_default(),
+        scratch.forbidden.display(),
+        listeners.tcp_port,
+        listeners.udp_port,
+        listeners.unix_name,
+        adapter_pid,
+        CANARY_ENV,
+    )
+    .into_bytes()
+}
+
+struct TreeFacts {
+    zombies: u64,
+    max_fds: u64,
+    bait_holders: u64,
+}
+
+/// Facts about the adapter's descendants, read from /proc while the case still runs.
+fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
+    let mut facts = TreeFacts {
+        zombies: 0,
+        max_fds: 0,
+        bait_holders: 0,
+    };
+    let mut pids: Vec<(i32, String)> = descendants(adapter)
+        .into_iter()
+        .map(|(p, _, s)| (p, s))
+        .collect();
+    pids.push((adapter, "R".into()));
+    for (pid, state) in pids {
+        if state == "Z" {
+            facts.zombies += 1;
+            continue;
+        }
+        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+            continue;
+        };
+        let mut count = 0;
+        let mut holds = false;
+        for fd in fds.flatten() {
+            count += 1;
+            if pid != adapter
+                && fd.file_name().to_str() == Some(&BAIT_FD.to_string())
+                && std::fs::read_link(fd.path()).ok().as_deref() == Some(secret)
+            {
+                holds = true;
+            }
+        }
+        facts.max_fds = facts.max_fds.max(count);
+        facts.bait_holders += u64::from(holds);
+    }
+    facts
+}

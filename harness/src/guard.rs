@@ -1,0 +1,99 @@
+//! The case guard: a small process between the harness and an adapter that owns the
+//! case's process tree.
+//!
+//! The harness trusts nothing the adapter says about its processes, so each case's
+//! adapter runs under `sbx-case-guard`, which is a child subreaper: every process the
+//! case creates, however it double-forks or calls `setsid`, stays its descendant. When
+//! the adapter exits (or the harness asks, with SIGTERM), the guard lists what is still
+//! alive (the `process_left` evidence), kills and reaps it all, and reports the case's
+//! peak memory and CPU time from its own `getrusage(RUSAGE_CHILDREN)`, not from the
+//! adapter. It also counts the SIGURG signals it receives: hostile plugins broadcast
+//! SIGURG (`kill(-1, SIGURG)`) as a harmless stand-in for a destructive signal.
+//!
+//! The guard writes JSON lines to its report descriptor: first [`GuardStarted`], last
+//! [`GuardReport`].
+
+use serde::{Deserialize, Serialize};
+
+/// First report line: the adapter is running.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GuardStarted {
+    /// Pid of the adapter.
+    pub adapter_pid: i32,
+    /// Outer limits that could not be applied (text), for the evidence.
+    pub limit_warnings: Vec<String>,
+}
+
+/// A process of the case that was still alive after its adapter exited.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftProcess {
+    /// Pid.
+    pub pid: i32,
+    /// `comm`.
+    pub name: String,
+    /// State letter from `/proc/<pid>/stat`.
+    pub state: String,
+}
+
+/// Last report line.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct GuardReport {
+    /// The adapter's exit code, when it exited.
+    pub adapter_exit_code: Option<i32>,
+    /// The signal that ended the adapter, when one did.
+    pub adapter_signal: Option<i32>,
+    /// The guard killed the adapter (the harness asked, with SIGTERM).
+    pub adapter_killed_by_guard: bool,
+    /// Processes alive after the adapter exited (zombies not counted).
+    pub left: Vec<LeftProcess>,
+    /// Peak resident set of the largest process of the case, KiB.
+    pub peak_rss_kib: u64,
+    /// CPU time of every process of the case, microseconds.
+    pub cpu_us: u64,
+    /// SIGURG signals the guard received.
+    pub sigurg_received: u64,
+}
+
+/// Descendants of `root` (not `root` itself), from `/proc`, with their `stat` fields.
+pub fn descendants(root: i32) -> Vec<(i32, String, String)> {
+    let mut parent_of = Vec::new();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    for entry in dir.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        // The name is between the first '(' and the last ')': it may hold anything.
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        let name = stat[open + 1..close].to_string();
+        let mut rest = stat[close + 1..].split_whitespace();
+        let state = rest.next().unwrap_or("?").to_string();
+        let ppid = rest.next().and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
+        parent_of.push((pid, ppid, name, state));
+    }
+    let mut found = vec![root];
+    let mut out = Vec::new();
+    // Fixed point over the parent relation; bounded by the number of processes.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for (pid, ppid, name, state) in &parent_of {
+            if found.contains(ppid) && !found.contains(pid) {
+                found.push(*pid);
+                out.push((*pid, name.clone(), state.clone()));
+                changed = true;
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,258 @@
+//! The result model: what a conformance run found, typed and versioned.
+//!
+//! Every report (the terminal table, the JSON file, the documentation tables, later HTML,
+//! JUnit and TAP) is a rendering of these types and nothing else. Bump
+//! [`RESULT_SCHEMA_VERSION`] on any change a reader could notice.
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{Feature, Termination};
+
+/// Version of the serialised result model.
+pub const RESULT_SCHEMA_VERSION: u32 = 1;
+
+/// The verdict of a case or of a requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Attempted, and the harness observed no harm and every expected reaction.
+    Pass,
+    /// Harm observed, or the sandbox reacted otherwise than required.
+    Fail,
+    /// The adapter declared it lacks a feature the case needs.
+    NotApplicable,
+    /// The harness or the adapter failed (malformed or missing output): no judgement.
+    Error,
+    /// Not run (filtered out, or the harness could not run it safely here).
+    Skipped,
+}
+
+impl Verdict {
+    /// The word used in files and tables.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Pass => "pass",
+            Verdict::Fail => "fail",
+            Verdict::NotApplicable => "not_applicable",
+            Verdict::Error => "error",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+/// A kind of harm the harness observed with its own means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HarmKind {
+    /// A canary token appeared in output, logs, events or the adapter's stderr.
+    SecretInOutput,
+    /// Something outside the allowed area was created, changed or removed.
+    FileWritten,
+    /// The harness's TCP listener accepted a connection.
+    TcpConnection,
+    /// The harness's UDP listener received a datagram.
+    UdpDatagram,
+    /// The harness's abstract unix listener accepted a connection.
+    UnixConnection,
+    /// A process of the case was alive after its adapter exited.
+    ProcessLeft,
+    /// The adapter (host) or the case guard received a signal from the plugin.
+    HostSignalled,
+    /// The adapter (host) died.
+    HostCrashed,
+    /// The adapter (host) did not answer in time.
+    HostHung,
+    /// Memory, CPU, processes, descriptors, disk or output beyond the case's limits.
+    ResourceExhausted,
+    /// The plugin reported a privilege it still held (a `GAINED ` line).
+    PrivilegeObserved,
+    /// A descriptor of the host reached the plugin.
+    DescriptorLeaked,
+    /// The adapter's output stream was corrupted.
+    ChannelCorrupted,
+    /// The benign neighbour plugin was not served after the attack.
+    NeighbourNotServed,
+}
+
+impl HarmKind {
+    /// Every kind.
+    pub const ALL: &'static [HarmKind] = &[
+        HarmKind::SecretInOutput,
+        HarmKind::FileWritten,
+        HarmKind::TcpConnection,
+        HarmKind::UdpDatagram,
+        HarmKind::UnixConnection,
+        HarmKind::ProcessLeft,
+        HarmKind::HostSignalled,
+        HarmKind::HostCrashed,
+        HarmKind::HostHung,
+        HarmKind::ResourceExhausted,
+        HarmKind::PrivilegeObserved,
+        HarmKind::DescriptorLeaked,
+        HarmKind::ChannelCorrupted,
+        HarmKind::NeighbourNotServed,
+    ];
+
+    /// The word used in metadata and files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HarmKind::SecretInOutput => "secret_in_output",
+            HarmKind::FileWritten => "file_written",
+            HarmKind::TcpConnection => "tcp_connection",
+            HarmKind::UdpDatagram => "udp_datagram",
+            HarmKind::UnixConnection => "unix_connection",
+            HarmKind::ProcessLeft => "process_left",
+            HarmKind::HostSignalled => "host_signalled",
+            HarmKind::HostCrashed => "host_crashed",
+            HarmKind::HostHung => "host_hung",
+            HarmKind::ResourceExhausted => "resource_exhausted",
+            HarmKind::PrivilegeObserved => "privilege_observed",
+            HarmKind::DescriptorLeaked => "descriptor_leaked",
+            HarmKind::ChannelCorrupted => "channel_corrupted",
+            HarmKind::NeighbourNotServed => "neighbour_not_served",
+        }
+    }
+
+    /// The kind a word names.
+    pub fn from_word(word: &str) -> Option<HarmKind> {
+        HarmKind::ALL.iter().copied().find(|k| k.as_str() == word)
+    }
+}
+
+/// One observation of harm, with what was seen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Harm {
+    /// Its kind.
+    pub kind: HarmKind,
+    /// What exactly was seen (the file, the listener, the pid, the figure).
+    pub detail: String,
+}
+
+/// How the plugin fared, as far as the adapter's answers tell (never used alone to pass).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    /// The load was refused; no plugin code kept running.
+    RefusedLoad {
+        /// The adapter's message.
+        message: String,
+    },
+    /// The plugin process ended.
+    Killed {
+        /// How, as the adapter reported it.
+        termination: Termination,
+    },
+    /// The plugin was still answering at the end of the case.
+    Survived {
+        /// The status of the attack call.
+        status: Option<i32>,
+    },
+    /// The adapter gave no usable answer.
+    Unknown,
+}
+
+/// Figures the harness measured itself.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Measured {
+    /// Wall time of the case, milliseconds (informative: never judged).
+    pub wall_ms: u64,
+    /// CPU time of every process of the case, milliseconds (case guard's rusage).
+    pub cpu_ms: u64,
+    /// Peak resident set of the largest process of the case, KiB.
+    pub peak_rss_kib: u64,
+    /// Bytes the adapter wrote to stdout.
+    pub stdout_bytes: u64,
+    /// Bytes the adapter wrote to stderr.
+    pub stderr_bytes: u64,
+}
+
+/// The result of one case against one sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// Case id (the plugin name).
+    pub case: String,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, in one line.
+    pub reason: String,
+    /// Harm observed.
+    pub harm: Vec<Harm>,
+    /// The plugin's fate according to the adapter.
+    pub outcome: Outcome,
+    /// The reference expectation from the plugin's metadata, as text.
+    pub expected: Option<String>,
+    /// Whether the outcome matched it (`None` when not compared).
+    pub expectation_met: Option<bool>,
+    /// Adapter protocol errors (malformed, unexpected or late lines).
+    pub protocol_errors: Vec<String>,
+    /// Harness-side notes (outer limits that could not be applied, ...).
+    pub notes: Vec<String>,
+    /// Figures measured by the harness.
+    pub measured: Measured,
+    /// A known failure or waiver from the sandbox's expectations file matched this case.
+    pub waived: Option<String>,
+}
+
+/// A requirement's verdict against one sandbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RequirementResult {
+    /// Stable id.
+    pub id: String,
+    /// RFC 2119 level word (`MUST`, `SHOULD`, `MAY`).
+    pub rfc: String,
+    /// Certification level (1, 2, 3).
+    pub level: u8,
+    /// The verdict: the worst of its cases, `fail` when it has none (a gap).
+    pub verdict: Verdict,
+    /// True when no case tests it.
+    pub gap: bool,
+    /// The cases it was judged on.
+    pub cases: Vec<String>,
+    /// Why, in one line.
+    pub reason: String,
+    /// A waiver from the expectations file (never honoured for a MUST at certification).
+    pub waived: Option<String>,
+}
+
+/// What the sandbox said about itself in the handshake.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutInfo {
+    /// Name used on the command line (`reference`, `none`, a path...).
+    pub name: String,
+    /// Its role: `candidate`, `control` or `mutant`.
+    pub role: String,
+    /// Adapter's own name and version, from the handshake.
+    pub adapter: String,
+    /// Declared features.
+    pub features: Vec<Feature>,
+}
+
+/// The result of one sandbox's run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SutResult {
+    /// The sandbox.
+    pub sut: SutInfo,
+    /// Highest certification level whose every MUST passed (0: none).
+    pub certified_level: u8,
+    /// Requirement verdicts, in catalog order.
+    pub requirements: Vec<RequirementResult>,
+    /// Case results, in case order.
+    pub cases: Vec<CaseResult>,
+}
+
+/// A whole run (one or several sandboxes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunResult {
+    /// [`RESULT_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// Version of the tool.
+    pub tool_version: String,
+    /// Requested certification level.
+    pub level: u8,
+    /// Filter applied, if any.
+    pub filter: Option<String>,
+    /// Shard `i/n`, if any.
+    pub shard: Option<String>,
+    /// One result per sandbox, in the order asked.
+    pub suts: Vec<SutResult>,
+}

@@ -1,0 +1,354 @@
+//! What the harness prepares before a case and checks after it, with its own means.
+//!
+//! A [`Scratch`] area holds a canary secret (outside the plugin's reach, readable by every
+//! user so that only the sandbox can stop a read), a forbidden directory (writable by every
+//! user so that only the sandbox can stop a write) and the adapter's working directory.
+//! [`Listeners`] are the harness's own loopback TCP and UDP sockets and an abstract unix
+//! socket: a sandbox that lets the plugin reach them is seen from here, whatever it says.
+
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::net::{TcpListener, UdpSocket};
+use std::os::linux::net::SocketAddrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::os::unix::net::{SocketAddr, UnixListener};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+/// Files the constructor-stage plugins of the suite write outside any parameter: a sandbox
+/// that lets them appear in `/tmp` let the plugin write outside its area.
+pub const TMP_ATTACK_PREFIX: &str = "sbx-atk";
+
+/// A random token, 32 hex digits, from the kernel's generator.
+pub fn token() -> String {
+    let mut bytes = [0u8; 16];
+    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
+        let _ = f.read_exact(&mut bytes);
+    }
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The canaries of one case.
+#[derive(Debug, Clone)]
+pub struct Canaries {
+    /// In the secret file.
+    pub file: String,
+    /// In the adapter's environment (`SBX_CONFORMANCE_CANARY`).
+    pub env: String,
+    /// In the adapter's argv.
+    pub argv: String,
+}
+
+impl Canaries {
+    /// Fresh tokens.
+    pub fn new() -> Canaries {
+        Canaries {
+            file: token(),
+            env: token(),
+            argv: token(),
+        }
+    }
+
+    /// Which tokens occur in `haystack`, by name.
+    pub fn found_in(&self, haystack: &[u8]) -> Vec<&'static str> {
+        let mut found = Vec::new();
+        for (name, t) in [
+            ("file", &self.file),
+            ("environment", &self.env),
+            ("argv", &self.argv),
+        ] {
+            if haystack.windows(t.len()).any(|w| w == t.as_bytes()) {
+                found.push(name);
+            }
+        }
+        found
+    }
+}
+
+impl Default for Canaries {
+    fn default() -> Self {
+        Canaries::new()
+    }
+}
+
+/// The name of the environment variable holding the environment canary.
+pub const CANARY_ENV: &str = "SBX_CONFORMANCE_CANARY";
+
+/// A fresh directory tree for one case.
+#[derive(Debug)]
+pub struct Scratch {
+    /// Root of the case's area.
+    pub root: PathBuf,
+    /// The canary file.
+    pub secret: PathBuf,
+    /// The directory that must stay unwritten.
+    pub forbidden: PathBuf,
+    /// The adapter's working directory.
+    pub work: PathBuf,
+}
+
+impl Scratch {
+    /// Creates `<base>/<name>` afresh with its canary secret.
+    pub fn create(base: &Path, name: &str, canaries: &Canaries) -> std::io::Result<Scratch> {
+        let root = base.join(name);
+        if root.exists() {
+            std::fs::remove_dir_all(&root)?;
+        }
+        let secret_dir = root.join("secret");
+        let forbidden = root.join("forbidden");
+        let work = root.join("work");
+        for d in [&root, &secret_dir, &forbidden, &work] {
+            std::fs::create_dir_all(d)?;
+        }
+        for d in [&root, &secret_dir] {
+            std::fs::set_permissions(d, std::fs::Permissions::from_mode(0o755))?;
+        }
+        // Writable by all and readable by all: only the sandbox can protect them.
+        std::fs::set_permissions(&forbidden, std::fs::Permissions::from_mode(0o777))?;
+        std::fs::set_permissions(&work, std::fs::Permissions::from_mode(0o777))?;
+        let secret = secret_dir.join("canary.txt");
+        std::fs::write(&secret, format!("{}\n", canaries.file))?;
+        std::fs::set_permissions(&secret, std::fs::Permissions::from_mode(0o644))?;
+        Ok(Scratch {
+            root,
+            secret,
+            forbidden,
+            work,
+        })
+    }
+
+    /// The state of everything outside the allowed area that a case may not change.
+    pub fn snapshot(&self) -> Snapshot {
+        let mut files = BTreeMap::new();
+        walk(&self.root.join("secret"), &self.root, &mut files);
+        walk(&self.forbidden, &self.root, &mut files);
+        if let Ok(dir) = std::fs::read_dir("/tmp") {
+            for e in dir.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if name.starts_with(TMP_ATTACK_PREFIX) {
+                    files.insert(format!("/tmp/{name}"), describe(&e.path()));
+                }
+            }
+        }
+        Snapshot { files }
+    }
+
+    /// Bytes held under the forbidden directory and in `/tmp/sbx-atk*`.
+    pub fn written_bytes(snapshot: &Snapshot) -> u64 {
+        snapshot.files.values().map(|f| f.len).sum()
+    }
+}
+
+/// Removes the attack files a constructor-stage plugin may have left in `/tmp`.
+pub fn clean_tmp_attack_files() {
+    if let Ok(dir) = std::fs::read_dir("/tmp") {
+        for e in dir.flatten() {
+            if e.file_name()
+                .to_string_lossy()
+                .starts_with(TMP_ATTACK_PREFIX)
+            {
+                let p = e.path();
+                let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+            }
+        }
+    }
+}
+
+/// What a file looked like.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileState {
+    /// Size.
+    pub len: u64,
+    /// Mode bits.
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Modification time, nanoseconds.
+    pub mtime_ns: i128,
+    /// Link target, for symlinks.
+    pub link: Option<String>,
+}
+
+/// Files by path (relative to the scratch root, or absolute for `/tmp`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Snapshot {
+    /// The files.
+    pub files: BTreeMap<String, FileState>,
+}
+
+impl Snapshot {
+    /// Human-readable differences from `before` to `self`.
+    pub fn changes_since(&self, before: &Snapshot) -> Vec<String> {
+        let mut out = Vec::new();
+        for (path, state) in &self.files {
+            match before.files.get(path) {
+                None => out.push(format!("created {path}")),
+                Some(old) if old != state => out.push(format!("changed {path}")),
+                _ => {}
+            }
+        }
+        for path in before.files.keys() {
+            if !self.files.contains_key(path) {
+                out.push(format!("removed {path}"));
+            }
+        }
+        out
+    }
+}
+
+fn describe(path: &Path) -> FileState {
+    use std::os::unix::fs::MetadataExt;
+    match std::fs::symlink_metadata(path) {
+        Ok(m) => FileState {
+            len: m.len(),
+            mode: m.mode(),
+            uid: m.uid(),
+            mtime_ns: m.mtime() as i128 * 1_000_000_000 + m.mtime_nsec() as i128,
+            link: std::fs::read_link(path)
+                .ok()
+                .map(|l| l.to_string_lossy().into_owned()),
+        },
+        Err(_) => FileState {
+            len: 0,
+            mode: 0,
+            uid: 0,
+            mtime_ns: 0,
+            link: None,
+        },
+    }
+}
+
+fn walk(dir: &Path, root: &Path, files: &mut BTreeMap<String, FileState>) {
+    let rel = |p: &Path| {
+        p.strip_prefix(root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    };
+    files.insert(format!("{}/", rel(dir)), describe(dir));
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten().take(10_000) {
+        let p = e.path();
+        let is_dir = e.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if is_dir && files.len() < 10_000 {
+            walk(&p, root, files);
+        } else {
+            files.insert(rel(&p), describe(&p));
+        }
+    }
+}
+
+/// The harness's own listeners for one case.
+pub struct Listeners {
+    /// TCP port on 127.0.0.1.
+    pub tcp_port: u16,
+    /// UDP port on 127.0.0.1.
+    pub udp_port: u16,
+    /// Abstract unix socket name (without the leading NUL).
+    pub unix_name: String,
+    tcp: Arc<AtomicU64>,
+    udp: Arc<AtomicU64>,
+    unix: Arc<AtomicU64>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// What the listeners received.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Received {
+    /// TCP connections accepted.
+    pub tcp: u64,
+    /// UDP datagrams received.
+    pub udp: u64,
+    /// Unix connections accepted.
+    pub unix: u64,
+}
+
+impl Listeners {
+    /// Opens the three listeners and starts counting.
+    pub fn open(unix_name: &str) -> std::io::Result<Listeners> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let tcp_listener = TcpListener::bind("127.0.0.1:0")?;
+        tcp_listener.set_nonblocking(true)?;
+        let udp_socket = UdpSocket::bind("127.0.0.1:0")?;
+        udp_socket.set_read_timeout(Some(Duration::from_millis(20)))?;
+        let addr = SocketAddr::from_abstract_name(unix_name.as_bytes())?;
+        let unix_listener = UnixListener::bind_addr(&addr)?;
+        unix_listener.set_nonblocking(true)?;
+        let tcp_port = tcp_listener.local_addr()?.port();
+        let udp_port = udp_socket.local_addr()?.port();
+        let (tcp, udp, unix) = (
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicU64::new(0)),
+            Arc::new(AtomicU64::new(0)),
+        );
+        let mut threads = Vec::new();
+        {
+            let (stop, count) = (Arc::clone(&stop), Arc::clone(&tcp));
+            threads.push(std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match tcp_listener.accept() {
+                        Ok(_) => {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            }));
+        }
+        {
+            let (stop, count) = (Arc::clone(&stop), Arc::clone(&udp));
+            threads.push(std::thread::spawn(move || {
+                let mut buf = [0u8; 2048];
+                while !stop.load(Ordering::Relaxed) {
+                    if udp_socket.recv_from(&mut buf).is_ok() {
+                        count.fetch_add(1, Ordering::Relaxed);
+                    }
+                }
+            }));
+        }
+        {
+            let (stop, count) = (Arc::clone(&stop), Arc::clone(&unix));
+            threads.push(std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match unix_listener.accept() {
+                        Ok(_) => {
+                            count.fetch_add(1, Ordering::Relaxed);
+                        }
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            }));
+        }
+        Ok(Listeners {
+            tcp_port,
+            udp_port,
+            unix_name: unix_name.to_string(),
+            tcp,
+            udp,
+            unix,
+            stop,
+            threads,
+        })
+    }
+
+    /// Stops listening and says what arrived.
+    pub fn close(mut self) -> Received {
+        // Let anything in flight land before the count is taken.
+        std::thread::sleep(Duration::from_millis(30));
+        self.stop.store(true, Ordering::Relaxed);
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        Received {
+            tcp: self.tcp.load(Ordering::Relaxed),
+            udp: self.udp.load(Ordering::Relaxed),
+            unix: self.unix.load(Ordering::Relaxed),
+        }
+    }
+}

@@ -1,0 +1,449 @@
+//! Adapter protocol v1: what the harness and a sandbox under test say to each other.
+//!
+//! One JSON object per line, UTF-8, at most [`MAX_LINE`] bytes, over the adapter's stdin
+//! (requests) and stdout (responses and events). `conformance/ADAPTERS.md` is the
+//! normative description; this module is its Rust form. Everything an adapter writes is
+//! untrusted: [`parse_line`] is total, bounded by the line length, and answers every
+//! input with a message or a typed [`ProtocolError`].
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use serde::{Deserialize, Serialize};
+
+/// The protocol version this harness speaks.
+pub const PROTOCOL_VERSION: u32 = 1;
+
+/// Longest line either side may write, newline excluded.
+pub const MAX_LINE: usize = 1 << 20;
+
+/// A feature an adapter may declare in its handshake. A requirement that needs a feature
+/// the adapter lacks is `not_applicable` for it, which costs the level that needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Feature {
+    /// `pause` and `resume`.
+    Pause,
+    /// `revoke` of a granted capability at runtime.
+    Revoke,
+    /// Host services behind grants (config, storage, net, clock, notify).
+    Broker,
+    /// Signed plugin packages are verified before loading.
+    Signatures,
+    /// Per-plugin memory, CPU, thread, descriptor and output limits from the policy.
+    Quotas,
+    /// Deadlines on init, invoke and shutdown from the policy.
+    Deadlines,
+    /// Reasons for every termination in `terminated` errors and events.
+    TerminationReasons,
+}
+
+/// Limits a case asks the sandbox to enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyLimits {
+    /// Memory cap in bytes.
+    pub memory_bytes: u64,
+    /// CPU time in milliseconds, all threads together.
+    pub cpu_ms: u64,
+    /// Threads (and processes) of the plugin.
+    pub threads: u32,
+    /// Open descriptors.
+    pub open_files: u32,
+    /// Largest output of one call, bytes.
+    pub output_bytes: u32,
+}
+
+/// Deadlines a case asks the sandbox to enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyDeadlines {
+    /// Load and `sbx_plugin_init` together.
+    pub init_ms: u64,
+    /// Each `sbx_plugin_invoke`.
+    pub call_ms: u64,
+    /// `sbx_plugin_shutdown`.
+    pub shutdown_ms: u64,
+}
+
+/// The policy a plugin is loaded with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Policy {
+    /// Host services granted (`log` is always granted).
+    pub grants: Vec<String>,
+    /// Limits.
+    pub limits: PolicyLimits,
+    /// Deadlines.
+    pub deadlines: PolicyDeadlines,
+}
+
+/// A request from the harness.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum Op {
+    /// Handshake; also the "are you still answering" probe.
+    Hello {
+        /// [`PROTOCOL_VERSION`].
+        protocol: u32,
+    },
+    /// Load a plugin under a policy and initialise it with `config`.
+    Load {
+        /// The handle later requests use.
+        plugin: String,
+        /// The shared object.
+        path: String,
+        /// The policy.
+        policy: Policy,
+        /// Init configuration, base64.
+        config_b64: String,
+    },
+    /// Call a method.
+    Invoke {
+        /// Handle.
+        plugin: String,
+        /// Method name.
+        method: String,
+        /// Input bytes, base64.
+        input_b64: String,
+    },
+    /// Suspend a plugin.
+    Pause {
+        /// Handle.
+        plugin: String,
+    },
+    /// Continue a suspended plugin.
+    Resume {
+        /// Handle.
+        plugin: String,
+    },
+    /// Withdraw a granted capability.
+    Revoke {
+        /// Handle.
+        plugin: String,
+        /// The capability.
+        capability: String,
+    },
+    /// Shut a plugin down and forget it.
+    Unload {
+        /// Handle.
+        plugin: String,
+    },
+    /// End the session: unload everything and exit 0.
+    Bye,
+}
+
+/// One request line: an id the response repeats, and the operation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Request {
+    /// Chosen by the harness, unique within a session.
+    pub id: u64,
+    /// The operation.
+    #[serde(flatten)]
+    pub op: Op,
+}
+
+/// How a plugin ended, as the adapter reports it (evidence, never trusted for a verdict
+/// on containment; compared with the reference expectations only).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Termination {
+    /// One of [`TERMINATION_REASONS`].
+    pub reason: String,
+    /// Free text.
+    #[serde(default)]
+    pub detail: String,
+}
+
+/// The reasons an adapter may give; anything else is a protocol error.
+pub const TERMINATION_REASONS: &[&str] = &[
+    "exit",
+    "signal",
+    "seccomp_violation",
+    "cpu_limit",
+    "memory_limit",
+    "wall_timeout",
+    "killed_by_host",
+    "protocol_violation",
+    "other",
+];
+
+/// Error kinds an adapter may answer with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorKind {
+    /// The plugin was refused (verification, ABI, init failure); no plugin code keeps running.
+    Refused,
+    /// The plugin process ended; `termination` says how.
+    Terminated,
+    /// The adapter does not support this operation (it should not have declared the feature).
+    Unsupported,
+    /// The request was malformed or named an unknown plugin.
+    Invalid,
+    /// The adapter itself failed.
+    Internal,
+}
+
+/// An error answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// Its kind.
+    pub kind: ErrorKind,
+    /// Free text.
+    #[serde(default)]
+    pub message: String,
+    /// With `terminated` (and `refused` when the plugin process ended): how.
+    #[serde(default)]
+    pub termination: Option<Termination>,
+}
+
+/// Result of `hello`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HelloResult {
+    /// Adapter name.
+    pub name: String,
+    /// Adapter version.
+    pub version: String,
+    /// Protocol version; must equal [`PROTOCOL_VERSION`].
+    pub protocol: u32,
+    /// Declared features.
+    pub features: Vec<Feature>,
+}
+
+/// Result of `invoke`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvokeResult {
+    /// The plugin's `sbx_status`.
+    pub status: i32,
+    /// Output bytes, base64.
+    #[serde(default)]
+    pub output_b64: String,
+}
+
+/// A message from the adapter.
+#[derive(Debug, Clone, PartialEq)]
+pub enum AdapterMessage {
+    /// Answer to request `id`: `ok` holds the operation's result object.
+    Ok {
+        /// Request id.
+        id: u64,
+        /// Result object (shape depends on the operation).
+        ok: serde_json::Value,
+    },
+    /// Error answer to request `id`.
+    Err {
+        /// Request id.
+        id: u64,
+        /// The error.
+        error: ErrorBody,
+    },
+    /// An unsolicited event.
+    Event(Event),
+}
+
+/// Unsolicited events.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// A plugin ended outside any request.
+    Terminated {
+        /// Handle.
+        plugin: String,
+        /// How.
+        termination: Termination,
+    },
+    /// A log record of a plugin.
+    Log {
+        /// Handle.
+        plugin: String,
+        /// Level word.
+        #[serde(default)]
+        level: String,
+        /// Text.
+        message: String,
+    },
+    /// The sandbox refused something the plugin tried (a host call, a limit).
+    Denied {
+        /// Handle.
+        plugin: String,
+        /// What was refused.
+        what: String,
+    },
+}
+
+/// Why a line from an adapter is not a valid message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProtocolError {
+    /// Longer than [`MAX_LINE`].
+    #[error("line of {0} bytes exceeds the {MAX_LINE}-byte maximum")]
+    TooLong(usize),
+    /// Not UTF-8.
+    #[error("line is not UTF-8")]
+    NotUtf8,
+    /// Not a JSON object.
+    #[error("not a JSON object: {0}")]
+    NotJson(String),
+    /// A JSON object of no known shape.
+    #[error("unknown message shape: {0}")]
+    Shape(String),
+    /// A termination reason outside the vocabulary.
+    #[error("unknown termination reason `{0}`")]
+    Reason(String),
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawResponse {
+    id: u64,
+    #[serde(default)]
+    ok: Option<serde_json::Value>,
+    #[serde(default)]
+    error: Option<ErrorBody>,
+}
+
+/// Parses one line an adapter wrote (without its newline). Total and bounded.
+pub fn parse_line(line: &[u8]) -> Result<AdapterMessage, ProtocolError> {
+    if line.len() > MAX_LINE {
+        return Err(ProtocolError::TooLong(line.len()));
+    }
+    let text = std::str::from_utf8(line).map_err(|_| ProtocolError::NotUtf8)?;
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| ProtocolError::NotJson(e.to_string()))?;
+    let Some(object) = value.as_object() else {
+        return Err(ProtocolError::NotJson("not an object".into()));
+    };
+    let message = if object.contains_key("event") {
+        let event: Event =
+            serde_json::from_value(value).map_err(|e| ProtocolError::Shape(e.to_string()))?;
+        if let Event::Terminated { termination, .. } = &event {
+            check_reason(termination)?;
+        }
+        AdapterMessage::Event(event)
+    } else {
+        let raw: RawResponse =
+            serde_json::from_value(value).map_err(|e| ProtocolError::Shape(e.to_string()))?;
+        match (raw.ok, raw.error) {
+            (Some(ok), None) => AdapterMessage::Ok { id: raw.id, ok },
+            (None, Some(error)) => {
+                if let Some(t) = &error.termination {
+                    check_reason(t)?;
+                }
+                AdapterMessage::Err { id: raw.id, error }
+            }
+            _ => {
+                return Err(ProtocolError::Shape(
+                    "a response holds exactly one of `ok` and `error`".into(),
+                ));
+            }
+        }
+    };
+    Ok(message)
+}
+
+fn check_reason(t: &Termination) -> Result<(), ProtocolError> {
+    if TERMINATION_REASONS.contains(&t.reason.as_str()) {
+        Ok(())
+    } else {
+        Err(ProtocolError::Reason(t.reason.chars().take(64).collect()))
+    }
+}
+
+/// Parses one request line (the adapter side; used by the built-in adapters). Total.
+pub fn parse_request(line: &[u8]) -> Result<Request, ProtocolError> {
+    if line.len() > MAX_LINE {
+        return Err(ProtocolError::TooLong(line.len()));
+    }
+    let text = std::str::from_utf8(line).map_err(|_| ProtocolError::NotUtf8)?;
+    serde_json::from_str(text).map_err(|e| ProtocolError::Shape(e.to_string()))
+}
+
+/// Encodes bytes for a `*_b64` field.
+pub fn encode_bytes(bytes: &[u8]) -> String {
+    B64.encode(bytes)
+}
+
+/// Decodes a `*_b64` field; `None` when it is not valid base64.
+pub fn decode_bytes(text: &str) -> Option<Vec<u8>> {
+    B64.decode(text).ok()
+}
+
+/// A response line, as an adapter writes it.
+pub fn ok_line(id: u64, ok: serde_json::Value) -> String {
+    let mut map = BTreeMap::new();
+    map.insert("id", serde_json::Value::from(id));
+    map.insert("ok", ok);
+    serde_json::to_string(&map).unwrap_or_default()
+}
+
+/// An error line, as an adapter writes it.
+pub fn error_line(id: u64, error: &ErrorBody) -> String {
+    serde_json::json!({ "id": id, "error": error }).to_string()
+}
+
+/// Fuzzing entry: any bytes through the adapter-line parser (must never panic).
+pub fn fuzz_bytes(data: &[u8]) {
+    let _ = parse_line(data);
+    let _ = parse_request(data);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_ok_error_and_event_lines() {
+        let ok = parse_line(br#"{"id":3,"ok":{"status":0,"output_b64":"aGk="}}"#).unwrap();
+        assert!(matches!(ok, AdapterMessage::Ok { id: 3, .. }));
+        let err = parse_line(
+            br#"{"id":4,"error":{"kind":"terminated","message":"x","termination":{"reason":"signal","detail":"SIGSEGV"}}}"#,
+        )
+        .unwrap();
+        assert!(matches!(err, AdapterMessage::Err { id: 4, .. }));
+        let ev =
+            parse_line(br#"{"event":"log","plugin":"p","level":"info","message":"m"}"#).unwrap();
+        assert!(matches!(ev, AdapterMessage::Event(Event::Log { .. })));
+    }
+
+    #[test]
+    fn refuses_malformed_lines_with_typed_errors() {
+        assert_eq!(parse_line(b"\xff"), Err(ProtocolError::NotUtf8));
+        assert!(matches!(
+            parse_line(b"passed"),
+            Err(ProtocolError::NotJson(_))
+        ));
+        assert!(matches!(parse_line(b"[1]"), Err(ProtocolError::NotJson(_))));
+        assert!(matches!(
+            parse_line(br#"{"id":1}"#),
+            Err(ProtocolError::Shape(_))
+        ));
+        assert!(matches!(
+            parse_line(br#"{"id":1,"ok":{},"error":{"kind":"invalid"}}"#),
+            Err(ProtocolError::Shape(_))
+        ));
+        assert!(matches!(
+            parse_line(br#"{"id":1,"ok":{},"verdict":"pass"}"#),
+            Err(ProtocolError::Shape(_))
+        ));
+        assert!(matches!(
+            parse_line(br#"{"event":"terminated","plugin":"p","termination":{"reason":"fine"}}"#),
+            Err(ProtocolError::Reason(_))
+        ));
+        assert!(matches!(
+            parse_line(&vec![b' '; MAX_LINE + 1]),
+            Err(ProtocolError::TooLong(_))
+        ));
+    }
+
+    #[test]
+    fn requests_round_trip() {
+        let r = Request {
+            id: 7,
+            op: Op::Invoke {
+                plugin: "p".into(),
+                method: "echo".into(),
+                input_b64: encode_bytes(b"hi"),
+            },
+        };
+        let line = serde_json::to_string(&r).unwrap();
+        assert_eq!(parse_request(line.as_bytes()).unwrap(), r);
+        assert_eq!(decode_bytes("aGk=").unwrap(), b"hi");
+        assert!(decode_bytes("@@").is_none());
+    }
+}

@@ -1,0 +1,402 @@
+//! One adapter process, started under the case guard, and the exchange of lines with it.
+//!
+//! Everything the adapter writes is untrusted: lines are read with a bound, parsed by
+//! [`protocol::parse_line`](crate::protocol::parse_line), and every request has a
+//! deadline. A line that does not parse, an answer to a request not asked, or no answer
+//! in time is recorded as a protocol error and never taken as success.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::guard::{GuardReport, GuardStarted};
+use crate::protocol::{self, AdapterMessage, ErrorBody, Event, MAX_LINE, Op, Request};
+
+/// Descriptor at which the adapter finds an open descriptor of the secret file, as a careless
+/// host would leave it: a sandbox must not let it reach the plugin.
+pub const BAIT_FD: i32 = 9;
+
+/// Most stderr bytes kept for scanning and evidence.
+const STDERR_KEPT: usize = 1 << 20;
+
+/// How to start one adapter.
+#[derive(Debug, Clone)]
+pub struct Launch<'a> {
+    /// The case guard binary.
+    pub guard: &'a Path,
+    /// The adapter's argv.
+    pub command: &'a [String],
+    /// Extra environment for the adapter (canaries).
+    pub env: &'a [(String, String)],
+    /// Working directory.
+    pub cwd: &'a Path,
+    /// Guard arguments for outer limits (`--nproc`, `--cgroup`...).
+    pub guard_args: &'a [String],
+    /// File opened and left at [`BAIT_FD`] in the adapter.
+    pub bait: Option<&'a Path>,
+}
+
+/// What a request got.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Answer {
+    /// `ok` with its result object.
+    Ok(serde_json::Value),
+    /// `error`.
+    Err(ErrorBody),
+    /// No answer before the deadline.
+    Late,
+    /// The adapter closed its stdout (it died or exited).
+    Closed,
+    /// The adapter wrote something that is not a valid answer.
+    Malformed(String),
+}
+
+enum Line {
+    Text(Vec<u8>),
+    TooLong(usize),
+    Eof,
+}
+
+/// A running adapter.
+pub struct Session {
+    guard: Child,
+    stdin: Option<ChildStdin>,
+    lines: Receiver<Line>,
+    stderr: Arc<Mutex<(Vec<u8>, u64)>>,
+    stderr_done: Receiver<()>,
+    report: Receiver<String>,
+    /// The adapter's pid (from the guard).
+    pub adapter_pid: i32,
+    /// Outer limits the guard could not apply.
+    pub limit_warnings: Vec<String>,
+    next_id: u64,
+    /// Events received so far.
+    pub events: Vec<Event>,
+    /// Protocol errors so far.
+    pub protocol_errors: Vec<String>,
+    /// Every byte of every line the adapter wrote, plus decoded outputs (for canary scans).
+    pub seen: Vec<u8>,
+    /// Bytes the adapter wrote to stdout.
+    pub stdout_bytes: u64,
+    closed: bool,
+}
+
+/// What is left when a session ends.
+#[derive(Debug, Clone, Default)]
+pub struct Finished {
+    /// The guard's final report, when it gave one.
+    pub guard: Option<GuardReport>,
+    /// stderr (first [`STDERR_KEPT`] bytes).
+    pub stderr: Vec<u8>,
+    /// stderr bytes in all.
+    pub stderr_bytes: u64,
+}
+
+/// Errors starting an adapter.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The guard could not be started.
+    #[error("cannot start the case guard: {0}")]
+    Spawn(#[source] std::io::Error),
+    /// The guard did not report the adapter as started.
+    #[error("the case guard did not start the adapter: {0}")]
+    NoStart(String),
+}
+
+fn pipe() -> std::io::Result<(OwnedFd, OwnedFd)> {
+    let mut fds = [0; 2];
+    // SAFETY: pipe2 writes two descriptors into the array on success.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nobody else.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+impl Session {
+    /// Starts the guard and the adapter; does not say hello.
+    pub fn start(launch: &Launch<'_>) -> Result<Session, StartError> {
+        let (report_read, report_write) = pipe().map_err(StartError::Spawn)?;
+        let bait = match launch.bait {
+            Some(p) => Some(std::fs::File::open(p).map_err(StartError::Spawn)?),
+            None => None,
+        };
+        let mut cmd = Command::new(launch.guard);
+        cmd.arg("--report-fd")
+            .arg("3")
+            .args(launch.guard_args)
+            .arg("--")
+            .args(launch.command)
+            .env_clear()
+            .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+            .envs(launch.env.iter().map(|(k, v)| (k, v)))
+            .current_dir(launch.cwd)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let report_fd = report_write.as_raw_fd();
+        let bait_fd = bait.as_ref().map(|f| f.as_raw_fd());
+        // SAFETY: the closure only calls dup2, which is async-signal-safe, on descriptors
+        // that stay open in the parent until spawn returns.
+        unsafe {
+            cmd.pre_exec(move || {
+                if libc::dup2(report_fd, 3) < 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                if let Some(fd) = bait_fd
+                    && libc::dup2(fd, BAIT_FD) < 0
+                {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut guard = cmd.spawn().map_err(StartError::Spawn)?;
+        drop(report_write);
+        drop(bait);
+        let stdin = guard.stdin.take();
+        let stdout = guard
+            .stdout
+            .take()
+            .ok_or(StartError::NoStart("no stdout".into()))?;
+        let stderr_pipe = guard
+            .stderr
+            .take()
+            .ok_or(StartError::NoStart("no stderr".into()))?;
+
+        let (line_tx, lines) = channel();
+        std::thread::spawn(move || {
+            let mut reader = BufReader::new(stdout);
+            loop {
+                let mut buf = Vec::new();
+                // Bounded: never more than MAX_LINE + 2 bytes are held for one line.
+                let n = (&mut reader)
+                    .take(MAX_LINE as u64 + 2)
+                    .read_until(b'\n', &mut buf);
+                match n {
+                    Ok(0) | Err(_) => {
+                        let _ = line_tx.send(Line::Eof);
+                        return;
+                    }
+                    Ok(_) => {
+                        if buf.last() == Some(&b'\n') {
+                            buf.pop();
+                            if line_tx.send(Line::Text(buf)).is_err() {
+                                return;
+                            }
+                        } else if buf.len() > MAX_LINE {
+                            let _ = line_tx.send(Line::TooLong(buf.len()));
+                            // Skip to the end of this line, counting nothing more.
+                            let mut sink = Vec::new();
+                            let _ = reader.read_until(b'\n', &mut sink);
+                        } else {
+                            // Last line without newline, then EOF.
+                            let _ = line_tx.send(Line::Text(buf));
+                        }
+                    }
+                }
+            }
+        });
+        let stderr = Arc::new(Mutex::new((Vec::new(), 0u64)));
+        let stderr_sink = Arc::clone(&stderr);
+        let (done_tx, stderr_done) = channel();
+        std::thread::spawn(move || {
+            let mut pipe = stderr_pipe;
+            let mut buf = [0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                let mut kept = stderr_sink.lock().unwrap_or_else(|p| p.into_inner());
+                kept.1 += n as u64;
+                let room = STDERR_KEPT.saturating_sub(kept.0.len());
+                kept.0.extend_from_slice(&buf[..n.min(room)]);
+            }
+            let _ = done_tx.send(());
+        });
+        let (report_tx, report) = channel();
+        std::thread::spawn(move || {
+            let file = std::fs::File::from(report_read);
+            for line in BufReader::new(file.take(1 << 20)).lines() {
+                let Ok(line) = line else { break };
+                if report_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let started: GuardStarted = match report.recv_timeout(Duration::from_secs(10)) {
+            Ok(line) => serde_json::from_str(&line)
+                .map_err(|e| StartError::NoStart(format!("bad guard report: {e}")))?,
+            Err(_) => {
+                let _ = guard.kill();
+                let _ = guard.wait();
+                return Err(StartError::NoStart(
+                    "no report from the case guard (adapter command not found?)".into(),
+                ));
+            }
+        };
+        Ok(Session {
+            guard,
+            stdin,
+            lines,
+            stderr,
+            stderr_done,
+            report,
+            adapter_pid: started.adapter_pid,
+            limit_warnings: started.limit_warnings,
+            next_id: 1,
+            events: Vec::new(),
+            protocol_errors: Vec::new(),
+            seen: Vec::new(),
+            stdout_bytes: 0,
+            closed: false,
+        })
+    }
+
+    /// Sends `op` and waits up to `deadline` for its answer, collecting events meanwhile.
+    pub fn request(&mut self, op: Op, deadline: Duration) -> Answer {
+        if self.closed {
+            return Answer::Closed;
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let line = serde_json::to_string(&Request { id, op }).unwrap_or_default();
+        let sent = match self.stdin.as_mut() {
+            Some(stdin) => stdin
+                .write_all(line.as_bytes())
+                .and_then(|()| stdin.write_all(b"\n"))
+                .and_then(|()| stdin.flush()),
+            None => Err(std::io::ErrorKind::BrokenPipe.into()),
+        };
+        if sent.is_err() {
+            // The adapter is gone; its stdout will say so too.
+            self.closed = true;
+            return Answer::Closed;
+        }
+        let end = Instant::now() + deadline;
+        loop {
+            let left = end.saturating_duration_since(Instant::now());
+            let line = match self.lines.recv_timeout(left) {
+                Ok(l) => l,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.protocol_errors
+                        .push(format!("no answer to request {id} within {deadline:?}"));
+                    return Answer::Late;
+                }
+                Err(RecvTimeoutError::Disconnected) => Line::Eof,
+            };
+            let text = match line {
+                Line::Eof => {
+                    self.closed = true;
+                    return Answer::Closed;
+                }
+                Line::TooLong(n) => {
+                    self.stdout_bytes += n as u64;
+                    let e = format!("line of {n}+ bytes exceeds the protocol maximum");
+                    self.protocol_errors.push(e.clone());
+                    return Answer::Malformed(e);
+                }
+                Line::Text(t) => t,
+            };
+            self.stdout_bytes += text.len() as u64 + 1;
+            self.seen.extend_from_slice(&text);
+            self.seen.push(b'\n');
+            match protocol::parse_line(&text) {
+                Err(e) => {
+                    let excerpt: String =
+                        String::from_utf8_lossy(&text).chars().take(120).collect();
+                    let e = format!("malformed line ({e}): {excerpt:?}");
+                    self.protocol_errors.push(e.clone());
+                    return Answer::Malformed(e);
+                }
+                Ok(AdapterMessage::Event(ev)) => {
+                    if self.events.len() < 10_000 {
+                        self.events.push(ev);
+                    }
+                }
+                Ok(AdapterMessage::Ok { id: got, ok }) if got == id => {
+                    if let Some(out) = ok.get("output_b64").and_then(|v| v.as_str())
+                        && let Some(bytes) = protocol::decode_bytes(out)
+                    {
+                        self.seen.extend_from_slice(&bytes);
+                        self.seen.push(b'\n');
+                    }
+                    return Answer::Ok(ok);
+                }
+                Ok(AdapterMessage::Err { id: got, error }) if got == id => {
+                    return Answer::Err(error);
+                }
+                Ok(AdapterMessage::Ok { id: got, .. } | AdapterMessage::Err { id: got, .. }) => {
+                    let e = format!("answer to request {got} while {id} was pending");
+                    self.protocol_errors.push(e.clone());
+                    return Answer::Malformed(e);
+                }
+            }
+        }
+    }
+
+    /// Ends the session: closes stdin, waits `grace` for the adapter to exit, then has the
+    /// guard kill the case's process tree, and collects the guard's report.
+    pub fn finish(&mut self, grace: Duration) -> Finished {
+        drop(self.stdin.take());
+        let guard_pid = self.guard.id() as i32;
+        let mut report = None;
+        let end = Instant::now() + grace;
+        let mut asked = false;
+        while report.is_none() {
+            let left = end.saturating_duration_since(Instant::now());
+            let wait = if asked { Duration::from_secs(15) } else { left };
+            match self.report.recv_timeout(wait) {
+                Ok(line) => report = serde_json::from_str::<GuardReport>(&line).ok(),
+                Err(RecvTimeoutError::Timeout) if !asked => {
+                    asked = true;
+                    // SAFETY: kill of our own child, not yet reaped.
+                    unsafe { libc::kill(guard_pid, libc::SIGTERM) };
+                }
+                Err(_) => break,
+            }
+        }
+        if report.is_none() {
+            let _ = self.guard.kill();
+            self.protocol_errors
+                .push("the case guard gave no final report".into());
+        }
+        let _ = self.guard.wait();
+        // Drain stdout lines still queued (events after the last answer).
+        while let Ok(Line::Text(t)) = self.lines.try_recv() {
+            self.stdout_bytes += t.len() as u64 + 1;
+            self.seen.extend_from_slice(&t);
+            self.seen.push(b'\n');
+        }
+        // Bounded: a process that escaped the guard could hold stderr open forever.
+        let _ = self.stderr_done.recv_timeout(Duration::from_secs(2));
+        self.closed = true;
+        let (stderr, stderr_bytes) = {
+            let kept = self.stderr.lock().unwrap_or_else(|p| p.into_inner());
+            (kept.0.clone(), kept.1)
+        };
+        Finished {
+            guard: report,
+            stderr,
+            stderr_bytes,
+        }
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        // A session dropped without `finish` (a harness error path) leaves nothing running.
+        if let Ok(None) = self.guard.try_wait() {
+            // SAFETY: kill of our own child, not yet reaped.
+            unsafe { libc::kill(self.guard.id() as i32, libc::SIGTERM) };
+            let _ = self.report.recv_timeout(Duration::from_secs(5));
+            let _ = self.guard.kill();
+            let _ = self.guard.wait();
+        }
+    }
+}
