@@ -102,6 +102,7 @@ fn run_sut(
         slack: settings.slack,
     };
     let info = handshake(&bench, sut);
+    let self_test = sbx_harness::selftest::run(&bench.guard, &sut.command, &bench.neighbour);
     eprintln!(
         "conformance: {} ({}) — {} cases, {} jobs; outer limits: {}",
         sut.name,
@@ -164,9 +165,15 @@ fn run_sut(
     let _ = std::fs::remove_dir_all(&scratch_base);
     let requirements = aggregate(catalog, all, &results, known);
     let partial = options.filter.is_some() || options.shard.is_some();
-    let certified_level = if partial { 0 } else { certified(&requirements) };
+    let speaks_protocol = self_test.iter().all(|c| c.passed);
+    let certified_level = if partial || !speaks_protocol {
+        0
+    } else {
+        certified(&requirements)
+    };
     SutResult {
         sut: info,
+        self_test,
         certified_level,
         requirements,
         cases: results,

@@ -15,4 +15,5 @@ pub mod model;
 pub mod observe;
 pub mod outer;
 pub mod protocol;
+pub mod selftest;
 pub mod session;

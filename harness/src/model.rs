@@ -232,6 +232,9 @@ pub struct SutInfo {
 pub struct SutResult {
     /// The sandbox.
     pub sut: SutInfo,
+    /// The protocol self-test of its adapter (see `selftest`); a failed check withholds
+    /// certification whatever the cases say.
+    pub self_test: Vec<crate::selftest::Check>,
     /// Highest certification level whose every MUST passed (0: none).
     pub certified_level: u8,
     /// Requirement verdicts, in catalog order.

@@ -266,6 +266,19 @@ impl Session {
         let id = self.next_id;
         self.next_id += 1;
         let line = serde_json::to_string(&Request { id, op }).unwrap_or_default();
+        self.exchange(&line, id, deadline)
+    }
+
+    /// Sends a raw line (which may be malformed on purpose) and waits for the answer to
+    /// `id` (0 for a line the adapter cannot read an id from).
+    pub fn request_raw(&mut self, line: &str, id: u64, deadline: Duration) -> Answer {
+        if self.closed {
+            return Answer::Closed;
+        }
+        self.exchange(line, id, deadline)
+    }
+
+    fn exchange(&mut self, line: &str, id: u64, deadline: Duration) -> Answer {
         let sent = match self.stdin.as_mut() {
             Some(stdin) => stdin
                 .write_all(line.as_bytes())
@@ -286,6 +299,9 @@ impl Session {
                 Err(RecvTimeoutError::Timeout) => {
                     self.protocol_errors
                         .push(format!("no answer to request {id} within {deadline:?}"));
+                    // An answer that comes later would be matched to no request: the
+                    // session is over.
+                    self.closed = true;
                     return Answer::Late;
                 }
                 Err(RecvTimeoutError::Disconnected) => Line::Eof,

@@ -57,6 +57,16 @@ pub fn summary(run: &RunResult) -> String {
                 "   gaps:         {gaps} requirement(s) with no case (counted as fail)"
             );
         }
+        let failed: Vec<_> = s.self_test.iter().filter(|c| !c.passed).collect();
+        let _ = writeln!(
+            out,
+            "   self-test:    {}/{} protocol checks passed",
+            s.self_test.len() - failed.len(),
+            s.self_test.len()
+        );
+        for c in failed {
+            let _ = writeln!(out, "      FAILED {}: {}", c.name, one_line(&c.detail, 100));
+        }
         let _ = writeln!(out, "   certified:    {}", level_name(s.certified_level));
         let failing: Vec<_> = s
             .cases
@@ -89,7 +99,9 @@ pub fn summary(run: &RunResult) -> String {
 
 fn level_name(level: u8) -> &'static str {
     match level {
-        0 => "no level (a MUST of level 1 did not pass, or the run was partial)",
+        0 => {
+            "no level (a MUST of level 1 did not pass, the protocol self-test failed, or the run was partial)"
+        }
         1 => "level 1 (contained)",
         2 => "level 2 (governed)",
         _ => "level 3 (certified)",

@@ -94,6 +94,7 @@ usage: cargo xtask conformance [options]
     --shard I/N         run every N-th case starting at the I-th (for splitting across machines)
     --out DIR           where to write results (default target/conformance)
     --docs              also write the tables into docs/ (use with --matrix all)
+    --self-test         only run the adapter protocol self-test against the sandbox(es)
 ";
 
 fn conformance(args: &[String]) -> Result<()> {
@@ -110,6 +111,7 @@ fn conformance(args: &[String]) -> Result<()> {
     };
     let mut out = run::default_output(Path::new("."));
     let mut docs = false;
+    let mut self_test_only = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -147,6 +149,7 @@ fn conformance(args: &[String]) -> Result<()> {
             }
             "--out" => out = PathBuf::from(value("--out")?),
             "--docs" => docs = true,
+            "--self-test" => self_test_only = true,
             "--help" | "-h" => {
                 print!("{CONFORMANCE_USAGE}");
                 return Ok(());
@@ -181,6 +184,27 @@ fn conformance(args: &[String]) -> Result<()> {
     }
     let catalog = catalog::parse(catalog::CATALOG)?;
     let settings = suite::settings(suite::CASES)?;
+    if self_test_only {
+        let mut failed = 0;
+        for sut in &suts {
+            println!("self-test of {}:", sut.name);
+            for c in sbx_harness::selftest::run(&opts.guard, &sut.command, &settings.neighbour) {
+                println!(
+                    "  {} {}",
+                    if c.passed { "ok    " } else { "FAILED" },
+                    c.name
+                );
+                if !c.passed {
+                    println!("         {}", c.detail);
+                    failed += 1;
+                }
+            }
+        }
+        if failed > 0 {
+            bail!("{failed} self-test check(s) failed");
+        }
+        return Ok(());
+    }
     let cases = suite::cases(&settings);
     let started = std::time::Instant::now();
     let result = run::run(&catalog, &settings, &cases, &suts, &opts)?;
