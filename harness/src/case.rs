@@ -637,6 +637,8 @@ fn drive(
             if let Answer::Err(e) = a {
                 terminated_or_error(run, e)?;
             }
+            // What was due while the plugin was stopped happens now: give it the same time.
+            std::thread::sleep(case.settle);
         }
         if matches!(run.outcome, Some(Outcome::Survived { .. })) {
             // Liveness: any answer, even "unknown method", proves the plugin still serves.
