@@ -14,8 +14,6 @@ use sbx_harness::model::{
     Verdict,
 };
 use sbx_harness::outer::Outer;
-use sbx_harness::protocol::{HelloResult, Op, PROTOCOL_VERSION};
-use sbx_harness::session::{Answer, Launch, Session};
 
 use crate::catalog::Requirement;
 use crate::suite::{Settings, SuiteCase};
@@ -101,8 +99,23 @@ fn run_sut(
         neighbour: settings.neighbour.clone(),
         slack: settings.slack,
     };
-    let info = handshake(&bench, sut);
+    // The self-test's handshake names the adapter: one start of it, not two.
     let self_test = sbx_harness::selftest::run(&bench.guard, &sut.command, &bench.neighbour);
+    let info = SutInfo {
+        name: sut.name.clone(),
+        role: sut.role.clone(),
+        adapter: self_test
+            .hello
+            .as_ref()
+            .map(|h| format!("{} {}", h.name, h.version))
+            .unwrap_or_default(),
+        features: self_test
+            .hello
+            .as_ref()
+            .map(|h| h.features.clone())
+            .unwrap_or_default(),
+    };
+    let self_test = self_test.checks;
     eprintln!(
         "conformance: {} ({}) — {} cases, {} jobs; outer limits: {}",
         sut.name,
@@ -201,38 +214,6 @@ fn skipped(c: &SuiteCase, why: &str) -> CaseResult {
         measured: Default::default(),
         waived: None,
     }
-}
-
-fn handshake(bench: &Bench, sut: &Sut) -> SutInfo {
-    let mut info = SutInfo {
-        name: sut.name.clone(),
-        role: sut.role.clone(),
-        ..SutInfo::default()
-    };
-    let cwd = std::env::temp_dir();
-    let launch = Launch {
-        guard: &bench.guard,
-        command: &sut.command,
-        env: &[],
-        cwd: &cwd,
-        guard_args: &[],
-        bait: None,
-    };
-    if let Ok(mut s) = Session::start(&launch) {
-        if let Answer::Ok(v) = s.request(
-            Op::Hello {
-                protocol: PROTOCOL_VERSION,
-            },
-            std::time::Duration::from_secs(10),
-        ) && let Ok(h) = serde_json::from_value::<HelloResult>(v)
-        {
-            info.adapter = format!("{} {}", h.name, h.version);
-            info.features = h.features;
-        }
-        let _ = s.request(Op::Bye, std::time::Duration::from_secs(5));
-        s.finish(std::time::Duration::from_secs(5));
-    }
-    info
 }
 
 fn apply_known(result: &mut CaseResult, known: &[Known]) {

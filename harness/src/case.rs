@@ -712,15 +712,20 @@ fn drive(
             _ => {}
         }
     }
-    for event in &run.session.events.clone() {
+    let mut ended = None;
+    for event in &run.session.events {
         if let crate::protocol::Event::Terminated {
             plugin,
             termination,
         } = event
             && plugin == "target"
+            && ended.is_none()
         {
-            run.killed(termination.clone());
+            ended = Some(termination.clone());
         }
+    }
+    if let Some(t) = ended {
+        run.killed(t);
     }
     let answer = run.session.request(
         Op::Unload {

@@ -354,6 +354,51 @@ pub fn parse_request(line: &[u8]) -> Result<Request, ProtocolError> {
     serde_json::from_str(text).map_err(|e| ProtocolError::Shape(e.to_string()))
 }
 
+/// One line read with the protocol's bound.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadLine {
+    /// A line, without its newline (the last line of a stream may lack one).
+    Line(Vec<u8>),
+    /// A line longer than [`MAX_LINE`]: at least this many bytes, skipped to its end.
+    TooLong(usize),
+    /// End of the stream.
+    Eof,
+}
+
+/// Reads one line holding at most [`MAX_LINE`] + 2 bytes in memory, whatever the peer
+/// writes. Used on both sides of the protocol.
+pub fn read_line(reader: &mut impl std::io::BufRead) -> std::io::Result<ReadLine> {
+    use std::io::{BufRead, Read};
+    let mut buf = Vec::new();
+    if (&mut *reader)
+        .take(MAX_LINE as u64 + 2)
+        .read_until(b'\n', &mut buf)?
+        == 0
+    {
+        return Ok(ReadLine::Eof);
+    }
+    if buf.last() == Some(&b'\n') {
+        buf.pop();
+        if buf.len() <= MAX_LINE {
+            return Ok(ReadLine::Line(buf));
+        }
+        return Ok(ReadLine::TooLong(buf.len()));
+    }
+    if buf.len() > MAX_LINE {
+        // Skip the rest of this line in bounded steps.
+        let mut skipped = buf.len();
+        loop {
+            let mut chunk = Vec::new();
+            let n = (&mut *reader).take(1 << 16).read_until(b'\n', &mut chunk)?;
+            skipped += n;
+            if n == 0 || chunk.last() == Some(&b'\n') {
+                return Ok(ReadLine::TooLong(skipped));
+            }
+        }
+    }
+    Ok(ReadLine::Line(buf))
+}
+
 /// Encodes bytes for a `*_b64` field.
 pub fn encode_bytes(bytes: &[u8]) -> String {
     B64.encode(bytes)
@@ -429,6 +474,17 @@ mod tests {
             parse_line(&vec![b' '; MAX_LINE + 1]),
             Err(ProtocolError::TooLong(_))
         ));
+    }
+
+    #[test]
+    fn lines_are_read_with_a_bound() {
+        let mut long = vec![b'x'; MAX_LINE + 10];
+        long.extend_from_slice(b"\nnext\nlast");
+        let mut r = std::io::BufReader::new(&long[..]);
+        assert!(matches!(read_line(&mut r).unwrap(), ReadLine::TooLong(n) if n > MAX_LINE));
+        assert_eq!(read_line(&mut r).unwrap(), ReadLine::Line(b"next".to_vec()));
+        assert_eq!(read_line(&mut r).unwrap(), ReadLine::Line(b"last".to_vec()));
+        assert_eq!(read_line(&mut r).unwrap(), ReadLine::Eof);
     }
 
     #[test]

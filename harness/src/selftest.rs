@@ -46,9 +46,32 @@ pub fn default_policy() -> Policy {
     }
 }
 
+/// What the self-test found.
+#[derive(Debug, Clone, Default)]
+pub struct SelfTest {
+    /// The adapter's handshake, when it gave a valid one.
+    pub hello: Option<HelloResult>,
+    /// The checks, in order.
+    pub checks: Vec<Check>,
+}
+
 /// Runs the self-test against the adapter `command`, loading `echo` (a plugin whose method
 /// `echo` returns its input).
-pub fn run(guard: &Path, command: &[String], echo: &Path) -> Vec<Check> {
+pub fn run(guard: &Path, command: &[String], echo: &Path) -> SelfTest {
+    let mut hello_result = None;
+    let checks = run_checks(guard, command, echo, &mut hello_result);
+    SelfTest {
+        hello: hello_result,
+        checks,
+    }
+}
+
+fn run_checks(
+    guard: &Path,
+    command: &[String],
+    echo: &Path,
+    hello_result: &mut Option<HelloResult>,
+) -> Vec<Check> {
     let mut checks = Vec::new();
     let mut check = |name: &str, passed: bool, detail: String| {
         checks.push(Check {
@@ -91,6 +114,7 @@ pub fn run(guard: &Path, command: &[String], echo: &Path) -> Vec<Check> {
             .is_some_and(|h| h.protocol == PROTOCOL_VERSION && !h.name.is_empty()),
         format!("{hello:?}"),
     );
+    *hello_result = parsed;
     let load = s.request(
         Op::Load {
             plugin: "echo".into(),

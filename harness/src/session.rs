@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::guard::{GuardReport, GuardStarted};
-use crate::protocol::{self, AdapterMessage, ErrorBody, Event, MAX_LINE, Op, Request};
+use crate::protocol::{self, AdapterMessage, ErrorBody, Event, Op, Request};
 
 /// Descriptor at which the adapter finds an open descriptor of the secret file, as a careless
 /// host would leave it: a sandbox must not let it reach the plugin.
@@ -173,32 +173,14 @@ impl Session {
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
             loop {
-                let mut buf = Vec::new();
-                // Bounded: never more than MAX_LINE + 2 bytes are held for one line.
-                let n = (&mut reader)
-                    .take(MAX_LINE as u64 + 2)
-                    .read_until(b'\n', &mut buf);
-                match n {
-                    Ok(0) | Err(_) => {
-                        let _ = line_tx.send(Line::Eof);
-                        return;
-                    }
-                    Ok(_) => {
-                        if buf.last() == Some(&b'\n') {
-                            buf.pop();
-                            if line_tx.send(Line::Text(buf)).is_err() {
-                                return;
-                            }
-                        } else if buf.len() > MAX_LINE {
-                            let _ = line_tx.send(Line::TooLong(buf.len()));
-                            // Skip to the end of this line, counting nothing more.
-                            let mut sink = Vec::new();
-                            let _ = reader.read_until(b'\n', &mut sink);
-                        } else {
-                            // Last line without newline, then EOF.
-                            let _ = line_tx.send(Line::Text(buf));
-                        }
-                    }
+                let line = match protocol::read_line(&mut reader) {
+                    Ok(protocol::ReadLine::Line(t)) => Line::Text(t),
+                    Ok(protocol::ReadLine::TooLong(n)) => Line::TooLong(n),
+                    Ok(protocol::ReadLine::Eof) | Err(_) => Line::Eof,
+                };
+                let eof = matches!(line, Line::Eof);
+                if line_tx.send(line).is_err() || eof {
+                    return;
                 }
             }
         });

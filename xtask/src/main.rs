@@ -188,7 +188,9 @@ fn conformance(args: &[String]) -> Result<()> {
         let mut failed = 0;
         for sut in &suts {
             println!("self-test of {}:", sut.name);
-            for c in sbx_harness::selftest::run(&opts.guard, &sut.command, &settings.neighbour) {
+            for c in
+                sbx_harness::selftest::run(&opts.guard, &sut.command, &settings.neighbour).checks
+            {
                 println!(
                     "  {} {}",
                     if c.passed { "ok    " } else { "FAILED" },

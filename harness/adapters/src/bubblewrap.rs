@@ -6,7 +6,7 @@
 //! quotas, signatures) it fails honestly.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -196,21 +196,15 @@ impl Backend for Bubblewrap {
         let (tx, lines) = channel();
         std::thread::spawn(move || {
             let mut reader = BufReader::new(stdout);
-            loop {
-                let mut buf = Vec::new();
-                match (&mut reader)
-                    .take(protocol::MAX_LINE as u64 + 1)
-                    .read_until(b'\n', &mut buf)
-                {
-                    Ok(0) | Err(_) => return,
-                    Ok(_) => {
-                        if buf.last() == Some(&b'\n') {
-                            buf.pop();
-                        }
-                        if tx.send(buf).is_err() {
-                            return;
-                        }
-                    }
+            // A line beyond the bound arrives as an empty line: not JSON, so a violation.
+            while let Ok(line) = protocol::read_line(&mut reader) {
+                let bytes = match line {
+                    protocol::ReadLine::Line(l) => l,
+                    protocol::ReadLine::TooLong(_) => Vec::new(),
+                    protocol::ReadLine::Eof => return,
+                };
+                if tx.send(bytes).is_err() {
+                    return;
                 }
             }
         });

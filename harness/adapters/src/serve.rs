@@ -1,9 +1,9 @@
 //! The request loop every built-in adapter shares.
 
-use std::io::{BufRead, Read, Write};
+use std::io::Write;
 
 use sbx_harness::protocol::{
-    self, ErrorBody, ErrorKind, Event, HelloResult, MAX_LINE, Op, Policy, Termination,
+    self, ErrorBody, ErrorKind, Event, HelloResult, Op, Policy, Termination,
 };
 use serde_json::Value;
 
@@ -68,16 +68,15 @@ pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     loop {
-        let mut line = Vec::new();
-        let n = (&mut input)
-            .take(MAX_LINE as u64 + 1)
-            .read_until(b'\n', &mut line)?;
-        if n == 0 {
-            return Ok(());
-        }
-        if line.last() == Some(&b'\n') {
-            line.pop();
-        }
+        let line = match protocol::read_line(&mut input)? {
+            protocol::ReadLine::Eof => return Ok(()),
+            protocol::ReadLine::Line(l) => l,
+            protocol::ReadLine::TooLong(n) => {
+                let e = error(ErrorKind::Invalid, format!("request line of {n} bytes"));
+                write_line(&protocol::error_line(0, &e));
+                continue;
+            }
+        };
         let request = match protocol::parse_request(&line) {
             Ok(r) => r,
             Err(e) => {
