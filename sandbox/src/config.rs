@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::broker::BrokerConfig;
+
 /// Resource limits applied with `setrlimit` in the runner before any plugin code runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Limits {
@@ -141,8 +143,13 @@ pub struct RunnerConfig {
 /// The host-side configuration of one sandboxed plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SandboxConfig {
+    /// The plugin's name: in audit records, and the key of its storage. By default the file
+    /// name of the shared object without its extension.
+    pub name: String,
     /// The plugin shared object.
     pub plugin: PathBuf,
+    /// What the capability broker grants and the quotas it keeps.
+    pub broker: BrokerConfig,
     /// The runner binary (`sbx-runner`).
     pub runner: PathBuf,
     /// Resource limits.
@@ -203,6 +210,8 @@ impl SandboxConfig {
     /// A builder with every layer on and default limits.
     pub fn builder(plugin: impl Into<PathBuf>) -> SandboxConfigBuilder {
         SandboxConfigBuilder {
+            name: None,
+            broker: BrokerConfig::default(),
             plugin: plugin.into(),
             runner: None,
             limits: Limits::default(),
@@ -231,6 +240,8 @@ impl SandboxConfig {
 /// Builder for [`SandboxConfig`].
 #[derive(Debug, Clone)]
 pub struct SandboxConfigBuilder {
+    name: Option<String>,
+    broker: BrokerConfig,
     plugin: PathBuf,
     runner: Option<PathBuf>,
     limits: Limits,
@@ -246,6 +257,16 @@ impl SandboxConfigBuilder {
     /// or in its parent directory (where cargo puts binaries relative to test executables).
     pub fn runner(mut self, path: impl Into<PathBuf>) -> Self {
         self.runner = Some(path.into());
+        self
+    }
+    /// The plugin's name (see [`SandboxConfig::name`]).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Capabilities, storage, allowlist and host-call quotas (default: `log` only).
+    pub fn broker(mut self, broker: BrokerConfig) -> Self {
+        self.broker = broker;
         self
     }
     /// Resource limits.
@@ -327,7 +348,15 @@ impl SandboxConfigBuilder {
             Some(r) => r,
             None => find_runner()?,
         };
+        let name = self.name.unwrap_or_else(|| {
+            plugin
+                .file_stem()
+                .map(|s| s.to_string_lossy().trim_start_matches("lib").to_owned())
+                .unwrap_or_default()
+        });
         Ok(SandboxConfig {
+            name,
+            broker: self.broker,
             plugin,
             runner,
             limits: self.limits,

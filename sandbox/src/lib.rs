@@ -9,17 +9,23 @@
 //! The plugin ABI is `include/sbx_plugin.h`; [`abi`] mirrors it.
 
 pub mod abi;
+pub mod audit;
+pub mod broker;
 pub mod channel;
 pub mod config;
 pub mod enforcement;
 pub mod lifecycle;
 pub mod policy;
+pub mod quota;
 pub mod runner;
 pub mod spawn;
+pub mod storage;
 pub mod supervisor;
 pub mod syscalls;
 pub mod termination;
 
+pub use audit::{Audit, AuditEvent, AuditLog, AuditRecord};
+pub use broker::{BrokerConfig, Capability};
 pub use config::{Deadlines, Layers, Limits, SandboxConfig, SandboxConfigBuilder, Strictness};
 pub use enforcement::{EnforcementReport, LayerState, Status};
 pub use lifecycle::{Event, InvalidTransition, State};

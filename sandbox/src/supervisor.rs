@@ -15,6 +15,8 @@ use sbx_ipc::{Frame, LogLevel, Message};
 use serde::{Deserialize, Serialize};
 
 use crate::abi;
+use crate::audit::{Audit, AuditEvent, MAX_KEPT_EVENTS};
+use crate::broker::{Broker, BrokerConfigError, BrokerStats, Capability, Grants};
 use crate::channel::{Channel, ChannelError, StreamChannel};
 use crate::config::{ConfigError, SandboxConfig};
 use crate::enforcement::EnforcementReport;
@@ -67,6 +69,9 @@ pub enum SandboxError {
     /// The operating system refused a host-side operation (signal, poll).
     #[error("host operation failed: {0}")]
     Host(#[source] std::io::Error),
+    /// The broker configuration cannot be served (bad allowlist, storage directory).
+    #[error(transparent)]
+    Broker(#[from] BrokerConfigError),
 }
 
 /// One log record the plugin wrote through the host API.
@@ -99,7 +104,18 @@ pub struct Stats {
     pub cpu_us: u64,
     /// Peak resident set so far, KiB, from /proc.
     pub peak_rss_kib: u64,
+    /// Median call latency over the last calls (at most 1024), microseconds.
+    pub p50_latency_us: u64,
+    /// 95th percentile of the same, microseconds.
+    pub p95_latency_us: u64,
+    /// 99th percentile of the same, microseconds.
+    pub p99_latency_us: u64,
+    /// Host calls, denials, limit hits and throttling, counted by the broker.
+    pub broker: BrokerStats,
 }
+
+/// Call latencies kept for the percentiles.
+const LATENCY_WINDOW: usize = 1024;
 
 /// State shared with [`Controller`]s (other threads may pause, resume or kill).
 struct Shared {
@@ -109,6 +125,11 @@ struct Shared {
     pidfd: OwnedFd,
     pid: Pid,
     pause_deadline: Duration,
+    /// Capabilities in force; revocable from any thread.
+    grants: Grants,
+    audit: Audit,
+    /// The newest events, also written to the audit log when there is one.
+    events: Mutex<VecDeque<AuditEvent>>,
 }
 
 /// A sandboxed plugin: a confined runner process and the channel to it.
@@ -121,6 +142,8 @@ pub struct Plugin {
     next_id: u64,
     logs: VecDeque<LogRecord>,
     stats: Stats,
+    latencies: VecDeque<u64>,
+    broker: Broker,
     termination: Option<TerminationRecord>,
 }
 
@@ -137,7 +160,16 @@ impl std::fmt::Debug for Plugin {
 impl Plugin {
     /// Starts the runner, confines it, loads the plugin and waits until it is `Loaded`.
     /// On any failure the process is killed and reaped before the error is returned.
+    /// Events are kept in memory only; see [`Plugin::spawn_audited`].
     pub fn spawn(config: &SandboxConfig) -> Result<Plugin, SandboxError> {
+        Plugin::spawn_audited(config, Audit::new(None, config.name.clone()))
+    }
+
+    /// [`Plugin::spawn`], with every event also appended to `audit`.
+    pub fn spawn_audited(config: &SandboxConfig, audit: Audit) -> Result<Plugin, SandboxError> {
+        let grants = Grants::new(config.broker.grants.clone());
+        // Before anything is spawned: a broker that cannot serve is a configuration error.
+        let broker = Broker::new(config.broker.clone(), grants.clone())?;
         let runner_cfg = config.runner_config(std::process::id());
         let json = serde_json::to_string(&runner_cfg)
             .map_err(|e| SandboxError::Host(std::io::Error::other(e)))?;
@@ -174,6 +206,9 @@ impl Plugin {
                 pidfd,
                 pid: proc.pid,
                 pause_deadline: config.deadlines.pause,
+                grants,
+                audit,
+                events: Mutex::new(VecDeque::new()),
             }),
             channel: Box::new(channel),
             violations: proc.violations,
@@ -182,11 +217,34 @@ impl Plugin {
             next_id: 1,
             logs: VecDeque::new(),
             stats: Stats::default(),
+            latencies: VecDeque::new(),
+            broker,
             termination: None,
         };
         let deadline = Instant::now() + config.deadlines.load;
         match plugin.await_loaded(deadline) {
-            Ok(()) => Ok(plugin),
+            Ok(()) => {
+                let enforcement = plugin
+                    .enforcement
+                    .layers
+                    .iter()
+                    .map(|l| format!("{}={:?}", l.layer, l.status).to_lowercase())
+                    .collect();
+                plugin.shared.emit(AuditEvent::Spawned {
+                    pid: plugin.pid(),
+                    enforcement,
+                });
+                for c in plugin.shared.grants.current() {
+                    plugin.shared.emit(AuditEvent::Granted {
+                        capability: c.name().into(),
+                    });
+                }
+                plugin.shared.emit(AuditEvent::State {
+                    from: "unloaded".into(),
+                    to: "loaded".into(),
+                });
+                Ok(plugin)
+            }
             Err(message) => {
                 let termination = plugin.end(message.1, deadline);
                 Err(SandboxError::ActivationFailed {
@@ -293,6 +351,10 @@ impl Plugin {
         let result = self.request(msg, Phase::Call, self.config.deadlines.call);
         if matches!(result, Ok(_) | Err(SandboxError::Plugin { .. })) {
             let us = started.elapsed().as_micros() as u64;
+            if self.latencies.len() == LATENCY_WINDOW {
+                self.latencies.pop_front();
+            }
+            self.latencies.push_back(us);
             self.stats.invocations += 1;
             self.stats.total_latency_us += us;
             self.stats.max_latency_us = self.stats.max_latency_us.max(us);
@@ -393,14 +455,62 @@ impl Plugin {
         self.logs.iter()
     }
 
-    /// Figures measured by the host, with live CPU and memory from /proc.
+    /// Figures measured by the host, with live CPU and memory from /proc (or, once the
+    /// process has ended, from its reaping).
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
         if let Some((cpu, rss)) = proc_usage(self.shared.pid) {
             s.cpu_us = cpu;
             s.peak_rss_kib = rss;
+        } else if let Some(t) = &self.termination {
+            s.cpu_us = t.cpu_user_us + t.cpu_system_us;
+            s.peak_rss_kib = t.peak_rss_kib;
         }
+        let mut sorted: Vec<u64> = self.latencies.iter().copied().collect();
+        sorted.sort_unstable();
+        let pct = |p: usize| {
+            sorted
+                .get((sorted.len() * p / 100).min(sorted.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        s.p50_latency_us = pct(50);
+        s.p95_latency_us = pct(95);
+        s.p99_latency_us = pct(99);
+        s.broker = self.broker.stats();
         s
+    }
+
+    /// Withdraws a capability while the plugin runs: its next use is denied (`revoked`) and
+    /// audited; the plugin keeps running. `false` if it was not granted.
+    pub fn revoke(&self, capability: Capability) -> bool {
+        self.controller().revoke(capability)
+    }
+
+    /// Capabilities in force now.
+    pub fn grants(&self) -> std::collections::BTreeSet<Capability> {
+        self.shared.grants.current()
+    }
+
+    /// The newest events (at most [`MAX_KEPT_EVENTS`]), oldest first.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.shared
+            .events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Messages the plugin showed the user through `notify_user`.
+    pub fn notifications(&self) -> &[String] {
+        self.broker.notifications()
+    }
+
+    /// The plugin's name (in the audit log and storage).
+    pub fn name(&self) -> &str {
+        &self.config.name
     }
 
     /// How the process ended, once it has.
@@ -415,10 +525,25 @@ impl Plugin {
     }
 
     fn set_state(&self, state: State) {
-        *self.shared.state.lock().unwrap_or_else(|p| p.into_inner()) = state;
+        let mut current = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let from = *current;
+        *current = state;
+        drop(current);
+        if from != state {
+            self.shared.emit(AuditEvent::State {
+                from: format!("{from:?}").to_lowercase(),
+                to: format!("{state:?}").to_lowercase(),
+            });
+        }
     }
 
     fn keep_log(&mut self, level: LogLevel, message: String) {
+        let mut events = Vec::new();
+        let admitted = self.broker.admit_log(message.len(), &mut events);
+        self.shared.emit_all(events);
+        if !admitted {
+            return;
+        }
         self.stats.log_records += 1;
         self.stats.log_bytes += message.len() as u64;
         if self.logs.len() == MAX_KEPT_LOGS {
@@ -475,6 +600,23 @@ impl Plugin {
                     return Err(self.fault(reason));
                 }
                 Message::Log { level, message } => self.keep_log(level, message),
+                // A host service asked for during the call: answered by the broker at once.
+                Message::HostCall { service, payload } if !expect_heartbeat => {
+                    let mut events = Vec::new();
+                    let (status, payload) = self.broker.handle(service, &payload, &mut events);
+                    self.shared.emit_all(events);
+                    let reply = Frame {
+                        request_id: frame.request_id,
+                        message: Message::HostReply { status, payload },
+                    };
+                    if let Err(e) = self.channel.send(&reply, Some(deadline)) {
+                        return Err(match e {
+                            ChannelError::Timeout => self.fault(timeout),
+                            ChannelError::Closed => self.channel_closed(),
+                            other => self.fault(protocol(format!("sending: {other}"))),
+                        });
+                    }
+                }
                 _ if wrong_id => {
                     let reason = protocol(format!(
                         "reply for request {} while {id} was pending",
@@ -553,6 +695,10 @@ impl Plugin {
         }
         let record = self.reap();
         self.termination = Some(record.clone());
+        self.shared.emit(AuditEvent::Terminated {
+            reason: record.reason.kind().to_owned(),
+            detail: serde_json::to_string(&record.reason).unwrap_or_default(),
+        });
         record
     }
 
@@ -627,6 +773,21 @@ fn tv_us(tv: libc::timeval) -> u64 {
 }
 
 impl Shared {
+    fn emit(&self, event: AuditEvent) {
+        self.audit.record(&event);
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if events.len() == MAX_KEPT_EVENTS {
+            events.pop_front();
+        }
+        events.push_back(event);
+    }
+
+    fn emit_all(&self, events: Vec<AuditEvent>) {
+        for e in events {
+            self.emit(e);
+        }
+    }
+
     fn signal(&self, signal: i32) -> std::io::Result<()> {
         // SAFETY: pidfd_send_signal with our pidfd, no siginfo, no flags.
         let rc = unsafe {
@@ -730,6 +891,17 @@ impl Controller {
         self.shared.wait_stopped(false)?;
         *state = next;
         Ok(())
+    }
+
+    /// Withdraws a capability while the plugin runs (see [`Plugin::revoke`]).
+    pub fn revoke(&self, capability: Capability) -> bool {
+        let was = self.shared.grants.revoke(capability);
+        if was {
+            self.shared.emit(AuditEvent::Revoked {
+                capability: capability.name().into(),
+            });
+        }
+        was
     }
 
     /// Kills the process; the owner's pending or next operation reports it ended.

@@ -264,6 +264,21 @@ impl<'a> Choices<'a> {
     }
 }
 
+/// Oracle for host-call payloads: the first two bytes are the service number, the rest the
+/// payload. [`HostRequest::decode`](crate::host_call::HostRequest::decode) must not panic, and
+/// a decoded request must re-encode to exactly the payload it came from.
+pub fn fuzz_host_call(data: &[u8]) {
+    use crate::host_call::HostRequest;
+    let Some((head, payload)) = data.split_first_chunk::<2>() else {
+        return;
+    };
+    let service = u16::from_le_bytes(*head);
+    if let Ok(request) = HostRequest::decode(service, payload) {
+        assert_eq!(request.service() as u16, service);
+        assert_eq!(request.encode(), payload, "non-canonical host call");
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,8 @@
 //!   a [`Frame`] or a typed [`DecodeError`], it never panics, and it never allocates more than
 //!   the frame's declared length, itself bounded by [`MAX_FRAME_LEN`].
 //! - [`FrameReader`] reassembles frames from the arbitrary chunks a stream socket delivers.
+//! - [`host_call`] gives a `HostCall` payload its meaning: the host service and its
+//!   arguments, decoded by a total function like the frames themselves.
 //! - [`fuzzing`] holds the oracles that the fuzz targets and the corpus replay tests share.
 
 #![forbid(unsafe_code)]
@@ -22,6 +24,7 @@
 mod codec;
 mod error;
 pub mod fuzzing;
+pub mod host_call;
 mod message;
 mod reader;
 

@@ -2,8 +2,10 @@
 
 use std::ffi::{CStr, c_char, c_int, c_void};
 use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use sbx_ipc::host_call::{self, HostRequest};
 use sbx_ipc::{Frame, LogLevel, Message};
 
 use crate::abi::{self, SbxStatus};
@@ -165,11 +167,15 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
             Message::Init { config } => {
                 // SAFETY: calling the plugin's init with the static host table and a buffer
                 // valid for the duration of the call, as the ABI specifies.
-                let rc = unsafe { (plugin.init)(host_api(), config.as_ptr(), config.len()) };
+                let rc = in_entry(|| unsafe {
+                    (plugin.init)(host_api(), config.as_ptr(), config.len())
+                });
                 initialized |= rc == abi::OK;
                 status_reply(rc, Vec::new())
             }
-            Message::Invoke { method, input } => invoke(&plugin, &method, &input, &mut output),
+            Message::Invoke { method, input } => {
+                in_entry(|| invoke(&plugin, &method, &input, &mut output))
+            }
             Message::Heartbeat => Message::Heartbeat,
             Message::Shutdown => {
                 if initialized {
@@ -247,9 +253,119 @@ fn status_reply(rc: SbxStatus, output: Vec<u8>) -> Message {
 }
 
 // ---- the host API table -------------------------------------------------------------
+//
+// `log` is one frame with no answer. Every other service is a round trip: a `HostCall`
+// frame and the host's `HostReply`, made while holding the channel lock so that concurrent
+// plugin threads each get their own answer. The runner checks only what it must to read the
+// plugin's arguments safely (pointers, lengths); what is *allowed* is decided by the host's
+// broker, which trusts nothing the runner sends.
+
+/// Set while an entry point (init, invoke) runs. Host services answer only then: outside a
+/// call the host is not reading the channel, and a stray reply wait would steal the next
+/// request.
+static IN_ENTRY: AtomicBool = AtomicBool::new(false);
+
+/// The `ctx` value handed to the plugin; any other value is a forged context.
+static CTX_TOKEN: u8 = 0;
+
+/// Request id of host calls (they are paired by the channel lock, not by id).
+const HOST_CALL_ID: u64 = 0;
+
+fn ctx_ok(ctx: *mut c_void) -> bool {
+    std::ptr::eq(ctx.cast_const(), (&raw const CTX_TOKEN).cast::<c_void>())
+}
+
+/// Runs an entry point with host services enabled.
+fn in_entry<T>(f: impl FnOnce() -> T) -> T {
+    IN_ENTRY.store(true, Ordering::SeqCst);
+    let r = f();
+    IN_ENTRY.store(false, Ordering::SeqCst);
+    r
+}
+
+/// One round trip to the host's broker.
+fn host_call(request: &HostRequest) -> (SbxStatus, Vec<u8>) {
+    let Some(chan) = CHANNEL.get() else {
+        return (abi::ERR_PROTOCOL, Vec::new());
+    };
+    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
+    // Checked under the lock: the serve loop clears it before it takes the lock to send the
+    // entry point's reply, so the host is still serving host calls while this holds.
+    if !IN_ENTRY.load(Ordering::SeqCst) {
+        return (abi::ERR_PROTOCOL, Vec::new());
+    }
+    let frame = Frame {
+        request_id: HOST_CALL_ID,
+        message: Message::HostCall {
+            service: request.service() as u16,
+            payload: request.encode(),
+        },
+    };
+    if chan.send(&frame, None).is_err() {
+        std::process::exit(exit_code::CHANNEL);
+    }
+    match chan.recv(None) {
+        Ok(Frame {
+            message: Message::HostReply { status, payload },
+            ..
+        }) => (status, payload),
+        // The host answers a host call with its reply and nothing else.
+        _ => std::process::exit(exit_code::CHANNEL),
+    }
+}
+
+/// Borrows `len` plugin bytes at `ptr`; `None` for NULL with a length or a length over `max`.
+///
+/// # Safety
+/// `ptr` must point to `len` readable bytes for the duration of the borrow, as the ABI
+/// requires of the plugin; a plugin that lies can only fault its own process.
+unsafe fn plugin_bytes<'a>(ptr: *const u8, len: usize, max: usize) -> Option<&'a [u8]> {
+    if len > max || (ptr.is_null() && len > 0) {
+        return None;
+    }
+    if len == 0 {
+        return Some(&[]);
+    }
+    // SAFETY: non-NULL, bounded by `max`, readable per the caller's contract.
+    Some(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Copies a buffer answer into the plugin's out-buffer, or reports the size needed.
+///
+/// # Safety
+/// `out` must be writable for `out_cap` bytes and `out_len` writable, per the ABI.
+unsafe fn deliver(
+    (status, payload): (SbxStatus, Vec<u8>),
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> SbxStatus {
+    match status {
+        abi::OK if payload.len() <= out_cap => {
+            if !payload.is_empty() {
+                // SAFETY: `out` is non-NULL (checked by the caller when out_cap > 0) and holds
+                // `out_cap >= payload.len()` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(payload.as_ptr(), out, payload.len()) };
+            }
+            // SAFETY: checked non-NULL by the caller.
+            unsafe { *out_len = payload.len() };
+            abi::OK
+        }
+        // The host never sends more than asked; treat it as a broken channel answer.
+        abi::OK => abi::ERR_PROTOCOL,
+        abi::ERR_BUFFER_TOO_SMALL => {
+            if let Some(needed) = host_call::decode_needed(&payload) {
+                // SAFETY: checked non-NULL by the caller.
+                unsafe { *out_len = needed as usize };
+            }
+            abi::ERR_BUFFER_TOO_SMALL
+        }
+        other => other,
+    }
+}
 
 unsafe extern "C" fn host_log(
-    _ctx: *mut c_void,
+    ctx: *mut c_void,
     level: c_int,
     msg: *const c_char,
     len: usize,
@@ -261,15 +377,12 @@ unsafe extern "C" fn host_log(
         3 => LogLevel::Debug,
         _ => return abi::ERR_INVALID_ARGUMENT,
     };
-    if len > abi::MAX_LOG_LEN || (msg.is_null() && len > 0) {
+    if !ctx_ok(ctx) {
         return abi::ERR_INVALID_ARGUMENT;
     }
-    let bytes = if len == 0 {
-        &[][..]
-    } else {
-        // SAFETY: the ABI says `msg` points to `len` readable bytes for the call; a plugin that
-        // lies can only fault its own process.
-        unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len) }
+    // SAFETY: the ABI says `msg` points to `len` readable bytes for the call.
+    let Some(bytes) = (unsafe { plugin_bytes(msg.cast(), len, abi::MAX_LOG_LEN) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
     };
     let message = String::from_utf8_lossy(bytes).into_owned();
     if send(0, Message::Log { level, message }) {
@@ -279,7 +392,186 @@ unsafe extern "C" fn host_log(
     }
 }
 
+/// The shared shape of `config_get` and `storage_get`.
+///
+/// # Safety
+/// The ABI's contract on the plugin's pointers.
+unsafe fn get(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+    storage: bool,
+) -> SbxStatus {
+    if !ctx_ok(ctx) || out_len.is_null() || (out.is_null() && out_cap > 0) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `key`.
+    let Some(key) = (unsafe { plugin_bytes(key.cast(), key_len, abi::MAX_KEY_LEN) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    let key = key.to_vec();
+    let cap = out_cap.min(host_call::MAX_VALUE_LEN) as u32;
+    let request = if storage {
+        HostRequest::StorageGet { key, out_cap: cap }
+    } else {
+        HostRequest::ConfigGet { key, out_cap: cap }
+    };
+    // SAFETY: `out` holds `out_cap` bytes and `out_len` is non-NULL (checked above).
+    unsafe { deliver(host_call(&request), out, out_cap, out_len) }
+}
+
+unsafe extern "C" fn host_config_get(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> SbxStatus {
+    // SAFETY: forwarded under the same contract.
+    unsafe { get(ctx, key, key_len, out, out_cap, out_len, false) }
+}
+
+unsafe extern "C" fn host_storage_get(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> SbxStatus {
+    // SAFETY: forwarded under the same contract.
+    unsafe { get(ctx, key, key_len, out, out_cap, out_len, true) }
+}
+
+unsafe extern "C" fn host_storage_put(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> SbxStatus {
+    if !ctx_ok(ctx) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `key` and `value`.
+    let (Some(key), Some(value)) = (unsafe {
+        (
+            plugin_bytes(key.cast(), key_len, abi::MAX_KEY_LEN),
+            plugin_bytes(value, value_len, host_call::MAX_VALUE_LEN),
+        )
+    }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    let request = HostRequest::StoragePut {
+        key: key.to_vec(),
+        value: value.to_vec(),
+    };
+    host_call(&request).0
+}
+
+unsafe extern "C" fn host_storage_delete(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+) -> SbxStatus {
+    if !ctx_ok(ctx) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `key`.
+    let Some(key) = (unsafe { plugin_bytes(key.cast(), key_len, abi::MAX_KEY_LEN) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    host_call(&HostRequest::StorageDelete { key: key.to_vec() }).0
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn host_net_request(
+    ctx: *mut c_void,
+    dest: *const c_char,
+    dest_len: usize,
+    req: *const u8,
+    req_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> SbxStatus {
+    if !ctx_ok(ctx) || out_len.is_null() || (out.is_null() && out_cap > 0) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `dest` and `req`.
+    let (Some(dest), Some(req)) = (unsafe {
+        (
+            plugin_bytes(dest.cast(), dest_len, abi::MAX_KEY_LEN * 2),
+            plugin_bytes(req, req_len, host_call::MAX_VALUE_LEN),
+        )
+    }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    let request = HostRequest::NetRequest {
+        dest: dest.to_vec(),
+        request: req.to_vec(),
+        out_cap: out_cap.min(host_call::MAX_VALUE_LEN) as u32,
+    };
+    // SAFETY: `out` holds `out_cap` bytes and `out_len` is non-NULL (checked above).
+    unsafe { deliver(host_call(&request), out, out_cap, out_len) }
+}
+
+unsafe extern "C" fn host_clock_now(ctx: *mut c_void, unix_nanos: *mut u64) -> SbxStatus {
+    if !ctx_ok(ctx) || unix_nanos.is_null() {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    let (status, payload) = host_call(&HostRequest::ClockNow);
+    match (status, host_call::decode_needed(&payload)) {
+        (abi::OK, Some(nanos)) => {
+            // SAFETY: checked non-NULL; the ABI says it is the plugin's writable u64.
+            unsafe { *unix_nanos = nanos };
+            abi::OK
+        }
+        (abi::OK, None) => abi::ERR_PROTOCOL,
+        (other, _) => other,
+    }
+}
+
+unsafe extern "C" fn host_notify_user(
+    ctx: *mut c_void,
+    msg: *const c_char,
+    len: usize,
+) -> SbxStatus {
+    if !ctx_ok(ctx) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `msg`.
+    let Some(message) = (unsafe { plugin_bytes(msg.cast(), len, abi::MAX_LOG_LEN) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    host_call(&HostRequest::NotifyUser {
+        message: message.to_vec(),
+    })
+    .0
+}
+
+unsafe extern "C" fn host_reserved(_: *mut c_void) -> SbxStatus {
+    abi::ERR_UNAVAILABLE
+}
+
 fn host_api() -> *const abi::HostApi {
     static TABLE: OnceLock<abi::HostApi> = OnceLock::new();
-    TABLE.get_or_init(|| abi::HostApi::new(host_log)) as *const abi::HostApi
+    TABLE.get_or_init(|| abi::HostApi {
+        abi_version: abi::ABI_VERSION,
+        size: std::mem::size_of::<abi::HostApi>() as u32,
+        ctx: (&raw const CTX_TOKEN).cast::<c_void>().cast_mut(),
+        log: host_log,
+        config_get: host_config_get,
+        storage_get: host_storage_get,
+        storage_put: host_storage_put,
+        storage_delete: host_storage_delete,
+        net_request: host_net_request,
+        clock_now: host_clock_now,
+        notify_user: host_notify_user,
+        reserved: [host_reserved; 8],
+    }) as *const abi::HostApi
 }

@@ -192,6 +192,43 @@ sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_
         size_t n = 0;
         return reply("status %d", host->storage_get(host->ctx, "k", 1, buf, sizeof buf, &n));
     }
+    /* Host services, for the broker tests: "status N" plus what came back. */
+    if (!strcmp(m, "put")) { /* arg: key=value */
+        char *eq = strchr(arg, '=');
+        if (eq == NULL) return SBX_ERR_INVALID_ARGUMENT;
+        return reply("status %d", host->storage_put(host->ctx, arg, (size_t)(eq - arg),
+                                                    (const uint8_t *)eq + 1, strlen(eq + 1)));
+    }
+    if (!strcmp(m, "get") || !strcmp(m, "config")) { /* arg: key */
+        uint8_t buf[256];
+        size_t n = 0;
+        sbx_status st = !strcmp(m, "get")
+            ? host->storage_get(host->ctx, arg, strlen(arg), buf, sizeof buf - 1, &n)
+            : host->config_get(host->ctx, arg, strlen(arg), buf, sizeof buf - 1, &n);
+        buf[st == SBX_OK ? n : 0] = 0;
+        return reply("status %d %s", st, (char *)buf);
+    }
+    if (!strcmp(m, "delete")) return reply("status %d", host->storage_delete(host->ctx, arg, strlen(arg)));
+    if (!strcmp(m, "net")) { /* arg: host:port */
+        uint8_t buf[256];
+        size_t n = 0;
+        sbx_status st = host->net_request(host->ctx, arg, strlen(arg), (const uint8_t *)"ping", 4,
+                                          buf, sizeof buf - 1, &n);
+        buf[st == SBX_OK ? n : 0] = 0;
+        return reply("status %d %s", st, (char *)buf);
+    }
+    if (!strcmp(m, "clock")) {
+        uint64_t ns = 0;
+        sbx_status st = host->clock_now(host->ctx, &ns);
+        return reply("status %d %llu", st, (unsigned long long)ns);
+    }
+    if (!strcmp(m, "notify")) return reply("status %d", host->notify_user(host->ctx, arg, strlen(arg)));
+    if (!strcmp(m, "clock_flood")) { /* arg: calls; answers how many were not SBX_OK */
+        long calls = atol(arg), refused = 0;
+        uint64_t ns;
+        for (long i = 0; i < calls; i++) refused += host->clock_now(host->ctx, &ns) != SBX_OK;
+        return reply("refused %ld", refused);
+    }
     /* Faults, for supervision tests. */
     if (!strcmp(m, "segfault")) {
         /* The address comes from the input so the compiler cannot prove it invalid. */

@@ -56,13 +56,6 @@ pub fn call(p: &mut Plugin, method: &str, input: &str) -> String {
     String::from_utf8(out).expect("utf-8 output")
 }
 
-/// Open descriptors of this (host) process.
-pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
-}
-
 /// True while a process with this pid exists (zombies included).
 pub fn process_exists(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()

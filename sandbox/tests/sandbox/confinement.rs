@@ -222,11 +222,11 @@ fn only_the_channel_and_the_violation_pipe_are_inherited() {
 }
 
 #[test]
-fn host_services_are_unavailable_without_a_broker() {
+fn host_services_are_denied_unless_granted() {
     let mut p = probe();
     assert_eq!(
         call(&mut p, "service", ""),
-        format!("status {}", sbx_sandbox::abi::ERR_UNAVAILABLE)
+        format!("status {}", sbx_sandbox::abi::ERR_DENIED)
     );
 }
 

@@ -1,5 +1,6 @@
 //! Integration tests of the reference sandbox: one binary, a module per topic.
 
+mod broker;
 mod cli;
 mod common;
 mod confinement;

@@ -3,16 +3,18 @@
 
 use std::path::{Path, PathBuf};
 
-use sbx_ipc::fuzzing::{fuzz_frame_bytes, fuzz_stream};
+use sbx_ipc::fuzzing::{fuzz_frame_bytes, fuzz_host_call, fuzz_stream};
+use sbx_ipc::host_call::HostRequest;
 use sbx_ipc::{DecodeError, Frame, HEADER_LEN, LogLevel, Message, decode};
 
 /// A fuzzing oracle: panics if its input breaks a property.
 type Oracle = fn(&[u8]);
 
 /// The cargo-fuzz targets and the oracle each one runs.
-const TARGETS: [(&str, Oracle); 2] = [
+const TARGETS: [(&str, Oracle); 3] = [
     ("frame_decode", fuzz_frame_bytes),
     ("stream_reassembly", fuzz_stream),
+    ("host_call_decode", fuzz_host_call),
 ];
 
 fn fuzz_dir() -> PathBuf {
@@ -205,6 +207,38 @@ fn stream_seeds() -> Vec<(&'static str, Vec<u8>, usize)> {
     ]
 }
 
+/// Seeds of `host_call_decode`: the service number (u16 LE), then the payload.
+fn host_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let with_service = |request: HostRequest| {
+        let mut bytes = (request.service() as u16).to_le_bytes().to_vec();
+        bytes.extend_from_slice(&request.encode());
+        bytes
+    };
+    vec![
+        (
+            "storage-put",
+            with_service(HostRequest::StoragePut {
+                key: b"counter".to_vec(),
+                value: b"41".to_vec(),
+            }),
+        ),
+        (
+            "net-request",
+            with_service(HostRequest::NetRequest {
+                dest: b"127.0.0.1:8080".to_vec(),
+                request: b"GET / HTTP/1.0\r\n\r\n".to_vec(),
+                out_cap: 4096,
+            }),
+        ),
+        ("clock", with_service(HostRequest::ClockNow)),
+        // A key length of u32::MAX with four bytes behind it.
+        (
+            "huge-length",
+            vec![4, 0, 0xFF, 0xFF, 0xFF, 0xFF, b'a', b'b', b'c', b'd'],
+        ),
+    ]
+}
+
 /// Every seed in one list: target, file name, bytes.
 fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let frames = frame_decode_seeds()
@@ -213,7 +247,10 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let streams = stream_seeds()
         .into_iter()
         .map(|(name, bytes, _)| ("stream_reassembly", format!("seed-{name}"), bytes));
-    frames.chain(streams).collect()
+    let host_calls = host_call_seeds()
+        .into_iter()
+        .map(|(name, bytes)| ("host_call_decode", format!("seed-{name}"), bytes));
+    frames.chain(streams).chain(host_calls).collect()
 }
 
 #[test]

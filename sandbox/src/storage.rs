@@ -1,0 +1,212 @@
+//! A plugin's persistent key-value storage: one directory per plugin, one file per key.
+//!
+//! File names are the hex of the key, so no key can name a path outside the directory,
+//! whatever bytes it holds (the broker also refuses unusual keys before they get here). Each
+//! write goes to a temporary file that is synced and then renamed over the old one, and the
+//! directory is synced after: a plugin or a host killed mid-write leaves the old value or the
+//! new one, never a torn one. Leftover temporary files are removed when the storage opens.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::path::{Path, PathBuf};
+
+const VALUE_PREFIX: &str = "v-";
+const TEMP_PREFIX: &str = "t-";
+
+/// Why a storage operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StorageError {
+    /// The write would take the plugin past its quota; nothing was written.
+    #[error("storage quota: {used} bytes used + {adding} would exceed {quota}")]
+    Quota {
+        /// Bytes stored now.
+        used: u64,
+        /// Net bytes the write adds.
+        adding: u64,
+        /// The quota.
+        quota: u64,
+    },
+    /// The file system failed.
+    #[error("storage {path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// One plugin's storage directory and its quota.
+#[derive(Debug)]
+pub struct Storage {
+    dir: PathBuf,
+    quota: u64,
+    used: u64,
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Storage {
+    /// Opens (creating, mode 0700) `dir`, removes torn temporary files and counts what is
+    /// stored. `quota` bounds the sum of key and value bytes.
+    pub fn open(dir: &Path, quota: u64) -> Result<Storage, StorageError> {
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StorageError::Io { path, source }
+        };
+        fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(io(dir))?;
+        let mut used = 0;
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            let entry = entry.map_err(io(dir))?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(TEMP_PREFIX) {
+                fs::remove_file(entry.path()).map_err(io(&entry.path()))?;
+            } else if let Some(key_hex) = name.strip_prefix(VALUE_PREFIX) {
+                let len = entry.metadata().map_err(io(&entry.path()))?.len();
+                used += len + (key_hex.len() / 2) as u64;
+            }
+        }
+        Ok(Storage {
+            dir: dir.to_path_buf(),
+            quota,
+            used,
+        })
+    }
+
+    /// Bytes stored (keys and values).
+    pub fn used(&self) -> u64 {
+        self.used
+    }
+
+    /// The quota.
+    pub fn quota(&self) -> u64 {
+        self.quota
+    }
+
+    fn path(&self, key: &[u8]) -> PathBuf {
+        self.dir.join(format!("{VALUE_PREFIX}{}", hex(key)))
+    }
+
+    fn stored_len(&self, key: &[u8]) -> Result<Option<u64>, StorageError> {
+        let path = self.path(key);
+        match fs::metadata(&path) {
+            Ok(m) => Ok(Some(m.len())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(StorageError::Io { path, source }),
+        }
+    }
+
+    /// The value of `key`, reading at most `max` bytes (a longer file is returned truncated
+    /// to `max + 1` bytes so the caller can tell it did not fit).
+    pub fn get(&self, key: &[u8], max: usize) -> Result<Option<Vec<u8>>, StorageError> {
+        let path = self.path(key);
+        let file = match File::open(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(source) => return Err(StorageError::Io { path, source }),
+        };
+        let mut value = Vec::new();
+        file.take(max as u64 + 1)
+            .read_to_end(&mut value)
+            .map_err(|source| StorageError::Io { path, source })?;
+        Ok(Some(value))
+    }
+
+    /// Stores `value` under `key` atomically, within the quota.
+    pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        let old = self.stored_len(key)?.map(|v| v + key.len() as u64);
+        let new = (value.len() + key.len()) as u64;
+        let after = self.used - old.unwrap_or(0) + new;
+        if after > self.quota {
+            return Err(StorageError::Quota {
+                used: self.used,
+                adding: new.saturating_sub(old.unwrap_or(0)),
+                quota: self.quota,
+            });
+        }
+        let path = self.path(key);
+        let temp = self.dir.join(format!("{TEMP_PREFIX}{}", hex(key)));
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StorageError::Io { path, source }
+        };
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o600)
+            .open(&temp)
+            .map_err(io(&temp))?;
+        file.write_all(value).map_err(io(&temp))?;
+        // The data is on disk before the name points at it...
+        file.sync_all().map_err(io(&temp))?;
+        fs::rename(&temp, &path).map_err(io(&path))?;
+        // ...and the rename is on disk before the write is acknowledged.
+        File::open(&self.dir)
+            .and_then(|d| d.sync_all())
+            .map_err(io(&self.dir))?;
+        self.used = after;
+        Ok(())
+    }
+
+    /// Removes `key`; `false` if it was not there.
+    pub fn delete(&mut self, key: &[u8]) -> Result<bool, StorageError> {
+        let Some(len) = self.stored_len(key)? else {
+            return Ok(false);
+        };
+        let path = self.path(key);
+        fs::remove_file(&path).map_err(|source| StorageError::Io { path, source })?;
+        self.used -= len + key.len() as u64;
+        Ok(true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_persist_quota_holds_and_torn_writes_are_cleaned() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("plugin");
+        let mut s = Storage::open(&root, 20).expect("open");
+        s.put(b"k", b"0123456789").expect("put");
+        assert_eq!(s.used(), 11);
+        assert!(matches!(
+            s.put(b"j", b"0123456789"),
+            Err(StorageError::Quota { used: 11, .. })
+        ));
+        // Replacing a value counts only the difference.
+        s.put(b"k", b"0123456789abcdef")
+            .expect("replace within quota");
+        assert_eq!(
+            s.get(b"k", 100).expect("get"),
+            Some(b"0123456789abcdef".to_vec())
+        );
+        assert_eq!(s.get(b"k", 4).expect("get").map(|v| v.len()), Some(5));
+        // A torn write from a killed process: the temporary file is there, the value is old.
+        std::fs::write(root.join("t-6b"), b"torn").expect("write");
+        let mut s = Storage::open(&root, 20).expect("reopen");
+        assert_eq!(s.used(), 17);
+        assert_eq!(
+            s.get(b"k", 100).expect("get"),
+            Some(b"0123456789abcdef".to_vec())
+        );
+        assert!(!root.join("t-6b").exists());
+        assert!(s.delete(b"k").expect("delete"));
+        assert!(!s.delete(b"k").expect("delete again"));
+        assert_eq!(s.used(), 0);
+        // Keys are hex on disk: a traversal key stays inside.
+        s.put(b"../../etc/x", b"v").expect("put");
+        assert!(root.join(format!("v-{}", hex(b"../../etc/x"))).exists());
+    }
+}
