@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::broker::BrokerConfig;
+use crate::sealed::SealedPlugin;
 
 /// Resource limits applied with `setrlimit` in the runner before any plugin code runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,8 +125,11 @@ pub enum Strictness {
 /// Everything the runner needs, sent as JSON in its argv. Contains no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerConfig {
-    /// The plugin shared object (a path the runner opens read-only).
+    /// The plugin shared object (a path the runner opens read-only; `/proc/self/fd/5` when
+    /// the plugin comes sealed on descriptor 5).
     pub plugin: PathBuf,
+    /// The plugin is the sealed memfd on descriptor 5 (kept open until it is loaded).
+    pub plugin_fd: bool,
     /// Limits to apply.
     pub limits: Limits,
     /// Layers to apply.
@@ -146,8 +150,11 @@ pub struct SandboxConfig {
     /// The plugin's name: in audit records, and the key of its storage. By default the file
     /// name of the shared object without its extension.
     pub name: String,
-    /// The plugin shared object.
+    /// The plugin shared object. With [`SandboxConfig::sealed`] it only names the plugin
+    /// in messages: the sealed bytes are what runs.
     pub plugin: PathBuf,
+    /// Verified bytes sealed in a memfd, loaded instead of `plugin` (see [`SealedPlugin`]).
+    pub sealed: Option<SealedPlugin>,
     /// What the capability broker grants and the quotas it keeps.
     pub broker: BrokerConfig,
     /// The runner binary (`sbx-runner`).
@@ -211,6 +218,7 @@ impl SandboxConfig {
     pub fn builder(plugin: impl Into<PathBuf>) -> SandboxConfigBuilder {
         SandboxConfigBuilder {
             name: None,
+            sealed: None,
             broker: BrokerConfig::default(),
             plugin: plugin.into(),
             runner: None,
@@ -223,10 +231,29 @@ impl SandboxConfig {
         }
     }
 
+    /// A configuration that runs a verified package: its bytes sealed in a memfd, its
+    /// manifest name as the plugin's name. Limits and grants are the caller's (the policy's).
+    pub fn for_package(
+        package: &sbx_package::VerifiedPackage,
+    ) -> std::io::Result<SandboxConfigBuilder> {
+        let sealed = SealedPlugin::seal(&package.manifest.name, &package.binary)?;
+        Ok(
+            SandboxConfig::builder(package.source.join(sbx_package::PLUGIN_FILE))
+                .name(package.manifest.name.clone())
+                .sealed(sealed),
+        )
+    }
+
     /// The part of the configuration the runner receives.
     pub fn runner_config(&self, host_pid: u32) -> RunnerConfig {
+        let sealed_path = PathBuf::from(format!("/proc/self/fd/{}", crate::spawn::PLUGIN_FD));
         RunnerConfig {
-            plugin: self.plugin.clone(),
+            plugin: if self.sealed.is_some() {
+                sealed_path
+            } else {
+                self.plugin.clone()
+            },
+            plugin_fd: self.sealed.is_some(),
             limits: self.limits,
             layers: self.layers,
             strictness: self.strictness,
@@ -241,6 +268,7 @@ impl SandboxConfig {
 #[derive(Debug, Clone)]
 pub struct SandboxConfigBuilder {
     name: Option<String>,
+    sealed: Option<SealedPlugin>,
     broker: BrokerConfig,
     plugin: PathBuf,
     runner: Option<PathBuf>,
@@ -257,6 +285,11 @@ impl SandboxConfigBuilder {
     /// or in its parent directory (where cargo puts binaries relative to test executables).
     pub fn runner(mut self, path: impl Into<PathBuf>) -> Self {
         self.runner = Some(path.into());
+        self
+    }
+    /// Load these sealed, verified bytes instead of the file at the plugin path.
+    pub fn sealed(mut self, sealed: SealedPlugin) -> Self {
+        self.sealed = Some(sealed);
         self
     }
     /// The plugin's name (see [`SandboxConfig::name`]).
@@ -305,6 +338,11 @@ impl SandboxConfigBuilder {
         if self.plugin.as_os_str().is_empty() {
             return Err(ConfigError::NoPlugin);
         }
+        if self.sealed.is_some() {
+            // The path only names the plugin; the sealed bytes are what runs.
+            let plugin = self.plugin.clone();
+            return self.finish(plugin);
+        }
         let meta = std::fs::metadata(&self.plugin).map_err(|source| ConfigError::Plugin {
             path: self.plugin.clone(),
             source,
@@ -320,6 +358,10 @@ impl SandboxConfigBuilder {
             path: self.plugin.clone(),
             source,
         })?;
+        self.finish(plugin)
+    }
+
+    fn finish(self, plugin: PathBuf) -> Result<SandboxConfig, ConfigError> {
         let max_output = (sbx_ipc::MAX_FRAME_LEN - 64) as u64;
         let l = &self.limits;
         for (name, value) in [
@@ -357,6 +399,7 @@ impl SandboxConfigBuilder {
         Ok(SandboxConfig {
             name,
             broker: self.broker,
+            sealed: self.sealed,
             plugin,
             runner,
             limits: self.limits,

@@ -18,6 +18,7 @@ pub mod lifecycle;
 pub mod policy;
 pub mod quota;
 pub mod runner;
+pub mod sealed;
 pub mod spawn;
 pub mod storage;
 pub mod supervisor;

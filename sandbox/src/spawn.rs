@@ -18,6 +18,8 @@ use nix::unistd::Pid;
 pub const CHANNEL_FD: RawFd = 3;
 /// Descriptor number of the violation pipe (SIGSYS handler -> host) in the runner.
 pub const VIOLATION_FD: RawFd = 4;
+/// Descriptor number of the sealed plugin memfd in the runner, when loading from one.
+pub const PLUGIN_FD: RawFd = 5;
 
 /// Failure to start the runner.
 #[derive(Debug, thiserror::Error)]
@@ -50,15 +52,21 @@ pub struct RunnerProcess {
 }
 
 /// Forks and execs `runner` with `args`, an empty environment, stdin/stdout/stderr on
-/// /dev/null, the channel on fd 3, the violation pipe on fd 4 and nothing else open.
+/// /dev/null, the channel on fd 3, the violation pipe on fd 4, the sealed plugin (when given)
+/// on fd 5 and nothing else open.
 ///
 /// The fork happens on one long-lived spawner thread: the kernel sends the parent-death
 /// signal when the *thread* that forked exits, so forking from a short-lived caller thread
 /// (a worker pool, a request handler) would kill the runner with it.
-pub fn spawn_runner(runner: &Path, args: &[String]) -> Result<RunnerProcess, SpawnError> {
+pub fn spawn_runner(
+    runner: &Path,
+    args: &[String],
+    plugin: Option<std::os::fd::BorrowedFd<'_>>,
+) -> Result<RunnerProcess, SpawnError> {
     type Job = (
         std::path::PathBuf,
         Vec<String>,
+        Option<OwnedFd>,
         std::sync::mpsc::Sender<Result<RunnerProcess, SpawnError>>,
     );
     static SPAWNER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
@@ -77,14 +85,24 @@ pub fn spawn_runner(runner: &Path, args: &[String]) -> Result<RunnerProcess, Spa
                     libc::sigfillset(&mut all);
                     libc::pthread_sigmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
                 }
-                for (runner, args, reply) in rx {
-                    let _ = reply.send(fork_exec(&runner, &args));
+                for (runner, args, plugin, reply) in rx {
+                    let _ = reply.send(fork_exec(&runner, &args, plugin));
                 }
             });
         std::sync::Mutex::new(tx)
     });
     let (reply_tx, reply_rx) = std::sync::mpsc::channel();
-    let job = (runner.to_path_buf(), args.to_vec(), reply_tx);
+    // A copy above 10 (close-on-exec) the spawner thread owns until the child has it on fd 5.
+    let plugin = match plugin {
+        Some(fd) => Some(
+            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))
+                // SAFETY: F_DUPFD_CLOEXEC returned a fresh descriptor that nothing else owns.
+                .map(|raw| unsafe { OwnedFd::from_raw_fd(raw) })
+                .map_err(|e| SpawnError::Prepare(e.into()))?,
+        ),
+        None => None,
+    };
+    let job = (runner.to_path_buf(), args.to_vec(), plugin, reply_tx);
     let sent = spawner
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -102,7 +120,11 @@ pub fn spawn_runner(runner: &Path, args: &[String]) -> Result<RunnerProcess, Spa
     })
 }
 
-fn fork_exec(runner: &Path, args: &[String]) -> Result<RunnerProcess, SpawnError> {
+fn fork_exec(
+    runner: &Path,
+    args: &[String],
+    plugin: Option<OwnedFd>,
+) -> Result<RunnerProcess, SpawnError> {
     let prep = SpawnError::Prepare;
     // Host ends are close-on-exec; the child ends are moved to 3 and 4 by dup2, which clears
     // close-on-exec on the copies only.
@@ -145,6 +167,7 @@ fn fork_exec(runner: &Path, args: &[String]) -> Result<RunnerProcess, SpawnError
         violations: viol_write.as_raw_fd(),
         devnull: devnull.as_raw_fd(),
         err: err_write.as_raw_fd(),
+        plugin: plugin.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
     };
 
     // SAFETY: fork in a multi-threaded process; the child only runs `child_after_fork`,
@@ -158,6 +181,7 @@ fn fork_exec(runner: &Path, args: &[String]) -> Result<RunnerProcess, SpawnError
         unsafe { child_after_fork(&fds, host_pid, path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
     }
     drop(child_end);
+    drop(plugin);
     drop(viol_write);
     drop(devnull);
     drop(err_write);
@@ -199,6 +223,8 @@ struct ChildFds {
     violations: RawFd,
     devnull: RawFd,
     err: RawFd,
+    /// The sealed plugin (above 10), or -1.
+    plugin: RawFd,
 }
 
 /// Duplicates `fd` to a number >= 10 (close-on-exec) and closes the original.
@@ -246,12 +272,19 @@ unsafe fn child_after_fork(
                 fail(fds.err);
             }
         }
+        let mut last_kept = VIOLATION_FD;
+        if fds.plugin >= 0 {
+            if libc::dup2(fds.plugin, PLUGIN_FD) < 0 {
+                fail(fds.err);
+            }
+            last_kept = PLUGIN_FD;
+        }
         // Every other descriptor is closed, except the error pipe, which is close-on-exec
         // and must survive until exec to report a failure.
-        if fds.err > VIOLATION_FD + 1 {
+        if fds.err > last_kept + 1 {
             libc::syscall(
                 libc::SYS_close_range,
-                (VIOLATION_FD + 1) as libc::c_uint,
+                (last_kept + 1) as libc::c_uint,
                 (fds.err - 1) as libc::c_uint,
                 0 as libc::c_uint,
             );

@@ -173,7 +173,8 @@ impl Plugin {
         let runner_cfg = config.runner_config(std::process::id());
         let json = serde_json::to_string(&runner_cfg)
             .map_err(|e| SandboxError::Host(std::io::Error::other(e)))?;
-        let proc = spawn_runner(&config.runner, &[json])?;
+        let plugin_fd = config.sealed.as_ref().map(|s| s.fd());
+        let proc = spawn_runner(&config.runner, &[json], plugin_fd)?;
         // SAFETY: pidfd_open on a child we have not reaped: the pid is ours.
         let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, proc.pid.as_raw(), 0) };
         if raw < 0 {

@@ -16,7 +16,7 @@ use landlock::{
 use crate::config::{Layers, RunnerConfig};
 use crate::enforcement::{EnforcementReport, Status};
 use crate::policy::seccomp::{PolicyError, SeccompPolicy, Substitutions};
-use crate::spawn::{CHANNEL_FD, VIOLATION_FD};
+use crate::spawn::{CHANNEL_FD, PLUGIN_FD, VIOLATION_FD};
 
 /// The Landlock ABI whose rights the runner asks for (filesystem, TCP, signal and abstract
 /// unix socket scopes). Newer kernels enforce it fully; older ones partially (reported).
@@ -58,7 +58,7 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     let mut report = EnforcementReport::default();
     let layers = cfg.layers;
     // Our own descriptors must be there, and nothing else may be inherited.
-    check_descriptors()?;
+    check_descriptors(cfg.plugin_fd)?;
     // rlimits first: lowering needs no privilege and they bind everything after, the loader included.
     apply_rlimits(cfg, &mut report)?;
     // Leave root before creating namespaces, so the user namespace maps an unprivileged uid.
@@ -96,8 +96,14 @@ fn io_err(step: &'static str) -> impl FnOnce(nix::errno::Errno) -> ConfineError 
     }
 }
 
-fn check_descriptors() -> Result<(), ConfineError> {
-    for fd in [CHANNEL_FD, VIOLATION_FD] {
+fn check_descriptors(plugin_fd: bool) -> Result<(), ConfineError> {
+    let ours: &[i32] = if plugin_fd {
+        &[CHANNEL_FD, VIOLATION_FD, PLUGIN_FD]
+    } else {
+        &[CHANNEL_FD, VIOLATION_FD]
+    };
+    let last = *ours.last().unwrap_or(&VIOLATION_FD);
+    for &fd in ours {
         // SAFETY: F_GETFD only queries the descriptor table.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
             return Err(ConfineError::MissingDescriptor { fd });
@@ -107,7 +113,7 @@ fn check_descriptors() -> Result<(), ConfineError> {
     let rc = unsafe {
         libc::syscall(
             libc::SYS_close_range,
-            (VIOLATION_FD + 1) as libc::c_uint,
+            (last + 1) as libc::c_uint,
             libc::c_uint::MAX,
             0 as libc::c_uint,
         )

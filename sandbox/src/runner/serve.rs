@@ -138,6 +138,11 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
         Ok(p) => p,
         Err(e) => fail(exit_code::LOAD, e),
     };
+    if cfg.plugin_fd {
+        // The loader has mapped the sealed plugin; the descriptor itself is not the plugin's.
+        // SAFETY: closing descriptor 5, which the host placed for loading and nothing owns.
+        unsafe { libc::close(crate::spawn::PLUGIN_FD) };
+    }
     // The loader's extra rights (open, map executable, install filters) end here, on every
     // thread: a constructor may have started threads (TSYNC fails if one of them installed a
     // filter of its own, which is then fatal too).

@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod confinement;
 mod lifecycle;
+mod packages;
 mod supervision;
 mod templates;
 mod unprivileged;
