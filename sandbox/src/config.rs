@@ -157,6 +157,8 @@ pub struct SandboxConfig {
     pub sealed: Option<SealedPlugin>,
     /// What the capability broker grants and the quotas it keeps.
     pub broker: BrokerConfig,
+    /// Memory cap in MiB enforced by a cgroup (see [`crate::cgroup`]); `None`: RLIMIT_AS only.
+    pub memory_cap_mib: Option<u64>,
     /// The runner binary (`sbx-runner`).
     pub runner: PathBuf,
     /// Resource limits.
@@ -218,6 +220,7 @@ impl SandboxConfig {
     pub fn builder(plugin: impl Into<PathBuf>) -> SandboxConfigBuilder {
         SandboxConfigBuilder {
             name: None,
+            memory_cap_mib: None,
             sealed: None,
             broker: BrokerConfig::default(),
             plugin: plugin.into(),
@@ -268,6 +271,7 @@ impl SandboxConfig {
 #[derive(Debug, Clone)]
 pub struct SandboxConfigBuilder {
     name: Option<String>,
+    memory_cap_mib: Option<u64>,
     sealed: Option<SealedPlugin>,
     broker: BrokerConfig,
     plugin: PathBuf,
@@ -290,6 +294,12 @@ impl SandboxConfigBuilder {
     /// Load these sealed, verified bytes instead of the file at the plugin path.
     pub fn sealed(mut self, sealed: SealedPlugin) -> Self {
         self.sealed = Some(sealed);
+        self
+    }
+    /// Cap the plugin's memory with a cgroup (the best layer available; reported as
+    /// `cgroup.memory` in the enforcement report).
+    pub fn memory_cap_mib(mut self, mib: u64) -> Self {
+        self.memory_cap_mib = Some(mib);
         self
     }
     /// The plugin's name (see [`SandboxConfig::name`]).
@@ -399,6 +409,7 @@ impl SandboxConfigBuilder {
         Ok(SandboxConfig {
             name,
             broker: self.broker,
+            memory_cap_mib: self.memory_cap_mib,
             sealed: self.sealed,
             plugin,
             runner,

@@ -11,9 +11,11 @@
 pub mod abi;
 pub mod audit;
 pub mod broker;
+pub mod cgroup;
 pub mod channel;
 pub mod config;
 pub mod enforcement;
+pub mod host;
 pub mod lifecycle;
 pub mod policy;
 pub mod quota;

@@ -62,11 +62,13 @@ pub fn spawn_runner(
     runner: &Path,
     args: &[String],
     plugin: Option<std::os::fd::BorrowedFd<'_>>,
+    cgroups: &[std::path::PathBuf],
 ) -> Result<RunnerProcess, SpawnError> {
     type Job = (
         std::path::PathBuf,
         Vec<String>,
         Option<OwnedFd>,
+        Vec<std::path::PathBuf>,
         std::sync::mpsc::Sender<Result<RunnerProcess, SpawnError>>,
     );
     static SPAWNER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
@@ -85,8 +87,8 @@ pub fn spawn_runner(
                     libc::sigfillset(&mut all);
                     libc::pthread_sigmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
                 }
-                for (runner, args, plugin, reply) in rx {
-                    let _ = reply.send(fork_exec(&runner, &args, plugin));
+                for (runner, args, plugin, cgroups, reply) in rx {
+                    let _ = reply.send(fork_exec(&runner, &args, plugin, &cgroups));
                 }
             });
         std::sync::Mutex::new(tx)
@@ -102,7 +104,13 @@ pub fn spawn_runner(
         ),
         None => None,
     };
-    let job = (runner.to_path_buf(), args.to_vec(), plugin, reply_tx);
+    let job = (
+        runner.to_path_buf(),
+        args.to_vec(),
+        plugin,
+        cgroups.to_vec(),
+        reply_tx,
+    );
     let sent = spawner
         .lock()
         .unwrap_or_else(|p| p.into_inner())
@@ -124,6 +132,7 @@ fn fork_exec(
     runner: &Path,
     args: &[String],
     plugin: Option<OwnedFd>,
+    cgroups: &[std::path::PathBuf],
 ) -> Result<RunnerProcess, SpawnError> {
     let prep = SpawnError::Prepare;
     // Host ends are close-on-exec; the child ends are moved to 3 and 4 by dup2, which clears
@@ -158,6 +167,11 @@ fn fork_exec(
     for a in args {
         argv_c.push(CString::new(a.as_bytes()).map_err(|e| prep(io::Error::other(e)))?);
     }
+    let cgroup_c = cgroups
+        .iter()
+        .map(|p| CString::new(p.as_os_str().as_bytes()).map_err(|e| prep(io::Error::other(e))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let cgroup_ptrs: Vec<*const libc::c_char> = cgroup_c.iter().map(|c| c.as_ptr()).collect();
     let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
     let envp: [*const libc::c_char; 1] = [std::ptr::null()];
@@ -168,6 +182,7 @@ fn fork_exec(
         devnull: devnull.as_raw_fd(),
         err: err_write.as_raw_fd(),
         plugin: plugin.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+        cgroups: &cgroup_ptrs,
     };
 
     // SAFETY: fork in a multi-threaded process; the child only runs `child_after_fork`,
@@ -218,13 +233,15 @@ fn fork_exec(
     })
 }
 
-struct ChildFds {
+struct ChildFds<'a> {
     channel: RawFd,
     violations: RawFd,
     devnull: RawFd,
     err: RawFd,
     /// The sealed plugin (above 10), or -1.
     plugin: RawFd,
+    /// `cgroup.procs` files to join before exec (NUL-terminated paths).
+    cgroups: &'a [*const libc::c_char],
 }
 
 /// Duplicates `fd` to a number >= 10 (close-on-exec) and closes the original.
@@ -240,7 +257,7 @@ fn above(fd: OwnedFd) -> io::Result<OwnedFd> {
 /// Must be called only in the child of `fork`, with pointers valid in the parent's memory
 /// image (the child has a copy).
 unsafe fn child_after_fork(
-    fds: &ChildFds,
+    fds: &ChildFds<'_>,
     host_pid: libc::pid_t,
     path: *const libc::c_char,
     argv: *const *const libc::c_char,
@@ -256,6 +273,15 @@ unsafe fn child_after_fork(
         // The host may have died between fork and prctl.
         if libc::getppid() != host_pid {
             libc::_exit(127);
+        }
+        // Into the plugin's cgroups before exec: the cap binds from the runner's first
+        // instruction. open/write/close are async-signal-safe.
+        for &procs in fds.cgroups {
+            let fd = libc::open(procs, libc::O_WRONLY | libc::O_CLOEXEC);
+            if fd < 0 || libc::write(fd, b"0".as_ptr().cast(), 1) != 1 {
+                fail(fds.err);
+            }
+            libc::close(fd);
         }
         // Own session: no controlling terminal to inject into, and killpg reaches only us.
         if libc::setsid() < 0 {

@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 use crate::abi;
 use crate::audit::{Audit, AuditEvent, MAX_KEPT_EVENTS};
 use crate::broker::{Broker, BrokerConfigError, BrokerStats, Capability, Grants};
+use crate::cgroup::{CapLayer, PluginCgroup};
 use crate::channel::{Channel, ChannelError, StreamChannel};
 use crate::config::{ConfigError, SandboxConfig};
-use crate::enforcement::EnforcementReport;
+use crate::enforcement::{EnforcementReport, Status};
 use crate::lifecycle::{Event, InvalidTransition, State};
 use crate::spawn::{SpawnError, spawn_runner};
 use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
@@ -144,6 +145,8 @@ pub struct Plugin {
     stats: Stats,
     latencies: VecDeque<u64>,
     broker: Broker,
+    /// Dropped after the process is reaped (fields drop after `Drop::drop`).
+    cgroup: Option<PluginCgroup>,
     termination: Option<TerminationRecord>,
 }
 
@@ -170,11 +173,22 @@ impl Plugin {
         let grants = Grants::new(config.broker.grants.clone());
         // Before anything is spawned: a broker that cannot serve is a configuration error.
         let broker = Broker::new(config.broker.clone(), grants.clone())?;
-        let runner_cfg = config.runner_config(std::process::id());
+        let cgroup = config
+            .memory_cap_mib
+            .map(|mib| PluginCgroup::create(&config.name, mib << 20, config.limits.processes));
+        let mut runner_cfg = config.runner_config(std::process::id());
+        if let (Some(c), Some(mib)) = (&cgroup, config.memory_cap_mib)
+            && c.layer() == CapLayer::None
+        {
+            // No cgroup here: the address-space rlimit is the cap's last resort.
+            runner_cfg.limits.address_space_bytes =
+                runner_cfg.limits.address_space_bytes.min(mib << 20);
+        }
         let json = serde_json::to_string(&runner_cfg)
             .map_err(|e| SandboxError::Host(std::io::Error::other(e)))?;
         let plugin_fd = config.sealed.as_ref().map(|s| s.fd());
-        let proc = spawn_runner(&config.runner, &[json], plugin_fd)?;
+        let procs = cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
+        let proc = spawn_runner(&config.runner, &[json], plugin_fd, &procs)?;
         // SAFETY: pidfd_open on a child we have not reaped: the pid is ours.
         let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, proc.pid.as_raw(), 0) };
         if raw < 0 {
@@ -220,11 +234,21 @@ impl Plugin {
             stats: Stats::default(),
             latencies: VecDeque::new(),
             broker,
+            cgroup,
             termination: None,
         };
         let deadline = Instant::now() + config.deadlines.load;
         match plugin.await_loaded(deadline) {
             Ok(()) => {
+                if let Some(c) = &plugin.cgroup {
+                    let status = match c.layer() {
+                        CapLayer::None => Status::Unavailable,
+                        CapLayer::V1 | CapLayer::V2 => Status::Applied,
+                    };
+                    plugin
+                        .enforcement
+                        .record("cgroup.memory", status, c.detail().to_owned());
+                }
                 let enforcement = plugin
                     .enforcement
                     .layers
@@ -733,6 +757,7 @@ impl Plugin {
                 .layers
                 .rlimits
                 .then_some(self.config.limits.cpu_seconds),
+            oom_killed: self.cgroup.as_ref().is_some_and(|c| c.oom_killed()),
             ..ReapFacts::default()
         };
         // Without a status (wait4 failed) nothing is invented: the record has neither code

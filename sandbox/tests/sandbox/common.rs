@@ -60,3 +60,11 @@ pub fn call(p: &mut Plugin, method: &str, input: &str) -> String {
 pub fn process_exists(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }
+
+/// Invokes through a multi-plugin host and returns the output as text.
+pub fn call_host(h: &mut sbx_sandbox::host::Host, name: &str, method: &str, input: &str) -> String {
+    let out = h
+        .invoke(name, method, input.as_bytes())
+        .unwrap_or_else(|e| panic!("{name}.{method}({input}): {e:?}"));
+    String::from_utf8(out).expect("utf-8 output")
+}

@@ -7,10 +7,20 @@ use crate::common::{call, plugin, runner};
 
 /// Signs the suite's plugin `name` into a package in `dir`; returns the trust store.
 pub fn signed(name: &str, dir: &std::path::Path, capabilities: &[&str]) -> TrustStore {
+    signed_as(&name.replace('_', "-"), name, dir, capabilities)
+}
+
+/// Signs the suite's plugin `plugin_name` as a package named `name`.
+pub fn signed_as(
+    name: &str,
+    plugin_name: &str,
+    dir: &std::path::Path,
+    capabilities: &[&str],
+) -> TrustStore {
     let key = SecretKey::generate().expect("key");
-    let binary = std::fs::read(plugin(name)).expect("plugin bytes");
+    let binary = std::fs::read(plugin(plugin_name)).expect("plugin bytes");
     let manifest = Manifest {
-        name: name.replace('_', "-"),
+        name: name.to_owned(),
         version: "1.0.0".into(),
         abi_version: abi::ABI_VERSION,
         sha256: [0; 32],

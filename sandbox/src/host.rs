@@ -1,0 +1,434 @@
+//! A host of several signed plugins: verification, policy, restarts, quarantine and
+//! revocation around [`Plugin`].
+//!
+//! [`Host::load`] verifies a package ([`sbx_package::verify`]), records the result, asks the
+//! policy store, records the decision, and only then spawns the sealed bytes with the granted
+//! capabilities and the decided limits. [`Host::invoke`] restarts a plugin after a transient
+//! fault (crash, deadline, CPU or memory limit) with exponential backoff, keeping its storage;
+//! when its restarts within the window run out, or on a fault that is not transient (a
+//! seccomp kill, a protocol violation: the plugin attacked), it is quarantined: Failed, and
+//! refused until loaded again. Other plugins are served throughout.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime};
+
+use sbx_package::{TrustStore, VerifiedPackage};
+
+use crate::audit::{Audit, AuditEvent, AuditLog};
+use crate::broker::{BrokerConfig, Capability};
+use crate::config::{Deadlines, Layers, Limits, SandboxConfig};
+use crate::policy::plugins::{Decision, PolicyStore};
+use crate::quota::Rate;
+use crate::supervisor::{Plugin, SandboxError, Stats};
+use crate::termination::{TerminationReason, TerminationRecord};
+
+/// Why a host operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The package was refused before any of its bytes ran.
+    #[error("package refused: {0}")]
+    Refused(#[from] sbx_package::VerifyError),
+    /// The policy refused the plugin (it asked for more than its rule allows).
+    #[error("policy version {policy_version} refuses {plugin}: withheld {withheld:?}")]
+    PolicyRefused {
+        /// The plugin.
+        plugin: String,
+        /// The store's version.
+        policy_version: u64,
+        /// What it asked for and may not have.
+        withheld: Vec<String>,
+    },
+    /// No plugin of that name is loaded.
+    #[error("no plugin {0} is loaded")]
+    NotLoaded(String),
+    /// A plugin of that name is loaded already.
+    #[error("plugin {0} is loaded already")]
+    AlreadyLoaded(String),
+    /// The plugin is quarantined after too many faults.
+    #[error("plugin {0} is quarantined")]
+    Quarantined(String),
+    /// The sandbox failed (activation, call, fault).
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// Sealing the verified bytes failed.
+    #[error("cannot seal the plugin: {0}")]
+    Seal(#[source] std::io::Error),
+}
+
+/// What a host needs besides the packages.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Accepted publishers and the revocation list.
+    pub trust: TrustStore,
+    /// The policy store.
+    pub policy: PolicyStore,
+    /// Each plugin's storage is `storage_root/<name>`.
+    pub storage_root: PathBuf,
+    /// The audit log, if any.
+    pub audit: Option<Arc<AuditLog>>,
+    /// The runner binary (default: found as [`SandboxConfig::builder`] finds it).
+    pub runner: Option<PathBuf>,
+    /// Deadlines for every plugin.
+    pub deadlines: Deadlines,
+    /// Layers (all on, except in tests of the host itself).
+    pub layers: Layers,
+}
+
+struct Managed {
+    package: VerifiedPackage,
+    decision: Decision,
+    config: SandboxConfig,
+    plugin: Option<Plugin>,
+    init: Vec<u8>,
+    /// Restarts within the policy's window.
+    restarts: VecDeque<Instant>,
+    quarantined: bool,
+    /// Figures of processes that have ended (restarts), added to the live one's.
+    past: Stats,
+}
+
+/// Several signed plugins under one policy and one audit log.
+pub struct Host {
+    config: HostConfig,
+    plugins: BTreeMap<String, Managed>,
+}
+
+/// Whether a fault is worth a restart: a crash, a deadline or a resource limit may be
+/// transient; a seccomp kill or a protocol violation is the plugin attacking, and restarting
+/// it would only give it another try.
+pub fn is_transient(reason: &TerminationReason) -> bool {
+    !matches!(
+        reason,
+        TerminationReason::SeccompViolation { .. } | TerminationReason::ProtocolViolation { .. }
+    )
+}
+
+impl Host {
+    /// A host with no plugin loaded.
+    pub fn new(config: HostConfig) -> Host {
+        Host {
+            config,
+            plugins: BTreeMap::new(),
+        }
+    }
+
+    fn audit(&self, plugin: &str) -> Audit {
+        Audit::new(self.config.audit.clone(), plugin)
+    }
+
+    /// Verifies, decides, spawns, initialises and starts the package in `dir`. Returns the
+    /// plugin's name.
+    pub fn load(&mut self, dir: &Path, init: &[u8]) -> Result<String, HostError> {
+        let package = match sbx_package::verify(dir, &self.config.trust, crate::abi::ABI_VERSION) {
+            Ok(p) => p,
+            Err(e) => {
+                let name = dir
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                self.audit(&name).record(&AuditEvent::PackageRefused {
+                    kind: e.kind().into(),
+                    detail: e.to_string(),
+                });
+                return Err(e.into());
+            }
+        };
+        let name = package.manifest.name.clone();
+        if self.plugins.contains_key(&name) {
+            return Err(HostError::AlreadyLoaded(name));
+        }
+        let audit = self.audit(&name);
+        audit.record(&AuditEvent::PackageVerified {
+            version: package.manifest.version.clone(),
+            sha256: sbx_package::hex(&package.sha256),
+            signer: package.signer.clone(),
+        });
+        let decision = self.decide(&package);
+        audit.record(&decision.audit_event());
+        if !decision.load {
+            audit.record(&AuditEvent::PackageRefused {
+                kind: "policy_refused".into(),
+                detail: format!("policy version {}", decision.policy_version),
+            });
+            return Err(HostError::PolicyRefused {
+                plugin: name,
+                policy_version: decision.policy_version,
+                withheld: decision.withheld.iter().map(|c| c.to_string()).collect(),
+            });
+        }
+        let config = self.sandbox_config(&package, &decision)?;
+        let mut managed = Managed {
+            package,
+            decision,
+            config,
+            plugin: None,
+            init: init.to_vec(),
+            restarts: VecDeque::new(),
+            quarantined: false,
+            past: Stats::default(),
+        };
+        managed.plugin = Some(start(&managed.config, audit, init)?);
+        self.plugins.insert(name.clone(), managed);
+        Ok(name)
+    }
+
+    fn decide(&self, package: &VerifiedPackage) -> Decision {
+        let requested: BTreeSet<Capability> = package
+            .manifest
+            .capabilities
+            .iter()
+            .filter_map(|c| Capability::from_name(c))
+            .collect();
+        self.config.policy.decide(
+            &package.manifest.name,
+            &requested,
+            &package.manifest.limits,
+            SystemTime::now(),
+        )
+    }
+
+    fn sandbox_config(
+        &self,
+        package: &VerifiedPackage,
+        d: &Decision,
+    ) -> Result<SandboxConfig, HostError> {
+        let l = &d.limits;
+        let broker = BrokerConfig {
+            grants: d.granted.clone(),
+            config: d.config.clone(),
+            storage_dir: Some(self.config.storage_root.join(&package.manifest.name)),
+            storage_bytes: l.storage_bytes,
+            net_allowlist: d.net_allowlist.clone(),
+            host_call_rate: Rate {
+                per_second: l.host_calls_per_second,
+                burst: l.host_calls_per_second.div_ceil(10).max(1),
+            },
+            log_rate: Rate {
+                per_second: l.log_bytes_per_second,
+                burst: l.log_bytes_per_second.saturating_mul(4),
+            },
+            ..BrokerConfig::default()
+        };
+        let limits = Limits {
+            // The cgroup holds the cap; the address space (thread stacks and malloc arenas
+            // reserve far more than they touch) is a looser backstop, tightened to the cap
+            // by the supervisor where no cgroup is available.
+            address_space_bytes: l.memory_mib.max(256).saturating_mul(4 << 20),
+            cpu_seconds: l.cpu_seconds,
+            processes: l.processes,
+            output_bytes: l.output_bytes,
+            ..Limits::default()
+        };
+        let mut b = SandboxConfig::for_package(package)
+            .map_err(HostError::Seal)?
+            .broker(broker)
+            .limits(limits)
+            .memory_cap_mib(l.memory_mib)
+            .deadlines(self.config.deadlines)
+            .layers(self.config.layers);
+        if let Some(r) = &self.config.runner {
+            b = b.runner(r.clone());
+        }
+        Ok(b.build().map_err(SandboxError::from)?)
+    }
+
+    /// Calls `method` on plugin `name`. A transient fault restarts the plugin (the call
+    /// itself still fails, with the fault); see the module documentation.
+    pub fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Vec<u8>, HostError> {
+        let audit = self.audit(name);
+        let m = self
+            .plugins
+            .get_mut(name)
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        if m.quarantined {
+            return Err(HostError::Quarantined(name.into()));
+        }
+        let Some(plugin) = m.plugin.as_mut() else {
+            return Err(HostError::Quarantined(name.into()));
+        };
+        match plugin.invoke(method, input) {
+            Err(SandboxError::Ended(record)) => {
+                recover(m, &audit, &record);
+                Err(SandboxError::Ended(record).into())
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Withdraws a capability from a running plugin.
+    pub fn revoke_capability(&self, name: &str, c: Capability) -> Result<bool, HostError> {
+        let m = self
+            .plugins
+            .get(name)
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        Ok(m.plugin.as_ref().is_some_and(|p| p.revoke(c)))
+    }
+
+    /// Revokes a signer key: it is added to the revocation list (no further load succeeds)
+    /// and every running plugin it signed is stopped and quarantined. Returns their names.
+    pub fn revoke_key(&mut self, key_id: &str) -> Vec<String> {
+        self.config.trust.revoked.keys.insert(key_id.to_owned());
+        let mut stopped = Vec::new();
+        for (name, m) in &mut self.plugins {
+            if m.package.signer == key_id {
+                if let Some(p) = m.plugin.take() {
+                    m.past = merge(&m.past, &p.stats());
+                    let _ = p.kill();
+                }
+                m.quarantined = true;
+                stopped.push(name.clone());
+            }
+        }
+        self.audit("").record(&AuditEvent::KeyRevoked {
+            key: key_id.into(),
+            stopped: stopped.clone(),
+        });
+        stopped
+    }
+
+    /// Replaces the policy store and evaluates every loaded plugin again: capabilities no
+    /// longer granted are revoked at runtime; a plugin the new store refuses is stopped.
+    pub fn reload_policy(&mut self, policy: PolicyStore) {
+        self.config.policy = policy;
+        let names: Vec<String> = self.plugins.keys().cloned().collect();
+        for name in names {
+            let decision = self.decide(&self.plugins[&name].package);
+            let audit = self.audit(&name);
+            audit.record(&decision.audit_event());
+            let Some(m) = self.plugins.get_mut(&name) else {
+                continue;
+            };
+            if let Some(p) = &m.plugin {
+                for c in m.decision.granted.difference(&decision.granted) {
+                    p.revoke(*c);
+                }
+            }
+            if !decision.load
+                && let Some(p) = m.plugin.take()
+            {
+                m.past = merge(&m.past, &p.stats());
+                let _ = p.shutdown();
+                m.quarantined = true;
+            }
+            m.decision = decision;
+        }
+    }
+
+    /// Stops plugin `name` gracefully and forgets it.
+    pub fn unload(&mut self, name: &str) -> Result<Option<TerminationRecord>, HostError> {
+        let m = self
+            .plugins
+            .remove(name)
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        Ok(match m.plugin {
+            Some(p) => Some(p.shutdown()?),
+            None => None,
+        })
+    }
+
+    /// Figures of plugin `name`, over all its processes since it was loaded.
+    pub fn stats(&self, name: &str) -> Result<Stats, HostError> {
+        let m = self
+            .plugins
+            .get(name)
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        Ok(match &m.plugin {
+            Some(p) => merge(&m.past, &p.stats()),
+            None => m.past.clone(),
+        })
+    }
+
+    /// The decision in force for plugin `name`.
+    pub fn decision(&self, name: &str) -> Option<&Decision> {
+        self.plugins.get(name).map(|m| &m.decision)
+    }
+
+    /// Whether plugin `name` is quarantined.
+    pub fn is_quarantined(&self, name: &str) -> bool {
+        self.plugins.get(name).is_some_and(|m| m.quarantined)
+    }
+
+    /// The running plugin `name` (to pause, read events, and so on).
+    pub fn plugin(&self, name: &str) -> Option<&Plugin> {
+        self.plugins.get(name).and_then(|m| m.plugin.as_ref())
+    }
+}
+
+fn start(config: &SandboxConfig, audit: Audit, init: &[u8]) -> Result<Plugin, SandboxError> {
+    let mut p = Plugin::spawn_audited(config, audit)?;
+    p.init(init)?;
+    p.start()?;
+    Ok(p)
+}
+
+/// After a fault: restart with backoff, or quarantine.
+fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
+    if let Some(p) = m.plugin.take() {
+        m.past = merge(&m.past, &p.stats());
+    }
+    let policy = m.decision.restart;
+    let now = Instant::now();
+    let window = Duration::from_secs(policy.window_s);
+    while m
+        .restarts
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > window)
+    {
+        m.restarts.pop_front();
+    }
+    let attempt = m.restarts.len() as u32 + 1;
+    if !is_transient(&record.reason) || attempt > policy.max_restarts {
+        if attempt > policy.max_restarts {
+            audit.record(&AuditEvent::LimitHit {
+                limit: "restarts".into(),
+                action: "terminated".into(),
+                value: u64::from(attempt),
+                max: u64::from(policy.max_restarts),
+            });
+        }
+        m.quarantined = true;
+        audit.record(&AuditEvent::Quarantined {
+            restarts: attempt - 1,
+        });
+        return;
+    }
+    let backoff = policy.backoff(attempt);
+    audit.record(&AuditEvent::Restart {
+        attempt,
+        backoff_ms: backoff.as_millis() as u64,
+        after: record.reason.kind().into(),
+    });
+    std::thread::sleep(backoff);
+    m.restarts.push_back(Instant::now());
+    match start(&m.config, audit.clone(), &m.init) {
+        Ok(p) => m.plugin = Some(p),
+        Err(_) => {
+            // A plugin that cannot even start again is not transiently faulty.
+            m.quarantined = true;
+            audit.record(&AuditEvent::Quarantined { restarts: attempt });
+        }
+    }
+}
+
+/// Figures of two processes of one plugin, one after the other.
+fn merge(a: &Stats, b: &Stats) -> Stats {
+    let mut s = b.clone();
+    s.invocations += a.invocations;
+    s.errors += a.errors;
+    s.total_latency_us += a.total_latency_us;
+    s.max_latency_us = s.max_latency_us.max(a.max_latency_us);
+    s.log_records += a.log_records;
+    s.log_bytes += a.log_bytes;
+    s.logs_dropped += a.logs_dropped;
+    s.cpu_us += a.cpu_us;
+    s.peak_rss_kib = s.peak_rss_kib.max(a.peak_rss_kib);
+    s.broker.host_calls += a.broker.host_calls;
+    s.broker.denials += a.broker.denials;
+    s.broker.limit_hits += a.broker.limit_hits;
+    s.broker.throttled += a.broker.throttled;
+    s.broker.logs_throttled += a.broker.logs_throttled;
+    s
+}
