@@ -639,7 +639,7 @@ mod tests {
     #[test]
     fn invalid_stores_are_refused() {
         let ok = PolicyStore::parse(STORE).expect("parses");
-        assert_eq!(ok.default.limits.memory_mib.is_some(), true);
+        assert!(ok.default.limits.memory_mib.is_some());
         for (from, to) in [
             ("format = 1", "format = 2"),
             ("grant = [\"log\"]", "grant = [\"root\"]"),
