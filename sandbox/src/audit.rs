@@ -154,6 +154,11 @@ pub enum AuditEvent {
         /// Restarts made before giving up.
         restarts: u32,
     },
+    /// The plugin's figures when its process ended.
+    Stats {
+        /// Invocations, latencies, CPU, memory, host calls, denials, limit hits.
+        stats: Box<crate::supervisor::Stats>,
+    },
 }
 
 impl AuditEvent {
@@ -174,6 +179,7 @@ impl AuditEvent {
             AuditEvent::Notification { .. } => "notification",
             AuditEvent::Restart { .. } => "restart",
             AuditEvent::Quarantined { .. } => "quarantined",
+            AuditEvent::Stats { .. } => "stats",
         }
     }
 }
@@ -390,6 +396,9 @@ mod tests {
                 after: s(),
             },
             AuditEvent::Quarantined { restarts: 0 },
+            AuditEvent::Stats {
+                stats: Box::default(),
+            },
         ]
     }
 

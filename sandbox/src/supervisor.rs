@@ -724,6 +724,9 @@ impl Plugin {
             reason: record.reason.kind().to_owned(),
             detail: serde_json::to_string(&record.reason).unwrap_or_default(),
         });
+        self.shared.emit(AuditEvent::Stats {
+            stats: Box::new(self.stats()),
+        });
         record
     }
 

@@ -324,6 +324,7 @@ fn the_audit_log_holds_the_events_in_order() {
             "revoked",
             "denied",
             "terminated",
+            "stats",
             "state"
         ],
         "{records:#?}"

@@ -99,3 +99,80 @@ fn bad_usage_exits_2_with_a_reason() {
         assert!(err.contains(expect), "{args:?}: {err}");
     }
 }
+
+/// The README's worked example: a key, the C template signed, verified, hosted under the
+/// example policy, and the audit log read back.
+#[test]
+fn sign_verify_and_host_the_template_as_the_readme_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(sbx(&["keygen", "--out", &d("publisher")]));
+    let template = plugin("template_c");
+    ok(sbx(&[
+        "sign",
+        "--key",
+        &d("publisher.key"),
+        "--plugin",
+        template.to_str().unwrap(),
+        "--name",
+        "template-c",
+        "--version",
+        "1.0.0",
+        "--capability",
+        "log",
+        "--out",
+        &d("template-c.sbxpkg"),
+    ]));
+    let verified = ok(sbx(&[
+        "verify",
+        "--pub",
+        &d("publisher.pub"),
+        &d("template-c.sbxpkg"),
+    ]));
+    assert!(
+        verified.starts_with("verified template-c 1.0.0"),
+        "{verified}"
+    );
+    assert!(ok(sbx(&["inspect", &d("template-c.sbxpkg")])).contains("sha256 matches"));
+    let policy = concat!(env!("CARGO_MANIFEST_DIR"), "/policy/plugins.example.toml");
+    let out = ok(sbx(&[
+        "host",
+        "--package",
+        &d("template-c.sbxpkg"),
+        "--pub",
+        &d("publisher.pub"),
+        "--policy",
+        policy,
+        "--storage",
+        &d("storage"),
+        "--audit",
+        &d("audit.jsonl"),
+        "--method",
+        "reverse",
+        "--input",
+        "signed",
+    ]));
+    assert_eq!(out, "dengis");
+    let stats = ok(sbx(&["stats", &d("audit.jsonl")]));
+    assert!(stats.contains("template-c"), "{stats}");
+    assert!(stats.contains("invocations 1"), "{stats}");
+    // A tampered package is refused with its kind, and exit code 1.
+    std::fs::write(dir.path().join("template-c.sbxpkg/plugin.so"), b"not it").unwrap();
+    let refused = sbx(&[
+        "verify",
+        "--pub",
+        &d("publisher.pub"),
+        &d("template-c.sbxpkg"),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("tampered_binary"));
+}

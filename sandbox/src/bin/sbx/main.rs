@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+mod package;
+
 use sbx_sandbox::{Deadlines, Layers, Plugin, SandboxConfig, SandboxError, Strictness};
 
 const USAGE: &str = "\
@@ -15,6 +17,17 @@ sbx — host an untrusted C/C++ plugin in the reference sandbox
 
 USAGE:
     sbx run --plugin FILE.so --method NAME [OPTIONS]
+    sbx keygen --out NAME      new publisher key: NAME.key (secret, 0600), NAME.pub
+    sbx sign --key NAME.key --plugin FILE.so --name N --version V [--capability C]...
+             [--memory-mib N] --out DIR
+                               write a signed package (manifest.toml, plugin.so, signature.toml)
+    sbx verify (--trust FILE | --pub NAME.pub) DIR
+                               verify a package; exit 1 with the refusal's kind if refused
+    sbx inspect DIR            show a package's manifest, hash and signer (not verified)
+    sbx host --package DIR (--trust FILE | --pub NAME.pub) --policy FILE --storage DIR
+             [--audit FILE] --method NAME [--input TEXT] [--init TEXT] [--stats json]
+                               verify, apply the policy, run one call in the sandbox
+    sbx stats AUDIT_LOG        per-plugin figures and events from an audit log
     sbx header                 print the plugin ABI header (sbx_plugin.h)
     sbx help
 
@@ -240,6 +253,27 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
+        Some(cmd @ ("keygen" | "sign" | "verify" | "inspect" | "host" | "stats")) => {
+            let rest = &args[1..];
+            let outcome = match cmd {
+                "keygen" => package::keygen(rest),
+                "sign" => package::sign(rest),
+                "verify" => package::verify(rest),
+                "inspect" => package::inspect(rest),
+                "host" => package::host(rest),
+                _ => package::stats(rest),
+            };
+            match outcome {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(package::Failure(msg, code)) => {
+                    eprintln!("sbx {cmd}: {msg}");
+                    if code == 2 {
+                        eprint!("\n{USAGE}");
+                    }
+                    ExitCode::from(code)
+                }
+            }
+        }
         Some("header") => {
             print!("{}", sbx_sandbox::PLUGIN_HEADER);
             ExitCode::SUCCESS
