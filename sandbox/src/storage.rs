@@ -125,7 +125,8 @@ impl Storage {
     pub fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
         let old = self.stored_len(key)?.map(|v| v + key.len() as u64);
         let new = (value.len() + key.len()) as u64;
-        let after = self.used - old.unwrap_or(0) + new;
+        // Saturating: the directory may have been changed behind our back since it was counted.
+        let after = self.used.saturating_sub(old.unwrap_or(0)) + new;
         if after > self.quota {
             return Err(StorageError::Quota {
                 used: self.used,
@@ -165,7 +166,7 @@ impl Storage {
         };
         let path = self.path(key);
         fs::remove_file(&path).map_err(|source| StorageError::Io { path, source })?;
-        self.used -= len + key.len() as u64;
+        self.used = self.used.saturating_sub(len + key.len() as u64);
         Ok(true)
     }
 }

@@ -184,8 +184,9 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
             Message::Heartbeat => Message::Heartbeat,
             Message::Shutdown => {
                 if initialized {
+                    // Shutdown is an entry point too: host services answer during it.
                     // SAFETY: the ABI's shutdown entry point takes no argument.
-                    unsafe { (plugin.shutdown)() };
+                    in_entry(|| unsafe { (plugin.shutdown)() });
                 }
                 send(id, Message::Result { output: Vec::new() });
                 std::process::exit(0);
