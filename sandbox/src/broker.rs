@@ -197,8 +197,6 @@ pub struct BrokerStats {
 pub struct Broker {
     config: BrokerConfig,
     grants: Grants,
-    /// Capabilities that were granted and then revoked (their refusals say `revoked`).
-    revoked: BTreeSet<Capability>,
     storage: Option<Storage>,
     calls: TokenBucket,
     log: TokenBucket,
@@ -287,7 +285,6 @@ impl Broker {
             log: TokenBucket::new(config.log_rate, now),
             config,
             grants,
-            revoked: BTreeSet::new(),
             storage,
             log_throttling: false,
             stats: BrokerStats::default(),
@@ -303,18 +300,6 @@ impl Broker {
     /// Notifications the plugin showed the user, oldest first.
     pub fn notifications(&self) -> &[String] {
         &self.notifications
-    }
-
-    /// Withdraws `c` at runtime; its next use is denied as `revoked`.
-    pub fn revoke(&mut self, c: Capability, events: &mut Vec<AuditEvent>) -> bool {
-        let was = self.grants.revoke(c);
-        if was {
-            self.revoked.insert(c);
-            events.push(AuditEvent::Revoked {
-                capability: c.name().into(),
-            });
-        }
-        was
     }
 
     fn deny(&mut self, service: &str, reason: &str, detail: String, events: &mut Vec<AuditEvent>) {
@@ -346,8 +331,8 @@ impl Broker {
     fn capability_refusal(&self, c: Capability) -> Option<&'static str> {
         if self.grants.has(c) {
             None
-        } else if self.revoked.contains(&c) || self.config.grants.contains(&c) {
-            // Granted at start and gone now: another thread revoked it.
+        } else if self.config.grants.contains(&c) {
+            // Granted at start and gone now: revoked through the shared grants.
             Some("revoked")
         } else {
             Some("not_granted")
@@ -688,8 +673,7 @@ mod tests {
         );
         assert_eq!(s, abi::ERR_INVALID_ARGUMENT);
         assert_eq!(ev.len(), 1);
-        let mut ev = Vec::new();
-        assert!(b.revoke(Capability::Storage, &mut ev));
+        assert!(grants.revoke(Capability::Storage));
         let (s, _, ev) = call(&mut b, put(b"1"));
         assert_eq!(s, abi::ERR_DENIED);
         assert!(matches!(&ev[0], AuditEvent::Denied { reason, .. } if reason == "revoked"));

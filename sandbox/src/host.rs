@@ -275,7 +275,7 @@ impl Host {
         for (name, m) in &mut self.plugins {
             if m.package.signer == key_id {
                 if let Some(p) = m.plugin.take() {
-                    m.past = merge(&m.past, &p.stats());
+                    m.past = m.past.followed_by(&p.stats());
                     let _ = p.kill();
                 }
                 m.quarantined = true;
@@ -309,7 +309,7 @@ impl Host {
             if !decision.load
                 && let Some(p) = m.plugin.take()
             {
-                m.past = merge(&m.past, &p.stats());
+                m.past = m.past.followed_by(&p.stats());
                 let _ = p.shutdown();
                 m.quarantined = true;
             }
@@ -336,7 +336,7 @@ impl Host {
             .get(name)
             .ok_or_else(|| HostError::NotLoaded(name.into()))?;
         Ok(match &m.plugin {
-            Some(p) => merge(&m.past, &p.stats()),
+            Some(p) => m.past.followed_by(&p.stats()),
             None => m.past.clone(),
         })
     }
@@ -367,7 +367,7 @@ fn start(config: &SandboxConfig, audit: Audit, init: &[u8]) -> Result<Plugin, Sa
 /// After a fault: restart with backoff, or quarantine.
 fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
     if let Some(p) = m.plugin.take() {
-        m.past = merge(&m.past, &p.stats());
+        m.past = m.past.followed_by(&p.stats());
     }
     let policy = m.decision.restart;
     let now = Instant::now();
@@ -411,24 +411,4 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
             audit.record(&AuditEvent::Quarantined { restarts: attempt });
         }
     }
-}
-
-/// Figures of two processes of one plugin, one after the other.
-fn merge(a: &Stats, b: &Stats) -> Stats {
-    let mut s = b.clone();
-    s.invocations += a.invocations;
-    s.errors += a.errors;
-    s.total_latency_us += a.total_latency_us;
-    s.max_latency_us = s.max_latency_us.max(a.max_latency_us);
-    s.log_records += a.log_records;
-    s.log_bytes += a.log_bytes;
-    s.logs_dropped += a.logs_dropped;
-    s.cpu_us += a.cpu_us;
-    s.peak_rss_kib = s.peak_rss_kib.max(a.peak_rss_kib);
-    s.broker.host_calls += a.broker.host_calls;
-    s.broker.denials += a.broker.denials;
-    s.broker.limit_hits += a.broker.limit_hits;
-    s.broker.throttled += a.broker.throttled;
-    s.broker.logs_throttled += a.broker.logs_throttled;
-    s
 }

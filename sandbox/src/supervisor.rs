@@ -115,6 +115,29 @@ pub struct Stats {
     pub broker: BrokerStats,
 }
 
+impl Stats {
+    /// The figures of two processes of one plugin, `self` then `later`: counts and CPU add
+    /// up, maxima are the larger, percentiles are the later process's.
+    pub fn followed_by(&self, later: &Stats) -> Stats {
+        let mut s = later.clone();
+        s.invocations += self.invocations;
+        s.errors += self.errors;
+        s.total_latency_us += self.total_latency_us;
+        s.max_latency_us = s.max_latency_us.max(self.max_latency_us);
+        s.log_records += self.log_records;
+        s.log_bytes += self.log_bytes;
+        s.logs_dropped += self.logs_dropped;
+        s.cpu_us += self.cpu_us;
+        s.peak_rss_kib = s.peak_rss_kib.max(self.peak_rss_kib);
+        s.broker.host_calls += self.broker.host_calls;
+        s.broker.denials += self.broker.denials;
+        s.broker.limit_hits += self.broker.limit_hits;
+        s.broker.throttled += self.broker.throttled;
+        s.broker.logs_throttled += self.broker.logs_throttled;
+        s
+    }
+}
+
 /// Call latencies kept for the percentiles.
 const LATENCY_WINDOW: usize = 1024;
 
@@ -604,11 +627,7 @@ impl Plugin {
             },
             Some(deadline),
         ) {
-            return Err(match e {
-                ChannelError::Timeout => self.fault(timeout),
-                ChannelError::Closed => self.channel_closed(),
-                other => self.fault(protocol(format!("sending: {other}"))),
-            });
+            return Err(self.send_failed(e, timeout));
         }
         loop {
             let frame = match self.channel.recv(Some(deadline)) {
@@ -635,11 +654,7 @@ impl Plugin {
                         message: Message::HostReply { status, payload },
                     };
                     if let Err(e) = self.channel.send(&reply, Some(deadline)) {
-                        return Err(match e {
-                            ChannelError::Timeout => self.fault(timeout),
-                            ChannelError::Closed => self.channel_closed(),
-                            other => self.fault(protocol(format!("sending: {other}"))),
-                        });
+                        return Err(self.send_failed(e, timeout.clone()));
                     }
                 }
                 _ if wrong_id => {
@@ -674,6 +689,16 @@ impl Plugin {
                     return Err(self.fault(reason));
                 }
             }
+        }
+    }
+
+    /// A send that failed during a request: a missed deadline, a closed channel or a broken
+    /// one each end the process.
+    fn send_failed(&mut self, e: ChannelError, timeout: TerminationReason) -> SandboxError {
+        match e {
+            ChannelError::Timeout => self.fault(timeout),
+            ChannelError::Closed => self.channel_closed(),
+            other => self.fault(protocol(format!("sending: {other}"))),
         }
     }
 

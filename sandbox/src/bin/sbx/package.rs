@@ -274,17 +274,12 @@ pub fn stats(args: &[String]) -> Outcome {
         let entry = per.entry(r.plugin.clone()).or_default();
         *entry.0.entry(r.event.name()).or_default() += 1;
         if let AuditEvent::Stats { stats } = &r.event {
-            // Figures of successive processes of one plugin add up.
+            // Figures of successive processes of one plugin add up; the p99 shown is the
+            // worst of them.
             let total = entry.1.get_or_insert_with(Default::default);
-            total.invocations += stats.invocations;
-            total.errors += stats.errors;
-            total.cpu_us += stats.cpu_us;
-            total.peak_rss_kib = total.peak_rss_kib.max(stats.peak_rss_kib);
-            total.max_latency_us = total.max_latency_us.max(stats.max_latency_us);
-            total.p99_latency_us = total.p99_latency_us.max(stats.p99_latency_us);
-            total.broker.host_calls += stats.broker.host_calls;
-            total.broker.denials += stats.broker.denials;
-            total.broker.limit_hits += stats.broker.limit_hits;
+            let worst_p99 = total.p99_latency_us.max(stats.p99_latency_us);
+            *total = total.followed_by(stats);
+            total.p99_latency_us = worst_p99;
         }
     }
     println!(
