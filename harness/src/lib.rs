@@ -10,6 +10,7 @@
 //! case guard's process tree and rusage).
 
 pub mod case;
+pub mod fuzzing;
 pub mod guard;
 pub mod model;
 pub mod observe;

@@ -422,12 +422,6 @@ pub fn error_line(id: u64, error: &ErrorBody) -> String {
     serde_json::json!({ "id": id, "error": error }).to_string()
 }
 
-/// Fuzzing entry: any bytes through the adapter-line parser (must never panic).
-pub fn fuzz_bytes(data: &[u8]) {
-    let _ = parse_line(data);
-    let _ = parse_request(data);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::unistd::Pid;
-use sbx_ipc::{Frame, LogLevel, Message};
+use sbx_ipc::{Frame, Message};
 use serde::{Deserialize, Serialize};
 
 use crate::abi;
@@ -22,11 +22,11 @@ use crate::channel::{Channel, ChannelError, StreamChannel};
 use crate::config::{ConfigError, SandboxConfig};
 use crate::enforcement::{EnforcementReport, Status};
 use crate::lifecycle::{Event, InvalidTransition, State};
+use crate::session::{Expect, HostSession, Step};
 use crate::spawn::{SpawnError, spawn_runner};
 use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
 
-/// Log records kept per plugin; older ones are dropped (and counted).
-pub const MAX_KEPT_LOGS: usize = 1024;
+pub use crate::session::MAX_KEPT_LOGS;
 
 /// How long a process that closed its channel may take to exit before it is killed.
 const EXIT_GRACE: Duration = Duration::from_millis(500);
@@ -164,10 +164,10 @@ pub struct Plugin {
     config: SandboxConfig,
     enforcement: EnforcementReport,
     next_id: u64,
-    logs: VecDeque<LogRecord>,
+    /// What each frame of the runner means: answers, host calls, logs, breaches.
+    session: HostSession,
     stats: Stats,
     latencies: VecDeque<u64>,
-    broker: Broker,
     /// Dropped after the process is reaped (fields drop after `Drop::drop`).
     cgroup: Option<PluginCgroup>,
     termination: Option<TerminationRecord>,
@@ -253,10 +253,9 @@ impl Plugin {
             config: config.clone(),
             enforcement: EnforcementReport::default(),
             next_id: 1,
-            logs: VecDeque::new(),
+            session: HostSession::new(broker, config.limits.output_bytes as usize),
             stats: Stats::default(),
             latencies: VecDeque::new(),
-            broker,
             cgroup,
             termination: None,
         };
@@ -336,7 +335,11 @@ impl Plugin {
                     }
                     return Ok(());
                 }
-                Message::Log { level, message } => self.keep_log(level, message),
+                Message::Log { level, message } => {
+                    let mut events = Vec::new();
+                    self.session.keep_log(level, message, &mut events);
+                    self.shared.emit_all(events);
+                }
                 // The runner's own refusal (strict mode, dlopen failure, bad ABI version).
                 Message::Error { message, .. } => {
                     return Err((message, TerminationReason::KilledByHost));
@@ -500,7 +503,7 @@ impl Plugin {
 
     /// Log records kept so far (at most [`MAX_KEPT_LOGS`], newest last).
     pub fn logs(&self) -> impl Iterator<Item = &LogRecord> {
-        self.logs.iter()
+        self.session.logs()
     }
 
     /// Figures measured by the host, with live CPU and memory from /proc (or, once the
@@ -525,7 +528,11 @@ impl Plugin {
         s.p50_latency_us = pct(50);
         s.p95_latency_us = pct(95);
         s.p99_latency_us = pct(99);
-        s.broker = self.broker.stats();
+        let logs = self.session.log_counts();
+        s.log_records = logs.records;
+        s.log_bytes = logs.bytes;
+        s.logs_dropped = logs.dropped;
+        s.broker = self.session.broker_stats();
         s
     }
 
@@ -553,7 +560,7 @@ impl Plugin {
 
     /// Messages the plugin showed the user through `notify_user`.
     pub fn notifications(&self) -> &[String] {
-        self.broker.notifications()
+        self.session.notifications()
     }
 
     /// The plugin's name (in the audit log and storage).
@@ -585,25 +592,6 @@ impl Plugin {
         }
     }
 
-    fn keep_log(&mut self, level: LogLevel, message: String) {
-        let mut events = Vec::new();
-        let admitted = self.broker.admit_log(message.len(), &mut events);
-        self.shared.emit_all(events);
-        if !admitted {
-            return;
-        }
-        self.stats.log_records += 1;
-        self.stats.log_bytes += message.len() as u64;
-        if self.logs.len() == MAX_KEPT_LOGS {
-            self.logs.pop_front();
-            self.stats.logs_dropped += 1;
-        }
-        self.logs.push_back(LogRecord {
-            level: format!("{level:?}").to_lowercase(),
-            message,
-        });
-    }
-
     /// Sends a request and waits for its reply. Any fault ends the process and moves the
     /// plugin to Failed.
     fn request(
@@ -619,7 +607,10 @@ impl Plugin {
             phase,
             after_ms: budget.as_millis() as u64,
         };
-        let expect_heartbeat = matches!(message, Message::Heartbeat);
+        let expect = match message {
+            Message::Heartbeat => Expect::Heartbeat,
+            _ => Expect::Reply,
+        };
         if let Err(e) = self.channel.send(
             &Frame {
                 request_id: id,
@@ -636,58 +627,25 @@ impl Plugin {
                 Err(ChannelError::Closed) => return Err(self.channel_closed()),
                 Err(e) => return Err(self.fault(protocol(e.to_string()))),
             };
-            let wrong_id = frame.request_id != id;
-            match frame.message {
-                // The runner bounds log records, but a plugin can write frames itself.
-                Message::Log { message, .. } if message.len() > abi::MAX_LOG_LEN => {
-                    let reason = protocol(format!("log record of {} bytes", message.len()));
-                    return Err(self.fault(reason));
-                }
-                Message::Log { level, message } => self.keep_log(level, message),
-                // A host service asked for during the call: answered by the broker at once.
-                Message::HostCall { service, payload } if !expect_heartbeat => {
-                    let mut events = Vec::new();
-                    let (status, payload) = self.broker.handle(service, &payload, &mut events);
-                    self.shared.emit_all(events);
-                    let reply = Frame {
-                        request_id: frame.request_id,
-                        message: Message::HostReply { status, payload },
-                    };
+            let mut events = Vec::new();
+            let step = self.session.on_frame(id, expect, frame, &mut events);
+            self.shared.emit_all(events);
+            match step {
+                Step::Continue => {}
+                Step::Reply(reply) => {
                     if let Err(e) = self.channel.send(&reply, Some(deadline)) {
                         return Err(self.send_failed(e, timeout.clone()));
                     }
                 }
-                _ if wrong_id => {
-                    let reason = protocol(format!(
-                        "reply for request {} while {id} was pending",
-                        frame.request_id
-                    ));
-                    return Err(self.fault(reason));
-                }
-                Message::Heartbeat if expect_heartbeat => return Ok(Message::Heartbeat),
-                Message::Result { output } if !expect_heartbeat => {
-                    if output.len() > self.config.limits.output_bytes as usize {
-                        let reason = protocol(format!("{} output bytes", output.len()));
-                        return Err(self.fault(reason));
-                    }
-                    return Ok(Message::Result { output });
-                }
-                Message::Error { code, message } if code == abi::RUNNER_ABI_VIOLATION => {
-                    // The runner caught the plugin breaking the ABI (an output length beyond
-                    // its buffer): a fault, not an answer.
-                    return Err(self.fault(protocol(message)));
-                }
-                Message::Error { code, message } if !expect_heartbeat => {
+                Step::Answer(message) => return Ok(message),
+                Step::PluginError { code, message } => {
                     return Err(SandboxError::Plugin {
                         code,
                         name: abi::status_name(code),
                         message,
                     });
                 }
-                other => {
-                    let reason = protocol(format!("unexpected {}", other.name()));
-                    return Err(self.fault(reason));
-                }
+                Step::Violation(detail) => return Err(self.fault(protocol(detail))),
             }
         }
     }

@@ -10,6 +10,8 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
+mod fuzz;
+
 const USAGE: &str = "\
 usage: cargo xtask <task>
 
@@ -17,7 +19,8 @@ tasks:
     test          run every test of the workspace, then clippy (-D warnings) and rustfmt --check
     conformance   run the conformance suite against the reference sandbox and write a report
     plugins       build the plugin suite and copy the shared objects to target/plugins/
-    fuzz          build and run the fuzz targets (--time SECONDS per target, default 60)
+    fuzz          run the cargo-fuzz targets for a time budget, triage crashes, write a summary
+                  (cargo xtask fuzz --help)
 ";
 
 fn main() -> ExitCode {
@@ -28,7 +31,7 @@ fn main() -> ExitCode {
             Some("test") => test(),
             Some("conformance") => conformance(&args[1..]),
             Some("plugins") => plugins(),
-            Some("fuzz") => fuzz(&args[1..]),
+            Some("fuzz") => fuzz::fuzz(&args[1..]),
             Some("help" | "--help" | "-h") => {
                 print!("{USAGE}");
                 Ok(())
@@ -308,45 +311,5 @@ fn plugins() -> Result<()> {
         }
     }
     eprintln!("xtask: {count} plugins in {}", out.display());
-    Ok(())
-}
-
-fn fuzz(args: &[String]) -> Result<()> {
-    let mut time = 60u64;
-    let mut it = args.iter();
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--time" => {
-                time = it
-                    .next()
-                    .context("--time needs seconds")?
-                    .parse()
-                    .context("--time: not a number")?
-            }
-            other => bail!("unknown fuzz option `{other}`"),
-        }
-    }
-    let have_fuzz = Command::new("cargo")
-        .args(["fuzz", "--version"])
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !have_fuzz {
-        cargo(&["install", "cargo-fuzz", "--locked"])?;
-    }
-    std::env::set_current_dir("fuzz")?;
-    let list = Command::new("cargo").args(["fuzz", "list"]).output()?;
-    let targets = String::from_utf8(list.stdout)?;
-    for target in targets.lines().filter(|l| !l.trim().is_empty()) {
-        let max_time = format!("-max_total_time={time}");
-        cargo(&[
-            "fuzz",
-            "run",
-            target,
-            "--sanitizer",
-            "none",
-            "--",
-            &max_time,
-        ])?;
-    }
     Ok(())
 }

@@ -279,6 +279,37 @@ pub fn fuzz_host_call(data: &[u8]) {
     }
 }
 
+/// Replays every saved input of cargo-fuzz target `target` through `oracle`: the corpus
+/// (`<fuzz_dir>/corpus/<target>/`) and the crashes ever found (`<fuzz_dir>/regressions/
+/// <target>/`), in name order, skipping dot files. Each input is named on stderr before it
+/// runs, so a panic points at the file. Returns how many were replayed; a missing directory
+/// holds none.
+pub fn replay(fuzz_dir: &std::path::Path, target: &str, oracle: fn(&[u8])) -> usize {
+    let mut replayed = 0;
+    for kind in ["corpus", "regressions"] {
+        let Ok(entries) = std::fs::read_dir(fuzz_dir.join(kind).join(target)) else {
+            continue;
+        };
+        let mut files: Vec<std::path::PathBuf> = entries
+            .map(|entry| entry.expect("readable directory entry").path())
+            .filter(|path| path.is_file())
+            .filter(|path| {
+                !path
+                    .file_name()
+                    .is_some_and(|name| name.to_string_lossy().starts_with('.'))
+            })
+            .collect();
+        files.sort();
+        for path in files {
+            let data = std::fs::read(&path).expect("readable input");
+            eprintln!("replaying {}", path.display());
+            oracle(&data);
+            replayed += 1;
+        }
+    }
+    replayed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

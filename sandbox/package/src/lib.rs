@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod fuzzing;
 mod keys;
 mod manifest;
 mod trust;
@@ -241,12 +242,9 @@ pub struct VerifiedPackage {
     pub source: PathBuf,
 }
 
-/// Reads at most `max` bytes of `path`; a larger file is refused by `too_large(len)`.
-fn read_bounded(
-    path: &Path,
-    max: u64,
-    too_large: impl FnOnce(u64) -> VerifyError,
-) -> Result<Vec<u8>, VerifyError> {
+/// Reads at most `limit` bytes of `path`. Bounded by the read itself, not by a size checked
+/// earlier: the file may grow meanwhile.
+fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
     use std::io::Read;
     let io = |source| VerifyError::Io {
         path: path.to_path_buf(),
@@ -254,8 +252,17 @@ fn read_bounded(
     };
     let file = std::fs::File::open(path).map_err(io)?;
     let mut bytes = Vec::new();
-    // Bounded by the read itself, not by a size checked earlier: the file may grow meanwhile.
-    file.take(max + 1).read_to_end(&mut bytes).map_err(io)?;
+    file.take(limit).read_to_end(&mut bytes).map_err(io)?;
+    Ok(bytes)
+}
+
+/// Reads at most `max` bytes of `path`; a larger file is refused by `too_large(len)`.
+fn read_bounded(
+    path: &Path,
+    max: u64,
+    too_large: impl FnOnce(u64) -> VerifyError,
+) -> Result<Vec<u8>, VerifyError> {
+    let bytes = read_at_most(path, max + 1)?;
     if bytes.len() as u64 > max {
         return Err(too_large(bytes.len() as u64));
     }
@@ -274,17 +281,54 @@ pub fn verify(
     let manifest_bytes = read_bounded(&dir.join(MANIFEST_FILE), MAX_MANIFEST_LEN as u64, |len| {
         ManifestError::TooLarge { len: len as usize }.into()
     })?;
-    let manifest = Manifest::parse(&manifest_bytes)?;
     let sig_path = dir.join(SIGNATURE_FILE);
-    if !sig_path.exists() {
+    let sig_bytes = if sig_path.exists() {
+        // One byte past the bound, so that `verify_parts` refuses an oversized signature
+        // after the manifest's own refusals, in the documented order.
+        Some(read_at_most(&sig_path, MAX_SIGNATURE_LEN + 1)?)
+    } else {
+        None
+    };
+    let read_binary = || {
+        read_bounded(&dir.join(PLUGIN_FILE), MAX_BINARY_LEN, |len| {
+            VerifyError::OversizedBinary { len }
+        })
+    };
+    verify_parts(
+        dir,
+        &manifest_bytes,
+        sig_bytes.as_deref(),
+        read_binary,
+        trust,
+        abi_version,
+    )
+}
+
+/// The checks of [`verify`] on the package's files as bytes: `signature` is `None` when the
+/// package has no signature file, and the binary is read (by `read_binary`) only once the
+/// signer is known to be trusted and not revoked. `source` is for messages only. Total: any
+/// bytes give a verified package or a refusal.
+pub fn verify_parts(
+    source: &Path,
+    manifest_bytes: &[u8],
+    signature: Option<&[u8]>,
+    read_binary: impl FnOnce() -> Result<Vec<u8>, VerifyError>,
+    trust: &TrustStore,
+    abi_version: u32,
+) -> Result<VerifiedPackage, VerifyError> {
+    let manifest = Manifest::parse(manifest_bytes)?;
+    let Some(sig_bytes) = signature else {
         return Err(VerifyError::Unsigned);
+    };
+    if sig_bytes.len() as u64 > MAX_SIGNATURE_LEN {
+        return Err(VerifyError::MalformedSignature(format!(
+            "{} bytes",
+            sig_bytes.len()
+        )));
     }
-    let sig_bytes = read_bounded(&sig_path, MAX_SIGNATURE_LEN, |len| {
-        VerifyError::MalformedSignature(format!("{len} bytes"))
-    })?;
-    let sig_text = String::from_utf8(sig_bytes)
+    let sig_text = std::str::from_utf8(sig_bytes)
         .map_err(|_| VerifyError::MalformedSignature("not UTF-8".into()))?;
-    let sig = SignatureFile::parse(&sig_text).map_err(VerifyError::MalformedSignature)?;
+    let sig = SignatureFile::parse(sig_text).map_err(VerifyError::MalformedSignature)?;
     let publisher = trust
         .publisher(&sig.key)
         .ok_or_else(|| VerifyError::UntrustedSigner {
@@ -293,11 +337,14 @@ pub fn verify(
     if trust.revoked.keys.contains(&sig.key) {
         return Err(VerifyError::RevokedKey { key: sig.key });
     }
-    let binary = read_bounded(&dir.join(PLUGIN_FILE), MAX_BINARY_LEN, |len| {
-        VerifyError::OversizedBinary { len }
-    })?;
+    let binary = read_binary()?;
+    if binary.len() as u64 > MAX_BINARY_LEN {
+        return Err(VerifyError::OversizedBinary {
+            len: binary.len() as u64,
+        });
+    }
     let actual = sha256(&binary);
-    let manifest_hash = sha256(&manifest_bytes);
+    let manifest_hash = sha256(manifest_bytes);
     let signature = Signature::from_bytes(&sig.signature);
     let key = publisher.key.verifying_key();
     let over = |binary_hash: &[u8; 32]| {
@@ -336,7 +383,7 @@ pub fn verify(
         binary,
         sha256: actual,
         signer: sig.key,
-        source: dir.to_path_buf(),
+        source: source.to_path_buf(),
     })
 }
 

@@ -199,3 +199,15 @@ proptest! {
         prop_assert_eq!(Manifest::parse(m.render().as_bytes()), Ok(m));
     }
 }
+
+/// The saved inputs of the publisher-facing fuzz targets replay on stable.
+#[test]
+fn fuzz_inputs_replay() {
+    let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
+    let manifests = sbx_ipc::fuzzing::replay(&fuzz, "manifest", crate::fuzzing::fuzz_manifest);
+    let packages = sbx_ipc::fuzzing::replay(&fuzz, "package_verify", crate::fuzzing::fuzz_package);
+    assert!(
+        manifests > 0 && packages > 0,
+        "the seed corpora are missing"
+    );
+}

@@ -683,17 +683,8 @@ mod tests {
             let s = PolicyStore::parse(STORE).expect("parses");
             let requested: BTreeSet<Capability> = req.into_iter().collect();
             let now = UNIX_EPOCH + Duration::from_secs(secs);
-            let d = s.decide(name, &requested, &Default::default(), now);
-            let rule = s.plugins.get(name).unwrap_or(&s.default);
-            let mut allowed = rule.grant.clone();
-            for e in s.exceptions.iter().filter(|e| e.plugin == name && secs < e.until_unix) {
-                allowed.extend(e.grant.iter().copied());
-            }
-            prop_assert!(d.granted.is_subset(&allowed));
-            prop_assert!(d.granted.is_subset(&requested));
-            prop_assert_eq!(d.granted.union(&d.withheld).copied().collect::<BTreeSet<_>>(), requested.clone());
-            prop_assert_eq!(d.load, d.withheld.is_empty() || rule.on_excess == OnExcess::Cut);
-            prop_assert_eq!(&s.decide(name, &requested, &Default::default(), now), &d);
+            // The same properties the `policy` fuzz target checks on fuzzed stores.
+            crate::fuzzing::check_decision(&s, name, &requested, now);
         }
 
         /// The store parser is total.

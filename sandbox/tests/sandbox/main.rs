@@ -4,6 +4,7 @@ mod broker;
 mod cli;
 mod common;
 mod confinement;
+mod fuzz_replay;
 mod host;
 mod lifecycle;
 mod packages;

@@ -21,39 +21,47 @@ fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
 }
 
-/// Files of `dir`, sorted, without dot files (`.gitkeep`); a missing directory is empty.
-fn inputs(dir: &Path) -> Vec<PathBuf> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
-    };
-    let mut files: Vec<PathBuf> = entries
-        .map(|entry| entry.expect("readable directory entry").path())
-        .filter(|path| path.is_file())
-        .filter(|path| {
-            !path
-                .file_name()
-                .is_some_and(|name| name.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    files.sort();
-    files
-}
-
 #[test]
 fn corpus_replay() {
-    let mut replayed = 0;
-    for (target, oracle) in TARGETS {
-        for kind in ["corpus", "regressions"] {
-            for path in inputs(&fuzz_dir().join(kind).join(target)) {
-                let data = std::fs::read(&path).expect("readable input");
-                // A panic names the input, so a failure points at the file to minimise.
-                eprintln!("replaying {}", path.display());
-                oracle(&data);
-                replayed += 1;
-            }
-        }
-    }
+    let replayed: usize = TARGETS
+        .iter()
+        .map(|(target, oracle)| sbx_ipc::fuzzing::replay(&fuzz_dir(), target, *oracle))
+        .sum();
     println!("corpus_replay: replayed {replayed} inputs");
+}
+
+/// Every cargo-fuzz target, and the test that replays its corpus and regressions; a target
+/// added to `fuzz/Cargo.toml` without a replay fails here.
+const REPLAYED_BY: [(&str, &str); 8] = [
+    ("frame_decode", "sandbox/ipc/tests/ipc/corpus.rs"),
+    ("stream_reassembly", "sandbox/ipc/tests/ipc/corpus.rs"),
+    ("host_call_decode", "sandbox/ipc/tests/ipc/corpus.rs"),
+    ("host_session", "sandbox/tests/sandbox/fuzz_replay.rs"),
+    ("policy", "sandbox/tests/sandbox/fuzz_replay.rs"),
+    ("manifest", "sandbox/package/src/tests.rs"),
+    ("package_verify", "sandbox/package/src/tests.rs"),
+    ("adapter_protocol", "harness/src/fuzzing.rs"),
+];
+
+#[test]
+fn every_fuzz_target_is_replayed() {
+    let manifest = std::fs::read_to_string(fuzz_dir().join("Cargo.toml")).expect("fuzz/Cargo.toml");
+    let targets: Vec<&str> = manifest
+        .lines()
+        .filter_map(|line| line.strip_prefix("name = \""))
+        .filter_map(|rest| rest.strip_suffix('"'))
+        .filter(|name| *name != "sbx-fuzz")
+        .collect();
+    let listed: Vec<&str> = REPLAYED_BY.iter().map(|(t, _)| *t).collect();
+    assert_eq!(targets, listed, "fuzz/Cargo.toml and REPLAYED_BY disagree");
+    let root = fuzz_dir().join("..");
+    for (target, test) in REPLAYED_BY {
+        let text = std::fs::read_to_string(root.join(test)).expect(test);
+        assert!(
+            text.contains(&format!("\"{target}\"")),
+            "{test} does not replay {target}"
+        );
+    }
 }
 
 /// What decoding a `frame_decode` seed must give: bytes consumed, or the error.
