@@ -1,6 +1,8 @@
 /*
- * cap_cpp_concurrent_calls — sixteen std::threads each make 200 host calls at
- * once: a log record and a storage_put then storage_get of a key of their own.
+ * cap_cpp_concurrent_calls — sixteen std::threads each make 25 rounds of host
+ * calls at once: a log record and a storage_put then storage_get of a key of their
+ * own. (25 rounds keep the 400 durable storage writes well inside a 2 s call
+ * deadline; the race is in how the calls interleave, not in how many there are.)
  * The ABI allows host calls from any plugin thread; a runner that multiplexes
  * them on one channel without matching replies to callers hands one thread
  * another's answer (or mixes frames). Each thread checks it reads back its own
@@ -23,12 +25,14 @@ sbx_status attack(const atk_input *in, atk_out *out)
         return SBX_ERR_INTERNAL;
     }
     std::atomic<long> calls{0}, crossed{0}, failed{0};
+    // Threads that did start are joined whatever happens to the others: a joinable
+    // std::thread destroyed by an exception would abort the process.
+    std::vector<std::thread> threads;
     try {
-        std::vector<std::thread> threads;
         for (int t = 0; t < 16; ++t) {
             threads.emplace_back([&, t] {
                 const std::string key = "sbx-atk-thread-" + std::to_string(t);
-                for (int i = 0; i < 200; ++i) {
+                for (int i = 0; i < 25; ++i) {
                     const std::string value = std::to_string(t) + ":" + std::to_string(i);
                     const std::string line = "thread " + value;
                     h->log(h->ctx, SBX_LOG_DEBUG, line.data(), line.size());
@@ -49,11 +53,11 @@ sbx_status attack(const atk_input *in, atk_out *out)
                 }
             });
         }
-        for (auto &thread : threads) {
-            thread.join();
-        }
     } catch (const std::exception &e) {
         atk_printf(out, "stopped: %s\n", e.what());
+    }
+    for (auto &thread : threads) {
+        thread.join();
     }
     atk_printf(out, "%ld calls, %ld failed, %ld answers for another thread\n", calls.load(),
                failed.load(), crossed.load());

@@ -164,6 +164,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     let finished = session.finish(Duration::from_secs(5));
     let received = listeners.close();
     let after = scratch.snapshot();
+    let stored = scratch.work_bytes();
     if case.hostile {
         clean_tmp_attack_files();
     }
@@ -226,6 +227,15 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         result.harm.push(harm(
             HarmKind::ResourceExhausted,
             format!("{} MiB written outside the allowed area", written >> 20),
+        ));
+    }
+    if stored > 64 << 20 {
+        result.harm.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "{} MiB held in the adapter's working directory (plugin storage)",
+                stored >> 20
+            ),
         ));
     }
     if received.tcp > 0 {

@@ -140,6 +140,14 @@ impl Scratch {
     pub fn written_bytes(snapshot: &Snapshot) -> u64 {
         snapshot.files.values().map(|f| f.len).sum()
     }
+
+    /// Bytes held under the adapter's working directory, where adapters keep the plugins'
+    /// storage (see `ADAPTERS.md`): a storage quota that does not hold shows here.
+    pub fn work_bytes(&self) -> u64 {
+        let mut files = BTreeMap::new();
+        walk(&self.work, &self.root, &mut files);
+        files.values().map(|f| f.len).sum()
+    }
 }
 
 /// Removes the attack files a constructor-stage plugin may have left in `/tmp`.

@@ -1,7 +1,9 @@
 //! The no-isolation control: plugins are loaded with `dlopen` into this very process, as a
 //! host without a sandbox would do. It checks the ABI like any careful host, and nothing
-//! else: no process boundary, no filter, no limit, no deadline. Its run shows that each
-//! hostile plugin really does harm when nothing confines it.
+//! else: no process boundary, no filter, no limit, no deadline. Its host services are the
+//! naive ones such a host writes: storage keys used as file names under `storage/`, no
+//! quota, `net_request` to whatever the plugin names, grants not checked. Its run shows
+//! that each hostile plugin really does harm when nothing confines it.
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, c_char, c_int, c_void};
@@ -60,9 +62,185 @@ unsafe extern "C" fn log(
     abi::OK
 }
 
+/// Borrows `len` plugin bytes at `ptr` (NULL only with length 0), as a host that trusts
+/// its plugins does.
+///
+/// # Safety
+/// `ptr` must point to `len` readable bytes, as the ABI requires.
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> Option<&'a [u8]> {
+    if ptr.is_null() {
+        return (len == 0).then_some(&[]);
+    }
+    // SAFETY: the ABI's contract on the plugin's pointer.
+    Some(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// The naive storage path: the key, as text, under `storage/` (so `../` walks out).
+fn storage_path(key: &[u8]) -> std::path::PathBuf {
+    std::path::Path::new("storage").join(String::from_utf8_lossy(key).as_ref())
+}
+
+/// Copies an answer into the plugin's buffer, or reports the size it needs.
+///
+/// # Safety
+/// `out` must hold `out_cap` writable bytes and `out_len` be writable, as the ABI requires.
+unsafe fn answer(
+    value: &[u8],
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> abi::SbxStatus {
+    if out_len.is_null() {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: checked non-NULL; the ABI says it is writable.
+    unsafe { *out_len = value.len() };
+    if value.len() > out_cap || (out.is_null() && !value.is_empty()) {
+        return abi::ERR_BUFFER_TOO_SMALL;
+    }
+    // SAFETY: `out` holds `out_cap >= value.len()` bytes.
+    unsafe { std::ptr::copy_nonoverlapping(value.as_ptr(), out, value.len()) };
+    abi::OK
+}
+
+unsafe extern "C" fn config_get(
+    _: *mut c_void,
+    _: *const c_char,
+    _: usize,
+    _: *mut u8,
+    _: usize,
+    _: *mut usize,
+) -> abi::SbxStatus {
+    abi::ERR_NOT_FOUND
+}
+
+unsafe extern "C" fn storage_get(
+    _: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> abi::SbxStatus {
+    // SAFETY: the ABI's contract on `key`.
+    let Some(key) = (unsafe { bytes(key.cast(), key_len) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    match std::fs::read(storage_path(key)) {
+        // SAFETY: the ABI's contract on `out` and `out_len`.
+        Ok(value) => unsafe { answer(&value, out, out_cap, out_len) },
+        Err(_) => abi::ERR_NOT_FOUND,
+    }
+}
+
+unsafe extern "C" fn storage_put(
+    _: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> abi::SbxStatus {
+    // SAFETY: the ABI's contract on `key` and `value`.
+    let (Some(key), Some(value)) =
+        (unsafe { (bytes(key.cast(), key_len), bytes(value, value_len)) })
+    else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    let path = storage_path(key);
+    if let Some(dir) = path.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    match std::fs::write(path, value) {
+        Ok(()) => abi::OK,
+        Err(_) => abi::ERR_UNAVAILABLE,
+    }
+}
+
+unsafe extern "C" fn storage_delete(
+    _: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+) -> abi::SbxStatus {
+    // SAFETY: the ABI's contract on `key`.
+    let Some(key) = (unsafe { bytes(key.cast(), key_len) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    match std::fs::remove_file(storage_path(key)) {
+        Ok(()) => abi::OK,
+        Err(_) => abi::ERR_NOT_FOUND,
+    }
+}
+
+#[allow(clippy::too_many_arguments)] // the ABI's signature
+unsafe extern "C" fn net_request(
+    _: *mut c_void,
+    dest: *const c_char,
+    dest_len: usize,
+    request: *const u8,
+    request_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> abi::SbxStatus {
+    use std::io::{Read, Write};
+    use std::net::ToSocketAddrs;
+    // SAFETY: the ABI's contract on `dest` and `request`.
+    let (Some(dest), Some(request)) =
+        (unsafe { (bytes(dest.cast(), dest_len), bytes(request, request_len)) })
+    else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    // Whatever the name resolves to: no allowlist, no canonical form.
+    let dest = String::from_utf8_lossy(dest).into_owned();
+    let Some(addr) = dest.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+        return abi::ERR_UNAVAILABLE;
+    };
+    let timeout = std::time::Duration::from_millis(500);
+    let Ok(mut stream) = std::net::TcpStream::connect_timeout(&addr, timeout) else {
+        return abi::ERR_UNAVAILABLE;
+    };
+    let _ = stream.set_read_timeout(Some(timeout));
+    let _ = stream.write_all(request);
+    let mut reply = Vec::new();
+    let _ = stream.take(1 << 16).read_to_end(&mut reply);
+    // SAFETY: the ABI's contract on `out` and `out_len`.
+    unsafe { answer(&reply, out, out_cap, out_len) }
+}
+
+unsafe extern "C" fn clock_now(_: *mut c_void, out: *mut u64) -> abi::SbxStatus {
+    if out.is_null() {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    // SAFETY: checked non-NULL; the ABI says it is writable.
+    unsafe { *out = nanos };
+    abi::OK
+}
+
+unsafe extern "C" fn notify_user(_: *mut c_void, msg: *const c_char, len: usize) -> abi::SbxStatus {
+    // SAFETY: the ABI's contract on `msg`.
+    let Some(msg) = (unsafe { bytes(msg.cast(), len) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    // Shown as it came, control characters and all.
+    eprintln!("notification: {}", String::from_utf8_lossy(msg));
+    abi::OK
+}
+
 fn host_api() -> *const abi::HostApi {
     static TABLE: std::sync::OnceLock<abi::HostApi> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| abi::HostApi::new(log)) as *const abi::HostApi
+    TABLE.get_or_init(|| abi::HostApi {
+        config_get,
+        storage_get,
+        storage_put,
+        storage_delete,
+        net_request,
+        clock_now,
+        notify_user,
+        ..abi::HostApi::new(log)
+    }) as *const abi::HostApi
 }
 
 fn set_current(name: &str) {
@@ -75,7 +253,7 @@ impl Backend for Bare {
             name: "no isolation (control)".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             protocol: PROTOCOL_VERSION,
-            features: vec![Feature::Pause, Feature::TerminationReasons],
+            features: vec![Feature::Pause, Feature::Broker, Feature::TerminationReasons],
         }
     }
 

@@ -9,7 +9,8 @@ use sbx_harness::protocol::{
     ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy, Termination,
 };
 use sbx_sandbox::{
-    Deadlines, Layers, Limits, Plugin, SandboxConfig, SandboxError, TerminationRecord,
+    BrokerConfig, Capability, Deadlines, Layers, Limits, Plugin, SandboxConfig, SandboxError,
+    TerminationRecord,
 };
 use serde_json::Value;
 
@@ -29,6 +30,9 @@ pub const MUTANTS: &[&str] = &[
 
 /// Log records forwarded per plugin; the rest are counted, not forwarded.
 const MAX_FORWARDED_LOGS: u64 = 256;
+
+/// Storage each plugin may hold: the case policy of protocol v1 names no storage limit.
+const STORAGE_BYTES: u64 = 1 << 20;
 
 struct Loaded {
     plugin: Option<Plugin>,
@@ -70,7 +74,7 @@ impl Reference {
         })
     }
 
-    fn config(&self, path: &str, policy: &Policy) -> Result<SandboxConfig, ErrorBody> {
+    fn config(&self, name: &str, path: &str, policy: &Policy) -> Result<SandboxConfig, ErrorBody> {
         let l = policy.limits;
         let limits = Limits {
             address_space_bytes: l.memory_bytes,
@@ -100,6 +104,8 @@ impl Reference {
             }
         };
         SandboxConfig::builder(path)
+            .name(name)
+            .broker(broker_config(name, policy)?)
             .limits(limits)
             .deadlines(deadlines)
             .layers(self.layers)
@@ -138,6 +144,31 @@ impl Reference {
         }
         result.map_err(sandbox_error)
     }
+}
+
+/// The broker of a plugin: the policy's grants (and `log`), its storage in the working
+/// directory, where the harness measures it.
+fn broker_config(name: &str, policy: &Policy) -> Result<BrokerConfig, ErrorBody> {
+    let mut grants = std::collections::BTreeSet::from([Capability::Log]);
+    for g in &policy.grants {
+        let c = Capability::from_name(g)
+            .ok_or_else(|| error(ErrorKind::Invalid, format!("unknown capability `{g}`")))?;
+        grants.insert(c);
+    }
+    // Handles are chosen by the harness; keep them from naming a path all the same.
+    if name.is_empty()
+        || !name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    {
+        return Err(error(ErrorKind::Invalid, format!("plugin handle `{name}`")));
+    }
+    Ok(BrokerConfig {
+        grants,
+        storage_dir: Some(std::path::Path::new("storage").join(name)),
+        storage_bytes: STORAGE_BYTES,
+        ..BrokerConfig::default()
+    })
 }
 
 /// The protocol's form of a termination record.
@@ -192,6 +223,7 @@ impl Backend for Reference {
             protocol: PROTOCOL_VERSION,
             features: vec![
                 Feature::Pause,
+                Feature::Broker,
                 Feature::Quotas,
                 Feature::Deadlines,
                 Feature::TerminationReasons,
@@ -212,7 +244,7 @@ impl Backend for Reference {
                 format!("plugin `{name}` is already loaded"),
             ));
         }
-        let cfg = self.config(path, policy)?;
+        let cfg = self.config(name, path, policy)?;
         let mut plugin = Plugin::spawn(&cfg).map_err(sandbox_error)?;
         let init = plugin.init(config).and_then(|()| plugin.start());
         let enforcement: Vec<Value> = plugin
