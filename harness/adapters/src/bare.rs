@@ -103,17 +103,6 @@ unsafe fn answer(
     abi::OK
 }
 
-unsafe extern "C" fn config_get(
-    _: *mut c_void,
-    _: *const c_char,
-    _: usize,
-    _: *mut u8,
-    _: usize,
-    _: *mut usize,
-) -> abi::SbxStatus {
-    abi::ERR_NOT_FOUND
-}
-
 unsafe extern "C" fn storage_get(
     _: *mut c_void,
     key: *const c_char,
@@ -231,8 +220,8 @@ unsafe extern "C" fn notify_user(_: *mut c_void, msg: *const c_char, len: usize)
 
 fn host_api() -> *const abi::HostApi {
     static TABLE: std::sync::OnceLock<abi::HostApi> = std::sync::OnceLock::new();
+    // No configuration to give: `config_get` stays the table's default (unavailable).
     TABLE.get_or_init(|| abi::HostApi {
-        config_get,
         storage_get,
         storage_put,
         storage_delete,
