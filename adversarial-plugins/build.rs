@@ -25,7 +25,9 @@ use serde::Deserialize;
 #[path = "src/vocabulary.rs"]
 mod vocabulary;
 
-use vocabulary::{Artifact, Evidence, Family, Grant, Language, Outcome, Stage, Termination};
+use vocabulary::{
+    Artifact, Evidence, Family, Grant, Language, Outcome, Package, Stage, Termination,
+};
 
 /// Flags every plugin is compiled with (after `-std=`). A plugin's
 /// `extra_cflags` come after these and the source, so they can override them.
@@ -47,7 +49,8 @@ const HEADER_FLAGS: &[&str] = &["-Wall", "-Wextra", "-Werror", "-pedantic", "-fs
 
 /// Requirement-ID prefixes, as listed in `REQUIREMENT_IDS.md`.
 const REQUIREMENT_PREFIXES: &[&str] = &[
-    "LOAD", "FS", "NET", "PROC", "SYS", "RES", "IPC", "CAP", "LIFE", "FAULT", "LEAK", "AUDIT",
+    "LOAD", "SIGN", "FS", "NET", "PROC", "SYS", "RES", "IPC", "CAP", "LIFE", "FAULT", "LEAK",
+    "AUDIT",
 ];
 
 /// Directories of this crate that are not plugin families.
@@ -81,10 +84,8 @@ fn run() -> Result<(), String> {
 
     fs::create_dir_all(&paths.out_plugins)
         .map_err(|e| format!("creating {}: {e}", paths.out_plugins.display()))?;
-    let header_inputs = [
-        paths.sandbox_include.join("sbx_plugin.h"),
-        paths.attack_include.join("attack.h"),
-    ];
+    // Every header a plugin may include: a change to any of them rebuilds every plugin.
+    let header_inputs = headers(&paths);
     for plugin in &plugins {
         build_plugin(plugin, &paths, &compilers, &header_inputs)?;
     }
@@ -99,7 +100,7 @@ struct Paths {
     workspace: PathBuf,
     /// `sandbox/include/`: the plugin ABI header.
     sandbox_include: PathBuf,
-    /// `adversarial-plugins/include/`: `attack.h`.
+    /// `adversarial-plugins/include/`: `attack.h` and the payload headers.
     attack_include: PathBuf,
     /// `sandbox/templates/`.
     templates: PathBuf,
@@ -174,13 +175,23 @@ impl Compilers {
     }
 }
 
+/// The ABI header and every header of `include/` (`attack.h` and the payloads), sorted.
+fn headers(paths: &Paths) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = fs::read_dir(&paths.attack_include)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "h"))
+        .collect();
+    found.sort();
+    found.insert(0, paths.sandbox_include.join("sbx_plugin.h"));
+    found
+}
+
 /// Compiles each header alone as C11 and as C++17.
 fn check_headers(paths: &Paths, compilers: &Compilers) -> Result<(), String> {
-    let headers = [
-        paths.sandbox_include.join("sbx_plugin.h"),
-        paths.attack_include.join("attack.h"),
-    ];
-    for header in &headers {
+    for header in &headers(paths) {
         watch(header);
         for language in Language::ALL {
             let (compiler, x, std) = compilers.for_language(*language);
@@ -289,6 +300,7 @@ struct RawMetadata {
     grants: Vec<String>,
     method: Option<String>,
     artifact: Option<String>,
+    package: Option<String>,
     expect: RawExpect,
 }
 
@@ -315,6 +327,7 @@ struct Plugin {
     grants: Vec<Grant>,
     method: String,
     artifact: Artifact,
+    package: Option<Package>,
     outcome: Outcome,
     termination: Option<Termination>,
 }
@@ -605,6 +618,20 @@ fn validate(
         }
     };
 
+    let package = match raw.package.as_deref() {
+        None => None,
+        Some(word) => {
+            let package = Package::from_word(word);
+            if package.is_none() {
+                problem(format!(
+                    "unknown package {word:?} (known: {})",
+                    words(Package::ALL)
+                ));
+            }
+            package
+        }
+    };
+
     let method = raw.method.clone().unwrap_or_else(|| "attack".to_string());
     if method.is_empty() || method.len() > MAX_METHOD_LEN {
         problem(format!("method must be 1 to {MAX_METHOD_LEN} bytes"));
@@ -704,6 +731,7 @@ fn validate(
             grants,
             method,
             artifact,
+            package,
             outcome,
             termination,
         }),
@@ -817,7 +845,8 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
              language: Language::{language:?},\n        source: {source:?},\n        \
              summary: {summary:?},\n        attacks: {attacks},\n        stage: Stage::{stage:?},\n        \
              evidence: {evidence},\n        grants: {grants},\n        method: {method:?},\n        \
-             artifact: Artifact::{artifact:?},\n        expect: {expect},\n        hostile: {hostile},\n    }},",
+             artifact: Artifact::{artifact:?},\n        package: {package},\n        expect: {expect},\n        \
+             hostile: {hostile},\n    }},",
             name = p.name,
             family = p.family,
             language = p.language,
@@ -834,6 +863,9 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
             grants = list(p.grants.iter().map(|g| format!("Grant::{g:?}")).collect()),
             method = p.method,
             artifact = p.artifact,
+            package = p
+                .package
+                .map_or("None".to_string(), |k| format!("Some(Package::{k:?})")),
             hostile = p.hostile(),
         );
     }

@@ -14,7 +14,9 @@ mod vocabulary;
 
 use std::path::PathBuf;
 
-pub use vocabulary::{Artifact, Evidence, Family, Grant, Language, Outcome, Stage, Termination};
+pub use vocabulary::{
+    Artifact, Evidence, Family, Grant, Language, Outcome, Package, Stage, Termination,
+};
 
 /// One plugin of the suite, as its metadata describes it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,6 +43,8 @@ pub struct PluginSpec {
     pub method: &'static str,
     /// What the built `.so` is (a normal shared object, or a malformed one).
     pub artifact: Artifact,
+    /// For the signature cases: how the harness packages it (loaded by `load_package`).
+    pub package: Option<Package>,
     /// What the reference sandbox must do with it.
     pub expect: Expectation,
     /// False for the benign and template plugins.
@@ -93,7 +97,8 @@ impl Expectation {
 mod generated {
     #[allow(unused_imports)] // which items the generated table names depends on the suite
     use super::{
-        Artifact, Evidence, Expectation, Family, Grant, Language, PluginSpec, Stage, Termination,
+        Artifact, Evidence, Expectation, Family, Grant, Language, Package, PluginSpec, Stage,
+        Termination,
     };
 
     include!(concat!(env!("OUT_DIR"), "/plugins.rs"));

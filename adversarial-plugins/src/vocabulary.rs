@@ -129,6 +129,8 @@ vocabulary! {
         ResourceExhausted = "resource_exhausted",
         /// The output holds a `GAINED ` line: the plugin still had a privilege.
         PrivilegeObserved = "privilege_observed",
+        /// Code of a package the sandbox had to refuse ran (its constructor's CPU shows).
+        RefusedCodeRan = "refused_code_ran",
         /// A descriptor of the host reached the plugin.
         DescriptorLeaked = "descriptor_leaked",
         /// The host received garbage or forged frames and acted on them.
@@ -187,6 +189,27 @@ vocabulary! {
         Clock = "clock",
         /// `notify_user`.
         Notify = "notify",
+    }
+}
+
+vocabulary! {
+    /// How the harness packages a plugin for the signature cases (`package = ...`): signed
+    /// by a fresh key, with exactly one defect (see `sbx_harness::package`).
+    Package {
+        /// No signature file.
+        Unsigned = "unsigned",
+        /// A signature with one bit flipped.
+        BadSignature = "bad_signature",
+        /// Signed by a key outside the trust store.
+        UntrustedSigner = "untrusted_signer",
+        /// The binary changed after signing.
+        TamperedBinary = "tampered_binary",
+        /// Signed by a revoked key.
+        RevokedKey = "revoked_key",
+        /// Its hash is on the revocation list.
+        RevokedPlugin = "revoked_plugin",
+        /// Valid; the binary on disk is overwritten once the load is answered.
+        SwappedAfterLoad = "swapped_after_load",
     }
 }
 

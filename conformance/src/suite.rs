@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
 use sbx_harness::case::{Case, Expected};
+use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyLimits};
 use serde::Deserialize;
 
@@ -44,6 +45,8 @@ struct CaseFile {
     #[serde(default)]
     needs: Vec<Feature>,
     input: Option<String>,
+    /// The plugin whose binary replaces a `swapped_after_load` package's once it is loaded.
+    swap_in: Option<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -107,10 +110,17 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             ))
         })?
         .path();
-    for name in file.case.keys() {
+    for (name, adjust) in &file.case {
         if sbx_adversarial_plugins::get(name).is_none() {
             return Err(SuiteError::Unknown(format!(
                 "[case.{name}] names no plugin"
+            )));
+        }
+        if let Some(other) = &adjust.swap_in
+            && sbx_adversarial_plugins::get(other).is_none()
+        {
+            return Err(SuiteError::Unknown(format!(
+                "[case.{name}] swap_in names no plugin `{other}`"
             )));
         }
     }
@@ -172,6 +182,18 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if !spec.grants.is_empty() && !needs.contains(&Feature::Broker) {
         needs.push(Feature::Broker);
     }
+    // Packages are verified by the sandbox: a case that loads one needs signatures.
+    let package = spec
+        .package
+        .map(|p| PackageForm::from_word(p.as_str()).expect("the harness knows every package word"));
+    if package.is_some() && !needs.contains(&Feature::Signatures) {
+        needs.push(Feature::Signatures);
+    }
+    let swap_in = adjust
+        .swap_in
+        .as_deref()
+        .and_then(sbx_adversarial_plugins::get)
+        .map(PluginSpec::path);
     let mut policy = settings.policy.clone();
     policy.grants = spec.grants.iter().map(|g| g.as_str().to_owned()).collect();
     let expected = match spec.expect {
@@ -209,6 +231,8 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             ),
             pause_while_settling: adjust.pause,
             needs,
+            package,
+            swap_in,
             expected: Some(expected),
         },
         spec,
@@ -229,6 +253,27 @@ mod tests {
         // The policy's CPU limit must exceed the call deadline, so that a spin inside a
         // call is stopped by the deadline (the metadata's expectation) and not by a race.
         assert!(s.policy.limits.cpu_ms > s.policy.deadlines.call_ms);
+        // Every package case loads through a verifier, and the swapped one has its swap.
+        for c in all.iter().filter(|c| c.spec.package.is_some()) {
+            assert!(c.case.needs.contains(&Feature::Signatures), "{}", c.case.id);
+            assert_eq!(
+                c.case.package == Some(PackageForm::SwappedAfterLoad),
+                c.case.swap_in.is_some(),
+                "{}",
+                c.case.id
+            );
+        }
+    }
+
+    #[test]
+    fn the_harness_knows_every_package_word() {
+        for p in sbx_adversarial_plugins::Package::ALL {
+            assert!(PackageForm::from_word(p.as_str()).is_some(), "{p}");
+        }
+        assert_eq!(
+            sbx_adversarial_plugins::Package::ALL.len(),
+            PackageForm::ALL.len()
+        );
     }
 
     #[test]

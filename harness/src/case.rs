@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use crate::guard::descendants;
 use crate::model::{CaseResult, Harm, HarmKind, Measured, Outcome, Verdict};
 use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_files, token};
+use crate::package::PackageForm;
 use crate::protocol::{
     ErrorKind, Feature, HelloResult, InvokeResult, Op, PROTOCOL_VERSION, Policy, Termination,
     encode_bytes,
@@ -89,9 +90,18 @@ pub struct Case {
     pub pause_while_settling: bool,
     /// Features the adapter must declare for the case to apply.
     pub needs: Vec<Feature>,
+    /// Load the plugin as a signed package made this way (`load_package`), not by path.
+    pub package: Option<PackageForm>,
+    /// With [`PackageForm::SwappedAfterLoad`]: the binary written over the package's
+    /// `plugin.so` once the load is answered.
+    pub swap_in: Option<PathBuf>,
     /// The reference expectation.
     pub expected: Option<Expected>,
 }
+
+/// CPU milliseconds of a case that show the signature payload ran: it burns 800 (or as
+/// much as it gets before a load deadline), a refused package's whole case some 50.
+pub const REFUSED_CODE_CPU_MS: u64 = 300;
 
 /// Runs one case and judges it.
 pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
@@ -179,6 +189,18 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         stdout_bytes: session.stdout_bytes,
         stderr_bytes: finished.stderr_bytes,
     };
+    if case.package.is_some() && result.measured.cpu_ms >= REFUSED_CODE_CPU_MS {
+        // The packages' payload burns 0.8 s of CPU in its constructor; a case that refuses
+        // it uses some 50 ms. Measured by the guard, so no answer can hide it.
+        result.harm.push(harm(
+            HarmKind::RefusedCodeRan,
+            format!(
+                "the case used {} ms of CPU: the payload of a package that had to be refused \
+                 (or of bytes swapped in after verification) ran",
+                result.measured.cpu_ms
+            ),
+        ));
+    }
     if let Err(reason) = verdict_hint {
         // Not applicable, or a harness/adapter fault before the plugin ran.
         result.verdict = reason.0;
@@ -377,9 +399,24 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
             }
         }
     }
+    result.outcome = outcome.unwrap_or(Outcome::Unknown);
+    if case.package == Some(PackageForm::SwappedAfterLoad)
+        && let Outcome::Killed { termination } = &result.outcome
+        && termination.reason == "signal"
+    {
+        // Overwritten in place, a file the plugin was mapped from changes under it: a crash
+        // right after the swap means the code running was the file's, not the verified
+        // bytes. (The adapter's own report, and against its interest.)
+        result.harm.push(harm(
+            HarmKind::RefusedCodeRan,
+            format!(
+                "the plugin died of a signal after its file was overwritten: {}",
+                termination.detail
+            ),
+        ));
+    }
     result.harm.sort_by_key(|h| h.kind);
     result.harm.dedup_by(|a, b| a.kind == b.kind);
-    result.outcome = outcome.unwrap_or(Outcome::Unknown);
 
     // ---- verdict --------------------------------------------------------------------
     if let Some(expected) = &case.expected
@@ -566,17 +603,45 @@ fn drive(
             format!("adapter: the benign neighbour could not be loaded: {answer:?}"),
         ));
     }
-    let answer = run.session.request(
-        Op::Load {
+    let load = match case.package {
+        None => Op::Load {
             plugin: "target".into(),
             path: path_text(&case.plugin),
             policy: case.policy.clone(),
             config_b64: String::new(),
         },
-        load_deadline,
-    );
+        Some(form) => {
+            // Outside the adapter's working directory: the package is the harness's.
+            let built = crate::package::build(form, &case.plugin, &scratch.root.join("signing"))
+                .map_err(|e| {
+                    (
+                        Verdict::Error,
+                        format!("harness: building the package: {e}"),
+                    )
+                })?;
+            Op::LoadPackage {
+                plugin: "target".into(),
+                package: path_text(&built.dir),
+                trust: path_text(&built.trust),
+                policy: case.policy.clone(),
+                config_b64: String::new(),
+            }
+        }
+    };
+    let answer = run.session.request(load, load_deadline);
     if !run.absorb("load", &answer) {
         return Ok(());
+    }
+    if let (Some(PackageForm::SwappedAfterLoad), Some(swap_in), Answer::Ok(_)) =
+        (case.package, &case.swap_in, &answer)
+    {
+        // Verified and loaded: from now on only the verified bytes may ever run.
+        let on_disk = scratch
+            .root
+            .join("signing/package")
+            .join(sbx_package::PLUGIN_FILE);
+        std::fs::copy(swap_in, &on_disk)
+            .map_err(|e| (Verdict::Error, format!("harness: swapping the binary: {e}")))?;
     }
     let mut loaded = false;
     match answer {

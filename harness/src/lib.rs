@@ -15,6 +15,7 @@ pub mod guard;
 pub mod model;
 pub mod observe;
 pub mod outer;
+pub mod package;
 pub mod protocol;
 pub mod selftest;
 pub mod session;

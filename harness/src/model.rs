@@ -72,6 +72,9 @@ pub enum HarmKind {
     ChannelCorrupted,
     /// The benign neighbour plugin was not served after the attack.
     NeighbourNotServed,
+    /// Code of a package the sandbox had to refuse (or of bytes swapped in after
+    /// verification) ran: the case used the CPU its constructor burns.
+    RefusedCodeRan,
 }
 
 impl HarmKind {
@@ -91,6 +94,7 @@ impl HarmKind {
         HarmKind::DescriptorLeaked,
         HarmKind::ChannelCorrupted,
         HarmKind::NeighbourNotServed,
+        HarmKind::RefusedCodeRan,
     ];
 
     /// The word used in metadata and files.
@@ -110,6 +114,7 @@ impl HarmKind {
             HarmKind::DescriptorLeaked => "descriptor_leaked",
             HarmKind::ChannelCorrupted => "channel_corrupted",
             HarmKind::NeighbourNotServed => "neighbour_not_served",
+            HarmKind::RefusedCodeRan => "refused_code_ran",
         }
     }
 

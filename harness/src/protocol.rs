@@ -96,6 +96,21 @@ pub enum Op {
         /// Init configuration, base64.
         config_b64: String,
     },
+    /// Verify a signed package against a trust store and, only if it passes, load it under
+    /// a policy and initialise it (adapters that declare `signatures`). A refusal is an
+    /// error of kind `refused`.
+    LoadPackage {
+        /// The handle later requests use.
+        plugin: String,
+        /// The package directory (`manifest.toml`, `plugin.so`, `signature.toml`).
+        package: String,
+        /// The trust store file (accepted publishers, revoked keys and plugin hashes).
+        trust: String,
+        /// The policy.
+        policy: Policy,
+        /// Init configuration, base64.
+        config_b64: String,
+    },
     /// Call a method.
     Invoke {
         /// Handle.

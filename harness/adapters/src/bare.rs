@@ -2,8 +2,9 @@
 //! host without a sandbox would do. It checks the ABI like any careful host, and nothing
 //! else: no process boundary, no filter, no limit, no deadline. Its host services are the
 //! naive ones such a host writes: storage keys used as file names under `storage/`, no
-//! quota, `net_request` to whatever the plugin names, grants not checked. Its run shows
-//! that each hostile plugin really does harm when nothing confines it.
+//! quota, `net_request` to whatever the plugin names, grants not checked; and it takes a
+//! signed package's binary without looking at the signature. Its run shows that each
+//! hostile plugin really does harm when nothing confines it.
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, c_char, c_int, c_void};
@@ -242,7 +243,12 @@ impl Backend for Bare {
             name: "no isolation (control)".into(),
             version: env!("CARGO_PKG_VERSION").into(),
             protocol: PROTOCOL_VERSION,
-            features: vec![Feature::Pause, Feature::Broker, Feature::TerminationReasons],
+            features: vec![
+                Feature::Pause,
+                Feature::Broker,
+                Feature::Signatures,
+                Feature::TerminationReasons,
+            ],
         }
     }
 
@@ -307,6 +313,20 @@ impl Backend for Bare {
         entry.initialized = true;
         self.plugins.insert(name.to_owned(), entry);
         Ok(serde_json::json!({}))
+    }
+
+    /// The naive host's package loading: it takes the binary from the package and loads it;
+    /// signature and trust store are never looked at.
+    fn load_package(
+        &mut self,
+        name: &str,
+        package: &str,
+        _trust: &str,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        let path = std::path::Path::new(package).join(sbx_package::PLUGIN_FILE);
+        self.load(name, &path.to_string_lossy(), policy, config)
     }
 
     fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody> {

@@ -8,9 +8,10 @@ use std::time::Duration;
 use sbx_harness::protocol::{
     ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy, Termination,
 };
+use sbx_package::TrustStore;
 use sbx_sandbox::{
-    BrokerConfig, Capability, Deadlines, Layers, Limits, Plugin, SandboxConfig, SandboxError,
-    TerminationRecord,
+    BrokerConfig, Capability, Deadlines, Layers, Limits, Plugin, SandboxConfig,
+    SandboxConfigBuilder, SandboxError, TerminationRecord,
 };
 use serde_json::Value;
 
@@ -26,6 +27,7 @@ pub const MUTANTS: &[&str] = &[
     "no-capability-drop",
     "no-new-privs-off",
     "no-deadlines",
+    "no-signature-check",
 ];
 
 /// Log records forwarded per plugin; the rest are counted, not forwarded.
@@ -44,6 +46,8 @@ pub struct Reference {
     mutant: Option<String>,
     layers: Layers,
     no_deadlines: bool,
+    /// The `no-signature-check` mutant: packages are loaded without being verified.
+    no_signature_check: bool,
     plugins: BTreeMap<String, Loaded>,
     events: Vec<Event>,
 }
@@ -53,6 +57,7 @@ impl Reference {
     pub fn new(mutant: Option<&str>) -> Result<Reference, String> {
         let mut layers = Layers::ALL;
         let mut no_deadlines = false;
+        let mut no_signature_check = false;
         match mutant {
             None => {}
             Some("no-seccomp") => layers.seccomp = false,
@@ -63,18 +68,26 @@ impl Reference {
             Some("no-capability-drop") => layers.drop_capabilities = false,
             Some("no-new-privs-off") => layers.no_new_privs = false,
             Some("no-deadlines") => no_deadlines = true,
+            Some("no-signature-check") => no_signature_check = true,
             Some(other) => return Err(format!("unknown mutant `{other}`")),
         }
         Ok(Reference {
             mutant: mutant.map(str::to_owned),
             layers,
             no_deadlines,
+            no_signature_check,
             plugins: BTreeMap::new(),
             events: Vec::new(),
         })
     }
 
-    fn config(&self, name: &str, path: &str, policy: &Policy) -> Result<SandboxConfig, ErrorBody> {
+    /// The policy's limits, deadlines and grants on top of `builder`.
+    fn configure(
+        &self,
+        builder: SandboxConfigBuilder,
+        name: &str,
+        policy: &Policy,
+    ) -> Result<SandboxConfig, ErrorBody> {
         let l = policy.limits;
         let limits = Limits {
             address_space_bytes: l.memory_bytes,
@@ -103,7 +116,7 @@ impl Reference {
                 ..Deadlines::default()
             }
         };
-        SandboxConfig::builder(path)
+        builder
             .name(name)
             .broker(broker_config(name, policy)?)
             .limits(limits)
@@ -111,6 +124,42 @@ impl Reference {
             .layers(self.layers)
             .build()
             .map_err(|e| error(ErrorKind::Refused, e.to_string()))
+    }
+
+    /// Spawns, initialises and starts a plugin under `cfg` as `name`.
+    fn start(
+        &mut self,
+        name: &str,
+        cfg: &SandboxConfig,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        if self.plugins.contains_key(name) {
+            return Err(error(
+                ErrorKind::Invalid,
+                format!("plugin `{name}` is already loaded"),
+            ));
+        }
+        let mut plugin = Plugin::spawn(cfg).map_err(sandbox_error)?;
+        let init = plugin.init(config).and_then(|()| plugin.start());
+        let enforcement: Vec<Value> = plugin
+            .enforcement()
+            .layers
+            .iter()
+            .map(|l| serde_json::json!({ "layer": l.layer, "status": format!("{:?}", l.status), "detail": l.detail }))
+            .collect();
+        self.plugins.insert(
+            name.to_owned(),
+            Loaded {
+                plugin: Some(plugin),
+                forwarded_logs: 0,
+            },
+        );
+        let result = init.map(|()| serde_json::json!({ "enforcement": enforcement }));
+        let answer = self.after(name, result);
+        if answer.is_err() {
+            self.plugins.remove(name);
+        }
+        answer
     }
 
     fn get(&mut self, plugin: &str) -> Result<&mut Loaded, ErrorBody> {
@@ -224,6 +273,7 @@ impl Backend for Reference {
             features: vec![
                 Feature::Pause,
                 Feature::Broker,
+                Feature::Signatures,
                 Feature::Quotas,
                 Feature::Deadlines,
                 Feature::TerminationReasons,
@@ -238,34 +288,33 @@ impl Backend for Reference {
         policy: &Policy,
         config: &[u8],
     ) -> Result<Value, ErrorBody> {
-        if self.plugins.contains_key(name) {
-            return Err(error(
-                ErrorKind::Invalid,
-                format!("plugin `{name}` is already loaded"),
-            ));
+        let cfg = self.configure(SandboxConfig::builder(path), name, policy)?;
+        self.start(name, &cfg, config)
+    }
+
+    fn load_package(
+        &mut self,
+        name: &str,
+        package: &str,
+        trust: &str,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        let dir = std::path::Path::new(package);
+        if self.no_signature_check {
+            let path = dir.join(sbx_package::PLUGIN_FILE);
+            let cfg = self.configure(SandboxConfig::builder(path), name, policy)?;
+            return self.start(name, &cfg, config);
         }
-        let cfg = self.config(name, path, policy)?;
-        let mut plugin = Plugin::spawn(&cfg).map_err(sandbox_error)?;
-        let init = plugin.init(config).and_then(|()| plugin.start());
-        let enforcement: Vec<Value> = plugin
-            .enforcement()
-            .layers
-            .iter()
-            .map(|l| serde_json::json!({ "layer": l.layer, "status": format!("{:?}", l.status), "detail": l.detail }))
-            .collect();
-        self.plugins.insert(
-            name.to_owned(),
-            Loaded {
-                plugin: Some(plugin),
-                forwarded_logs: 0,
-            },
-        );
-        let result = init.map(|()| serde_json::json!({ "enforcement": enforcement }));
-        let answer = self.after(name, result);
-        if answer.is_err() {
-            self.plugins.remove(name);
-        }
-        answer
+        let trust = TrustStore::load(std::path::Path::new(trust))
+            .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
+        // The bytes checked are the bytes run: `for_package` seals them into a memfd.
+        let verified = sbx_package::verify(dir, &trust, sbx_sandbox::abi::ABI_VERSION)
+            .map_err(|e| error(ErrorKind::Refused, format!("{}: {e}", e.kind())))?;
+        let builder = SandboxConfig::for_package(&verified)
+            .map_err(|e| error(ErrorKind::Internal, format!("sealing the plugin: {e}")))?;
+        let cfg = self.configure(builder, name, policy)?;
+        self.start(name, &cfg, config)
     }
 
     fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody> {
@@ -328,5 +377,17 @@ impl Backend for Reference {
 
     fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The harness signs its packages for the ABI this sandbox speaks.
+    #[test]
+    fn packages_declare_the_sandbox_abi() {
+        assert_eq!(
+            sbx_harness::package::ABI_VERSION,
+            sbx_sandbox::abi::ABI_VERSION
+        );
     }
 }

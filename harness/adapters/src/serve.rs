@@ -19,6 +19,22 @@ pub trait Backend {
         policy: &Policy,
         config: &[u8],
     ) -> Result<Value, ErrorBody>;
+    /// Verify a signed package against the trust store, then load and initialise it. The
+    /// default refuses: an adapter without `signatures` has no verifier.
+    fn load_package(
+        &mut self,
+        plugin: &str,
+        package: &str,
+        trust: &str,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        let _ = (plugin, package, trust, policy, config);
+        Err(error(
+            ErrorKind::Unsupported,
+            "this adapter does not verify signed packages",
+        ))
+    }
     /// Call a method: `{"status", "output_b64"}`.
     fn invoke(&mut self, plugin: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody>;
     /// Suspend.
@@ -101,6 +117,22 @@ pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
                 config_b64,
             } => match protocol::decode_bytes(&config_b64) {
                 Some(config) => (backend.load(&plugin, &path, &policy, &config), false),
+                None => (
+                    Err(error(ErrorKind::Invalid, "config_b64 is not base64")),
+                    false,
+                ),
+            },
+            Op::LoadPackage {
+                plugin,
+                package,
+                trust,
+                policy,
+                config_b64,
+            } => match protocol::decode_bytes(&config_b64) {
+                Some(config) => (
+                    backend.load_package(&plugin, &package, &trust, &policy, &config),
+                    false,
+                ),
                 None => (
                     Err(error(ErrorKind::Invalid, "config_b64 is not base64")),
                     false,

@@ -1,0 +1,187 @@
+//! The signed packages of the signature cases. For each case the harness makes a fresh
+//! publisher key, signs the case's plugin into a package (`sbx-package` layout: manifest,
+//! binary, signature) and writes the trust store the adapter must verify against, with
+//! exactly one defect per [`PackageForm`]. The adapter is told where both are; what it does
+//! with them is judged by what the harness sees (the package's constructor spins the CPU,
+//! which the case guard measures), not by its answer.
+
+use std::path::{Path, PathBuf};
+
+use sbx_package::{Manifest, RequestedLimits, SecretKey, hex, sha256};
+
+/// The plugin ABI version the packages declare (`SBX_ABI_VERSION` of `sbx_plugin.h`).
+pub const ABI_VERSION: u32 = 1;
+
+/// How a case's package is made, and so whether a sandbox must refuse it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PackageForm {
+    /// No `signature.toml`.
+    Unsigned,
+    /// A signature with one bit flipped.
+    BadSignature,
+    /// Signed by a key the trust store does not hold.
+    UntrustedSigner,
+    /// The binary changed after signing.
+    TamperedBinary,
+    /// Signed by a key the trust store holds and revokes.
+    RevokedKey,
+    /// Validly signed, but the plugin's hash is on the revocation list.
+    RevokedPlugin,
+    /// Validly signed; after the load is answered the harness overwrites `plugin.so` with
+    /// another binary, whose code must never run.
+    SwappedAfterLoad,
+}
+
+impl PackageForm {
+    /// Every form.
+    pub const ALL: [PackageForm; 7] = [
+        PackageForm::Unsigned,
+        PackageForm::BadSignature,
+        PackageForm::UntrustedSigner,
+        PackageForm::TamperedBinary,
+        PackageForm::RevokedKey,
+        PackageForm::RevokedPlugin,
+        PackageForm::SwappedAfterLoad,
+    ];
+
+    /// The word used in plugin metadata and reports.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            PackageForm::Unsigned => "unsigned",
+            PackageForm::BadSignature => "bad_signature",
+            PackageForm::UntrustedSigner => "untrusted_signer",
+            PackageForm::TamperedBinary => "tampered_binary",
+            PackageForm::RevokedKey => "revoked_key",
+            PackageForm::RevokedPlugin => "revoked_plugin",
+            PackageForm::SwappedAfterLoad => "swapped_after_load",
+        }
+    }
+
+    /// Parses [`PackageForm::as_str`].
+    pub fn from_word(word: &str) -> Option<PackageForm> {
+        PackageForm::ALL.into_iter().find(|f| f.as_str() == word)
+    }
+
+    /// Whether a sandbox must refuse the package at load.
+    pub const fn must_refuse(self) -> bool {
+        !matches!(self, PackageForm::SwappedAfterLoad)
+    }
+}
+
+/// A package on disk and the trust store to verify it with.
+#[derive(Debug, Clone)]
+pub struct BuiltPackage {
+    /// The package directory.
+    pub dir: PathBuf,
+    /// The trust store file.
+    pub trust: PathBuf,
+}
+
+/// Why a package could not be made (a harness fault: the case is an error, not a verdict).
+#[derive(Debug, thiserror::Error)]
+pub enum PackageError {
+    /// Reading the plugin or writing the package.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    /// No key could be made.
+    #[error("key: {0}")]
+    Key(#[from] sbx_package::KeyError),
+}
+
+/// Signs `plugin` into `<at>/package` with the defect of `form`, and writes `<at>/trust.toml`.
+pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage, PackageError> {
+    let binary = std::fs::read(plugin)?;
+    let publisher = SecretKey::generate()?;
+    let stranger = SecretKey::generate()?;
+    let signer = match form {
+        PackageForm::UntrustedSigner => &stranger,
+        _ => &publisher,
+    };
+    let manifest = Manifest {
+        name: "conformance-case".into(),
+        version: "1.0.0".into(),
+        abi_version: ABI_VERSION,
+        sha256: [0; 32],
+        capabilities: vec!["log".into()],
+        limits: RequestedLimits::default(),
+    };
+    let dir = at.join("package");
+    sbx_package::sign(&manifest, &binary, signer, &dir)?;
+    match form {
+        PackageForm::Unsigned => std::fs::remove_file(dir.join(sbx_package::SIGNATURE_FILE))?,
+        PackageForm::BadSignature => {
+            let path = dir.join(sbx_package::SIGNATURE_FILE);
+            let text = std::fs::read_to_string(&path)?;
+            let mut sig =
+                sbx_package::SignatureFile::parse(&text).map_err(std::io::Error::other)?;
+            sig.signature[17] ^= 0x10;
+            std::fs::write(&path, sig.render())?;
+        }
+        PackageForm::TamperedBinary => {
+            let mut tampered = binary.clone();
+            tampered.extend_from_slice(b"\0sbx-conformance-tampered\0");
+            std::fs::write(dir.join(sbx_package::PLUGIN_FILE), tampered)?;
+        }
+        _ => {}
+    }
+    let mut trust = format!(
+        "format = 1\n\n[[publisher]]\nname = \"conformance harness\"\npublic_key = \"{}\"\n",
+        publisher.public().to_hex()
+    );
+    match form {
+        PackageForm::RevokedKey => {
+            trust.push_str(&format!(
+                "\n[revoked]\nkeys = [\"{}\"]\n",
+                publisher.public().id()
+            ));
+        }
+        PackageForm::RevokedPlugin => {
+            trust.push_str(&format!(
+                "\n[revoked]\nplugins = [\"{}\"]\n",
+                hex(&sha256(&binary))
+            ));
+        }
+        _ => {}
+    }
+    let trust_path = at.join("trust.toml");
+    std::fs::write(&trust_path, trust)?;
+    Ok(BuiltPackage {
+        dir,
+        trust: trust_path,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each form is refused by `sbx_package::verify` for its own reason, and the swapped
+    /// form's package is valid: the packages test what they say.
+    #[test]
+    fn each_form_has_exactly_its_defect() {
+        let tmp = std::env::temp_dir().join(format!("sbx-harness-package-{}", std::process::id()));
+        let plugin = tmp.join("plugin.so");
+        std::fs::create_dir_all(&tmp).expect("tmp");
+        std::fs::write(&plugin, b"\x7fELF not really, but bytes to sign").expect("plugin");
+        for form in PackageForm::ALL {
+            let at = tmp.join(form.as_str());
+            let built = build(form, &plugin, &at).expect("build");
+            let trust = sbx_package::TrustStore::load(&built.trust).expect("trust store");
+            let result = sbx_package::verify(&built.dir, &trust, ABI_VERSION);
+            let kind = result.as_ref().err().map(|e| e.kind());
+            let expected = match form {
+                PackageForm::Unsigned => Some("unsigned"),
+                PackageForm::BadSignature => Some("bad_signature"),
+                PackageForm::UntrustedSigner => Some("untrusted_signer"),
+                PackageForm::TamperedBinary => Some("tampered_binary"),
+                PackageForm::RevokedKey => Some("revoked_key"),
+                PackageForm::RevokedPlugin => Some("revoked_plugin"),
+                PackageForm::SwappedAfterLoad => None,
+            };
+            assert_eq!(kind, expected, "{form:?}");
+            assert_eq!(form.must_refuse(), expected.is_some());
+            assert_eq!(PackageForm::from_word(form.as_str()), Some(form));
+        }
+        let _ = std::fs::remove_dir_all(&tmp);
+    }
+}
