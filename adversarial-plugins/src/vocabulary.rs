@@ -131,6 +131,8 @@ vocabulary! {
         PrivilegeObserved = "privilege_observed",
         /// Code of a package the sandbox had to refuse ran (its constructor's CPU shows).
         RefusedCodeRan = "refused_code_ran",
+        /// The sandbox's audit log lacks the record of what the case did.
+        AuditMissing = "audit_missing",
         /// A descriptor of the host reached the plugin.
         DescriptorLeaked = "descriptor_leaked",
         /// The host received garbage or forged frames and acted on them.

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
-use sbx_harness::case::{Case, Expected};
+use sbx_harness::case::{AuditCheck, Case, Expected, RevokeDuringCall};
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyLimits};
 use serde::Deserialize;
@@ -47,6 +47,15 @@ struct CaseFile {
     input: Option<String>,
     /// The plugin whose binary replaces a `swapped_after_load` package's once it is loaded.
     swap_in: Option<String>,
+    /// Capabilities revoked while the attack call runs, `revoke_after_ms` into it.
+    #[serde(default)]
+    revoke: Vec<String>,
+    revoke_after_ms: Option<u64>,
+    /// Check the audit log for the runner's end.
+    #[serde(default)]
+    audit_terminated: bool,
+    /// Check the audit log for at least this many refused host calls.
+    audit_denials: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -182,6 +191,12 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if !spec.grants.is_empty() && !needs.contains(&Feature::Broker) {
         needs.push(Feature::Broker);
     }
+    // A case that reads the audit log needs an adapter that has one.
+    if (adjust.audit_terminated || adjust.audit_denials.is_some())
+        && !needs.contains(&Feature::Audit)
+    {
+        needs.push(Feature::Audit);
+    }
     // Packages are verified by the sandbox: a case that loads one needs signatures.
     let package = spec
         .package
@@ -233,6 +248,16 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             needs,
             package,
             swap_in,
+            audit: (adjust.audit_terminated || adjust.audit_denials.is_some()).then_some(
+                AuditCheck {
+                    terminated: adjust.audit_terminated,
+                    denials: adjust.audit_denials.unwrap_or(0),
+                },
+            ),
+            revoke_during_call: (!adjust.revoke.is_empty()).then(|| RevokeDuringCall {
+                after: Duration::from_millis(adjust.revoke_after_ms.unwrap_or(0)),
+                capabilities: adjust.revoke.clone(),
+            }),
             expected: Some(expected),
         },
         spec,

@@ -95,6 +95,10 @@ pub struct Case {
     /// With [`PackageForm::SwappedAfterLoad`]: the binary written over the package's
     /// `plugin.so` once the load is answered.
     pub swap_in: Option<PathBuf>,
+    /// Capabilities revoked while the attack call runs.
+    pub revoke_during_call: Option<RevokeDuringCall>,
+    /// What the sandbox's audit log must hold for the plugin at the end (`audit`).
+    pub audit: Option<AuditCheck>,
     /// The reference expectation.
     pub expected: Option<Expected>,
 }
@@ -102,6 +106,26 @@ pub struct Case {
 /// CPU milliseconds of a case that show the signature payload ran: it burns 800 (or as
 /// much as it gets before a load deadline), a refused package's whole case some 50.
 pub const REFUSED_CODE_CPU_MS: u64 = 300;
+
+/// The records a case expects in the sandbox's audit log, checked against what the case
+/// saw: a runner that ended must be recorded with the reason the adapter gave for it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AuditCheck {
+    /// A `terminated` record, with the reason reported in the protocol when the plugin was
+    /// killed.
+    pub terminated: bool,
+    /// At least this many `denied` records (one per refused host call of the plugin).
+    pub denials: u32,
+}
+
+/// Revocations sent while the attack call is pending.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RevokeDuringCall {
+    /// How long after sending the call.
+    pub after: Duration,
+    /// The capabilities, each its own `revoke` request.
+    pub capabilities: Vec<String>,
+}
 
 /// Runs one case and judges it.
 pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
@@ -666,16 +690,39 @@ fn drive(
         } else {
             case.input.clone()
         };
-        let answer = run.session.request(
-            Op::Invoke {
-                plugin: "target".into(),
-                method: case.method.clone(),
-                input_b64: encode_bytes(&input),
-            },
-            call_deadline,
-        );
+        let call = Op::Invoke {
+            plugin: "target".into(),
+            method: case.method.clone(),
+            input_b64: encode_bytes(&input),
+        };
+        let (answer, revoked) = match &case.revoke_during_call {
+            None => (run.session.request(call, call_deadline), Vec::new()),
+            Some(r) => {
+                let revokes = r
+                    .capabilities
+                    .iter()
+                    .map(|c| Op::Revoke {
+                        plugin: "target".into(),
+                        capability: c.clone(),
+                    })
+                    .collect();
+                run.session
+                    .request_overlapping(call, r.after, revokes, call_deadline)
+            }
+        };
         if !run.absorb("invoke", &answer) {
             return Ok(());
+        }
+        for a in &revoked {
+            if !run.absorb("revoke", a) {
+                return Ok(());
+            }
+            if let Answer::Err(e) = a {
+                return Err((
+                    Verdict::Error,
+                    format!("adapter: revoke answered {:?}: {}", e.kind, e.message),
+                ));
+            }
         }
         match answer {
             Answer::Ok(v) => {
@@ -787,6 +834,35 @@ fn drive(
             _ => {}
         }
     }
+    if let Some(check) = case.audit {
+        let answer = run.session.request(
+            Op::Audit {
+                plugin: "target".into(),
+            },
+            call_deadline,
+        );
+        if !run.absorb("audit", &answer) {
+            return Ok(());
+        }
+        let records = match answer {
+            Answer::Ok(v) => v
+                .get("records")
+                .and_then(|r| r.as_array())
+                .cloned()
+                .unwrap_or_default(),
+            Answer::Err(e) => {
+                return Err((
+                    Verdict::Error,
+                    format!("adapter: audit answered {:?}: {}", e.kind, e.message),
+                ));
+            }
+            _ => Vec::new(),
+        };
+        let gaps = audit_gaps(check, &records, run.outcome.as_ref());
+        if !gaps.is_empty() {
+            run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
+        }
+    }
     let mut ended = None;
     for event in &run.session.events {
         if let crate::protocol::Event::Terminated {
@@ -814,6 +890,55 @@ fn drive(
     let answer = run.session.request(Op::Bye, Duration::from_secs(5));
     run.absorb("bye", &answer);
     Ok(())
+}
+
+/// What the audit `records` of the target lack, given what the case saw of it.
+fn audit_gaps(
+    check: AuditCheck,
+    records: &[serde_json::Value],
+    outcome: Option<&Outcome>,
+) -> Vec<String> {
+    fn of<'a>(
+        records: &'a [serde_json::Value],
+        event: &'a str,
+    ) -> impl Iterator<Item = &'a serde_json::Value> {
+        records
+            .iter()
+            .filter(move |r| r.get("event").and_then(|e| e.as_str()) == Some(event))
+    }
+    let mut gaps = Vec::new();
+    if check.terminated {
+        let reasons: Vec<&str> = of(records, "terminated")
+            .filter_map(|r| r.get("reason").and_then(|e| e.as_str()))
+            .collect();
+        match outcome {
+            Some(Outcome::Killed { termination })
+                if !reasons.contains(&termination.reason.as_str()) =>
+            {
+                gaps.push(format!(
+                    "the plugin ended ({}) and the audit records {}",
+                    termination.reason,
+                    if reasons.is_empty() {
+                        "no termination".to_owned()
+                    } else {
+                        format!("only {}", reasons.join(", "))
+                    }
+                ));
+            }
+            _ if reasons.is_empty() => {
+                gaps.push("the plugin's runner ended and the audit records no termination".into());
+            }
+            _ => {}
+        }
+    }
+    let denials = of(records, "denied").count();
+    if denials < check.denials as usize {
+        gaps.push(format!(
+            "{} host calls were refused and the audit records {denials}",
+            check.denials
+        ));
+    }
+    gaps
 }
 
 fn terminated_or_error(run: &mut Run<'_>, e: crate::protocol::ErrorBody) -> Result<(), Abort> {

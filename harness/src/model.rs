@@ -75,6 +75,9 @@ pub enum HarmKind {
     /// Code of a package the sandbox had to refuse (or of bytes swapped in after
     /// verification) ran: the case used the CPU its constructor burns.
     RefusedCodeRan,
+    /// The sandbox's audit log lacks a record of what happened in the case (a runner's
+    /// end, a refused host call).
+    AuditMissing,
 }
 
 impl HarmKind {
@@ -95,6 +98,7 @@ impl HarmKind {
         HarmKind::ChannelCorrupted,
         HarmKind::NeighbourNotServed,
         HarmKind::RefusedCodeRan,
+        HarmKind::AuditMissing,
     ];
 
     /// The word used in metadata and files.
@@ -115,6 +119,7 @@ impl HarmKind {
             HarmKind::ChannelCorrupted => "channel_corrupted",
             HarmKind::NeighbourNotServed => "neighbour_not_served",
             HarmKind::RefusedCodeRan => "refused_code_ran",
+            HarmKind::AuditMissing => "audit_missing",
         }
     }
 

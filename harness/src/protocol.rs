@@ -37,6 +37,8 @@ pub enum Feature {
     Deadlines,
     /// Reasons for every termination in `terminated` errors and events.
     TerminationReasons,
+    /// `audit` answers with the plugin's records of the sandbox's audit log.
+    Audit,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -136,6 +138,12 @@ pub enum Op {
         plugin: String,
         /// The capability.
         capability: String,
+    },
+    /// The records the sandbox's audit log holds for a plugin (loaded or unloaded):
+    /// `{"records": [{"event": ..., ...}]}`.
+    Audit {
+        /// Handle.
+        plugin: String,
     },
     /// Shut a plugin down and forget it.
     Unload {

@@ -260,7 +260,52 @@ impl Session {
         self.exchange(line, id, deadline)
     }
 
+    /// Sends `first`, waits `after`, sends each of `overlapping` without waiting for the
+    /// first's answer (only `revoke` may overlap a pending `invoke`), then collects every
+    /// answer in whatever order they come, within `deadline` of the first request.
+    /// Returns the first's answer and the others', in request order.
+    pub fn request_overlapping(
+        &mut self,
+        first: Op,
+        after: Duration,
+        overlapping: Vec<Op>,
+        deadline: Duration,
+    ) -> (Answer, Vec<Answer>) {
+        let end = Instant::now() + deadline;
+        let mut ids = Vec::new();
+        for (i, op) in std::iter::once(first).chain(overlapping).enumerate() {
+            if self.closed {
+                break;
+            }
+            if i == 1 {
+                std::thread::sleep(after);
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let line = serde_json::to_string(&Request { id, op }).unwrap_or_default();
+            if !self.send_line(&line) {
+                break;
+            }
+            ids.push(id);
+        }
+        let mut answers = self.await_answers(&ids, end);
+        answers.resize_with(ids.len().max(1), || Answer::Closed);
+        let first = answers.remove(0);
+        (first, answers)
+    }
+
     fn exchange(&mut self, line: &str, id: u64, deadline: Duration) -> Answer {
+        if !self.send_line(line) {
+            return Answer::Closed;
+        }
+        let end = Instant::now() + deadline;
+        self.await_answers(&[id], end)
+            .pop()
+            .unwrap_or(Answer::Closed)
+    }
+
+    /// Writes one request line; `false` (and the session closed) when the adapter is gone.
+    fn send_line(&mut self, line: &str) -> bool {
         let sent = match self.stdin.as_mut() {
             Some(stdin) => stdin
                 .write_all(line.as_bytes())
@@ -271,71 +316,105 @@ impl Session {
         if sent.is_err() {
             // The adapter is gone; its stdout will say so too.
             self.closed = true;
-            return Answer::Closed;
         }
-        let end = Instant::now() + deadline;
-        loop {
+        sent.is_ok()
+    }
+
+    /// Reads lines until each of `ids` is answered, or `end`. An answer to anything else,
+    /// a malformed line, the end of the stream or the deadline settles every request still
+    /// pending with that outcome.
+    fn await_answers(&mut self, ids: &[u64], end: Instant) -> Vec<Answer> {
+        let mut answers: Vec<Option<Answer>> = vec![None; ids.len()];
+        let settle_rest = |answers: &mut Vec<Option<Answer>>, with: Answer| {
+            for a in answers.iter_mut().filter(|a| a.is_none()) {
+                *a = Some(with.clone());
+            }
+        };
+        while answers.iter().any(Option::is_none) {
+            let pending = ids
+                .iter()
+                .zip(&answers)
+                .find(|(_, a)| a.is_none())
+                .map_or(0, |(id, _)| *id);
             let left = end.saturating_duration_since(Instant::now());
             let line = match self.lines.recv_timeout(left) {
                 Ok(l) => l,
                 Err(RecvTimeoutError::Timeout) => {
                     self.protocol_errors
-                        .push(format!("no answer to request {id} within {deadline:?}"));
+                        .push(format!("no answer to request {pending} in time"));
                     // An answer that comes later would be matched to no request: the
                     // session is over.
                     self.closed = true;
-                    return Answer::Late;
+                    settle_rest(&mut answers, Answer::Late);
+                    break;
                 }
                 Err(RecvTimeoutError::Disconnected) => Line::Eof,
             };
             let text = match line {
                 Line::Eof => {
                     self.closed = true;
-                    return Answer::Closed;
+                    settle_rest(&mut answers, Answer::Closed);
+                    break;
                 }
                 Line::TooLong(n) => {
                     self.stdout_bytes += n as u64;
                     let e = format!("line of {n}+ bytes exceeds the protocol maximum");
                     self.protocol_errors.push(e.clone());
-                    return Answer::Malformed(e);
+                    settle_rest(&mut answers, Answer::Malformed(e));
+                    break;
                 }
                 Line::Text(t) => t,
             };
             self.stdout_bytes += text.len() as u64 + 1;
             self.seen.extend_from_slice(&text);
             self.seen.push(b'\n');
+            let slot = |got: u64| ids.iter().position(|id| *id == got);
             match protocol::parse_line(&text) {
                 Err(e) => {
                     let excerpt: String =
                         String::from_utf8_lossy(&text).chars().take(120).collect();
                     let e = format!("malformed line ({e}): {excerpt:?}");
                     self.protocol_errors.push(e.clone());
-                    return Answer::Malformed(e);
+                    settle_rest(&mut answers, Answer::Malformed(e));
+                    break;
                 }
                 Ok(AdapterMessage::Event(ev)) => {
                     if self.events.len() < 10_000 {
                         self.events.push(ev);
                     }
                 }
-                Ok(AdapterMessage::Ok { id: got, ok }) if got == id => {
+                Ok(AdapterMessage::Ok { id: got, ok })
+                    if slot(got).is_some_and(|i| answers[i].is_none()) =>
+                {
                     if let Some(out) = ok.get("output_b64").and_then(|v| v.as_str())
                         && let Some(bytes) = protocol::decode_bytes(out)
                     {
                         self.seen.extend_from_slice(&bytes);
                         self.seen.push(b'\n');
                     }
-                    return Answer::Ok(ok);
+                    if let Some(i) = slot(got) {
+                        answers[i] = Some(Answer::Ok(ok));
+                    }
                 }
-                Ok(AdapterMessage::Err { id: got, error }) if got == id => {
-                    return Answer::Err(error);
+                Ok(AdapterMessage::Err { id: got, error })
+                    if slot(got).is_some_and(|i| answers[i].is_none()) =>
+                {
+                    if let Some(i) = slot(got) {
+                        answers[i] = Some(Answer::Err(error));
+                    }
                 }
                 Ok(AdapterMessage::Ok { id: got, .. } | AdapterMessage::Err { id: got, .. }) => {
-                    let e = format!("answer to request {got} while {id} was pending");
+                    let e = format!("answer to request {got} while {pending} was pending");
                     self.protocol_errors.push(e.clone());
-                    return Answer::Malformed(e);
+                    settle_rest(&mut answers, Answer::Malformed(e));
+                    break;
                 }
             }
         }
+        answers
+            .into_iter()
+            .map(|a| a.unwrap_or(Answer::Closed))
+            .collect()
     }
 
     /// Ends the session: closes stdin, waits `grace` for the adapter to exit, then has the

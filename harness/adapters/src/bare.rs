@@ -16,7 +16,7 @@ use sbx_harness::protocol::{
 use sbx_sandbox::abi;
 use serde_json::Value;
 
-use crate::serve::{Backend, error, invoke_result, write_line};
+use crate::serve::{Backend, Revoker, error, invoke_result, write_line};
 
 /// The plugin whose entry point runs now, for log records (a host call names no plugin).
 static CURRENT: Mutex<String> = Mutex::new(String::new());
@@ -245,9 +245,11 @@ impl Backend for Bare {
             protocol: PROTOCOL_VERSION,
             features: vec![
                 Feature::Pause,
+                Feature::Revoke,
                 Feature::Broker,
                 Feature::Signatures,
                 Feature::TerminationReasons,
+                Feature::Audit,
             ],
         }
     }
@@ -382,5 +384,18 @@ impl Backend for Bare {
 
     fn take_events(&mut self) -> Vec<Event> {
         Vec::new()
+    }
+
+    /// The naive host says it audits, and records nothing.
+    fn audit(&mut self, _: &str) -> Result<Value, ErrorBody> {
+        Ok(serde_json::json!({ "records": [] }))
+    }
+
+    /// The naive host acknowledges a revocation and goes on serving: its grants were
+    /// never checked, so there is nothing to withdraw.
+    fn revoker(&self) -> Option<Revoker> {
+        Some(std::sync::Arc::new(|_: &str, _: &str| {
+            Ok(serde_json::json!({}))
+        }))
     }
 }

@@ -3,6 +3,7 @@
 //! the sandbox that breaks it.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sbx_harness::protocol::{
@@ -10,12 +11,12 @@ use sbx_harness::protocol::{
 };
 use sbx_package::TrustStore;
 use sbx_sandbox::{
-    BrokerConfig, Capability, Deadlines, Layers, Limits, Plugin, SandboxConfig,
-    SandboxConfigBuilder, SandboxError, TerminationRecord,
+    Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, Plugin,
+    SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord,
 };
 use serde_json::Value;
 
-use crate::serve::{Backend, error, invoke_result, terminated};
+use crate::serve::{Backend, Revoker, error, invoke_result, terminated};
 
 /// The mutants, by name.
 pub const MUTANTS: &[&str] = &[
@@ -28,10 +29,14 @@ pub const MUTANTS: &[&str] = &[
     "no-new-privs-off",
     "no-deadlines",
     "no-signature-check",
+    "no-audit",
 ];
 
 /// Log records forwarded per plugin; the rest are counted, not forwarded.
 const MAX_FORWARDED_LOGS: u64 = 256;
+
+/// The audit log, in the adapter's working directory.
+const AUDIT_FILE: &str = "audit.jsonl";
 
 /// Storage each plugin may hold: the case policy of protocol v1 names no storage limit.
 const STORAGE_BYTES: u64 = 1 << 20;
@@ -49,6 +54,12 @@ pub struct Reference {
     /// The `no-signature-check` mutant: packages are loaded without being verified.
     no_signature_check: bool,
     plugins: BTreeMap<String, Loaded>,
+    /// The audit log every plugin writes to (`audit.jsonl` in the working directory).
+    audit: Option<Arc<AuditLog>>,
+    /// The `no-audit` mutant.
+    no_audit: bool,
+    /// Controllers of the running plugins, for `revoke` from the request reader.
+    controllers: Arc<Mutex<BTreeMap<String, Controller>>>,
     events: Vec<Event>,
 }
 
@@ -58,6 +69,7 @@ impl Reference {
         let mut layers = Layers::ALL;
         let mut no_deadlines = false;
         let mut no_signature_check = false;
+        let mut no_audit = false;
         match mutant {
             None => {}
             Some("no-seccomp") => layers.seccomp = false,
@@ -69,6 +81,7 @@ impl Reference {
             Some("no-new-privs-off") => layers.no_new_privs = false,
             Some("no-deadlines") => no_deadlines = true,
             Some("no-signature-check") => no_signature_check = true,
+            Some("no-audit") => no_audit = true,
             Some(other) => return Err(format!("unknown mutant `{other}`")),
         }
         Ok(Reference {
@@ -77,6 +90,15 @@ impl Reference {
             no_deadlines,
             no_signature_check,
             plugins: BTreeMap::new(),
+            // No log is no audit: `audit` then says so, and the audit cases fail. The
+            // `no-audit` mutant keeps none and answers `audit` with no records.
+            audit: if no_audit {
+                None
+            } else {
+                AuditLog::open(AUDIT_FILE).ok().map(Arc::new)
+            },
+            no_audit,
+            controllers: Arc::default(),
             events: Vec::new(),
         })
     }
@@ -139,7 +161,8 @@ impl Reference {
                 format!("plugin `{name}` is already loaded"),
             ));
         }
-        let mut plugin = Plugin::spawn(cfg).map_err(sandbox_error)?;
+        let audit = Audit::new(self.audit.clone(), name);
+        let mut plugin = Plugin::spawn_audited(cfg, audit).map_err(sandbox_error)?;
         let init = plugin.init(config).and_then(|()| plugin.start());
         let enforcement: Vec<Value> = plugin
             .enforcement()
@@ -158,6 +181,11 @@ impl Reference {
         let answer = self.after(name, result);
         if answer.is_err() {
             self.plugins.remove(name);
+        } else if let Some(p) = self.plugins.get(name).and_then(|l| l.plugin.as_ref()) {
+            self.controllers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.to_owned(), p.controller());
         }
         answer
     }
@@ -272,11 +300,13 @@ impl Backend for Reference {
             protocol: PROTOCOL_VERSION,
             features: vec![
                 Feature::Pause,
+                Feature::Revoke,
                 Feature::Broker,
                 Feature::Signatures,
                 Feature::Quotas,
                 Feature::Deadlines,
                 Feature::TerminationReasons,
+                Feature::Audit,
             ],
         }
     }
@@ -354,6 +384,10 @@ impl Backend for Reference {
     }
 
     fn unload(&mut self, name: &str) -> Result<Value, ErrorBody> {
+        self.controllers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
         let mut loaded = self
             .plugins
             .remove(name)
@@ -377,6 +411,44 @@ impl Backend for Reference {
 
     fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+
+    fn audit(&mut self, plugin: &str) -> Result<Value, ErrorBody> {
+        if self.no_audit {
+            return Ok(serde_json::json!({ "records": [] }));
+        }
+        if self.audit.is_none() {
+            return Err(error(
+                ErrorKind::Internal,
+                "the audit log could not be opened",
+            ));
+        }
+        let records = sbx_sandbox::audit::read_log(std::path::Path::new(AUDIT_FILE))
+            .map_err(|e| error(ErrorKind::Internal, e.to_string()))?;
+        let mine: Vec<Value> = records
+            .iter()
+            .filter(|r| r.plugin == plugin)
+            .filter_map(|r| serde_json::to_value(r).ok())
+            .collect();
+        Ok(serde_json::json!({ "records": mine }))
+    }
+
+    fn revoker(&self) -> Option<Revoker> {
+        let controllers = Arc::clone(&self.controllers);
+        Some(Arc::new(move |plugin: &str, capability: &str| {
+            let c = Capability::from_name(capability).ok_or_else(|| {
+                error(
+                    ErrorKind::Invalid,
+                    format!("unknown capability `{capability}`"),
+                )
+            })?;
+            let map = controllers.lock().unwrap_or_else(|p| p.into_inner());
+            let controller = map
+                .get(plugin)
+                .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{plugin}`")))?;
+            // Takes effect at the plugin's next use, even in the middle of a call.
+            Ok(serde_json::json!({ "revoked": controller.revoke(c) }))
+        }))
     }
 }
 

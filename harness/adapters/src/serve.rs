@@ -43,9 +43,26 @@ pub trait Backend {
     fn resume(&mut self, plugin: &str) -> Result<Value, ErrorBody>;
     /// Shut down: `{"termination": ...}`.
     fn unload(&mut self, plugin: &str) -> Result<Value, ErrorBody>;
+    /// The plugin's records of the audit log: `{"records": [...]}`. The default: none kept.
+    fn audit(&mut self, plugin: &str) -> Result<Value, ErrorBody> {
+        let _ = plugin;
+        Err(error(
+            ErrorKind::Unsupported,
+            "this adapter keeps no audit log",
+        ))
+    }
     /// Events gathered since the last call.
     fn take_events(&mut self) -> Vec<Event>;
+    /// What answers `revoke`. It runs on the thread that reads requests, so that a
+    /// revocation takes effect while a call is still running; `None`: no broker to revoke.
+    fn revoker(&self) -> Option<Revoker> {
+        None
+    }
 }
+
+/// Withdraws capability `capability` of plugin `plugin`; shared with the request reader.
+pub type Revoker =
+    std::sync::Arc<dyn Fn(&str, &str) -> Result<Value, ErrorBody> + Send + Sync + 'static>;
 
 /// An error body.
 pub fn error(kind: ErrorKind, message: impl Into<String>) -> ErrorBody {
@@ -79,8 +96,12 @@ pub fn write_line(line: &str) {
     let _ = out.flush();
 }
 
-/// Serves requests from stdin until `bye` or end of input.
-pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
+/// Reads requests from stdin on its own thread. `revoke` is answered there at once (it may
+/// overlap a pending `invoke`); every other request goes to the serving loop, in order.
+fn read_requests(
+    revoker: Option<Revoker>,
+    to_serve: std::sync::mpsc::Sender<protocol::Request>,
+) -> std::io::Result<()> {
     let stdin = std::io::stdin();
     let mut input = stdin.lock();
     loop {
@@ -104,6 +125,34 @@ pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
                 continue;
             }
         };
+        if let Op::Revoke { plugin, capability } = &request.op {
+            let answer = match &revoker {
+                Some(revoke) => revoke(plugin, capability),
+                None => Err(error(
+                    ErrorKind::Unsupported,
+                    "this adapter has no capability broker",
+                )),
+            };
+            match answer {
+                Ok(ok) => write_line(&protocol::ok_line(request.id, ok)),
+                Err(e) => write_line(&protocol::error_line(request.id, &e)),
+            }
+            continue;
+        }
+        let bye = matches!(request.op, Op::Bye);
+        if to_serve.send(request).is_err() || bye {
+            return Ok(());
+        }
+    }
+}
+
+/// Serves requests from stdin until `bye` or end of input.
+pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
+    let (to_serve, requests) = std::sync::mpsc::channel();
+    let revoker = backend.revoker();
+    let reader = std::thread::spawn(move || read_requests(revoker, to_serve));
+    // Ends when the reader does (end of input, or after forwarding `bye`).
+    for request in requests {
         let id = request.id;
         let (answer, bye) = match request.op {
             Op::Hello { .. } => (
@@ -151,13 +200,9 @@ pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
             },
             Op::Pause { plugin } => (backend.pause(&plugin), false),
             Op::Resume { plugin } => (backend.resume(&plugin), false),
-            Op::Revoke { .. } => (
-                Err(error(
-                    ErrorKind::Unsupported,
-                    "this adapter has no capability broker",
-                )),
-                false,
-            ),
+            // Answered by the reader; never forwarded.
+            Op::Revoke { .. } => continue,
+            Op::Audit { plugin } => (backend.audit(&plugin), false),
             Op::Unload { plugin } => (backend.unload(&plugin), false),
             Op::Bye => (Ok(serde_json::json!({})), true),
         };
@@ -169,7 +214,10 @@ pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
             Err(e) => write_line(&protocol::error_line(id, &e)),
         }
         if bye {
-            return Ok(());
+            break;
         }
     }
+    reader
+        .join()
+        .map_err(|_| std::io::Error::other("the request reader panicked"))?
 }
