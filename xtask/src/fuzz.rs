@@ -76,6 +76,8 @@ struct TargetSummary {
     target: String,
     seconds: f64,
     jobs: u32,
+    /// CPU seconds (user + system) of the fuzzing processes, measured by the kernel.
+    cpu_seconds: f64,
     executions: u64,
     executions_per_second: u64,
     /// libFuzzer's `cov`: covered edges (inline 8-bit counters) at the end.
@@ -399,6 +401,7 @@ fn run_target(o: &Options, target: &str) -> Result<TargetSummary> {
         log.display()
     );
     let started = Instant::now();
+    let cpu_before = children_cpu_seconds();
     let mut cmd = Command::new(binary(target, o.sanitizer));
     cmd.arg(format!("-fork={}", o.jobs))
         .arg("-ignore_crashes=1")
@@ -411,6 +414,7 @@ fn run_target(o: &Options, target: &str) -> Result<TargetSummary> {
         .arg(&seeds);
     let figures = run_logged(cmd, &log, target)?;
     let seconds = started.elapsed().as_secs_f64();
+    let cpu_seconds = children_cpu_seconds() - cpu_before;
     let new: Vec<PathBuf> = files(&artifacts)
         .into_iter()
         .filter(|p| !before.contains(p))
@@ -424,6 +428,7 @@ fn run_target(o: &Options, target: &str) -> Result<TargetSummary> {
         target: target.to_owned(),
         seconds,
         jobs: o.jobs,
+        cpu_seconds,
         executions: figures.executions,
         executions_per_second: if seconds > 0.0 {
             (figures.executions as f64 / seconds) as u64
@@ -437,6 +442,19 @@ fn run_target(o: &Options, target: &str) -> Result<TargetSummary> {
         new_crashes,
         log,
     })
+}
+
+/// User and system CPU seconds of this process's waited-for children and their reaped
+/// descendants (libFuzzer reaps its fork-mode workers), from the kernel.
+fn children_cpu_seconds() -> f64 {
+    // SAFETY: getrusage only writes the struct it is given, which is zeroed and ours.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(usage.ru_utime) + secs(usage.ru_stime)
 }
 
 /// Files of `dir`, sorted; empty when it does not exist.
@@ -610,14 +628,24 @@ fn merge(sanitizer: Sanitizer, target: &str, work: &Path, seeds: &Path, logs: &P
 
 fn print_table(s: &Summary) {
     eprintln!(
-        "\n{:<18} {:>8} {:>12} {:>10} {:>6} {:>7} {:>8} {:>9} {:>8}",
-        "target", "seconds", "executions", "exec/s", "cov", "ft", "corpus", "bytes", "crashes"
+        "\n{:<18} {:>8} {:>8} {:>12} {:>10} {:>6} {:>7} {:>8} {:>9} {:>8}",
+        "target",
+        "seconds",
+        "cpu s",
+        "executions",
+        "exec/s",
+        "cov",
+        "ft",
+        "corpus",
+        "bytes",
+        "crashes"
     );
     for t in &s.targets {
         eprintln!(
-            "{:<18} {:>8.0} {:>12} {:>10} {:>6} {:>7} {:>8} {:>9} {:>8}",
+            "{:<18} {:>8.0} {:>8.0} {:>12} {:>10} {:>6} {:>7} {:>8} {:>9} {:>8}",
             t.target,
             t.seconds,
+            t.cpu_seconds,
             t.executions,
             t.executions_per_second,
             t.coverage,
