@@ -99,6 +99,9 @@ pub struct Case {
     pub revoke_during_call: Option<RevokeDuringCall>,
     /// What the sandbox's audit log must hold for the plugin at the end (`audit`).
     pub audit: Option<AuditCheck>,
+    /// The plugin attacks the host's channel: garbage in the adapter's output from its load
+    /// on is the plugin's doing (harm: `channel_corrupted`), not an adapter fault.
+    pub channel_attack: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
 }
@@ -190,10 +193,14 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         outcome: None,
         malformed: false,
         host_gone: false,
+        target_loading: false,
+        corrupted_after_load: false,
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners);
     let (early_harm, outcome, malformed, host_gone) =
         (run.harm, run.outcome, run.malformed, run.host_gone);
+    // Garbage that a channel attack put into the host's output is that attack's harm.
+    let corrupted_by_plugin = case.channel_attack && run.corrupted_after_load;
     let tree = tree_facts(session.adapter_pid, &scratch.secret);
     let finished = session.finish(Duration::from_secs(5));
     let received = listeners.close();
@@ -452,7 +459,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     let real_harm: Vec<_> = result
         .harm
         .iter()
-        .filter(|h| h.kind != HarmKind::ChannelCorrupted)
+        .filter(|h| h.kind != HarmKind::ChannelCorrupted || corrupted_by_plugin)
         .collect();
     if !real_harm.is_empty() {
         result.verdict = Verdict::Fail;
@@ -520,6 +527,11 @@ struct Run<'a> {
     outcome: Option<Outcome>,
     malformed: bool,
     host_gone: bool,
+    /// The target's load has been requested: what the adapter writes from now on may be
+    /// the plugin's doing.
+    target_loading: bool,
+    /// The adapter's output was malformed after the target's load was requested.
+    corrupted_after_load: bool,
 }
 
 impl Run<'_> {
@@ -541,6 +553,7 @@ impl Run<'_> {
             }
             Answer::Malformed(e) => {
                 self.malformed = true;
+                self.corrupted_after_load |= self.target_loading;
                 self.harm.push(harm(
                     HarmKind::ChannelCorrupted,
                     format!("during {what}: {e}"),
@@ -652,6 +665,7 @@ fn drive(
             }
         }
     };
+    run.target_loading = true;
     let answer = run.session.request(load, load_deadline);
     if !run.absorb("load", &answer) {
         return Ok(());
