@@ -354,8 +354,12 @@ fn parse_status(line: &str) -> Option<Figures> {
 }
 
 /// Runs `cmd` with its stderr in `log`, printing the newest status line every
-/// [`PROGRESS_EVERY`]. Returns the last figures seen.
-fn run_logged(mut cmd: Command, log: &Path, label: &str) -> Result<Figures> {
+/// [`PROGRESS_EVERY`]. Returns the last figures seen and how the process ended.
+fn run_logged(
+    mut cmd: Command,
+    log: &Path,
+    label: &str,
+) -> Result<(Figures, std::process::ExitStatus)> {
     let mut file =
         std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
     let mut child = cmd
@@ -380,8 +384,8 @@ fn run_logged(mut cmd: Command, log: &Path, label: &str) -> Result<Figures> {
             }
         }
     }
-    child.wait()?;
-    Ok(last)
+    let status = child.wait()?;
+    Ok((last, status))
 }
 
 fn run_target(o: &Options, target: &str) -> Result<TargetSummary> {
@@ -412,7 +416,7 @@ fn run_target(o: &Options, target: &str) -> Result<TargetSummary> {
         .arg("-print_final_stats=1")
         .arg(&work)
         .arg(&seeds);
-    let figures = run_logged(cmd, &log, target)?;
+    let (figures, status) = run_logged(cmd, &log, target)?;
     let seconds = started.elapsed().as_secs_f64();
     let cpu_seconds = children_cpu_seconds() - cpu_before;
     let new: Vec<PathBuf> = files(&artifacts)
@@ -420,6 +424,15 @@ fn run_target(o: &Options, target: &str) -> Result<TargetSummary> {
         .filter(|p| !before.contains(p))
         .filter(|p| artifact_kind(p).is_some())
         .collect();
+    // Fork mode ignores crashes, so a failed exit or no execution at all means the fuzzer
+    // itself did not run: that is never a clean summary.
+    if (!status.success() && new.is_empty()) || figures.executions == 0 {
+        bail!(
+            "{target}: libFuzzer ended {status} after {} executions (log: {})",
+            figures.executions,
+            log.display()
+        );
+    }
     let regressions = Path::new("fuzz/regressions").join(target);
     let new_crashes = triage(o.sanitizer, target, &new, &artifacts, &regressions)?;
     merge(o.sanitizer, target, &work, &seeds, &logs)?;
@@ -677,7 +690,7 @@ fn planted_bug(o: &Options) -> Result<()> {
     cmd.arg(format!("-max_total_time={}", o.time))
         .arg(format!("-artifact_prefix={}/", dir.display()))
         .arg(&corpus);
-    let figures = run_logged(cmd, &log, PLANTED_TARGET)?;
+    let (figures, _) = run_logged(cmd, &log, PLANTED_TARGET)?;
     let elapsed = started.elapsed();
     let found: Vec<PathBuf> = files(&dir)
         .into_iter()
