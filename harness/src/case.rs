@@ -202,10 +202,11 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     // Garbage that a channel attack put into the host's output is that attack's harm.
     let corrupted_by_plugin = case.channel_attack && run.corrupted_after_load;
     let tree = tree_facts(session.adapter_pid, &scratch.secret);
+    // Before the adapter exits: what it holds for its plugins, not what it leaves behind.
+    let stored = scratch.work_bytes();
     let finished = session.finish(Duration::from_secs(5));
     let received = listeners.close();
     let after = scratch.snapshot();
-    let stored = scratch.work_bytes();
     if case.hostile {
         clean_tmp_attack_files();
     }
@@ -431,6 +432,24 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         }
     }
     result.outcome = outcome.unwrap_or(Outcome::Unknown);
+    if let Some(form) = case.package
+        && form.must_refuse()
+        && matches!(
+            result.outcome,
+            Outcome::Killed { .. } | Outcome::Survived { .. }
+        )
+    {
+        // The sandbox's own answer, against its interest: it started the package's code,
+        // however briefly (a run cut short before the payload's CPU shows is still a run).
+        result.harm.push(harm(
+            HarmKind::RefusedCodeRan,
+            format!(
+                "a {} package was not refused at load: {}",
+                form.as_str(),
+                describe_outcome(&result.outcome)
+            ),
+        ));
+    }
     if case.package == Some(PackageForm::SwappedAfterLoad)
         && let Outcome::Killed { termination } = &result.outcome
         && termination.reason == "signal"
@@ -848,6 +867,22 @@ fn drive(
             _ => {}
         }
     }
+    // A death reported only as an event counts before the audit is compared with it.
+    let mut ended = None;
+    for event in &run.session.events {
+        if let crate::protocol::Event::Terminated {
+            plugin,
+            termination,
+        } = event
+            && plugin == "target"
+            && ended.is_none()
+        {
+            ended = Some(termination.clone());
+        }
+    }
+    if let Some(t) = ended {
+        run.killed(t);
+    }
     if let Some(check) = case.audit {
         let answer = run.session.request(
             Op::Audit {
@@ -876,21 +911,6 @@ fn drive(
         if !gaps.is_empty() {
             run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
         }
-    }
-    let mut ended = None;
-    for event in &run.session.events {
-        if let crate::protocol::Event::Terminated {
-            plugin,
-            termination,
-        } = event
-            && plugin == "target"
-            && ended.is_none()
-        {
-            ended = Some(termination.clone());
-        }
-    }
-    if let Some(t) = ended {
-        run.killed(t);
     }
     let answer = run.session.request(
         Op::Unload {

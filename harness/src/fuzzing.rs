@@ -27,7 +27,11 @@ pub fn fuzz_adapter_protocol(data: &[u8]) {
             ReadLine::Eof => break,
             ReadLine::TooLong(len) => {
                 assert!(len > MAX_LINE);
+                // The length excludes the newline, like a line's.
                 consumed += len;
+                if data.get(consumed) == Some(&b'\n') {
+                    consumed += 1;
+                }
                 continue;
             }
             ReadLine::Line(line) => line,

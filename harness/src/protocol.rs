@@ -414,7 +414,11 @@ pub fn read_line(reader: &mut impl std::io::BufRead) -> std::io::Result<ReadLine
             let mut chunk = Vec::new();
             let n = (&mut *reader).take(1 << 16).read_until(b'\n', &mut chunk)?;
             skipped += n;
-            if n == 0 || chunk.last() == Some(&b'\n') {
+            if chunk.last() == Some(&b'\n') {
+                // The line's length, without its newline (as in the branch above).
+                return Ok(ReadLine::TooLong(skipped - 1));
+            }
+            if n == 0 {
                 return Ok(ReadLine::TooLong(skipped));
             }
         }

@@ -96,6 +96,7 @@ pub fn fuzz_host_session(data: &[u8]) {
             _ => None,
         };
         let was_log = matches!(frame.message, Message::Log { .. });
+        let frame_id = frame.request_id;
         let mut events = Vec::new();
         let step = session.on_frame(id, expect, frame, &mut events);
 
@@ -140,6 +141,7 @@ pub fn fuzz_host_session(data: &[u8]) {
                 }
             }
             Step::Answer(message) => {
+                assert_eq!(frame_id, id, "an answer under another request's id");
                 match (&message, expect) {
                     (Message::Heartbeat, Expect::Heartbeat) => {}
                     (Message::Result { output }, Expect::Reply) => {
@@ -150,6 +152,7 @@ pub fn fuzz_host_session(data: &[u8]) {
                 pending = None;
             }
             Step::PluginError { code, .. } => {
+                assert_eq!(frame_id, id, "an error under another request's id");
                 assert_eq!(expect, Expect::Reply, "an error answered a heartbeat");
                 assert_ne!(code, abi::RUNNER_ABI_VIOLATION);
                 pending = None;

@@ -35,6 +35,9 @@ pub const MUTANTS: &[&str] = &[
 /// Log records forwarded per plugin; the rest are counted, not forwarded.
 const MAX_FORWARDED_LOGS: u64 = 256;
 
+/// Most records one `audit` answer holds (some 300 bytes each, against a 1 MiB line).
+const MAX_AUDIT_ANSWER: usize = 2000;
+
 /// The audit log, in the adapter's working directory.
 const AUDIT_FILE: &str = "audit.jsonl";
 
@@ -425,12 +428,15 @@ impl Backend for Reference {
         }
         let records = sbx_sandbox::audit::read_log(std::path::Path::new(AUDIT_FILE))
             .map_err(|e| error(ErrorKind::Internal, e.to_string()))?;
-        let mine: Vec<Value> = records
+        let mine: Vec<&sbx_sandbox::AuditRecord> =
+            records.iter().filter(|r| r.plugin == plugin).collect();
+        // The newest records only, so that the answer stays well within a protocol line
+        // however much a plugin made the sandbox record.
+        let newest: Vec<Value> = mine[mine.len().saturating_sub(MAX_AUDIT_ANSWER)..]
             .iter()
-            .filter(|r| r.plugin == plugin)
             .filter_map(|r| serde_json::to_value(r).ok())
             .collect();
-        Ok(serde_json::json!({ "records": mine }))
+        Ok(serde_json::json!({ "records": newest }))
     }
 
     fn revoker(&self) -> Option<Revoker> {
