@@ -659,45 +659,42 @@ fn drive(
             format!("adapter: the benign neighbour could not be loaded: {answer:?}"),
         ));
     }
-    let load = match case.package {
+    // Outside the adapter's working directory: the package is the harness's.
+    let built = case
+        .package
+        .map(|form| crate::package::build(form, &case.plugin, &scratch.root.join("signing")))
+        .transpose()
+        .map_err(|e| {
+            (
+                Verdict::Error,
+                format!("harness: building the package: {e}"),
+            )
+        })?;
+    let load = match &built {
         None => Op::Load {
             plugin: "target".into(),
             path: path_text(&case.plugin),
             policy: case.policy.clone(),
             config_b64: String::new(),
         },
-        Some(form) => {
-            // Outside the adapter's working directory: the package is the harness's.
-            let built = crate::package::build(form, &case.plugin, &scratch.root.join("signing"))
-                .map_err(|e| {
-                    (
-                        Verdict::Error,
-                        format!("harness: building the package: {e}"),
-                    )
-                })?;
-            Op::LoadPackage {
-                plugin: "target".into(),
-                package: path_text(&built.dir),
-                trust: path_text(&built.trust),
-                policy: case.policy.clone(),
-                config_b64: String::new(),
-            }
-        }
+        Some(built) => Op::LoadPackage {
+            plugin: "target".into(),
+            package: path_text(&built.dir),
+            trust: path_text(&built.trust),
+            policy: case.policy.clone(),
+            config_b64: String::new(),
+        },
     };
     run.target_loading = true;
     let answer = run.session.request(load, load_deadline);
     if !run.absorb("load", &answer) {
         return Ok(());
     }
-    if let (Some(PackageForm::SwappedAfterLoad), Some(swap_in), Answer::Ok(_)) =
-        (case.package, &case.swap_in, &answer)
+    if let (Some(PackageForm::SwappedAfterLoad), Some(swap_in), Some(built), Answer::Ok(_)) =
+        (case.package, &case.swap_in, &built, &answer)
     {
         // Verified and loaded: from now on only the verified bytes may ever run.
-        let on_disk = scratch
-            .root
-            .join("signing/package")
-            .join(sbx_package::PLUGIN_FILE);
-        std::fs::copy(swap_in, &on_disk)
+        std::fs::copy(swap_in, built.dir.join(sbx_package::PLUGIN_FILE))
             .map_err(|e| (Verdict::Error, format!("harness: swapping the binary: {e}")))?;
     }
     let mut loaded = false;

@@ -7,7 +7,9 @@
 
 use std::path::{Path, PathBuf};
 
-use sbx_package::{Manifest, RequestedLimits, SecretKey, hex, sha256};
+use sbx_package::{
+    Manifest, Publisher, RequestedLimits, RevocationList, SecretKey, TrustStore, hex, sha256,
+};
 
 /// The plugin ABI version the packages declare (`SBX_ABI_VERSION` of `sbx_plugin.h`).
 pub const ABI_VERSION: u32 = 1;
@@ -124,27 +126,24 @@ pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage
         }
         _ => {}
     }
-    let mut trust = format!(
-        "format = 1\n\n[[publisher]]\nname = \"conformance harness\"\npublic_key = \"{}\"\n",
-        publisher.public().to_hex()
-    );
+    let mut trust = TrustStore {
+        publishers: vec![Publisher {
+            name: "conformance harness".into(),
+            key: publisher.public(),
+        }],
+        revoked: RevocationList::default(),
+    };
     match form {
         PackageForm::RevokedKey => {
-            trust.push_str(&format!(
-                "\n[revoked]\nkeys = [\"{}\"]\n",
-                publisher.public().id()
-            ));
+            trust.revoked.keys.insert(publisher.public().id());
         }
         PackageForm::RevokedPlugin => {
-            trust.push_str(&format!(
-                "\n[revoked]\nplugins = [\"{}\"]\n",
-                hex(&sha256(&binary))
-            ));
+            trust.revoked.plugins.insert(hex(&sha256(&binary)));
         }
         _ => {}
     }
     let trust_path = at.join("trust.toml");
-    std::fs::write(&trust_path, trust)?;
+    std::fs::write(&trust_path, trust.render())?;
     Ok(BuiltPackage {
         dir,
         trust: trust_path,

@@ -1,13 +1,14 @@
 //! Fuzzing oracles of the publisher-facing parsers, shared by the cargo-fuzz targets in
 //! `fuzz/` and the corpus replay tests. Each panics if, and only if, a property breaks.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use arbitrary::{Arbitrary, Unstructured};
 
 use crate::{
-    CAPABILITIES, MAX_MANIFEST_LEN, Manifest, ManifestError, SecretKey, SignatureFile, TrustStore,
-    hex, sha256, signed_message, verify_parts,
+    CAPABILITIES, MAX_MANIFEST_LEN, Manifest, ManifestError, Publisher, RevocationList, SecretKey,
+    SignatureFile, TrustStore, hex, sha256, signed_message, verify_parts,
 };
 
 /// The ABI version the oracle's host speaks.
@@ -88,18 +89,24 @@ pub fn fuzz_package(data: &[u8]) {
         }
         ManifestInput::Raw(bytes) => bytes,
     };
-    let mut store_text = format!(
-        "format = 1\n[[publisher]]\nname = \"trusted\"\npublic_key = \"{}\"\n\
-         [[publisher]]\nname = \"revoked\"\npublic_key = \"{}\"\n\
-         [revoked]\nkeys = [\"{}\"]\n",
-        trusted.public().to_hex(),
-        revoked.public().to_hex(),
-        revoked.public().id(),
-    );
-    if case.revoke_plugin {
-        store_text.push_str(&format!("plugins = [\"{}\"]\n", hex(&binary_hash)));
-    }
-    let trust = TrustStore::parse(&store_text, Path::new("oracle")).expect("the oracle's store");
+    let publisher = |name: &str, key: &SecretKey| Publisher {
+        name: name.into(),
+        key: key.public(),
+    };
+    let trust = TrustStore {
+        publishers: vec![
+            publisher("trusted", &trusted),
+            publisher("revoked", &revoked),
+        ],
+        revoked: RevocationList {
+            keys: BTreeSet::from([revoked.public().id()]),
+            plugins: if case.revoke_plugin {
+                BTreeSet::from([hex(&binary_hash)])
+            } else {
+                BTreeSet::new()
+            },
+        },
+    };
 
     // Whether the trusted key signed exactly these bytes, unaltered.
     let mut signed_exactly = false;

@@ -211,3 +211,18 @@ fn fuzz_inputs_replay() {
         "the seed corpora are missing"
     );
 }
+
+/// A rendered trust store parses back to itself: publishers, revoked key ids, plugin hashes.
+#[test]
+fn a_trust_store_renders_to_what_it_parses_from() {
+    let f = fixture();
+    let mut trust = f.trust.clone();
+    trust.publishers.push(Publisher {
+        name: "a \"quoted\" name".into(),
+        key: SecretKey::generate().expect("key").public(),
+    });
+    trust.revoked.keys.insert(f.key.public().id());
+    trust.revoked.plugins.insert(hex(&sha256(b"revoked")));
+    let parsed = TrustStore::parse(&trust.render(), std::path::Path::new("rendered"));
+    assert_eq!(parsed.expect("parses"), trust);
+}

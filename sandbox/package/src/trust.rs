@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::keys::PublicKey;
 use crate::unhex;
@@ -58,7 +58,7 @@ pub struct TrustStore {
     pub revoked: RevocationList,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct TrustToml {
     format: u32,
@@ -68,14 +68,14 @@ struct TrustToml {
     revoked: RevokedToml,
 }
 
-#[derive(Deserialize)]
+#[derive(Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct PublisherToml {
     name: String,
     public_key: String,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct RevokedToml {
     #[serde(default)]
@@ -128,6 +128,26 @@ impl TrustStore {
             publishers,
             revoked,
         })
+    }
+
+    /// The store's text, as [`TrustStore::parse`] reads it (revoked keys by id).
+    pub fn render(&self) -> String {
+        toml::to_string(&TrustToml {
+            format: 1,
+            publisher: self
+                .publishers
+                .iter()
+                .map(|p| PublisherToml {
+                    name: p.name.clone(),
+                    public_key: p.key.to_hex(),
+                })
+                .collect(),
+            revoked: RevokedToml {
+                keys: self.revoked.keys.iter().cloned().collect(),
+                plugins: self.revoked.plugins.iter().cloned().collect(),
+            },
+        })
+        .unwrap_or_default()
     }
 
     /// Reads and parses a trust store file (at most [`MAX_TRUST_LEN`] bytes).
