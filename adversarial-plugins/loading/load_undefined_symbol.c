@@ -1,8 +1,8 @@
 /*
  * load_undefined_symbol — calls a function no library defines
  * (sbx_host_backdoor). Loaded with lazy binding it loads fine and dies with a
- * symbol lookup error at the first call; loaded with RTLD_NOW (or built with
- * -z now, as the suite builds it) it must be refused at load.
+ * symbol lookup error at the first call (the suite builds it with -z lazy, so the
+ * host's dlopen flags decide); loaded with RTLD_NOW it must be refused at load.
  */
 #include "attack.h"
 

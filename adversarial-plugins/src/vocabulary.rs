@@ -137,6 +137,10 @@ vocabulary! {
         DescriptorLeaked = "descriptor_leaked",
         /// The host received garbage or forged frames and acted on them.
         ChannelCorrupted = "channel_corrupted",
+        /// The plugin's log records kept coming after its unload was answered.
+        RanAfterUnload = "ran_after_unload",
+        /// Input was injected into (or output written to) the terminal the case runs on.
+        TerminalInjected = "terminal_injected",
     }
 }
 

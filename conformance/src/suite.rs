@@ -245,6 +245,12 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms),
             ),
             pause_while_settling: adjust.pause,
+            // A plugin attacking at shutdown gets the settle time after its unload too.
+            linger_after_unload: if spec.stage == Stage::Shutdown {
+                Duration::from_millis(adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms))
+            } else {
+                Duration::ZERO
+            },
             needs,
             package,
             swap_in,

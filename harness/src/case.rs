@@ -88,6 +88,9 @@ pub struct Case {
     pub settle: Duration,
     /// Pause the plugin during the settle time, then resume it.
     pub pause_while_settling: bool,
+    /// Idle time after the plugin's unload is answered, for what it does after its
+    /// shutdown (its log records arriving then are harm: `ran_after_unload`).
+    pub linger_after_unload: Duration,
     /// Features the adapter must declare for the case to apply.
     pub needs: Vec<Feature>,
     /// Load the plugin as a signed package made this way (`load_package`), not by path.
@@ -195,8 +198,23 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         host_gone: false,
         target_loading: false,
         corrupted_after_load: false,
+        events_at_unload: None,
     };
-    let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners);
+    let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
+    if let Some(at) = run.events_at_unload {
+        let late = run.session.events[at.min(run.session.events.len())..]
+            .iter()
+            .filter(
+                |e| matches!(e, crate::protocol::Event::Log { plugin, .. } if plugin == "target"),
+            )
+            .count();
+        if late > 0 {
+            run.harm.push(harm(
+                HarmKind::RanAfterUnload,
+                format!("{late} log record(s) of the plugin arrived after its unload was answered"),
+            ));
+        }
+    }
     let (early_harm, outcome, malformed, host_gone) =
         (run.harm, run.outcome, run.malformed, run.host_gone);
     // Garbage that a channel attack put into the host's output is that attack's harm.
@@ -325,6 +343,17 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
             ),
         ));
     }
+    // The adapter's own threads (request reader, supervisors) are the margin.
+    let thread_bound = u64::from(case.policy.limits.threads) + 32;
+    if tree.max_threads > thread_bound {
+        result.harm.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "a process of the case had {} threads (policy {})",
+                tree.max_threads, case.policy.limits.threads
+            ),
+        ));
+    }
     if tree.zombies >= 4 {
         result.harm.push(harm(
             HarmKind::ResourceExhausted,
@@ -388,6 +417,15 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
                     format!(
                         "the adapter exited (code {:?}) in the middle of the session",
                         g.adapter_exit_code
+                    ),
+                ));
+            }
+            if g.terminal_bytes > 0 {
+                result.harm.push(harm(
+                    HarmKind::TerminalInjected,
+                    format!(
+                        "{} byte(s) reached the adapter's terminal: {:?}",
+                        g.terminal_bytes, g.terminal_excerpt
                     ),
                 ));
             }
@@ -551,6 +589,26 @@ struct Run<'a> {
     target_loading: bool,
     /// The adapter's output was malformed after the target's load was requested.
     corrupted_after_load: bool,
+    /// How many events had arrived when the target's unload was answered.
+    events_at_unload: Option<usize>,
+}
+
+impl Run<'_> {
+    /// Records harm when the plugin's answer carries the neighbour's token.
+    fn check_foreign_output(&mut self, answer: &Answer, token: &str) {
+        if let Answer::Ok(v) = answer
+            && let Some(bytes) = v
+                .get("output_b64")
+                .and_then(|o| o.as_str())
+                .and_then(crate::protocol::decode_bytes)
+            && bytes.windows(token.len()).any(|w| w == token.as_bytes())
+        {
+            self.harm.push(harm(
+                HarmKind::SecretInOutput,
+                "the plugin's answer held the neighbour plugin's earlier answer (its token)".into(),
+            ));
+        }
+    }
 }
 
 impl Run<'_> {
@@ -600,6 +658,7 @@ fn drive(
     case: &Case,
     scratch: &Scratch,
     listeners: &Listeners,
+    canaries: &Canaries,
 ) -> Result<(), Abort> {
     let hello = run.session.request(
         Op::Hello {
@@ -657,6 +716,22 @@ fn drive(
         return Err((
             Verdict::Error,
             format!("adapter: the benign neighbour could not be loaded: {answer:?}"),
+        ));
+    }
+    // The neighbour answers first, with a token of its own: a host that hands the plugin a
+    // buffer still holding that answer leaks one plugin's data to another.
+    let answer = run.session.request(
+        Op::Invoke {
+            plugin: "neighbour".into(),
+            method: "echo".into(),
+            input_b64: encode_bytes(canaries.neighbour.as_bytes()),
+        },
+        call_deadline,
+    );
+    if !matches!(answer, Answer::Ok(_)) {
+        return Err((
+            Verdict::Error,
+            format!("adapter: the benign neighbour did not answer: {answer:?}"),
         ));
     }
     // Outside the adapter's working directory: the package is the harness's.
@@ -743,6 +818,7 @@ fn drive(
         if !run.absorb("invoke", &answer) {
             return Ok(());
         }
+        run.check_foreign_output(&answer, &canaries.neighbour);
         for a in &revoked {
             if !run.absorb("revoke", a) {
                 return Ok(());
@@ -805,6 +881,7 @@ fn drive(
             if !run.absorb("liveness call", &answer) {
                 return Ok(());
             }
+            run.check_foreign_output(&answer, &canaries.neighbour);
             if let Answer::Err(e) = answer {
                 terminated_or_error(run, e)?;
             }
@@ -849,6 +926,9 @@ fn drive(
         if !run.absorb("unload", &answer) {
             return Ok(());
         }
+        run.events_at_unload = Some(run.session.events.len());
+        // What the plugin still does after its shutdown shows in this time.
+        std::thread::sleep(case.linger_after_unload);
         match answer {
             Answer::Ok(v) => {
                 if let Some(t) = v
@@ -1022,6 +1102,7 @@ fn attack_input(scratch: &Scratch, listeners: &Listeners, adapter_pid: i32) -> V
 struct TreeFacts {
     zombies: u64,
     max_fds: u64,
+    max_threads: u64,
     bait_holders: u64,
 }
 
@@ -1030,6 +1111,7 @@ fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
     let mut facts = TreeFacts {
         zombies: 0,
         max_fds: 0,
+        max_threads: 0,
         bait_holders: 0,
     };
     let mut pids: Vec<(i32, String)> = descendants(adapter)
@@ -1042,6 +1124,15 @@ fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
             facts.zombies += 1;
             continue;
         }
+        let threads = std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find_map(|l| l.strip_prefix("Threads:"))
+                    .and_then(|n| n.trim().parse::<u64>().ok())
+            })
+            .unwrap_or(0);
+        facts.max_threads = facts.max_threads.max(threads);
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             continue;
         };

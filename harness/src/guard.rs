@@ -52,6 +52,13 @@ pub struct GuardReport {
     pub cpu_us: u64,
     /// SIGURG signals the guard received.
     pub sigurg_received: u64,
+    /// Bytes that appeared on the adapter's controlling terminal (a pseudo-terminal the
+    /// guard holds), and the first of them, for evidence.
+    #[serde(default)]
+    pub terminal_bytes: u64,
+    /// The first bytes seen on the terminal, as text.
+    #[serde(default)]
+    pub terminal_excerpt: String,
 }
 
 /// Descendants of `root` (not `root` itself), from `/proc`, with their `stat` fields.

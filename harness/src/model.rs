@@ -78,6 +78,11 @@ pub enum HarmKind {
     /// The sandbox's audit log lacks a record of what happened in the case (a runner's
     /// end, a refused host call).
     AuditMissing,
+    /// The plugin's code ran after its unload was answered: its log records kept coming.
+    RanAfterUnload,
+    /// Bytes appeared on the terminal the case runs on (input injected with `TIOCSTI`,
+    /// echoed by the terminal, or output written to it).
+    TerminalInjected,
 }
 
 impl HarmKind {
@@ -99,6 +104,8 @@ impl HarmKind {
         HarmKind::NeighbourNotServed,
         HarmKind::RefusedCodeRan,
         HarmKind::AuditMissing,
+        HarmKind::RanAfterUnload,
+        HarmKind::TerminalInjected,
     ];
 
     /// The word used in metadata and files.
@@ -120,6 +127,8 @@ impl HarmKind {
             HarmKind::NeighbourNotServed => "neighbour_not_served",
             HarmKind::RefusedCodeRan => "refused_code_ran",
             HarmKind::AuditMissing => "audit_missing",
+            HarmKind::RanAfterUnload => "ran_after_unload",
+            HarmKind::TerminalInjected => "terminal_injected",
         }
     }
 

@@ -40,6 +40,9 @@ pub struct Canaries {
     pub env: String,
     /// In the adapter's argv.
     pub argv: String,
+    /// Given to the benign neighbour to echo before the plugin is loaded: legitimately in
+    /// the neighbour's answer, and harm in the plugin's (a buffer handed on uncleared).
+    pub neighbour: String,
 }
 
 impl Canaries {
@@ -49,6 +52,7 @@ impl Canaries {
             file: token(),
             env: token(),
             argv: token(),
+            neighbour: token(),
         }
     }
 

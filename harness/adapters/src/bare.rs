@@ -1,10 +1,26 @@
 //! The no-isolation control: plugins are loaded with `dlopen` into this very process, as a
-//! host without a sandbox would do. It checks the ABI like any careful host, and nothing
-//! else: no process boundary, no filter, no limit, no deadline. Its host services are the
-//! naive ones such a host writes: storage keys used as file names under `storage/`, no
-//! quota, `net_request` to whatever the plugin names, grants not checked; and it takes a
-//! signed package's binary without looking at the signature. Its run shows that each
-//! hostile plugin really does harm when nothing confines it.
+//! host without a sandbox would do: no process boundary, no filter, no limit, no deadline,
+//! and none of the checks a sandbox makes on the plugin's word. It is the host a hurried
+//! developer writes, and each of its shortcuts is one a hostile plugin exploits:
+//!
+//! - loading: lazy binding; the ABI version is never read; an entry point is looked up
+//!   when first called (a missing one panics, as `lib.get(..).unwrap()` does); the status
+//!   init returns is ignored; a signed package's binary is taken without its signature;
+//! - calls: one output buffer, reused for every call of every plugin and never cleared;
+//!   the output length the plugin claims is trusted, and a "buffer too small" answer is
+//!   met by growing the buffer to the size asked for;
+//! - the channel: its protocol stream is on descriptor 3, the descriptor a sandboxed
+//!   runner's channel has, so a plugin can write into it, read from it or close it;
+//! - host services: log records pasted into the JSON line as they come; storage keys used
+//!   as file names under `storage/`, no quota; `net_request` to whatever the plugin names;
+//!   grants never checked.
+//!
+//! Its run shows that each hostile plugin really does harm when nothing confines it.
+//!
+//! [`Bare::checked`] is the same host with the checks every plugin host makes whatever
+//! confines it (ABI version and exports, binding at load, init's status, a fresh output
+//! buffer per call and the claimed length held to it, log records escaped): the host that
+//! the bubblewrap adapter runs inside `bwrap`, so that its results show what bubblewrap adds.
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, c_char, c_int, c_void};
@@ -21,25 +37,203 @@ use crate::serve::{Backend, Revoker, error, invoke_result, write_line};
 /// The plugin whose entry point runs now, for log records (a host call names no plugin).
 static CURRENT: Mutex<String> = Mutex::new(String::new());
 
-/// Makes descriptor 3 another name for stdout, the host's channel: plugins that attack "the
-/// channel descriptor" then attack this host's real channel, as they would in a naive host.
-pub fn claim_channel_descriptor() {
+/// Log records are escaped into their JSON line ([`Bare::checked`]).
+static ESCAPE_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Makes descriptor 3 another name for stdout, the checked host's channel: plugins that
+/// attack "the channel descriptor" write into this host's output.
+pub fn alias_channel_descriptor() {
     // SAFETY: dup2 of our own stdout onto a descriptor nothing in this process uses.
-    unsafe { libc::dup2(1, 3) };
+    unsafe { libc::dup2(1, CHANNEL_FD) };
 }
 
+/// The descriptor this host's protocol stream is on: the one a sandboxed runner's channel
+/// has, so that plugins attacking "the channel descriptor" attack this host's channel.
+const CHANNEL_FD: c_int = 3;
+
+/// Descriptor 3, read and written in place. It is never closed by this host (a plugin may
+/// close it; then the host can no longer speak, as the plugin meant).
+pub struct Channel;
+
+impl std::io::Read for Channel {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        // SAFETY: reading into a buffer we own, of its length.
+        let n = unsafe { libc::read(CHANNEL_FD, buf.as_mut_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+}
+
+impl std::io::Write for Channel {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        // SAFETY: writing from a buffer we own, of its length.
+        let n = unsafe { libc::write(CHANNEL_FD, buf.as_ptr().cast(), buf.len()) };
+        if n < 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        Ok(n as usize)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The relay between the harness's pipes and the channel on descriptor 3.
+pub struct ChannelRelay {
+    to_stdout: std::thread::JoinHandle<()>,
+}
+
+/// Puts this host's protocol stream on descriptor 3: one end of a socket pair becomes
+/// descriptor 3, and two threads copy stdin into the other end and the other end to
+/// stdout.
+pub fn open_channel() -> std::io::Result<ChannelRelay> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let mut ends = [0 as c_int; 2];
+    // SAFETY: socketpair writes two descriptors into the array we pass.
+    if unsafe { libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, ends.as_mut_ptr()) } != 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: both descriptors were just created and are owned by nothing else.
+    let (host, outer) = unsafe { (OwnedFd::from_raw_fd(ends[0]), OwnedFd::from_raw_fd(ends[1])) };
+    let host = std::os::fd::IntoRawFd::into_raw_fd(host);
+    if host != CHANNEL_FD {
+        // SAFETY: dup2 onto descriptor 3, which nothing else in this process uses, then
+        // closing the original, which we own.
+        unsafe {
+            if libc::dup2(host, CHANNEL_FD) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            libc::close(host);
+        }
+    }
+    let mut from_harness = std::fs::File::from(outer.try_clone()?);
+    let mut to_harness = std::fs::File::from(outer);
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut std::io::stdin().lock(), &mut from_harness);
+        // End of the harness's input: the host reads the end of its channel.
+        // SAFETY: shutdown of a socket descriptor this thread owns.
+        unsafe {
+            libc::shutdown(
+                std::os::fd::AsRawFd::as_raw_fd(&from_harness),
+                libc::SHUT_WR,
+            )
+        };
+    });
+    let to_stdout = std::thread::spawn(move || {
+        let mut stdout = std::io::stdout().lock();
+        let mut buf = [0u8; 1 << 16];
+        loop {
+            match std::io::Read::read(&mut to_harness, &mut buf) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    if std::io::Write::write_all(&mut stdout, &buf[..n]).is_err() {
+                        break;
+                    }
+                    let _ = std::io::Write::flush(&mut stdout);
+                }
+            }
+        }
+    });
+    crate::serve::set_output(Box::new(Channel));
+    Ok(ChannelRelay { to_stdout })
+}
+
+impl ChannelRelay {
+    /// Ends the host's side of the channel and waits until everything it wrote has reached
+    /// stdout. (When a plugin closed descriptor 3 there is nothing left to wait for.)
+    pub fn finish(self) {
+        // SAFETY: shutdown on descriptor 3, the channel's host end.
+        if unsafe { libc::shutdown(CHANNEL_FD, libc::SHUT_WR) } == 0 {
+            let _ = self.to_stdout.join();
+        }
+    }
+}
+
+/// The checked host's export check: every entry point present, and the ABI version this
+/// host speaks.
+fn check_exports(handle: *mut c_void) -> Result<(), ErrorBody> {
+    let sym = |n: &std::ffi::CStr| {
+        // SAFETY: dlsym on a live handle with a NUL-terminated name.
+        let p = unsafe { libc::dlsym(handle, n.as_ptr()) };
+        if p.is_null() {
+            Err(error(
+                ErrorKind::Refused,
+                format!("missing {}", n.to_string_lossy()),
+            ))
+        } else {
+            Ok(p)
+        }
+    };
+    // SAFETY: the ABI declares this symbol a `const uint32_t`.
+    let version = unsafe {
+        sym(c"sbx_plugin_abi_version")?
+            .cast::<u32>()
+            .read_unaligned()
+    };
+    if version != abi::ABI_VERSION {
+        return Err(error(ErrorKind::Refused, format!("ABI version {version}")));
+    }
+    for name in [
+        c"sbx_plugin_init",
+        c"sbx_plugin_invoke",
+        c"sbx_plugin_shutdown",
+    ] {
+        sym(name)?;
+    }
+    Ok(())
+}
+
+/// A loaded plugin: the library handle; entry points are looked up when first called.
 struct Entry {
-    init: abi::InitFn,
-    invoke: abi::InvokeFn,
-    shutdown: abi::ShutdownFn,
+    handle: *mut c_void,
     output_bytes: usize,
-    initialized: bool,
+}
+
+impl Entry {
+    /// The address of `name`, or a panic: this host unwraps its lookups.
+    fn entry(&self, name: &std::ffi::CStr) -> *mut c_void {
+        // SAFETY: dlsym on a live handle with a NUL-terminated name.
+        let p = unsafe { libc::dlsym(self.handle, name.as_ptr()) };
+        assert!(
+            !p.is_null(),
+            "the plugin does not export {}",
+            name.to_string_lossy()
+        );
+        p
+    }
 }
 
 /// The control adapter.
-#[derive(Default)]
 pub struct Bare {
     plugins: BTreeMap<String, Entry>,
+    /// The one output buffer, shared by every call of every plugin and never cleared
+    /// (unless `checked`).
+    output: Vec<u8>,
+    /// Make the checks every plugin host makes ([`Bare::checked`]).
+    checked: bool,
+}
+
+impl Bare {
+    /// The no-isolation control: every shortcut of the module's list.
+    pub fn naive() -> Bare {
+        Bare {
+            plugins: BTreeMap::new(),
+            output: Vec::new(),
+            checked: false,
+        }
+    }
+
+    /// The same host with the checks every plugin host makes whatever confines it.
+    pub fn checked() -> Bare {
+        ESCAPE_LOGS.store(true, std::sync::atomic::Ordering::Relaxed);
+        Bare {
+            checked: true,
+            ..Bare::naive()
+        }
+    }
 }
 
 unsafe extern "C" fn log(
@@ -54,12 +248,20 @@ unsafe extern "C" fn log(
     // SAFETY: the ABI says `msg` points to `len` bytes; this host trusts its plugins.
     let bytes = unsafe { std::slice::from_raw_parts(msg.cast::<u8>(), len) };
     let plugin = CURRENT.lock().unwrap_or_else(|p| p.into_inner()).clone();
-    let event = Event::Log {
-        plugin,
-        level: level.to_string(),
-        message: String::from_utf8_lossy(bytes).into_owned(),
-    };
-    write_line(&serde_json::to_string(&event).unwrap_or_default());
+    if ESCAPE_LOGS.load(std::sync::atomic::Ordering::Relaxed) {
+        let event = Event::Log {
+            plugin,
+            level: level.to_string(),
+            message: String::from_utf8_lossy(bytes).into_owned(),
+        };
+        write_line(&serde_json::to_string(&event).unwrap_or_default());
+        return abi::OK;
+    }
+    // The record pasted into the line as it came: no escaping, no bound.
+    write_line(&format!(
+        "{{\"event\":\"log\",\"plugin\":\"{plugin}\",\"level\":\"{level}\",\"message\":\"{}\"}}",
+        String::from_utf8_lossy(bytes)
+    ));
     abi::OK
 }
 
@@ -263,56 +465,42 @@ impl Backend for Bare {
     ) -> Result<Value, ErrorBody> {
         let c_path = CString::new(path).map_err(|_| error(ErrorKind::Invalid, "path holds NUL"))?;
         set_current(name);
+        // Lazy binding (a symbol is resolved when used) unless checked.
+        let binding = if self.checked {
+            libc::RTLD_NOW
+        } else {
+            libc::RTLD_LAZY
+        };
         // SAFETY: loading a plugin into this process is the point of the control: its
         // constructors run here, unconfined.
-        let handle = unsafe { libc::dlopen(c_path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+        let handle = unsafe { libc::dlopen(c_path.as_ptr(), binding | libc::RTLD_LOCAL) };
         if handle.is_null() {
             return Err(error(ErrorKind::Refused, "dlopen failed"));
         }
-        let sym = |n: &std::ffi::CStr| {
-            // SAFETY: dlsym on a live handle with a NUL-terminated name.
-            let p = unsafe { libc::dlsym(handle, n.as_ptr()) };
-            if p.is_null() {
-                Err(error(
-                    ErrorKind::Refused,
-                    format!("missing {}", n.to_string_lossy()),
-                ))
-            } else {
-                Ok(p)
-            }
+        let entry = Entry {
+            handle,
+            output_bytes: policy.limits.output_bytes as usize,
         };
-        // SAFETY: the ABI declares this symbol a `const uint32_t`.
-        let version = unsafe {
-            sym(c"sbx_plugin_abi_version")?
-                .cast::<u32>()
-                .read_unaligned()
-        };
-        if version != abi::ABI_VERSION {
-            return Err(error(ErrorKind::Refused, format!("ABI version {version}")));
+        if self.checked {
+            check_exports(handle)?;
         }
-        // SAFETY: the ABI declares these symbols functions with exactly these signatures.
-        let mut entry = unsafe {
-            Entry {
-                init: std::mem::transmute::<*mut c_void, abi::InitFn>(sym(c"sbx_plugin_init")?),
-                invoke: std::mem::transmute::<*mut c_void, abi::InvokeFn>(sym(
-                    c"sbx_plugin_invoke",
-                )?),
-                shutdown: std::mem::transmute::<*mut c_void, abi::ShutdownFn>(sym(
-                    c"sbx_plugin_shutdown",
-                )?),
-                output_bytes: policy.limits.output_bytes as usize,
-                initialized: false,
-            }
+        // SAFETY: the symbol is taken to be the ABI's init, as this host takes the plugin's
+        // word for everything.
+        let init = unsafe {
+            std::mem::transmute::<*mut c_void, abi::InitFn>(entry.entry(c"sbx_plugin_init"))
         };
         // SAFETY: the plugin's init with the host table and a buffer valid for the call.
-        let rc = unsafe { (entry.init)(host_api(), config.as_ptr(), config.len()) };
-        if rc != abi::OK {
+        let status = unsafe { init(host_api(), config.as_ptr(), config.len()) };
+        // Unless checked, the status is not looked at.
+        if self.checked && status != abi::OK {
             return Err(error(
                 ErrorKind::Refused,
-                format!("init returned {}", abi::status_name(rc)),
+                format!("init returned {}", abi::status_name(status)),
             ));
         }
-        entry.initialized = true;
+        if self.output.len() < entry.output_bytes {
+            self.output.resize(entry.output_bytes, 0);
+        }
         self.plugins.insert(name.to_owned(), entry);
         Ok(serde_json::json!({}))
     }
@@ -337,25 +525,48 @@ impl Backend for Bare {
             .get(name)
             .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{name}`")))?;
         set_current(name);
-        let mut output = vec![0u8; entry.output_bytes];
-        let mut len = 0usize;
-        // SAFETY: every pointer is valid for the call, as the ABI specifies.
-        let rc = unsafe {
-            (entry.invoke)(
-                method.as_ptr().cast(),
-                method.len(),
-                input.as_ptr(),
-                input.len(),
-                output.as_mut_ptr(),
-                output.len(),
-                &mut len,
-            )
+        // SAFETY: the symbol is taken to be the ABI's invoke.
+        let invoke = unsafe {
+            std::mem::transmute::<*mut c_void, abi::InvokeFn>(entry.entry(c"sbx_plugin_invoke"))
         };
-        let len = len.min(output.len());
-        Ok(invoke_result(
-            rc,
-            if rc == abi::OK { &output[..len] } else { &[] },
-        ))
+        if self.checked {
+            // A fresh buffer for every call.
+            self.output.clear();
+            self.output.resize(entry.output_bytes, 0);
+        }
+        let mut cap = entry.output_bytes.min(self.output.len());
+        let mut len = 0usize;
+        let mut rc;
+        loop {
+            // SAFETY: every pointer is valid for the call, as the ABI specifies.
+            rc = unsafe {
+                invoke(
+                    method.as_ptr().cast(),
+                    method.len(),
+                    input.as_ptr(),
+                    input.len(),
+                    self.output.as_mut_ptr(),
+                    cap,
+                    &mut len,
+                )
+            };
+            if self.checked || rc != abi::ERR_BUFFER_TOO_SMALL || len <= cap {
+                break;
+            }
+            // Asked for a bigger buffer: given one, of the size asked for.
+            self.output.resize(len, 0);
+            cap = len;
+        }
+        if self.checked {
+            len = len.min(cap);
+        }
+        // The length the plugin claims, taken as it is (unless checked).
+        let output = if rc == abi::OK {
+            &self.output[..len]
+        } else {
+            &[]
+        };
+        Ok(invoke_result(rc, output))
     }
 
     fn pause(&mut self, _: &str) -> Result<Value, ErrorBody> {
@@ -373,10 +584,11 @@ impl Backend for Bare {
             .remove(name)
             .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{name}`")))?;
         set_current(name);
-        if entry.initialized {
-            // SAFETY: the ABI's shutdown entry point takes no argument.
-            unsafe { (entry.shutdown)() };
-        }
+        // SAFETY: the symbol is taken to be the ABI's shutdown, which takes no argument.
+        unsafe {
+            std::mem::transmute::<*mut c_void, abi::ShutdownFn>(entry.entry(c"sbx_plugin_shutdown"))(
+            )
+        };
         Ok(
             serde_json::json!({ "termination": { "reason": "exit", "detail": "shut down in process" } }),
         )

@@ -178,7 +178,7 @@ impl Backend for Bubblewrap {
                 "--new-session",
                 "--clearenv",
             ])
-            .args(["--", &me, "none"])
+            .args(["--", &me, "none", "--checked"])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit());

@@ -2,7 +2,8 @@
 //! protocol v1 (`conformance/ADAPTERS.md`) on stdin and stdout.
 //!
 //!     sbx-adapter reference [--mutant NAME]   the reference sandbox, or one of its mutants
-//!     sbx-adapter none                        no isolation: plugins run inside this process
+//!     sbx-adapter none [--checked]            no isolation: plugins run inside this process
+//!                                             (--checked: with a careful host's checks)
 //!     sbx-adapter bubblewrap                  each plugin in `bwrap --unshare-all ...`
 //!
 //! The harness appends `--sbx-canary=TOKEN` to every adapter's command line; it is ignored.
@@ -34,10 +35,19 @@ fn main() -> ExitCode {
                 Err(e) => return usage(&e),
             }
         }
-        Some("none") => {
-            bare::claim_channel_descriptor();
-            serve::serve(bare::Bare::default())
+        Some("none") if args.get(1).map(String::as_str) == Some("--checked") => {
+            bare::alias_channel_descriptor();
+            serve::serve(bare::Bare::checked())
         }
+        Some("none") => match bare::open_channel() {
+            Ok(relay) => {
+                let served =
+                    serve::serve_from(bare::Bare::naive(), std::io::BufReader::new(bare::Channel));
+                relay.finish();
+                served
+            }
+            Err(e) => Err(e),
+        },
         Some("bubblewrap") => match bubblewrap::Bubblewrap::new() {
             Ok(backend) => serve::serve(backend),
             Err(e) => {
@@ -58,7 +68,7 @@ fn main() -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] | none | bubblewrap",
+        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] | none [--checked] | bubblewrap",
         reference::MUTANTS.join("|")
     );
     ExitCode::from(64)

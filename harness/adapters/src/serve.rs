@@ -1,6 +1,7 @@
 //! The request loop every built-in adapter shares.
 
-use std::io::Write;
+use std::io::{BufRead, Write};
+use std::sync::{Mutex, OnceLock};
 
 use sbx_harness::protocol::{
     self, ErrorBody, ErrorKind, Event, HelloResult, Op, Policy, Termination,
@@ -87,23 +88,42 @@ pub fn invoke_result(status: i32, output: &[u8]) -> Value {
     serde_json::json!({ "status": status, "output_b64": protocol::encode_bytes(output) })
 }
 
-/// Writes one line to stdout (shared with plugin log callbacks, hence the lock).
-pub fn write_line(line: &str) {
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    let _ = out.write_all(line.as_bytes());
-    let _ = out.write_all(b"\n");
-    let _ = out.flush();
+/// Where protocol lines go when an adapter does not speak on stdout ([`set_output`]).
+static OUTPUT: OnceLock<Mutex<Box<dyn Write + Send>>> = OnceLock::new();
+
+/// Sends every protocol line to `output` instead of stdout. Only the first call counts.
+pub fn set_output(output: Box<dyn Write + Send>) {
+    let _ = OUTPUT.set(Mutex::new(output));
 }
 
-/// Reads requests from stdin on its own thread. `revoke` is answered there at once (it may
-/// overlap a pending `invoke`); every other request goes to the serving loop, in order.
+/// Writes one line to the protocol output (shared with plugin log callbacks, hence the
+/// lock), in one write so that a line is never split by another thread's.
+pub fn write_line(line: &str) {
+    let mut bytes = Vec::with_capacity(line.len() + 1);
+    bytes.extend_from_slice(line.as_bytes());
+    bytes.push(b'\n');
+    match OUTPUT.get() {
+        Some(output) => {
+            let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = out.write_all(&bytes);
+            let _ = out.flush();
+        }
+        None => {
+            let stdout = std::io::stdout();
+            let mut out = stdout.lock();
+            let _ = out.write_all(&bytes);
+            let _ = out.flush();
+        }
+    }
+}
+
+/// Reads requests on its own thread. `revoke` is answered there at once (it may overlap a
+/// pending `invoke`); every other request goes to the serving loop, in order.
 fn read_requests(
+    mut input: impl BufRead,
     revoker: Option<Revoker>,
     to_serve: std::sync::mpsc::Sender<protocol::Request>,
 ) -> std::io::Result<()> {
-    let stdin = std::io::stdin();
-    let mut input = stdin.lock();
     loop {
         let line = match protocol::read_line(&mut input)? {
             protocol::ReadLine::Eof => return Ok(()),
@@ -147,10 +167,18 @@ fn read_requests(
 }
 
 /// Serves requests from stdin until `bye` or end of input.
-pub fn serve(mut backend: impl Backend) -> Result<(), std::io::Error> {
+pub fn serve(backend: impl Backend) -> Result<(), std::io::Error> {
+    serve_from(backend, std::io::BufReader::new(std::io::stdin()))
+}
+
+/// Serves requests read from `input` until `bye` or end of input.
+pub fn serve_from(
+    mut backend: impl Backend,
+    input: impl BufRead + Send + 'static,
+) -> Result<(), std::io::Error> {
     let (to_serve, requests) = std::sync::mpsc::channel();
     let revoker = backend.revoker();
-    let reader = std::thread::spawn(move || read_requests(revoker, to_serve));
+    let reader = std::thread::spawn(move || read_requests(input, revoker, to_serve));
     // Ends when the reader does (end of input, or after forwarding `bye`).
     for request in requests {
         let id = request.id;

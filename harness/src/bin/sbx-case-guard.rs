@@ -5,8 +5,10 @@
 //!
 //! The guard is single-threaded: `Command::spawn` is safe to use here.
 
+use std::ffi::CString;
 use std::io::Write;
-use std::os::fd::FromRawFd;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
@@ -96,6 +98,79 @@ fn set_limit(resource: libc::__rlimit_resource_t, value: u64) -> std::io::Result
     }
 }
 
+/// A pseudo-terminal that becomes the adapter's controlling terminal, as the terminal a
+/// user's host runs in would be. The guard holds the master, to see what reaches the
+/// terminal, and a slave descriptor, so that it never hangs up while the case runs.
+struct Terminal {
+    master: OwnedFd,
+    _slave: OwnedFd,
+    slave_path: CString,
+}
+
+fn open_terminal() -> std::io::Result<Terminal> {
+    let fail = || Err(std::io::Error::last_os_error());
+    // SAFETY: posix_openpt returns a new descriptor or -1.
+    let master = unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) };
+    if master < 0 {
+        return fail();
+    }
+    // SAFETY: a descriptor just created, owned by nothing else.
+    let master = unsafe { OwnedFd::from_raw_fd(master) };
+    let fd = master.as_raw_fd();
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: grantpt, unlockpt and ptsname_r on our master, into a buffer of its length;
+    // fcntl sets O_NONBLOCK on it.
+    unsafe {
+        if libc::grantpt(fd) != 0
+            || libc::unlockpt(fd) != 0
+            || libc::ptsname_r(fd, name.as_mut_ptr(), name.len()) != 0
+            || libc::fcntl(fd, libc::F_SETFL, libc::O_NONBLOCK) != 0
+        {
+            return fail();
+        }
+    }
+    // SAFETY: ptsname_r wrote a NUL-terminated path into `name`.
+    let slave_path = unsafe { std::ffi::CStr::from_ptr(name.as_ptr()) }.to_owned();
+    // SAFETY: open of a path we hold, as a new descriptor.
+    let slave = unsafe {
+        libc::open(
+            slave_path.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if slave < 0 {
+        return fail();
+    }
+    Ok(Terminal {
+        master,
+        // SAFETY: a descriptor just created, owned by nothing else.
+        _slave: unsafe { OwnedFd::from_raw_fd(slave) },
+        slave_path,
+    })
+}
+
+impl Terminal {
+    /// What reached the terminal: its byte count and the first of them, as text.
+    fn drain(&self) -> (u64, String) {
+        let mut total = 0u64;
+        let mut first = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            // SAFETY: a non-blocking read into a buffer of its length.
+            let n =
+                unsafe { libc::read(self.master.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                break;
+            }
+            total += n as u64;
+            if first.len() < 160 {
+                first.extend_from_slice(&buf[..(n as usize).min(160 - first.len())]);
+            }
+        }
+        (total, String::from_utf8_lossy(&first).into_owned())
+    }
+}
+
 fn main() -> ExitCode {
     let args = match parse_args() {
         Ok(a) => a,
@@ -131,10 +206,32 @@ fn main() -> ExitCode {
             warnings.push(format!("{name}: {e}"));
         }
     }
-    let child = match Command::new(&args.command[0])
-        .args(&args.command[1..])
-        .spawn()
-    {
+    let terminal = match open_terminal() {
+        Ok(t) => Some(t),
+        Err(e) => {
+            warnings.push(format!("no terminal for the adapter: {e}"));
+            None
+        }
+    };
+    let mut command = Command::new(&args.command[0]);
+    command.args(&args.command[1..]);
+    if let Some(path) = terminal.as_ref().map(|t| t.slave_path.clone()) {
+        // SAFETY: between fork and exec only setsid, open, ioctl and close, all
+        // async-signal-safe (and this guard is single-threaded).
+        unsafe {
+            command.pre_exec(move || {
+                // A session of its own whose controlling terminal is ours.
+                libc::setsid();
+                let fd = libc::open(path.as_ptr(), libc::O_RDWR);
+                if fd >= 0 {
+                    libc::ioctl(fd, libc::TIOCSCTTY, 0);
+                    libc::close(fd);
+                }
+                Ok(())
+            })
+        };
+    }
+    let child = match command.spawn() {
         Ok(c) => c,
         Err(e) => {
             eprintln!("sbx-case-guard: cannot start {}: {e}", args.command[0]);
@@ -212,6 +309,9 @@ fn main() -> ExitCode {
     let micros = |t: libc::timeval| t.tv_sec.max(0) as u64 * 1_000_000 + t.tv_usec.max(0) as u64;
     result.cpu_us = micros(usage.ru_utime) + micros(usage.ru_stime);
     result.sigurg_received = SIGURG_COUNT.load(Ordering::Relaxed);
+    if let Some(t) = &terminal {
+        (result.terminal_bytes, result.terminal_excerpt) = t.drain();
+    }
     let _ = writeln!(
         report,
         "{}",
