@@ -26,7 +26,7 @@ use serde::Deserialize;
 mod vocabulary;
 
 use vocabulary::{
-    Artifact, Evidence, Family, Grant, Language, Outcome, Package, Stage, Termination,
+    Artifact, Evidence, Family, Grant, Language, Outcome, Package, Stage, Surface, Termination,
 };
 
 /// Flags every plugin is compiled with (after `-std=`). A plugin's
@@ -301,6 +301,7 @@ struct RawMetadata {
     method: Option<String>,
     artifact: Option<String>,
     package: Option<String>,
+    inert_unless: Option<String>,
     expect: RawExpect,
 }
 
@@ -328,6 +329,7 @@ struct Plugin {
     method: String,
     artifact: Artifact,
     package: Option<Package>,
+    inert_unless: Option<Surface>,
     outcome: Outcome,
     termination: Option<Termination>,
 }
@@ -632,6 +634,20 @@ fn validate(
         }
     };
 
+    let inert_unless = match raw.inert_unless.as_deref() {
+        None => None,
+        Some(word) => {
+            let surface = Surface::from_word(word);
+            if surface.is_none() {
+                problem(format!(
+                    "unknown inert_unless {word:?} (known: {})",
+                    words(Surface::ALL)
+                ));
+            }
+            surface
+        }
+    };
+
     let method = raw.method.clone().unwrap_or_else(|| "attack".to_string());
     if method.is_empty() || method.len() > MAX_METHOD_LEN {
         problem(format!("method must be 1 to {MAX_METHOD_LEN} bytes"));
@@ -732,6 +748,7 @@ fn validate(
             method,
             artifact,
             package,
+            inert_unless,
             outcome,
             termination,
         }),
@@ -845,7 +862,8 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
              language: Language::{language:?},\n        source: {source:?},\n        \
              summary: {summary:?},\n        attacks: {attacks},\n        stage: Stage::{stage:?},\n        \
              evidence: {evidence},\n        grants: {grants},\n        method: {method:?},\n        \
-             artifact: Artifact::{artifact:?},\n        package: {package},\n        expect: {expect},\n        \
+             artifact: Artifact::{artifact:?},\n        package: {package},\n        inert_unless: {inert_unless},\n        \
+             expect: {expect},\n        \
              hostile: {hostile},\n    }},",
             name = p.name,
             family = p.family,
@@ -866,6 +884,9 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
             package = p
                 .package
                 .map_or("None".to_string(), |k| format!("Some(Package::{k:?})")),
+            inert_unless = p
+                .inert_unless
+                .map_or("None".to_string(), |s| format!("Some(Surface::{s:?})")),
             hostile = p.hostile(),
         );
     }

@@ -6,7 +6,7 @@
  * The ABI allows host calls from any plugin thread; a runner that multiplexes
  * them on one channel without matching replies to callers hands one thread
  * another's answer (or mixes frames). Each thread checks it reads back its own
- * value.
+ * value, and reports a GAINED line when it read another's.
  */
 #include <atomic>
 #include <string>
@@ -61,6 +61,10 @@ sbx_status attack(const atk_input *in, atk_out *out)
     }
     atk_printf(out, "%ld calls, %ld failed, %ld answers for another thread\n", calls.load(),
                failed.load(), crossed.load());
+    if (crossed.load() > 0) {
+        // Another thread's stored value: with two plugins on one host, another plugin's.
+        atk_gained(out, "read %ld values stored by another thread", crossed.load());
+    }
     return SBX_OK;
 }
 

@@ -15,7 +15,7 @@ mod vocabulary;
 use std::path::PathBuf;
 
 pub use vocabulary::{
-    Artifact, Evidence, Family, Grant, Language, Outcome, Package, Stage, Termination,
+    Artifact, Evidence, Family, Grant, Language, Outcome, Package, Stage, Surface, Termination,
 };
 
 /// One plugin of the suite, as its metadata describes it.
@@ -45,6 +45,8 @@ pub struct PluginSpec {
     pub artifact: Artifact,
     /// For the signature cases: how the harness packages it (loaded by `load_package`).
     pub package: Option<Package>,
+    /// What the system must offer for the attack to do harm at all (probed by the harness).
+    pub inert_unless: Option<Surface>,
     /// What the reference sandbox must do with it.
     pub expect: Expectation,
     /// False for the benign and template plugins.
@@ -98,7 +100,7 @@ mod generated {
     #[allow(unused_imports)] // which items the generated table names depends on the suite
     use super::{
         Artifact, Evidence, Expectation, Family, Grant, Language, Package, PluginSpec, Stage,
-        Termination,
+        Surface, Termination,
     };
 
     include!(concat!(env!("OUT_DIR"), "/plugins.rs"));

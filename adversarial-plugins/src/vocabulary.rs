@@ -220,6 +220,23 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Something the system must offer for an attack to do harm at all (`inert_unless =
+    /// ...`). The harness probes it outside any sandbox: where it is missing, the attack
+    /// is inert under every sandbox, the no-isolation control included, and the results
+    /// say so instead of counting the control's clean run against the plugin.
+    Surface {
+        /// The x32 system call ABI (kernels built with `CONFIG_X86_X32_ABI`, not disabled).
+        X32 = "x32",
+        /// Port I/O (`iopl`, `ioperm`: `CONFIG_X86_IOPL_IOPERM`).
+        PortIo = "port_io",
+        /// Loadable kernel modules (`CONFIG_MODULES`).
+        KernelModules = "kernel_modules",
+        /// A dynamic loader that maps a file which is not an ELF object for this machine.
+        ForeignObjectLoading = "foreign_object_loading",
+    }
+}
+
+vocabulary! {
     /// What the build makes of the source.
     Artifact {
         /// A shared object compiled from the source (the normal case).

@@ -8,4 +8,5 @@
 pub mod catalog;
 pub mod run;
 pub mod suite;
+pub mod surface;
 pub mod suts;

@@ -45,12 +45,33 @@ pub fn run(
     options: &Options,
 ) -> Result<RunResult, crate::suts::SutError> {
     let selected: Vec<&SuiteCase> = select(cases, options);
+    let surfaces = crate::surface::probe_all();
+    for (surface, probe) in &surfaces {
+        if !probe.present {
+            eprintln!(
+                "conformance: this system has no {}: attacks that need it are inert here ({})",
+                surface.as_str(),
+                probe.evidence
+            );
+        }
+    }
     let mut results = Vec::new();
     for sut in suts {
         let known = expectations(&options.expectations_dir, &sut.name)?;
-        results.push(run_sut(
-            catalog, settings, &selected, cases, sut, options, &known,
-        ));
+        let mut result = run_sut(catalog, settings, &selected, cases, sut, options, &known);
+        for case in &mut result.cases {
+            let probe = cases
+                .iter()
+                .find(|c| c.case.id == case.case)
+                .and_then(|c| c.spec.inert_unless)
+                .and_then(|s| surfaces.get(&s));
+            if let Some(probe) = probe
+                && !probe.present
+            {
+                case.inert = Some(probe.evidence.clone());
+            }
+        }
+        results.push(result);
     }
     Ok(RunResult {
         schema_version: RESULT_SCHEMA_VERSION,
@@ -213,6 +234,7 @@ fn skipped(c: &SuiteCase, why: &str) -> CaseResult {
         notes: Vec::new(),
         measured: Default::default(),
         waived: None,
+        inert: None,
     }
 }
 

@@ -148,6 +148,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         notes: Vec::new(),
         measured: Measured::default(),
         waived: None,
+        inert: None,
     };
     let canaries = Canaries::new();
     let scratch = match Scratch::create(

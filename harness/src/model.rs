@@ -210,6 +210,10 @@ pub struct CaseResult {
     pub measured: Measured,
     /// A known failure or waiver from the sandbox's expectations file matched this case.
     pub waived: Option<String>,
+    /// The attack cannot do harm on this system, under any sandbox (what the plugin needs
+    /// is missing here, as the harness probed outside any sandbox): why.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inert: Option<String>,
 }
 
 /// A requirement's verdict against one sandbox.

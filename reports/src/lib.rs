@@ -68,6 +68,30 @@ pub fn summary(run: &RunResult) -> String {
             let _ = writeln!(out, "      FAILED {}: {}", c.name, one_line(&c.detail, 100));
         }
         let _ = writeln!(out, "   certified:    {}", level_name(s.certified_level));
+        if s.sut.role == "control" {
+            // A control proves the plugins do harm: the cases where it saw none matter.
+            let clean: Vec<String> = s
+                .cases
+                .iter()
+                .filter(|c| c.verdict == Verdict::Pass)
+                .map(|c| {
+                    if c.inert.is_some() {
+                        format!("{} (inert here)", c.case)
+                    } else {
+                        c.case.clone()
+                    }
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "   no harm seen: {}",
+                if clean.is_empty() {
+                    "none".to_string()
+                } else {
+                    one_line(&clean.join(", "), 400)
+                }
+            );
+        }
         let failing: Vec<_> = s
             .cases
             .iter()
@@ -184,13 +208,29 @@ pub fn requirements_markdown(run: &RunResult) -> String {
                 caught.push(s.sut.name.as_str());
             }
         }
+        // Caught by nobody because no attack on it can do harm on this system at all.
+        let inert = !r.cases.is_empty()
+            && run
+                .suts
+                .iter()
+                .filter(|s| s.sut.role == "control")
+                .any(|s| {
+                    r.cases.iter().all(|id| {
+                        s.cases
+                            .iter()
+                            .find(|c| &c.case == id)
+                            .is_some_and(|c| c.inert.is_some())
+                    })
+                });
         let _ = writeln!(
             out,
             " {} |",
-            if caught.is_empty() {
-                "—".to_string()
-            } else {
+            if !caught.is_empty() {
                 caught.join(", ")
+            } else if inert {
+                "— (its attacks are inert on this system)".to_string()
+            } else {
+                "—".to_string()
             }
         );
     }
@@ -223,8 +263,13 @@ fn case_cell(c: Option<&CaseResult>) -> String {
                 Outcome::Unknown => "?".into(),
             };
             let harm: Vec<&str> = c.harm.iter().map(|h| h.kind.as_str()).collect();
+            let inert = if c.inert.is_some() {
+                "; inert here"
+            } else {
+                ""
+            };
             if harm.is_empty() {
-                format!("{} ({outcome})", cell(c.verdict))
+                format!("{} ({outcome}{inert})", cell(c.verdict))
             } else {
                 format!("{}: {}", cell(c.verdict), harm.join(", "))
             }

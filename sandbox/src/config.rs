@@ -90,6 +90,15 @@ pub struct Layers {
     pub rlimits: bool,
     /// The seccomp policy.
     pub seccomp: bool,
+    /// Host calls from plugin threads take the channel one at a time, request and reply
+    /// together, so that each reply reaches the thread that asked. (Not a kernel layer:
+    /// the runner's own discipline, switched off only by the conformance mutant.)
+    #[serde(default = "on")]
+    pub serialised_host_calls: bool,
+}
+
+fn on() -> bool {
+    true
 }
 
 impl Layers {
@@ -102,6 +111,7 @@ impl Layers {
         landlock: true,
         rlimits: true,
         seccomp: true,
+        serialised_host_calls: true,
     };
 }
 

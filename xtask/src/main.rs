@@ -247,11 +247,22 @@ fn conformance(args: &[String]) -> Result<()> {
         std::fs::create_dir_all("docs")?;
         std::fs::write(
             "docs/conformance-matrix.md",
-            header("Requirements against each sandbox") + &requirements,
+            header("Requirements against each sandbox")
+                + "\"caught by\" lists the mutants and controls that fail a requirement: the proof \
+                   that its cases catch a sandbox that breaks it. A requirement whose attacks \
+                   are all inert on the machine that ran the table (what they need is missing \
+                   from its kernel or loader, probed outside any sandbox) cannot be caught \
+                   there, and says so.\n\n"
+                + &requirements,
         )?;
         std::fs::write(
             "docs/plugins.md",
-            header("The hostile plugin suite and its results") + &plugins,
+            header("The hostile plugin suite and its results")
+                + "Each cell: the verdict and the plugin's fate, or the harm the harness saw. \
+                   \"inert here\": the attack needs something this machine's kernel or loader \
+                   lacks (its metadata's `inert_unless`, probed outside any sandbox), so no \
+                   sandbox, not even the no-isolation control, can show its harm here.\n\n"
+                + &plugins,
         )?;
     }
     print!("{summary}");

@@ -30,6 +30,7 @@ pub const MUTANTS: &[&str] = &[
     "no-deadlines",
     "no-signature-check",
     "no-audit",
+    "no-host-call-lock",
 ];
 
 /// Log records forwarded per plugin; the rest are counted, not forwarded.
@@ -85,6 +86,7 @@ impl Reference {
             Some("no-deadlines") => no_deadlines = true,
             Some("no-signature-check") => no_signature_check = true,
             Some("no-audit") => no_audit = true,
+            Some("no-host-call-lock") => layers.serialised_host_calls = false,
             Some(other) => return Err(format!("unknown mutant `{other}`")),
         }
         Ok(Reference {

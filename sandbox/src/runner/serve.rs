@@ -134,6 +134,7 @@ fn dl_error() -> String {
 
 /// Loads the plugin, tightens seccomp, announces it, and serves until shutdown.
 pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfProgram>) -> ! {
+    SERIALISED_HOST_CALLS.store(cfg.layers.serialised_host_calls, Ordering::SeqCst);
     let (plugin, version) = match load(cfg) {
         Ok(p) => p,
         Err(e) => fail(exit_code::LOAD, e),
@@ -271,6 +272,12 @@ fn status_reply(rc: SbxStatus, output: Vec<u8>) -> Message {
 /// request.
 static IN_ENTRY: AtomicBool = AtomicBool::new(false);
 
+/// A host call holds the channel from its request to its reply ([`Layers`]'s
+/// `serialised_host_calls`; off only in the conformance mutant that shows why it is on).
+///
+/// [`Layers`]: crate::config::Layers
+static SERIALISED_HOST_CALLS: AtomicBool = AtomicBool::new(true);
+
 /// The `ctx` value handed to the plugin; any other value is a forged context.
 static CTX_TOKEN: u8 = 0;
 
@@ -309,6 +316,16 @@ fn host_call(request: &HostRequest) -> (SbxStatus, Vec<u8>) {
     };
     if chan.send(&frame, None).is_err() {
         std::process::exit(exit_code::CHANNEL);
+    }
+    if !SERIALISED_HOST_CALLS.load(Ordering::SeqCst) {
+        // The mutant's defect: the channel is let go between request and reply, and the
+        // next reply goes to whichever thread takes it first.
+        drop(chan);
+        std::thread::yield_now();
+        chan = CHANNEL
+            .get()
+            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()))
+            .unwrap_or_else(|| std::process::exit(exit_code::CHANNEL));
     }
     match chan.recv(None) {
         Ok(Frame {
