@@ -461,6 +461,10 @@ impl Broker {
                         self.limit("storage_bytes", "refused", used + adding, quota, events);
                         (abi::ERR_LIMIT, Vec::new())
                     }
+                    Err(StorageError::TooManyKeys { keys, max }) => {
+                        self.limit("storage_keys", "refused", keys + 1, max, events);
+                        (abi::ERR_LIMIT, Vec::new())
+                    }
                     Err(e) => self.unavailable(name, e.to_string()),
                 }
             }

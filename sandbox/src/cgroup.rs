@@ -3,6 +3,11 @@
 //! pids) controllers, else nothing here (the runner's RLIMIT_AS remains). Which layer holds
 //! is reported in the plugin's enforcement report as `cgroup.memory`.
 //!
+//! A CPU rate cap (a share of one CPU per 100 ms period) is enforced the same way, by the
+//! v2 `cpu` controller beside the memory cap, else the v1 `cpu` controller; reported as
+//! `cgroup.cpu`. A plugin at its rate is throttled by the kernel, not killed: the
+//! supervisor reads the group's throttling counters after each call to report it.
+//!
 //! The runner joins the group between fork and exec (it writes `0` to each `cgroup.procs`),
 //! so the cap binds before the runner's first instruction and long before any plugin byte.
 
@@ -26,6 +31,29 @@ pub struct PluginCgroup {
     layer: CapLayer,
     dirs: Vec<PathBuf>,
     detail: String,
+    cpu: Option<CpuCap>,
+}
+
+/// The CPU rate cap of a group.
+#[derive(Debug, Clone)]
+struct CpuCap {
+    /// `cpu.stat` of the group holding the cap, when one does.
+    stat: Option<PathBuf>,
+    /// CPU microseconds allowed per period.
+    quota_us: u64,
+    detail: String,
+}
+
+/// The scheduler's period for the CPU rate cap, microseconds.
+pub const CPU_PERIOD_US: u64 = 100_000;
+
+/// How much a group has been held back by its CPU rate cap so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CpuThrottling {
+    /// Periods in which the group used up its quota and was stopped.
+    pub periods: u64,
+    /// Time its processes waited for the next period, microseconds.
+    pub throttled_us: u64,
 }
 
 fn v2_root() -> Option<PathBuf> {
@@ -50,13 +78,27 @@ fn unique(name: &str) -> String {
 
 impl PluginCgroup {
     /// Creates the group for one process of plugin `name`, capped at `memory_bytes` and
-    /// `pids` processes and threads. Never fails: without a usable cgroup the layer is
-    /// [`CapLayer::None`] and the detail says why.
-    pub fn create(name: &str, memory_bytes: u64, pids: u64) -> PluginCgroup {
+    /// `pids` processes and threads, and at `cpu_percent` of one CPU when given. Never
+    /// fails: without a usable cgroup the layer is [`CapLayer::None`] and the detail says
+    /// why (and likewise for the CPU cap, see [`PluginCgroup::cpu_detail`]).
+    pub fn create(
+        name: &str,
+        memory_bytes: u64,
+        pids: u64,
+        cpu_percent: Option<u32>,
+    ) -> PluginCgroup {
         let leaf = unique(name);
+        let mut group = PluginCgroup::create_memory(&leaf, memory_bytes, pids);
+        if let Some(percent) = cpu_percent {
+            group.cap_cpu(&leaf, percent);
+        }
+        group
+    }
+
+    fn create_memory(leaf: &str, memory_bytes: u64, pids: u64) -> PluginCgroup {
         if let Some(root) = v2_root() {
             let parent = root.join("sbx");
-            let dir = parent.join(&leaf);
+            let dir = parent.join(leaf);
             let made = std::fs::create_dir_all(&parent)
                 .and_then(|()| std::fs::write(root.join("cgroup.subtree_control"), "+memory +pids"))
                 .and_then(|()| {
@@ -75,6 +117,7 @@ impl PluginCgroup {
                             dir.display()
                         ),
                         dirs: vec![dir],
+                        cpu: None,
                     };
                 }
                 Err(_) => {
@@ -84,7 +127,7 @@ impl PluginCgroup {
         }
         let memory = Path::new("/sys/fs/cgroup/memory");
         if memory.join("cgroup.procs").exists() {
-            let dir = memory.join(&leaf);
+            let dir = memory.join(leaf);
             let made = std::fs::create_dir(&dir).and_then(|()| {
                 std::fs::write(dir.join("memory.limit_in_bytes"), memory_bytes.to_string())
             });
@@ -99,7 +142,7 @@ impl PluginCgroup {
                     "cgroup v1 {}: memory.limit_in_bytes {memory_bytes}",
                     dir.display()
                 );
-                let pids_dir = Path::new("/sys/fs/cgroup/pids").join(&leaf);
+                let pids_dir = Path::new("/sys/fs/cgroup/pids").join(leaf);
                 if std::fs::create_dir(&pids_dir)
                     .and_then(|()| std::fs::write(pids_dir.join("pids.max"), pids.to_string()))
                     .is_ok()
@@ -111,6 +154,7 @@ impl PluginCgroup {
                     layer: CapLayer::V1,
                     dirs,
                     detail,
+                    cpu: None,
                 };
             }
             let _ = std::fs::remove_dir(&dir);
@@ -119,7 +163,104 @@ impl PluginCgroup {
             layer: CapLayer::None,
             dirs: Vec::new(),
             detail: "no cgroup with a memory controller is writable here; RLIMIT_AS only".into(),
+            cpu: None,
         }
+    }
+
+    /// Adds the CPU rate cap: in the v2 group when its hierarchy has the `cpu` controller,
+    /// else in a group of the v1 `cpu` controller.
+    fn cap_cpu(&mut self, leaf: &str, percent: u32) {
+        let quota_us = u64::from(percent.max(1)) * CPU_PERIOD_US / 100;
+        if self.layer == CapLayer::V2 {
+            let dir = &self.dirs[0];
+            let root = dir.parent().and_then(Path::parent).map(Path::to_path_buf);
+            let parent = dir.parent().map(Path::to_path_buf);
+            let made = match (root, parent) {
+                (Some(root), Some(parent)) => {
+                    std::fs::write(root.join("cgroup.subtree_control"), "+cpu")
+                        .and_then(|()| {
+                            std::fs::write(parent.join("cgroup.subtree_control"), "+cpu")
+                        })
+                        .and_then(|()| {
+                            std::fs::write(
+                                dir.join("cpu.max"),
+                                format!("{quota_us} {CPU_PERIOD_US}"),
+                            )
+                        })
+                }
+                _ => Err(std::io::Error::other("not a group of the sbx tree")),
+            };
+            if made.is_ok() {
+                self.cpu = Some(CpuCap {
+                    stat: Some(dir.join("cpu.stat")),
+                    quota_us,
+                    detail: format!(
+                        "cgroup v2 {}: cpu.max {quota_us} {CPU_PERIOD_US} ({percent}% of one CPU)",
+                        dir.display()
+                    ),
+                });
+                return;
+            }
+        }
+        let dir = Path::new("/sys/fs/cgroup/cpu").join(leaf);
+        let made = std::fs::create_dir(&dir)
+            .and_then(|()| std::fs::write(dir.join("cpu.cfs_period_us"), CPU_PERIOD_US.to_string()))
+            .and_then(|()| std::fs::write(dir.join("cpu.cfs_quota_us"), quota_us.to_string()));
+        match made {
+            Ok(()) => {
+                self.cpu = Some(CpuCap {
+                    stat: Some(dir.join("cpu.stat")),
+                    quota_us,
+                    detail: format!(
+                        "cgroup v1 {}: cpu.cfs_quota_us {quota_us} per {CPU_PERIOD_US} ({percent}% of one CPU)",
+                        dir.display()
+                    ),
+                });
+                self.dirs.push(dir);
+            }
+            Err(e) => {
+                let _ = std::fs::remove_dir(&dir);
+                self.cpu = Some(CpuCap {
+                    stat: None,
+                    quota_us,
+                    detail: format!(
+                        "no writable cgroup CPU controller ({e}): no rate cap, RLIMIT_CPU bounds the total only"
+                    ),
+                });
+            }
+        }
+    }
+
+    /// Whether a CPU rate cap was asked for, whether it holds, and what is in force.
+    pub fn cpu_detail(&self) -> Option<(bool, &str)> {
+        self.cpu
+            .as_ref()
+            .map(|c| (c.stat.is_some(), c.detail.as_str()))
+    }
+
+    /// CPU microseconds the rate cap allows per [`CPU_PERIOD_US`], when it holds.
+    pub fn cpu_quota_us(&self) -> Option<u64> {
+        self.cpu
+            .as_ref()
+            .filter(|c| c.stat.is_some())
+            .map(|c| c.quota_us)
+    }
+
+    /// How much the CPU rate cap has held the group back so far (`None` without a cap).
+    pub fn cpu_throttling(&self) -> Option<CpuThrottling> {
+        let text = std::fs::read_to_string(self.cpu.as_ref()?.stat.as_ref()?).ok()?;
+        let field = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|n| n.trim().parse::<u64>().ok())
+        };
+        Some(CpuThrottling {
+            periods: field("nr_throttled ").unwrap_or(0),
+            // v2 counts microseconds, v1 nanoseconds.
+            throttled_us: field("throttled_usec ")
+                .or_else(|| field("throttled_time ").map(|ns| ns / 1000))
+                .unwrap_or(0),
+        })
     }
 
     /// The layer in force.

@@ -169,6 +169,9 @@ pub struct SandboxConfig {
     pub broker: BrokerConfig,
     /// Memory cap in MiB enforced by a cgroup (see [`crate::cgroup`]); `None`: RLIMIT_AS only.
     pub memory_cap_mib: Option<u64>,
+    /// CPU rate cap, in percent of one CPU, enforced by a cgroup's CPU controller (see
+    /// [`crate::cgroup`]); `None`: no rate cap (RLIMIT_CPU still bounds the total).
+    pub cpu_rate_percent: Option<u32>,
     /// The runner binary (`sbx-runner`).
     pub runner: PathBuf,
     /// Resource limits.
@@ -231,6 +234,7 @@ impl SandboxConfig {
         SandboxConfigBuilder {
             name: None,
             memory_cap_mib: None,
+            cpu_rate_percent: None,
             sealed: None,
             broker: BrokerConfig::default(),
             plugin: plugin.into(),
@@ -282,6 +286,7 @@ impl SandboxConfig {
 pub struct SandboxConfigBuilder {
     name: Option<String>,
     memory_cap_mib: Option<u64>,
+    cpu_rate_percent: Option<u32>,
     sealed: Option<SealedPlugin>,
     broker: BrokerConfig,
     plugin: PathBuf,
@@ -310,6 +315,12 @@ impl SandboxConfigBuilder {
     /// `cgroup.memory` in the enforcement report).
     pub fn memory_cap_mib(mut self, mib: u64) -> Self {
         self.memory_cap_mib = Some(mib);
+        self
+    }
+    /// Cap the plugin's CPU rate at `percent` of one CPU with a cgroup (reported as
+    /// `cgroup.cpu`); a call that meets the cap is throttled, not killed.
+    pub fn cpu_rate_percent(mut self, percent: u32) -> Self {
+        self.cpu_rate_percent = Some(percent.max(1));
         self
     }
     /// The plugin's name (see [`SandboxConfig::name`]).
@@ -420,6 +431,7 @@ impl SandboxConfigBuilder {
             name,
             broker: self.broker,
             memory_cap_mib: self.memory_cap_mib,
+            cpu_rate_percent: self.cpu_rate_percent,
             sealed: self.sealed,
             plugin,
             runner,

@@ -232,6 +232,9 @@ impl Host {
         if let Some(r) = &self.config.runner {
             b = b.runner(r.clone());
         }
+        if let Some(percent) = l.cpu_percent {
+            b = b.cpu_rate_percent(percent);
+        }
         Ok(b.build().map_err(SandboxError::from)?)
     }
 

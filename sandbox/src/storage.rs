@@ -5,6 +5,10 @@
 //! write goes to a temporary file that is synced and then renamed over the old one, and the
 //! directory is synced after: a plugin or a host killed mid-write leaves the old value or the
 //! new one, never a torn one. Leftover temporary files are removed when the storage opens.
+//!
+//! The quota counts key and value bytes; the number of keys is bounded too
+//! ([`MAX_KEYS`]): every key is a file, and a plugin storing empty values under a
+//! million one-byte keys would otherwise spend the file system's inodes, not its bytes.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
@@ -13,6 +17,9 @@ use std::path::{Path, PathBuf};
 
 const VALUE_PREFIX: &str = "v-";
 const TEMP_PREFIX: &str = "t-";
+
+/// Most keys one plugin may hold, whatever its byte quota.
+pub const MAX_KEYS: u64 = 4096;
 
 /// Why a storage operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +34,14 @@ pub enum StorageError {
         adding: u64,
         /// The quota.
         quota: u64,
+    },
+    /// The write would add a key beyond [`MAX_KEYS`]; nothing was written.
+    #[error("storage keys: {keys} held, at most {max}")]
+    TooManyKeys {
+        /// Keys held now.
+        keys: u64,
+        /// The bound.
+        max: u64,
     },
     /// The file system failed.
     #[error("storage {path}: {source}")]
@@ -45,6 +60,7 @@ pub struct Storage {
     dir: PathBuf,
     quota: u64,
     used: u64,
+    keys: u64,
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -65,6 +81,7 @@ impl Storage {
             .create(dir)
             .map_err(io(dir))?;
         let mut used = 0;
+        let mut keys = 0;
         for entry in fs::read_dir(dir).map_err(io(dir))? {
             let entry = entry.map_err(io(dir))?;
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -73,13 +90,20 @@ impl Storage {
             } else if let Some(key_hex) = name.strip_prefix(VALUE_PREFIX) {
                 let len = entry.metadata().map_err(io(&entry.path()))?.len();
                 used += len + (key_hex.len() / 2) as u64;
+                keys += 1;
             }
         }
         Ok(Storage {
             dir: dir.to_path_buf(),
             quota,
             used,
+            keys,
         })
+    }
+
+    /// Keys stored.
+    pub fn keys(&self) -> u64 {
+        self.keys
     }
 
     /// Bytes stored (keys and values).
@@ -134,6 +158,12 @@ impl Storage {
                 quota: self.quota,
             });
         }
+        if old.is_none() && self.keys >= MAX_KEYS {
+            return Err(StorageError::TooManyKeys {
+                keys: self.keys,
+                max: MAX_KEYS,
+            });
+        }
         let path = self.path(key);
         let temp = self.dir.join(format!("{TEMP_PREFIX}{}", hex(key)));
         let io = |path: &Path| {
@@ -156,6 +186,9 @@ impl Storage {
             .and_then(|d| d.sync_all())
             .map_err(io(&self.dir))?;
         self.used = after;
+        if old.is_none() {
+            self.keys += 1;
+        }
         Ok(())
     }
 
@@ -167,6 +200,7 @@ impl Storage {
         let path = self.path(key);
         fs::remove_file(&path).map_err(|source| StorageError::Io { path, source })?;
         self.used = self.used.saturating_sub(len + key.len() as u64);
+        self.keys = self.keys.saturating_sub(1);
         Ok(true)
     }
 }
@@ -209,5 +243,28 @@ mod tests {
         // Keys are hex on disk: a traversal key stays inside.
         s.put(b"../../etc/x", b"v").expect("put");
         assert!(root.join(format!("v-{}", hex(b"../../etc/x"))).exists());
+    }
+
+    #[test]
+    fn the_number_of_keys_is_bounded_whatever_the_bytes() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("plugin");
+        let mut s = Storage::open(&root, u64::MAX).expect("open");
+        for i in 0..MAX_KEYS {
+            s.put(&i.to_le_bytes(), b"").expect("put");
+        }
+        assert!(matches!(
+            s.put(b"one more", b""),
+            Err(StorageError::TooManyKeys { keys: MAX_KEYS, .. })
+        ));
+        // Replacing a value adds no key; deleting one makes room.
+        s.put(&0u64.to_le_bytes(), b"x").expect("replace");
+        assert!(s.delete(&1u64.to_le_bytes()).expect("delete"));
+        s.put(b"one more", b"").expect("room again");
+        // Counted from the directory when it opens again.
+        assert_eq!(
+            Storage::open(&root, u64::MAX).expect("reopen").keys(),
+            MAX_KEYS
+        );
     }
 }

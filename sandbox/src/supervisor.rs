@@ -113,6 +113,12 @@ pub struct Stats {
     pub p99_latency_us: u64,
     /// Host calls, denials, limit hits and throttling, counted by the broker.
     pub broker: BrokerStats,
+    /// Periods in which the CPU rate cap stopped the plugin (cgroup counter).
+    #[serde(default)]
+    pub cpu_throttled_periods: u64,
+    /// Time the CPU rate cap held the plugin back, microseconds (cgroup counter).
+    #[serde(default)]
+    pub cpu_throttled_us: u64,
 }
 
 impl Stats {
@@ -134,6 +140,8 @@ impl Stats {
         s.broker.limit_hits += self.broker.limit_hits;
         s.broker.throttled += self.broker.throttled;
         s.broker.logs_throttled += self.broker.logs_throttled;
+        s.cpu_throttled_periods += self.cpu_throttled_periods;
+        s.cpu_throttled_us += self.cpu_throttled_us;
         s
     }
 }
@@ -196,9 +204,18 @@ impl Plugin {
         let grants = Grants::new(config.broker.grants.clone());
         // Before anything is spawned: a broker that cannot serve is a configuration error.
         let broker = Broker::new(config.broker.clone(), grants.clone())?;
-        let cgroup = config
-            .memory_cap_mib
-            .map(|mib| PluginCgroup::create(&config.name, mib << 20, config.limits.processes));
+        // A group when a cap asks for one; without a memory cap its memory is not limited.
+        let cgroup =
+            (config.memory_cap_mib.is_some() || config.cpu_rate_percent.is_some()).then(|| {
+                PluginCgroup::create(
+                    &config.name,
+                    config
+                        .memory_cap_mib
+                        .map_or(i64::MAX as u64, |mib| mib << 20),
+                    config.limits.processes,
+                    config.cpu_rate_percent,
+                )
+            });
         let mut runner_cfg = config.runner_config(std::process::id());
         if let (Some(c), Some(mib)) = (&cgroup, config.memory_cap_mib)
             && c.layer() == CapLayer::None
@@ -262,7 +279,9 @@ impl Plugin {
         let deadline = Instant::now() + config.deadlines.load;
         match plugin.await_loaded(deadline) {
             Ok(()) => {
-                if let Some(c) = &plugin.cgroup {
+                if let Some(c) = &plugin.cgroup
+                    && plugin.config.memory_cap_mib.is_some()
+                {
                     let status = match c.layer() {
                         CapLayer::None => Status::Unavailable,
                         CapLayer::V1 | CapLayer::V2 => Status::Applied,
@@ -270,6 +289,16 @@ impl Plugin {
                     plugin
                         .enforcement
                         .record("cgroup.memory", status, c.detail().to_owned());
+                }
+                if let Some((holds, detail)) = plugin.cgroup.as_ref().and_then(|c| c.cpu_detail()) {
+                    let status = if holds {
+                        Status::Applied
+                    } else {
+                        Status::Unavailable
+                    };
+                    plugin
+                        .enforcement
+                        .record("cgroup.cpu", status, detail.to_owned());
                 }
                 let enforcement = plugin
                     .enforcement
@@ -400,6 +429,7 @@ impl Plugin {
             input: input.to_vec(),
         };
         let result = self.request(msg, Phase::Call, self.config.deadlines.call);
+        self.note_cpu_throttling();
         if matches!(result, Ok(_) | Err(SandboxError::Plugin { .. })) {
             let us = started.elapsed().as_micros() as u64;
             if self.latencies.len() == LATENCY_WINDOW {
@@ -418,6 +448,31 @@ impl Plugin {
             // `request` returns a Result message for every call that is not a heartbeat.
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// Reports the time the CPU rate cap held the plugin back since the last look: a
+    /// `limit_hit` record (`cpu_rate`, throttled) with the microseconds waited and the
+    /// quota per period, and the total in the stats.
+    fn note_cpu_throttling(&mut self) {
+        let Some(cgroup) = &self.cgroup else {
+            return;
+        };
+        let (Some(now), Some(quota_us)) = (cgroup.cpu_throttling(), cgroup.cpu_quota_us()) else {
+            return;
+        };
+        let waited = now.throttled_us.saturating_sub(self.stats.cpu_throttled_us);
+        let periods = now.periods.saturating_sub(self.stats.cpu_throttled_periods);
+        if periods == 0 {
+            return;
+        }
+        self.stats.cpu_throttled_us = now.throttled_us;
+        self.stats.cpu_throttled_periods = now.periods;
+        self.shared.emit(AuditEvent::LimitHit {
+            limit: "cpu_rate".into(),
+            action: "throttled".into(),
+            value: waited,
+            max: quota_us,
+        });
     }
 
     /// Sends a heartbeat and waits for its echo. A runner that does not answer in time is

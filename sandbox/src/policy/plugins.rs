@@ -102,6 +102,8 @@ pub struct RuleLimits {
     pub memory_mib: Option<u64>,
     /// CPU seconds per process.
     pub cpu_seconds: Option<u64>,
+    /// CPU rate, percent of one CPU (a cgroup's CPU controller throttles beyond it).
+    pub cpu_percent: Option<u32>,
     /// Storage bytes.
     pub storage_bytes: Option<u64>,
     /// Host calls per second.
@@ -128,6 +130,7 @@ struct RuleToml {
     on_excess: Option<OnExcess>,
     memory_mib: Option<u64>,
     cpu_seconds: Option<u64>,
+    cpu_percent: Option<u32>,
     storage_bytes: Option<u64>,
     host_calls_per_second: Option<u32>,
     log_bytes_per_second: Option<u32>,
@@ -214,6 +217,8 @@ pub struct DecidedLimits {
     pub memory_mib: u64,
     /// CPU seconds.
     pub cpu_seconds: u64,
+    /// CPU rate cap, percent of one CPU (`None`: no rate cap).
+    pub cpu_percent: Option<u32>,
     /// Storage bytes.
     pub storage_bytes: u64,
     /// Host calls per second.
@@ -338,6 +343,7 @@ fn rule(raw: RuleToml, at: &str, base: Option<&Rule>) -> Result<Rule, PolicyErro
     let raw_limits = RuleLimits {
         memory_mib: raw.memory_mib,
         cpu_seconds: raw.cpu_seconds,
+        cpu_percent: raw.cpu_percent,
         storage_bytes: raw.storage_bytes,
         host_calls_per_second: raw.host_calls_per_second,
         log_bytes_per_second: raw.log_bytes_per_second,
@@ -372,6 +378,7 @@ fn rule(raw: RuleToml, at: &str, base: Option<&Rule>) -> Result<Rule, PolicyErro
     let zero = [
         limits.memory_mib == Some(0),
         limits.cpu_seconds == Some(0),
+        limits.cpu_percent == Some(0),
         limits.host_calls_per_second == Some(0),
         limits.output_bytes == Some(0),
         limits.processes == Some(0),
@@ -523,6 +530,7 @@ impl PolicyStore {
         let limits = DecidedLimits {
             memory_mib: min(memory, asked.memory_mib),
             cpu_seconds: min(cpu, asked.cpu_seconds),
+            cpu_percent: l.cpu_percent.or(d.cpu_percent),
             storage_bytes: min(storage, asked.storage_bytes),
             host_calls_per_second: asked
                 .host_calls_per_second

@@ -308,6 +308,12 @@ pub fn stats(args: &[String]) -> Outcome {
                 "  host calls {}, denials {}, limit hits {}",
                 s.broker.host_calls, s.broker.denials, s.broker.limit_hits
             );
+            if s.cpu_throttled_periods > 0 {
+                println!(
+                    "  cpu rate cap: throttled in {} periods, {} us waited",
+                    s.cpu_throttled_periods, s.cpu_throttled_us
+                );
+            }
         }
         let events: Vec<String> = counts.iter().map(|(k, v)| format!("{k} {v}")).collect();
         println!("  events: {}", events.join(", "));
