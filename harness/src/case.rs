@@ -200,6 +200,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         target_loading: false,
         corrupted_after_load: false,
         events_at_unload: None,
+        tree: None,
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
     if let Some(at) = run.events_at_unload {
@@ -220,7 +221,12 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         (run.harm, run.outcome, run.malformed, run.host_gone);
     // Garbage that a channel attack put into the host's output is that attack's harm.
     let corrupted_by_plugin = case.channel_attack && run.corrupted_after_load;
-    let tree = tree_facts(session.adapter_pid, &scratch.secret);
+    // Taken before `bye` when the session got that far (an adapter on its way out closes
+    // what it held), else now.
+    let tree = run
+        .tree
+        .take()
+        .unwrap_or_else(|| tree_facts(session.adapter_pid, &scratch.secret));
     // Before the adapter exits: what it holds for its plugins, not what it leaves behind.
     let stored = scratch.work_bytes();
     let finished = session.finish(Duration::from_secs(5));
@@ -592,6 +598,8 @@ struct Run<'a> {
     corrupted_after_load: bool,
     /// How many events had arrived when the target's unload was answered.
     events_at_unload: Option<usize>,
+    /// The process tree as it was before `bye`.
+    tree: Option<TreeFacts>,
 }
 
 impl Run<'_> {
@@ -999,6 +1007,7 @@ fn drive(
     if !run.absorb("neighbour unload", &answer) {
         return Ok(());
     }
+    run.tree = Some(tree_facts(run.session.adapter_pid, &scratch.secret));
     let answer = run.session.request(Op::Bye, Duration::from_secs(5));
     run.absorb("bye", &answer);
     Ok(())

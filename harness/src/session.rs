@@ -141,17 +141,31 @@ impl Session {
             .stderr(Stdio::piped());
         let report_fd = report_write.as_raw_fd();
         let bait_fd = bait.as_ref().map(|f| f.as_raw_fd());
-        // SAFETY: the closure only calls dup2, which is async-signal-safe, on descriptors
-        // that stay open in the parent until spawn returns.
+        // Places `fd` at `target` for the exec'd guard. dup2 onto the same number is a
+        // no-op that leaves close-on-exec set (and the descriptor would vanish at exec):
+        // then the flag is cleared instead.
+        fn place(fd: i32, target: i32) -> std::io::Result<()> {
+            // SAFETY: dup2 and fcntl, both async-signal-safe, on descriptors of this process.
+            let rc = unsafe {
+                if fd == target {
+                    libc::fcntl(fd, libc::F_SETFD, 0)
+                } else {
+                    libc::dup2(fd, target)
+                }
+            };
+            if rc < 0 {
+                Err(std::io::Error::last_os_error())
+            } else {
+                Ok(())
+            }
+        }
+        // SAFETY: the closure only calls dup2 and fcntl, which are async-signal-safe, on
+        // descriptors that stay open in the parent until spawn returns.
         unsafe {
             cmd.pre_exec(move || {
-                if libc::dup2(report_fd, 3) < 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                if let Some(fd) = bait_fd
-                    && libc::dup2(fd, BAIT_FD) < 0
-                {
-                    return Err(std::io::Error::last_os_error());
+                place(report_fd, 3)?;
+                if let Some(fd) = bait_fd {
+                    place(fd, BAIT_FD)?;
                 }
                 Ok(())
             });
