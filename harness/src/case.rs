@@ -203,6 +203,10 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         tree: None,
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
+    // Looked at while the plugin ran and before `bye` when the session got that far (an
+    // adapter on its way out closes what it held), and now (a session cut short).
+    run.look_at_tree(&scratch.secret);
+    let tree = run.tree.take().unwrap_or_default();
     if let Some(at) = run.events_at_unload {
         let late = run.session.events[at.min(run.session.events.len())..]
             .iter()
@@ -221,12 +225,6 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         (run.harm, run.outcome, run.malformed, run.host_gone);
     // Garbage that a channel attack put into the host's output is that attack's harm.
     let corrupted_by_plugin = case.channel_attack && run.corrupted_after_load;
-    // Taken before `bye` when the session got that far (an adapter on its way out closes
-    // what it held), else now.
-    let tree = run
-        .tree
-        .take()
-        .unwrap_or_else(|| tree_facts(session.adapter_pid, &scratch.secret));
     // Before the adapter exits: what it holds for its plugins, not what it leaves behind.
     let stored = scratch.work_bytes();
     let finished = session.finish(Duration::from_secs(5));
@@ -598,11 +596,26 @@ struct Run<'a> {
     corrupted_after_load: bool,
     /// How many events had arrived when the target's unload was answered.
     events_at_unload: Option<usize>,
-    /// The process tree as it was before `bye`.
+    /// The process tree at its worst of the looks taken while the plugin ran and before
+    /// `bye`.
     tree: Option<TreeFacts>,
 }
 
 impl Run<'_> {
+    /// Looks at the process tree now and keeps the worst of each figure.
+    fn look_at_tree(&mut self, secret: &Path) {
+        let now = tree_facts(self.session.adapter_pid, secret);
+        self.tree = Some(match self.tree.take() {
+            None => now,
+            Some(t) => TreeFacts {
+                zombies: t.zombies.max(now.zombies),
+                max_fds: t.max_fds.max(now.max_fds),
+                max_threads: t.max_threads.max(now.max_threads),
+                bait_holders: t.bait_holders.max(now.bait_holders),
+            },
+        });
+    }
+
     /// Records harm when the plugin's answer carries the neighbour's token.
     fn check_foreign_output(&mut self, answer: &Answer, token: &str) {
         if let Answer::Ok(v) = answer
@@ -877,6 +890,8 @@ fn drive(
             // What was due while the plugin was stopped happens now: give it the same time.
             std::thread::sleep(case.settle);
         }
+        // While the plugin still runs: its threads, descriptors and children.
+        run.look_at_tree(&scratch.secret);
         if matches!(run.outcome, Some(Outcome::Survived { .. })) {
             // Liveness: any answer, even "unknown method", proves the plugin still serves.
             let answer = run.session.request(
@@ -1007,7 +1022,7 @@ fn drive(
     if !run.absorb("neighbour unload", &answer) {
         return Ok(());
     }
-    run.tree = Some(tree_facts(run.session.adapter_pid, &scratch.secret));
+    run.look_at_tree(&scratch.secret);
     let answer = run.session.request(Op::Bye, Duration::from_secs(5));
     run.absorb("bye", &answer);
     Ok(())
@@ -1109,6 +1124,7 @@ fn attack_input(scratch: &Scratch, listeners: &Listeners, adapter_pid: i32) -> V
     .into_bytes()
 }
 
+#[derive(Default)]
 struct TreeFacts {
     zombies: u64,
     max_fds: u64,
