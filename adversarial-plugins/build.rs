@@ -422,6 +422,22 @@ fn discover(paths: &Paths, catalog: &BTreeSet<String>) -> Result<Vec<Plugin>, St
     Ok(plugins)
 }
 
+/// The value `word` names in a vocabulary (its `from_word` and `ALL`), or a problem
+/// naming the metadata `key` and the words it knows.
+fn known_word<T: std::fmt::Display>(
+    key: &str,
+    word: &str,
+    from_word: fn(&str) -> Option<T>,
+    all: &[T],
+    problem: &mut impl FnMut(String),
+) -> Option<T> {
+    let value = from_word(word);
+    if value.is_none() {
+        problem(format!("unknown {key} {word:?} (known: {})", words(all)));
+    }
+    value
+}
+
 fn words<'a, T: std::fmt::Display + 'a>(items: impl IntoIterator<Item = &'a T>) -> String {
     items
         .into_iter()
@@ -573,14 +589,13 @@ fn validate(
         }
     }
 
-    let stage = Stage::from_word(&raw.stage);
-    if stage.is_none() {
-        problem(format!(
-            "unknown stage {:?} (known: {})",
-            raw.stage,
-            words(Stage::ALL)
-        ));
-    }
+    let stage = known_word(
+        "stage",
+        &raw.stage,
+        Stage::from_word,
+        Stage::ALL,
+        &mut problem,
+    );
 
     let mut evidence = Vec::new();
     for word in &raw.evidence {
@@ -608,72 +623,54 @@ fn validate(
 
     let artifact = match raw.artifact.as_deref() {
         None => Some(Artifact::SharedObject),
-        Some(word) => {
-            let artifact = Artifact::from_word(word);
-            if artifact.is_none() {
-                problem(format!(
-                    "unknown artifact {word:?} (known: {})",
-                    words(Artifact::ALL)
-                ));
-            }
-            artifact
-        }
+        Some(word) => known_word(
+            "artifact",
+            word,
+            Artifact::from_word,
+            Artifact::ALL,
+            &mut problem,
+        ),
     };
-
-    let package = match raw.package.as_deref() {
-        None => None,
-        Some(word) => {
-            let package = Package::from_word(word);
-            if package.is_none() {
-                problem(format!(
-                    "unknown package {word:?} (known: {})",
-                    words(Package::ALL)
-                ));
-            }
-            package
-        }
-    };
-
-    let inert_unless = match raw.inert_unless.as_deref() {
-        None => None,
-        Some(word) => {
-            let surface = Surface::from_word(word);
-            if surface.is_none() {
-                problem(format!(
-                    "unknown inert_unless {word:?} (known: {})",
-                    words(Surface::ALL)
-                ));
-            }
-            surface
-        }
-    };
+    let package = raw.package.as_deref().and_then(|word| {
+        known_word(
+            "package",
+            word,
+            Package::from_word,
+            Package::ALL,
+            &mut problem,
+        )
+    });
+    let inert_unless = raw.inert_unless.as_deref().and_then(|word| {
+        known_word(
+            "inert_unless",
+            word,
+            Surface::from_word,
+            Surface::ALL,
+            &mut problem,
+        )
+    });
 
     let method = raw.method.clone().unwrap_or_else(|| "attack".to_string());
     if method.is_empty() || method.len() > MAX_METHOD_LEN {
         problem(format!("method must be 1 to {MAX_METHOD_LEN} bytes"));
     }
 
-    let outcome = Outcome::from_word(&raw.expect.outcome);
-    if outcome.is_none() {
-        problem(format!(
-            "unknown outcome {:?} (known: {})",
-            raw.expect.outcome,
-            words(Outcome::ALL)
-        ));
-    }
-    let termination = match raw.expect.termination.as_deref() {
-        None => None,
-        Some(word) => {
-            let termination = Termination::from_word(word);
-            if termination.is_none() {
-                problem(format!(
-                    "unknown termination {word:?} (known: {})",
-                    words(Termination::ALL)
-                ));
-            }
-            termination
-        }
-    };
+    let outcome = known_word(
+        "outcome",
+        &raw.expect.outcome,
+        Outcome::from_word,
+        Outcome::ALL,
+        &mut problem,
+    );
+    let termination = raw.expect.termination.as_deref().and_then(|word| {
+        known_word(
+            "termination",
+            word,
+            Termination::from_word,
+            Termination::ALL,
+            &mut problem,
+        )
+    });
     match (outcome, &raw.expect.termination) {
         (Some(Outcome::Killed), None) => {
             problem("outcome killed needs a termination".to_string());

@@ -55,21 +55,20 @@ pub fn run(
             );
         }
     }
+    // Why each case is inert here, if it is: the same for every sandbox.
+    let inert: BTreeMap<&str, &str> = cases
+        .iter()
+        .filter_map(|c| {
+            let probe = surfaces.get(&c.spec.inert_unless?)?;
+            (!probe.present).then_some((c.case.id.as_str(), probe.evidence.as_str()))
+        })
+        .collect();
     let mut results = Vec::new();
     for sut in suts {
         let known = expectations(&options.expectations_dir, &sut.name)?;
         let mut result = run_sut(catalog, settings, &selected, cases, sut, options, &known);
         for case in &mut result.cases {
-            let probe = cases
-                .iter()
-                .find(|c| c.case.id == case.case)
-                .and_then(|c| c.spec.inert_unless)
-                .and_then(|s| surfaces.get(&s));
-            if let Some(probe) = probe
-                && !probe.present
-            {
-                case.inert = Some(probe.evidence.clone());
-            }
+            case.inert = inert.get(case.case.as_str()).map(|why| (*why).to_owned());
         }
         results.push(result);
     }

@@ -229,6 +229,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                     | Evidence::FileWritten
             )
         });
+    let settle = Duration::from_millis(adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms));
     SuiteCase {
         case: Case {
             id: spec.name.to_owned(),
@@ -241,13 +242,11 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 .unwrap_or_else(|| "conformance".into())
                 .into_bytes(),
             policy,
-            settle: Duration::from_millis(
-                adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms),
-            ),
+            settle,
             pause_while_settling: adjust.pause,
             // A plugin attacking at shutdown gets the settle time after its unload too.
             linger_after_unload: if spec.stage == Stage::Shutdown {
-                Duration::from_millis(adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms))
+                settle
             } else {
                 Duration::ZERO
             },

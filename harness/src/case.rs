@@ -200,13 +200,13 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         target_loading: false,
         corrupted_after_load: false,
         events_at_unload: None,
-        tree: None,
+        tree: TreeFacts::default(),
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
     // Looked at while the plugin ran and before `bye` when the session got that far (an
     // adapter on its way out closes what it held), and now (a session cut short).
     run.look_at_tree(&scratch.secret);
-    let tree = run.tree.take().unwrap_or_default();
+    let tree = std::mem::take(&mut run.tree);
     if let Some(at) = run.events_at_unload {
         let late = run.session.events[at.min(run.session.events.len())..]
             .iter()
@@ -598,22 +598,18 @@ struct Run<'a> {
     events_at_unload: Option<usize>,
     /// The process tree at its worst of the looks taken while the plugin ran and before
     /// `bye`.
-    tree: Option<TreeFacts>,
+    tree: TreeFacts,
 }
 
 impl Run<'_> {
     /// Looks at the process tree now and keeps the worst of each figure.
     fn look_at_tree(&mut self, secret: &Path) {
         let now = tree_facts(self.session.adapter_pid, secret);
-        self.tree = Some(match self.tree.take() {
-            None => now,
-            Some(t) => TreeFacts {
-                zombies: t.zombies.max(now.zombies),
-                max_fds: t.max_fds.max(now.max_fds),
-                max_threads: t.max_threads.max(now.max_threads),
-                bait_holders: t.bait_holders.max(now.bait_holders),
-            },
-        });
+        let t = &mut self.tree;
+        t.zombies = t.zombies.max(now.zombies);
+        t.max_fds = t.max_fds.max(now.max_fds);
+        t.max_threads = t.max_threads.max(now.max_threads);
+        t.bait_holders = t.bait_holders.max(now.bait_holders);
     }
 
     /// Records harm when the plugin's answer carries the neighbour's token.
@@ -631,9 +627,7 @@ impl Run<'_> {
             ));
         }
     }
-}
 
-impl Run<'_> {
     /// Records what a non-answer means; returns false when the session cannot go on.
     fn absorb(&mut self, what: &str, answer: &Answer) -> bool {
         match answer {

@@ -88,10 +88,11 @@ pub fn invoke_result(status: i32, output: &[u8]) -> Value {
     serde_json::json!({ "status": status, "output_b64": protocol::encode_bytes(output) })
 }
 
-/// Where protocol lines go when an adapter does not speak on stdout ([`set_output`]).
+/// Where protocol lines go: stdout, unless [`set_output`] chose first.
 static OUTPUT: OnceLock<Mutex<Box<dyn Write + Send>>> = OnceLock::new();
 
-/// Sends every protocol line to `output` instead of stdout. Only the first call counts.
+/// Sends every protocol line to `output` instead of stdout. Call it before the first line
+/// is written; only the first call counts.
 pub fn set_output(output: Box<dyn Write + Send>) {
     let _ = OUTPUT.set(Mutex::new(output));
 }
@@ -102,19 +103,10 @@ pub fn write_line(line: &str) {
     let mut bytes = Vec::with_capacity(line.len() + 1);
     bytes.extend_from_slice(line.as_bytes());
     bytes.push(b'\n');
-    match OUTPUT.get() {
-        Some(output) => {
-            let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
-            let _ = out.write_all(&bytes);
-            let _ = out.flush();
-        }
-        None => {
-            let stdout = std::io::stdout();
-            let mut out = stdout.lock();
-            let _ = out.write_all(&bytes);
-            let _ = out.flush();
-        }
-    }
+    let output = OUTPUT.get_or_init(|| Mutex::new(Box::new(std::io::stdout())));
+    let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+    let _ = out.write_all(&bytes);
+    let _ = out.flush();
 }
 
 /// Reads requests on its own thread. `revoke` is answered there at once (it may overlap a
