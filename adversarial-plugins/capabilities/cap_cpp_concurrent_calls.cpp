@@ -5,7 +5,8 @@
  * deadline; the race is in how the calls interleave, not in how many there are.)
  * The ABI allows host calls from any plugin thread; a runner that multiplexes
  * them on one channel without matching replies to callers hands one thread
- * another's answer (or mixes frames). Each thread checks it reads back its own
+ * another's answer (or mixes frames), and so does a host whose services keep
+ * one scratch buffer or file for every caller. Each thread checks it reads back its own
  * value, and reports a GAINED line when it read another's.
  */
 #include <atomic>

@@ -44,7 +44,6 @@ pub fn run(
     suts: &[Sut],
     options: &Options,
 ) -> Result<RunResult, crate::suts::SutError> {
-    let selected: Vec<&SuiteCase> = select(cases, options);
     let surfaces = crate::surface::probe_all();
     for (surface, probe) in &surfaces {
         if !probe.present {
@@ -56,21 +55,26 @@ pub fn run(
         }
     }
     // Why each case is inert here, if it is: the same for every sandbox.
-    let inert: BTreeMap<&str, &str> = cases
+    let cases: Vec<SuiteCase> = cases
         .iter()
-        .filter_map(|c| {
-            let probe = surfaces.get(&c.spec.inert_unless?)?;
-            (!probe.present).then_some((c.case.id.as_str(), probe.evidence.as_str()))
+        .cloned()
+        .map(|mut c| {
+            c.case.inert = c
+                .spec
+                .inert_unless
+                .and_then(|need| surfaces.get(&need))
+                .filter(|probe| !probe.present)
+                .map(|probe| probe.evidence.clone());
+            c
         })
         .collect();
+    let selected: Vec<&SuiteCase> = select(&cases, options);
     let mut results = Vec::new();
     for sut in suts {
         let known = expectations(&options.expectations_dir, &sut.name)?;
-        let mut result = run_sut(catalog, settings, &selected, cases, sut, options, &known);
-        for case in &mut result.cases {
-            case.inert = inert.get(case.case.as_str()).map(|why| (*why).to_owned());
-        }
-        results.push(result);
+        results.push(run_sut(
+            catalog, settings, &selected, &cases, sut, options, &known,
+        ));
     }
     Ok(RunResult {
         schema_version: RESULT_SCHEMA_VERSION,
@@ -233,7 +237,7 @@ fn skipped(c: &SuiteCase, why: &str) -> CaseResult {
         notes: Vec::new(),
         measured: Default::default(),
         waived: None,
-        inert: None,
+        inert: c.case.inert.clone(),
     }
 }
 

@@ -267,6 +267,8 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 capabilities: adjust.revoke.clone(),
             }),
             expected: Some(expected),
+            // Known once the system is probed (`surface`), at the start of a run.
+            inert: None,
         },
         spec,
         exclusive,

@@ -107,6 +107,10 @@ pub struct Case {
     pub channel_attack: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
+    /// The attack cannot do harm on this system under any sandbox (what it needs is
+    /// missing here): why. A mutant is then held to the reference's reaction, the only
+    /// evidence of its missing layer this system can give.
+    pub inert: Option<String>,
 }
 
 /// CPU milliseconds of a case that show the signature payload ran: it burns 800 (or as
@@ -148,7 +152,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         notes: Vec::new(),
         measured: Measured::default(),
         waived: None,
-        inert: None,
+        inert: case.inert.clone(),
     };
     let canaries = Canaries::new();
     let scratch = match Scratch::create(
@@ -513,7 +517,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
 
     // ---- verdict --------------------------------------------------------------------
     if let Some(expected) = &case.expected
-        && sut.compare_expectations
+        && (sut.compare_expectations || (case.inert.is_some() && sut.role == "mutant"))
     {
         let met = outcome_matches(expected, &result.outcome);
         result.expectation_met = Some(met);
@@ -545,12 +549,17 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     } else if result.expectation_met == Some(false) {
         result.verdict = Verdict::Fail;
         result.reason = format!(
-            "contained, but expected {} and observed {}",
+            "contained, but expected {} and observed {}{}",
             case.expected
                 .as_ref()
                 .map(Expected::describe)
                 .unwrap_or_default(),
-            describe_outcome(&result.outcome)
+            describe_outcome(&result.outcome),
+            if case.inert.is_some() {
+                " (the attack is inert here: the reaction is the evidence)"
+            } else {
+                ""
+            }
         );
     } else {
         result.verdict = Verdict::Pass;

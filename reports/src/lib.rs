@@ -225,7 +225,12 @@ pub fn requirements_markdown(run: &RunResult) -> String {
         let _ = writeln!(
             out,
             " {} |",
-            if !caught.is_empty() {
+            if !caught.is_empty() && inert {
+                format!(
+                    "{} (by its reaction: its attacks are inert on this system)",
+                    caught.join(", ")
+                )
+            } else if !caught.is_empty() {
                 caught.join(", ")
             } else if inert {
                 "— (its attacks are inert on this system)".to_string()

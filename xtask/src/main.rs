@@ -251,8 +251,9 @@ fn conformance(args: &[String]) -> Result<()> {
                 + "\"caught by\" lists the mutants and controls that fail a requirement: the proof \
                    that its cases catch a sandbox that breaks it. A requirement whose attacks \
                    are all inert on the machine that ran the table (what they need is missing \
-                   from its kernel or loader, probed outside any sandbox) cannot be caught \
-                   there, and says so.\n\n"
+                   from its kernel or loader, probed outside any sandbox) cannot show harm \
+                   there: a mutant is then caught by its reaction alone (it does not kill or \
+                   refuse the attack as the reference does), and the table says so.\n\n"
                 + &requirements,
         )?;
         std::fs::write(

@@ -12,8 +12,9 @@
 //! - the channel: its protocol stream is on descriptor 3, the descriptor a sandboxed
 //!   runner's channel has, so a plugin can write into it, read from it or close it;
 //! - host services: log records pasted into the JSON line as they come; storage keys used
-//!   as file names under `storage/`, no quota; `net_request` to whatever the plugin names;
-//!   grants never checked.
+//!   as file names under `storage/`, no quota, each value staged in one fixed scratch file
+//!   and copied from it into its key's file (so puts from two threads at once cross); `net_request`
+//!   to whatever the plugin names; grants never checked.
 //!
 //! Its run shows that each hostile plugin really does harm when nothing confines it.
 //!
@@ -342,8 +343,12 @@ unsafe extern "C" fn storage_put(
     if let Some(dir) = path.parent() {
         let _ = std::fs::create_dir_all(dir);
     }
-    match std::fs::write(path, value) {
-        Ok(()) => abi::OK,
+    // The value is staged in one scratch file, then copied into its key's file. The
+    // scratch file's name is fixed (the host was written for one thread): two puts at once
+    // share it, and one key gets the other's value.
+    let staging = std::path::Path::new("storage").join(".put.tmp");
+    match std::fs::write(&staging, value).and_then(|()| std::fs::copy(&staging, path)) {
+        Ok(_) => abi::OK,
         Err(_) => abi::ERR_UNAVAILABLE,
     }
 }

@@ -1,0 +1,81 @@
+//! How a case is judged when its attack cannot do harm on this system (the run marks it
+//! `inert` after probing the system; here the mark is set by hand). With no harm to see,
+//! a mutant of the reference is held to the reference's reaction and fails when it reacts
+//! otherwise; a control is not held to it, and neither is a mutant on a case whose attack
+//! is not inert.
+//!
+//! The case is `crash_abort` under the Python example adapter, which runs each plugin in
+//! a child process: the abort harms nothing on any kernel, and the adapter reports it as
+//! `killed (signal)`, where this case expects `killed (seccomp_violation)`.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sbx_harness::case::{Bench, Case, Expected, Sut, run_case};
+use sbx_harness::model::Verdict;
+
+fn bench(scratch: &Path) -> Bench {
+    Bench {
+        guard: PathBuf::from(env!("CARGO_BIN_EXE_sbx-case-guard")),
+        scratch_base: scratch.to_path_buf(),
+        guard_args: Vec::new(),
+        neighbour: sbx_adversarial_plugins::path("echo"),
+        slack: Duration::from_secs(3),
+    }
+}
+
+fn sut(role: &str) -> Sut {
+    let script =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/adapters/example_adapter.py");
+    Sut {
+        name: format!("example-as-{role}"),
+        role: role.into(),
+        command: vec!["python3".into(), script.to_string_lossy().into_owned()],
+        compare_expectations: false,
+    }
+}
+
+fn abort_case(inert: Option<&str>) -> Case {
+    Case {
+        id: "crash_abort".into(),
+        plugin: sbx_adversarial_plugins::path("crash_abort"),
+        method: "attack".into(),
+        hostile: true,
+        input: b"conformance".to_vec(),
+        policy: sbx_harness::selftest::default_policy(),
+        settle: Duration::from_millis(50),
+        pause_while_settling: false,
+        linger_after_unload: Duration::ZERO,
+        needs: Vec::new(),
+        package: None,
+        swap_in: None,
+        revoke_during_call: None,
+        audit: None,
+        channel_attack: false,
+        expected: Some(Expected::Killed("seccomp_violation".into())),
+        inert: inert.map(str::to_owned),
+    }
+}
+
+#[test]
+fn on_an_inert_attack_a_mutant_is_held_to_the_reference_reaction() {
+    let scratch = std::env::temp_dir().join(format!("sbx-inert-verdicts-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let bench = bench(&scratch);
+    let inert = Some("set by the test");
+    let held = run_case(&bench, &sut("mutant"), &abort_case(inert));
+    assert_eq!(held.verdict, Verdict::Fail, "{held:#?}");
+    assert!(held.harm.is_empty(), "{held:#?}");
+    assert_eq!(held.expectation_met, Some(false));
+    assert!(held.reason.contains("inert here"), "{}", held.reason);
+    assert_eq!(held.inert.as_deref(), inert);
+
+    let control = run_case(&bench, &sut("control"), &abort_case(inert));
+    assert_eq!(control.verdict, Verdict::Pass, "{control:#?}");
+    assert_eq!(control.expectation_met, None);
+
+    let not_inert = run_case(&bench, &sut("mutant"), &abort_case(None));
+    assert_eq!(not_inert.verdict, Verdict::Pass, "{not_inert:#?}");
+    assert_eq!(not_inert.expectation_met, None);
+    let _ = std::fs::remove_dir_all(&scratch);
+}
