@@ -139,6 +139,9 @@ vocabulary! {
         ChannelCorrupted = "channel_corrupted",
         /// The plugin's log records kept coming after its unload was answered.
         RanAfterUnload = "ran_after_unload",
+        /// The plugin still ran after its signer's key was revoked: it answered a call, or
+        /// its log records kept coming.
+        RanAfterRevocation = "ran_after_revocation",
         /// Input was injected into (or output written to) the terminal the case runs on.
         TerminalInjected = "terminal_injected",
     }
@@ -216,6 +219,8 @@ vocabulary! {
         RevokedPlugin = "revoked_plugin",
         /// Valid; the binary on disk is overwritten once the load is answered.
         SwappedAfterLoad = "swapped_after_load",
+        /// Valid; its signer's key is revoked (`revoke_key`) while the plugin runs.
+        KeyRevokedWhileRunning = "key_revoked_while_running",
     }
 }
 

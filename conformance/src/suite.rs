@@ -204,6 +204,12 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if package.is_some() && !needs.contains(&Feature::Signatures) {
         needs.push(Feature::Signatures);
     }
+    // And one whose signer is revoked while it runs needs `revoke_key`.
+    if package == Some(PackageForm::KeyRevokedWhileRunning)
+        && !needs.contains(&Feature::KeyRevocation)
+    {
+        needs.push(Feature::KeyRevocation);
+    }
     let swap_in = adjust
         .swap_in
         .as_deref()

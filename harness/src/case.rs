@@ -204,6 +204,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         target_loading: false,
         corrupted_after_load: false,
         events_at_unload: None,
+        events_at_key_revocation: None,
         tree: TreeFacts::default(),
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
@@ -212,16 +213,22 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     run.look_at_tree(&scratch.secret);
     let tree = std::mem::take(&mut run.tree);
     if let Some(at) = run.events_at_unload {
-        let late = run.session.events[at.min(run.session.events.len())..]
-            .iter()
-            .filter(
-                |e| matches!(e, crate::protocol::Event::Log { plugin, .. } if plugin == "target"),
-            )
-            .count();
+        let late = run.target_logs_since(at);
         if late > 0 {
             run.harm.push(harm(
                 HarmKind::RanAfterUnload,
                 format!("{late} log record(s) of the plugin arrived after its unload was answered"),
+            ));
+        }
+    }
+    if let Some(at) = run.events_at_key_revocation {
+        let late = run.target_logs_since(at);
+        if late > 0 {
+            run.harm.push(harm(
+                HarmKind::RanAfterRevocation,
+                format!(
+                    "{late} log record(s) of the plugin arrived after its signer's key was revoked"
+                ),
             ));
         }
     }
@@ -605,12 +612,26 @@ struct Run<'a> {
     corrupted_after_load: bool,
     /// How many events had arrived when the target's unload was answered.
     events_at_unload: Option<usize>,
+    /// How many events had arrived when the revocation of the target's signer key was
+    /// answered.
+    events_at_key_revocation: Option<usize>,
     /// The process tree at its worst of the looks taken while the plugin ran and before
     /// `bye`.
     tree: TreeFacts,
 }
 
 impl Run<'_> {
+    /// Log records of the target among the events from the `at`-th on.
+    fn target_logs_since(&self, at: usize) -> usize {
+        let events = &self.session.events;
+        events[at.min(events.len())..]
+            .iter()
+            .filter(
+                |e| matches!(e, crate::protocol::Event::Log { plugin, .. } if plugin == "target"),
+            )
+            .count()
+    }
+
     /// Looks at the process tree now and keeps the worst of each figure.
     fn look_at_tree(&mut self, secret: &Path) {
         let now = tree_facts(self.session.adapter_pid, secret);
@@ -865,6 +886,28 @@ fn drive(
             Answer::Err(e) => terminated_or_error(run, e)?,
             _ => {}
         }
+        if let (Some(PackageForm::KeyRevokedWhileRunning), Some(built)) = (case.package, &built)
+            && matches!(run.outcome, Some(Outcome::Survived { .. }))
+        {
+            // The plugin runs (its call answered, its own threads going on): its signer's
+            // key is revoked now, and from the answer on it must not run any more.
+            let a = run.session.request(
+                Op::RevokeKey {
+                    key: built.publisher.clone(),
+                },
+                call_deadline,
+            );
+            if !run.absorb("revoke_key", &a) {
+                return Ok(());
+            }
+            if let Answer::Err(e) = a {
+                return Err((
+                    Verdict::Error,
+                    format!("adapter: revoke_key answered {:?}: {}", e.kind, e.message),
+                ));
+            }
+            run.events_at_key_revocation = Some(run.session.events.len());
+        }
         if case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
             let a = run.session.request(
                 Op::Pause {
@@ -909,6 +952,12 @@ fn drive(
                 return Ok(());
             }
             run.check_foreign_output(&answer, &canaries.neighbour);
+            if run.events_at_key_revocation.is_some() && matches!(answer, Answer::Ok(_)) {
+                run.harm.push(harm(
+                    HarmKind::RanAfterRevocation,
+                    "the plugin answered a call after its signer's key was revoked".into(),
+                ));
+            }
             if let Answer::Err(e) = answer {
                 terminated_or_error(run, e)?;
             }

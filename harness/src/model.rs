@@ -80,6 +80,9 @@ pub enum HarmKind {
     AuditMissing,
     /// The plugin's code ran after its unload was answered: its log records kept coming.
     RanAfterUnload,
+    /// The plugin's code ran after its signer's key was revoked: it answered a call, or
+    /// its log records kept coming.
+    RanAfterRevocation,
     /// Bytes appeared on the terminal the case runs on (input injected with `TIOCSTI`,
     /// echoed by the terminal, or output written to it).
     TerminalInjected,
@@ -105,6 +108,7 @@ impl HarmKind {
         HarmKind::RefusedCodeRan,
         HarmKind::AuditMissing,
         HarmKind::RanAfterUnload,
+        HarmKind::RanAfterRevocation,
         HarmKind::TerminalInjected,
     ];
 
@@ -128,6 +132,7 @@ impl HarmKind {
             HarmKind::RefusedCodeRan => "refused_code_ran",
             HarmKind::AuditMissing => "audit_missing",
             HarmKind::RanAfterUnload => "ran_after_unload",
+            HarmKind::RanAfterRevocation => "ran_after_revocation",
             HarmKind::TerminalInjected => "terminal_injected",
         }
     }

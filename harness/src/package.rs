@@ -32,11 +32,14 @@ pub enum PackageForm {
     /// Validly signed; after the load is answered the harness overwrites `plugin.so` with
     /// another binary, whose code must never run.
     SwappedAfterLoad,
+    /// Validly signed; while the plugin runs the harness revokes its signer's key
+    /// (`revoke_key`), after which the plugin must not run on.
+    KeyRevokedWhileRunning,
 }
 
 impl PackageForm {
     /// Every form.
-    pub const ALL: [PackageForm; 7] = [
+    pub const ALL: [PackageForm; 8] = [
         PackageForm::Unsigned,
         PackageForm::BadSignature,
         PackageForm::UntrustedSigner,
@@ -44,6 +47,7 @@ impl PackageForm {
         PackageForm::RevokedKey,
         PackageForm::RevokedPlugin,
         PackageForm::SwappedAfterLoad,
+        PackageForm::KeyRevokedWhileRunning,
     ];
 
     /// The word used in plugin metadata and reports.
@@ -56,6 +60,7 @@ impl PackageForm {
             PackageForm::RevokedKey => "revoked_key",
             PackageForm::RevokedPlugin => "revoked_plugin",
             PackageForm::SwappedAfterLoad => "swapped_after_load",
+            PackageForm::KeyRevokedWhileRunning => "key_revoked_while_running",
         }
     }
 
@@ -66,7 +71,10 @@ impl PackageForm {
 
     /// Whether a sandbox must refuse the package at load.
     pub const fn must_refuse(self) -> bool {
-        !matches!(self, PackageForm::SwappedAfterLoad)
+        !matches!(
+            self,
+            PackageForm::SwappedAfterLoad | PackageForm::KeyRevokedWhileRunning
+        )
     }
 }
 
@@ -77,6 +85,8 @@ pub struct BuiltPackage {
     pub dir: PathBuf,
     /// The trust store file.
     pub trust: PathBuf,
+    /// The id of the publisher key the trust store accepts (`revoke_key` names it).
+    pub publisher: String,
 }
 
 /// Why a package could not be made (a harness fault: the case is an error, not a verdict).
@@ -147,6 +157,7 @@ pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage
     Ok(BuiltPackage {
         dir,
         trust: trust_path,
+        publisher: publisher.public().id(),
     })
 }
 
@@ -154,8 +165,9 @@ pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage
 mod tests {
     use super::*;
 
-    /// Each form is refused by `sbx_package::verify` for its own reason, and the swapped
-    /// form's package is valid: the packages test what they say.
+    /// Each form is refused by `sbx_package::verify` for its own reason, and the valid
+    /// forms are signed by the publisher `revoke_key` names: the packages test what they
+    /// say.
     #[test]
     fn each_form_has_exactly_its_defect() {
         let tmp = std::env::temp_dir().join(format!("sbx-harness-package-{}", std::process::id()));
@@ -175,9 +187,12 @@ mod tests {
                 PackageForm::TamperedBinary => Some("tampered_binary"),
                 PackageForm::RevokedKey => Some("revoked_key"),
                 PackageForm::RevokedPlugin => Some("revoked_plugin"),
-                PackageForm::SwappedAfterLoad => None,
+                PackageForm::SwappedAfterLoad | PackageForm::KeyRevokedWhileRunning => None,
             };
             assert_eq!(kind, expected, "{form:?}");
+            if let Ok(verified) = &result {
+                assert_eq!(verified.signer, built.publisher);
+            }
             assert_eq!(form.must_refuse(), expected.is_some());
             assert_eq!(PackageForm::from_word(form.as_str()), Some(form));
         }

@@ -39,6 +39,9 @@ pub enum Feature {
     TerminationReasons,
     /// `audit` answers with the plugin's records of the sandbox's audit log.
     Audit,
+    /// `revoke_key` withdraws trust in a publisher key at runtime: every running plugin it
+    /// signed is stopped, and no later package it signed loads.
+    KeyRevocation,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -138,6 +141,13 @@ pub enum Op {
         plugin: String,
         /// The capability.
         capability: String,
+    },
+    /// Revoke a publisher key (adapters that declare `key_revocation`): every running
+    /// plugin whose package it signed is stopped, and no later package it signed is
+    /// loaded. Answers `{"stopped": [handles]}` (the adapter's word; the harness checks).
+    RevokeKey {
+        /// The key's id, as the trust store names it.
+        key: String,
     },
     /// The records the sandbox's audit log holds for a plugin (loaded or unloaded):
     /// `{"records": [{"event": ..., ...}]}`.

@@ -5,7 +5,8 @@
 //!
 //! - loading: lazy binding; the ABI version is never read; an entry point is looked up
 //!   when first called (a missing one panics, as `lib.get(..).unwrap()` does); the status
-//!   init returns is ignored; a signed package's binary is taken without its signature;
+//!   init returns is ignored; a signed package's binary is taken without its signature
+//!   (and a revoked key stops nothing);
 //! - calls: one output buffer, reused for every call of every plugin and never cleared;
 //!   the output length the plugin claims is trusted, and a "buffer too small" answer is
 //!   met by growing the buffer to the size asked for;
@@ -457,6 +458,7 @@ impl Backend for Bare {
                 Feature::Signatures,
                 Feature::TerminationReasons,
                 Feature::Audit,
+                Feature::KeyRevocation,
             ],
         }
     }
@@ -601,6 +603,12 @@ impl Backend for Bare {
 
     fn take_events(&mut self) -> Vec<Event> {
         Vec::new()
+    }
+
+    /// The naive host takes the key's revocation, and stops nothing: it never looked at
+    /// who signed what it runs.
+    fn revoke_key(&mut self, _: &str) -> Result<Value, ErrorBody> {
+        Ok(serde_json::json!({ "stopped": [] }))
     }
 
     /// The naive host says it audits, and records nothing.

@@ -2,7 +2,7 @@
 //! with one defence switched off, so that the suite can show each requirement catching
 //! the sandbox that breaks it.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,8 +11,8 @@ use sbx_harness::protocol::{
 };
 use sbx_package::TrustStore;
 use sbx_sandbox::{
-    Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, Plugin,
-    SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord,
+    Audit, AuditEvent, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits,
+    Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord,
 };
 use serde_json::Value;
 
@@ -48,6 +48,10 @@ const STORAGE_BYTES: u64 = 1 << 20;
 struct Loaded {
     plugin: Option<Plugin>,
     forwarded_logs: u64,
+    /// The id of the key that signed its package, when it was loaded from a verified one.
+    signer: Option<String>,
+    /// How it ended when the host stopped it outside any request (its key was revoked).
+    stopped: Option<TerminationRecord>,
 }
 
 /// The reference (or mutant) adapter.
@@ -64,6 +68,9 @@ pub struct Reference {
     no_audit: bool,
     /// Controllers of the running plugins, for `revoke` from the request reader.
     controllers: Arc<Mutex<BTreeMap<String, Controller>>>,
+    /// Publisher keys revoked during the session (`revoke_key`): refused at every later
+    /// load, whatever the trust store of that load says.
+    revoked_keys: BTreeSet<String>,
     events: Vec<Event>,
 }
 
@@ -104,6 +111,7 @@ impl Reference {
             },
             no_audit,
             controllers: Arc::default(),
+            revoked_keys: BTreeSet::new(),
             events: Vec::new(),
         })
     }
@@ -153,12 +161,14 @@ impl Reference {
             .map_err(|e| error(ErrorKind::Refused, e.to_string()))
     }
 
-    /// Spawns, initialises and starts a plugin under `cfg` as `name`.
+    /// Spawns, initialises and starts a plugin under `cfg` as `name`; `signer` signed its
+    /// verified package.
     fn start(
         &mut self,
         name: &str,
         cfg: &SandboxConfig,
         config: &[u8],
+        signer: Option<String>,
     ) -> Result<Value, ErrorBody> {
         if self.plugins.contains_key(name) {
             return Err(error(
@@ -180,6 +190,8 @@ impl Reference {
             Loaded {
                 plugin: Some(plugin),
                 forwarded_logs: 0,
+                signer,
+                stopped: None,
             },
         );
         let result = init.map(|()| serde_json::json!({ "enforcement": enforcement }));
@@ -312,6 +324,7 @@ impl Backend for Reference {
                 Feature::Deadlines,
                 Feature::TerminationReasons,
                 Feature::Audit,
+                Feature::KeyRevocation,
             ],
         }
     }
@@ -324,7 +337,7 @@ impl Backend for Reference {
         config: &[u8],
     ) -> Result<Value, ErrorBody> {
         let cfg = self.configure(SandboxConfig::builder(path), name, policy)?;
-        self.start(name, &cfg, config)
+        self.start(name, &cfg, config, None)
     }
 
     fn load_package(
@@ -339,23 +352,27 @@ impl Backend for Reference {
         if self.no_signature_check {
             let path = dir.join(sbx_package::PLUGIN_FILE);
             let cfg = self.configure(SandboxConfig::builder(path), name, policy)?;
-            return self.start(name, &cfg, config);
+            return self.start(name, &cfg, config, None);
         }
-        let trust = TrustStore::load(std::path::Path::new(trust))
+        let mut trust = TrustStore::load(std::path::Path::new(trust))
             .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
+        trust.revoked.keys.extend(self.revoked_keys.iter().cloned());
         // The bytes checked are the bytes run: `for_package` seals them into a memfd.
         let verified = sbx_package::verify(dir, &trust, sbx_sandbox::abi::ABI_VERSION)
             .map_err(|e| error(ErrorKind::Refused, format!("{}: {e}", e.kind())))?;
         let builder = SandboxConfig::for_package(&verified)
             .map_err(|e| error(ErrorKind::Internal, format!("sealing the plugin: {e}")))?;
         let cfg = self.configure(builder, name, policy)?;
-        self.start(name, &cfg, config)
+        self.start(name, &cfg, config, Some(verified.signer))
     }
 
     fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody> {
         let loaded = self.get(name)?;
         let Some(p) = loaded.plugin.as_mut() else {
-            return Err(error(ErrorKind::Invalid, "plugin already unloaded"));
+            return Err(match &loaded.stopped {
+                Some(record) => terminated(termination(record)),
+                None => error(ErrorKind::Invalid, "plugin already unloaded"),
+            });
         };
         if let Some(t) = p.termination() {
             return Err(terminated(termination(t)));
@@ -398,7 +415,10 @@ impl Backend for Reference {
             .remove(name)
             .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{name}`")))?;
         let Some(p) = loaded.plugin.take() else {
-            return Err(error(ErrorKind::Invalid, "plugin already unloaded"));
+            return match &loaded.stopped {
+                Some(record) => Ok(serde_json::json!({ "termination": termination(record) })),
+                None => Err(error(ErrorKind::Invalid, "plugin already unloaded")),
+            };
         };
         if let Some(t) = p.termination() {
             return Ok(serde_json::json!({ "termination": termination(t) }));
@@ -412,6 +432,49 @@ impl Backend for Reference {
             Ok(r) => Ok(serde_json::json!({ "termination": termination(&r) })),
             Err(e) => Err(sandbox_error(e)),
         }
+    }
+
+    fn revoke_key(&mut self, key: &str) -> Result<Value, ErrorBody> {
+        self.revoked_keys.insert(key.to_owned());
+        let signed: Vec<String> = self
+            .plugins
+            .iter()
+            .filter(|(_, l)| l.plugin.is_some() && l.signer.as_deref() == Some(key))
+            .map(|(name, _)| name.clone())
+            .collect();
+        for name in &signed {
+            // What it logged before the revocation is reported before the answer.
+            let _ = self.after(name, Ok(Value::Null));
+            self.controllers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .remove(name);
+            let Some(loaded) = self.plugins.get_mut(name) else {
+                continue;
+            };
+            let Some(p) = loaded.plugin.take() else {
+                continue;
+            };
+            // Killed and reaped now, not at its next use: nothing it signed runs on. (A
+            // kill the lifecycle refuses still ends the process: dropping the handle does.)
+            let record = match p.termination().cloned() {
+                Some(ended) => ended,
+                None => match p.kill() {
+                    Ok(record) => record,
+                    Err(_) => continue,
+                },
+            };
+            self.events.push(Event::Terminated {
+                plugin: name.clone(),
+                termination: termination(&record),
+            });
+            loaded.stopped = Some(record);
+        }
+        Audit::new(self.audit.clone(), "").record(&AuditEvent::KeyRevoked {
+            key: key.to_owned(),
+            stopped: signed.clone(),
+        });
+        Ok(serde_json::json!({ "stopped": signed }))
     }
 
     fn take_events(&mut self) -> Vec<Event> {

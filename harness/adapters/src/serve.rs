@@ -52,6 +52,15 @@ pub trait Backend {
             "this adapter keeps no audit log",
         ))
     }
+    /// Revokes a publisher key: stops every running plugin it signed, refuses its packages
+    /// from now on. `{"stopped": [handles]}`. The default: no key revocation.
+    fn revoke_key(&mut self, key: &str) -> Result<Value, ErrorBody> {
+        let _ = key;
+        Err(error(
+            ErrorKind::Unsupported,
+            "this adapter does not revoke keys at runtime",
+        ))
+    }
     /// Events gathered since the last call.
     fn take_events(&mut self) -> Vec<Event>;
     /// What answers `revoke`. It runs on the thread that reads requests, so that a
@@ -222,6 +231,7 @@ pub fn serve_from(
             Op::Resume { plugin } => (backend.resume(&plugin), false),
             // Answered by the reader; never forwarded.
             Op::Revoke { .. } => continue,
+            Op::RevokeKey { key } => (backend.revoke_key(&key), false),
             Op::Audit { plugin } => (backend.audit(&plugin), false),
             Op::Unload { plugin } => (backend.unload(&plugin), false),
             Op::Bye => (Ok(serde_json::json!({})), true),
