@@ -56,6 +56,8 @@ struct CaseFile {
     audit_terminated: bool,
     /// Check the audit log for at least this many refused host calls.
     audit_denials: Option<u32>,
+    /// The policy's CPU rate cap for this case, percent of one CPU.
+    cpu_percent: Option<u32>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -90,6 +92,9 @@ pub enum SuiteError {
     /// Names a plugin or family that does not exist.
     #[error("cases.toml: {0}")]
     Unknown(String),
+    /// A value no case can run with.
+    #[error("cases.toml: {0}")]
+    Invalid(String),
 }
 
 /// Parses the settings and checks every name in them.
@@ -104,6 +109,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             threads: p.threads,
             open_files: p.open_files,
             output_bytes: p.output_bytes,
+            cpu_percent: None,
         },
         deadlines: PolicyDeadlines {
             init_ms: p.init_ms,
@@ -130,6 +136,11 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         {
             return Err(SuiteError::Unknown(format!(
                 "[case.{name}] swap_in names no plugin `{other}`"
+            )));
+        }
+        if adjust.cpu_percent == Some(0) {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] cpu_percent = 0 leaves the plugin no CPU at all"
             )));
         }
     }
@@ -217,6 +228,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
         .map(PluginSpec::path);
     let mut policy = settings.policy.clone();
     policy.grants = spec.grants.iter().map(|g| g.as_str().to_owned()).collect();
+    policy.limits.cpu_percent = adjust.cpu_percent;
     let expected = match spec.expect {
         Expectation::Killed(t) => Expected::Killed(t.as_str().to_owned()),
         Expectation::RefusedLoad => Expected::RefusedLoad,
@@ -328,5 +340,19 @@ mod tests {
             "capabilities = [\"teleport\"]",
         );
         assert!(matches!(settings(&bad), Err(SuiteError::Parse(_))));
+        let bad = CASES.replace("cpu_percent = 20", "cpu_percent = 0");
+        assert!(matches!(settings(&bad), Err(SuiteError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_case_may_cap_the_cpu_rate() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let capped: Vec<_> = all
+            .iter()
+            .filter(|c| c.case.policy.limits.cpu_percent.is_some())
+            .map(|c| c.case.id.as_str())
+            .collect();
+        assert_eq!(capped, ["res_cpu_rate_spin"]);
     }
 }

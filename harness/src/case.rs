@@ -206,6 +206,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         events_at_unload: None,
         events_at_key_revocation: None,
         tree: TreeFacts::default(),
+        notes: Vec::new(),
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
     // Looked at while the plugin ran and before `bye` when the session got that far (an
@@ -232,6 +233,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
             ));
         }
     }
+    result.notes.append(&mut run.notes);
     let (early_harm, outcome, malformed, host_gone) =
         (run.harm, run.outcome, run.malformed, run.host_gone);
     // Garbage that a channel attack put into the host's output is that attack's harm.
@@ -519,8 +521,16 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
             ),
         ));
     }
+    // One entry per kind, holding every distinct observation of it.
     result.harm.sort_by_key(|h| h.kind);
-    result.harm.dedup_by(|a, b| a.kind == b.kind);
+    result.harm.dedup_by(|later, kept| {
+        let same = later.kind == kept.kind;
+        if same && !kept.detail.contains(later.detail.as_str()) {
+            kept.detail.push_str("; ");
+            kept.detail.push_str(&later.detail);
+        }
+        same
+    });
 
     // ---- verdict --------------------------------------------------------------------
     if let Some(expected) = &case.expected
@@ -618,6 +628,8 @@ struct Run<'a> {
     /// The process tree at its worst of the looks taken while the plugin ran and before
     /// `bye`.
     tree: TreeFacts,
+    /// Figures the harness measured that a pass rests on.
+    notes: Vec<String>,
 }
 
 impl Run<'_> {
@@ -630,6 +642,29 @@ impl Run<'_> {
                 |e| matches!(e, crate::protocol::Event::Log { plugin, .. } if plugin == "target"),
             )
             .count()
+    }
+
+    /// Records harm when the case's processes used more CPU since `started` (when they
+    /// had used `cpu_before` ms) than `cap` percent of one CPU allows. The slack (half the
+    /// share again, and 100 ms for the sandbox's own work) keeps a capped plugin clear of
+    /// the line; an uncapped spinner is far beyond it, however busy the machine is, since
+    /// its case runs alone.
+    fn check_cpu_rate(&mut self, cap: u32, cpu_before: u64, started: Instant) {
+        let used = tree_cpu_ms(self.session.adapter_pid).saturating_sub(cpu_before);
+        let wall = started.elapsed().as_millis() as u64;
+        let allowed = wall * u64::from(cap) / 100 * 3 / 2 + 100;
+        let figures = format!(
+            "{used} ms of CPU in the {wall} ms of the call, against {cap}% of one CPU \
+             ({allowed} ms with slack)"
+        );
+        if used > allowed {
+            self.harm.push(harm(
+                HarmKind::ResourceExhausted,
+                format!("CPU rate over its cap: {figures}"),
+            ));
+        } else {
+            self.notes.push(format!("CPU rate held: {figures}"));
+        }
     }
 
     /// Looks at the process tree now and keeps the worst of each figure.
@@ -846,6 +881,9 @@ fn drive(
             method: case.method.clone(),
             input_b64: encode_bytes(&input),
         };
+        // Under a CPU rate cap, what the call costs is measured here, from /proc.
+        let rate_cap = case.policy.limits.cpu_percent;
+        let before_call = rate_cap.map(|_| (tree_cpu_ms(run.session.adapter_pid), Instant::now()));
         let (answer, revoked) = match &case.revoke_during_call {
             None => (run.session.request(call, call_deadline), Vec::new()),
             Some(r) => {
@@ -861,6 +899,9 @@ fn drive(
                     .request_overlapping(call, r.after, revokes, call_deadline)
             }
         };
+        if let (Some(cap), Some((cpu_before, started))) = (rate_cap, before_call) {
+            run.check_cpu_rate(cap, cpu_before, started);
+        }
         if !run.absorb("invoke", &answer) {
             return Ok(());
         }
@@ -907,6 +948,56 @@ fn drive(
                 ));
             }
             run.events_at_key_revocation = Some(run.session.events.len());
+            // The same package again, with the same trust store (which still lists the
+            // key): the sandbox must remember that the key is revoked.
+            let again = run.session.request(
+                Op::LoadPackage {
+                    plugin: "target-again".into(),
+                    package: path_text(&built.dir),
+                    trust: path_text(&built.trust),
+                    policy: case.policy.clone(),
+                    config_b64: String::new(),
+                },
+                load_deadline,
+            );
+            if !run.absorb("load_package after revoke_key", &again) {
+                return Ok(());
+            }
+            match &again {
+                Answer::Err(e) if e.kind == ErrorKind::Refused => {}
+                Answer::Err(e) if e.kind == ErrorKind::Terminated => run.harm.push(harm(
+                    HarmKind::RanAfterRevocation,
+                    format!(
+                        "a package signed by the revoked key was started again (and ended: {})",
+                        e.message
+                    ),
+                )),
+                Answer::Err(e) => {
+                    return Err((
+                        Verdict::Error,
+                        format!(
+                            "adapter: load_package after revoke_key answered {:?}: {}",
+                            e.kind, e.message
+                        ),
+                    ));
+                }
+                _ => {}
+            }
+            if matches!(again, Answer::Ok(_)) {
+                run.harm.push(harm(
+                    HarmKind::RanAfterRevocation,
+                    "a package signed by the revoked key was loaded again".into(),
+                ));
+                let a = run.session.request(
+                    Op::Unload {
+                        plugin: "target-again".into(),
+                    },
+                    Duration::from_millis(deadlines.shutdown_ms) + bench.slack,
+                );
+                if !run.absorb("unload", &a) {
+                    return Ok(());
+                }
+            }
         }
         if case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
             let a = run.session.request(
@@ -1182,6 +1273,31 @@ struct TreeFacts {
     max_fds: u64,
     max_threads: u64,
     bait_holders: u64,
+}
+
+/// CPU time (ms) the adapter and its live descendants have used so far, all threads,
+/// from /proc: what a call costs is the difference of two readings.
+fn tree_cpu_ms(adapter: i32) -> u64 {
+    // SAFETY: sysconf reads a constant of the system; no pointer is involved.
+    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
+    let mut pids: Vec<i32> = descendants(adapter)
+        .into_iter()
+        .map(|(pid, _, _)| pid)
+        .collect();
+    pids.push(adapter);
+    let ticks: u64 = pids
+        .iter()
+        .filter_map(|pid| {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            // After the name (which may hold anything): state, then fields 4 to 13, then
+            // utime and stime (fields 14 and 15 of proc(5)).
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let utime: u64 = fields.get(11)?.parse().ok()?;
+            let stime: u64 = fields.get(12)?.parse().ok()?;
+            Some(utime + stime)
+        })
+        .sum();
+    ticks * 1000 / ticks_per_second
 }
 
 /// Facts about the adapter's descendants, read from /proc while the case still runs.

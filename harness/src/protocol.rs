@@ -57,6 +57,10 @@ pub struct PolicyLimits {
     pub open_files: u32,
     /// Largest output of one call, bytes.
     pub output_bytes: u32,
+    /// CPU rate, percent of one CPU, all threads together (absent: no rate cap; the
+    /// CPU time bound `cpu_ms` still holds).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_percent: Option<u32>,
 }
 
 /// Deadlines a case asks the sandbox to enforce.

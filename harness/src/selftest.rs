@@ -37,6 +37,7 @@ pub fn default_policy() -> Policy {
             threads: 32,
             open_files: 32,
             output_bytes: 64 << 10,
+            cpu_percent: None,
         },
         deadlines: PolicyDeadlines {
             init_ms: 2000,

@@ -31,6 +31,7 @@ pub const MUTANTS: &[&str] = &[
     "no-signature-check",
     "no-audit",
     "no-host-call-lock",
+    "no-cgroup",
 ];
 
 /// Log records forwarded per plugin; the rest are counted, not forwarded.
@@ -61,6 +62,8 @@ pub struct Reference {
     no_deadlines: bool,
     /// The `no-signature-check` mutant: packages are loaded without being verified.
     no_signature_check: bool,
+    /// The `no-cgroup` mutant: no per-plugin cgroup, so no CPU rate cap.
+    no_cgroup: bool,
     plugins: BTreeMap<String, Loaded>,
     /// The audit log every plugin writes to (`audit.jsonl` in the working directory).
     audit: Option<Arc<AuditLog>>,
@@ -81,6 +84,7 @@ impl Reference {
         let mut no_deadlines = false;
         let mut no_signature_check = false;
         let mut no_audit = false;
+        let mut no_cgroup = false;
         match mutant {
             None => {}
             Some("no-seccomp") => layers.seccomp = false,
@@ -94,6 +98,7 @@ impl Reference {
             Some("no-signature-check") => no_signature_check = true,
             Some("no-audit") => no_audit = true,
             Some("no-host-call-lock") => layers.serialised_host_calls = false,
+            Some("no-cgroup") => no_cgroup = true,
             Some(other) => return Err(format!("unknown mutant `{other}`")),
         }
         Ok(Reference {
@@ -101,6 +106,7 @@ impl Reference {
             layers,
             no_deadlines,
             no_signature_check,
+            no_cgroup,
             plugins: BTreeMap::new(),
             // No log is no audit: `audit` then says so, and the audit cases fail. The
             // `no-audit` mutant keeps none and answers `audit` with no records.
@@ -150,6 +156,11 @@ impl Reference {
                 shutdown: Duration::from_millis(d.shutdown_ms),
                 ..Deadlines::default()
             }
+        };
+        // A CPU rate cap is a cgroup's (its CPU controller throttles the plugin's threads).
+        let builder = match l.cpu_percent {
+            Some(percent) if !self.no_cgroup => builder.cpu_rate_percent(percent),
+            _ => builder,
         };
         builder
             .name(name)

@@ -45,6 +45,8 @@ pub struct RequestedLimits {
     pub storage_bytes: Option<u64>,
     /// Host calls per second.
     pub host_calls_per_second: Option<u32>,
+    /// CPU rate, percent of one CPU (at least 1).
+    pub cpu_percent: Option<u32>,
 }
 
 /// A parsed, checked manifest.
@@ -119,6 +121,9 @@ impl Manifest {
         }
         let sha256 =
             unhex::<32>(&raw.sha256).ok_or_else(|| field("sha256", "not 64 hex digits"))?;
+        if raw.limits.cpu_percent == Some(0) {
+            return Err(field("limits.cpu_percent", "must be at least 1"));
+        }
         let mut seen = std::collections::BTreeSet::new();
         for c in &raw.capabilities {
             if !CAPABILITIES.contains(&c.as_str()) {

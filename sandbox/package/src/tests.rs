@@ -194,7 +194,7 @@ proptest! {
         let m = Manifest {
             name, version, abi_version: 1, sha256: sha,
             capabilities: caps.iter().map(|c| c.to_string()).collect(),
-            limits: RequestedLimits { memory_mib: Some(64), ..RequestedLimits::default() },
+            limits: RequestedLimits { memory_mib: Some(64), cpu_percent: Some(50), ..RequestedLimits::default() },
         };
         prop_assert_eq!(Manifest::parse(m.render().as_bytes()), Ok(m));
     }

@@ -530,7 +530,11 @@ impl PolicyStore {
         let limits = DecidedLimits {
             memory_mib: min(memory, asked.memory_mib),
             cpu_seconds: min(cpu, asked.cpu_seconds),
-            cpu_percent: l.cpu_percent.or(d.cpu_percent),
+            // A rate cap the plugin asks for holds even where the policy sets none.
+            cpu_percent: match (l.cpu_percent.or(d.cpu_percent), asked.cpu_percent) {
+                (Some(policy), Some(a)) => Some(a.min(policy)),
+                (policy, a) => policy.or(a),
+            },
             storage_bytes: min(storage, asked.storage_bytes),
             host_calls_per_second: asked
                 .host_calls_per_second
@@ -632,6 +636,7 @@ mod tests {
         let asked = sbx_package::RequestedLimits {
             memory_mib: Some(1 << 20),
             storage_bytes: Some(10),
+            cpu_percent: Some(30),
             ..none
         };
         let d = s.decide(
@@ -642,6 +647,28 @@ mod tests {
         );
         assert_eq!(d.limits.storage_bytes, 10);
         assert!(d.limits.memory_mib <= s.default.limits.memory_mib.expect("set"));
+        // A rate cap asked for holds where the policy sets none, and never rises above
+        // the policy's.
+        let policy_rate = s.default.limits.cpu_percent;
+        assert_eq!(
+            d.limits.cpu_percent,
+            Some(policy_rate.map_or(30, |p| p.min(30)))
+        );
+        assert!(STORE.contains("cpu_percent = 100"));
+        let capped =
+            PolicyStore::parse(&STORE.replacen("cpu_percent = 100", "cpu_percent = 20", 1))
+                .expect("parses");
+        let greedy = sbx_package::RequestedLimits {
+            cpu_percent: Some(400),
+            ..none
+        };
+        let d = capped.decide(
+            "unknown",
+            &BTreeSet::new(),
+            &greedy,
+            at("2026-01-01T00:00:00Z"),
+        );
+        assert_eq!(d.limits.cpu_percent, Some(20));
     }
 
     #[test]

@@ -176,3 +176,50 @@ fn sign_verify_and_host_the_template_as_the_readme_shows() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stderr).contains("tampered_binary"));
 }
+
+/// Limits asked for at signing land in the signed manifest; a value no manifest may hold
+/// is refused before anything is signed.
+#[test]
+fn sign_records_the_limits_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    assert!(sbx(&["keygen", "--out", &d("publisher")]).status.success());
+    let template = plugin("template_c");
+    let sign = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "sign".to_owned(),
+            "--key".into(),
+            d("publisher.key"),
+            "--plugin".into(),
+            template.to_str().unwrap().into(),
+            "--name".into(),
+            "template-c".into(),
+            "--version".into(),
+            "1.0.0".into(),
+            "--out".into(),
+            d(out),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sbx(&args)
+    };
+    let signed = sign(&["--cpu-percent", "20", "--memory-mib", "64"], "capped");
+    assert!(signed.status.success(), "{signed:?}");
+    let shown = String::from_utf8(sbx(&["inspect", &d("capped")]).stdout).unwrap();
+    assert!(
+        shown.contains("limits        memory_mib 64, cpu_percent 20"),
+        "{shown}"
+    );
+    for (bad, why) in [
+        (["--cpu-percent", "0"], "limits.cpu_percent"),
+        (["--cpu-percent", "fast"], "--cpu-percent takes a number"),
+    ] {
+        let out = sign(&bad, "refused");
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{out:?}"
+        );
+        assert!(!dir.path().join("refused").exists());
+    }
+}

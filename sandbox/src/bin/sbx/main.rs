@@ -19,8 +19,10 @@ USAGE:
     sbx run --plugin FILE.so --method NAME [OPTIONS]
     sbx keygen --out NAME      new publisher key: NAME.key (secret, 0600), NAME.pub
     sbx sign --key NAME.key --plugin FILE.so --name N --version V [--capability C]...
-             [--memory-mib N] --out DIR
+             [--memory-mib N] [--cpu-seconds N] [--cpu-percent N] [--storage-bytes N]
+             [--host-calls-per-second N] --out DIR
                                write a signed package (manifest.toml, plugin.so, signature.toml)
+                               asking for those limits (the policy grants at most its own)
     sbx verify (--trust FILE | --pub NAME.pub) DIR
                                verify a package; exit 1 with the refusal's kind if refused
     sbx inspect DIR            show a package's manifest, hash and signer (not verified)

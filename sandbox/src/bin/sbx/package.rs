@@ -25,6 +25,17 @@ fn failed(msg: impl std::fmt::Display) -> Failure {
     Failure(msg.to_string(), 1)
 }
 
+/// The value of an optional numeric flag.
+fn number<T: std::str::FromStr>(flags: &Flags, flag: &str) -> Result<Option<T>, Failure> {
+    flags
+        .one(flag)
+        .map(|v| {
+            v.parse()
+                .map_err(|_| usage(format!("{flag} takes a number, not {v:?}")))
+        })
+        .transpose()
+}
+
 /// `--flag value` pairs and repeated flags.
 struct Flags(BTreeMap<String, Vec<String>>);
 
@@ -79,7 +90,9 @@ pub fn keygen(args: &[String]) -> Outcome {
     Ok(())
 }
 
-/// `sbx sign --key K --plugin SO --name N --version V [--capability C]... --out DIR`.
+/// `sbx sign --key K --plugin SO --name N --version V [--capability C]... [LIMIT N]...
+/// --out DIR`, the limits being `--memory-mib`, `--cpu-seconds`, `--cpu-percent`,
+/// `--storage-bytes` and `--host-calls-per-second`.
 pub fn sign(args: &[String]) -> Outcome {
     let flags = Flags::parse(
         args,
@@ -90,18 +103,22 @@ pub fn sign(args: &[String]) -> Outcome {
             "--version",
             "--capability",
             "--memory-mib",
+            "--cpu-seconds",
+            "--cpu-percent",
+            "--storage-bytes",
+            "--host-calls-per-second",
             "--out",
         ],
     )?;
     let key = SecretKey::parse(&read(flags.need("--key")?)?).map_err(failed)?;
     let plugin = flags.need("--plugin")?;
     let binary = std::fs::read(plugin).map_err(|e| failed(format!("{plugin}: {e}")))?;
-    let memory_mib = match flags.one("--memory-mib") {
-        Some(m) => Some(
-            m.parse()
-                .map_err(|_| usage("--memory-mib takes a number"))?,
-        ),
-        None => None,
+    let limits = sbx_package::RequestedLimits {
+        memory_mib: number(&flags, "--memory-mib")?,
+        cpu_seconds: number(&flags, "--cpu-seconds")?,
+        cpu_percent: number(&flags, "--cpu-percent")?,
+        storage_bytes: number(&flags, "--storage-bytes")?,
+        host_calls_per_second: number(&flags, "--host-calls-per-second")?,
     };
     let manifest = Manifest {
         name: flags.need("--name")?.to_owned(),
@@ -109,10 +126,7 @@ pub fn sign(args: &[String]) -> Outcome {
         abi_version: sbx_sandbox::abi::ABI_VERSION,
         sha256: [0; 32],
         capabilities: flags.all("--capability"),
-        limits: sbx_package::RequestedLimits {
-            memory_mib,
-            ..Default::default()
-        },
+        limits,
     };
     // Checked as a verifier will check it, so a bad name never gets signed.
     Manifest::parse(manifest.render().as_bytes()).map_err(|e| usage(e.to_string()))?;
@@ -183,6 +197,28 @@ pub fn inspect(args: &[String]) -> Outcome {
     println!("version       {}", m.version);
     println!("abi_version   {}", m.abi_version);
     println!("capabilities  {}", m.capabilities.join(", "));
+    let l = &m.limits;
+    let asked: Vec<String> = [
+        ("memory_mib", l.memory_mib),
+        ("cpu_seconds", l.cpu_seconds),
+        ("cpu_percent", l.cpu_percent.map(u64::from)),
+        ("storage_bytes", l.storage_bytes),
+        (
+            "host_calls_per_second",
+            l.host_calls_per_second.map(u64::from),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
+    .collect();
+    println!(
+        "limits        {}",
+        if asked.is_empty() {
+            "none asked".to_owned()
+        } else {
+            asked.join(", ")
+        }
+    );
     println!("sha256        {}", sbx_package::hex(&m.sha256));
     match std::fs::read(dir.join(sbx_package::PLUGIN_FILE)) {
         Ok(b) => {
