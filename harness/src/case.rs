@@ -113,8 +113,8 @@ pub struct Case {
     pub inert: Option<String>,
 }
 
-/// CPU milliseconds of a case that show the signature payload ran: it burns 800 (or as
-/// much as it gets before a load deadline), a refused package's whole case some 50.
+/// CPU milliseconds from a package's load on that show the signature payload ran: it burns
+/// 800 (or as much as it gets before a load deadline), a refusal a few.
 pub const REFUSED_CODE_CPU_MS: u64 = 300;
 
 /// The records a case expects in the sandbox's audit log, checked against what the case
@@ -207,12 +207,14 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         events_at_key_revocation: None,
         tree: TreeFacts::default(),
         notes: Vec::new(),
+        cpu_before_target_load: None,
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
     // Looked at while the plugin ran and before `bye` when the session got that far (an
     // adapter on its way out closes what it held), and now (a session cut short).
     run.look_at_tree(&scratch.secret);
     let tree = std::mem::take(&mut run.tree);
+    let cpu_before_target_load = run.cpu_before_target_load.unwrap_or(0);
     if let Some(at) = run.events_at_unload {
         let late = run.target_logs_since(at);
         if late > 0 {
@@ -257,15 +259,21 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         stdout_bytes: session.stdout_bytes,
         stderr_bytes: finished.stderr_bytes,
     };
-    if case.package.is_some() && result.measured.cpu_ms >= REFUSED_CODE_CPU_MS {
-        // The packages' payload burns 0.8 s of CPU in its constructor; a case that refuses
-        // it uses some 50 ms. Measured by the guard, so no answer can hide it.
+    // The packages' payload burns 0.8 s of CPU in its constructor; refusing it costs a
+    // few ms. Counted from the package's load on (the guard's total for the whole case,
+    // less what the tree had used before: starting an adapter is the part a busy machine
+    // inflates), so no answer can hide it.
+    let package_cpu_ms = result
+        .measured
+        .cpu_ms
+        .saturating_sub(cpu_before_target_load);
+    if case.package.is_some() && package_cpu_ms >= REFUSED_CODE_CPU_MS {
         result.harm.push(harm(
             HarmKind::RefusedCodeRan,
             format!(
-                "the case used {} ms of CPU: the payload of a package that had to be refused \
-                 (or of bytes swapped in after verification) ran",
-                result.measured.cpu_ms
+                "the case used {package_cpu_ms} ms of CPU from the package's load on: the \
+                 payload of a package that had to be refused (or of bytes swapped in after \
+                 verification) ran"
             ),
         ));
     }
@@ -630,6 +638,9 @@ struct Run<'a> {
     tree: TreeFacts,
     /// Figures the harness measured that a pass rests on.
     notes: Vec<String>,
+    /// CPU (ms) the adapter's tree had used when the target's package load was sent:
+    /// starting the adapter and serving the neighbour, not the package's doing.
+    cpu_before_target_load: Option<u64>,
 }
 
 impl Run<'_> {
@@ -841,6 +852,9 @@ fn drive(
             config_b64: String::new(),
         },
     };
+    if case.package.is_some() {
+        run.cpu_before_target_load = Some(tree_cpu_ms(run.session.adapter_pid));
+    }
     run.target_loading = true;
     let answer = run.session.request(load, load_deadline);
     if !run.absorb("load", &answer) {
@@ -1275,8 +1289,9 @@ struct TreeFacts {
     bait_holders: u64,
 }
 
-/// CPU time (ms) the adapter and its live descendants have used so far, all threads,
-/// from /proc: what a call costs is the difference of two readings.
+/// CPU time (ms) the adapter and its live descendants have used so far, all threads, and
+/// the children they reaped, from /proc: what a stretch of the case costs is the
+/// difference of two readings.
 fn tree_cpu_ms(adapter: i32) -> u64 {
     // SAFETY: sysconf reads a constant of the system; no pointer is involved.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
@@ -1290,11 +1305,14 @@ fn tree_cpu_ms(adapter: i32) -> u64 {
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             // After the name (which may hold anything): state, then fields 4 to 13, then
-            // utime and stime (fields 14 and 15 of proc(5)).
+            // utime, stime, cutime and cstime (fields 14 to 17 of proc(5)).
             let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let utime: u64 = fields.get(11)?.parse().ok()?;
-            let stime: u64 = fields.get(12)?.parse().ok()?;
-            Some(utime + stime)
+            // utime, stime, then cutime and cstime: the children it has reaped.
+            let own_and_reaped = fields.get(11..15)?;
+            own_and_reaped
+                .iter()
+                .map(|f| f.parse::<u64>().ok())
+                .sum::<Option<u64>>()
         })
         .sum();
     ticks * 1000 / ticks_per_second
