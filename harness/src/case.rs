@@ -978,6 +978,21 @@ fn drive(
                 return Ok(());
             }
             match &again {
+                Answer::Ok(_) => {
+                    run.harm.push(harm(
+                        HarmKind::RanAfterRevocation,
+                        "a package signed by the revoked key was loaded again".into(),
+                    ));
+                    let a = run.session.request(
+                        Op::Unload {
+                            plugin: "target-again".into(),
+                        },
+                        Duration::from_millis(deadlines.shutdown_ms) + bench.slack,
+                    );
+                    if !run.absorb("unload", &a) {
+                        return Ok(());
+                    }
+                }
                 Answer::Err(e) if e.kind == ErrorKind::Refused => {}
                 Answer::Err(e) if e.kind == ErrorKind::Terminated => run.harm.push(harm(
                     HarmKind::RanAfterRevocation,
@@ -996,21 +1011,6 @@ fn drive(
                     ));
                 }
                 _ => {}
-            }
-            if matches!(again, Answer::Ok(_)) {
-                run.harm.push(harm(
-                    HarmKind::RanAfterRevocation,
-                    "a package signed by the revoked key was loaded again".into(),
-                ));
-                let a = run.session.request(
-                    Op::Unload {
-                        plugin: "target-again".into(),
-                    },
-                    Duration::from_millis(deadlines.shutdown_ms) + bench.slack,
-                );
-                if !run.absorb("unload", &a) {
-                    return Ok(());
-                }
             }
         }
         if case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
@@ -1306,8 +1306,8 @@ fn tree_cpu_ms(adapter: i32) -> u64 {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
             // After the name (which may hold anything): state, then fields 4 to 13, then
             // utime, stime, cutime and cstime (fields 14 to 17 of proc(5)).
+            // cutime and cstime are the children it has reaped.
             let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            // utime, stime, then cutime and cstime: the children it has reaped.
             let own_and_reaped = fields.get(11..15)?;
             own_and_reaped
                 .iter()

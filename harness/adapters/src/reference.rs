@@ -55,6 +55,17 @@ struct Loaded {
     stopped: Option<TerminationRecord>,
 }
 
+impl Loaded {
+    /// The answer to a request for a plugin whose process is gone: how it ended, if the
+    /// host stopped it, or that it was unloaded.
+    fn gone(&self) -> ErrorBody {
+        match &self.stopped {
+            Some(record) => terminated(termination(record)),
+            None => error(ErrorKind::Invalid, "plugin already unloaded"),
+        }
+    }
+}
+
 /// The reference (or mutant) adapter.
 pub struct Reference {
     mutant: Option<String>,
@@ -380,10 +391,7 @@ impl Backend for Reference {
     fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody> {
         let loaded = self.get(name)?;
         let Some(p) = loaded.plugin.as_mut() else {
-            return Err(match &loaded.stopped {
-                Some(record) => terminated(termination(record)),
-                None => error(ErrorKind::Invalid, "plugin already unloaded"),
-            });
+            return Err(loaded.gone());
         };
         if let Some(t) = p.termination() {
             return Err(terminated(termination(t)));
@@ -397,21 +405,15 @@ impl Backend for Reference {
     }
 
     fn pause(&mut self, name: &str) -> Result<Value, ErrorBody> {
-        let p = self
-            .get(name)?
-            .plugin
-            .as_ref()
-            .ok_or_else(|| error(ErrorKind::Invalid, "unloaded"))?;
+        let loaded = self.get(name)?;
+        let p = loaded.plugin.as_ref().ok_or_else(|| loaded.gone())?;
         let result = p.pause().map(|()| serde_json::json!({}));
         self.after(name, result)
     }
 
     fn resume(&mut self, name: &str) -> Result<Value, ErrorBody> {
-        let p = self
-            .get(name)?
-            .plugin
-            .as_ref()
-            .ok_or_else(|| error(ErrorKind::Invalid, "unloaded"))?;
+        let loaded = self.get(name)?;
+        let p = loaded.plugin.as_ref().ok_or_else(|| loaded.gone())?;
         let result = p.resume().map(|()| serde_json::json!({}));
         self.after(name, result)
     }
