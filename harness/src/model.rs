@@ -3,13 +3,16 @@
 //! Every report (the terminal table, the JSON file, the documentation tables, later HTML,
 //! JUnit and TAP) is a rendering of these types and nothing else. Bump
 //! [`RESULT_SCHEMA_VERSION`] on any change a reader could notice.
+//!
+//! Version 2: harm kind `ran_after_revocation`, feature `key_revocation`, and the figures a
+//! pass rests on in a case's `notes` (the CPU rate of a capped call).
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Feature, Termination};
 
 /// Version of the serialised result model.
-pub const RESULT_SCHEMA_VERSION: u32 = 1;
+pub const RESULT_SCHEMA_VERSION: u32 = 2;
 
 /// The verdict of a case or of a requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

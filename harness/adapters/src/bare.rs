@@ -14,8 +14,8 @@
 //!   runner's channel has, so a plugin can write into it, read from it or close it;
 //! - host services: log records pasted into the JSON line as they come; storage keys used
 //!   as file names under `storage/`, no quota, each value staged in one fixed scratch file
-//!   and copied from it into its key's file (so puts from two threads at once cross); `net_request`
-//!   to whatever the plugin names; grants never checked.
+//!   and copied from it into its key's file (so puts from two threads at once cross);
+//!   `net_request` to whatever the plugin names; grants never checked.
 //!
 //! Its run shows that each hostile plugin really does harm when nothing confines it.
 //!
