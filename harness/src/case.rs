@@ -795,6 +795,7 @@ fn drive(
     // Loading (confinement, dlopen, constructors) and init each get the init deadline.
     let load_deadline = Duration::from_millis(2 * deadlines.init_ms) + bench.slack;
     let call_deadline = Duration::from_millis(deadlines.call_ms) + bench.slack;
+    let unload_deadline = Duration::from_millis(deadlines.shutdown_ms) + bench.slack;
     let answer = run.session.request(
         Op::Load {
             plugin: "neighbour".into(),
@@ -987,7 +988,7 @@ fn drive(
                         Op::Unload {
                             plugin: "target-again".into(),
                         },
-                        Duration::from_millis(deadlines.shutdown_ms) + bench.slack,
+                        unload_deadline,
                     );
                     if !run.absorb("unload", &a) {
                         return Ok(());
@@ -1102,7 +1103,7 @@ fn drive(
             Op::Unload {
                 plugin: "target".into(),
             },
-            Duration::from_millis(deadlines.shutdown_ms) + bench.slack,
+            unload_deadline,
         );
         if !run.absorb("unload", &answer) {
             return Ok(());

@@ -167,9 +167,7 @@ fn a_plugin_over_its_memory_cap_is_stopped_by_the_cap() {
         .plugin(&name)
         .expect("running")
         .enforcement()
-        .layers
-        .iter()
-        .find(|l| l.layer == "cgroup.memory")
+        .get("cgroup.memory")
         .cloned()
         .expect("cgroup.memory reported");
     println!("memory cap: {:?} {}", cap.status, cap.detail);

@@ -120,9 +120,7 @@ fn a_cpu_rate_cap_throttles_a_spin_and_records_it() {
     }));
     let cap = p
         .enforcement()
-        .layers
-        .iter()
-        .find(|l| l.layer == "cgroup.cpu")
+        .get("cgroup.cpu")
         .cloned()
         .expect("cgroup.cpu reported");
     println!("cpu rate cap: {:?} {}", cap.status, cap.detail);
