@@ -1,30 +1,34 @@
 //! No descriptor of the host is left behind by a failed spawn, load or init.
 //!
 //! A binary of its own: it counts the descriptors of the whole test process, which tests
-//! running beside it in one binary would change. The tests here take one lock so they do not
-//! disturb each other either.
+//! running beside it in one binary would change. The tests here hold one lock from their first
+//! line to their last so they do not disturb each other either.
 
 #[path = "sandbox/common.rs"]
 #[allow(dead_code)]
 mod common;
+#[path = "support/fd_census.rs"]
+mod fd_census;
 
 use std::sync::Mutex;
 
 use sbx_sandbox::{Phase, Plugin, SandboxError};
 
 use common::{config, process_exists};
+use fd_census::FdCensus;
 
 static CENSUS: Mutex<()> = Mutex::new(());
 
-/// Open descriptors of this (host) process.
-pub fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .map(|d| d.count())
-        .unwrap_or(0)
+/// Held for a whole test, taken before anything else: a test that writes or removes a file
+/// (a temporary directory's removal opens descriptors) while another counts would be counted.
+/// Declared first, the guard is also dropped last, after the test's temporary files.
+fn census() -> std::sync::MutexGuard<'static, ()> {
+    CENSUS.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 #[test]
 fn a_malformed_plugin_fails_to_load_and_leaves_nothing_behind() {
+    let _census = census();
     let dir = tempfile::tempdir().unwrap();
     let bogus = dir.path().join("bogus.so");
     std::fs::write(&bogus, b"\x7fELF but not really").unwrap();
@@ -32,8 +36,7 @@ fn a_malformed_plugin_fails_to_load_and_leaves_nothing_behind() {
         .runner(common::runner())
         .build()
         .unwrap();
-    let _census = CENSUS.lock().unwrap_or_else(|p| p.into_inner());
-    let fds = open_fds();
+    let fds = FdCensus::take();
     match Plugin::spawn(&config) {
         Err(SandboxError::ActivationFailed {
             phase,
@@ -49,13 +52,17 @@ fn a_malformed_plugin_fails_to_load_and_leaves_nothing_behind() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(open_fds(), fds, "descriptors leaked by a failed activation");
+    assert_eq!(
+        fds.leaked_since(),
+        Vec::<String>::new(),
+        "descriptors leaked by a failed activation"
+    );
 }
 
 #[test]
 fn a_failed_init_rolls_back() {
-    let _census = CENSUS.lock().unwrap_or_else(|p| p.into_inner());
-    let fds = open_fds();
+    let _census = census();
+    let fds = FdCensus::take();
     let config = config("probe").build().unwrap();
     let mut p = Plugin::spawn(&config).unwrap();
     let pid = p.pid();
@@ -68,22 +75,42 @@ fn a_failed_init_rolls_back() {
     assert_eq!(p.state(), sbx_sandbox::State::Failed);
     assert!(!process_exists(pid), "process left after a failed init");
     drop(p);
-    assert_eq!(open_fds(), fds, "descriptors leaked by a failed init");
+    assert_eq!(
+        fds.leaked_since(),
+        Vec::<String>::new(),
+        "descriptors leaked by a failed init"
+    );
 }
 
 #[test]
 fn a_missing_runner_is_a_typed_spawn_error() {
+    let _census = census();
     let config = config("probe")
         .runner("/nonexistent/sbx-runner")
         .build()
         .unwrap();
-    let _census = CENSUS.lock().unwrap_or_else(|p| p.into_inner());
-    let fds = open_fds();
+    let fds = FdCensus::take();
     match Plugin::spawn(&config) {
         Err(SandboxError::Spawn(e)) => {
             assert!(e.to_string().contains("/nonexistent/sbx-runner"), "{e}")
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(open_fds(), fds);
+    assert_eq!(
+        fds.leaked_since(),
+        Vec::<String>::new(),
+        "descriptors leaked by a failed spawn"
+    );
+}
+
+#[test]
+fn the_census_sees_a_descriptor_left_open() {
+    let _census = census();
+    let fds = FdCensus::take();
+    let kept = std::fs::File::open("/proc/self/status").unwrap();
+    let leaked = fds.leaked_since();
+    assert_eq!(leaked.len(), 1, "{leaked:?}");
+    assert!(leaked[0].ends_with("/status"), "{leaked:?}");
+    drop(kept);
+    assert_eq!(fds.leaked_since(), Vec::<String>::new());
 }

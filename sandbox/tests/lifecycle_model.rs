@@ -7,15 +7,17 @@
 //! the process; a crash or a missed deadline ends in Failed with the right termination;
 //! in a final state the runner is reaped (no `/proc/<pid>`, no zombie); a paused runner is
 //! stopped by the kernel and a live one is not. After each case, once the plugin is
-//! dropped, the host has exactly the descriptors it had before.
+//! dropped, the host has no descriptor it did not have before (`FdCensus`).
 //!
-//! A separate binary, because the descriptor count is per process: cases run one at a
-//! time (`real::serial`), so no other test of this process opens descriptors meanwhile.
+//! A separate binary, because the descriptor census is per process: cases run one at a
+//! time (`real::serial`), so no other case of this process opens descriptors meanwhile.
 //!
 //! `a_broken_model_is_caught_and_shrunk` runs the same machinery against rules that are
 //! wrong in one place and shows that the property fails and shrinks to the few steps that
 //! reach the wrong transition.
 
+#[path = "support/fd_census.rs"]
+mod fd_census;
 #[path = "lifecycle_model/model.rs"]
 mod model;
 #[path = "lifecycle_model/quiet.rs"]

@@ -17,6 +17,7 @@ use sbx_sandbox::{
     TerminationReason, TerminationRecord,
 };
 
+use crate::fd_census::FdCensus;
 use crate::model::{Lifecycle, Model, Rules, Transition};
 
 /// The call deadline: what a `DeadlineExpiry` step costs, so short, but long enough for a
@@ -49,13 +50,6 @@ fn serial() -> MutexGuard<'static, ()> {
     SERIAL
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Open descriptors of this (host) process.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd")
-        .expect("/proc/self/fd")
-        .count()
 }
 
 /// The one-letter kernel state of a process, `None` once it no longer exists (reaped).
@@ -151,7 +145,7 @@ pub struct Sandbox {
     control: Controller,
     pid: i32,
     /// Open descriptors before the plugin was spawned.
-    fds_before: usize,
+    fds_before: FdCensus,
     /// Dropped last, after the plugin and the controller.
     _serial: MutexGuard<'static, ()>,
 }
@@ -195,7 +189,7 @@ impl<R: Rules> StateMachineTest for RealSandbox<R> {
 
     fn init_test(model: &Model) -> Sandbox {
         let serial = serial();
-        let fds_before = open_fds();
+        let fds_before = FdCensus::take();
         let plugin = Plugin::spawn(config()).expect("spawn the probe");
         assert_eq!(plugin.state(), model.state, "a new plugin is Loaded");
         Sandbox {
@@ -288,6 +282,10 @@ impl<R: Rules> StateMachineTest for RealSandbox<R> {
             None,
             "runner {pid} outlived its plugin handle"
         );
-        assert_eq!(open_fds(), fds_before, "descriptors leaked by the case");
+        assert_eq!(
+            fds_before.leaked_since(),
+            Vec::<String>::new(),
+            "descriptors leaked by the case"
+        );
     }
 }
