@@ -147,7 +147,7 @@ pub struct RunnerConfig {
     /// What to do with a layer the kernel refuses.
     pub strictness: Strictness,
     /// The uid and gid to switch to when started as root.
-    pub unprivileged_id: u32,
+    pub unprivileged_id: UnprivilegedId,
     /// Directories and files the dynamic loader may read (Landlock), besides the plugin.
     pub loader_paths: Vec<PathBuf>,
     /// The host's pid: the runner exits if its parent is not this process.
@@ -183,7 +183,7 @@ pub struct SandboxConfig {
     /// Behaviour when a layer is unavailable.
     pub strictness: Strictness,
     /// uid/gid used when the host is root.
-    pub unprivileged_id: u32,
+    pub unprivileged_id: UnprivilegedId,
     /// Read-only paths for the dynamic loader.
     pub loader_paths: Vec<PathBuf>,
 }
@@ -197,8 +197,48 @@ pub const DEFAULT_LOADER_PATHS: &[&str] = &[
     "/etc/ld.so.cache",
 ];
 
-/// uid and gid of `nobody`, used when the host runs as root.
+/// uid and gid of `nobody`.
 pub const NOBODY: u32 = 65534;
+
+/// The first of the ids plugins run under when the host is root, one per plugin: the
+/// runner's process id is added to it. Above the ranges that users, `nobody`, subordinate
+/// ids and containers' user namespaces are usually given, and below 2^31, which some tools
+/// read as a negative number: `0x7100_0000` plus the largest process id Linux allows
+/// (2^22) is `0x7140_0000`.
+pub const PER_PLUGIN_ID_BASE: u32 = 0x7100_0000;
+
+/// The uid and gid a plugin runs under when the host is root.
+///
+/// The kernel counts a user's processes and threads for RLIMIT_NPROC across the whole
+/// machine. Plugins sharing one id (`nobody`) share that count: one plugin holding its
+/// thread cap leaves every other plugin unable to start a thread. An id of its own per
+/// plugin makes the cap the plugin's alone, and puts a user boundary between plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnprivilegedId {
+    /// `base` plus the runner's process id: no other running plugin of the host has it.
+    PerPlugin { base: u32 },
+    /// The same id for every plugin; they share one RLIMIT_NPROC count.
+    Fixed(u32),
+}
+
+impl UnprivilegedId {
+    /// The id for the runner with process id `pid`; `None` past `u32::MAX`.
+    pub fn for_runner(self, pid: u32) -> Option<u32> {
+        match self {
+            UnprivilegedId::PerPlugin { base } => base.checked_add(pid),
+            UnprivilegedId::Fixed(id) => Some(id),
+        }
+    }
+}
+
+impl Default for UnprivilegedId {
+    fn default() -> Self {
+        UnprivilegedId::PerPlugin {
+            base: PER_PLUGIN_ID_BASE,
+        }
+    }
+}
 
 /// A configuration error found before anything is spawned.
 #[derive(Debug, thiserror::Error)]
@@ -243,7 +283,7 @@ impl SandboxConfig {
             deadlines: Deadlines::default(),
             layers: Layers::ALL,
             strictness: Strictness::BestEffort,
-            unprivileged_id: NOBODY,
+            unprivileged_id: UnprivilegedId::default(),
             loader_paths: DEFAULT_LOADER_PATHS.iter().map(PathBuf::from).collect(),
         }
     }
@@ -295,7 +335,7 @@ pub struct SandboxConfigBuilder {
     deadlines: Deadlines,
     layers: Layers,
     strictness: Strictness,
-    unprivileged_id: u32,
+    unprivileged_id: UnprivilegedId,
     loader_paths: Vec<PathBuf>,
 }
 
@@ -353,8 +393,9 @@ impl SandboxConfigBuilder {
         self.strictness = strictness;
         self
     }
-    /// uid/gid to switch to when the host is root (default 65534, `nobody`).
-    pub fn unprivileged_id(mut self, id: u32) -> Self {
+    /// uid/gid to switch to when the host is root (default: one per plugin,
+    /// [`PER_PLUGIN_ID_BASE`] plus the runner's process id).
+    pub fn unprivileged_id(mut self, id: UnprivilegedId) -> Self {
         self.unprivileged_id = id;
         self
     }

@@ -31,7 +31,9 @@ pub mod termination;
 
 pub use audit::{Audit, AuditEvent, AuditLog, AuditRecord};
 pub use broker::{BrokerConfig, Capability};
-pub use config::{Deadlines, Layers, Limits, SandboxConfig, SandboxConfigBuilder, Strictness};
+pub use config::{
+    Deadlines, Layers, Limits, SandboxConfig, SandboxConfigBuilder, Strictness, UnprivilegedId,
+};
 pub use enforcement::{EnforcementReport, LayerState, Status};
 pub use lifecycle::{Event, InvalidTransition, State};
 pub use supervisor::{Controller, LogRecord, Plugin, SandboxError, Stats};

@@ -146,6 +146,7 @@ fn check_descriptors(plugin_fd: bool) -> Result<(), ConfineError> {
 fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(), ConfineError> {
     use nix::sys::resource::{Resource, setrlimit};
     let l = cfg.limits;
+    let nproc = process_cap(cfg);
     let table = [
         ("rlimit.core", Resource::RLIMIT_CORE, 0, 0),
         (
@@ -176,8 +177,8 @@ fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
         (
             "rlimit.nproc",
             Resource::RLIMIT_NPROC,
-            l.processes,
-            l.processes,
+            nproc.limit,
+            nproc.limit,
         ),
     ];
     for (name, resource, soft, hard) in table {
@@ -187,9 +188,80 @@ fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
             continue;
         }
         setrlimit(resource, soft, hard).map_err(io_err(name))?;
-        report.record(name, Status::Applied, format!("soft {soft}, hard {hard}"));
+        match (&nproc.shared_with, name) {
+            (Some(tasks), "rlimit.nproc") => report.record(
+                name,
+                Status::Partial,
+                format!(
+                    "soft {soft}, hard {hard}: {} for the plugin above the {tasks} tasks its \
+                     uid already had, a count it shares with every process of that user",
+                    l.processes
+                ),
+            ),
+            _ => report.record(name, Status::Applied, format!("soft {soft}, hard {hard}")),
+        }
     }
     Ok(())
+}
+
+/// RLIMIT_NPROC for the plugin, and the tasks it is counted with when its uid is not its own.
+struct ProcessCap {
+    limit: u64,
+    shared_with: Option<u64>,
+}
+
+/// The kernel counts RLIMIT_NPROC over every task of the real uid on the machine. A plugin
+/// gets a uid of its own when the host is root, and the cap is then the plugin's alone. A
+/// host that is not root cannot give it one: the plugin shares the uid, and the count, with
+/// every process of that user, so the cap is set that many tasks above what they already
+/// hold (a later process of the user narrows it; only a cgroup gives an exact cap).
+/// Root is never held to RLIMIT_NPROC, so the limit stays as configured then.
+fn process_cap(cfg: &RunnerConfig) -> ProcessCap {
+    let wanted = cfg.limits.processes;
+    let uid = nix::unistd::getuid();
+    if uid.is_root() {
+        return ProcessCap {
+            limit: wanted,
+            shared_with: None,
+        };
+    }
+    let tasks = tasks_of(uid.as_raw());
+    ProcessCap {
+        limit: wanted.saturating_add(tasks),
+        shared_with: Some(tasks),
+    }
+}
+
+/// Tasks (threads) of every process whose real uid is `uid`, this runner included.
+fn tasks_of(uid: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut tasks = 0u64;
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .as_encoded_bytes()
+            .iter()
+            .all(u8::is_ascii_digit)
+        {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|value| value.parse::<u64>().ok())
+        };
+        if field("Uid:") == Some(u64::from(uid)) {
+            tasks += field("Threads:").unwrap_or(1);
+        }
+    }
+    tasks
 }
 
 fn drop_identity(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(), ConfineError> {
@@ -210,7 +282,17 @@ fn drop_identity(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
         );
         return Ok(());
     }
-    let id = cfg.unprivileged_id;
+    let runner = std::process::id();
+    let id = cfg
+        .unprivileged_id
+        .for_runner(runner)
+        .ok_or(ConfineError::Step {
+            step: "unprivileged id",
+            source: std::io::Error::other(format!(
+                "{:?} plus process id {runner} is past the largest uid",
+                cfg.unprivileged_id
+            )),
+        })?;
     let gid = nix::unistd::Gid::from_raw(id);
     let uid = nix::unistd::Uid::from_raw(id);
     nix::unistd::setgroups(&[]).map_err(io_err("setgroups"))?;
@@ -220,7 +302,14 @@ fn drop_identity(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
     report.record(
         "identity",
         Status::Applied,
-        format!("uid/gid 0 -> {id}, no supplementary groups"),
+        match cfg.unprivileged_id {
+            crate::config::UnprivilegedId::PerPlugin { base } => format!(
+                "uid/gid 0 -> {id} (this plugin's own: {base} + runner pid {runner}), no supplementary groups"
+            ),
+            crate::config::UnprivilegedId::Fixed(_) => {
+                format!("uid/gid 0 -> {id} (shared by every plugin), no supplementary groups")
+            }
+        },
     );
     Ok(())
 }

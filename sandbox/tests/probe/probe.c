@@ -75,6 +75,12 @@ static void *sleeper(void *arg) {
     return NULL;
 }
 
+static void *holder(void *arg) {
+    (void)arg;
+    for (;;) pause();
+    return NULL;
+}
+
 static int tcp_connect(const char *port_text) {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     if (fd < 0) return -1;
@@ -156,6 +162,15 @@ sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_
         if (rc) return reply("errno %d", rc);
         pthread_join(t, NULL);
         return reply("ok thread");
+    }
+    if (!strcmp(m, "hold_threads")) { /* arg: how many threads to start and keep */
+        int want = atoi(arg), started = 0;
+        for (; started < want; started++) {
+            pthread_t t;
+            if (pthread_create(&t, NULL, holder, NULL)) break;
+            pthread_detach(t);
+        }
+        return reply("started %d", started);
     }
     if (!strcmp(m, "open")) return result(open(arg, O_RDONLY));
     if (!strcmp(m, "open_raw")) return result(syscall(SYS_openat, AT_FDCWD, arg, O_RDONLY));

@@ -161,14 +161,38 @@ fn network_namespace_alone_keeps_loopback_listeners_unreachable() {
     }
 }
 
+/// RLIMIT_NPROC counts a user's tasks across the machine: with one id for every plugin, a
+/// plugin holding its thread cap would leave the others unable to start a thread.
+#[test]
+fn a_plugin_at_its_thread_cap_does_not_stop_another_from_starting_threads() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: plugins get ids of their own only when the host is root");
+        return;
+    }
+    let cap = sbx_sandbox::Limits::default().processes;
+    let mut greedy = probe();
+    let mut neighbour = probe();
+    let held = call(&mut greedy, "hold_threads", &cap.to_string());
+    // The runner's main thread counts too: the cap leaves it cap - 1 more.
+    assert_eq!(held, format!("started {}", cap - 1), "the cap did not hold");
+    assert_eq!(call(&mut neighbour, "thread", ""), "ok thread");
+    // And two plugins sharing one id show what the test guards against.
+    let shared = sbx_sandbox::UnprivilegedId::Fixed(sbx_sandbox::config::NOBODY);
+    let mut first = running(config("probe").unprivileged_id(shared));
+    let mut second = running(config("probe").unprivileged_id(shared));
+    call(&mut first, "hold_threads", &cap.to_string());
+    assert_ne!(call(&mut second, "thread", ""), "ok thread");
+}
+
 #[test]
 fn the_plugin_is_not_root_and_holds_no_capability() {
     let mut p = probe();
     let ids = call(&mut p, "ids", "");
     assert!(ids.contains("capget=0 eff=0:0 perm=0:0 inh=0:0"), "{ids}");
     if nix::unistd::geteuid().is_root() {
+        let own = sbx_sandbox::config::PER_PLUGIN_ID_BASE + p.pid() as u32;
         assert!(
-            ids.starts_with("uid=65534 euid=65534 gid=65534 egid=65534"),
+            ids.starts_with(&format!("uid={own} euid={own} gid={own} egid={own}")),
             "{ids}"
         );
     } else {

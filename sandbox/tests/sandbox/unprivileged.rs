@@ -43,13 +43,13 @@ fn world_readable_copies() -> (tempfile::TempDir, Command) {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut cmd = Command::new(sbx);
     cmd.env("SBX_RUNNER", runner)
-        .args(["run", "--json", "--strict", "--method", "ids", "--plugin"])
+        .args(["run", "--json", "--method", "ids", "--plugin"])
         .arg(probe);
     (dir, cmd)
 }
 
 #[test]
-fn an_unprivileged_host_applies_every_layer_but_identity() {
+fn an_unprivileged_host_applies_every_layer_but_identity_and_says_its_process_cap_is_shared() {
     let (_dir, mut cmd) = world_readable_copies();
     if nix::unistd::geteuid().is_root() {
         // Run the host itself as an unprivileged user.
@@ -72,6 +72,17 @@ fn an_unprivileged_host_applies_every_layer_but_identity() {
             "{applied}: {record}"
         );
     }
+    // The plugin keeps the host user's uid, and the kernel counts RLIMIT_NPROC over all of
+    // that user's tasks: the cap is set above them and reported as partial, never as exact.
+    let nproc = layer(&record, "rlimit.nproc");
+    assert_eq!(nproc["status"], "partial", "{record}");
+    assert!(
+        nproc["detail"]
+            .as_str()
+            .unwrap()
+            .contains("tasks its uid already had"),
+        "{record}"
+    );
     let ids = record["output"].as_str().unwrap();
     assert!(!ids.starts_with("uid=0 "), "{ids}");
     assert!(ids.contains("eff=0:0 perm=0:0"), "{ids}");
