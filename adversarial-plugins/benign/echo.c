@@ -1,8 +1,19 @@
 /*
  * echo — benign: returns its input unchanged. The simplest plugin a sandbox must
  * run without interfering (a false positive here breaks every real plugin).
+ * Method `thread_echo` does the same from a thread it starts and joins: the harness,
+ * as the neighbour of a plugin holding every thread it may have, asks it to show
+ * that the cap on threads is that plugin's own.
  */
 #include "attack.h"
+
+#include <pthread.h>
+
+struct echo_job {
+    const atk_input *in;
+    atk_out *out;
+    sbx_status status;
+};
 
 static sbx_status echo(const atk_input *in, atk_out *out)
 {
@@ -12,6 +23,26 @@ static sbx_status echo(const atk_input *in, atk_out *out)
     }
     atk_put(out, in->data, in->len);
     return SBX_OK;
+}
+
+static void *echo_on_thread(void *arg)
+{
+    struct echo_job *job = arg;
+    job->status = echo(job->in, job->out);
+    return NULL;
+}
+
+static sbx_status thread_echo(const atk_input *in, atk_out *out)
+{
+    struct echo_job job = {in, out, SBX_ERR_INTERNAL};
+    pthread_t thread;
+    int err = pthread_create(&thread, NULL, echo_on_thread, &job);
+    if (err != 0) {
+        atk_printf(out, "pthread_create: %s", strerror(err));
+        return SBX_ERR_INTERNAL;
+    }
+    pthread_join(thread, NULL);
+    return job.status;
 }
 
 SBX_DECLARE_PLUGIN_ABI();
@@ -25,12 +56,13 @@ sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_
     atk_input in = {input, input_len};
     atk_out out;
     sbx_status status;
-    if (!atk_method_is(method, method_len, "echo")) {
+    int threaded = atk_method_is(method, method_len, "thread_echo");
+    if (!threaded && !atk_method_is(method, method_len, "echo")) {
         *output_len = 0;
         return SBX_ERR_UNKNOWN_METHOD;
     }
     atk_out_init(&out, output, output_cap);
-    status = echo(&in, &out);
+    status = threaded ? thread_echo(&in, &out) : echo(&in, &out);
     *output_len = out.len;
     return status;
 }

@@ -144,6 +144,9 @@ vocabulary! {
         RanAfterRevocation = "ran_after_revocation",
         /// Input was injected into (or output written to) the terminal the case runs on.
         TerminalInjected = "terminal_injected",
+        /// The benign neighbour plugin was not served: its call failed, or it could no
+        /// longer start a thread while the plugin held its own.
+        NeighbourNotServed = "neighbour_not_served",
     }
 }
 

@@ -58,6 +58,9 @@ struct CaseFile {
     audit_denials: Option<u32>,
     /// The policy's CPU rate cap for this case, percent of one CPU.
     cpu_percent: Option<u32>,
+    /// The neighbour must still start a thread while the plugin runs.
+    #[serde(default)]
+    neighbour_threads: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -272,6 +275,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             package,
             swap_in,
             // Every plugin of the IPC family writes into the host's channel.
+            neighbour_threads: adjust.neighbour_threads,
             channel_attack: spec.family == Family::Ipc
                 || spec.evidence.contains(&Evidence::ChannelCorrupted),
             audit: (adjust.audit_terminated || adjust.audit_denials.is_some()).then_some(

@@ -105,6 +105,10 @@ pub struct Case {
     /// The plugin attacks the host's channel: garbage in the adapter's output from its load
     /// on is the plugin's doing (harm: `channel_corrupted`), not an adapter fault.
     pub channel_attack: bool,
+    /// While the plugin runs, the neighbour is asked to start a thread (method
+    /// `thread_echo`); if it could before the plugin was loaded and cannot now, the
+    /// plugin's cap on tasks was not its own (harm: `neighbour_not_served`).
+    pub neighbour_threads: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
     /// The attack cannot do harm on this system under any sandbox (what it needs is
@@ -593,6 +597,29 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     result
 }
 
+/// What the neighbour echoes from a thread of its own (`neighbour_threads`).
+const NEIGHBOUR_THREAD_PROBE: &[u8] = b"neighbour started a thread";
+
+/// Asks the neighbour to echo [`NEIGHBOUR_THREAD_PROBE`] from a thread it starts.
+fn neighbour_thread_echo(run: &mut Run<'_>, deadline: Duration) -> Answer {
+    run.session.request(
+        Op::Invoke {
+            plugin: "neighbour".into(),
+            method: "thread_echo".into(),
+            input_b64: encode_bytes(NEIGHBOUR_THREAD_PROBE),
+        },
+        deadline,
+    )
+}
+
+/// The answer is a call's result whose output is exactly `probe`.
+fn echoed(answer: &Answer, probe: &[u8]) -> bool {
+    matches!(answer, Answer::Ok(v) if serde_json::from_value::<InvokeResult>(v.clone())
+        .ok()
+        .and_then(|r| crate::protocol::decode_bytes(&r.output_b64))
+        .is_some_and(|out| out == probe))
+}
+
 fn harm(kind: HarmKind, detail: String) -> Harm {
     Harm { kind, detail }
 }
@@ -827,6 +854,17 @@ fn drive(
             format!("adapter: the benign neighbour did not answer: {answer:?}"),
         ));
     }
+    // Whether the neighbour can start a thread before the plugin is there: a sandbox that
+    // gives its plugins no threads at all has none for one plugin to starve another of.
+    let neighbour_threads_before = if case.neighbour_threads {
+        let answer = neighbour_thread_echo(run, call_deadline);
+        if !run.absorb("neighbour thread call", &answer) {
+            return Ok(());
+        }
+        Some(answer)
+    } else {
+        None
+    };
     // Outside the adapter's working directory: the package is the harness's.
     let built = case
         .package
@@ -1082,12 +1120,36 @@ fn drive(
     if !run.absorb("neighbour call", &answer) {
         return Ok(());
     }
-    let served = matches!(&answer, Answer::Ok(v) if serde_json::from_value::<InvokeResult>(v.clone()).ok().and_then(|r| crate::protocol::decode_bytes(&r.output_b64)) == Some(probe.clone()));
-    if !served {
+    if !echoed(&answer, &probe) {
         run.harm.push(harm(
             HarmKind::NeighbourNotServed,
             format!("echo answered {answer:?}"),
         ));
+    }
+    match neighbour_threads_before {
+        Some(before) if echoed(&before, NEIGHBOUR_THREAD_PROBE) => {
+            let answer = neighbour_thread_echo(run, call_deadline);
+            if !run.absorb("neighbour thread call", &answer) {
+                return Ok(());
+            }
+            if echoed(&answer, NEIGHBOUR_THREAD_PROBE) {
+                run.notes
+                    .push("the neighbour started a thread while the plugin ran".into());
+            } else {
+                run.harm.push(harm(
+                    HarmKind::NeighbourNotServed,
+                    format!(
+                        "the neighbour started a thread before the plugin was loaded, not while \
+                         it ran: thread_echo answered {answer:?}"
+                    ),
+                ));
+            }
+        }
+        Some(before) => run.notes.push(format!(
+            "the neighbour could not start a thread even before the plugin was loaded \
+             (thread_echo answered {before:?}): no thread for the plugin to starve it of"
+        )),
+        None => {}
     }
     let answer = run.session.request(
         Op::Hello {

@@ -52,6 +52,7 @@ fn abort_case(inert: Option<&str>) -> Case {
         revoke_during_call: None,
         audit: None,
         channel_attack: false,
+        neighbour_threads: false,
         expected: Some(Expected::Killed("seccomp_violation".into())),
         inert: inert.map(str::to_owned),
     }

@@ -12,7 +12,7 @@ use sbx_harness::protocol::{
 use sbx_package::TrustStore;
 use sbx_sandbox::{
     Audit, AuditEvent, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits,
-    Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord,
+    Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
 };
 use serde_json::Value;
 
@@ -32,7 +32,12 @@ pub const MUTANTS: &[&str] = &[
     "no-audit",
     "no-host-call-lock",
     "no-cgroup",
+    "shared-id",
 ];
+
+/// The `shared-id` mutant's uid is this plus the adapter's process id: above the per-plugin
+/// ids (`sbx_sandbox::config::PER_PLUGIN_ID_BASE` plus a process id below 2^22).
+const SHARED_ID_BASE: u32 = 0x7180_0000;
 
 /// Log records forwarded per plugin; the rest are counted, not forwarded.
 const MAX_FORWARDED_LOGS: u64 = 256;
@@ -75,6 +80,9 @@ pub struct Reference {
     no_signature_check: bool,
     /// The `no-cgroup` mutant: no per-plugin cgroup, so no CPU rate cap.
     no_cgroup: bool,
+    /// The `shared-id` mutant: every plugin of this adapter runs under one uid, so they
+    /// share one RLIMIT_NPROC count.
+    shared_id: Option<UnprivilegedId>,
     plugins: BTreeMap<String, Loaded>,
     /// The audit log every plugin writes to (`audit.jsonl` in the working directory).
     audit: Option<Arc<AuditLog>>,
@@ -96,6 +104,7 @@ impl Reference {
         let mut no_signature_check = false;
         let mut no_audit = false;
         let mut no_cgroup = false;
+        let mut shared_id = None;
         match mutant {
             None => {}
             Some("no-seccomp") => layers.seccomp = false,
@@ -110,6 +119,11 @@ impl Reference {
             Some("no-audit") => no_audit = true,
             Some("no-host-call-lock") => layers.serialised_host_calls = false,
             Some("no-cgroup") => no_cgroup = true,
+            // Distinct from every per-plugin id, and from another adapter's shared one, so
+            // that cases running side by side do not share it.
+            Some("shared-id") => {
+                shared_id = Some(UnprivilegedId::Fixed(SHARED_ID_BASE + std::process::id()));
+            }
             Some(other) => return Err(format!("unknown mutant `{other}`")),
         }
         Ok(Reference {
@@ -118,6 +132,7 @@ impl Reference {
             no_deadlines,
             no_signature_check,
             no_cgroup,
+            shared_id,
             plugins: BTreeMap::new(),
             // No log is no audit: `audit` then says so, and the audit cases fail. The
             // `no-audit` mutant keeps none and answers `audit` with no records.
@@ -172,6 +187,10 @@ impl Reference {
         let builder = match l.cpu_percent {
             Some(percent) if !self.no_cgroup => builder.cpu_rate_percent(percent),
             _ => builder,
+        };
+        let builder = match self.shared_id {
+            Some(id) => builder.unprivileged_id(id),
+            None => builder,
         };
         builder
             .name(name)
