@@ -32,6 +32,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -292,6 +293,41 @@ static inline int atk_write_all(int fd, const void *data, size_t n)
         n -= (size_t)w;
     }
     return 0;
+}
+
+/* ---- Threads -------------------------------------------------------------- */
+
+static inline void *atk_parked(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pause();
+    }
+    return NULL;
+}
+
+/* Starts detached threads with 64 KiB stacks that wait forever, until pthread_create
+ * fails or `most` have started. Returns how many started; *err is the error that
+ * stopped it (0 when `most` did). To the kernel every thread is a task: this is what
+ * a process and thread cap has to hold. */
+static inline long atk_park_threads(long most, int *err)
+{
+    pthread_attr_t attr;
+    long started = 0;
+    *err = 0;
+    pthread_attr_init(&attr);
+    pthread_attr_setstacksize(&attr, 64 * 1024);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    while (started < most) {
+        pthread_t thread;
+        *err = pthread_create(&thread, &attr, atk_parked, NULL);
+        if (*err != 0) {
+            break;
+        }
+        started++;
+    }
+    pthread_attr_destroy(&attr);
+    return started;
 }
 
 /* ---- Entry points for the common case ----------------------------------- */

@@ -6,35 +6,14 @@
  */
 #include "attack.h"
 
-#include <pthread.h>
-
-static void *park(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        pause();
-    }
-    return NULL;
-}
+#include <limits.h>
 
 static sbx_status attack(const atk_input *in, atk_out *out)
 {
-    pthread_attr_t attr;
-    long started = 0;
-    int err = 0;
+    int err;
+    long started;
     (void)in;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    for (;;) {
-        pthread_t thread;
-        err = pthread_create(&thread, &attr, park, NULL);
-        if (err != 0) {
-            break;
-        }
-        started++;
-    }
-    pthread_attr_destroy(&attr);
+    started = atk_park_threads(LONG_MAX, &err);
     atk_printf(out, "started %ld threads before: %s\n", started, strerror(err));
     return SBX_OK;
 }

@@ -8,37 +8,14 @@
  */
 #include "attack.h"
 
-#include <pthread.h>
-
-static void *park(void *arg)
-{
-    (void)arg;
-    for (;;) {
-        pause();
-    }
-    return NULL;
-}
-
 static sbx_status attack(const atk_input *in, atk_out *out)
 {
-    pthread_attr_t attr;
-    long started = 0;
-    int err = 0;
+    int err;
+    long held;
     (void)in;
-    pthread_attr_init(&attr);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
-    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
     /* Bounded, so that a sandbox without any cap does not take the machine's pids. */
-    while (started < 100000) {
-        pthread_t thread;
-        err = pthread_create(&thread, &attr, park, NULL);
-        if (err != 0) {
-            break;
-        }
-        started++;
-    }
-    pthread_attr_destroy(&attr);
-    atk_printf(out, "holding %ld threads; the next one: %s\n", started,
+    held = atk_park_threads(100000, &err);
+    atk_printf(out, "holding %ld threads; the next one: %s\n", held,
                err ? strerror(err) : "not tried");
     return SBX_OK;
 }
