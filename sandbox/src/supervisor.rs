@@ -911,7 +911,14 @@ impl Shared {
                         "the plugin process has ended",
                     )));
                 }
-                Some(s) if (s == 'T' || s == 't') == stopped => return Ok(()),
+                // The process's state is its main thread's: a pause is done when every
+                // thread has stopped, or another could still be spending CPU.
+                Some(s)
+                    if (s == 'T' || s == 't') == stopped
+                        && (!stopped || every_thread_stopped(self.pid)) =>
+                {
+                    return Ok(());
+                }
                 _ if Instant::now() >= until => {
                     return Err(SandboxError::Host(std::io::Error::other(format!(
                         "process did not {} within {:?}",
@@ -992,6 +999,23 @@ fn proc_state(pid: Pid) -> Option<char> {
         .next()?
         .chars()
         .next()
+}
+
+/// No thread of `pid` is still running: each is stopped, or has ended.
+fn every_thread_stopped(pid: Pid) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|task| {
+        std::fs::read_to_string(task.path().join("stat"))
+            .ok()
+            .and_then(|stat| {
+                let (_, rest) = stat.rsplit_once(')')?;
+                rest.split_whitespace().next()?.chars().next()
+            })
+            // A thread whose stat is gone has ended.
+            .is_none_or(|state| matches!(state, 'T' | 't' | 'Z' | 'X'))
+    })
 }
 
 /// CPU time (µs) and peak RSS (KiB) of a live process, from /proc.

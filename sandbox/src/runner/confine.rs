@@ -193,8 +193,8 @@ fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
                 name,
                 Status::Partial,
                 format!(
-                    "soft {soft}, hard {hard}: {} for the plugin above the {tasks} tasks its \
-                     uid already had, a count it shares with every process of that user",
+                    "soft {soft}, hard {hard}: {} for the plugin above the {tasks} other tasks \
+                     its uid already had, a count it shares with every process of that user",
                     l.processes
                 ),
             ),
@@ -225,10 +225,11 @@ fn process_cap(cfg: &RunnerConfig) -> ProcessCap {
             shared_with: None,
         };
     }
-    let tasks = tasks_of(uid.as_raw());
+    // The runner's own task is the plugin's, as it is under a uid of its own.
+    let others = tasks_of(uid.as_raw()).saturating_sub(1);
     ProcessCap {
-        limit: wanted.saturating_add(tasks),
-        shared_with: Some(tasks),
+        limit: wanted.saturating_add(others),
+        shared_with: Some(others),
     }
 }
 

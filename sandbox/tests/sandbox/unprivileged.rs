@@ -80,7 +80,7 @@ fn an_unprivileged_host_applies_every_layer_but_identity_and_says_its_process_ca
         nproc["detail"]
             .as_str()
             .unwrap()
-            .contains("tasks its uid already had"),
+            .contains("other tasks its uid already had"),
         "{record}"
     );
     let ids = record["output"].as_str().unwrap();
