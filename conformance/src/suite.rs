@@ -274,8 +274,8 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             needs,
             package,
             swap_in,
-            // Every plugin of the IPC family writes into the host's channel.
             neighbour_threads: adjust.neighbour_threads,
+            // Every plugin of the IPC family writes into the host's channel.
             channel_attack: spec.family == Family::Ipc
                 || spec.evidence.contains(&Evidence::ChannelCorrupted),
             audit: (adjust.audit_terminated || adjust.audit_denials.is_some()).then_some(
