@@ -117,6 +117,12 @@ pub struct Case {
     pub inert: Option<String>,
 }
 
+/// Log records of the plugin a host may pass on in one case. Four times what the reference
+/// forwards (256, then it counts), and far below what a host with no bound passes on while
+/// `res_log_flood` floods for 1.2 s: thousands even through a slow proxy. A count, unlike
+/// the bytes the adapter wrote, does not shrink much when the machine is busy.
+pub const LOG_RECORDS_BOUND: usize = 1024;
+
 /// CPU milliseconds from a package's load on that show the signature payload ran: it burns
 /// 800 (or as much as it gets before a load deadline), a refusal a few.
 pub const REFUSED_CODE_CPU_MS: u64 = 300;
@@ -238,6 +244,18 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
                 ),
             ));
         }
+    }
+    let passed_on = run.target_logs_since(0);
+    let session_full = run.session.events.len() >= crate::session::MAX_EVENTS;
+    if passed_on > LOG_RECORDS_BOUND {
+        run.harm.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "the host passed on {}{passed_on} log records of the plugin (the suite allows \
+                 {LOG_RECORDS_BOUND} per case)",
+                if session_full { "at least " } else { "" }
+            ),
+        ));
     }
     result.notes.append(&mut run.notes);
     let (early_harm, outcome, malformed, host_gone) =

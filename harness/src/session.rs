@@ -21,6 +21,10 @@ use crate::protocol::{self, AdapterMessage, ErrorBody, Event, Op, Request};
 /// host would leave it: a sandbox must not let it reach the plugin.
 pub const BAIT_FD: i32 = 9;
 
+/// Events kept per session; later ones are read and dropped (a flood must not exhaust the
+/// harness).
+pub const MAX_EVENTS: usize = 10_000;
+
 /// Most stderr bytes kept for scanning and evidence.
 const STDERR_KEPT: usize = 1 << 20;
 
@@ -393,7 +397,7 @@ impl Session {
                     break;
                 }
                 Ok(AdapterMessage::Event(ev)) => {
-                    if self.events.len() < 10_000 {
+                    if self.events.len() < MAX_EVENTS {
                         self.events.push(ev);
                     }
                 }
