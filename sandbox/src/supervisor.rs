@@ -991,7 +991,12 @@ impl Controller {
 
 /// The one-letter state of a process from /proc/PID/stat.
 fn proc_state(pid: Pid) -> Option<char> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    state_in_stat(format!("/proc/{pid}/stat"))
+}
+
+/// The one-letter state in a `stat` file of /proc (a process's or a thread's).
+fn state_in_stat(path: impl AsRef<std::path::Path>) -> Option<char> {
+    let stat = std::fs::read_to_string(path).ok()?;
     // The command name is in parentheses and may contain spaces: parse after the last ')'.
     stat.rsplit_once(')')?
         .1
@@ -1007,13 +1012,8 @@ fn every_thread_stopped(pid: Pid) -> bool {
         return true;
     };
     tasks.flatten().all(|task| {
-        std::fs::read_to_string(task.path().join("stat"))
-            .ok()
-            .and_then(|stat| {
-                let (_, rest) = stat.rsplit_once(')')?;
-                rest.split_whitespace().next()?.chars().next()
-            })
-            // A thread whose stat is gone has ended.
+        // A thread whose stat is gone has ended.
+        state_in_stat(task.path().join("stat"))
             .is_none_or(|state| matches!(state, 'T' | 't' | 'Z' | 'X'))
     })
 }

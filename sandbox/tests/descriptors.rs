@@ -52,11 +52,7 @@ fn a_malformed_plugin_fails_to_load_and_leaves_nothing_behind() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        fds.leaked_since(),
-        Vec::<String>::new(),
-        "descriptors leaked by a failed activation"
-    );
+    fds.assert_none_leaked("a failed activation");
 }
 
 #[test]
@@ -75,11 +71,7 @@ fn a_failed_init_rolls_back() {
     assert_eq!(p.state(), sbx_sandbox::State::Failed);
     assert!(!process_exists(pid), "process left after a failed init");
     drop(p);
-    assert_eq!(
-        fds.leaked_since(),
-        Vec::<String>::new(),
-        "descriptors leaked by a failed init"
-    );
+    fds.assert_none_leaked("a failed init");
 }
 
 #[test]
@@ -96,11 +88,7 @@ fn a_missing_runner_is_a_typed_spawn_error() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(
-        fds.leaked_since(),
-        Vec::<String>::new(),
-        "descriptors leaked by a failed spawn"
-    );
+    fds.assert_none_leaked("a failed spawn");
 }
 
 #[test]
@@ -112,5 +100,5 @@ fn the_census_sees_a_descriptor_left_open() {
     assert_eq!(leaked.len(), 1, "{leaked:?}");
     assert!(leaked[0].ends_with("/status"), "{leaked:?}");
     drop(kept);
-    assert_eq!(fds.leaked_since(), Vec::<String>::new());
+    fds.assert_none_leaked("a file already closed");
 }

@@ -283,10 +283,6 @@ impl<R: Rules> StateMachineTest for RealSandbox<R> {
             None,
             "runner {pid} outlived its plugin handle"
         );
-        assert_eq!(
-            fds_before.leaked_since(),
-            Vec::<String>::new(),
-            "descriptors leaked by the case"
-        );
+        fds_before.assert_none_leaked("the case");
     }
 }

@@ -32,6 +32,15 @@ impl FdCensus {
         )
     }
 
+    /// Panics, naming `what`, when a descriptor opened since `self` stays open.
+    pub fn assert_none_leaked(&self, what: &str) {
+        assert_eq!(
+            self.leaked_since(),
+            Vec::<String>::new(),
+            "descriptors leaked by {what}"
+        );
+    }
+
     /// Descriptors open now that were not open at `self`, each as `fd -> target`, once they
     /// have stayed open for a second; empty when none did.
     pub fn leaked_since(&self) -> Vec<String> {
