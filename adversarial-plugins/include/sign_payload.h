@@ -1,34 +1,37 @@
 /*
  * sign_payload.h — the code inside the signature cases' packages, which a sandbox
- * must never run. Its constructor spins the CPU for 0.8 s: CPU time is measured by
- * the case guard however the plugin is confined, so if it shows, code of a package
- * that had to be refused ran, whatever the adapter answered. Its attack reports the
- * same in words.
+ * must never run. Its constructor makes 160 MiB of memory resident: the case guard
+ * measures the peak resident size of every process of the case however the plugin is
+ * confined, so if it shows, code of a package that had to be refused ran, whatever
+ * the adapter answered. A peak, unlike CPU time, does not grow with how busy the
+ * machine is. Its attack reports the same in words.
  */
 #ifndef SBX_SIGN_PAYLOAD_H
 #define SBX_SIGN_PAYLOAD_H
 
 #include "attack.h"
 
-#include <time.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
-/* CPU milliseconds the constructor burns; the harness flags 300 or more (some of it
- * may be cut short by a load deadline on a busy machine). */
-#define SIGN_PAYLOAD_CPU_MS 800L
+/* Bytes the constructor makes resident; the harness flags a case whose peak resident
+ * size grew by 96 MiB or more over the largest process before the load. The policy of
+ * the signature cases allows 512 MiB. */
+#define SIGN_PAYLOAD_RESIDENT_BYTES (160UL << 20)
 
-__attribute__((constructor)) static void sign_payload_spin(void)
+__attribute__((constructor)) static void sign_payload_resident(void)
 {
-    struct timespec start, now;
-    volatile unsigned long sink = 0;
-    long spent;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &start);
-    do {
-        for (unsigned long i = 0; i < 100000; i++) {
-            sink += i;
-        }
-        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
-        spent = (now.tv_sec - start.tv_sec) * 1000L + (now.tv_nsec - start.tv_nsec) / 1000000L;
-    } while (spent < SIGN_PAYLOAD_CPU_MS);
+    long page = sysconf(_SC_PAGESIZE);
+    void *map = mmap(NULL, SIGN_PAYLOAD_RESIDENT_BYTES, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    volatile unsigned char *mem = (volatile unsigned char *)map;
+    if (map == MAP_FAILED || page <= 0) {
+        return;
+    }
+    /* Kept mapped until the process ends: the peak is what counts. */
+    for (unsigned long at = 0; at < SIGN_PAYLOAD_RESIDENT_BYTES; at += (unsigned long)page) {
+        mem[at] = 1;
+    }
 }
 
 static sbx_status sign_payload_attack(const atk_input *in, atk_out *out)

@@ -123,9 +123,11 @@ pub struct Case {
 /// the bytes the adapter wrote, does not shrink much when the machine is busy.
 pub const LOG_RECORDS_BOUND: usize = 1024;
 
-/// CPU milliseconds from a package's load on that show the signature payload ran: it burns
-/// 800 (or as much as it gets before a load deadline), a refusal a few.
-pub const REFUSED_CODE_CPU_MS: u64 = 300;
+/// Growth of the case's peak resident size (KiB) over the largest process before the
+/// package's load that shows the signature payload ran: it makes 160 MiB resident in its
+/// constructor, and a refusal by the reference keeps every process under 8 MiB. Unlike a
+/// CPU total, a peak does not grow with how busy the machine is.
+pub const REFUSED_CODE_RSS_GROWTH_KIB: u64 = 96 * 1024;
 
 /// The records a case expects in the sandbox's audit log, checked against what the case
 /// saw: a runner that ended must be recorded with the reason the adapter gave for it.
@@ -217,14 +219,14 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         events_at_key_revocation: None,
         tree: TreeFacts::default(),
         notes: Vec::new(),
-        cpu_before_target_load: None,
+        peak_rss_before_target_load_kib: None,
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
     // Looked at while the plugin ran and before `bye` when the session got that far (an
     // adapter on its way out closes what it held), and now (a session cut short).
     run.look_at_tree(&scratch.secret);
     let tree = std::mem::take(&mut run.tree);
-    let cpu_before_target_load = run.cpu_before_target_load.unwrap_or(0);
+    let peak_rss_before_target_load_kib = run.peak_rss_before_target_load_kib;
     if let Some(at) = run.events_at_unload {
         let late = run.target_logs_since(at);
         if late > 0 {
@@ -281,23 +283,24 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         stdout_bytes: session.stdout_bytes,
         stderr_bytes: finished.stderr_bytes,
     };
-    // The packages' payload burns 0.8 s of CPU in its constructor; refusing it costs a
-    // few ms. Counted from the package's load on (the guard's total for the whole case,
-    // less what the tree had used before: starting an adapter is the part a busy machine
-    // inflates), so no answer can hide it.
-    let package_cpu_ms = result
-        .measured
-        .cpu_ms
-        .saturating_sub(cpu_before_target_load);
-    if case.package.is_some() && package_cpu_ms >= REFUSED_CODE_CPU_MS {
-        result.harm.push(harm(
-            HarmKind::RefusedCodeRan,
-            format!(
-                "the case used {package_cpu_ms} ms of CPU from the package's load on: the \
-                 payload of a package that had to be refused (or of bytes swapped in after \
-                 verification) ran"
-            ),
-        ));
+    // The packages' payload makes 160 MiB resident in its constructor; refusing it needs
+    // a few MiB. The guard's peak covers every process of the case however it ended, and
+    // the peak before the load (the adapter and the neighbour, whatever their size) is
+    // the line it is measured from, so no answer can hide it.
+    if let Some(before) = peak_rss_before_target_load_kib {
+        let peak = result.measured.peak_rss_kib;
+        if peak >= before + REFUSED_CODE_RSS_GROWTH_KIB {
+            result.harm.push(harm(
+                HarmKind::RefusedCodeRan,
+                format!(
+                    "a process of the case reached {} MiB resident, against {} MiB for the \
+                     largest before the package's load: the payload of a package that had to \
+                     be refused (or of bytes swapped in after verification) ran",
+                    peak / 1024,
+                    before / 1024
+                ),
+            ));
+        }
     }
     if let Err(reason) = verdict_hint {
         // Not applicable, or a harness/adapter fault before the plugin ran.
@@ -683,9 +686,9 @@ struct Run<'a> {
     tree: TreeFacts,
     /// Figures the harness measured that a pass rests on.
     notes: Vec<String>,
-    /// CPU (ms) the adapter's tree had used when the target's package load was sent:
-    /// starting the adapter and serving the neighbour, not the package's doing.
-    cpu_before_target_load: Option<u64>,
+    /// The largest peak resident size (KiB) of the adapter's tree when the target's package
+    /// load was sent: the adapter and the neighbour, not the package's doing.
+    peak_rss_before_target_load_kib: Option<u64>,
 }
 
 impl Run<'_> {
@@ -910,7 +913,7 @@ fn drive(
         },
     };
     if case.package.is_some() {
-        run.cpu_before_target_load = Some(tree_cpu_ms(run.session.adapter_pid));
+        run.peak_rss_before_target_load_kib = Some(tree_peak_rss_kib(run.session.adapter_pid));
     }
     run.target_loading = true;
     let answer = run.session.request(load, load_deadline);
@@ -1397,6 +1400,31 @@ fn tree_cpu_ms(adapter: i32) -> u64 {
         })
         .sum();
     ticks * 1000 / ticks_per_second
+}
+
+/// The largest peak resident size (KiB, `VmHWM`) among the adapter and its live
+/// descendants. The guard's figure at the end is the largest of every process of the case,
+/// these and the ones still to come.
+fn tree_peak_rss_kib(adapter: i32) -> u64 {
+    let mut pids: Vec<i32> = descendants(adapter)
+        .into_iter()
+        .map(|(pid, _, _)| pid)
+        .collect();
+    pids.push(adapter);
+    pids.iter()
+        .filter_map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))?
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .ok()
+        })
+        .max()
+        .unwrap_or(0)
 }
 
 /// Facts about the adapter's descendants, read from /proc while the case still runs.

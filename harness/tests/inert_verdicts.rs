@@ -8,21 +8,13 @@
 //! a child process: the abort harms nothing on any kernel, and the adapter reports it as
 //! `killed (signal)`, where this case expects `killed (seccomp_violation)`.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
+mod support;
 
-use sbx_harness::case::{Bench, Case, Expected, Sut, run_case};
+use std::path::Path;
+
+use sbx_harness::case::{Case, Expected, Sut, run_case};
 use sbx_harness::model::Verdict;
-
-fn bench(scratch: &Path) -> Bench {
-    Bench {
-        guard: PathBuf::from(env!("CARGO_BIN_EXE_sbx-case-guard")),
-        scratch_base: scratch.to_path_buf(),
-        guard_args: Vec::new(),
-        neighbour: sbx_adversarial_plugins::path("echo"),
-        slack: Duration::from_secs(3),
-    }
-}
+use support::{bench, hostile_case};
 
 fn sut(role: &str) -> Sut {
     let script =
@@ -37,24 +29,8 @@ fn sut(role: &str) -> Sut {
 
 fn abort_case(inert: Option<&str>) -> Case {
     Case {
-        id: "crash_abort".into(),
-        plugin: sbx_adversarial_plugins::path("crash_abort"),
-        method: "attack".into(),
-        hostile: true,
-        input: b"conformance".to_vec(),
-        policy: sbx_harness::selftest::default_policy(),
-        settle: Duration::from_millis(50),
-        pause_while_settling: false,
-        linger_after_unload: Duration::ZERO,
-        needs: Vec::new(),
-        package: None,
-        swap_in: None,
-        revoke_during_call: None,
-        audit: None,
-        channel_attack: false,
-        neighbour_threads: false,
-        expected: Some(Expected::Killed("seccomp_violation".into())),
         inert: inert.map(str::to_owned),
+        ..hostile_case("crash_abort", Expected::Killed("seccomp_violation".into()))
     }
 }
 

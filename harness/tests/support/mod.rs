@@ -1,0 +1,42 @@
+//! What the harness's integration tests share: a bench and a case with the suite's defaults.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use sbx_harness::case::{Bench, Case, Expected};
+
+/// A bench under `scratch`, with the case guard of this build and `echo` as the neighbour.
+pub fn bench(scratch: &Path) -> Bench {
+    Bench {
+        guard: PathBuf::from(env!("CARGO_BIN_EXE_sbx-case-guard")),
+        scratch_base: scratch.to_path_buf(),
+        guard_args: Vec::new(),
+        neighbour: sbx_adversarial_plugins::path("echo"),
+        slack: Duration::from_secs(3),
+    }
+}
+
+/// The hostile plugin `plugin` as a case of its own name, with the default policy, no
+/// option and the reference expectation `expected`.
+pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
+    Case {
+        id: plugin.into(),
+        plugin: sbx_adversarial_plugins::path(plugin),
+        method: "attack".into(),
+        hostile: true,
+        input: b"conformance".to_vec(),
+        policy: sbx_harness::selftest::default_policy(),
+        settle: Duration::from_millis(50),
+        pause_while_settling: false,
+        linger_after_unload: Duration::ZERO,
+        needs: Vec::new(),
+        package: None,
+        swap_in: None,
+        revoke_during_call: None,
+        audit: None,
+        channel_attack: false,
+        neighbour_threads: false,
+        expected: Some(expected),
+        inert: None,
+    }
+}
