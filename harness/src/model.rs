@@ -76,7 +76,8 @@ pub enum HarmKind {
     /// The benign neighbour plugin was not served after the attack.
     NeighbourNotServed,
     /// Code of a package the sandbox had to refuse (or of bytes swapped in after
-    /// verification) ran: the case used the CPU its constructor burns.
+    /// verification) ran: a process of the case reached the resident size its constructor
+    /// makes, or the sandbox's own answer says it loaded or started it.
     RefusedCodeRan,
     /// The sandbox's audit log lacks a record of what happened in the case (a runner's
     /// end, a refused host call).
