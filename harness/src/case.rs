@@ -1373,18 +1373,23 @@ struct TreeFacts {
     bait_holders: u64,
 }
 
+/// The adapter and its live descendants.
+fn tree_pids(adapter: i32) -> Vec<i32> {
+    let mut pids: Vec<i32> = descendants(adapter)
+        .into_iter()
+        .map(|(pid, _, _)| pid)
+        .collect();
+    pids.push(adapter);
+    pids
+}
+
 /// CPU time (ms) the adapter and its live descendants have used so far, all threads, and
 /// the children they reaped, from /proc: what a stretch of the case costs is the
 /// difference of two readings.
 fn tree_cpu_ms(adapter: i32) -> u64 {
     // SAFETY: sysconf reads a constant of the system; no pointer is involved.
     let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let mut pids: Vec<i32> = descendants(adapter)
-        .into_iter()
-        .map(|(pid, _, _)| pid)
-        .collect();
-    pids.push(adapter);
-    let ticks: u64 = pids
+    let ticks: u64 = tree_pids(adapter)
         .iter()
         .filter_map(|pid| {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
@@ -1406,12 +1411,8 @@ fn tree_cpu_ms(adapter: i32) -> u64 {
 /// descendants. The guard's figure at the end is the largest of every process of the case,
 /// these and the ones still to come.
 fn tree_peak_rss_kib(adapter: i32) -> u64 {
-    let mut pids: Vec<i32> = descendants(adapter)
-        .into_iter()
-        .map(|(pid, _, _)| pid)
-        .collect();
-    pids.push(adapter);
-    pids.iter()
+    tree_pids(adapter)
+        .iter()
         .filter_map(|pid| {
             let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
             status
