@@ -129,7 +129,8 @@ vocabulary! {
         ResourceExhausted = "resource_exhausted",
         /// The output holds a `GAINED ` line: the plugin still had a privilege.
         PrivilegeObserved = "privilege_observed",
-        /// Code of a package the sandbox had to refuse ran (its constructor's CPU shows).
+        /// Code of a package the sandbox had to refuse ran (the memory its constructor makes
+        /// resident shows).
         RefusedCodeRan = "refused_code_ran",
         /// The sandbox's audit log lacks the record of what the case did.
         AuditMissing = "audit_missing",

@@ -124,8 +124,8 @@ pub struct Case {
 pub const LOG_RECORDS_BOUND: usize = 1024;
 
 /// Growth of the case's peak resident size (KiB) over the largest process before the
-/// package's load that shows the signature payload ran: it makes 160 MiB resident in its
-/// constructor, and a refusal by the reference keeps every process under 8 MiB. Unlike a
+/// package's load that shows the signature payload ran: it makes up to 320 MiB resident in
+/// its constructor, and a refusal by the reference keeps every process under 8 MiB. Unlike a
 /// CPU total, a peak does not grow with how busy the machine is.
 pub const REFUSED_CODE_RSS_GROWTH_KIB: u64 = 96 * 1024;
 
@@ -283,10 +283,11 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         stdout_bytes: session.stdout_bytes,
         stderr_bytes: finished.stderr_bytes,
     };
-    // The packages' payload makes 160 MiB resident in its constructor; refusing it needs
-    // a few MiB. The guard's peak covers every process of the case however it ended, and
-    // the peak before the load (the adapter and the neighbour, whatever their size) is
-    // the line it is measured from, so no answer can hide it.
+    // The packages' payload makes up to 320 MiB resident in its constructor; refusing it
+    // needs a few MiB. The guard's peak covers every process of the case reaped inside it,
+    // however it ended, and the line is the largest process alive before the load (the
+    // adapter and the neighbour, whatever their size), so no answer hides it. What the
+    // peak cannot see is in ADAPTERS.md.
     if let Some(before) = peak_rss_before_target_load_kib {
         let peak = result.measured.peak_rss_kib;
         if peak >= before + REFUSED_CODE_RSS_GROWTH_KIB {
@@ -529,7 +530,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         )
     {
         // The sandbox's own answer, against its interest: it started the package's code,
-        // however briefly (a run cut short before the payload's CPU shows is still a run).
+        // however briefly (a run cut short before the payload's memory shows is still a run).
         result.harm.push(harm(
             HarmKind::RefusedCodeRan,
             format!(

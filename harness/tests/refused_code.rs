@@ -1,7 +1,7 @@
 //! A refused package's code must not run, and the harness judges that by what it measures,
 //! not by the answer. Two adapters answer `refused` to the same tampered package: one
 //! refuses without running anything, the other runs the package's constructor first (it
-//! makes 160 MiB resident) and refuses afterwards. Only the second is `refused_code_ran`.
+//! makes 320 MiB resident) and refuses afterwards. Only the second is `refused_code_ran`.
 
 mod support;
 
