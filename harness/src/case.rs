@@ -1414,19 +1414,21 @@ fn tree_cpu_ms(adapter: i32) -> u64 {
 fn tree_peak_rss_kib(adapter: i32) -> u64 {
     tree_pids(adapter)
         .iter()
-        .filter_map(|pid| {
-            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix("VmHWM:"))?
-                .trim()
-                .trim_end_matches("kB")
-                .trim()
-                .parse::<u64>()
-                .ok()
-        })
+        .filter_map(|pid| status_number(*pid, "VmHWM:"))
         .max()
         .unwrap_or(0)
+}
+
+/// The number of a field of /proc/PID/status (`Threads:`, `VmHWM:` in kB, ...).
+fn status_number(pid: i32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
 }
 
 /// Facts about the adapter's descendants, read from /proc while the case still runs.
@@ -1447,14 +1449,7 @@ fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
             facts.zombies += 1;
             continue;
         }
-        let threads = std::fs::read_to_string(format!("/proc/{pid}/status"))
-            .ok()
-            .and_then(|s| {
-                s.lines()
-                    .find_map(|l| l.strip_prefix("Threads:"))
-                    .and_then(|n| n.trim().parse::<u64>().ok())
-            })
-            .unwrap_or(0);
+        let threads = status_number(pid, "Threads:").unwrap_or(0);
         facts.max_threads = facts.max_threads.max(threads);
         let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
             continue;
