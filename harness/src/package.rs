@@ -2,8 +2,8 @@
 //! publisher key, signs the case's plugin into a package (`sbx-package` layout: manifest,
 //! binary, signature) and writes the trust store the adapter must verify against, with
 //! exactly one defect per [`PackageForm`]. The adapter is told where both are; what it does
-//! with them is judged by what the harness sees (the package's constructor makes 320 MiB
-//! resident, and the case guard measures every process's peak), not by its answer.
+//! with them is judged by what the harness sees (the package's constructor makes up to
+//! 320 MiB resident, and the case guard measures every process's peak), not by its answer.
 
 use std::path::{Path, PathBuf};
 
