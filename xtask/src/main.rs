@@ -4,6 +4,7 @@
 //!     cargo xtask conformance    the conformance suite against the reference sandbox
 //!     cargo xtask plugins        build the plugin suite and copy it to target/plugins/
 //!     cargo xtask fuzz           run the cargo-fuzz targets for a time budget
+//!     cargo xtask mutants        mutation analysis: does the suite catch each mutant?
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -11,6 +12,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 mod fuzz;
+mod mutants;
 
 const USAGE: &str = "\
 usage: cargo xtask <task>
@@ -21,6 +23,8 @@ tasks:
     plugins       build the plugin suite and copy the shared objects to target/plugins/
     fuzz          run the cargo-fuzz targets for a time budget, triage crashes, write a summary
                   (cargo xtask fuzz --help)
+    mutants       apply each hand-written mutant of the reference sandbox, run the suite
+                  against it and report the survivors (cargo xtask mutants --help)
 ";
 
 fn main() -> ExitCode {
@@ -32,6 +36,7 @@ fn main() -> ExitCode {
             Some("conformance") => conformance(&args[1..]),
             Some("plugins") => plugins(),
             Some("fuzz") => fuzz::fuzz(&args[1..]),
+            Some("mutants") => mutants::mutants(&args[1..]),
             Some("help" | "--help" | "-h") => {
                 print!("{USAGE}");
                 Ok(())

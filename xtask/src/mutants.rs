@@ -1,0 +1,400 @@
+//! `cargo xtask mutants`: mutation analysis of the suite itself.
+//!
+//! A hand-written mutant is one realistic defect of the reference sandbox (a flag in a filter
+//! rule, a path too many, a prefix match), kept as a patch in `conformance/mutants/` with the
+//! seed sentence it breaks and the harm it opens. Each is applied to a copy of the workspace,
+//! its adapter and runner are built there, and the conformance suite of this checkout (its
+//! harness and plugins, unmutated) runs against it as against any candidate sandbox: no
+//! expectation of the reference, only what the harness observes. A mutant is caught when a
+//! requirement fails; one that nothing catches is a gap in the suite.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use sbx_harness::model::{RunResult, Verdict};
+use serde::Deserialize;
+
+const CATALOGUE: &str = "conformance/mutants/catalogue.toml";
+const WORK: &str = "target/mutants";
+
+const USAGE: &str = "\
+usage: cargo xtask mutants [options]
+
+Applies each hand-written mutant of conformance/mutants/ to a copy of the workspace, builds
+its sandbox and runs the conformance suite against it; a mutant no requirement fails is a
+survivor. Writes target/mutants/report.md and report.json.
+
+    --filter TEXT   only mutants whose name contains TEXT
+    --check         only check that every patch still applies (no build, no run)
+    --jobs N        cases run in parallel by the suite (default: number of CPUs)
+    --docs          also write the report to docs/mutation-report.md
+    --list          print the catalogue and exit
+";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Catalogue {
+    mutant: Vec<Mutant>,
+}
+
+/// One hand-written mutant.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Mutant {
+    /// Stable name; the patch is `<name>.patch`.
+    name: String,
+    /// What part of the sandbox it changes (policy data, broker, supervisor, ...).
+    area: String,
+    /// The seed sentence it breaks.
+    breaks: String,
+    /// The harm it opens to a plugin.
+    opens: String,
+}
+
+/// What one mutant's run showed.
+#[derive(Debug, serde::Serialize)]
+struct Outcome {
+    name: String,
+    area: String,
+    opens: String,
+    /// `caught`, `survived`, `stale_patch`, `build_failed` or `no_result`.
+    status: &'static str,
+    /// Requirements that failed.
+    failed: Vec<String>,
+    certified_level: Option<u8>,
+    seconds: u64,
+}
+
+pub fn mutants(args: &[String]) -> Result<()> {
+    let mut filter = None;
+    let mut check_only = false;
+    let mut jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut docs = false;
+    let mut list = false;
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--filter" => filter = Some(it.next().context("--filter needs a value")?.clone()),
+            "--check" => check_only = true,
+            "--jobs" => {
+                jobs = it
+                    .next()
+                    .context("--jobs needs a value")?
+                    .parse()
+                    .context("--jobs: not a number")?;
+                if jobs == 0 {
+                    bail!("--jobs must be at least 1");
+                }
+            }
+            "--docs" => docs = true,
+            "--list" => list = true,
+            "--help" | "-h" => {
+                print!("{USAGE}");
+                return Ok(());
+            }
+            other => bail!("unknown mutants option `{other}`\n\n{USAGE}"),
+        }
+    }
+    let catalogue = load_catalogue()?;
+    let chosen: Vec<&Mutant> = catalogue
+        .mutant
+        .iter()
+        .filter(|m| filter.as_deref().is_none_or(|f| m.name.contains(f)))
+        .collect();
+    if chosen.is_empty() {
+        bail!("no mutant matches the filter");
+    }
+    if list {
+        for m in &chosen {
+            println!("{:40} {:28} {}", m.name, m.area, m.opens);
+        }
+        return Ok(());
+    }
+    let work = std::env::current_dir()?.join(WORK);
+    let tree = work.join("tree");
+    let mut outcomes = Vec::new();
+    for (i, m) in chosen.iter().enumerate() {
+        eprintln!("mutants: [{}/{}] {}", i + 1, chosen.len(), m.name);
+        sync_tree(&tree)?;
+        let patch = std::env::current_dir()?.join(patch_path(&m.name));
+        let started = Instant::now();
+        let mut outcome = Outcome {
+            name: m.name.clone(),
+            area: m.area.clone(),
+            opens: m.opens.clone(),
+            status: "no_result",
+            failed: Vec::new(),
+            certified_level: None,
+            seconds: 0,
+        };
+        if !git_apply(&tree, &patch, check_only)? {
+            outcome.status = "stale_patch";
+            outcomes.push(outcome);
+            continue;
+        }
+        if check_only {
+            outcome.status = "applies";
+            outcomes.push(outcome);
+            continue;
+        }
+        if !build(&tree, &work.join("target"))? {
+            outcome.status = "build_failed";
+            outcomes.push(outcome);
+            continue;
+        }
+        let out = work.join("results").join(&m.name);
+        match run_suite(&work, &m.name, &out, jobs)? {
+            Some(result) => {
+                let sut = result.suts.first().context("the run has no sandbox")?;
+                outcome.failed = sut
+                    .requirements
+                    .iter()
+                    .filter(|r| r.verdict == Verdict::Fail && !r.gap)
+                    .map(|r| r.id.clone())
+                    .collect();
+                outcome.certified_level = Some(sut.certified_level);
+                outcome.status = if outcome.failed.is_empty() {
+                    "survived"
+                } else {
+                    "caught"
+                };
+            }
+            None => outcome.status = "no_result",
+        }
+        outcome.seconds = started.elapsed().as_secs();
+        eprintln!(
+            "mutants: {} {} ({} s){}",
+            m.name,
+            outcome.status,
+            outcome.seconds,
+            if outcome.failed.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", outcome.failed.join(", "))
+            }
+        );
+        outcomes.push(outcome);
+    }
+    // Leave the copy pristine for the next run's incremental build.
+    sync_tree(&tree)?;
+    let report = render(&catalogue, &outcomes, check_only);
+    std::fs::create_dir_all(&work)?;
+    std::fs::write(work.join("report.md"), &report)?;
+    std::fs::write(
+        work.join("report.json"),
+        serde_json::to_string_pretty(&outcomes)?,
+    )?;
+    if docs {
+        std::fs::write("docs/mutation-report.md", &report)?;
+    }
+    print!("{report}");
+    let bad: Vec<_> = outcomes
+        .iter()
+        .filter(|o| !matches!(o.status, "caught" | "applies"))
+        .map(|o| format!("{} ({})", o.name, o.status))
+        .collect();
+    if !bad.is_empty() {
+        bail!("{} mutant(s) not caught: {}", bad.len(), bad.join(", "));
+    }
+    Ok(())
+}
+
+fn patch_path(name: &str) -> PathBuf {
+    Path::new("conformance/mutants").join(format!("{name}.patch"))
+}
+
+/// The catalogue, with every entry's patch present and every patch listed.
+fn load_catalogue() -> Result<Catalogue> {
+    let text =
+        std::fs::read_to_string(CATALOGUE).with_context(|| format!("reading {CATALOGUE}"))?;
+    let catalogue: Catalogue =
+        toml::from_str(&text).with_context(|| format!("parsing {CATALOGUE}"))?;
+    let mut names = BTreeSet::new();
+    for m in &catalogue.mutant {
+        if !names.insert(m.name.as_str()) {
+            bail!("{CATALOGUE}: mutant {} listed twice", m.name);
+        }
+        if !patch_path(&m.name).is_file() {
+            bail!(
+                "{CATALOGUE}: {} has no {}",
+                m.name,
+                patch_path(&m.name).display()
+            );
+        }
+    }
+    for entry in std::fs::read_dir("conformance/mutants")? {
+        let path = entry?.path();
+        if path.extension().is_some_and(|e| e == "patch") {
+            let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
+            if !stem.as_deref().is_some_and(|s| names.contains(s)) {
+                bail!("{} is not in {CATALOGUE}", path.display());
+            }
+        }
+    }
+    Ok(catalogue)
+}
+
+/// Makes `tree` a copy of the checkout's files (tracked and untracked, not ignored),
+/// writing only the files whose bytes differ so that cargo rebuilds only what a patch
+/// touched.
+fn sync_tree(tree: &Path) -> Result<()> {
+    let listing = Command::new("git")
+        .args([
+            "ls-files",
+            "-z",
+            "--cached",
+            "--others",
+            "--exclude-standard",
+        ])
+        .output()
+        .context("running git ls-files")?;
+    if !listing.status.success() {
+        bail!("git ls-files failed: the checkout must be a git work tree");
+    }
+    for raw in listing.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
+        let rel = Path::new(std::str::from_utf8(raw).context("a path that is not UTF-8")?);
+        let Ok(bytes) = std::fs::read(rel) else {
+            continue; // listed but deleted in the work tree
+        };
+        let dest = tree.join(rel);
+        if std::fs::read(&dest).ok().as_deref() == Some(&bytes[..]) {
+            continue;
+        }
+        if let Some(parent) = dest.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(&dest, &bytes).with_context(|| format!("writing {}", dest.display()))?;
+        let mode = std::fs::metadata(rel)?.permissions();
+        std::fs::set_permissions(&dest, mode)?;
+    }
+    Ok(())
+}
+
+/// Applies `patch` in `tree` (or only checks that it applies); false when it does not.
+fn git_apply(tree: &Path, patch: &Path, check_only: bool) -> Result<bool> {
+    let mut cmd = Command::new("git");
+    cmd.arg("apply");
+    if check_only {
+        cmd.arg("--check");
+    }
+    let out = cmd
+        .arg(patch)
+        .current_dir(tree)
+        .output()
+        .context("running git apply")?;
+    if !out.status.success() {
+        eprintln!(
+            "mutants: {} does not apply: {}",
+            patch.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(out.status.success())
+}
+
+/// Builds the mutated adapter and runner; false when the mutant does not compile.
+fn build(tree: &Path, target: &Path) -> Result<bool> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "sbx-adapters",
+            "-p",
+            "sbx-sandbox",
+            "--bins",
+        ])
+        .env("CARGO_TARGET_DIR", target)
+        .current_dir(tree)
+        .status()
+        .context("building the mutant")?;
+    Ok(status.success())
+}
+
+/// Runs this checkout's suite against the mutated reference; the parsed results, or None
+/// when the run wrote none.
+fn run_suite(work: &Path, name: &str, out: &Path, jobs: usize) -> Result<Option<RunResult>> {
+    let adapters = work.join("adapters");
+    std::fs::create_dir_all(&adapters)?;
+    // The suite names a sandbox given by path after the file: the mutant's name.
+    let wrapper = adapters.join(name);
+    let bin = work.join("target/debug/sbx-adapter");
+    std::fs::write(
+        &wrapper,
+        format!("#!/bin/sh\nexec '{}' reference \"$@\"\n", bin.display()),
+    )?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    let _ = std::fs::remove_file(out.join("results.json"));
+    let status = Command::new(std::env::current_exe()?)
+        .arg("conformance")
+        .arg("--sut")
+        .arg(&wrapper)
+        .arg("--out")
+        .arg(out)
+        .arg("--jobs")
+        .arg(jobs.to_string())
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running the conformance suite")?;
+    let results = out.join("results.json");
+    if !results.is_file() {
+        eprintln!("mutants: the suite wrote no results ({status})");
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(&results)?;
+    Ok(Some(serde_json::from_str(&text).with_context(|| {
+        format!("parsing {}", results.display())
+    })?))
+}
+
+fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> String {
+    let caught = outcomes.iter().filter(|o| o.status == "caught").count();
+    let mut s = String::from(
+        "<!-- Generated by `cargo xtask mutants --docs`; do not edit. -->\n\n\
+         # Mutation analysis: hand-written mutants of the reference sandbox\n\n\
+         Each mutant is one realistic defect of the reference sandbox \
+         (`conformance/mutants/<name>.patch`). The conformance suite runs against it as \
+         against any candidate sandbox, judged by harm alone; it is caught when a \
+         requirement fails.\n\n",
+    );
+    if check_only {
+        s += &format!("{} patch(es) checked.\n\n", outcomes.len());
+    } else {
+        s += &format!(
+            "**Score: {caught} of {} caught.**\n\n| mutant | area | opens | result | failed requirements |\n|---|---|---|---|---|\n",
+            outcomes.len()
+        );
+        for o in outcomes {
+            let failed = if o.failed.is_empty() {
+                "—".to_string()
+            } else {
+                o.failed.join(", ")
+            };
+            s += &format!(
+                "| `{}` | {} | {} | {} | {} |\n",
+                o.name, o.area, o.opens, o.status, failed
+            );
+        }
+    }
+    let survivors: Vec<_> = outcomes
+        .iter()
+        .filter(|o| o.status != "caught" && o.status != "applies")
+        .collect();
+    if !check_only && !survivors.is_empty() {
+        s += "\n## Survivors\n\n";
+        for o in survivors {
+            let why = catalogue
+                .mutant
+                .iter()
+                .find(|m| m.name == o.name)
+                .map_or("", |m| m.breaks.as_str());
+            s += &format!("- `{}` ({}): a gap. It breaks: {why}\n", o.name, o.status);
+        }
+    }
+    s
+}
