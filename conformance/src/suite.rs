@@ -61,6 +61,10 @@ struct CaseFile {
     /// The neighbour must still start a thread while the plugin runs.
     #[serde(default)]
     neighbour_threads: bool,
+    /// The policy allowlists the harness's TCP listener's address less the port's last
+    /// digit.
+    #[serde(default)]
+    allowlist_listener_prefix: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -119,6 +123,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             call_ms: p.call_ms,
             shutdown_ms: p.shutdown_ms,
         },
+        net_allowlist: Vec::new(),
     };
     let neighbour = sbx_adversarial_plugins::get(&file.harness.neighbour)
         .ok_or_else(|| {
@@ -275,6 +280,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             package,
             swap_in,
             neighbour_threads: adjust.neighbour_threads,
+            allowlist_listener_prefix: adjust.allowlist_listener_prefix,
             // Every plugin of the IPC family writes into the host's channel.
             channel_attack: spec.family == Family::Ipc
                 || spec.evidence.contains(&Evidence::ChannelCorrupted),

@@ -9,7 +9,10 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use std::collections::BTreeSet;
+
 use crate::guard::descendants;
+use crate::handed::{Handed, HostMarks, census, plugin_processes};
 use crate::model::{CaseResult, Harm, HarmKind, Measured, Outcome, Verdict};
 use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_files, token};
 use crate::package::PackageForm;
@@ -109,6 +112,10 @@ pub struct Case {
     /// `thread_echo`); if it could before the plugin was loaded and cannot now, the
     /// plugin's cap on tasks was not its own (harm: `neighbour_not_served`).
     pub neighbour_threads: bool,
+    /// The policy's net allowlist holds the harness's TCP listener's address less the last
+    /// digit of its port (`127.0.0.1:4123` for a listener on 41234): a destination that an
+    /// exact comparison refuses and a prefix match lets through to the listener.
+    pub allowlist_listener_prefix: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
     /// The attack cannot do harm on this system under any sandbox (what it needs is
@@ -220,12 +227,17 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         tree: TreeFacts::default(),
         notes: Vec::new(),
         peak_rss_before_target_load_kib: None,
+        plugin_file: case.plugin.clone(),
+        host_canaries: vec![canaries.env.clone(), canaries.argv.clone()],
+        handed: BTreeSet::new(),
+        before_target: Vec::new(),
     };
     let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
     // Looked at while the plugin ran and before `bye` when the session got that far (an
     // adapter on its way out closes what it held), and now (a session cut short).
     run.look_at_tree(&scratch.secret);
     let tree = std::mem::take(&mut run.tree);
+    let handed = std::mem::take(&mut run.handed);
     let peak_rss_before_target_load_kib = run.peak_rss_before_target_load_kib;
     if let Some(at) = run.events_at_unload {
         let late = run.target_logs_since(at);
@@ -385,6 +397,37 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
                 received.unix
             ),
         ));
+    }
+    for (kind, found) in [
+        (
+            HarmKind::DescriptorLeaked,
+            handed
+                .iter()
+                .filter_map(|h| match h {
+                    Handed::Descriptor(d) => Some(d.as_str()),
+                    Handed::Data(_) => None,
+                })
+                .collect::<Vec<_>>(),
+        ),
+        (
+            HarmKind::HostDataHanded,
+            handed
+                .iter()
+                .filter_map(|h| match h {
+                    Handed::Data(d) => Some(d.as_str()),
+                    Handed::Descriptor(_) => None,
+                })
+                .collect(),
+        ),
+    ] {
+        if !found.is_empty() {
+            let more = found.len().saturating_sub(3);
+            let mut detail = found[..found.len().min(3)].join("; ");
+            if more > 0 {
+                detail += &format!("; and {more} more");
+            }
+            result.harm.push(harm(kind, detail));
+        }
     }
     if tree.bait_holders > 0 {
         result.harm.push(harm(
@@ -690,6 +733,15 @@ struct Run<'a> {
     /// The largest peak resident size (KiB) of the adapter's tree when the target's package
     /// load was sent: the adapter and the neighbour, not the package's doing.
     peak_rss_before_target_load_kib: Option<u64>,
+    /// The plugin's file: a process that maps it runs the plugin.
+    plugin_file: PathBuf,
+    /// The canaries in the adapter's environment and argv.
+    host_canaries: Vec<String>,
+    /// What the plugin's processes were handed by the host, every look together.
+    handed: BTreeSet<Handed>,
+    /// Processes that mapped the plugin's file before the plugin was loaded: the
+    /// neighbour's, when the case's plugin is the neighbour's file too.
+    before_target: Vec<i32>,
 }
 
 impl Run<'_> {
@@ -727,14 +779,62 @@ impl Run<'_> {
         }
     }
 
-    /// Looks at the process tree now and keeps the worst of each figure.
+    /// Looks at the process tree now and keeps the worst of each figure, and what the
+    /// plugin's processes hold of the host's.
     fn look_at_tree(&mut self, secret: &Path) {
-        let now = tree_facts(self.session.adapter_pid, secret);
+        let adapter = self.session.adapter_pid;
+        let canaries: Vec<&str> = self.host_canaries.iter().map(String::as_str).collect();
+        let marks = HostMarks {
+            adapter,
+            canaries: &canaries,
+            secret,
+        };
+        for pid in self.plugin_pids() {
+            self.handed.extend(census(pid, &marks, &self.plugin_file));
+        }
+        let now = tree_facts(adapter, secret);
         let t = &mut self.tree;
         t.zombies = t.zombies.max(now.zombies);
         t.max_fds = t.max_fds.max(now.max_fds);
         t.max_threads = t.max_threads.max(now.max_threads);
         t.bait_holders = t.bait_holders.max(now.bait_holders);
+    }
+
+    /// The processes that run the plugin now: they map its file, and did not before it was
+    /// loaded.
+    fn plugin_pids(&self) -> Vec<i32> {
+        plugin_processes(&tree_pids(self.session.adapter_pid), &self.plugin_file)
+            .into_iter()
+            .filter(|p| !self.before_target.contains(p))
+            .collect()
+    }
+
+    /// Records harm when a process other than the adapter still maps the plugin's file once
+    /// its unload was answered (a second for the sandbox to finish ending it; a zombie maps
+    /// nothing).
+    fn check_plugin_gone(&mut self) {
+        let adapter = self.session.adapter_pid;
+        let left = || -> Vec<i32> {
+            self.plugin_pids()
+                .into_iter()
+                .filter(|p| *p != adapter)
+                .collect()
+        };
+        let until = Instant::now() + Duration::from_secs(1);
+        let mut still = left();
+        while !still.is_empty() && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(50));
+            still = left();
+        }
+        if !still.is_empty() {
+            self.harm.push(harm(
+                HarmKind::ProcessLeft,
+                format!(
+                    "process(es) {still:?} still run the plugin a second after its unload was \
+                     answered"
+                ),
+            ));
+        }
     }
 
     /// Records harm when the plugin's answer carries the neighbour's token.
@@ -898,11 +998,15 @@ fn drive(
                 format!("harness: building the package: {e}"),
             )
         })?;
+    let mut target_policy = case.policy.clone();
+    if case.allowlist_listener_prefix {
+        target_policy.net_allowlist = vec![format!("127.0.0.1:{}", listeners.tcp_port / 10)];
+    }
     let load = match &built {
         None => Op::Load {
             plugin: "target".into(),
             path: path_text(&case.plugin),
-            policy: case.policy.clone(),
+            policy: target_policy,
             config_b64: String::new(),
         },
         Some(built) => Op::LoadPackage {
@@ -913,6 +1017,7 @@ fn drive(
             config_b64: String::new(),
         },
     };
+    run.before_target = run.plugin_pids();
     if case.package.is_some() {
         run.peak_rss_before_target_load_kib = Some(tree_peak_rss_kib(run.session.adapter_pid));
     }
@@ -1195,6 +1300,7 @@ fn drive(
         run.events_at_unload = Some(run.session.events.len());
         // What the plugin still does after its shutdown shows in this time.
         std::thread::sleep(case.linger_after_unload);
+        run.check_plugin_gone();
         match answer {
             Answer::Ok(v) => {
                 if let Some(t) = v

@@ -12,6 +12,7 @@
 pub mod case;
 pub mod fuzzing;
 pub mod guard;
+pub mod handed;
 pub mod model;
 pub mod observe;
 pub mod outer;

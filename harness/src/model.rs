@@ -90,6 +90,9 @@ pub enum HarmKind {
     /// Bytes appeared on the terminal the case runs on (input injected with `TIOCSTI`,
     /// echoed by the terminal, or output written to it).
     TerminalInjected,
+    /// The process the plugin runs in holds data of the host's: the canary of the host's
+    /// environment or arguments (handed over, not read by the plugin).
+    HostDataHanded,
 }
 
 impl HarmKind {
@@ -114,6 +117,7 @@ impl HarmKind {
         HarmKind::RanAfterUnload,
         HarmKind::RanAfterRevocation,
         HarmKind::TerminalInjected,
+        HarmKind::HostDataHanded,
     ];
 
     /// The word used in metadata and files.
@@ -138,6 +142,7 @@ impl HarmKind {
             HarmKind::RanAfterUnload => "ran_after_unload",
             HarmKind::RanAfterRevocation => "ran_after_revocation",
             HarmKind::TerminalInjected => "terminal_injected",
+            HarmKind::HostDataHanded => "host_data_handed",
         }
     }
 

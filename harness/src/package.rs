@@ -143,12 +143,20 @@ pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage
         }],
         revoked: RevocationList::default(),
     };
+    // Revocations are written in capitals, a spelling the trust store's format allows
+    // (hex is case-insensitive) and that a verifier comparing text as written misses.
     match form {
         PackageForm::RevokedKey => {
-            trust.revoked.keys.insert(publisher.public().id());
+            trust
+                .revoked
+                .keys
+                .insert(publisher.public().id().to_ascii_uppercase());
         }
         PackageForm::RevokedPlugin => {
-            trust.revoked.plugins.insert(hex(&sha256(&binary)));
+            trust
+                .revoked
+                .plugins
+                .insert(hex(&sha256(&binary)).to_ascii_uppercase());
         }
         _ => {}
     }

@@ -83,6 +83,10 @@ pub struct Policy {
     pub limits: PolicyLimits,
     /// Deadlines.
     pub deadlines: PolicyDeadlines,
+    /// Destinations `net_request` may reach, exactly as written (`host:port`, canonical);
+    /// absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub net_allowlist: Vec<String>,
 }
 
 /// A request from the harness.

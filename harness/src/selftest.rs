@@ -44,6 +44,7 @@ pub fn default_policy() -> Policy {
             call_ms: 2000,
             shutdown_ms: 1000,
         },
+        net_allowlist: Vec::new(),
     }
 }
 

@@ -302,6 +302,7 @@ fn broker_config(name: &str, policy: &Policy) -> Result<BrokerConfig, ErrorBody>
         grants,
         storage_dir: Some(std::path::Path::new("storage").join(name)),
         storage_bytes: STORAGE_BYTES,
+        net_allowlist: policy.net_allowlist.clone(),
         ..BrokerConfig::default()
     })
 }

@@ -36,6 +36,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         audit: None,
         channel_attack: false,
         neighbour_threads: false,
+        allowlist_listener_prefix: false,
         expected: Some(expected),
         inert: None,
     }

@@ -1,0 +1,128 @@
+//! What a plugin's process was handed by its host, read from `/proc` while it runs.
+//!
+//! Data minimisation means the process a plugin runs in holds nothing of the host's: no
+//! descriptor that leads to the host's terminal, its standard streams or its files, and
+//! none of the host's environment or arguments. The harness does not ask the sandbox which
+//! process that is: it is every process below the adapter that maps the plugin's file
+//! (same device and inode, however the file was reached: a path, a bind mount), so the
+//! sandbox cannot point the harness elsewhere. A plugin loaded into the adapter itself is
+//! the host: its own descriptors and environment are not "handed", and other cases show
+//! what such a plugin can reach.
+
+use std::collections::BTreeSet;
+use std::os::unix::fs::MetadataExt;
+use std::path::Path;
+
+/// Targets a plugin's process may hold descriptors to: they carry nothing of the host.
+const HARMLESS_TARGETS: &[&str] = &["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"];
+
+/// What the harness must know of the host to recognise its data.
+pub struct HostMarks<'a> {
+    /// The adapter (host) process.
+    pub adapter: i32,
+    /// Canary values in the adapter's environment and argv: found in a plugin process's
+    /// environment or arguments, they were handed over.
+    pub canaries: &'a [&'a str],
+    /// The file planted for the adapter (the bait): reported by the bait check already.
+    pub secret: &'a Path,
+}
+
+/// One thing of the host's found in a plugin's process.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Handed {
+    /// A descriptor that leads to the host's terminal, standard streams or files.
+    Descriptor(String),
+    /// The host's environment or arguments.
+    Data(String),
+}
+
+/// The processes among `pids` that map the plugin file `plugin`.
+pub fn plugin_processes(pids: &[i32], plugin: &Path) -> Vec<i32> {
+    let Ok(meta) = std::fs::metadata(plugin) else {
+        return Vec::new();
+    };
+    let (major, minor) = (libc::major(meta.dev()), libc::minor(meta.dev()));
+    let wanted_dev = format!("{major:02x}:{minor:02x}");
+    let wanted_ino = meta.ino().to_string();
+    pids.iter()
+        .copied()
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|maps| {
+                maps.lines().any(|line| {
+                    // address perms offset dev inode path
+                    let mut f = line.split_whitespace().skip(3);
+                    f.next() == Some(wanted_dev.as_str()) && f.next() == Some(wanted_ino.as_str())
+                })
+            })
+        })
+        .collect()
+}
+
+/// Where the host's standard streams lead (`pipe:[..]`, a terminal, a file).
+pub fn stdio_targets(adapter: i32) -> Vec<String> {
+    (0..3)
+        .filter_map(|fd| std::fs::read_link(format!("/proc/{adapter}/fd/{fd}")).ok())
+        .map(|t| t.to_string_lossy().into_owned())
+        .filter(|t| !HARMLESS_TARGETS.contains(&t.as_str()))
+        .collect()
+}
+
+/// Everything of the host's that process `pid` holds. Empty for the adapter itself.
+pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed> {
+    let mut found = BTreeSet::new();
+    if pid == host.adapter {
+        return found;
+    }
+    for (file, what) in [("environ", "environment"), ("cmdline", "arguments")] {
+        if let Ok(bytes) = std::fs::read(format!("/proc/{pid}/{file}")) {
+            for canary in host.canaries {
+                if bytes.windows(canary.len()).any(|w| w == canary.as_bytes()) {
+                    found.insert(Handed::Data(format!(
+                        "process {pid}, which runs the plugin, holds the host's canary in its {what}"
+                    )));
+                }
+            }
+        }
+    }
+    let host_stdio = stdio_targets(host.adapter);
+    let plugin_path = plugin.to_string_lossy();
+    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return found;
+    };
+    for fd in fds.flatten() {
+        let Ok(target) = std::fs::read_link(fd.path()) else {
+            continue;
+        };
+        let target = target.to_string_lossy().into_owned();
+        let n = fd.file_name().to_string_lossy().into_owned();
+        let finding = if is_terminal(&target) {
+            Some(format!("leads to a terminal ({target})"))
+        } else if host_stdio.contains(&target) {
+            Some(format!(
+                "leads where the host's standard streams do ({target})"
+            ))
+        } else if target.starts_with('/')
+            && !HARMLESS_TARGETS.contains(&target.as_str())
+            && !target.starts_with("/memfd:")
+            && target != plugin_path
+            && Path::new(&target) != host.secret
+        {
+            Some(format!("leads to a file of the host ({target})"))
+        } else {
+            None
+        };
+        if let Some(f) = finding {
+            found.insert(Handed::Descriptor(format!(
+                "descriptor {n} of process {pid}, which runs the plugin, {f}"
+            )));
+        }
+    }
+    found
+}
+
+fn is_terminal(target: &str) -> bool {
+    target.starts_with("/dev/pts/")
+        || target.starts_with("/dev/tty")
+        || target == "/dev/console"
+        || target == "/dev/ptmx"
+}
