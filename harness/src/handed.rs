@@ -30,7 +30,8 @@ pub struct HostMarks<'a> {
 /// One thing of the host's found in a plugin's process.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Handed {
-    /// A descriptor that leads to the host's terminal, standard streams or files.
+    /// A descriptor that leads to the host's terminal, standard streams or files, or the
+    /// host's controlling terminal.
     Descriptor(String),
     /// The host's environment or arguments.
     Data(String),
@@ -84,6 +85,11 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
             }
         }
     }
+    if controlling_terminal(pid).is_some_and(|tty| tty != 0) {
+        found.insert(Handed::Descriptor(format!(
+            "process {pid}, which runs the plugin, has a controlling terminal (the host's session)"
+        )));
+    }
     let host_stdio = stdio_targets(host.adapter);
     let plugin_path = plugin.to_string_lossy();
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
@@ -118,6 +124,18 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
         }
     }
     found
+}
+
+/// The `tty_nr` of `/proc/PID/stat`: 0 when the process has no controlling terminal.
+fn controlling_terminal(pid: i32) -> Option<i64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // After the name (which may hold anything): state, ppid, pgrp, session, tty_nr.
+    stat.rsplit_once(')')?
+        .1
+        .split_whitespace()
+        .nth(4)?
+        .parse()
+        .ok()
 }
 
 fn is_terminal(target: &str) -> bool {

@@ -52,6 +52,12 @@ struct Mutant {
     breaks: String,
     /// The harm it opens to a plugin.
     opens: String,
+    /// For a defect that another layer covers (defence in depth): the containment layers
+    /// the suite runs the mutant with, every other one relaxed (`sbx-adapter reference
+    /// --only`). It is caught when a requirement fails that the unmutated reference with
+    /// the same layers alone passes.
+    #[serde(default)]
+    isolate: Option<String>,
 }
 
 /// What one mutant's run showed.
@@ -62,8 +68,11 @@ struct Outcome {
     opens: String,
     /// `caught`, `survived`, `stale_patch`, `build_failed` or `no_result`.
     status: &'static str,
-    /// Requirements that failed.
+    /// Requirements that failed (with `isolate`: that the unmutated reference with the
+    /// same layers alone passes).
     failed: Vec<String>,
+    /// The layers it ran with alone, if any.
+    isolate: Option<String>,
     certified_level: Option<u8>,
     seconds: u64,
 }
@@ -116,6 +125,8 @@ pub fn mutants(args: &[String]) -> Result<()> {
     let work = std::env::current_dir()?.join(WORK);
     let tree = work.join("tree");
     let mut outcomes = Vec::new();
+    // Requirements the unmutated reference fails with some layers alone, by layer list.
+    let mut pristine: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
     for (i, m) in chosen.iter().enumerate() {
         eprintln!("mutants: [{}/{}] {}", i + 1, chosen.len(), m.name);
         sync_tree(&tree)?;
@@ -127,6 +138,7 @@ pub fn mutants(args: &[String]) -> Result<()> {
             opens: m.opens.clone(),
             status: "no_result",
             failed: Vec::new(),
+            isolate: m.isolate.clone(),
             certified_level: None,
             seconds: 0,
         };
@@ -146,14 +158,36 @@ pub fn mutants(args: &[String]) -> Result<()> {
             continue;
         }
         let out = work.join("results").join(&m.name);
-        match run_suite(&work, &m.name, &out, jobs)? {
+        let mutated = work.join("target/debug/sbx-adapter");
+        let only = m.isolate.as_deref();
+        let baseline = match only {
+            None => BTreeSet::new(),
+            Some(layers) => match pristine.get(layers) {
+                Some(failed) => failed.clone(),
+                None => {
+                    let name = format!("pristine-only-{}", layers.replace(',', "-"));
+                    let main_adapter = std::env::current_dir()?.join("target/debug/sbx-adapter");
+                    let result = run_suite(
+                        &work,
+                        &name,
+                        &main_adapter,
+                        only,
+                        &work.join("results").join(&name),
+                        jobs,
+                    )?
+                    .with_context(|| format!("the unmutated reference with {layers} alone"))?;
+                    let failed = failed_requirements(&result)?;
+                    pristine.insert(layers.to_owned(), failed.clone());
+                    failed
+                }
+            },
+        };
+        match run_suite(&work, &m.name, &mutated, only, &out, jobs)? {
             Some(result) => {
                 let sut = result.suts.first().context("the run has no sandbox")?;
-                outcome.failed = sut
-                    .requirements
-                    .iter()
-                    .filter(|r| r.verdict == Verdict::Fail && !r.gap)
-                    .map(|r| r.id.clone())
+                outcome.failed = failed_requirements(&result)?
+                    .difference(&baseline)
+                    .cloned()
                     .collect();
                 outcome.certified_level = Some(sut.certified_level);
                 outcome.status = if outcome.failed.is_empty() {
@@ -315,17 +349,38 @@ fn build(tree: &Path, target: &Path) -> Result<bool> {
     Ok(status.success())
 }
 
-/// Runs this checkout's suite against the mutated reference; the parsed results, or None
-/// when the run wrote none.
-fn run_suite(work: &Path, name: &str, out: &Path, jobs: usize) -> Result<Option<RunResult>> {
+/// The requirements a run's sandbox failed (gaps aside: they fail for every sandbox).
+fn failed_requirements(result: &RunResult) -> Result<BTreeSet<String>> {
+    let sut = result.suts.first().context("the run has no sandbox")?;
+    Ok(sut
+        .requirements
+        .iter()
+        .filter(|r| r.verdict == Verdict::Fail && !r.gap)
+        .map(|r| r.id.clone())
+        .collect())
+}
+
+/// Runs this checkout's suite against the reference built as `adapter` (with `only`: those
+/// layers alone); the parsed results, or None when the run wrote none.
+fn run_suite(
+    work: &Path,
+    name: &str,
+    adapter: &Path,
+    only: Option<&str>,
+    out: &Path,
+    jobs: usize,
+) -> Result<Option<RunResult>> {
     let adapters = work.join("adapters");
     std::fs::create_dir_all(&adapters)?;
     // The suite names a sandbox given by path after the file: the mutant's name.
     let wrapper = adapters.join(name);
-    let bin = work.join("target/debug/sbx-adapter");
+    let only = only.map_or(String::new(), |l| format!(" --only '{l}'"));
     std::fs::write(
         &wrapper,
-        format!("#!/bin/sh\nexec '{}' reference \"$@\"\n", bin.display()),
+        format!(
+            "#!/bin/sh\nexec '{}' reference{only} \"$@\"\n",
+            adapter.display()
+        ),
     )?;
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
@@ -375,9 +430,13 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
             } else {
                 o.failed.join(", ")
             };
+            let status = match &o.isolate {
+                Some(layers) => format!("{} ({layers} alone)", o.status),
+                None => o.status.to_owned(),
+            };
             s += &format!(
-                "| `{}` | {} | {} | {} | {} |\n",
-                o.name, o.area, o.opens, o.status, failed
+                "| `{}` | {} | {} | {status} | {failed} |\n",
+                o.name, o.area, o.opens
             );
         }
     }

@@ -1,7 +1,9 @@
 //! `sbx-adapter`: the built-in adapters of the conformance harness, speaking adapter
 //! protocol v1 (`conformance/ADAPTERS.md`) on stdin and stdout.
 //!
-//!     sbx-adapter reference [--mutant NAME]   the reference sandbox, or one of its mutants
+//!     sbx-adapter reference [--mutant NAME] [--only LAYERS]
+//!                                             the reference sandbox, or one of its mutants;
+//!                                             --only: those containment layers alone
 //!     sbx-adapter none [--checked]            no isolation: plugins run inside this process
 //!                                             (--checked: with a careful host's checks)
 //!     sbx-adapter bubblewrap                  each plugin in `bwrap --unshare-all ...`
@@ -22,15 +24,25 @@ fn main() -> ExitCode {
         .collect();
     let result = match args.first().map(String::as_str) {
         Some("reference") => {
-            let mutant = match args.get(1).map(String::as_str) {
-                Some("--mutant") => match args.get(2) {
-                    Some(m) => Some(m.clone()),
-                    None => return usage("--mutant needs a name"),
-                },
-                Some(other) => return usage(&format!("unknown argument `{other}`")),
-                None => None,
-            };
-            match reference::Reference::new(mutant.as_deref()) {
+            let mut mutant = None;
+            let mut only = None;
+            let mut rest = args[1..].iter();
+            while let Some(a) = rest.next() {
+                let slot = match a.as_str() {
+                    "--mutant" => &mut mutant,
+                    "--only" => &mut only,
+                    other => return usage(&format!("unknown argument `{other}`")),
+                };
+                match rest.next() {
+                    Some(v) => *slot = Some(v.clone()),
+                    None => return usage(&format!("{a} needs a value")),
+                }
+            }
+            let built = reference::Reference::new(mutant.as_deref()).and_then(|r| match &only {
+                Some(list) => r.isolate(list),
+                None => Ok(r),
+            });
+            match built {
                 Ok(backend) => serve::serve(backend),
                 Err(e) => return usage(&e),
             }
@@ -68,8 +80,9 @@ fn main() -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] | none [--checked] | bubblewrap",
-        reference::MUTANTS.join("|")
+        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] | none [--checked] | bubblewrap",
+        reference::MUTANTS.join("|"),
+        reference::LAYERS.join(",")
     );
     ExitCode::from(64)
 }

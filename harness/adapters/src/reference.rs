@@ -35,6 +35,18 @@ pub const MUTANTS: &[&str] = &[
     "shared-id",
 ];
 
+/// The containment layers `--only` names: the reference with those alone, every other
+/// containment layer relaxed (rlimits, deadlines and the cgroup stay: they guard the
+/// machine, not the boundary). Each layer alone must stop the attacks it is meant for.
+pub const LAYERS: &[&str] = &[
+    "seccomp",
+    "landlock",
+    "namespaces",
+    "identity-drop",
+    "capability-drop",
+    "no-new-privs",
+];
+
 /// The `shared-id` mutant's uid is this plus the adapter's process id: above the per-plugin
 /// ids (`sbx_sandbox::config::PER_PLUGIN_ID_BASE` plus a process id below 2^22).
 const SHARED_ID_BASE: u32 = 0x7180_0000;
@@ -74,6 +86,8 @@ impl Loaded {
 /// The reference (or mutant) adapter.
 pub struct Reference {
     mutant: Option<String>,
+    /// `--only`: the containment layers kept, every other one relaxed.
+    isolated: Option<String>,
     layers: Layers,
     no_deadlines: bool,
     /// The `no-signature-check` mutant: packages are loaded without being verified.
@@ -128,6 +142,7 @@ impl Reference {
         }
         Ok(Reference {
             mutant: mutant.map(str::to_owned),
+            isolated: None,
             layers,
             no_deadlines,
             no_signature_check,
@@ -146,6 +161,27 @@ impl Reference {
             revoked_keys: BTreeSet::new(),
             events: Vec::new(),
         })
+    }
+
+    /// Keeps only the containment layers in `list` (comma-separated [`LAYERS`]).
+    pub fn isolate(mut self, list: &str) -> Result<Reference, String> {
+        let keep: Vec<&str> = list.split(',').map(str::trim).collect();
+        if let Some(unknown) = keep.iter().find(|l| !LAYERS.contains(l)) {
+            return Err(format!(
+                "unknown layer `{unknown}` (layers: {})",
+                LAYERS.join(", ")
+            ));
+        }
+        let on = |name: &str| keep.contains(&name);
+        let l = &mut self.layers;
+        l.seccomp &= on("seccomp");
+        l.landlock &= on("landlock");
+        l.namespaces &= on("namespaces");
+        l.drop_identity &= on("identity-drop");
+        l.drop_capabilities &= on("capability-drop");
+        l.no_new_privs &= on("no-new-privs");
+        self.isolated = Some(keep.join(","));
+        Ok(self)
     }
 
     /// The policy's limits, deadlines and grants on top of `builder`.
@@ -351,10 +387,15 @@ fn sandbox_error(e: SandboxError) -> ErrorBody {
 impl Backend for Reference {
     fn hello(&self) -> HelloResult {
         HelloResult {
-            name: match &self.mutant {
-                Some(m) => format!("sbx reference sandbox, mutant {m}"),
-                None => "sbx reference sandbox".into(),
-            },
+            name: format!(
+                "sbx reference sandbox{}{}",
+                self.mutant
+                    .as_ref()
+                    .map_or(String::new(), |m| format!(", mutant {m}")),
+                self.isolated
+                    .as_ref()
+                    .map_or(String::new(), |l| format!(", {l} alone")),
+            ),
             version: env!("CARGO_PKG_VERSION").into(),
             protocol: PROTOCOL_VERSION,
             features: vec![
