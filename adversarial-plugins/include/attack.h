@@ -12,6 +12,7 @@
  *   unix_name      an abstract unix socket of the harness (name without the leading NUL)
  *   host_pid       pid of the host (adapter) process
  *   token_env      name of an environment variable of the host holding a canary
+ *   storage_bytes  the policy's storage quota (0: none named)
  *
  * How a plugin reports: it appends to its output whatever it obtained (the bytes it
  * read, so a canary token becomes visible to the harness) and one line beginning
@@ -32,6 +33,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -286,6 +288,14 @@ static inline int atk_write_all(int fd, const void *data, size_t n)
         if (w < 0) {
             if (errno == EINTR) {
                 continue;
+            }
+            /* The reference runner's channel is non-blocking: a frame larger than the
+             * socket's buffer waits for room instead of stopping half-written. */
+            if (errno == EAGAIN) {
+                struct pollfd room = {fd, POLLOUT, 0};
+                if (poll(&room, 1, 1000) > 0) {
+                    continue;
+                }
             }
             return errno;
         }

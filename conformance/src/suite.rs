@@ -23,6 +23,7 @@ struct PolicyFile {
     threads: u32,
     open_files: u32,
     output_bytes: u32,
+    storage_bytes: u64,
     init_ms: u64,
     call_ms: u64,
     shutdown_ms: u64,
@@ -56,6 +57,8 @@ struct CaseFile {
     audit_terminated: bool,
     /// Check the audit log for at least this many refused host calls.
     audit_denials: Option<u32>,
+    /// Check the audit log for at least this many limits hit.
+    audit_limit_hits: Option<u32>,
     /// The policy's CPU rate cap for this case, percent of one CPU.
     cpu_percent: Option<u32>,
     /// The neighbour must still start a thread while the plugin runs.
@@ -65,6 +68,10 @@ struct CaseFile {
     /// digit.
     #[serde(default)]
     allowlist_listener_prefix: bool,
+    /// The attack runs once, the plugin is unloaded and loaded again, and the attack runs
+    /// a second time.
+    #[serde(default)]
+    reload: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -117,6 +124,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             open_files: p.open_files,
             output_bytes: p.output_bytes,
             cpu_percent: None,
+            storage_bytes: Some(p.storage_bytes),
         },
         deadlines: PolicyDeadlines {
             init_ms: p.init_ms,
@@ -281,15 +289,18 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             swap_in,
             neighbour_threads: adjust.neighbour_threads,
             allowlist_listener_prefix: adjust.allowlist_listener_prefix,
+            reload: adjust.reload,
             // Every plugin of the IPC family writes into the host's channel.
             channel_attack: spec.family == Family::Ipc
                 || spec.evidence.contains(&Evidence::ChannelCorrupted),
-            audit: (adjust.audit_terminated || adjust.audit_denials.is_some()).then_some(
-                AuditCheck {
-                    terminated: adjust.audit_terminated,
-                    denials: adjust.audit_denials.unwrap_or(0),
-                },
-            ),
+            audit: (adjust.audit_terminated
+                || adjust.audit_denials.is_some()
+                || adjust.audit_limit_hits.is_some())
+            .then_some(AuditCheck {
+                terminated: adjust.audit_terminated,
+                denials: adjust.audit_denials.unwrap_or(0),
+                limit_hits: adjust.audit_limit_hits.unwrap_or(0),
+            }),
             revoke_during_call: (!adjust.revoke.is_empty()).then(|| RevokeDuringCall {
                 after: Duration::from_millis(adjust.revoke_after_ms.unwrap_or(0)),
                 capabilities: adjust.revoke.clone(),

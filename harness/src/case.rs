@@ -116,6 +116,10 @@ pub struct Case {
     /// digit of its port (`127.0.0.1:4123` for a listener on 41234): a destination that an
     /// exact comparison refuses and a prefix match lets through to the listener.
     pub allowlist_listener_prefix: bool,
+    /// Before the attack call, the attack runs once and the plugin is unloaded and loaded
+    /// again under the same handle: what it held (storage, quotas) must carry over, not
+    /// start afresh.
+    pub reload: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
     /// The attack cannot do harm on this system under any sandbox (what it needs is
@@ -145,6 +149,8 @@ pub struct AuditCheck {
     pub terminated: bool,
     /// At least this many `denied` records (one per refused host call of the plugin).
     pub denials: u32,
+    /// At least this many `limit_hit` records (a quota or rate the plugin ran into).
+    pub limit_hits: u32,
 }
 
 /// Revocations sent while the attack call is pending.
@@ -837,6 +843,26 @@ impl Run<'_> {
         }
     }
 
+    /// Records harm when the host handed over more output from one call than the policy
+    /// allows: whatever the plugin wrote into its channel, the host must bound the answer.
+    fn check_output_bound(&mut self, answer: &Answer, limit: u32) {
+        if let Answer::Ok(v) = answer
+            && let Some(bytes) = v
+                .get("output_b64")
+                .and_then(|o| o.as_str())
+                .and_then(crate::protocol::decode_bytes)
+            && bytes.len() > limit as usize
+        {
+            self.harm.push(harm(
+                HarmKind::ResourceExhausted,
+                format!(
+                    "the host answered a call with {} bytes of output (policy {limit})",
+                    bytes.len()
+                ),
+            ));
+        }
+    }
+
     /// Records harm when the plugin's answer carries the neighbour's token.
     fn check_foreign_output(&mut self, answer: &Answer, token: &str) {
         if let Answer::Ok(v) = answer
@@ -1002,10 +1028,11 @@ fn drive(
     if case.allowlist_listener_prefix {
         target_policy.net_allowlist = vec![format!("127.0.0.1:{}", listeners.tcp_port / 10)];
     }
+    let target_path = path_text(&case.plugin);
     let load = match &built {
         None => Op::Load {
             plugin: "target".into(),
-            path: path_text(&case.plugin),
+            path: target_path,
             policy: target_policy,
             config_b64: String::new(),
         },
@@ -1022,7 +1049,7 @@ fn drive(
         run.peak_rss_before_target_load_kib = Some(tree_peak_rss_kib(run.session.adapter_pid));
     }
     run.target_loading = true;
-    let answer = run.session.request(load, load_deadline);
+    let answer = run.session.request(load.clone(), load_deadline);
     if !run.absorb("load", &answer) {
         return Ok(());
     }
@@ -1052,10 +1079,42 @@ fn drive(
     }
     if loaded {
         let input = if case.hostile {
-            attack_input(scratch, listeners, run.session.adapter_pid)
+            attack_input(scratch, listeners, run.session.adapter_pid, &case.policy)
         } else {
             case.input.clone()
         };
+        if case.reload {
+            let first = run.session.request(
+                Op::Invoke {
+                    plugin: "target".into(),
+                    method: case.method.clone(),
+                    input_b64: encode_bytes(&input),
+                },
+                call_deadline,
+            );
+            if !run.absorb("first invoke", &first) {
+                return Ok(());
+            }
+            let unload = run.session.request(
+                Op::Unload {
+                    plugin: "target".into(),
+                },
+                unload_deadline,
+            );
+            if !run.absorb("unload before the reload", &unload) {
+                return Ok(());
+            }
+            let again = run.session.request(load, load_deadline);
+            if !run.absorb("reload", &again) {
+                return Ok(());
+            }
+            if let Answer::Err(e) = again {
+                return Err((
+                    Verdict::Error,
+                    format!("adapter: the reload answered {:?}: {}", e.kind, e.message),
+                ));
+            }
+        }
         let call = Op::Invoke {
             plugin: "target".into(),
             method: case.method.clone(),
@@ -1086,6 +1145,7 @@ fn drive(
             return Ok(());
         }
         run.check_foreign_output(&answer, &canaries.neighbour);
+        run.check_output_bound(&answer, case.policy.limits.output_bytes);
         for a in &revoked {
             if !run.absorb("revoke", a) {
                 return Ok(());
@@ -1415,6 +1475,14 @@ fn audit_gaps(
             _ => {}
         }
     }
+    let limit_hits = of(records, "limit_hit").count();
+    if limit_hits < check.limit_hits as usize {
+        gaps.push(format!(
+            "the plugin ran into a limit and the audit records {limit_hits} limit hit(s), \
+             not {}",
+            check.limit_hits
+        ));
+    }
     let denials = of(records, "denied").count();
     if denials < check.denials as usize {
         gaps.push(format!(
@@ -1457,9 +1525,14 @@ fn path_text(p: &Path) -> String {
 }
 
 /// The `key=value` lines a hostile plugin's `attack` method reads (see `attack.h`).
-fn attack_input(scratch: &Scratch, listeners: &Listeners, adapter_pid: i32) -> Vec<u8> {
+fn attack_input(
+    scratch: &Scratch,
+    listeners: &Listeners,
+    adapter_pid: i32,
+    policy: &Policy,
+) -> Vec<u8> {
     format!(
-        "secret_path={}\nsecret_dir={}\nforbidden_dir={}\ntcp_port={}\nudp_port={}\nunix_name={}\nhost_pid={}\ntoken_env={}\n",
+        "secret_path={}\nsecret_dir={}\nforbidden_dir={}\ntcp_port={}\nudp_port={}\nunix_name={}\nhost_pid={}\ntoken_env={}\nstorage_bytes={}\n",
         scratch.secret.display(),
         scratch.secret.parent().map(|p| p.display().to_string()).unwrap_or_default(),
         scratch.forbidden.display(),
@@ -1468,6 +1541,7 @@ fn attack_input(scratch: &Scratch, listeners: &Listeners, adapter_pid: i32) -> V
         listeners.unix_name,
         adapter_pid,
         CANARY_ENV,
+        policy.limits.storage_bytes.unwrap_or(0),
     )
     .into_bytes()
 }

@@ -144,3 +144,68 @@ fn is_terminal(target: &str) -> bool {
         || target == "/dev/console"
         || target == "/dev/ptmx"
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+
+    /// A child of this test stands for a plugin's process: it maps its own program (the
+    /// "plugin"), holds a file of ours on its standard input and our canary in its
+    /// environment. This process stands for the host.
+    #[test]
+    fn a_process_mapping_the_plugin_is_found_and_what_it_was_handed_is_reported() {
+        let dir = tempfile::tempdir().unwrap();
+        let host_file = dir.path().join("host.db");
+        std::fs::write(&host_file, b"host data").unwrap();
+        let canary = format!("sbx-handed-canary-{}", std::process::id());
+        let program = Path::new("/bin/sleep");
+        let mut child = Command::new(program)
+            .arg("30")
+            .env("SBX_HANDED_TEST", &canary)
+            .stdin(std::fs::File::open(&host_file).unwrap())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let pid = child.id() as i32;
+        let me = std::process::id() as i32;
+        // Until the child has exec'd, it maps this test's program, not sleep.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while plugin_processes(&[pid], program).is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        assert_eq!(plugin_processes(&[pid, me], program), vec![pid]);
+        let secret = dir.path().join("elsewhere");
+        let canaries = [canary.as_str()];
+        let marks = HostMarks {
+            adapter: me,
+            canaries: &canaries,
+            secret: &secret,
+        };
+        let found = census(pid, &marks, program);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(
+            found
+                .iter()
+                .any(|h| matches!(h, Handed::Data(d) if d.contains("environment"))),
+            "{found:?}"
+        );
+        assert!(
+            found.iter().any(
+                |h| matches!(h, Handed::Descriptor(d) if d.contains("descriptor 0") && d.contains("host.db"))
+            ),
+            "{found:?}"
+        );
+        // The host itself is never judged for what it holds.
+        assert!(census(me, &marks, program).is_empty());
+    }
+
+    #[test]
+    fn a_process_that_maps_nothing_of_the_plugin_is_not_the_plugins() {
+        let me = std::process::id() as i32;
+        assert!(plugin_processes(&[me], Path::new("/bin/sleep")).is_empty());
+        assert!(plugin_processes(&[me], Path::new("/nonexistent/plugin.so")).is_empty());
+    }
+}

@@ -61,6 +61,10 @@ pub struct PolicyLimits {
     /// CPU time bound `cpu_ms` still holds).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cpu_percent: Option<u32>,
+    /// Storage quota, key and value bytes together, kept across unloads and reloads
+    /// (absent: the sandbox's own).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_bytes: Option<u64>,
 }
 
 /// Deadlines a case asks the sandbox to enforce.

@@ -38,6 +38,7 @@ pub fn default_policy() -> Policy {
             open_files: 32,
             output_bytes: 64 << 10,
             cpu_percent: None,
+            storage_bytes: None,
         },
         deadlines: PolicyDeadlines {
             init_ms: 2000,

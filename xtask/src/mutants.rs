@@ -457,3 +457,63 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
     }
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every mutant has its patch, every patch its entry, every patch still applies to the
+    /// tree it mutates, and none touches the suite (harness, plugins, cases): a mutant is a
+    /// defect of the sandbox, judged by the suite as it is.
+    #[test]
+    fn the_catalogue_and_its_patches_agree_and_apply() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+        std::env::set_current_dir(root).unwrap();
+        let catalogue = load_catalogue().unwrap();
+        assert!(
+            catalogue.mutant.len() >= 40,
+            "{} mutants",
+            catalogue.mutant.len()
+        );
+        for m in &catalogue.mutant {
+            let patch = root.join(patch_path(&m.name));
+            let text = std::fs::read_to_string(&patch).unwrap();
+            for line in text.lines().filter(|l| l.starts_with("+++ ")) {
+                assert!(
+                    line.starts_with("+++ b/sandbox/"),
+                    "{}: a mutant changes the sandbox only: {line}",
+                    m.name
+                );
+            }
+            let out = Command::new("git")
+                .args(["apply", "--check"])
+                .arg(&patch)
+                .current_dir(root)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{} does not apply: {}",
+                m.name,
+                String::from_utf8_lossy(&out.stderr)
+            );
+            if let Some(layers) = &m.isolate {
+                for l in layers.split(',') {
+                    assert!(
+                        [
+                            "seccomp",
+                            "landlock",
+                            "namespaces",
+                            "identity-drop",
+                            "capability-drop",
+                            "no-new-privs"
+                        ]
+                        .contains(&l),
+                        "{}: unknown layer {l}",
+                        m.name
+                    );
+                }
+            }
+        }
+    }
+}

@@ -60,7 +60,7 @@ const MAX_AUDIT_ANSWER: usize = 2000;
 /// The audit log, in the adapter's working directory.
 const AUDIT_FILE: &str = "audit.jsonl";
 
-/// Storage each plugin may hold: the case policy of protocol v1 names no storage limit.
+/// Storage each plugin may hold when the case policy names no storage limit.
 const STORAGE_BYTES: u64 = 1 << 20;
 
 struct Loaded {
@@ -337,7 +337,7 @@ fn broker_config(name: &str, policy: &Policy) -> Result<BrokerConfig, ErrorBody>
     Ok(BrokerConfig {
         grants,
         storage_dir: Some(std::path::Path::new("storage").join(name)),
-        storage_bytes: STORAGE_BYTES,
+        storage_bytes: policy.limits.storage_bytes.unwrap_or(STORAGE_BYTES),
         net_allowlist: policy.net_allowlist.clone(),
         ..BrokerConfig::default()
     })

@@ -37,6 +37,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         channel_attack: false,
         neighbour_threads: false,
         allowlist_listener_prefix: false,
+        reload: false,
         expected: Some(expected),
         inert: None,
     }

@@ -1,0 +1,30 @@
+/*
+ * ipc_oversized_result — answers its own call with a Result frame it writes itself,
+ * carrying 600 KiB: more than the policy's 512 KiB of output, less than a frame may
+ * hold. The runner's output buffer bounds what sbx_plugin_invoke can return, but not
+ * what a plugin writes into the channel: the host must hold the answer to the policy's
+ * output bound itself. Sent for request ids 0 to 15, one of which is the call.
+ */
+#include "attack.h"
+
+#define FORGED_LEN (600u * 1024u)
+
+static sbx_status attack(const atk_input *in, atk_out *out)
+{
+    static uint8_t frame[ATK_FRAME_HEADER_LEN + 4 + FORGED_LEN];
+    (void)in;
+    memset(frame + ATK_FRAME_HEADER_LEN + 4, 'o', FORGED_LEN);
+    for (uint64_t id = 0; id < 16; id++) {
+        atk_frame_header(frame, ATK_FRAME_HEADER_LEN - 4 + 4 + FORGED_LEN, ATK_KIND_RESULT, id);
+        atk_le32(frame + ATK_FRAME_HEADER_LEN, FORGED_LEN);
+        int err = atk_write_all(ATK_CHANNEL_FD, frame, sizeof frame);
+        if (err != 0) {
+            atk_failed(out, "write to the channel", err);
+            return SBX_ERR_INTERNAL;
+        }
+    }
+    atk_printf(out, "the real result\n");
+    return SBX_OK;
+}
+
+ATK_INVOKE_PLUGIN(attack)
