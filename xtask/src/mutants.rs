@@ -314,9 +314,14 @@ fn git_apply(tree: &Path, patch: &Path, check_only: bool) -> Result<bool> {
     if check_only {
         cmd.arg("--check");
     }
+    // The copy lies inside the checkout's repository, and `git apply` run in a
+    // repository's subdirectory silently skips every path outside it: keep git from
+    // finding that repository, so the patch applies to the copy as to a plain tree.
+    let ceiling = tree.parent().unwrap_or(tree);
     let out = cmd
         .arg(patch)
         .current_dir(tree)
+        .env("GIT_CEILING_DIRECTORIES", ceiling)
         .output()
         .context("running git apply")?;
     if !out.status.success() {
@@ -325,8 +330,19 @@ fn git_apply(tree: &Path, patch: &Path, check_only: bool) -> Result<bool> {
             patch.display(),
             String::from_utf8_lossy(&out.stderr).trim()
         );
+        return Ok(false);
     }
-    Ok(out.status.success())
+    if !check_only {
+        // A patch that applied must have changed what it names: the copy differs from the
+        // checkout in every file the patch touches.
+        let text = std::fs::read_to_string(patch)?;
+        for path in text.lines().filter_map(|l| l.strip_prefix("+++ b/")) {
+            if std::fs::read(tree.join(path)).ok() == std::fs::read(path).ok() {
+                bail!("{} applied but left {path} unchanged", patch.display());
+            }
+        }
+    }
+    Ok(true)
 }
 
 /// Builds the mutated adapter and runner; false when the mutant does not compile.
