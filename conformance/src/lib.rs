@@ -6,6 +6,7 @@
 //! `suts.toml`, `expectations/`), not in code.
 
 pub mod catalog;
+pub mod harms;
 pub mod run;
 pub mod suite;
 pub mod surface;

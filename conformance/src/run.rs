@@ -1,7 +1,7 @@
 //! A run: every selected case against every selected sandbox, and the aggregation of
 //! case verdicts into requirement verdicts and a certification level.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -16,6 +16,7 @@ use sbx_harness::model::{
 use sbx_harness::outer::Outer;
 
 use crate::catalog::Requirement;
+use crate::harms::HarmMap;
 use crate::suite::{Settings, SuiteCase};
 use crate::suts::{Known, expectations};
 
@@ -43,6 +44,7 @@ pub fn run(
     cases: &[SuiteCase],
     suts: &[Sut],
     options: &Options,
+    harms: &HarmMap,
 ) -> Result<RunResult, crate::suts::SutError> {
     let surfaces = crate::surface::probe_all();
     for (surface, probe) in &surfaces {
@@ -73,7 +75,16 @@ pub fn run(
     for sut in suts {
         let known = expectations(&options.expectations_dir, &sut.name)?;
         results.push(run_sut(
-            catalog, settings, &selected, &cases, sut, options, &known,
+            settings,
+            &selected,
+            &cases,
+            sut,
+            options,
+            &Judge {
+                catalog,
+                harms,
+                known: &known,
+            },
         ));
     }
     Ok(RunResult {
@@ -102,15 +113,27 @@ fn select<'a>(cases: &'a [SuiteCase], options: &Options) -> Vec<&'a SuiteCase> {
         .collect()
 }
 
+/// What a sandbox's case results are judged by.
+struct Judge<'a> {
+    catalog: &'a [Requirement],
+    harms: &'a HarmMap,
+    /// The sandbox's known failures and waivers.
+    known: &'a [Known],
+}
+
 fn run_sut(
-    catalog: &[Requirement],
     settings: &Settings,
     selected: &[&SuiteCase],
     all: &[SuiteCase],
     sut: &Sut,
     options: &Options,
-    known: &[Known],
+    judge: &Judge<'_>,
 ) -> SutResult {
+    let Judge {
+        catalog,
+        harms,
+        known,
+    } = *judge;
     let run_name = format!("sbx-conformance-{}", std::process::id());
     let outer = Outer::detect(&run_name);
     let scratch_base = std::env::temp_dir().join(&run_name);
@@ -200,7 +223,8 @@ fn run_sut(
     results.sort_by(|a, b| a.case.cmp(&b.case));
     outer.cleanup_run();
     let _ = std::fs::remove_dir_all(&scratch_base);
-    let requirements = aggregate(catalog, all, &results, known);
+    let requirements = aggregate(catalog, all, &results, known, harms);
+    mark_also_seen(catalog, all, &mut results, harms);
     let partial = options.filter.is_some() || options.shard.is_some();
     let speaks_protocol = self_test.iter().all(|c| c.passed);
     let certified_level = if partial || !speaks_protocol {
@@ -238,6 +262,7 @@ fn skipped(c: &SuiteCase, why: &str) -> CaseResult {
         measured: Default::default(),
         waived: None,
         inert: c.case.inert.clone(),
+        also_seen: Vec::new(),
     }
 }
 
@@ -273,37 +298,97 @@ fn progress(done: usize, total: usize, sut: &str, last: &CaseResult) {
     let _ = err.flush();
 }
 
-/// Requirement verdicts from case verdicts: the worst case decides; no case is a gap.
+/// The requirements each case attacks: those its plugin's metadata names, and those that
+/// list the case among their own.
+fn attacked_by_case<'a>(
+    catalog: &'a [Requirement],
+    all: &'a [SuiteCase],
+) -> BTreeMap<&'a str, Vec<&'a str>> {
+    let mut map: BTreeMap<&str, Vec<&str>> = all
+        .iter()
+        .map(|c| (c.case.id.as_str(), c.spec.attacks.to_vec()))
+        .collect();
+    for req in catalog {
+        for case in &req.cases {
+            map.entry(case.as_str()).or_default().push(req.id.as_str());
+        }
+    }
+    map
+}
+
+/// Requirement verdicts from case results, each requirement judged by the harm that bears
+/// on it (`harms.toml`): a case attacking it decides by the harm that breaks it, so a
+/// cross-cutting harm (a descriptor of the host in every plugin) does not fail every
+/// requirement whose case saw it; that harm fails, wherever it is seen, the requirements it
+/// breaks. A failed case with no harm (a reaction other than the reference's) fails what it
+/// attacks. The worst verdict decides; no case is a gap.
 pub fn aggregate(
     catalog: &[Requirement],
     all: &[SuiteCase],
     results: &[CaseResult],
     known: &[Known],
+    harms: &HarmMap,
 ) -> Vec<RequirementResult> {
     let by_case: BTreeMap<&str, &CaseResult> =
         results.iter().map(|r| (r.case.as_str(), r)).collect();
+    let attacked = attacked_by_case(catalog, all);
+    let attacks_of = |case: &str| attacked.get(case).map(Vec::as_slice).unwrap_or(&[]);
     catalog
         .iter()
         .map(|req| {
-            let mut case_ids: Vec<String> = all
+            let id = req.id.as_str();
+            let mut case_ids: Vec<String> = attacked
                 .iter()
-                .filter(|c| c.spec.attacks.contains(&req.id.as_str()))
-                .map(|c| c.case.id.clone())
+                .filter(|(_, reqs)| reqs.contains(&id))
+                .map(|(case, _)| (*case).to_owned())
                 .collect();
-            case_ids.extend(req.cases.iter().cloned());
             case_ids.sort();
             case_ids.dedup();
             let gap = case_ids.is_empty();
-            let ran: Vec<&CaseResult> = case_ids
+            // Each case of the requirement, judged for it.
+            let mut verdicts: Vec<(Verdict, String)> = case_ids
                 .iter()
-                .filter_map(|id| by_case.get(id.as_str()).copied())
+                .filter_map(|case| by_case.get(case.as_str()).copied())
+                .map(|r| {
+                    let breaks_it = r.harm.is_empty()
+                        || r.expectation_met == Some(false)
+                        || r.harm
+                            .iter()
+                            .any(|h| harms.bears_on(h.kind, attacks_of(&r.case), id));
+                    let v = if r.verdict == Verdict::Fail && !breaks_it {
+                        Verdict::Pass
+                    } else {
+                        r.verdict
+                    };
+                    (v, r.case.clone())
+                })
                 .collect();
+            let ran = verdicts.len();
+            // Harm that breaks it, seen in cases that attack something else.
+            for r in results.iter().filter(|r| !case_ids.contains(&r.case)) {
+                let kinds: BTreeSet<&str> = r
+                    .harm
+                    .iter()
+                    .filter(|h| harms.named(h.kind).any(|n| n == id))
+                    .map(|h| h.kind.as_str())
+                    .collect();
+                if !kinds.is_empty() {
+                    verdicts.push((
+                        Verdict::Fail,
+                        format!(
+                            "{} ({})",
+                            r.case,
+                            kinds.into_iter().collect::<Vec<_>>().join(", ")
+                        ),
+                    ));
+                }
+            }
             let (verdict, reason) = if gap {
                 (
                     Verdict::Fail,
                     "gap: no case tests this requirement".to_string(),
                 )
-            } else if ran.is_empty() {
+            } else if verdicts.is_empty() {
                 (
                     Verdict::Skipped,
                     "none of its cases was selected".to_string(),
@@ -317,15 +402,24 @@ pub fn aggregate(
                     Verdict::Pass,
                 ]
                 .into_iter()
-                .find(|v| ran.iter().any(|r| r.verdict == *v))
+                .find(|v| verdicts.iter().any(|(r, _)| r == v))
                 .unwrap_or(Verdict::Pass);
-                let culprits: Vec<&str> = ran
+                let culprits: Vec<&str> = verdicts
                     .iter()
-                    .filter(|r| r.verdict == worst)
-                    .map(|r| r.case.as_str())
+                    .filter(|(v, _)| *v == worst)
+                    .map(|(_, case)| case.as_str())
                     .collect();
+                // A cross-cutting harm may be seen in every case: name a few.
+                const SHOWN: usize = 6;
+                let more = culprits.len().saturating_sub(SHOWN);
                 let reason = if worst == Verdict::Pass {
-                    format!("{} case(s) passed", ran.len())
+                    format!("{ran} case(s) passed")
+                } else if more > 0 {
+                    format!(
+                        "{}: {} and {more} more",
+                        worst.as_str(),
+                        culprits[..SHOWN].join(", ")
+                    )
                 } else {
                     format!("{}: {}", worst.as_str(), culprits.join(", "))
                 };
@@ -333,7 +427,7 @@ pub fn aggregate(
             };
             let waived = known
                 .iter()
-                .find(|k| k.requirement.as_deref() == Some(req.id.as_str()) && k.verdict == verdict)
+                .find(|k| k.requirement.as_deref() == Some(id) && k.verdict == verdict)
                 .map(|k| k.why.clone());
             RequirementResult {
                 id: req.id.clone(),
@@ -347,6 +441,38 @@ pub fn aggregate(
             }
         })
         .collect()
+}
+
+/// Notes on each case the harm that bears on none of the requirements it attacks, with
+/// the requirements that harm breaks: the case still fails, and the reader sees why its
+/// own requirements did not.
+fn mark_also_seen(
+    catalog: &[Requirement],
+    all: &[SuiteCase],
+    results: &mut [CaseResult],
+    harms: &HarmMap,
+) {
+    let attacked = attacked_by_case(catalog, all);
+    for r in results {
+        let attacks = attacked
+            .get(r.case.as_str())
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let mut seen: Vec<String> = r
+            .harm
+            .iter()
+            .filter(|h| !harms.bears_on_attacked(h.kind, attacks))
+            .map(|h| {
+                format!(
+                    "{} (breaks {})",
+                    h.kind.as_str(),
+                    harms.named(h.kind).collect::<Vec<_>>().join(", ")
+                )
+            })
+            .collect();
+        seen.dedup();
+        r.also_seen = seen;
+    }
 }
 
 /// The highest level whose every MUST passed. Waivers do not count.
@@ -377,4 +503,97 @@ pub fn failing_musts(sut: &SutResult, level: u8) -> Vec<&RequirementResult> {
 /// Where results go by default.
 pub fn default_output(root: &Path) -> PathBuf {
     root.join("target/conformance")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{catalog, harms, suite};
+    use sbx_harness::model::{Harm, HarmKind};
+
+    fn failed(case: &str, kinds: &[HarmKind]) -> CaseResult {
+        CaseResult {
+            case: case.into(),
+            verdict: Verdict::Fail,
+            reason: "harm".into(),
+            harm: kinds
+                .iter()
+                .map(|k| Harm {
+                    kind: *k,
+                    detail: "seen".into(),
+                })
+                .collect(),
+            outcome: Outcome::Unknown,
+            expected: None,
+            expectation_met: None,
+            protocol_errors: Vec::new(),
+            notes: Vec::new(),
+            measured: Default::default(),
+            waived: None,
+            inert: None,
+            also_seen: Vec::new(),
+        }
+    }
+
+    fn verdicts(results: &mut [CaseResult]) -> BTreeMap<String, Verdict> {
+        let catalog = catalog::parse(catalog::CATALOG).unwrap();
+        let settings = suite::settings(suite::CASES).unwrap();
+        let all = suite::cases(&settings);
+        let map = harms::HarmMap::parse(harms::HARMS, &catalog).unwrap();
+        let reqs = aggregate(&catalog, &all, results, &[], &map);
+        mark_also_seen(&catalog, &all, results, &map);
+        reqs.into_iter().map(|r| (r.id, r.verdict)).collect()
+    }
+
+    /// A sandbox that contains the read but hands the plugin a descriptor of the host fails
+    /// descriptor hygiene, not the requirement of the read; the case still fails, and says
+    /// why its own requirement did not.
+    #[test]
+    fn a_leaked_descriptor_fails_descriptor_hygiene_and_nothing_else() {
+        let mut results = vec![failed("fs_read_absolute", &[HarmKind::DescriptorLeaked])];
+        let v = verdicts(&mut results);
+        assert_eq!(v["FS-001"], Verdict::Pass);
+        assert_eq!(v["FS-005"], Verdict::Fail);
+        assert_eq!(v["LEAK-005"], Verdict::Fail);
+        let failing: Vec<_> = v.iter().filter(|(_, v)| **v == Verdict::Fail).collect();
+        assert_eq!(failing.len(), 2 + gaps(), "{failing:?}");
+        assert_eq!(results[0].verdict, Verdict::Fail);
+        assert_eq!(
+            results[0].also_seen,
+            vec!["descriptor_leaked (breaks FS-005, LEAK-005)".to_string()]
+        );
+    }
+
+    /// A sandbox that leaks nothing but lets the file be read fails the requirement of the
+    /// read and nothing else.
+    #[test]
+    fn a_read_secret_fails_the_requirement_of_the_read_and_nothing_else() {
+        let mut results = vec![failed("fs_read_absolute", &[HarmKind::SecretInOutput])];
+        let v = verdicts(&mut results);
+        assert_eq!(v["FS-001"], Verdict::Fail);
+        let failing: Vec<_> = v.iter().filter(|(_, v)| **v == Verdict::Fail).collect();
+        assert_eq!(failing.len(), 1 + gaps(), "{failing:?}");
+        assert!(results[0].also_seen.is_empty());
+    }
+
+    /// A failed case with no harm (a reaction other than the reference's) still fails what
+    /// it attacks.
+    #[test]
+    fn a_wrong_reaction_fails_what_the_case_attacks() {
+        let mut results = vec![failed("fs_read_absolute", &[])];
+        results[0].expectation_met = Some(false);
+        assert_eq!(verdicts(&mut results)["FS-001"], Verdict::Fail);
+    }
+
+    /// Requirements no case tests fail as gaps whatever the results.
+    fn gaps() -> usize {
+        let catalog = catalog::parse(catalog::CATALOG).unwrap();
+        let settings = suite::settings(suite::CASES).unwrap();
+        let all = suite::cases(&settings);
+        let map = harms::HarmMap::parse(harms::HARMS, &catalog).unwrap();
+        aggregate(&catalog, &all, &[], &[], &map)
+            .iter()
+            .filter(|r| r.gap)
+            .count()
+    }
 }

@@ -178,6 +178,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         measured: Measured::default(),
         waived: None,
         inert: case.inert.clone(),
+        also_seen: Vec::new(),
     };
     let canaries = Canaries::new();
     let scratch = match Scratch::create(
@@ -959,7 +960,13 @@ fn drive(
     if let Some(missing) = case.needs.iter().find(|f| !hello.features.contains(f)) {
         return Err((
             Verdict::NotApplicable,
-            format!("the adapter does not declare feature {missing:?}"),
+            format!(
+                "feature `{}` not declared",
+                serde_json::to_value(missing)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| format!("{missing:?}"))
+            ),
         ));
     }
     let deadlines = case.policy.deadlines;

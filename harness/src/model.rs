@@ -6,13 +6,15 @@
 //!
 //! Version 2: harm kind `ran_after_revocation`, feature `key_revocation`, and the figures a
 //! pass rests on in a case's `notes` (the CPU rate of a capped call).
+//! Version 3: harm kind `host_data_handed`; a case's `also_seen` (harm judged against other
+//! requirements than the case's own); requirement verdicts judged per requirement.
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Feature, Termination};
 
 /// Version of the serialised result model.
-pub const RESULT_SCHEMA_VERSION: u32 = 2;
+pub const RESULT_SCHEMA_VERSION: u32 = 3;
 
 /// The verdict of a case or of a requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -228,6 +230,11 @@ pub struct CaseResult {
     /// is missing here, as the harness probed outside any sandbox): why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inert: Option<String>,
+    /// Harm that bears on none of the requirements the case attacks, each with the
+    /// requirements it breaks (`conformance/harms.toml`): the case fails for it, and those
+    /// requirements fail, not the case's own.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also_seen: Vec<String>,
 }
 
 /// A requirement's verdict against one sandbox.

@@ -257,6 +257,18 @@ pub struct PluginRow {
     pub expected: String,
 }
 
+/// A reason short enough for a table cell, without characters that would break its row.
+fn short(reason: &str) -> String {
+    let one_line: String = reason
+        .chars()
+        .map(|c| if c == '|' || c.is_control() { ' ' } else { c })
+        .collect();
+    match one_line.char_indices().nth(80) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
+    }
+}
+
 fn case_cell(c: Option<&CaseResult>) -> String {
     match c {
         None => "—".into(),
@@ -267,16 +279,34 @@ fn case_cell(c: Option<&CaseResult>) -> String {
                 Outcome::Survived { .. } => "survived".into(),
                 Outcome::Unknown => "?".into(),
             };
-            let harm: Vec<&str> = c.harm.iter().map(|h| h.kind.as_str()).collect();
+            // Harm judged against other requirements than the case's own is named apart.
+            let harm: Vec<&str> = c
+                .harm
+                .iter()
+                .map(|h| h.kind.as_str())
+                .filter(|k| !c.also_seen.iter().any(|s| s.starts_with(k)))
+                .collect();
+            let also = if c.also_seen.is_empty() {
+                String::new()
+            } else {
+                format!("also seen: {}", c.also_seen.join(", "))
+            };
             let inert = if c.inert.is_some() {
                 "; inert here"
             } else {
                 ""
             };
-            if harm.is_empty() {
-                format!("{} ({outcome}{inert})", cell(c.verdict))
-            } else {
-                format!("{}: {}", cell(c.verdict), harm.join(", "))
+            match c.verdict {
+                // Not judged: the reason says why (the feature not declared, the fault).
+                Verdict::NotApplicable | Verdict::Error | Verdict::Skipped => {
+                    format!("{}: {}", cell(c.verdict), short(&c.reason))
+                }
+                _ if harm.is_empty() && also.is_empty() => {
+                    format!("{} ({outcome}{inert})", cell(c.verdict))
+                }
+                _ if harm.is_empty() => format!("{} ({outcome}; {also})", cell(c.verdict)),
+                _ if also.is_empty() => format!("{}: {}", cell(c.verdict), harm.join(", ")),
+                _ => format!("{}: {}; {also}", cell(c.verdict), harm.join(", ")),
             }
         }
     }

@@ -106,7 +106,7 @@ usage: cargo xtask conformance [options]
 ";
 
 fn conformance(args: &[String]) -> Result<()> {
-    use sbx_conformance::{catalog, run, suite, suts};
+    use sbx_conformance::{catalog, harms, run, suite, suts};
     let mut sut = None;
     let mut matrix = None;
     let mut opts = run::Options {
@@ -217,7 +217,8 @@ fn conformance(args: &[String]) -> Result<()> {
     }
     let cases = suite::cases(&settings);
     let started = std::time::Instant::now();
-    let result = run::run(&catalog, &settings, &cases, &suts, &opts)?;
+    let harms = harms::HarmMap::parse(harms::HARMS, &catalog)?;
+    let result = run::run(&catalog, &settings, &cases, &suts, &opts, &harms)?;
     let elapsed = started.elapsed();
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     let rows: Vec<sbx_reports::PluginRow> = cases
