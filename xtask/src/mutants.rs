@@ -110,7 +110,7 @@ pub fn mutants(args: &[String]) -> Result<()> {
             other => bail!("unknown mutants option `{other}`\n\n{USAGE}"),
         }
     }
-    let catalogue = load_catalogue()?;
+    let catalogue = load_catalogue(&std::env::current_dir()?)?;
     let chosen: Vec<&Mutant> = catalogue
         .mutant
         .iter()
@@ -247,10 +247,12 @@ fn patch_path(name: &str) -> PathBuf {
     Path::new("conformance/mutants").join(format!("{name}.patch"))
 }
 
-/// The catalogue, with every entry's patch present and every patch listed.
-fn load_catalogue() -> Result<Catalogue> {
+/// The catalogue under the workspace `root`, with every entry's patch present and every
+/// patch listed.
+fn load_catalogue(root: &Path) -> Result<Catalogue> {
+    let file = root.join(CATALOGUE);
     let text =
-        std::fs::read_to_string(CATALOGUE).with_context(|| format!("reading {CATALOGUE}"))?;
+        std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
     let catalogue: Catalogue =
         toml::from_str(&text).with_context(|| format!("parsing {CATALOGUE}"))?;
     let mut names = BTreeSet::new();
@@ -258,7 +260,7 @@ fn load_catalogue() -> Result<Catalogue> {
         if !names.insert(m.name.as_str()) {
             bail!("{CATALOGUE}: mutant {} listed twice", m.name);
         }
-        if !patch_path(&m.name).is_file() {
+        if !root.join(patch_path(&m.name)).is_file() {
             bail!(
                 "{CATALOGUE}: {} has no {}",
                 m.name,
@@ -266,7 +268,7 @@ fn load_catalogue() -> Result<Catalogue> {
             );
         }
     }
-    for entry in std::fs::read_dir("conformance/mutants")? {
+    for entry in std::fs::read_dir(root.join("conformance/mutants"))? {
         let path = entry?.path();
         if path.extension().is_some_and(|e| e == "patch") {
             let stem = path.file_stem().map(|s| s.to_string_lossy().into_owned());
@@ -498,8 +500,7 @@ mod tests {
     #[test]
     fn the_catalogue_and_its_patches_agree_and_apply() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-        std::env::set_current_dir(root).unwrap();
-        let catalogue = load_catalogue().unwrap();
+        let catalogue = load_catalogue(root).unwrap();
         assert!(
             catalogue.mutant.len() >= 40,
             "{} mutants",
