@@ -32,6 +32,7 @@ survivor. Writes target/mutants/report.md and report.json.
     --jobs N        cases run in parallel by the suite (default: number of CPUs)
     --docs          also write the report to docs/mutation-report.md
     --list          print the catalogue and exit
+    --report FILE   render the report of an earlier run (its report.json) without running
 ";
 
 #[derive(Debug, Deserialize)]
@@ -60,17 +61,58 @@ struct Mutant {
     isolate: Option<String>,
 }
 
+/// How a mutant fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum Status {
+    /// A requirement failed.
+    Caught,
+    /// None failed, but some cases could not run: the mutant earns no certificate.
+    NoCertificate,
+    /// Every requirement passed: a gap in the suite.
+    Survived,
+    /// No case could run at all: the patch breaks the sandbox outright.
+    Invalid,
+    /// The patch no longer applies.
+    StalePatch,
+    /// The mutated sandbox does not compile.
+    BuildFailed,
+    /// The suite wrote no results.
+    NoResult,
+    /// `--check`: the patch applies.
+    Applies,
+}
+
+impl Status {
+    fn as_str(self) -> &'static str {
+        match self {
+            Status::Caught => "caught",
+            Status::NoCertificate => "no_certificate",
+            Status::Survived => "survived",
+            Status::Invalid => "invalid",
+            Status::StalePatch => "stale_patch",
+            Status::BuildFailed => "build_failed",
+            Status::NoResult => "no_result",
+            Status::Applies => "applies",
+        }
+    }
+
+    /// The suite did its job on this mutant (or, with `--check`, the patch is usable).
+    fn is_good(self) -> bool {
+        matches!(
+            self,
+            Status::Caught | Status::NoCertificate | Status::Applies
+        )
+    }
+}
+
 /// What one mutant's run showed.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, Deserialize)]
 struct Outcome {
     name: String,
     area: String,
     opens: String,
-    /// `caught` (a requirement failed), `no_certificate` (none failed, but cases could not
-    /// run and the mutant does not certify at level 3), `survived`, `invalid` (no case
-    /// could run at all: the patch breaks the sandbox outright), `stale_patch`,
-    /// `build_failed` or `no_result`.
-    status: &'static str,
+    status: Status,
     /// Requirements that failed (with `isolate`: that the unmutated reference with the
     /// same layers alone passes).
     failed: Vec<String>,
@@ -86,11 +128,15 @@ pub fn mutants(args: &[String]) -> Result<()> {
     let mut jobs = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut docs = false;
     let mut list = false;
+    let mut report_from: Option<PathBuf> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--filter" => filter = Some(it.next().context("--filter needs a value")?.clone()),
             "--check" => check_only = true,
+            "--report" => {
+                report_from = Some(PathBuf::from(it.next().context("--report needs a file")?))
+            }
             "--jobs" => {
                 jobs = it
                     .next()
@@ -126,6 +172,39 @@ pub fn mutants(args: &[String]) -> Result<()> {
         return Ok(());
     }
     let work = std::env::current_dir()?.join(WORK);
+    let outcomes = match &report_from {
+        Some(file) => {
+            let text = std::fs::read_to_string(file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", file.display()))?
+        }
+        None => run_all(&chosen, &work, jobs, check_only)?,
+    };
+    let report = render(&catalogue, &outcomes, check_only);
+    std::fs::create_dir_all(&work)?;
+    std::fs::write(work.join("report.md"), &report)?;
+    std::fs::write(
+        work.join("report.json"),
+        serde_json::to_string_pretty(&outcomes)?,
+    )?;
+    if docs {
+        std::fs::write("docs/mutation-report.md", &report)?;
+    }
+    print!("{report}");
+    let bad: Vec<_> = outcomes
+        .iter()
+        .filter(|o| !o.status.is_good())
+        .map(|o| format!("{} ({})", o.name, o.status.as_str()))
+        .collect();
+    if !bad.is_empty() {
+        bail!("{} mutant(s) not caught: {}", bad.len(), bad.join(", "));
+    }
+    Ok(())
+}
+
+/// Applies, builds and judges each of `chosen` in turn (with `check_only`, only checks that
+/// each patch applies).
+fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Result<Vec<Outcome>> {
     let tree = work.join("tree");
     let mut outcomes = Vec::new();
     // Requirements the unmutated reference fails with some layers alone, by layer list.
@@ -139,24 +218,24 @@ pub fn mutants(args: &[String]) -> Result<()> {
             name: m.name.clone(),
             area: m.area.clone(),
             opens: m.opens.clone(),
-            status: "no_result",
+            status: Status::NoResult,
             failed: Vec::new(),
             isolate: m.isolate.clone(),
             certified_level: None,
             seconds: 0,
         };
         if !git_apply(&tree, &patch, check_only)? {
-            outcome.status = "stale_patch";
+            outcome.status = Status::StalePatch;
             outcomes.push(outcome);
             continue;
         }
         if check_only {
-            outcome.status = "applies";
+            outcome.status = Status::Applies;
             outcomes.push(outcome);
             continue;
         }
         if !build(&tree, &work.join("target"))? {
-            outcome.status = "build_failed";
+            outcome.status = Status::BuildFailed;
             outcomes.push(outcome);
             continue;
         }
@@ -171,7 +250,7 @@ pub fn mutants(args: &[String]) -> Result<()> {
                     let name = format!("pristine-only-{}", layers.replace(',', "-"));
                     let main_adapter = std::env::current_dir()?.join("target/debug/sbx-adapter");
                     let result = run_suite(
-                        &work,
+                        work,
                         &name,
                         &main_adapter,
                         only,
@@ -185,7 +264,7 @@ pub fn mutants(args: &[String]) -> Result<()> {
                 }
             },
         };
-        match run_suite(&work, &m.name, &mutated, only, &out, jobs)? {
+        match run_suite(work, &m.name, &mutated, only, &out, jobs)? {
             Some(result) => {
                 let sut = result.suts.first().context("the run has no sandbox")?;
                 outcome.failed = failed_requirements(&result)?
@@ -194,22 +273,22 @@ pub fn mutants(args: &[String]) -> Result<()> {
                     .collect();
                 outcome.certified_level = Some(sut.certified_level);
                 outcome.status = if sut.cases.iter().all(|c| c.verdict == Verdict::Error) {
-                    "invalid"
+                    Status::Invalid
                 } else if !outcome.failed.is_empty() {
-                    "caught"
+                    Status::Caught
                 } else if only.is_none() && sut.certified_level < 3 {
-                    "no_certificate"
+                    Status::NoCertificate
                 } else {
-                    "survived"
+                    Status::Survived
                 };
             }
-            None => outcome.status = "no_result",
+            None => outcome.status = Status::NoResult,
         }
         outcome.seconds = started.elapsed().as_secs();
         eprintln!(
             "mutants: {} {} ({} s){}",
             m.name,
-            outcome.status,
+            outcome.status.as_str(),
             outcome.seconds,
             if outcome.failed.is_empty() {
                 String::new()
@@ -221,26 +300,7 @@ pub fn mutants(args: &[String]) -> Result<()> {
     }
     // Leave the copy pristine for the next run's incremental build.
     sync_tree(&tree)?;
-    let report = render(&catalogue, &outcomes, check_only);
-    std::fs::create_dir_all(&work)?;
-    std::fs::write(work.join("report.md"), &report)?;
-    std::fs::write(
-        work.join("report.json"),
-        serde_json::to_string_pretty(&outcomes)?,
-    )?;
-    if docs {
-        std::fs::write("docs/mutation-report.md", &report)?;
-    }
-    print!("{report}");
-    let bad: Vec<_> = outcomes
-        .iter()
-        .filter(|o| !matches!(o.status, "caught" | "no_certificate" | "applies"))
-        .map(|o| format!("{} ({})", o.name, o.status))
-        .collect();
-    if !bad.is_empty() {
-        bail!("{} mutant(s) not caught: {}", bad.len(), bad.join(", "));
-    }
-    Ok(())
+    Ok(outcomes)
 }
 
 fn patch_path(name: &str) -> PathBuf {
@@ -435,7 +495,7 @@ fn run_suite(
 fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> String {
     let caught = outcomes
         .iter()
-        .filter(|o| matches!(o.status, "caught" | "no_certificate"))
+        .filter(|o| matches!(o.status, Status::Caught | Status::NoCertificate))
         .count();
     let mut s = String::from(
         "<!-- Generated by `cargo xtask mutants --docs`; do not edit. -->\n\n\
@@ -463,8 +523,8 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
                 o.failed.join(", ")
             };
             let status = match &o.isolate {
-                Some(layers) => format!("{} ({layers} alone)", o.status),
-                None => o.status.to_owned(),
+                Some(layers) => format!("{} ({layers} alone)", o.status.as_str()),
+                None => o.status.as_str().to_owned(),
             };
             s += &format!(
                 "| `{}` | {} | {} | {status} | {failed} |\n",
@@ -472,10 +532,28 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
             );
         }
     }
-    let survivors: Vec<_> = outcomes
-        .iter()
-        .filter(|o| !matches!(o.status, "caught" | "no_certificate" | "applies"))
-        .collect();
+    if !check_only {
+        // Which requirement catches which mutants: the suite's power, requirement by
+        // requirement.
+        let mut by_requirement: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
+        for o in outcomes {
+            for r in &o.failed {
+                by_requirement.entry(r).or_default().push(&o.name);
+            }
+        }
+        s += "\n## Requirements that catch them\n\n| requirement | mutants it catches |\n|---|---|\n";
+        for (r, names) in &by_requirement {
+            s += &format!(
+                "| `{r}` | {} |\n",
+                names
+                    .iter()
+                    .map(|n| format!("`{n}`"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+    }
+    let survivors: Vec<_> = outcomes.iter().filter(|o| !o.status.is_good()).collect();
     if !check_only && !survivors.is_empty() {
         s += "\n## Survivors\n\n";
         for o in survivors {
@@ -484,7 +562,11 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
                 .iter()
                 .find(|m| m.name == o.name)
                 .map_or("", |m| m.breaks.as_str());
-            s += &format!("- `{}` ({}): a gap. It breaks: {why}\n", o.name, o.status);
+            s += &format!(
+                "- `{}` ({}): a gap. It breaks: {why}\n",
+                o.name,
+                o.status.as_str()
+            );
         }
     }
     s
