@@ -221,6 +221,8 @@ vocabulary! {
         TamperedBinary = "tampered_binary",
         /// Signed by a revoked key.
         RevokedKey = "revoked_key",
+        /// Signed by a key revoked by its whole public key.
+        RevokedPublicKey = "revoked_public_key",
         /// Its hash is on the revocation list.
         RevokedPlugin = "revoked_plugin",
         /// Valid; the binary on disk is overwritten once the load is answered.

@@ -25,8 +25,11 @@ pub enum PackageForm {
     UntrustedSigner,
     /// The binary changed after signing.
     TamperedBinary,
-    /// Signed by a key the trust store holds and revokes.
+    /// Signed by a key the trust store holds and revokes (by its id, in capitals).
     RevokedKey,
+    /// Signed by a key the trust store holds and revokes by the whole public key, the
+    /// other spelling the store's format allows.
+    RevokedPublicKey,
     /// Validly signed, but the plugin's hash is on the revocation list.
     RevokedPlugin,
     /// Validly signed; after the load is answered the harness overwrites `plugin.so` with
@@ -39,12 +42,13 @@ pub enum PackageForm {
 
 impl PackageForm {
     /// Every form.
-    pub const ALL: [PackageForm; 8] = [
+    pub const ALL: [PackageForm; 9] = [
         PackageForm::Unsigned,
         PackageForm::BadSignature,
         PackageForm::UntrustedSigner,
         PackageForm::TamperedBinary,
         PackageForm::RevokedKey,
+        PackageForm::RevokedPublicKey,
         PackageForm::RevokedPlugin,
         PackageForm::SwappedAfterLoad,
         PackageForm::KeyRevokedWhileRunning,
@@ -58,6 +62,7 @@ impl PackageForm {
             PackageForm::UntrustedSigner => "untrusted_signer",
             PackageForm::TamperedBinary => "tampered_binary",
             PackageForm::RevokedKey => "revoked_key",
+            PackageForm::RevokedPublicKey => "revoked_public_key",
             PackageForm::RevokedPlugin => "revoked_plugin",
             PackageForm::SwappedAfterLoad => "swapped_after_load",
             PackageForm::KeyRevokedWhileRunning => "key_revoked_while_running",
@@ -152,6 +157,9 @@ pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage
                 .keys
                 .insert(publisher.public().id().to_ascii_uppercase());
         }
+        PackageForm::RevokedPublicKey => {
+            trust.revoked.keys.insert(publisher.public().to_hex());
+        }
         PackageForm::RevokedPlugin => {
             trust
                 .revoked
@@ -193,7 +201,7 @@ mod tests {
                 PackageForm::BadSignature => Some("bad_signature"),
                 PackageForm::UntrustedSigner => Some("untrusted_signer"),
                 PackageForm::TamperedBinary => Some("tampered_binary"),
-                PackageForm::RevokedKey => Some("revoked_key"),
+                PackageForm::RevokedKey | PackageForm::RevokedPublicKey => Some("revoked_key"),
                 PackageForm::RevokedPlugin => Some("revoked_plugin"),
                 PackageForm::SwappedAfterLoad | PackageForm::KeyRevokedWhileRunning => None,
             };
