@@ -59,6 +59,10 @@ struct Mutant {
     /// the same layers alone passes.
     #[serde(default)]
     isolate: Option<String>,
+    /// The requirements it must fail and no others: a defect judged precisely (a leaked
+    /// descriptor fails descriptor hygiene, not every requirement whose case saw it).
+    #[serde(default)]
+    fails_exactly: Option<BTreeSet<String>>,
 }
 
 /// How a mutant fared.
@@ -71,6 +75,8 @@ enum Status {
     NoCertificate,
     /// Every requirement passed: a gap in the suite.
     Survived,
+    /// Caught, but not by exactly the requirements the catalogue says it breaks.
+    Imprecise,
     /// No case could run at all: the patch breaks the sandbox outright.
     Invalid,
     /// The patch no longer applies.
@@ -89,6 +95,7 @@ impl Status {
             Status::Caught => "caught",
             Status::NoCertificate => "no_certificate",
             Status::Survived => "survived",
+            Status::Imprecise => "imprecise",
             Status::Invalid => "invalid",
             Status::StalePatch => "stale_patch",
             Status::BuildFailed => "build_failed",
@@ -274,6 +281,12 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
                 outcome.certified_level = Some(sut.certified_level);
                 outcome.status = if sut.cases.iter().all(|c| c.verdict == Verdict::Error) {
                     Status::Invalid
+                } else if m
+                    .fails_exactly
+                    .as_ref()
+                    .is_some_and(|exact| !exact.iter().eq(outcome.failed.iter()))
+                {
+                    Status::Imprecise
                 } else if !outcome.failed.is_empty() {
                     Status::Caught
                 } else if only.is_none() && sut.certified_level < 3 {
