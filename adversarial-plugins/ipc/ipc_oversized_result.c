@@ -3,7 +3,9 @@
  * carrying 600 KiB: more than the policy's 512 KiB of output, less than a frame may
  * hold. The runner's output buffer bounds what sbx_plugin_invoke can return, but not
  * what a plugin writes into the channel: the host must hold the answer to the policy's
- * output bound itself. Sent for request ids 0 to 15, one of which is the call.
+ * output bound itself. Sent for request id 2 first (the reference numbers a plugin's
+ * init 1 and its first call 2: a frame for another id would be refused for its id before
+ * its size), then for the other ids up to 15.
  */
 #include "attack.h"
 
@@ -14,7 +16,8 @@ static sbx_status attack(const atk_input *in, atk_out *out)
     static uint8_t frame[ATK_FRAME_HEADER_LEN + 4 + FORGED_LEN];
     (void)in;
     memset(frame + ATK_FRAME_HEADER_LEN + 4, 'o', FORGED_LEN);
-    for (uint64_t id = 0; id < 16; id++) {
+    for (uint64_t n = 0; n < 16; n++) {
+        uint64_t id = (n + 2) % 16;
         atk_frame_header(frame, ATK_FRAME_HEADER_LEN - 4 + 4 + FORGED_LEN, ATK_KIND_RESULT, id);
         atk_le32(frame + ATK_FRAME_HEADER_LEN, FORGED_LEN);
         int err = atk_write_all(ATK_CHANNEL_FD, frame, sizeof frame);

@@ -145,8 +145,10 @@ vocabulary! {
         RanAfterRevocation = "ran_after_revocation",
         /// Input was injected into (or output written to) the terminal the case runs on.
         TerminalInjected = "terminal_injected",
-        /// The process the plugin runs in holds the host's environment or arguments.
-        HostDataHanded = "host_data_handed",
+        /// The process the plugin runs in holds the host's environment.
+        HostEnvironmentHanded = "host_environment_handed",
+        /// The process the plugin runs in holds the host's arguments.
+        HostArgumentsHanded = "host_arguments_handed",
         /// The benign neighbour plugin was not served: its call failed, or it could no
         /// longer start a thread while the plugin held its own.
         NeighbourNotServed = "neighbour_not_served",

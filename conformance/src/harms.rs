@@ -130,7 +130,7 @@ mod tests {
             HarmMap::parse(&missing, &catalog),
             Err(HarmMapError::Invalid(m)) if m.contains("terminal_injected")
         ));
-        let unknown = HARMS.replace("[\"LEAK-002\"]", "[\"LEAK-999\"]");
+        let unknown = HARMS.replace("[\"LEAK-003\"]", "[\"LEAK-999\"]");
         assert!(matches!(
             HarmMap::parse(&unknown, &catalog),
             Err(HarmMapError::Invalid(m)) if m.contains("LEAK-999")

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use std::collections::BTreeSet;
 
 use crate::guard::descendants;
-use crate::handed::{Handed, HostMarks, census, plugin_processes};
+use crate::handed::{Handed, HostMarks, PluginImage, census, plugin_processes};
 use crate::model::{CaseResult, Harm, HarmKind, Measured, Outcome, Verdict};
 use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_files, token};
 use crate::package::PackageForm;
@@ -235,7 +235,8 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         notes: Vec::new(),
         peak_rss_before_target_load_kib: None,
         plugin_file: case.plugin.clone(),
-        host_canaries: vec![canaries.env.clone(), canaries.argv.clone()],
+        plugin_image: PluginImage::File,
+        host_canaries: (canaries.env.clone(), canaries.argv.clone()),
         handed: BTreeSet::new(),
         before_target: Vec::new(),
     };
@@ -412,17 +413,27 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
                 .iter()
                 .filter_map(|h| match h {
                     Handed::Descriptor(d) => Some(d.as_str()),
-                    Handed::Data(_) => None,
+                    _ => None,
                 })
                 .collect::<Vec<_>>(),
         ),
         (
-            HarmKind::HostDataHanded,
+            HarmKind::HostEnvironmentHanded,
             handed
                 .iter()
                 .filter_map(|h| match h {
-                    Handed::Data(d) => Some(d.as_str()),
-                    Handed::Descriptor(_) => None,
+                    Handed::Environment(d) => Some(d.as_str()),
+                    _ => None,
+                })
+                .collect(),
+        ),
+        (
+            HarmKind::HostArgumentsHanded,
+            handed
+                .iter()
+                .filter_map(|h| match h {
+                    Handed::Arguments(d) => Some(d.as_str()),
+                    _ => None,
                 })
                 .collect(),
         ),
@@ -740,11 +751,14 @@ struct Run<'a> {
     /// The largest peak resident size (KiB) of the adapter's tree when the target's package
     /// load was sent: the adapter and the neighbour, not the package's doing.
     peak_rss_before_target_load_kib: Option<u64>,
-    /// The plugin's file: a process that maps it runs the plugin.
+    /// The plugin's file (a package's own copy in a package case): a process that maps it
+    /// runs the plugin.
     plugin_file: PathBuf,
+    /// How a mapping of the plugin looks (a package may be loaded from a sealed memfd).
+    plugin_image: PluginImage,
     /// The canaries in the adapter's environment and argv.
-    host_canaries: Vec<String>,
-    /// What the plugin's processes were handed by the host, every look together.
+    host_canaries: (String, String),
+    /// What the plugin's processes were handed by the host.
     handed: BTreeSet<Handed>,
     /// Processes that mapped the plugin's file before the plugin was loaded: the
     /// neighbour's, when the case's plugin is the neighbour's file too.
@@ -786,19 +800,33 @@ impl Run<'_> {
         }
     }
 
-    /// Looks at the process tree now and keeps the worst of each figure, and what the
-    /// plugin's processes hold of the host's.
-    fn look_at_tree(&mut self, secret: &Path) {
+    /// Takes the census of what the plugin's processes were handed, once the plugin is
+    /// loaded and before it is called: what they hold then is the host's doing, not the
+    /// attack's (whose own effects other checks judge). Notes when no process could be
+    /// found that runs the plugin, so that a census that saw nothing says so.
+    fn census_of_the_handed(&mut self) {
         let adapter = self.session.adapter_pid;
-        let canaries: Vec<&str> = self.host_canaries.iter().map(String::as_str).collect();
         let marks = HostMarks {
             adapter,
-            canaries: &canaries,
-            secret,
+            env_canary: &self.host_canaries.0,
+            argv_canary: &self.host_canaries.1,
         };
-        for pid in self.plugin_pids() {
+        let pids = self.plugin_pids();
+        if pids.is_empty() {
+            self.notes.push(
+                "no process below the adapter maps the plugin once loaded: what it was handed \
+                 was not observed"
+                    .into(),
+            );
+        }
+        for pid in pids {
             self.handed.extend(census(pid, &marks, &self.plugin_file));
         }
+    }
+
+    /// Looks at the process tree now and keeps the worst of each figure.
+    fn look_at_tree(&mut self, secret: &Path) {
+        let adapter = self.session.adapter_pid;
         let now = tree_facts(adapter, secret);
         let t = &mut self.tree;
         t.zombies = t.zombies.max(now.zombies);
@@ -810,10 +838,14 @@ impl Run<'_> {
     /// The processes that run the plugin now: they map its file, and did not before it was
     /// loaded.
     fn plugin_pids(&self) -> Vec<i32> {
-        plugin_processes(&tree_pids(self.session.adapter_pid), &self.plugin_file)
-            .into_iter()
-            .filter(|p| !self.before_target.contains(p))
-            .collect()
+        plugin_processes(
+            &tree_pids(self.session.adapter_pid),
+            &self.plugin_file,
+            self.plugin_image,
+        )
+        .into_iter()
+        .filter(|p| !self.before_target.contains(p))
+        .collect()
     }
 
     /// Records harm when a process other than the adapter still maps the plugin's file once
@@ -1051,6 +1083,10 @@ fn drive(
             config_b64: String::new(),
         },
     };
+    if let Some(built) = &built {
+        run.plugin_file = built.dir.join(sbx_package::PLUGIN_FILE);
+        run.plugin_image = PluginImage::FileOrMemfd;
+    }
     run.before_target = run.plugin_pids();
     if case.package.is_some() {
         run.peak_rss_before_target_load_kib = Some(tree_peak_rss_kib(run.session.adapter_pid));
@@ -1085,6 +1121,7 @@ fn drive(
         _ => {}
     }
     if loaded {
+        run.census_of_the_handed();
         let input = if case.hostile {
             attack_input(scratch, listeners, run.session.adapter_pid, &case.policy)
         } else {
@@ -1102,6 +1139,7 @@ fn drive(
             if !run.absorb("first invoke", &first) {
                 return Ok(());
             }
+            run.check_output_bound(&first, case.policy.limits.output_bytes);
             let unload = run.session.request(
                 Op::Unload {
                     plugin: "target".into(),
@@ -1121,6 +1159,7 @@ fn drive(
                     format!("adapter: the reload answered {:?}: {}", e.kind, e.message),
                 ));
             }
+            run.census_of_the_handed();
         }
         let call = Op::Invoke {
             plugin: "target".into(),
@@ -1290,6 +1329,7 @@ fn drive(
                 return Ok(());
             }
             run.check_foreign_output(&answer, &canaries.neighbour);
+            run.check_output_bound(&answer, case.policy.limits.output_bytes);
             if run.events_at_key_revocation.is_some() && matches!(answer, Answer::Ok(_)) {
                 run.harm.push(harm(
                     HarmKind::RanAfterRevocation,

@@ -20,11 +20,11 @@ const HARMLESS_TARGETS: &[&str] = &["/dev/null", "/dev/zero", "/dev/urandom", "/
 pub struct HostMarks<'a> {
     /// The adapter (host) process.
     pub adapter: i32,
-    /// Canary values in the adapter's environment and argv: found in a plugin process's
-    /// environment or arguments, they were handed over.
-    pub canaries: &'a [&'a str],
-    /// The file planted for the adapter (the bait): reported by the bait check already.
-    pub secret: &'a Path,
+    /// The canary in the adapter's environment: found in a plugin process's environment,
+    /// it was handed over.
+    pub env_canary: &'a str,
+    /// The canary in the adapter's argv.
+    pub argv_canary: &'a str,
 }
 
 /// One thing of the host's found in a plugin's process.
@@ -33,18 +33,33 @@ pub enum Handed {
     /// A descriptor that leads to the host's terminal, standard streams or files, or the
     /// host's controlling terminal.
     Descriptor(String),
-    /// The host's environment or arguments.
-    Data(String),
+    /// The host's environment.
+    Environment(String),
+    /// The host's arguments.
+    Arguments(String),
 }
 
-/// The processes among `pids` that map the plugin file `plugin`.
-pub fn plugin_processes(pids: &[i32], plugin: &Path) -> Vec<i32> {
+/// How the harness recognises a mapping of the plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PluginImage {
+    /// The plugin's file, loaded from it (directly, through a bind mount or a link).
+    File,
+    /// A verified package's bytes, loaded from an anonymous memory file (a sealed memfd) or
+    /// from its file.
+    FileOrMemfd,
+}
+
+/// The processes among `pids` that map the plugin file `plugin`: the same inode (and
+/// device, or path: an overlay file system shows another device in maps than stat does),
+/// or, for [`PluginImage::FileOrMemfd`], any memfd.
+pub fn plugin_processes(pids: &[i32], plugin: &Path, image: PluginImage) -> Vec<i32> {
     let Ok(meta) = std::fs::metadata(plugin) else {
         return Vec::new();
     };
     let (major, minor) = (libc::major(meta.dev()), libc::minor(meta.dev()));
     let wanted_dev = format!("{major:02x}:{minor:02x}");
     let wanted_ino = meta.ino().to_string();
+    let wanted_path = plugin.to_string_lossy();
     pids.iter()
         .copied()
         .filter(|pid| {
@@ -52,11 +67,19 @@ pub fn plugin_processes(pids: &[i32], plugin: &Path) -> Vec<i32> {
                 maps.lines().any(|line| {
                     // address perms offset dev inode path
                     let mut f = line.split_whitespace().skip(3);
-                    f.next() == Some(wanted_dev.as_str()) && f.next() == Some(wanted_ino.as_str())
+                    let (dev, ino, path) = (f.next(), f.next(), f.next().unwrap_or(""));
+                    ino == Some(wanted_ino.as_str())
+                        && (dev == Some(wanted_dev.as_str()) || path == wanted_path)
+                        || image == PluginImage::FileOrMemfd && path.starts_with("/memfd:")
                 })
             })
         })
         .collect()
+}
+
+/// Device and inode of what `path` (a `/proc/PID/fd/N` link) leads to.
+fn identity(path: &Path) -> Option<(u64, u64)> {
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Where the host's standard streams lead (`pipe:[..]`, a terminal, a file).
@@ -74,16 +97,20 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
     if pid == host.adapter {
         return found;
     }
-    for (file, what) in [("environ", "environment"), ("cmdline", "arguments")] {
-        if let Ok(bytes) = std::fs::read(format!("/proc/{pid}/{file}")) {
-            for canary in host.canaries {
-                if bytes.windows(canary.len()).any(|w| w == canary.as_bytes()) {
-                    found.insert(Handed::Data(format!(
-                        "process {pid}, which runs the plugin, holds the host's canary in its {what}"
-                    )));
-                }
-            }
-        }
+    let holds = |file: &str, canary: &str| {
+        !canary.is_empty()
+            && std::fs::read(format!("/proc/{pid}/{file}"))
+                .is_ok_and(|bytes| bytes.windows(canary.len()).any(|w| w == canary.as_bytes()))
+    };
+    if holds("environ", host.env_canary) {
+        found.insert(Handed::Environment(format!(
+            "process {pid}, which runs the plugin, holds the host's environment canary"
+        )));
+    }
+    if holds("cmdline", host.argv_canary) {
+        found.insert(Handed::Arguments(format!(
+            "process {pid}, which runs the plugin, holds the host's argument canary"
+        )));
     }
     if controlling_terminal(pid).is_some_and(|tty| tty != 0) {
         found.insert(Handed::Descriptor(format!(
@@ -91,7 +118,7 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
         )));
     }
     let host_stdio = stdio_targets(host.adapter);
-    let plugin_path = plugin.to_string_lossy();
+    let plugin_identity = identity(plugin);
     let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
         return found;
     };
@@ -110,8 +137,7 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
         } else if target.starts_with('/')
             && !HARMLESS_TARGETS.contains(&target.as_str())
             && !target.starts_with("/memfd:")
-            && target != plugin_path
-            && Path::new(&target) != host.secret
+            && (plugin_identity.is_none() || identity(&fd.path()) != plugin_identity)
         {
             Some(format!("leads to a file of the host ({target})"))
         } else {
@@ -172,24 +198,25 @@ mod tests {
         let me = std::process::id() as i32;
         // Until the child has exec'd, it maps this test's program, not sleep.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while plugin_processes(&[pid], program).is_empty() && std::time::Instant::now() < deadline {
+        while plugin_processes(&[pid], program, PluginImage::File).is_empty()
+            && std::time::Instant::now() < deadline
+        {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
-        assert_eq!(plugin_processes(&[pid, me], program), vec![pid]);
-        let secret = dir.path().join("elsewhere");
-        let canaries = [canary.as_str()];
+        assert_eq!(
+            plugin_processes(&[pid, me], program, PluginImage::File),
+            vec![pid]
+        );
         let marks = HostMarks {
             adapter: me,
-            canaries: &canaries,
-            secret: &secret,
+            env_canary: &canary,
+            argv_canary: "sbx-handed-argv-canary-not-given",
         };
         let found = census(pid, &marks, program);
         let _ = child.kill();
         let _ = child.wait();
         assert!(
-            found
-                .iter()
-                .any(|h| matches!(h, Handed::Data(d) if d.contains("environment"))),
+            found.iter().any(|h| matches!(h, Handed::Environment(_))),
             "{found:?}"
         );
         assert!(
@@ -198,6 +225,7 @@ mod tests {
             ),
             "{found:?}"
         );
+        assert!(!found.iter().any(|h| matches!(h, Handed::Arguments(_))));
         // The host itself is never judged for what it holds.
         assert!(census(me, &marks, program).is_empty());
     }
@@ -205,7 +233,8 @@ mod tests {
     #[test]
     fn a_process_that_maps_nothing_of_the_plugin_is_not_the_plugins() {
         let me = std::process::id() as i32;
-        assert!(plugin_processes(&[me], Path::new("/bin/sleep")).is_empty());
-        assert!(plugin_processes(&[me], Path::new("/nonexistent/plugin.so")).is_empty());
+        assert!(plugin_processes(&[me], Path::new("/bin/sleep"), PluginImage::File).is_empty());
+        let missing = Path::new("/nonexistent/plugin.so");
+        assert!(plugin_processes(&[me], missing, PluginImage::File).is_empty());
     }
 }

@@ -6,7 +6,7 @@
 //!
 //! Version 2: harm kind `ran_after_revocation`, feature `key_revocation`, and the figures a
 //! pass rests on in a case's `notes` (the CPU rate of a capped call).
-//! Version 3: harm kind `host_data_handed`; a case's `also_seen` (harm judged against other
+//! Version 3: harm kinds `host_environment_handed` and `host_arguments_handed`; a case's `also_seen` (harm judged against other
 //! requirements than the case's own); requirement verdicts judged per requirement.
 
 use serde::{Deserialize, Serialize};
@@ -92,9 +92,11 @@ pub enum HarmKind {
     /// Bytes appeared on the terminal the case runs on (input injected with `TIOCSTI`,
     /// echoed by the terminal, or output written to it).
     TerminalInjected,
-    /// The process the plugin runs in holds data of the host's: the canary of the host's
-    /// environment or arguments (handed over, not read by the plugin).
-    HostDataHanded,
+    /// The process the plugin runs in holds the canary of the host's environment (handed
+    /// over, not read by the plugin).
+    HostEnvironmentHanded,
+    /// The process the plugin runs in holds the canary of the host's arguments.
+    HostArgumentsHanded,
 }
 
 impl HarmKind {
@@ -119,7 +121,8 @@ impl HarmKind {
         HarmKind::RanAfterUnload,
         HarmKind::RanAfterRevocation,
         HarmKind::TerminalInjected,
-        HarmKind::HostDataHanded,
+        HarmKind::HostEnvironmentHanded,
+        HarmKind::HostArgumentsHanded,
     ];
 
     /// The word used in metadata and files.
@@ -144,7 +147,8 @@ impl HarmKind {
             HarmKind::RanAfterUnload => "ran_after_unload",
             HarmKind::RanAfterRevocation => "ran_after_revocation",
             HarmKind::TerminalInjected => "terminal_injected",
-            HarmKind::HostDataHanded => "host_data_handed",
+            HarmKind::HostEnvironmentHanded => "host_environment_handed",
+            HarmKind::HostArgumentsHanded => "host_arguments_handed",
         }
     }
 

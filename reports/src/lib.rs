@@ -284,7 +284,7 @@ fn case_cell(c: Option<&CaseResult>) -> String {
                 .harm
                 .iter()
                 .map(|h| h.kind.as_str())
-                .filter(|k| !c.also_seen.iter().any(|s| s.starts_with(k)))
+                .filter(|k| !c.also_seen.iter().any(|s| s.starts_with(&format!("{k} ("))))
                 .collect();
             let also = if c.also_seen.is_empty() {
                 String::new()

@@ -71,13 +71,14 @@ struct Mutant {
 enum Status {
     /// A requirement failed.
     Caught,
-    /// None failed, but some cases could not run: the mutant earns no certificate.
+    /// None failed, but some cases could not run, and the mutant certifies at a lower level
+    /// than the unmutated reference on this machine.
     NoCertificate,
     /// Every requirement passed: a gap in the suite.
     Survived,
     /// Caught, but not by exactly the requirements the catalogue says it breaks.
     Imprecise,
-    /// No case could run at all: the patch breaks the sandbox outright.
+    /// No case passed: the patch breaks the sandbox outright.
     Invalid,
     /// The patch no longer applies.
     StalePatch,
@@ -113,6 +114,13 @@ impl Status {
     }
 }
 
+/// What the unmutated reference showed on this machine, with some layers.
+struct Pristine {
+    /// Requirements it failed: not a mutant's doing.
+    failed: BTreeSet<String>,
+    certified_level: u8,
+}
+
 /// What one mutant's run showed.
 #[derive(Debug, serde::Serialize, Deserialize)]
 struct Outcome {
@@ -120,8 +128,8 @@ struct Outcome {
     area: String,
     opens: String,
     status: Status,
-    /// Requirements that failed (with `isolate`: that the unmutated reference with the
-    /// same layers alone passes).
+    /// Requirements that failed and that the unmutated reference, with the same layers,
+    /// passes on this machine.
     failed: Vec<String>,
     /// The layers it ran with alone, if any.
     isolate: Option<String>,
@@ -214,8 +222,8 @@ pub fn mutants(args: &[String]) -> Result<()> {
 fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Result<Vec<Outcome>> {
     let tree = work.join("tree");
     let mut outcomes = Vec::new();
-    // Requirements the unmutated reference fails with some layers alone, by layer list.
-    let mut pristine: std::collections::BTreeMap<String, BTreeSet<String>> = Default::default();
+    // The unmutated reference's run, by the layers it ran with.
+    let mut pristine: std::collections::BTreeMap<String, Pristine> = Default::default();
     for (i, m) in chosen.iter().enumerate() {
         eprintln!("mutants: [{}/{}] {}", i + 1, chosen.len(), m.name);
         sync_tree(&tree)?;
@@ -249,37 +257,40 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
         let out = work.join("results").join(&m.name);
         let mutated = work.join("target/debug/sbx-adapter");
         let only = m.isolate.as_deref();
-        let baseline = match only {
-            None => BTreeSet::new(),
-            Some(layers) => match pristine.get(layers) {
-                Some(failed) => failed.clone(),
-                None => {
-                    let name = format!("pristine-only-{}", layers.replace(',', "-"));
-                    let main_adapter = std::env::current_dir()?.join("target/debug/sbx-adapter");
-                    let result = run_suite(
-                        work,
-                        &name,
-                        &main_adapter,
-                        only,
-                        &work.join("results").join(&name),
-                        jobs,
-                    )?
-                    .with_context(|| format!("the unmutated reference with {layers} alone"))?;
-                    let failed = failed_requirements(&result)?;
-                    pristine.insert(layers.to_owned(), failed.clone());
-                    failed
-                }
-            },
-        };
+        // What the unmutated reference fails on this machine with the same layers (all of
+        // them, or `isolate`'s alone), run once: only failures beyond it are the mutant's.
+        let layers = only.unwrap_or("all");
+        if !pristine.contains_key(layers) {
+            let name = format!("pristine-{}", layers.replace(',', "-"));
+            let main_adapter = std::env::current_dir()?.join("target/debug/sbx-adapter");
+            let result = run_suite(
+                work,
+                &name,
+                &main_adapter,
+                only,
+                &work.join("results").join(&name),
+                jobs,
+            )?
+            .with_context(|| format!("the unmutated reference ({layers} layers)"))?;
+            let sut = result.suts.first().context("the run has no sandbox")?;
+            pristine.insert(
+                layers.to_owned(),
+                Pristine {
+                    failed: failed_requirements(&result)?,
+                    certified_level: sut.certified_level,
+                },
+            );
+        }
+        let baseline = &pristine[layers];
         match run_suite(work, &m.name, &mutated, only, &out, jobs)? {
             Some(result) => {
                 let sut = result.suts.first().context("the run has no sandbox")?;
                 outcome.failed = failed_requirements(&result)?
-                    .difference(&baseline)
+                    .difference(&baseline.failed)
                     .cloned()
                     .collect();
                 outcome.certified_level = Some(sut.certified_level);
-                outcome.status = if sut.cases.iter().all(|c| c.verdict == Verdict::Error) {
+                outcome.status = if !sut.cases.iter().any(|c| c.verdict == Verdict::Pass) {
                     Status::Invalid
                 } else if m
                     .fails_exactly
@@ -289,7 +300,7 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
                     Status::Imprecise
                 } else if !outcome.failed.is_empty() {
                     Status::Caught
-                } else if only.is_none() && sut.certified_level < 3 {
+                } else if sut.certified_level < baseline.certified_level {
                     Status::NoCertificate
                 } else {
                     Status::Survived
@@ -484,6 +495,8 @@ fn run_suite(
     std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
     let _ = std::fs::remove_file(out.join("results.json"));
     let status = Command::new(std::env::current_exe()?)
+        // The mutated adapter must find the runner beside it, not one named elsewhere.
+        .env_remove("SBX_RUNNER")
         .arg("conformance")
         .arg("--sut")
         .arg(&wrapper)
