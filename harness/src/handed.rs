@@ -212,7 +212,15 @@ mod tests {
             env_canary: &canary,
             argv_canary: "sbx-handed-argv-canary-not-given",
         };
-        let found = census(pid, &marks, program);
+        // The child may still be between fork and exec, or in exec, when its maps first
+        // show the program: look again until its new image is complete.
+        let mut found = census(pid, &marks, program);
+        while !found.iter().any(|h| matches!(h, Handed::Environment(_)))
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+            found = census(pid, &marks, program);
+        }
         let _ = child.kill();
         let _ = child.wait();
         assert!(
