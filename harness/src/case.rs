@@ -406,38 +406,12 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
             ),
         ));
     }
-    for (kind, found) in [
-        (
-            HarmKind::DescriptorLeaked,
-            handed
-                .iter()
-                .filter_map(|h| match h {
-                    Handed::Descriptor(d) => Some(d.as_str()),
-                    _ => None,
-                })
-                .collect::<Vec<_>>(),
-        ),
-        (
-            HarmKind::HostEnvironmentHanded,
-            handed
-                .iter()
-                .filter_map(|h| match h {
-                    Handed::Environment(d) => Some(d.as_str()),
-                    _ => None,
-                })
-                .collect(),
-        ),
-        (
-            HarmKind::HostArgumentsHanded,
-            handed
-                .iter()
-                .filter_map(|h| match h {
-                    Handed::Arguments(d) => Some(d.as_str()),
-                    _ => None,
-                })
-                .collect(),
-        ),
-    ] {
+    for kind in Handed::KINDS {
+        let found: Vec<&str> = handed
+            .iter()
+            .filter(|h| h.kind() == kind)
+            .map(Handed::detail)
+            .collect();
         if !found.is_empty() {
             let more = found.len().saturating_sub(3);
             let mut detail = found[..found.len().min(3)].join("; ");

@@ -13,6 +13,8 @@ use std::collections::BTreeSet;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
+use crate::model::HarmKind;
+
 /// Targets a plugin's process may hold descriptors to: they carry nothing of the host.
 const HARMLESS_TARGETS: &[&str] = &["/dev/null", "/dev/zero", "/dev/urandom", "/dev/random"];
 
@@ -37,6 +39,31 @@ pub enum Handed {
     Environment(String),
     /// The host's arguments.
     Arguments(String),
+}
+
+impl Handed {
+    /// The harm kind of each variant, in report order.
+    pub const KINDS: [HarmKind; 3] = [
+        HarmKind::DescriptorLeaked,
+        HarmKind::HostEnvironmentHanded,
+        HarmKind::HostArgumentsHanded,
+    ];
+
+    /// The harm this finding is.
+    pub fn kind(&self) -> HarmKind {
+        match self {
+            Handed::Descriptor(_) => HarmKind::DescriptorLeaked,
+            Handed::Environment(_) => HarmKind::HostEnvironmentHanded,
+            Handed::Arguments(_) => HarmKind::HostArgumentsHanded,
+        }
+    }
+
+    /// What was seen, for the harm's detail.
+    pub fn detail(&self) -> &str {
+        match self {
+            Handed::Descriptor(d) | Handed::Environment(d) | Handed::Arguments(d) => d,
+        }
+    }
 }
 
 /// How the harness recognises a mapping of the plugin.
