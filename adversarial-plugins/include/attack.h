@@ -305,6 +305,19 @@ static inline int atk_write_all(int fd, const void *data, size_t n)
     return 0;
 }
 
+/* Writes an honest Result frame for `request_id` carrying `len` bytes of `output` to
+ * `fd`: the header and the output's length, then the output. Returns 0, or the errno
+ * value of the failure. */
+static inline int atk_write_result_frame(int fd, uint64_t request_id, const void *output,
+                                         uint32_t len)
+{
+    uint8_t head[ATK_FRAME_HEADER_LEN + 4];
+    atk_frame_header(head, ATK_FRAME_HEADER_LEN - 4 + 4 + len, ATK_KIND_RESULT, request_id);
+    atk_le32(head + ATK_FRAME_HEADER_LEN, len);
+    int err = atk_write_all(fd, head, sizeof head);
+    return err != 0 ? err : atk_write_all(fd, output, len);
+}
+
 /* ---- Threads -------------------------------------------------------------- */
 
 static inline void *atk_parked(void *arg)

@@ -13,14 +13,12 @@
 
 static sbx_status attack(const atk_input *in, atk_out *out)
 {
-    static uint8_t frame[ATK_FRAME_HEADER_LEN + 4 + FORGED_LEN];
+    static uint8_t forged[FORGED_LEN];
     (void)in;
-    memset(frame + ATK_FRAME_HEADER_LEN + 4, 'o', FORGED_LEN);
+    memset(forged, 'o', sizeof forged);
     for (uint64_t n = 0; n < 16; n++) {
         uint64_t id = (n + 2) % 16;
-        atk_frame_header(frame, ATK_FRAME_HEADER_LEN - 4 + 4 + FORGED_LEN, ATK_KIND_RESULT, id);
-        atk_le32(frame + ATK_FRAME_HEADER_LEN, FORGED_LEN);
-        int err = atk_write_all(ATK_CHANNEL_FD, frame, sizeof frame);
+        int err = atk_write_result_frame(ATK_CHANNEL_FD, id, forged, FORGED_LEN);
         if (err != 0) {
             atk_failed(out, "write to the channel", err);
             return SBX_ERR_INTERNAL;
