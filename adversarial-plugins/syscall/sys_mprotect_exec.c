@@ -1,9 +1,11 @@
 /*
  * sys_mprotect_exec — generates machine code at run time (getpid through the
- * syscall instruction) in a fresh mapping, makes it executable (an RWX mapping,
- * then RW turned RX with mprotect) and runs it. Code that did not exist at load
- * time escapes every check made on the loaded object; a plugin has no need to
- * create executable memory once loaded.
+ * syscall instruction) in a writable mapping, turns it RX with mprotect and runs
+ * it. Code that did not exist at load time escapes every check made on the loaded
+ * object; a plugin has no need to create executable memory once loaded. Only the
+ * mprotect route: an RWX mmap first would be stopped before mprotect is tried, and
+ * a filter that masks PROT_EXEC on mmap alone would pass (sys_mmap_exec takes that
+ * route).
  */
 #include "attack.h"
 
@@ -16,36 +18,24 @@ typedef long (*generated_fn)(void);
 
 static sbx_status attack(const atk_input *in, atk_out *out)
 {
-    int done = 0;
     (void)in;
-    void *rwx = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS,
-                     -1, 0);
-    if (rwx == MAP_FAILED) {
-        atk_failed(out, "mmap RWX", errno);
-    } else {
-        memcpy(rwx, g_code, sizeof g_code);
-        generated_fn fn;
-        memcpy(&fn, &rwx, sizeof fn);
-        atk_gained(out, "ran code from an RWX mapping (getpid %ld)", fn());
-        munmap(rwx, 4096);
-        done = 1;
-    }
     void *page = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (page == MAP_FAILED) {
         atk_failed(out, "mmap RW", errno);
-        return done ? SBX_OK : SBX_ERR_INTERNAL;
+        return SBX_ERR_INTERNAL;
     }
     memcpy(page, g_code, sizeof g_code);
+    sbx_status status = SBX_ERR_INTERNAL;
     if (mprotect(page, 4096, PROT_READ | PROT_EXEC) == 0) {
         generated_fn fn;
         memcpy(&fn, &page, sizeof fn);
         atk_gained(out, "ran code made executable with mprotect (getpid %ld)", fn());
-        done = 1;
+        status = SBX_OK;
     } else {
         atk_failed(out, "mprotect RX", errno);
     }
     munmap(page, 4096);
-    return done ? SBX_OK : SBX_ERR_INTERNAL;
+    return status;
 }
 
 ATK_INVOKE_PLUGIN(attack)
