@@ -1191,10 +1191,12 @@ fn drive(
             && matches!(run.outcome, Some(Outcome::Survived { .. }))
         {
             // The plugin runs (its call answered, its own threads going on): its signer's
-            // key is revoked now, and from the answer on it must not run any more.
+            // key is revoked now, and from the answer on it must not run any more. The id
+            // is sent in capitals: hex names the same key in either case, and a sandbox
+            // comparing text as written stops nothing.
             let a = run.session.request(
                 Op::RevokeKey {
-                    key: built.publisher.clone(),
+                    key: built.publisher.to_ascii_uppercase(),
                 },
                 call_deadline,
             );

@@ -38,11 +38,25 @@ pub enum PackageForm {
     /// Validly signed; while the plugin runs the harness revokes its signer's key
     /// (`revoke_key`), after which the plugin must not run on.
     KeyRevokedWhileRunning,
+    /// Validly signed, but its manifest asks for every capability and for limits far
+    /// beyond any policy ([`OVERREACHING_LIMITS`]): the sandbox's policy decides, and the
+    /// plugin must get no more than the case's policy grants.
+    Overreaching,
 }
+
+/// What an [`PackageForm::Overreaching`] manifest asks for: a terabyte of storage, 64 GiB
+/// of memory, a day of CPU, a whole CPU's rate, a hundred thousand host calls a second.
+pub const OVERREACHING_LIMITS: RequestedLimits = RequestedLimits {
+    memory_mib: Some(64 << 10),
+    cpu_seconds: Some(86_400),
+    storage_bytes: Some(1 << 40),
+    host_calls_per_second: Some(100_000),
+    cpu_percent: Some(100),
+};
 
 impl PackageForm {
     /// Every form.
-    pub const ALL: [PackageForm; 9] = [
+    pub const ALL: [PackageForm; 10] = [
         PackageForm::Unsigned,
         PackageForm::BadSignature,
         PackageForm::UntrustedSigner,
@@ -52,6 +66,7 @@ impl PackageForm {
         PackageForm::RevokedPlugin,
         PackageForm::SwappedAfterLoad,
         PackageForm::KeyRevokedWhileRunning,
+        PackageForm::Overreaching,
     ];
 
     /// The word used in plugin metadata and reports.
@@ -66,6 +81,7 @@ impl PackageForm {
             PackageForm::RevokedPlugin => "revoked_plugin",
             PackageForm::SwappedAfterLoad => "swapped_after_load",
             PackageForm::KeyRevokedWhileRunning => "key_revoked_while_running",
+            PackageForm::Overreaching => "overreaching",
         }
     }
 
@@ -74,11 +90,14 @@ impl PackageForm {
         PackageForm::ALL.into_iter().find(|f| f.as_str() == word)
     }
 
-    /// Whether a sandbox must refuse the package at load.
+    /// Whether a sandbox must refuse the package at load. (An overreaching one it may run
+    /// cut down to its policy, or refuse.)
     pub const fn must_refuse(self) -> bool {
         !matches!(
             self,
-            PackageForm::SwappedAfterLoad | PackageForm::KeyRevokedWhileRunning
+            PackageForm::SwappedAfterLoad
+                | PackageForm::KeyRevokedWhileRunning
+                | PackageForm::Overreaching
         )
     }
 }
@@ -119,8 +138,14 @@ pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage
         version: "1.0.0".into(),
         abi_version: ABI_VERSION,
         sha256: [0; 32],
-        capabilities: vec!["log".into()],
-        limits: RequestedLimits::default(),
+        capabilities: match form {
+            PackageForm::Overreaching => sbx_package::CAPABILITIES.map(str::to_owned).to_vec(),
+            _ => vec!["log".into()],
+        },
+        limits: match form {
+            PackageForm::Overreaching => OVERREACHING_LIMITS,
+            _ => RequestedLimits::default(),
+        },
     };
     let dir = at.join("package");
     sbx_package::sign(&manifest, &binary, signer, &dir)?;
@@ -203,7 +228,9 @@ mod tests {
                 PackageForm::TamperedBinary => Some("tampered_binary"),
                 PackageForm::RevokedKey | PackageForm::RevokedPublicKey => Some("revoked_key"),
                 PackageForm::RevokedPlugin => Some("revoked_plugin"),
-                PackageForm::SwappedAfterLoad | PackageForm::KeyRevokedWhileRunning => None,
+                PackageForm::SwappedAfterLoad
+                | PackageForm::KeyRevokedWhileRunning
+                | PackageForm::Overreaching => None,
             };
             assert_eq!(kind, expected, "{form:?}");
             if let Ok(verified) = &result {

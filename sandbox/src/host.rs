@@ -53,6 +53,9 @@ pub enum HostError {
     /// The sandbox failed (activation, call, fault).
     #[error(transparent)]
     Sandbox(#[from] SandboxError),
+    /// `revoke_key` was given text that is neither a key nor a key id.
+    #[error("{0:?} is neither a public key nor a key id")]
+    NotAKey(String),
     /// Sealing the verified bytes failed.
     #[error("cannot seal the plugin: {0}")]
     Seal(#[source] std::io::Error),
@@ -88,12 +91,17 @@ struct Managed {
     quarantined: bool,
     /// Figures of processes that have ended (restarts), added to the live one's.
     past: Stats,
+    /// How its last process ended, when it faulted or the host stopped it.
+    ended: Option<TerminationRecord>,
 }
 
 /// Several signed plugins under one policy and one audit log.
 pub struct Host {
     config: HostConfig,
     plugins: BTreeMap<String, Managed>,
+    /// Keys revoked with [`Host::revoke_key`]: they stay revoked whatever trust store
+    /// replaces the configured one.
+    revoked_keys: BTreeSet<String>,
 }
 
 /// Whether a fault is worth a restart: a crash, a deadline or a resource limit may be
@@ -112,6 +120,7 @@ impl Host {
         Host {
             config,
             plugins: BTreeMap::new(),
+            revoked_keys: BTreeSet::new(),
         }
     }
 
@@ -137,7 +146,8 @@ impl Host {
             }
         };
         let name = package.manifest.name.clone();
-        if self.plugins.contains_key(&name) {
+        // A quarantined or stopped plugin is replaced: loading it again is how it comes back.
+        if self.plugins.get(&name).is_some_and(|m| m.plugin.is_some()) {
             return Err(HostError::AlreadyLoaded(name));
         }
         let audit = self.audit(&name);
@@ -169,6 +179,7 @@ impl Host {
             restarts: VecDeque::new(),
             quarantined: false,
             past: Stats::default(),
+            ended: None,
         };
         managed.plugin = Some(start(&managed.config, audit, init)?);
         self.plugins.insert(name.clone(), managed);
@@ -270,26 +281,49 @@ impl Host {
         Ok(m.plugin.as_ref().is_some_and(|p| p.revoke(c)))
     }
 
-    /// Revokes a signer key: it is added to the revocation list (no further load succeeds)
-    /// and every running plugin it signed is stopped and quarantined. Returns their names.
-    pub fn revoke_key(&mut self, key_id: &str) -> Vec<String> {
-        self.config.trust.revoked.keys.insert(key_id.to_owned());
+    /// Revokes a signer key, given by id or as the whole public key in either letter case:
+    /// it is added to the revocation list (no further load succeeds, whatever trust store
+    /// [`Host::replace_trust`] installs later) and every running plugin it signed is killed
+    /// and quarantined. Returns their names.
+    pub fn revoke_key(&mut self, key: &str) -> Result<Vec<String>, HostError> {
+        let id =
+            sbx_package::canonical_key_id(key).ok_or_else(|| HostError::NotAKey(key.to_owned()))?;
+        self.config.trust.revoked.keys.insert(id.clone());
+        self.revoked_keys.insert(id.clone());
         let mut stopped = Vec::new();
         for (name, m) in &mut self.plugins {
-            if m.package.signer == key_id {
+            if m.package.signer == id {
                 if let Some(p) = m.plugin.take() {
                     m.past = m.past.followed_by(&p.stats());
-                    let _ = p.kill();
+                    m.ended = stop(p, Stop::Now).ok();
                 }
                 m.quarantined = true;
                 stopped.push(name.clone());
             }
         }
         self.audit("").record(&AuditEvent::KeyRevoked {
-            key: key_id.into(),
+            key: id,
             stopped: stopped.clone(),
         });
-        stopped
+        Ok(stopped)
+    }
+
+    /// Replaces the accepted publishers and the revocation list (a rotated trust store).
+    /// Keys revoked with [`Host::revoke_key`] stay revoked. Plugins already running are not
+    /// verified again.
+    pub fn replace_trust(&mut self, mut trust: TrustStore) {
+        trust.revoked.keys.extend(self.revoked_keys.iter().cloned());
+        self.config.trust = trust;
+    }
+
+    /// Deadlines for plugins loaded from now on (running ones keep theirs).
+    pub fn set_deadlines(&mut self, deadlines: Deadlines) {
+        self.config.deadlines = deadlines;
+    }
+
+    /// The trust store loads are verified against.
+    pub fn trust(&self) -> &TrustStore {
+        &self.config.trust
     }
 
     /// Replaces the policy store and evaluates every loaded plugin again: capabilities no
@@ -313,23 +347,29 @@ impl Host {
                 && let Some(p) = m.plugin.take()
             {
                 m.past = m.past.followed_by(&p.stats());
-                let _ = p.shutdown();
+                m.ended = stop(p, Stop::Gracefully).ok();
                 m.quarantined = true;
             }
             m.decision = decision;
         }
     }
 
-    /// Stops plugin `name` gracefully and forgets it.
+    /// Stops plugin `name` gracefully and forgets it. Returns how its process ended: now,
+    /// or before (a fault, a revoked key) for a plugin that was not running.
     pub fn unload(&mut self, name: &str) -> Result<Option<TerminationRecord>, HostError> {
         let m = self
             .plugins
             .remove(name)
             .ok_or_else(|| HostError::NotLoaded(name.into()))?;
         Ok(match m.plugin {
-            Some(p) => Some(p.shutdown()?),
-            None => None,
+            Some(p) => Some(stop(p, Stop::Gracefully)?),
+            None => m.ended,
         })
+    }
+
+    /// How the last process of plugin `name` ended, when it faulted or the host stopped it.
+    pub fn last_termination(&self, name: &str) -> Option<&TerminationRecord> {
+        self.plugins.get(name).and_then(|m| m.ended.as_ref())
     }
 
     /// Figures of plugin `name`, over all its processes since it was loaded.
@@ -360,6 +400,28 @@ impl Host {
     }
 }
 
+/// How [`stop`] ends a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// `sbx_plugin_shutdown` within the shutdown deadline, then a kill.
+    Gracefully,
+    /// A kill.
+    Now,
+}
+
+/// Ends `p`'s process. One that ended on its own (a fault) is only reaped, and its record
+/// returned; one in a final state cannot shut down and is killed.
+fn stop(p: Plugin, how: Stop) -> Result<TerminationRecord, SandboxError> {
+    if let Some(record) = p.termination() {
+        return Ok(record.clone());
+    }
+    if how == Stop::Gracefully && !p.state().is_final() {
+        p.shutdown()
+    } else {
+        p.kill()
+    }
+}
+
 fn start(config: &SandboxConfig, audit: Audit, init: &[u8]) -> Result<Plugin, SandboxError> {
     let mut p = Plugin::spawn_audited(config, audit)?;
     p.init(init)?;
@@ -372,6 +434,7 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
     if let Some(p) = m.plugin.take() {
         m.past = m.past.followed_by(&p.stats());
     }
+    m.ended = Some(record.clone());
     let policy = m.decision.restart;
     let now = Instant::now();
     let window = Duration::from_secs(policy.window_s);
@@ -384,7 +447,8 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
     }
     let attempt = m.restarts.len() as u32 + 1;
     if !is_transient(&record.reason) || attempt > policy.max_restarts {
-        if attempt > policy.max_restarts {
+        // With restarts off (none allowed) quarantine is the policy, not a limit reached.
+        if policy.max_restarts > 0 && attempt > policy.max_restarts {
             audit.record(&AuditEvent::LimitHit {
                 limit: "restarts".into(),
                 action: "terminated".into(),

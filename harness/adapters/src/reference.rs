@@ -1,6 +1,11 @@
 //! The reference sandbox behind the adapter protocol, and its mutants: the same sandbox
 //! with one defence switched off, so that the suite can show each requirement catching
 //! the sandbox that breaks it.
+//!
+//! Signed packages go through [`Host`], the code `sbx host` and embedders run: it
+//! verifies, asks the policy store, seals the verified bytes, spawns, and revokes keys. The
+//! case's policy becomes the store's rule and its trust store the host's, so a defect in
+//! the shipped loading path fails the suite. Plugins loaded by path run as [`Plugin`]s.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex};
@@ -10,9 +15,11 @@ use sbx_harness::protocol::{
     ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy, Termination,
 };
 use sbx_package::TrustStore;
+use sbx_sandbox::host::{Host, HostConfig, HostError};
+use sbx_sandbox::policy::plugins::{OnExcess, PolicyStore, RestartPolicy, Rule, RuleLimits};
 use sbx_sandbox::{
-    Audit, AuditEvent, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits,
-    Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
+    Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, Plugin,
+    SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
 };
 use serde_json::Value;
 
@@ -63,20 +70,41 @@ const AUDIT_FILE: &str = "audit.jsonl";
 /// Storage each plugin may hold when the case policy names no storage limit.
 const STORAGE_BYTES: u64 = 1 << 20;
 
+/// Where plugins keep their storage, in the working directory (the harness measures it).
+const STORAGE_DIR: &str = "storage";
+
 struct Loaded {
+    /// Its process, when it was loaded by path (or unverified, by the `no-signature-check`
+    /// mutant).
     plugin: Option<Plugin>,
+    /// The name [`Host`] runs it under, when it was loaded from a package.
+    hosted: Option<String>,
     forwarded_logs: u64,
-    /// The id of the key that signed its package, when it was loaded from a verified one.
-    signer: Option<String>,
     /// How it ended when the host stopped it outside any request (its key was revoked).
     stopped: Option<TerminationRecord>,
 }
 
 impl Loaded {
+    /// Its running process, wherever it lives.
+    fn process<'a>(&'a self, host: Option<&'a Host>) -> Option<&'a Plugin> {
+        match &self.hosted {
+            Some(name) if self.stopped.is_none() => host.and_then(|h| h.plugin(name)),
+            Some(_) => None,
+            None => self.plugin.as_ref(),
+        }
+    }
+}
+
+impl Loaded {
     /// The answer to a request for a plugin whose process is gone: how it ended, if the
     /// host stopped it, or that it was unloaded.
-    fn gone(&self) -> ErrorBody {
-        match &self.stopped {
+    fn gone(&self, host: Option<&Host>) -> ErrorBody {
+        let ended = self.stopped.as_ref().or_else(|| {
+            // A package's process the host ended (a fault quarantines it).
+            let name = self.hosted.as_ref()?;
+            host?.last_termination(name)
+        });
+        match ended {
             Some(record) => terminated(termination(record)),
             None => error(ErrorKind::Invalid, "plugin already unloaded"),
         }
@@ -104,9 +132,11 @@ pub struct Reference {
     no_audit: bool,
     /// Controllers of the running plugins, for `revoke` from the request reader.
     controllers: Arc<Mutex<BTreeMap<String, Controller>>>,
-    /// Publisher keys revoked during the session (`revoke_key`): refused at every later
-    /// load, whatever the trust store of that load says.
-    revoked_keys: BTreeSet<String>,
+    /// The host of the packages, made at the first request that needs it (after
+    /// `isolate`): it remembers the keys revoked during the session.
+    host: Option<Host>,
+    /// The policy store last given to `host` (a case's loads share one).
+    policy_store: Option<PolicyStore>,
     events: Vec<Event>,
 }
 
@@ -140,6 +170,13 @@ impl Reference {
             }
             Some(other) => return Err(format!("unknown mutant `{other}`")),
         }
+        // No log is no audit: `audit` then says so, and the audit cases fail. The
+        // `no-audit` mutant keeps none and answers `audit` with no records.
+        let audit = if no_audit {
+            None
+        } else {
+            AuditLog::open(AUDIT_FILE).ok().map(Arc::new)
+        };
         Ok(Reference {
             mutant: mutant.map(str::to_owned),
             isolated: None,
@@ -149,16 +186,11 @@ impl Reference {
             no_cgroup,
             shared_id,
             plugins: BTreeMap::new(),
-            // No log is no audit: `audit` then says so, and the audit cases fail. The
-            // `no-audit` mutant keeps none and answers `audit` with no records.
-            audit: if no_audit {
-                None
-            } else {
-                AuditLog::open(AUDIT_FILE).ok().map(Arc::new)
-            },
+            audit,
             no_audit,
             controllers: Arc::default(),
-            revoked_keys: BTreeSet::new(),
+            host: None,
+            policy_store: None,
             events: Vec::new(),
         })
     }
@@ -200,25 +232,7 @@ impl Reference {
             output_bytes: l.output_bytes,
             ..Limits::default()
         };
-        let d = policy.deadlines;
-        let hour = Duration::from_secs(3600);
-        let deadlines = if self.no_deadlines {
-            Deadlines {
-                load: hour,
-                init: hour,
-                call: hour,
-                shutdown: hour,
-                ..Deadlines::default()
-            }
-        } else {
-            Deadlines {
-                load: Duration::from_millis(d.init_ms),
-                init: Duration::from_millis(d.init_ms),
-                call: Duration::from_millis(d.call_ms),
-                shutdown: Duration::from_millis(d.shutdown_ms),
-                ..Deadlines::default()
-            }
-        };
+        let deadlines = self.deadlines(policy);
         // A CPU rate cap is a cgroup's (its CPU controller throttles the plugin's threads).
         let builder = match l.cpu_percent {
             Some(percent) if !self.no_cgroup => builder.cpu_rate_percent(percent),
@@ -238,44 +252,195 @@ impl Reference {
             .map_err(|e| error(ErrorKind::Refused, e.to_string()))
     }
 
-    /// Spawns, initialises and starts a plugin under `cfg` as `name`; `signer` signed its
-    /// verified package.
+    /// The policy's deadlines (an hour each for the `no-deadlines` mutant).
+    fn deadlines(&self, policy: &Policy) -> Deadlines {
+        let d = policy.deadlines;
+        let hour = Duration::from_secs(3600);
+        if self.no_deadlines {
+            Deadlines {
+                load: hour,
+                init: hour,
+                call: hour,
+                shutdown: hour,
+                ..Deadlines::default()
+            }
+        } else {
+            Deadlines {
+                load: Duration::from_millis(d.init_ms),
+                init: Duration::from_millis(d.init_ms),
+                call: Duration::from_millis(d.call_ms),
+                shutdown: Duration::from_millis(d.shutdown_ms),
+                ..Deadlines::default()
+            }
+        }
+    }
+
+    /// The case's policy as a policy store: one rule, the default, with the case's grants,
+    /// limits and allowlist. The manifest's requests are then decided by the store, as in
+    /// any host: never more than the rule, capabilities beyond it withheld. No restarts:
+    /// a plugin that faults stays ended, as the harness judges one process per load.
+    fn policy_store(&self, policy: &Policy) -> Result<PolicyStore, ErrorBody> {
+        let mut grant = BTreeSet::from([Capability::Log]);
+        for g in &policy.grants {
+            grant.insert(
+                Capability::from_name(g).ok_or_else(|| {
+                    error(ErrorKind::Invalid, format!("unknown capability `{g}`"))
+                })?,
+            );
+        }
+        let l = policy.limits;
+        let default = Rule {
+            grant,
+            on_excess: OnExcess::Cut,
+            limits: RuleLimits {
+                memory_mib: Some((l.memory_bytes >> 20).max(1)),
+                cpu_seconds: Some(l.cpu_ms.div_ceil(1000).max(1)),
+                cpu_percent: l.cpu_percent.filter(|_| !self.no_cgroup),
+                storage_bytes: Some(l.storage_bytes.unwrap_or(STORAGE_BYTES)),
+                output_bytes: Some(l.output_bytes),
+                processes: Some(u64::from(l.threads)),
+                ..RuleLimits::default()
+            },
+            restart: RestartPolicy {
+                max_restarts: 0,
+                ..RestartPolicy::default()
+            },
+            net_allowlist: policy.net_allowlist.clone(),
+            config: BTreeMap::new(),
+        };
+        // A new version for each change, so that every decision names the store it used.
+        let version = self.policy_store.as_ref().map_or(1, |s| s.version + 1);
+        Ok(PolicyStore {
+            version,
+            default,
+            plugins: BTreeMap::new(),
+            exceptions: Vec::new(),
+        })
+    }
+
+    /// The host of the packages, made now if it is not yet.
+    fn host(&mut self) -> &mut Host {
+        let layers = self.layers;
+        let audit = self.audit.clone();
+        self.host.get_or_insert_with(|| {
+            Host::new(HostConfig {
+                // Trust, policy and deadlines come with each `load_package`.
+                trust: TrustStore::default(),
+                policy: PolicyStore {
+                    version: 0,
+                    default: Rule {
+                        grant: BTreeSet::from([Capability::Log]),
+                        on_excess: OnExcess::Cut,
+                        limits: RuleLimits::default(),
+                        restart: RestartPolicy::default(),
+                        net_allowlist: Vec::new(),
+                        config: BTreeMap::new(),
+                    },
+                    plugins: BTreeMap::new(),
+                    exceptions: Vec::new(),
+                },
+                storage_root: STORAGE_DIR.into(),
+                audit,
+                runner: None,
+                deadlines: Deadlines::default(),
+                layers,
+            })
+        })
+    }
+
+    /// Spawns, initialises and starts a plugin under `cfg` as `name`.
     fn start(
         &mut self,
         name: &str,
         cfg: &SandboxConfig,
         config: &[u8],
-        signer: Option<String>,
     ) -> Result<Value, ErrorBody> {
+        self.refuse_taken(name)?;
+        let audit = Audit::new(self.audit.clone(), name);
+        let mut plugin = Plugin::spawn_audited(cfg, audit).map_err(sandbox_error)?;
+        let init = plugin.init(config).and_then(|()| plugin.start());
+        let loaded = Loaded {
+            plugin: Some(plugin),
+            hosted: None,
+            forwarded_logs: 0,
+            stopped: None,
+        };
+        self.register(name, loaded, init)
+    }
+
+    /// Verifies, decides and starts the package in `dir` through the host, as `name`.
+    fn start_hosted(
+        &mut self,
+        name: &str,
+        dir: &std::path::Path,
+        trust: TrustStore,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        self.refuse_taken(name)?;
+        let deadlines = self.deadlines(policy);
+        let store = self.policy_store(policy)?;
+        let changed = self
+            .policy_store
+            .as_ref()
+            .is_none_or(|s| s.default != store.default);
+        let host = self.host();
+        host.replace_trust(trust);
+        host.set_deadlines(deadlines);
+        if changed {
+            host.reload_policy(store.clone());
+        }
+        let hosted = host.load(dir, config).map_err(host_error)?;
+        if changed {
+            self.policy_store = Some(store);
+        }
+        let loaded = Loaded {
+            plugin: None,
+            hosted: Some(hosted),
+            forwarded_logs: 0,
+            stopped: None,
+        };
+        self.register(name, loaded, Ok(()))
+    }
+
+    fn refuse_taken(&self, name: &str) -> Result<(), ErrorBody> {
         if self.plugins.contains_key(name) {
             return Err(error(
                 ErrorKind::Invalid,
                 format!("plugin `{name}` is already loaded"),
             ));
         }
-        let audit = Audit::new(self.audit.clone(), name);
-        let mut plugin = Plugin::spawn_audited(cfg, audit).map_err(sandbox_error)?;
-        let init = plugin.init(config).and_then(|()| plugin.start());
-        let enforcement: Vec<Value> = plugin
-            .enforcement()
-            .layers
-            .iter()
-            .map(|l| serde_json::json!({ "layer": l.layer, "status": format!("{:?}", l.status), "detail": l.detail }))
-            .collect();
-        self.plugins.insert(
-            name.to_owned(),
-            Loaded {
-                plugin: Some(plugin),
-                forwarded_logs: 0,
-                signer,
-                stopped: None,
-            },
-        );
+        Ok(())
+    }
+
+    /// Records a started plugin under `name` and answers its load: the enforcement in
+    /// force, or why `init` failed.
+    fn register(
+        &mut self,
+        name: &str,
+        loaded: Loaded,
+        init: Result<(), SandboxError>,
+    ) -> Result<Value, ErrorBody> {
+        let enforcement: Vec<Value> = loaded
+            .process(self.host.as_ref())
+            .map(|p| {
+                p.enforcement()
+                    .layers
+                    .iter()
+                    .map(|l| serde_json::json!({ "layer": l.layer, "status": format!("{:?}", l.status), "detail": l.detail }))
+                    .collect()
+            })
+            .unwrap_or_default();
+        self.plugins.insert(name.to_owned(), loaded);
         let result = init.map(|()| serde_json::json!({ "enforcement": enforcement }));
         let answer = self.after(name, result);
         if answer.is_err() {
             self.plugins.remove(name);
-        } else if let Some(p) = self.plugins.get(name).and_then(|l| l.plugin.as_ref()) {
+        } else if let Some(p) = self
+            .plugins
+            .get(name)
+            .and_then(|l| l.process(self.host.as_ref()))
+        {
             self.controllers
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -284,10 +449,18 @@ impl Reference {
         answer
     }
 
-    fn get(&mut self, plugin: &str) -> Result<&mut Loaded, ErrorBody> {
+    fn get(&self, plugin: &str) -> Result<&Loaded, ErrorBody> {
         self.plugins
-            .get_mut(plugin)
+            .get(plugin)
             .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{plugin}`")))
+    }
+
+    /// The running process of `plugin`, or the answer that it is gone.
+    fn running(&self, plugin: &str) -> Result<&Plugin, ErrorBody> {
+        let loaded = self.get(plugin)?;
+        loaded
+            .process(self.host.as_ref())
+            .ok_or_else(|| loaded.gone(self.host.as_ref()))
     }
 
     /// Forwards new log records as events (bounded), and a termination as an error.
@@ -297,7 +470,7 @@ impl Reference {
         result: Result<Value, SandboxError>,
     ) -> Result<Value, ErrorBody> {
         if let Some(loaded) = self.plugins.get_mut(name)
-            && let Some(p) = loaded.plugin.as_ref()
+            && let Some(p) = loaded.process(self.host.as_ref())
         {
             let total = p.stats().log_records;
             let new = total.saturating_sub(loaded.forwarded_logs);
@@ -348,6 +521,22 @@ pub fn termination(record: &TerminationRecord) -> Termination {
     Termination {
         reason: record.reason.kind().to_owned(),
         detail: format!("{:?}", record.reason),
+    }
+}
+
+/// The protocol's form of a host's refusal or failure.
+fn host_error(e: HostError) -> ErrorBody {
+    match e {
+        HostError::Refused(v) => error(ErrorKind::Refused, format!("{}: {v}", v.kind())),
+        // Refusals of the load: the policy's, or a second plugin of a running one's name.
+        HostError::PolicyRefused { .. } | HostError::AlreadyLoaded(_) => {
+            error(ErrorKind::Refused, e.to_string())
+        }
+        HostError::Sandbox(e) => sandbox_error(e),
+        HostError::NotAKey(_) | HostError::NotLoaded(_) | HostError::Quarantined(_) => {
+            error(ErrorKind::Invalid, e.to_string())
+        }
+        other => error(ErrorKind::Internal, other.to_string()),
     }
 }
 
@@ -420,7 +609,7 @@ impl Backend for Reference {
         config: &[u8],
     ) -> Result<Value, ErrorBody> {
         let cfg = self.configure(SandboxConfig::builder(path), name, policy)?;
-        self.start(name, &cfg, config, None)
+        self.start(name, &cfg, config)
     }
 
     fn load_package(
@@ -435,29 +624,29 @@ impl Backend for Reference {
         if self.no_signature_check {
             let path = dir.join(sbx_package::PLUGIN_FILE);
             let cfg = self.configure(SandboxConfig::builder(path), name, policy)?;
-            return self.start(name, &cfg, config, None);
+            return self.start(name, &cfg, config);
         }
-        let mut trust = TrustStore::load(std::path::Path::new(trust))
+        let trust = TrustStore::load(std::path::Path::new(trust))
             .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
-        trust.revoked.keys.extend(self.revoked_keys.iter().cloned());
-        // The bytes checked are the bytes run: `for_package` seals them into a memfd.
-        let verified = sbx_package::verify(dir, &trust, sbx_sandbox::abi::ABI_VERSION)
-            .map_err(|e| error(ErrorKind::Refused, format!("{}: {e}", e.kind())))?;
-        let builder = SandboxConfig::for_package(&verified)
-            .map_err(|e| error(ErrorKind::Internal, format!("sealing the plugin: {e}")))?;
-        let cfg = self.configure(builder, name, policy)?;
-        self.start(name, &cfg, config, Some(verified.signer))
+        self.start_hosted(name, dir, trust, policy, config)
     }
 
     fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody> {
-        let loaded = self.get(name)?;
-        let Some(p) = loaded.plugin.as_mut() else {
-            return Err(loaded.gone());
-        };
-        if let Some(t) = p.termination() {
+        if let Some(t) = self.running(name)?.termination() {
             return Err(terminated(termination(t)));
         }
-        let result = match p.invoke(method, input) {
+        let output = match self.get(name)?.hosted.clone() {
+            Some(hosted) => match self.host().invoke(&hosted, method, input) {
+                Ok(output) => Ok(output),
+                Err(HostError::Sandbox(e)) => Err(e),
+                Err(e) => return Err(host_error(e)),
+            },
+            None => match self.plugins.get_mut(name).and_then(|l| l.plugin.as_mut()) {
+                Some(p) => p.invoke(method, input),
+                None => return Err(error(ErrorKind::Invalid, "plugin already unloaded")),
+            },
+        };
+        let result = match output {
             Ok(output) => Ok(invoke_result(0, &output)),
             Err(SandboxError::Plugin { code, .. }) => Ok(invoke_result(code, &[])),
             Err(e) => Err(e),
@@ -466,16 +655,12 @@ impl Backend for Reference {
     }
 
     fn pause(&mut self, name: &str) -> Result<Value, ErrorBody> {
-        let loaded = self.get(name)?;
-        let p = loaded.plugin.as_ref().ok_or_else(|| loaded.gone())?;
-        let result = p.pause().map(|()| serde_json::json!({}));
+        let result = self.running(name)?.pause().map(|()| serde_json::json!({}));
         self.after(name, result)
     }
 
     fn resume(&mut self, name: &str) -> Result<Value, ErrorBody> {
-        let loaded = self.get(name)?;
-        let p = loaded.plugin.as_ref().ok_or_else(|| loaded.gone())?;
-        let result = p.resume().map(|()| serde_json::json!({}));
+        let result = self.running(name)?.resume().map(|()| serde_json::json!({}));
         self.after(name, result)
     }
 
@@ -488,11 +673,19 @@ impl Backend for Reference {
             .plugins
             .remove(name)
             .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{name}`")))?;
-        let Some(p) = loaded.plugin.take() else {
-            return match &loaded.stopped {
-                Some(record) => Ok(serde_json::json!({ "termination": termination(record) })),
-                None => Err(error(ErrorKind::Invalid, "plugin already unloaded")),
+        if let Some(record) = &loaded.stopped {
+            // Stopped by a key revocation; the host may run another plugin under its name.
+            return Ok(serde_json::json!({ "termination": termination(record) }));
+        }
+        if let Some(hosted) = &loaded.hosted {
+            return match self.host().unload(hosted) {
+                Ok(Some(record)) => Ok(serde_json::json!({ "termination": termination(&record) })),
+                Ok(None) => Err(error(ErrorKind::Invalid, "plugin already unloaded")),
+                Err(e) => Err(host_error(e)),
             };
+        }
+        let Some(p) = loaded.plugin.take() else {
+            return Err(error(ErrorKind::Invalid, "plugin already unloaded"));
         };
         if let Some(t) = p.termination() {
             return Ok(serde_json::json!({ "termination": termination(t) }));
@@ -509,46 +702,46 @@ impl Backend for Reference {
     }
 
     fn revoke_key(&mut self, key: &str) -> Result<Value, ErrorBody> {
-        self.revoked_keys.insert(key.to_owned());
-        let signed: Vec<String> = self
+        // What the host's plugins logged before the revocation is reported before the
+        // answer.
+        let hosted: Vec<String> = self
             .plugins
             .iter()
-            .filter(|(_, l)| l.plugin.is_some() && l.signer.as_deref() == Some(key))
-            .map(|(name, _)| name.clone())
+            .filter(|(_, l)| l.hosted.is_some() && l.stopped.is_none())
+            .map(|(handle, _)| handle.clone())
             .collect();
-        for name in &signed {
-            // What it logged before the revocation is reported before the answer.
-            let _ = self.after(name, Ok(Value::Null));
+        for handle in &hosted {
+            let _ = self.after(handle, Ok(Value::Null));
+        }
+        // The host kills and reaps what the key signed, and refuses it at every later load.
+        let stopped = self.host().revoke_key(key).map_err(host_error)?;
+        let mut handles = Vec::new();
+        for handle in hosted {
+            let Some(loaded) = self.plugins.get_mut(&handle) else {
+                continue;
+            };
+            let Some(name) = loaded.hosted.as_ref().filter(|n| stopped.contains(n)) else {
+                continue;
+            };
+            let record = self
+                .host
+                .as_ref()
+                .and_then(|h| h.last_termination(name))
+                .cloned();
             self.controllers
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .remove(name);
-            let Some(loaded) = self.plugins.get_mut(name) else {
-                continue;
-            };
-            let Some(p) = loaded.plugin.take() else {
-                continue;
-            };
-            // Killed and reaped now, not at its next use: nothing it signed runs on. (A
-            // kill the lifecycle refuses still ends the process: dropping the handle does.)
-            let record = match p.termination().cloned() {
-                Some(ended) => ended,
-                None => match p.kill() {
-                    Ok(record) => record,
-                    Err(_) => continue,
-                },
-            };
-            self.events.push(Event::Terminated {
-                plugin: name.clone(),
-                termination: termination(&record),
-            });
-            loaded.stopped = Some(record);
+                .remove(&handle);
+            if let Some(record) = record {
+                self.events.push(Event::Terminated {
+                    plugin: handle.clone(),
+                    termination: termination(&record),
+                });
+                loaded.stopped = Some(record);
+            }
+            handles.push(handle);
         }
-        Audit::new(self.audit.clone(), "").record(&AuditEvent::KeyRevoked {
-            key: key.to_owned(),
-            stopped: signed.clone(),
-        });
-        Ok(serde_json::json!({ "stopped": signed }))
+        Ok(serde_json::json!({ "stopped": handles }))
     }
 
     fn take_events(&mut self) -> Vec<Event> {
@@ -567,8 +760,14 @@ impl Backend for Reference {
         }
         let records = sbx_sandbox::audit::read_log(std::path::Path::new(AUDIT_FILE))
             .map_err(|e| error(ErrorKind::Internal, e.to_string()))?;
+        // A package's records are under the name the host runs it as.
+        let recorded_as = self
+            .plugins
+            .get(plugin)
+            .and_then(|l| l.hosted.as_deref())
+            .unwrap_or(plugin);
         let mine: Vec<&sbx_sandbox::AuditRecord> =
-            records.iter().filter(|r| r.plugin == plugin).collect();
+            records.iter().filter(|r| r.plugin == recorded_as).collect();
         // The newest records only, so that the answer stays well within a protocol line
         // however much a plugin made the sandbox record.
         let newest: Vec<Value> = mine[mine.len().saturating_sub(MAX_AUDIT_ANSWER)..]

@@ -32,7 +32,7 @@ use sha2::{Digest, Sha256};
 
 pub use keys::{KeyError, PublicKey, SecretKey, key_id};
 pub use manifest::{CAPABILITIES, MAX_MANIFEST_LEN, Manifest, ManifestError, RequestedLimits};
-pub use trust::{Publisher, RevocationList, TrustError, TrustStore};
+pub use trust::{Publisher, RevocationList, TrustError, TrustStore, canonical_key_id};
 
 /// File names inside a package directory.
 pub const MANIFEST_FILE: &str = "manifest.toml";

@@ -176,6 +176,29 @@ fn trust_store_parsing() {
     );
 }
 
+/// Every spelling of a key names one id: the id in either case, the whole public key in
+/// either case. Anything else is no key.
+#[test]
+fn a_key_has_one_canonical_id_however_it_is_spelled() {
+    let key = SecretKey::generate().expect("key").public();
+    let id = key.id();
+    for spelling in [
+        id.clone(),
+        id.to_ascii_uppercase(),
+        key.to_hex(),
+        key.to_hex().to_ascii_uppercase(),
+    ] {
+        assert_eq!(
+            canonical_key_id(&spelling).as_deref(),
+            Some(id.as_str()),
+            "{spelling}"
+        );
+    }
+    for not_a_key in ["", "xyz", &id[1..], &format!("{id}00")] {
+        assert_eq!(canonical_key_id(not_a_key), None, "{not_a_key}");
+    }
+}
+
 proptest! {
     /// The parsers of untrusted text are total: any bytes give a value or an error.
     #[test]

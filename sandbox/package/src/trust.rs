@@ -84,6 +84,17 @@ struct RevokedToml {
     plugins: Vec<String>,
 }
 
+/// The id of a key given by id or as the whole public key, in either letter case: the one
+/// spelling the revocation list holds and a verified package's signer is named by. `None`
+/// for text that is neither. Total.
+pub fn canonical_key_id(text: &str) -> Option<String> {
+    match PublicKey::parse(text) {
+        Ok(key) => Some(key.id()),
+        Err(_) if unhex::<8>(text).is_some() => Some(text.to_ascii_lowercase()),
+        Err(_) => None,
+    }
+}
+
 /// Largest trust store accepted (1 MiB).
 pub const MAX_TRUST_LEN: u64 = 1 << 20;
 
@@ -106,16 +117,8 @@ impl TrustStore {
         }
         let mut revoked = RevocationList::default();
         for k in raw.revoked.keys {
-            // A revoked key may be given by id or as the whole public key.
-            let id = match PublicKey::parse(&k) {
-                Ok(key) => key.id(),
-                Err(_) if unhex::<8>(&k).is_some() => k.to_ascii_lowercase(),
-                Err(_) => {
-                    return Err(bad(format!(
-                        "revoked key {k:?} is neither a key nor a key id"
-                    )));
-                }
-            };
+            let id = canonical_key_id(&k)
+                .ok_or_else(|| bad(format!("revoked key {k:?} is neither a key nor a key id")))?;
             revoked.keys.insert(id);
         }
         for p in raw.revoked.plugins {

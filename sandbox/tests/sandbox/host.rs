@@ -131,6 +131,14 @@ fn a_crash_restarts_the_plugin_with_its_data_then_quarantine_ends_it() {
     assert_eq!(log.iter().filter(|e| *e == "restart").count(), 2);
     assert_eq!(log.last().map(String::as_str), Some("quarantined"));
     assert!(host.stats(&name).expect("stats").invocations >= 3);
+    assert!(matches!(
+        host.last_termination(&name).map(|r| &r.reason),
+        Some(TerminationReason::Signal { .. })
+    ));
+    // Loading it again is how a quarantined plugin comes back, with its storage.
+    let again = host.load(&pkg, b"").expect("load again");
+    assert!(!host.is_quarantined(&again));
+    assert_eq!(call_host(&mut host, &again, "get", "kept"), "status 0 1");
 }
 
 #[test]
@@ -139,20 +147,31 @@ fn revoking_the_signer_stops_what_it_signed() {
     let pkg = dir.path().join("probe");
     let trust = signed("probe", &pkg, &["log"]);
     let key = trust.publishers[0].key.id();
-    let (mut host, audit) = host(dir.path(), trust);
+    let (mut host, audit) = host(dir.path(), trust.clone());
     let name = host.load(&pkg, b"").expect("load");
     let pid = host.plugin(&name).expect("running").pid();
-    assert_eq!(host.revoke_key(&key), std::slice::from_ref(&name));
+    // In capitals: a key id is hex, and its letter case names the same key.
+    let stopped = host
+        .revoke_key(&key.to_ascii_uppercase())
+        .expect("a key id");
+    assert_eq!(stopped, std::slice::from_ref(&name));
     assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
     assert!(matches!(
         host.invoke(&name, "ping", b""),
         Err(HostError::Quarantined(_))
     ));
-    host.unload(&name).expect("unload");
+    let ended = host.unload(&name).expect("unload").expect("how it ended");
+    assert_eq!(ended.reason, TerminationReason::KilledByHost);
+    // A trust store that still lists the key does not bring it back.
+    host.replace_trust(trust);
     match host.load(&pkg, b"") {
         Err(HostError::Refused(e)) => assert_eq!(e.kind(), "revoked_key"),
         other => panic!("{:?}", other.err()),
     }
+    assert!(matches!(
+        host.revoke_key("not a key"),
+        Err(HostError::NotAKey(_))
+    ));
     assert!(events(&audit).contains(&"key_revoked".to_string()));
 }
 
