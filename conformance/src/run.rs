@@ -145,6 +145,7 @@ fn run_sut(
         guard_args: Vec::new(),
         neighbour: settings.neighbour.clone(),
         slack: settings.slack,
+        bounds: settings.bounds,
     };
     // The self-test's handshake names the adapter: one start of it, not two.
     let self_test = sbx_harness::selftest::run(&bench.guard, &sut.command, &bench.neighbour);

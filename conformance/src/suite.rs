@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
-use sbx_harness::case::{AuditCheck, Case, Expected, RevokeDuringCall};
+use sbx_harness::case::{AuditCheck, Bounds, Case, Expected, RevokeDuringCall};
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyLimits};
 use serde::Deserialize;
@@ -79,6 +79,7 @@ struct CaseFile {
 struct File {
     policy: PolicyFile,
     harness: HarnessFile,
+    bounds: Bounds,
     #[serde(default)]
     needs: BTreeMap<String, Vec<Feature>>,
     #[serde(default)]
@@ -94,6 +95,8 @@ pub struct Settings {
     pub slack: Duration,
     /// The benign neighbour plugin.
     pub neighbour: PathBuf,
+    /// Lines beyond which what the harness saw is harm.
+    pub bounds: Bounds,
     file: File,
 }
 
@@ -171,6 +174,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         policy,
         slack: Duration::from_millis(file.harness.slack_ms),
         neighbour,
+        bounds: file.bounds,
         file,
     })
 }

@@ -17,6 +17,7 @@ pub mod model;
 pub mod observe;
 pub mod outer;
 pub mod package;
+pub mod procfs;
 pub mod protocol;
 pub mod selftest;
 pub mod session;

@@ -178,8 +178,13 @@ fn cell(v: Verdict) -> &'static str {
 }
 
 /// A Markdown table: one row per requirement, one column per sandbox, and the sandboxes
-/// that fail it (the proof that the requirement catches a sandbox that breaks it).
-pub fn requirements_markdown(run: &RunResult) -> String {
+/// that fail it (the proof that the requirement catches a sandbox that breaks it), with
+/// `mutants`, the hand-written mutants each requirement failed in the mutation analysis
+/// (requirement id → mutant names).
+pub fn requirements_markdown(
+    run: &RunResult,
+    mutants: &std::collections::BTreeMap<String, Vec<String>>,
+) -> String {
     let mut out = String::new();
     let _ = write!(out, "| requirement | rfc | level |");
     for s in &run.suts {
@@ -205,9 +210,16 @@ pub fn requirements_markdown(run: &RunResult) -> String {
             let gap = s.requirements.get(i).is_some_and(|x| x.gap);
             let _ = write!(out, " {} |", if gap { "gap" } else { cell(v) });
             if v == Verdict::Fail && !gap && s.sut.role != "candidate" {
-                caught.push(s.sut.name.as_str());
+                caught.push(s.sut.name.clone());
             }
         }
+        caught.extend(
+            mutants
+                .get(&r.id)
+                .into_iter()
+                .flatten()
+                .map(|m| format!("`{m}`")),
+        );
         // Caught by nobody because no attack on it can do harm on this system at all.
         let inert = !r.cases.is_empty()
             && run

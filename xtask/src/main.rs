@@ -237,7 +237,14 @@ fn conformance(args: &[String]) -> Result<()> {
         })
         .collect();
     let summary = sbx_reports::summary(&result);
-    let requirements = sbx_reports::requirements_markdown(&result);
+    // The docs' "caught by" also names the hand-written mutants each requirement caught
+    // in the committed mutation analysis.
+    let hand_written = if docs {
+        mutants::caught_by_requirement(std::path::Path::new(mutants::DOCS_DATA))?
+    } else {
+        Default::default()
+    };
+    let requirements = sbx_reports::requirements_markdown(&result, &hand_written);
     let plugins = sbx_reports::plugins_markdown(&result, &rows);
     std::fs::write(out.join("results.json"), sbx_reports::json(&result))?;
     std::fs::write(out.join("summary.txt"), &summary)?;
@@ -255,7 +262,10 @@ fn conformance(args: &[String]) -> Result<()> {
             "docs/conformance-matrix.md",
             header("Requirements against each sandbox")
                 + "\"caught by\" lists the mutants and controls that fail a requirement: the proof \
-                   that its cases catch a sandbox that breaks it. A requirement whose attacks \
+                   that its cases catch a sandbox that breaks it. Names in `code` are the \
+                   hand-written mutants of `conformance/mutants/` it failed in the mutation \
+                   analysis (`docs/mutation-report.md`, `cargo xtask mutants --docs`); the \
+                   others are this table's columns. A requirement whose attacks \
                    are all inert on the machine that ran the table (what they need is missing \
                    from its kernel or loader, probed outside any sandbox) cannot show harm \
                    there: a mutant is then caught by its reaction alone (it does not kill or \

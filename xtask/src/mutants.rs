@@ -122,7 +122,7 @@ struct Pristine {
 }
 
 /// What one mutant's run showed.
-#[derive(Debug, serde::Serialize, Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, Deserialize)]
 struct Outcome {
     name: String,
     area: String,
@@ -135,7 +135,15 @@ struct Outcome {
     isolate: Option<String>,
     certified_level: Option<u8>,
     seconds: u64,
+    /// The commit of the workspace it was judged at (`+` when the tree had changes).
+    #[serde(default)]
+    commit: Option<String>,
 }
+
+/// The committed report: its Markdown, and its data, which `cargo xtask conformance --docs`
+/// reads for the matrix's "caught by".
+pub const DOCS_REPORT: &str = "docs/mutation-report.md";
+pub const DOCS_DATA: &str = "docs/mutation-report.json";
 
 pub fn mutants(args: &[String]) -> Result<()> {
     let mut filter = None;
@@ -180,6 +188,9 @@ pub fn mutants(args: &[String]) -> Result<()> {
     if chosen.is_empty() {
         bail!("no mutant matches the filter");
     }
+    if docs && check_only {
+        bail!("--docs records judged mutants; --check judges none");
+    }
     if list {
         for m in &chosen {
             println!("{:40} {:28} {}", m.name, m.area, m.opens);
@@ -203,7 +214,17 @@ pub fn mutants(args: &[String]) -> Result<()> {
         serde_json::to_string_pretty(&outcomes)?,
     )?;
     if docs {
-        std::fs::write("docs/mutation-report.md", &report)?;
+        // A run of some mutants updates their rows and keeps the others' (each row names
+        // the commit it was judged at); mutants no longer in the catalogue are dropped.
+        let mut all = read_docs_data(Path::new(DOCS_DATA))?;
+        all.retain(|o| catalogue.mutant.iter().any(|m| m.name == o.name));
+        for o in &outcomes {
+            all.retain(|kept| kept.name != o.name);
+        }
+        all.extend(outcomes.iter().cloned());
+        all.sort_by_key(|o| catalogue.mutant.iter().position(|m| m.name == o.name));
+        std::fs::write(DOCS_REPORT, render(&catalogue, &all, false))?;
+        std::fs::write(DOCS_DATA, serde_json::to_string_pretty(&all)? + "\n")?;
     }
     print!("{report}");
     let bad: Vec<_> = outcomes
@@ -217,6 +238,58 @@ pub fn mutants(args: &[String]) -> Result<()> {
     Ok(())
 }
 
+/// The committed outcomes; none when the file does not exist yet.
+fn read_docs_data(path: &Path) -> Result<Vec<Outcome>> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => {
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Requirement id → the hand-written mutants that fail it, from the committed report.
+/// Missing file: an error (the matrix would otherwise silently lose the column's proof).
+pub fn caught_by_requirement(
+    path: &Path,
+) -> Result<std::collections::BTreeMap<String, Vec<String>>> {
+    if !path.is_file() {
+        bail!(
+            "{} is missing: run `cargo xtask mutants --docs` first",
+            path.display()
+        );
+    }
+    let mut map: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for o in read_docs_data(path)? {
+        if matches!(o.status, Status::Caught | Status::Imprecise) {
+            for r in o.failed {
+                map.entry(r).or_default().push(o.name.clone());
+            }
+        }
+    }
+    Ok(map)
+}
+
+/// The commit the workspace is at, `+` appended when its tree has changes.
+fn workspace_commit() -> Option<String> {
+    let head = Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())?;
+    let dirty = Command::new("git")
+        .args(["status", "--porcelain", "--untracked-files=no"])
+        .output()
+        .ok()
+        .is_some_and(|o| !o.stdout.is_empty());
+    Some(format!(
+        "{}{}",
+        String::from_utf8_lossy(&head.stdout).trim(),
+        if dirty { "+" } else { "" }
+    ))
+}
+
 /// Applies, builds and judges each of `chosen` in turn (with `check_only`, only checks that
 /// each patch applies).
 fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Result<Vec<Outcome>> {
@@ -224,6 +297,7 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
     let mut outcomes = Vec::new();
     // The unmutated reference's run, by the layers it ran with.
     let mut pristine: std::collections::BTreeMap<String, Pristine> = Default::default();
+    let commit = workspace_commit();
     for (i, m) in chosen.iter().enumerate() {
         eprintln!("mutants: [{}/{}] {}", i + 1, chosen.len(), m.name);
         sync_tree(&tree)?;
@@ -238,6 +312,7 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
             isolate: m.isolate.clone(),
             certified_level: None,
             seconds: 0,
+            commit: commit.clone(),
         };
         if !git_apply(&tree, &patch, check_only)? {
             outcome.status = Status::StalePatch;
@@ -539,7 +614,7 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
         s += &format!("{} patch(es) checked.\n\n", outcomes.len());
     } else {
         s += &format!(
-            "**Score: {caught} of {} caught.**\n\n| mutant | area | opens | result | failed requirements |\n|---|---|---|---|---|\n",
+            "**Score: {caught} of {} caught.**\n\n| mutant | area | opens | result | failed requirements | judged at |\n|---|---|---|---|---|---|\n",
             outcomes.len()
         );
         for o in outcomes {
@@ -553,8 +628,11 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
                 None => o.status.as_str().to_owned(),
             };
             s += &format!(
-                "| `{}` | {} | {} | {status} | {failed} |\n",
-                o.name, o.area, o.opens
+                "| `{}` | {} | {} | {status} | {failed} | {} |\n",
+                o.name,
+                o.area,
+                o.opens,
+                o.commit.as_deref().unwrap_or("—")
             );
         }
     }

@@ -798,6 +798,21 @@ impl Backend for Reference {
 
 #[cfg(test)]
 mod tests {
+    /// The adapter certifies the code that ships: packages are verified, decided and
+    /// revoked by `Host`, never by logic of the adapter's own.
+    #[test]
+    fn packages_are_verified_and_decided_by_the_host_alone() {
+        let source = include_str!("reference.rs");
+        for copy in [
+            concat!("sbx_package::", "verify("),
+            concat!("revoked", ".keys"),
+            concat!(".decide", "("),
+            concat!("for_", "package("),
+        ] {
+            assert!(!source.contains(copy), "the adapter calls {copy} itself");
+        }
+    }
+
     /// The harness signs its packages for the ABI this sandbox speaks.
     #[test]
     fn packages_declare_the_sandbox_abi() {

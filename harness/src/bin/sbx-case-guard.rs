@@ -13,7 +13,8 @@ use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::Duration;
 
-use sbx_harness::guard::{GuardReport, GuardStarted, LeftProcess, descendants};
+use sbx_harness::guard::{GuardReport, GuardStarted, LeftProcess};
+use sbx_harness::procfs::descendants;
 
 static SIGURG_COUNT: AtomicU64 = AtomicU64::new(0);
 static TERMINATE: AtomicBool = AtomicBool::new(false);

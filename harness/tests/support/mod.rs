@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sbx_harness::case::{Bench, Case, Expected};
+use sbx_harness::case::{Bench, Bounds, Case, Expected};
 
 /// A bench under `scratch`, with the case guard of this build and `echo` as the neighbour.
 pub fn bench(scratch: &Path) -> Bench {
@@ -13,7 +13,19 @@ pub fn bench(scratch: &Path) -> Bench {
         guard_args: Vec::new(),
         neighbour: sbx_adversarial_plugins::path("echo"),
         slack: Duration::from_secs(3),
+        bounds: suite_bounds(),
     }
+}
+
+/// The suite's `[bounds]`, from `conformance/cases.toml`.
+pub fn suite_bounds() -> Bounds {
+    #[derive(serde::Deserialize)]
+    struct CasesFile {
+        bounds: Bounds,
+    }
+    let file: CasesFile = toml::from_str(include_str!("../../../conformance/cases.toml"))
+        .expect("conformance/cases.toml has [bounds]");
+    file.bounds
 }
 
 /// The hostile plugin `plugin` as a case of its own name, with the default policy, no

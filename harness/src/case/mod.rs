@@ -6,21 +6,26 @@
 //! test; call it; let it settle; check that it, the neighbour and the host still answer;
 //! unload; and then look, with the harness's own eyes, for every kind of harm.
 
+mod judge;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use std::collections::BTreeSet;
 
-use crate::guard::descendants;
+use judge::harm;
+pub use judge::{Bounds, Observations, describe_outcome, gained_line, judge, unjudged};
+
 use crate::handed::{Handed, HostMarks, PluginImage, census, plugin_processes};
 use crate::model::{CaseResult, Harm, HarmKind, Measured, Outcome, Verdict};
 use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_files, token};
 use crate::package::PackageForm;
+use crate::procfs::{TreeFacts, tree_cpu_ms, tree_facts, tree_peak_rss_kib, tree_pids};
 use crate::protocol::{
     ErrorKind, Feature, HelloResult, InvokeResult, Op, PROTOCOL_VERSION, Policy, Termination,
     encode_bytes,
 };
-use crate::session::{Answer, BAIT_FD, Launch, Session};
+use crate::session::{Answer, Launch, Session};
 
 /// A sandbox under test: how to start its adapter.
 #[derive(Debug, Clone)]
@@ -48,6 +53,8 @@ pub struct Bench {
     pub neighbour: PathBuf,
     /// Slack added to every policy deadline before the harness declares the host hung.
     pub slack: Duration,
+    /// The suite's lines beyond which what the harness saw is harm.
+    pub bounds: Bounds,
 }
 
 /// The reaction the reference sandbox must show, from the plugin's metadata.
@@ -128,18 +135,6 @@ pub struct Case {
     pub inert: Option<String>,
 }
 
-/// Log records of the plugin a host may pass on in one case. Four times what the reference
-/// forwards (256, then it counts), and far below what a host with no bound passes on while
-/// `res_log_flood` floods for 1.2 s: thousands even through a slow proxy. A count, unlike
-/// the bytes the adapter wrote, does not shrink much when the machine is busy.
-pub const LOG_RECORDS_BOUND: usize = 1024;
-
-/// Growth of the case's peak resident size (KiB) over the largest process before the
-/// package's load that shows the signature payload ran: it makes up to 320 MiB resident in
-/// its constructor, and a refusal by the reference keeps every process under 8 MiB. Unlike a
-/// CPU total, a peak does not grow with how busy the machine is.
-pub const REFUSED_CODE_RSS_GROWTH_KIB: u64 = 96 * 1024;
-
 /// The records a case expects in the sandbox's audit log, checked against what the case
 /// saw: a runner that ended must be recorded with the reason the adapter gave for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -165,21 +160,6 @@ pub struct RevokeDuringCall {
 /// Runs one case and judges it.
 pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     let started = Instant::now();
-    let mut result = CaseResult {
-        case: case.id.clone(),
-        verdict: Verdict::Error,
-        reason: String::new(),
-        harm: Vec::new(),
-        outcome: Outcome::Unknown,
-        expected: case.expected.as_ref().map(Expected::describe),
-        expectation_met: None,
-        protocol_errors: Vec::new(),
-        notes: Vec::new(),
-        measured: Measured::default(),
-        waived: None,
-        inert: case.inert.clone(),
-        also_seen: Vec::new(),
-    };
     let canaries = Canaries::new();
     let scratch = match Scratch::create(
         &bench.scratch_base,
@@ -188,16 +168,17 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     ) {
         Ok(s) => s,
         Err(e) => {
-            result.reason = format!("harness: cannot create the scratch area: {e}");
-            return result;
+            return unjudged(
+                case,
+                format!("harness: cannot create the scratch area: {e}"),
+            );
         }
     };
     let unix_name = format!("sbx-conformance-{}", &token()[..16]);
     let listeners = match Listeners::open(&unix_name) {
         Ok(l) => l,
         Err(e) => {
-            result.reason = format!("harness: cannot open listeners: {e}");
-            return result;
+            return unjudged(case, format!("harness: cannot open listeners: {e}"));
         }
     };
     let before = scratch.snapshot();
@@ -216,11 +197,9 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         Ok(s) => s,
         Err(e) => {
             listeners.close();
-            result.reason = format!("adapter: {e}");
-            return result;
+            return unjudged(case, format!("adapter: {e}"));
         }
     };
-    result.notes.extend(session.limit_warnings.iter().cloned());
     let mut run = Run {
         session: &mut session,
         harm: Vec::new(),
@@ -240,97 +219,51 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         handed: BTreeSet::new(),
         before_target: Vec::new(),
     };
-    let verdict_hint = drive(&mut run, bench, case, &scratch, &listeners, &canaries);
+    let stopped = drive(&mut run, bench, case, &scratch, &listeners, &canaries).err();
     // Looked at while the plugin ran and before `bye` when the session got that far (an
     // adapter on its way out closes what it held), and now (a session cut short).
     run.look_at_tree(&scratch.secret);
-    let tree = std::mem::take(&mut run.tree);
-    let handed = std::mem::take(&mut run.handed);
-    let peak_rss_before_target_load_kib = run.peak_rss_before_target_load_kib;
-    if let Some(at) = run.events_at_unload {
-        let late = run.target_logs_since(at);
-        if late > 0 {
-            run.harm.push(harm(
-                HarmKind::RanAfterUnload,
-                format!("{late} log record(s) of the plugin arrived after its unload was answered"),
-            ));
-        }
-    }
-    if let Some(at) = run.events_at_key_revocation {
-        let late = run.target_logs_since(at);
-        if late > 0 {
-            run.harm.push(harm(
-                HarmKind::RanAfterRevocation,
-                format!(
-                    "{late} log record(s) of the plugin arrived after its signer's key was revoked"
-                ),
-            ));
-        }
-    }
-    let passed_on = run.target_logs_since(0);
-    let session_full = run.session.events.len() >= crate::session::MAX_EVENTS;
-    if passed_on > LOG_RECORDS_BOUND {
-        run.harm.push(harm(
-            HarmKind::ResourceExhausted,
-            format!(
-                "the host passed on {}{passed_on} log records of the plugin (the suite allows \
-                 {LOG_RECORDS_BOUND} per case)",
-                if session_full { "at least " } else { "" }
-            ),
-        ));
-    }
-    result.notes.append(&mut run.notes);
-    let (early_harm, outcome, malformed, host_gone) =
-        (run.harm, run.outcome, run.malformed, run.host_gone);
-    // Garbage that a channel attack put into the host's output is that attack's harm.
-    let corrupted_by_plugin = case.channel_attack && run.corrupted_after_load;
+    let mut obs = Observations {
+        stopped,
+        tree: std::mem::take(&mut run.tree),
+        handed: std::mem::take(&mut run.handed),
+        peak_rss_before_target_load_kib: run.peak_rss_before_target_load_kib,
+        logs_after_unload: run
+            .events_at_unload
+            .map_or(0, |at| run.target_logs_since(at)),
+        logs_after_key_revocation: run
+            .events_at_key_revocation
+            .map_or(0, |at| run.target_logs_since(at)),
+        logs_passed_on: run.target_logs_since(0),
+        events_full: run.session.events.len() >= crate::session::MAX_EVENTS,
+        corrupted_after_load: run.corrupted_after_load,
+        malformed: run.malformed,
+        host_gone: run.host_gone,
+        outcome: run.outcome.take(),
+        during: std::mem::take(&mut run.harm),
+        ..Observations::default()
+    };
+    let mut notes = std::mem::take(&mut run.notes);
     // Before the adapter exits: what it holds for its plugins, not what it leaves behind.
-    let stored = scratch.work_bytes();
+    obs.stored_bytes = scratch.work_bytes();
     let finished = session.finish(Duration::from_secs(5));
-    let received = listeners.close();
+    obs.received = listeners.close();
     let after = scratch.snapshot();
     if case.hostile {
         clean_tmp_attack_files();
     }
     let _ = std::fs::remove_dir_all(&scratch.root);
-
-    result.harm = early_harm;
-    result.protocol_errors = session.protocol_errors.clone();
-    result.measured = Measured {
+    obs.changes = after.changes_since(&before);
+    obs.written_bytes = Scratch::written_bytes(&after);
+    obs.protocol_errors = session.protocol_errors.clone();
+    obs.measured = Measured {
         wall_ms: started.elapsed().as_millis() as u64,
         cpu_ms: finished.guard.as_ref().map_or(0, |g| g.cpu_us / 1000),
         peak_rss_kib: finished.guard.as_ref().map_or(0, |g| g.peak_rss_kib),
         stdout_bytes: session.stdout_bytes,
         stderr_bytes: finished.stderr_bytes,
     };
-    // The packages' payload makes up to 320 MiB resident in its constructor; refusing it
-    // needs a few MiB. The guard's peak covers every process of the case reaped inside it,
-    // however it ended, and the line is the largest process alive before the load (the
-    // adapter and the neighbour, whatever their size), so no answer hides it. What the
-    // peak cannot see is in ADAPTERS.md.
-    if let Some(before) = peak_rss_before_target_load_kib {
-        let peak = result.measured.peak_rss_kib;
-        if peak >= before + REFUSED_CODE_RSS_GROWTH_KIB {
-            result.harm.push(harm(
-                HarmKind::RefusedCodeRan,
-                format!(
-                    "a process of the case reached {} MiB resident, against {} MiB for the \
-                     largest before the package's load: the payload of a package that had to \
-                     be refused (or of bytes swapped in after verification) ran",
-                    peak / 1024,
-                    before / 1024
-                ),
-            ));
-        }
-    }
-    if let Err(reason) = verdict_hint {
-        // Not applicable, or a harness/adapter fault before the plugin ran.
-        result.verdict = reason.0;
-        result.reason = reason.1;
-        return result;
-    }
-
-    // ---- what the harness saw with its own eyes -----------------------------------
+    // What the adapter wrote and the plugin logged: canaries, and privileges reported.
     let mut seen = session.seen.clone();
     seen.extend_from_slice(&finished.stderr);
     for event in &session.events {
@@ -338,319 +271,16 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
             seen.extend_from_slice(message.as_bytes());
         }
     }
-    let found = canaries.found_in(&seen);
-    if !found.is_empty() {
-        result.harm.push(harm(
-            HarmKind::SecretInOutput,
-            format!(
-                "canary token(s) seen in the adapter's output: {}",
-                found.join(", ")
-            ),
-        ));
-    }
-    if seen.windows(7).any(|w| w == b"GAINED ") {
-        let line = String::from_utf8_lossy(&seen)
-            .lines()
-            .filter_map(|l| {
-                l.find("GAINED ")
-                    .map(|i| l[i..].chars().take(160).collect::<String>())
-            })
-            .next()
-            .unwrap_or_default();
-        result.harm.push(harm(HarmKind::PrivilegeObserved, line));
-    }
-    let changes = after.changes_since(&before);
-    if !changes.is_empty() {
-        let shown: Vec<_> = changes.iter().take(5).cloned().collect();
-        result
-            .harm
-            .push(harm(HarmKind::FileWritten, shown.join("; ")));
-    }
-    let written = Scratch::written_bytes(&after);
-    if written > 64 << 20 {
-        result.harm.push(harm(
-            HarmKind::ResourceExhausted,
-            format!("{} MiB written outside the allowed area", written >> 20),
-        ));
-    }
-    if stored > 64 << 20 {
-        result.harm.push(harm(
-            HarmKind::ResourceExhausted,
-            format!(
-                "{} MiB held in the adapter's working directory (plugin storage)",
-                stored >> 20
-            ),
-        ));
-    }
-    if received.tcp > 0 {
-        result.harm.push(harm(
-            HarmKind::TcpConnection,
-            format!(
-                "{} connection(s) to the harness's TCP listener",
-                received.tcp
-            ),
-        ));
-    }
-    if received.udp > 0 {
-        result.harm.push(harm(
-            HarmKind::UdpDatagram,
-            format!("{} datagram(s) to the harness's UDP listener", received.udp),
-        ));
-    }
-    if received.unix > 0 {
-        result.harm.push(harm(
-            HarmKind::UnixConnection,
-            format!(
-                "{} connection(s) to the harness's abstract unix socket",
-                received.unix
-            ),
-        ));
-    }
-    for kind in Handed::KINDS {
-        let found: Vec<&str> = handed
-            .iter()
-            .filter(|h| h.kind() == kind)
-            .map(Handed::detail)
-            .collect();
-        if !found.is_empty() {
-            let more = found.len().saturating_sub(3);
-            let mut detail = found[..found.len().min(3)].join("; ");
-            if more > 0 {
-                detail += &format!("; and {more} more");
-            }
-            result.harm.push(harm(kind, detail));
-        }
-    }
-    if tree.bait_holders > 0 {
-        result.harm.push(harm(
-            HarmKind::DescriptorLeaked,
-            format!(
-                "{} process(es) below the adapter hold the host's descriptor of the secret",
-                tree.bait_holders
-            ),
-        ));
-    }
-    // The adapter's own threads (request reader, supervisors) are the margin.
-    let thread_bound = u64::from(case.policy.limits.threads) + 32;
-    if tree.max_threads > thread_bound {
-        result.harm.push(harm(
-            HarmKind::ResourceExhausted,
-            format!(
-                "a process of the case had {} threads (policy {})",
-                tree.max_threads, case.policy.limits.threads
-            ),
-        ));
-    }
-    if tree.zombies >= 4 {
-        result.harm.push(harm(
-            HarmKind::ResourceExhausted,
-            format!("{} zombie processes under the adapter", tree.zombies),
-        ));
-    }
-    let fd_bound = u64::from(case.policy.limits.open_files) + 64;
-    if tree.max_fds > fd_bound {
-        result.harm.push(harm(
-            HarmKind::ResourceExhausted,
-            format!(
-                "a process of the case held {} descriptors (policy {})",
-                tree.max_fds, case.policy.limits.open_files
-            ),
-        ));
-    }
-    let output_bound = 8u64 << 20;
-    if result.measured.stdout_bytes + result.measured.stderr_bytes > output_bound {
-        result.harm.push(harm(
-            HarmKind::ResourceExhausted,
-            format!(
-                "the adapter wrote {} MiB",
-                (result.measured.stdout_bytes + result.measured.stderr_bytes) >> 20
-            ),
-        ));
-    }
-    match &finished.guard {
-        None => {
-            result.verdict = Verdict::Error;
-            result.reason =
-                "the case guard gave no report: the process tree was not observed".into();
-            return result;
-        }
-        Some(g) => {
-            if let Some(sig) = g.adapter_signal
-                && !g.adapter_killed_by_guard
-            {
-                let kind = if [
-                    libc::SIGSEGV,
-                    libc::SIGBUS,
-                    libc::SIGILL,
-                    libc::SIGFPE,
-                    libc::SIGABRT,
-                    libc::SIGSYS,
-                    libc::SIGTRAP,
-                    libc::SIGXCPU,
-                    libc::SIGXFSZ,
-                ]
-                .contains(&sig)
-                {
-                    HarmKind::HostCrashed
-                } else {
-                    HarmKind::HostSignalled
-                };
-                result
-                    .harm
-                    .push(harm(kind, format!("the adapter died of signal {sig}")));
-            } else if host_gone && !g.adapter_killed_by_guard {
-                result.harm.push(harm(
-                    HarmKind::HostCrashed,
-                    format!(
-                        "the adapter exited (code {:?}) in the middle of the session",
-                        g.adapter_exit_code
-                    ),
-                ));
-            }
-            if g.terminal_bytes > 0 {
-                result.harm.push(harm(
-                    HarmKind::TerminalInjected,
-                    format!(
-                        "{} byte(s) reached the adapter's terminal: {:?}",
-                        g.terminal_bytes, g.terminal_excerpt
-                    ),
-                ));
-            }
-            if g.sigurg_received > 0 {
-                result.harm.push(harm(
-                    HarmKind::HostSignalled,
-                    format!("the case guard received {} SIGURG", g.sigurg_received),
-                ));
-            }
-            if !g.left.is_empty() {
-                let names: Vec<_> = g.left.iter().take(5).map(|p| p.name.clone()).collect();
-                result.harm.push(harm(
-                    HarmKind::ProcessLeft,
-                    format!(
-                        "{} process(es) alive after the adapter exited: {}",
-                        g.left.len(),
-                        names.join(", ")
-                    ),
-                ));
-            }
-            if g.peak_rss_kib * 1024 > case.policy.limits.memory_bytes {
-                result.harm.push(harm(
-                    HarmKind::ResourceExhausted,
-                    format!(
-                        "peak resident set {} MiB, policy {} MiB",
-                        g.peak_rss_kib >> 10,
-                        case.policy.limits.memory_bytes >> 20
-                    ),
-                ));
-            }
-            let cpu_bound = case.policy.limits.cpu_ms * 3 / 2 + 1000;
-            if g.cpu_us / 1000 > cpu_bound {
-                result.harm.push(harm(
-                    HarmKind::ResourceExhausted,
-                    format!(
-                        "CPU time {} ms, policy {} ms",
-                        g.cpu_us / 1000,
-                        case.policy.limits.cpu_ms
-                    ),
-                ));
-            }
-        }
-    }
-    result.outcome = outcome.unwrap_or(Outcome::Unknown);
-    if let Some(form) = case.package
-        && form.must_refuse()
-        && matches!(
-            result.outcome,
-            Outcome::Killed { .. } | Outcome::Survived { .. }
-        )
-    {
-        // The sandbox's own answer, against its interest: it started the package's code,
-        // however briefly (a run cut short before the payload's memory shows is still a run).
-        result.harm.push(harm(
-            HarmKind::RefusedCodeRan,
-            format!(
-                "a {} package was not refused at load: {}",
-                form.as_str(),
-                describe_outcome(&result.outcome)
-            ),
-        ));
-    }
-    if case.package == Some(PackageForm::SwappedAfterLoad)
-        && let Outcome::Killed { termination } = &result.outcome
-        && termination.reason == "signal"
-    {
-        // Overwritten in place, a file the plugin was mapped from changes under it: a crash
-        // right after the swap means the code running was the file's, not the verified
-        // bytes. (The adapter's own report, and against its interest.)
-        result.harm.push(harm(
-            HarmKind::RefusedCodeRan,
-            format!(
-                "the plugin died of a signal after its file was overwritten: {}",
-                termination.detail
-            ),
-        ));
-    }
-    // One entry per kind, holding every distinct observation of it.
-    result.harm.sort_by_key(|h| h.kind);
-    result.harm.dedup_by(|later, kept| {
-        let same = later.kind == kept.kind;
-        if same && !kept.detail.contains(later.detail.as_str()) {
-            kept.detail.push_str("; ");
-            kept.detail.push_str(&later.detail);
-        }
-        same
-    });
-
-    // ---- verdict --------------------------------------------------------------------
-    if let Some(expected) = &case.expected
-        && (sut.compare_expectations || (case.inert.is_some() && sut.role == "mutant"))
-    {
-        let met = outcome_matches(expected, &result.outcome);
-        result.expectation_met = Some(met);
-    }
-    let real_harm: Vec<_> = result
-        .harm
-        .iter()
-        .filter(|h| h.kind != HarmKind::ChannelCorrupted || corrupted_by_plugin)
+    obs.canaries_found = canaries
+        .found_in(&seen)
+        .into_iter()
+        .map(str::to_owned)
         .collect();
-    if !real_harm.is_empty() {
-        result.verdict = Verdict::Fail;
-        result.reason = real_harm
-            .iter()
-            .map(|h| format!("{}: {}", h.kind.as_str(), h.detail))
-            .collect::<Vec<_>>()
-            .join("; ");
-    } else if malformed {
-        result.verdict = Verdict::Error;
-        result.reason = format!(
-            "malformed adapter output: {}",
-            result.protocol_errors.first().cloned().unwrap_or_default()
-        );
-    } else if !case.hostile && !matches!(result.outcome, Outcome::Survived { status: Some(0) }) {
-        result.verdict = Verdict::Fail;
-        result.reason = format!(
-            "a benign plugin was not served: {}",
-            describe_outcome(&result.outcome)
-        );
-    } else if result.expectation_met == Some(false) {
-        result.verdict = Verdict::Fail;
-        result.reason = format!(
-            "contained, but expected {} and observed {}{}",
-            case.expected
-                .as_ref()
-                .map(Expected::describe)
-                .unwrap_or_default(),
-            describe_outcome(&result.outcome),
-            if case.inert.is_some() {
-                " (the attack is inert here: the reaction is the evidence)"
-            } else {
-                ""
-            }
-        );
-    } else {
-        result.verdict = Verdict::Pass;
-        result.reason = format!("no harm observed; {}", describe_outcome(&result.outcome));
-    }
+    obs.gained = gained_line(&seen);
+    obs.guard = finished.guard;
+    let mut result = judge(case, sut, &obs, &bench.bounds);
+    result.notes = session.limit_warnings.clone();
+    result.notes.append(&mut notes);
     result
 }
 
@@ -675,30 +305,6 @@ fn echoed(answer: &Answer, probe: &[u8]) -> bool {
         .ok()
         .and_then(|r| crate::protocol::decode_bytes(&r.output_b64))
         .is_some_and(|out| out == probe))
-}
-
-fn harm(kind: HarmKind, detail: String) -> Harm {
-    Harm { kind, detail }
-}
-
-/// Text for an outcome.
-pub fn describe_outcome(o: &Outcome) -> String {
-    match o {
-        Outcome::RefusedLoad { .. } => "refused_load".into(),
-        Outcome::Killed { termination } => format!("killed ({})", termination.reason),
-        Outcome::Survived { status: Some(s) } => format!("survived (status {s})"),
-        Outcome::Survived { status: None } => "survived".into(),
-        Outcome::Unknown => "unknown".into(),
-    }
-}
-
-fn outcome_matches(expected: &Expected, observed: &Outcome) -> bool {
-    match (expected, observed) {
-        (Expected::RefusedLoad, Outcome::RefusedLoad { .. }) => true,
-        (Expected::Killed(r), Outcome::Killed { termination }) => &termination.reason == r,
-        (Expected::Survived, Outcome::Survived { .. }) => true,
-        _ => false,
-    }
 }
 
 struct Run<'a> {
@@ -1567,109 +1173,4 @@ fn attack_input(
         policy.limits.storage_bytes.unwrap_or(0),
     )
     .into_bytes()
-}
-
-#[derive(Default)]
-struct TreeFacts {
-    zombies: u64,
-    max_fds: u64,
-    max_threads: u64,
-    bait_holders: u64,
-}
-
-/// The adapter and its live descendants.
-fn tree_pids(adapter: i32) -> Vec<i32> {
-    let mut pids: Vec<i32> = descendants(adapter)
-        .into_iter()
-        .map(|(pid, _, _)| pid)
-        .collect();
-    pids.push(adapter);
-    pids
-}
-
-/// CPU time (ms) the adapter and its live descendants have used so far, all threads, and
-/// the children they reaped, from /proc: what a stretch of the case costs is the
-/// difference of two readings.
-fn tree_cpu_ms(adapter: i32) -> u64 {
-    // SAFETY: sysconf reads a constant of the system; no pointer is involved.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
-    let ticks: u64 = tree_pids(adapter)
-        .iter()
-        .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // After the name (which may hold anything): state, then fields 4 to 13, then
-            // utime, stime, cutime and cstime (fields 14 to 17 of proc(5)).
-            // cutime and cstime are the children it has reaped.
-            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let own_and_reaped = fields.get(11..15)?;
-            own_and_reaped
-                .iter()
-                .map(|f| f.parse::<u64>().ok())
-                .sum::<Option<u64>>()
-        })
-        .sum();
-    ticks * 1000 / ticks_per_second
-}
-
-/// The largest peak resident size (KiB, `VmHWM`) among the adapter and its live
-/// descendants. The guard's figure at the end is the largest of every process of the case,
-/// these and the ones still to come.
-fn tree_peak_rss_kib(adapter: i32) -> u64 {
-    tree_pids(adapter)
-        .iter()
-        .filter_map(|pid| status_number(*pid, "VmHWM:"))
-        .max()
-        .unwrap_or(0)
-}
-
-/// The number of a field of /proc/PID/status (`Threads:`, `VmHWM:` in kB, ...).
-fn status_number(pid: i32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// Facts about the adapter's descendants, read from /proc while the case still runs.
-fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
-    let mut facts = TreeFacts {
-        zombies: 0,
-        max_fds: 0,
-        max_threads: 0,
-        bait_holders: 0,
-    };
-    let mut pids: Vec<(i32, String)> = descendants(adapter)
-        .into_iter()
-        .map(|(p, _, s)| (p, s))
-        .collect();
-    pids.push((adapter, "R".into()));
-    for (pid, state) in pids {
-        if state == "Z" {
-            facts.zombies += 1;
-            continue;
-        }
-        let threads = status_number(pid, "Threads:").unwrap_or(0);
-        facts.max_threads = facts.max_threads.max(threads);
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
-            continue;
-        };
-        let mut count = 0;
-        let mut holds = false;
-        for fd in fds.flatten() {
-            count += 1;
-            if pid != adapter
-                && fd.file_name().to_str() == Some(&BAIT_FD.to_string())
-                && std::fs::read_link(fd.path()).ok().as_deref() == Some(secret)
-            {
-                holds = true;
-            }
-        }
-        facts.max_fds = facts.max_fds.max(count);
-        facts.bait_holders += u64::from(holds);
-    }
-    facts
 }

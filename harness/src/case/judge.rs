@@ -1,0 +1,1048 @@
+//! The verdict of a case: a pure function of the case, the sandbox's role and what the
+//! harness observed. Nothing here starts a process or reads a file, so every rule is
+//! tested against a table of observations (see the tests below) without an adapter.
+
+use std::collections::BTreeSet;
+
+use serde::Deserialize;
+
+use super::{Case, Expected, Sut};
+use crate::guard::GuardReport;
+use crate::handed::Handed;
+use crate::model::{CaseResult, Harm, HarmKind, Measured, Outcome, Verdict};
+use crate::observe::Received;
+use crate::package::PackageForm;
+use crate::procfs::TreeFacts;
+
+/// Lines beyond which what the harness saw is harm, whatever the sandbox and whatever
+/// its answers: the suite's data (`[bounds]` of `conformance/cases.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Bounds {
+    /// Log records of the plugin a host may pass on in one case.
+    pub log_records: usize,
+    /// Growth of the case's peak resident size (MiB) over the largest process before a
+    /// package's load that shows the package's payload ran.
+    pub refused_code_rss_growth_mib: u64,
+    /// Bytes written outside the allowed area, MiB.
+    pub written_mib: u64,
+    /// Bytes held in the adapter's working directory (plugin storage) at the end, MiB.
+    pub stored_mib: u64,
+    /// Threads of one process of the case beyond the policy's.
+    pub thread_margin: u64,
+    /// Descriptors of one process of the case beyond the policy's.
+    pub fd_margin: u64,
+    /// Zombie processes under the adapter at once.
+    pub zombies: u64,
+    /// What the adapter wrote (standard output and error together), MiB.
+    pub adapter_output_mib: u64,
+    /// CPU time of the whole case, percent of the policy's.
+    pub cpu_percent_of_policy: u64,
+    /// CPU time of the whole case beyond that share, milliseconds.
+    pub cpu_margin_ms: u64,
+}
+
+/// Everything the harness observed of one case, collected once.
+#[derive(Debug, Clone, Default)]
+pub struct Observations {
+    /// Harm seen while the session ran (answers, events, the census).
+    pub during: Vec<Harm>,
+    /// The plugin's fate, as far as the session got.
+    pub outcome: Option<Outcome>,
+    /// The session stopped early: a verdict that is not about harm (not applicable, or a
+    /// harness or adapter fault before the plugin ran), and why.
+    pub stopped: Option<(Verdict, String)>,
+    /// The adapter wrote something that is not the protocol.
+    pub malformed: bool,
+    /// The adapter went away in the middle of the session.
+    pub host_gone: bool,
+    /// The adapter's output was malformed after the plugin's load was requested.
+    pub corrupted_after_load: bool,
+    /// Log records of the plugin that arrived after its unload was answered.
+    pub logs_after_unload: usize,
+    /// Log records of the plugin that arrived after its signer's key was revoked.
+    pub logs_after_key_revocation: usize,
+    /// Log records of the plugin the host passed on in all.
+    pub logs_passed_on: usize,
+    /// The session kept no more events: `logs_passed_on` is a floor.
+    pub events_full: bool,
+    /// The process tree at its worst.
+    pub tree: TreeFacts,
+    /// What the plugin's processes were handed by the host.
+    pub handed: BTreeSet<Handed>,
+    /// The largest peak resident size (KiB) in the tree when a package's load was sent.
+    pub peak_rss_before_target_load_kib: Option<u64>,
+    /// Canary tokens found in the adapter's output and the plugin's log records.
+    pub canaries_found: Vec<String>,
+    /// The first line in which the plugin reported a privilege it gained.
+    pub gained: Option<String>,
+    /// Files of the scratch area that changed.
+    pub changes: Vec<String>,
+    /// Bytes written outside the allowed area.
+    pub written_bytes: u64,
+    /// Bytes in the adapter's working directory before it exited.
+    pub stored_bytes: u64,
+    /// What the harness's listeners received.
+    pub received: Received,
+    /// The case guard's last report, when it gave one.
+    pub guard: Option<GuardReport>,
+    /// Time, CPU, memory and output of the case.
+    pub measured: Measured,
+    /// Lines of the adapter that are not the protocol.
+    pub protocol_errors: Vec<String>,
+}
+
+/// The first line of `output` in which a plugin reports a privilege it gained (`attack.h`'s
+/// `GAINED ` lines), cut to 160 characters.
+pub fn gained_line(output: &[u8]) -> Option<String> {
+    if !output.windows(7).any(|w| w == b"GAINED ") {
+        return None;
+    }
+    String::from_utf8_lossy(output).lines().find_map(|l| {
+        l.find("GAINED ")
+            .map(|i| l[i..].chars().take(160).collect::<String>())
+    })
+}
+
+/// The result of a case that could not be judged (a harness or adapter fault), and why.
+pub fn unjudged(case: &Case, reason: String) -> CaseResult {
+    CaseResult {
+        case: case.id.clone(),
+        verdict: Verdict::Error,
+        reason,
+        harm: Vec::new(),
+        outcome: Outcome::Unknown,
+        expected: case.expected.as_ref().map(Expected::describe),
+        expectation_met: None,
+        protocol_errors: Vec::new(),
+        notes: Vec::new(),
+        measured: Measured::default(),
+        waived: None,
+        inert: case.inert.clone(),
+        also_seen: Vec::new(),
+    }
+}
+
+pub(super) fn harm(kind: HarmKind, detail: String) -> Harm {
+    Harm { kind, detail }
+}
+
+/// Text for an outcome.
+pub fn describe_outcome(o: &Outcome) -> String {
+    match o {
+        Outcome::RefusedLoad { .. } => "refused_load".into(),
+        Outcome::Killed { termination } => format!("killed ({})", termination.reason),
+        Outcome::Survived { status: Some(s) } => format!("survived (status {s})"),
+        Outcome::Survived { status: None } => "survived".into(),
+        Outcome::Unknown => "unknown".into(),
+    }
+}
+
+fn outcome_matches(expected: &Expected, observed: &Outcome) -> bool {
+    match (expected, observed) {
+        (Expected::RefusedLoad, Outcome::RefusedLoad { .. }) => true,
+        (Expected::Killed(r), Outcome::Killed { termination }) => &termination.reason == r,
+        (Expected::Survived, Outcome::Survived { .. }) => true,
+        _ => false,
+    }
+}
+
+/// The signals of which a process dies of its own fault, not of another's hand.
+const CRASH_SIGNALS: [i32; 9] = [
+    libc::SIGSEGV,
+    libc::SIGBUS,
+    libc::SIGILL,
+    libc::SIGFPE,
+    libc::SIGABRT,
+    libc::SIGSYS,
+    libc::SIGTRAP,
+    libc::SIGXCPU,
+    libc::SIGXFSZ,
+];
+
+/// Judges one case: its harm, its verdict and why. `sut` says whether the reference's
+/// reaction is expected of the sandbox; `case.policy` gives the lines its figures are held
+/// to, `bounds` the suite's margins.
+pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> CaseResult {
+    let mut result = CaseResult {
+        harm: obs.during.clone(),
+        protocol_errors: obs.protocol_errors.clone(),
+        measured: obs.measured.clone(),
+        ..unjudged(case, String::new())
+    };
+    let h = &mut result.harm;
+    if obs.logs_after_unload > 0 {
+        h.push(harm(
+            HarmKind::RanAfterUnload,
+            format!(
+                "{} log record(s) of the plugin arrived after its unload was answered",
+                obs.logs_after_unload
+            ),
+        ));
+    }
+    if obs.logs_after_key_revocation > 0 {
+        h.push(harm(
+            HarmKind::RanAfterRevocation,
+            format!(
+                "{} log record(s) of the plugin arrived after its signer's key was revoked",
+                obs.logs_after_key_revocation
+            ),
+        ));
+    }
+    if obs.logs_passed_on > bounds.log_records {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "the host passed on {}{} log records of the plugin (the suite allows {} per \
+                 case)",
+                if obs.events_full { "at least " } else { "" },
+                obs.logs_passed_on,
+                bounds.log_records
+            ),
+        ));
+    }
+    // A package's payload makes hundreds of MiB resident in its constructor; refusing it
+    // needs a few. The guard's peak covers every process of the case reaped inside it,
+    // however it ended, and the line is the largest process alive before the load (the
+    // adapter and the neighbour, whatever their size), so no answer hides it. What the
+    // peak cannot see is in ADAPTERS.md.
+    if let Some(before) = obs.peak_rss_before_target_load_kib {
+        let peak = obs.measured.peak_rss_kib;
+        if peak >= before + (bounds.refused_code_rss_growth_mib << 10) {
+            h.push(harm(
+                HarmKind::RefusedCodeRan,
+                format!(
+                    "a process of the case reached {} MiB resident, against {} MiB for the \
+                     largest before the package's load: the payload of a package that had to \
+                     be refused (or of bytes swapped in after verification) ran",
+                    peak / 1024,
+                    before / 1024
+                ),
+            ));
+        }
+    }
+    if let Some((verdict, reason)) = &obs.stopped {
+        result.verdict = *verdict;
+        result.reason = reason.clone();
+        return result;
+    }
+    look_at_effects(case, obs, bounds, h);
+    let Some(g) = &obs.guard else {
+        result.verdict = Verdict::Error;
+        result.reason = "the case guard gave no report: the process tree was not observed".into();
+        return result;
+    };
+    look_at_guard_report(case, g, obs.host_gone, bounds, h);
+    result.outcome = obs.outcome.clone().unwrap_or(Outcome::Unknown);
+    look_at_answers(case, &result.outcome, &mut result.harm);
+    // One entry per kind, holding every distinct observation of it.
+    result.harm.sort_by_key(|h| h.kind);
+    result.harm.dedup_by(|later, kept| {
+        let same = later.kind == kept.kind;
+        if same && !kept.detail.contains(later.detail.as_str()) {
+            kept.detail.push_str("; ");
+            kept.detail.push_str(&later.detail);
+        }
+        same
+    });
+    decide(case, sut, obs, &mut result);
+    result
+}
+
+/// Harm the harness saw with its own eyes: canaries, gained privileges, files, listeners,
+/// what the plugin was handed, and the process tree against the policy.
+fn look_at_effects(case: &Case, obs: &Observations, bounds: &Bounds, h: &mut Vec<Harm>) {
+    if !obs.canaries_found.is_empty() {
+        h.push(harm(
+            HarmKind::SecretInOutput,
+            format!(
+                "canary token(s) seen in the adapter's output: {}",
+                obs.canaries_found.join(", ")
+            ),
+        ));
+    }
+    if let Some(line) = &obs.gained {
+        h.push(harm(HarmKind::PrivilegeObserved, line.clone()));
+    }
+    if !obs.changes.is_empty() {
+        let shown: Vec<_> = obs.changes.iter().take(5).cloned().collect();
+        h.push(harm(HarmKind::FileWritten, shown.join("; ")));
+    }
+    if obs.written_bytes > bounds.written_mib << 20 {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "{} MiB written outside the allowed area",
+                obs.written_bytes >> 20
+            ),
+        ));
+    }
+    if obs.stored_bytes > bounds.stored_mib << 20 {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "{} MiB held in the adapter's working directory (plugin storage)",
+                obs.stored_bytes >> 20
+            ),
+        ));
+    }
+    let r = obs.received;
+    if r.tcp > 0 {
+        h.push(harm(
+            HarmKind::TcpConnection,
+            format!("{} connection(s) to the harness's TCP listener", r.tcp),
+        ));
+    }
+    if r.udp > 0 {
+        h.push(harm(
+            HarmKind::UdpDatagram,
+            format!("{} datagram(s) to the harness's UDP listener", r.udp),
+        ));
+    }
+    if r.unix > 0 {
+        h.push(harm(
+            HarmKind::UnixConnection,
+            format!(
+                "{} connection(s) to the harness's abstract unix socket",
+                r.unix
+            ),
+        ));
+    }
+    for kind in Handed::KINDS {
+        let found: Vec<&str> = obs
+            .handed
+            .iter()
+            .filter(|x| x.kind() == kind)
+            .map(Handed::detail)
+            .collect();
+        if !found.is_empty() {
+            let more = found.len().saturating_sub(3);
+            let mut detail = found[..found.len().min(3)].join("; ");
+            if more > 0 {
+                detail += &format!("; and {more} more");
+            }
+            h.push(harm(kind, detail));
+        }
+    }
+    let tree = &obs.tree;
+    if tree.bait_holders > 0 {
+        h.push(harm(
+            HarmKind::DescriptorLeaked,
+            format!(
+                "{} process(es) below the adapter hold the host's descriptor of the secret",
+                tree.bait_holders
+            ),
+        ));
+    }
+    // The adapter's own threads (request reader, supervisors) are the margin.
+    let limits = &case.policy.limits;
+    if tree.max_threads > u64::from(limits.threads) + bounds.thread_margin {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "a process of the case had {} threads (policy {})",
+                tree.max_threads, limits.threads
+            ),
+        ));
+    }
+    if tree.zombies >= bounds.zombies {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!("{} zombie processes under the adapter", tree.zombies),
+        ));
+    }
+    if tree.max_fds > u64::from(limits.open_files) + bounds.fd_margin {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "a process of the case held {} descriptors (policy {})",
+                tree.max_fds, limits.open_files
+            ),
+        ));
+    }
+    let output = obs.measured.stdout_bytes + obs.measured.stderr_bytes;
+    if output > bounds.adapter_output_mib << 20 {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!("the adapter wrote {} MiB", output >> 20),
+        ));
+    }
+}
+
+/// Harm in the case guard's report: how the adapter ended, its terminal, signals sent to
+/// the guard, processes left behind, and the whole case's memory and CPU.
+fn look_at_guard_report(
+    case: &Case,
+    g: &GuardReport,
+    host_gone: bool,
+    bounds: &Bounds,
+    h: &mut Vec<Harm>,
+) {
+    if let Some(sig) = g.adapter_signal
+        && !g.adapter_killed_by_guard
+    {
+        let kind = if CRASH_SIGNALS.contains(&sig) {
+            HarmKind::HostCrashed
+        } else {
+            HarmKind::HostSignalled
+        };
+        h.push(harm(kind, format!("the adapter died of signal {sig}")));
+    } else if host_gone && !g.adapter_killed_by_guard {
+        h.push(harm(
+            HarmKind::HostCrashed,
+            format!(
+                "the adapter exited (code {:?}) in the middle of the session",
+                g.adapter_exit_code
+            ),
+        ));
+    }
+    if g.terminal_bytes > 0 {
+        h.push(harm(
+            HarmKind::TerminalInjected,
+            format!(
+                "{} byte(s) reached the adapter's terminal: {:?}",
+                g.terminal_bytes, g.terminal_excerpt
+            ),
+        ));
+    }
+    if g.sigurg_received > 0 {
+        h.push(harm(
+            HarmKind::HostSignalled,
+            format!("the case guard received {} SIGURG", g.sigurg_received),
+        ));
+    }
+    if !g.left.is_empty() {
+        let names: Vec<_> = g.left.iter().take(5).map(|p| p.name.clone()).collect();
+        h.push(harm(
+            HarmKind::ProcessLeft,
+            format!(
+                "{} process(es) alive after the adapter exited: {}",
+                g.left.len(),
+                names.join(", ")
+            ),
+        ));
+    }
+    let limits = &case.policy.limits;
+    if g.peak_rss_kib * 1024 > limits.memory_bytes {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "peak resident set {} MiB, policy {} MiB",
+                g.peak_rss_kib >> 10,
+                limits.memory_bytes >> 20
+            ),
+        ));
+    }
+    let cpu_bound = limits.cpu_ms * bounds.cpu_percent_of_policy / 100 + bounds.cpu_margin_ms;
+    if g.cpu_us / 1000 > cpu_bound {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "CPU time {} ms, policy {} ms",
+                g.cpu_us / 1000,
+                limits.cpu_ms
+            ),
+        ));
+    }
+}
+
+/// Harm in the sandbox's own answers, against its interest: a package that had to be
+/// refused was started, or a swapped file's code ran.
+fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
+    if let Some(form) = case.package
+        && form.must_refuse()
+        && matches!(outcome, Outcome::Killed { .. } | Outcome::Survived { .. })
+    {
+        // It started the package's code, however briefly (a run cut short before the
+        // payload's memory shows is still a run).
+        h.push(harm(
+            HarmKind::RefusedCodeRan,
+            format!(
+                "a {} package was not refused at load: {}",
+                form.as_str(),
+                describe_outcome(outcome)
+            ),
+        ));
+    }
+    if case.package == Some(PackageForm::SwappedAfterLoad)
+        && let Outcome::Killed { termination } = outcome
+        && termination.reason == "signal"
+    {
+        // Overwritten in place, a file the plugin was mapped from changes under it: a crash
+        // right after the swap means the code running was the file's, not the verified
+        // bytes.
+        h.push(harm(
+            HarmKind::RefusedCodeRan,
+            format!(
+                "the plugin died of a signal after its file was overwritten: {}",
+                termination.detail
+            ),
+        ));
+    }
+}
+
+/// The verdict from the harm found: any harm fails; then a malformed session is an error,
+/// a benign plugin not served fails, and a reaction other than the reference's fails where
+/// it is expected.
+fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
+    if let Some(expected) = &case.expected
+        && (sut.compare_expectations || (case.inert.is_some() && sut.role == "mutant"))
+    {
+        result.expectation_met = Some(outcome_matches(expected, &result.outcome));
+    }
+    // Garbage that a channel attack put into the host's output is that attack's harm.
+    let corrupted_by_plugin = case.channel_attack && obs.corrupted_after_load;
+    let real_harm: Vec<_> = result
+        .harm
+        .iter()
+        .filter(|h| h.kind != HarmKind::ChannelCorrupted || corrupted_by_plugin)
+        .collect();
+    if !real_harm.is_empty() {
+        result.verdict = Verdict::Fail;
+        result.reason = real_harm
+            .iter()
+            .map(|h| format!("{}: {}", h.kind.as_str(), h.detail))
+            .collect::<Vec<_>>()
+            .join("; ");
+    } else if obs.malformed {
+        result.verdict = Verdict::Error;
+        result.reason = format!(
+            "malformed adapter output: {}",
+            result.protocol_errors.first().cloned().unwrap_or_default()
+        );
+    } else if !case.hostile && !matches!(result.outcome, Outcome::Survived { status: Some(0) }) {
+        result.verdict = Verdict::Fail;
+        result.reason = format!(
+            "a benign plugin was not served: {}",
+            describe_outcome(&result.outcome)
+        );
+    } else if result.expectation_met == Some(false) {
+        result.verdict = Verdict::Fail;
+        result.reason = format!(
+            "contained, but expected {} and observed {}{}",
+            case.expected
+                .as_ref()
+                .map(Expected::describe)
+                .unwrap_or_default(),
+            describe_outcome(&result.outcome),
+            if case.inert.is_some() {
+                " (the attack is inert here: the reaction is the evidence)"
+            } else {
+                ""
+            }
+        );
+    } else {
+        result.verdict = Verdict::Pass;
+        result.reason = format!("no harm observed; {}", describe_outcome(&result.outcome));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::guard::LeftProcess;
+    use crate::protocol::Termination;
+
+    fn bounds() -> Bounds {
+        #[derive(Deserialize)]
+        struct CasesFile {
+            bounds: Bounds,
+        }
+        let file: CasesFile = toml::from_str(include_str!("../../../conformance/cases.toml"))
+            .expect("conformance/cases.toml has [bounds]");
+        file.bounds
+    }
+
+    fn hostile() -> Case {
+        Case {
+            id: "some_attack".into(),
+            plugin: PathBuf::from("/nonexistent/some_attack.so"),
+            method: "attack".into(),
+            hostile: true,
+            input: Vec::new(),
+            policy: crate::selftest::default_policy(),
+            settle: Duration::ZERO,
+            pause_while_settling: false,
+            linger_after_unload: Duration::ZERO,
+            needs: Vec::new(),
+            package: None,
+            swap_in: None,
+            revoke_during_call: None,
+            audit: None,
+            channel_attack: false,
+            neighbour_threads: false,
+            allowlist_listener_prefix: false,
+            reload: false,
+            expected: None,
+            inert: None,
+        }
+    }
+
+    fn sut(role: &str, compare_expectations: bool) -> Sut {
+        Sut {
+            name: role.into(),
+            role: role.into(),
+            command: Vec::new(),
+            compare_expectations,
+        }
+    }
+
+    fn killed(reason: &str) -> Outcome {
+        Outcome::Killed {
+            termination: Termination {
+                reason: reason.into(),
+                detail: String::new(),
+            },
+        }
+    }
+
+    /// The most CPU time the default policy's case may use, in microseconds.
+    fn cpu_line_us(b: &Bounds) -> u64 {
+        (3000 * b.cpu_percent_of_policy / 100 + b.cpu_margin_ms) * 1000
+    }
+
+    /// A case in which nothing happened: the plugin was called and still answers, the
+    /// guard reported a quiet tree.
+    fn quiet() -> Observations {
+        Observations {
+            outcome: Some(Outcome::Survived { status: Some(0) }),
+            guard: Some(GuardReport::default()),
+            ..Observations::default()
+        }
+    }
+
+    type Change = fn(&mut Case, &mut Observations, &Bounds);
+
+    /// Each row: what differs from a quiet case, and the verdict and harm it must give.
+    /// Every line the judge draws is tested on both sides of it.
+    const ROWS: &[(&str, Change, Verdict, Option<HarmKind>)] = &[
+        ("quiet", |_, _, _b| {}, Verdict::Pass, None),
+        (
+            "canary",
+            |_, o, _b| o.canaries_found = vec!["secret".into()],
+            Verdict::Fail,
+            Some(HarmKind::SecretInOutput),
+        ),
+        (
+            "gained",
+            |_, o, _b| o.gained = Some("GAINED root".into()),
+            Verdict::Fail,
+            Some(HarmKind::PrivilegeObserved),
+        ),
+        (
+            "file changed",
+            |_, o, _b| o.changes = vec!["etc/passwd".into()],
+            Verdict::Fail,
+            Some(HarmKind::FileWritten),
+        ),
+        (
+            "written at the line",
+            |_, o, b| o.written_bytes = b.written_mib << 20,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "written beyond",
+            |_, o, b| o.written_bytes = (b.written_mib << 20) + 1,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "stored at the line",
+            |_, o, b| o.stored_bytes = b.stored_mib << 20,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "stored beyond",
+            |_, o, b| o.stored_bytes = (b.stored_mib << 20) + 1,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "tcp",
+            |_, o, _b| o.received.tcp = 1,
+            Verdict::Fail,
+            Some(HarmKind::TcpConnection),
+        ),
+        (
+            "udp",
+            |_, o, _b| o.received.udp = 1,
+            Verdict::Fail,
+            Some(HarmKind::UdpDatagram),
+        ),
+        (
+            "unix",
+            |_, o, _b| o.received.unix = 1,
+            Verdict::Fail,
+            Some(HarmKind::UnixConnection),
+        ),
+        (
+            "handed stdio",
+            |_, o, _b| {
+                o.handed
+                    .insert(Handed::Descriptor("fd 2 -> /dev/pts/0".into()));
+            },
+            Verdict::Fail,
+            Some(HarmKind::DescriptorLeaked),
+        ),
+        (
+            "handed environment",
+            |_, o, _b| {
+                o.handed.insert(Handed::Environment("TOKEN".into()));
+            },
+            Verdict::Fail,
+            Some(HarmKind::HostEnvironmentHanded),
+        ),
+        (
+            "bait held",
+            |_, o, _b| o.tree.bait_holders = 1,
+            Verdict::Fail,
+            Some(HarmKind::DescriptorLeaked),
+        ),
+        (
+            "threads at the line",
+            |_, o, b| o.tree.max_threads = 32 + b.thread_margin,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "threads beyond",
+            |_, o, b| o.tree.max_threads = 32 + b.thread_margin + 1,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "zombies below",
+            |_, o, b| o.tree.zombies = b.zombies - 1,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "zombies at the line",
+            |_, o, b| o.tree.zombies = b.zombies,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "fds at the line",
+            |_, o, b| o.tree.max_fds = 32 + b.fd_margin,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "fds beyond",
+            |_, o, b| o.tree.max_fds = 32 + b.fd_margin + 1,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "output at the line",
+            |_, o, b| o.measured.stdout_bytes = b.adapter_output_mib << 20,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "output beyond",
+            |_, o, b| {
+                o.measured.stdout_bytes = b.adapter_output_mib << 20;
+                o.measured.stderr_bytes = 1;
+            },
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "no guard report",
+            |_, o, _b| o.guard = None,
+            Verdict::Error,
+            None,
+        ),
+        (
+            "adapter crashed",
+            |_, o, _b| o.guard.as_mut().unwrap().adapter_signal = Some(libc::SIGSEGV),
+            Verdict::Fail,
+            Some(HarmKind::HostCrashed),
+        ),
+        (
+            "adapter signalled",
+            |_, o, _b| o.guard.as_mut().unwrap().adapter_signal = Some(libc::SIGTERM),
+            Verdict::Fail,
+            Some(HarmKind::HostSignalled),
+        ),
+        (
+            "adapter stopped by the guard",
+            |_, o, _b| {
+                let g = o.guard.as_mut().unwrap();
+                g.adapter_signal = Some(libc::SIGTERM);
+                g.adapter_killed_by_guard = true;
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "adapter gone",
+            |_, o, _b| o.host_gone = true,
+            Verdict::Fail,
+            Some(HarmKind::HostCrashed),
+        ),
+        (
+            "terminal",
+            |_, o, _b| o.guard.as_mut().unwrap().terminal_bytes = 3,
+            Verdict::Fail,
+            Some(HarmKind::TerminalInjected),
+        ),
+        (
+            "sigurg",
+            |_, o, _b| o.guard.as_mut().unwrap().sigurg_received = 1,
+            Verdict::Fail,
+            Some(HarmKind::HostSignalled),
+        ),
+        (
+            "process left",
+            |_, o, _b| {
+                o.guard.as_mut().unwrap().left = vec![LeftProcess {
+                    pid: 9,
+                    name: "x".into(),
+                    state: "S".into(),
+                }]
+            },
+            Verdict::Fail,
+            Some(HarmKind::ProcessLeft),
+        ),
+        (
+            "memory at the line",
+            |_, o, _b| o.guard.as_mut().unwrap().peak_rss_kib = 512 << 10,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "memory beyond",
+            |_, o, _b| o.guard.as_mut().unwrap().peak_rss_kib = (512 << 10) + 1,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "cpu at the line",
+            |_, o, b| o.guard.as_mut().unwrap().cpu_us = cpu_line_us(b),
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "cpu beyond",
+            |_, o, b| o.guard.as_mut().unwrap().cpu_us = cpu_line_us(b) + 1000,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "logs after unload",
+            |_, o, _b| o.logs_after_unload = 1,
+            Verdict::Fail,
+            Some(HarmKind::RanAfterUnload),
+        ),
+        (
+            "logs after revocation",
+            |_, o, _b| o.logs_after_key_revocation = 1,
+            Verdict::Fail,
+            Some(HarmKind::RanAfterRevocation),
+        ),
+        (
+            "logs at the line",
+            |_, o, b| o.logs_passed_on = b.log_records,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "logs beyond",
+            |_, o, b| o.logs_passed_on = b.log_records + 1,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "payload peak below",
+            |_, o, b| {
+                o.peak_rss_before_target_load_kib = Some(10 << 10);
+                o.measured.peak_rss_kib = ((10 + b.refused_code_rss_growth_mib) << 10) - 1;
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "payload peak reached",
+            |_, o, b| {
+                o.peak_rss_before_target_load_kib = Some(10 << 10);
+                o.measured.peak_rss_kib = (10 + b.refused_code_rss_growth_mib) << 10;
+            },
+            Verdict::Fail,
+            Some(HarmKind::RefusedCodeRan),
+        ),
+        (
+            "not applicable",
+            |_, o, _b| o.stopped = Some((Verdict::NotApplicable, "needs pause".into())),
+            Verdict::NotApplicable,
+            None,
+        ),
+        (
+            "stopped, harm still kept",
+            |_, o, _b| {
+                o.stopped = Some((Verdict::Error, "adapter fault".into()));
+                o.logs_after_unload = 1;
+            },
+            Verdict::Error,
+            Some(HarmKind::RanAfterUnload),
+        ),
+        (
+            "malformed",
+            |_, o, _b| o.malformed = true,
+            Verdict::Error,
+            None,
+        ),
+        (
+            "garbage, not the plugin's",
+            |_, o, _b| {
+                o.during
+                    .push(harm(HarmKind::ChannelCorrupted, "junk".into()));
+                o.malformed = true;
+            },
+            Verdict::Error,
+            Some(HarmKind::ChannelCorrupted),
+        ),
+        (
+            "garbage, the plugin's",
+            |c, o, _b| {
+                c.channel_attack = true;
+                o.corrupted_after_load = true;
+                o.during
+                    .push(harm(HarmKind::ChannelCorrupted, "junk".into()));
+            },
+            Verdict::Fail,
+            Some(HarmKind::ChannelCorrupted),
+        ),
+        (
+            "refused package ran",
+            |c, _, _b| c.package = Some(PackageForm::Unsigned),
+            Verdict::Fail,
+            Some(HarmKind::RefusedCodeRan),
+        ),
+        (
+            "refused package refused",
+            |c, o, _b| {
+                c.package = Some(PackageForm::Unsigned);
+                o.outcome = Some(Outcome::RefusedLoad {
+                    message: String::new(),
+                });
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "overreaching package may run",
+            |c, _, _b| c.package = Some(PackageForm::Overreaching),
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "swapped file crashed",
+            |c, o, _b| {
+                c.package = Some(PackageForm::SwappedAfterLoad);
+                o.outcome = Some(killed("signal"));
+            },
+            Verdict::Fail,
+            Some(HarmKind::RefusedCodeRan),
+        ),
+        (
+            "benign served",
+            |c, _, _b| c.hostile = false,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "benign not served",
+            |c, o, _b| {
+                c.hostile = false;
+                o.outcome = Some(killed("signal"));
+            },
+            Verdict::Fail,
+            None,
+        ),
+        (
+            "reaction as expected",
+            |c, o, _b| {
+                c.expected = Some(Expected::Killed("seccomp_violation".into()));
+                o.outcome = Some(killed("seccomp_violation"));
+            },
+            Verdict::Pass,
+            None,
+        ),
+    ];
+
+    #[test]
+    fn every_line_of_the_judge_on_both_sides() {
+        let bounds = bounds();
+        for (name, change, verdict, kind) in ROWS {
+            let mut case = hostile();
+            let mut obs = quiet();
+            change(&mut case, &mut obs, &bounds);
+            let r = judge(&case, &sut("candidate", false), &obs, &bounds);
+            assert_eq!(r.verdict, *verdict, "{name}: {}", r.reason);
+            match kind {
+                Some(k) => assert!(
+                    r.harm.iter().any(|h| h.kind == *k),
+                    "{name}: no {k:?} in {:?}",
+                    r.harm
+                ),
+                None => assert!(r.harm.is_empty(), "{name}: {:?}", r.harm),
+            }
+        }
+    }
+
+    /// The reference's reaction is held against the sandbox only where expected: for a
+    /// candidate that compares, and for a mutant on an attack that is inert here (its
+    /// reaction is then the only evidence).
+    #[test]
+    fn the_expected_reaction_is_judged_where_it_is_evidence() {
+        let bounds = bounds();
+        let mut case = hostile();
+        case.expected = Some(Expected::Killed("seccomp_violation".into()));
+        let obs = quiet();
+        let compared = judge(&case, &sut("candidate", true), &obs, &bounds);
+        assert_eq!(compared.verdict, Verdict::Fail);
+        assert_eq!(compared.expectation_met, Some(false));
+        let not_compared = judge(&case, &sut("mutant", false), &obs, &bounds);
+        assert_eq!(not_compared.verdict, Verdict::Pass);
+        assert_eq!(not_compared.expectation_met, None);
+        case.inert = Some("no x32".into());
+        let inert = judge(&case, &sut("mutant", false), &obs, &bounds);
+        assert_eq!(inert.verdict, Verdict::Fail);
+        assert!(inert.reason.contains("inert"), "{}", inert.reason);
+    }
+
+    /// Several observations of one kind make one harm entry holding each.
+    #[test]
+    fn one_entry_per_kind() {
+        let mut obs = quiet();
+        obs.written_bytes = 65 << 20;
+        obs.stored_bytes = 65 << 20;
+        let r = judge(&hostile(), &sut("candidate", false), &obs, &bounds());
+        let exhausted: Vec<_> = r
+            .harm
+            .iter()
+            .filter(|h| h.kind == HarmKind::ResourceExhausted)
+            .collect();
+        assert_eq!(exhausted.len(), 1);
+        assert!(exhausted[0].detail.contains("written") && exhausted[0].detail.contains("held"));
+    }
+
+    #[test]
+    fn gained_lines_are_found_and_cut() {
+        assert_eq!(gained_line(b"nothing here"), None);
+        assert_eq!(
+            gained_line(b"x\nplugin: GAINED read /etc/shadow\ny").as_deref(),
+            Some("GAINED read /etc/shadow")
+        );
+        let long = format!("GAINED {}", "a".repeat(500));
+        assert_eq!(gained_line(long.as_bytes()).map(|l| l.len()), Some(160));
+    }
+}
