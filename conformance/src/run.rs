@@ -25,7 +25,8 @@ use crate::suts::{Known, expectations};
 pub struct Options {
     /// Certification level whose MUSTs decide the exit status.
     pub level: u8,
-    /// Only cases whose id, or one of whose requirement ids, contains this text.
+    /// Only cases whose id, or one of whose requirement ids, contains one of these
+    /// comma-separated words.
     pub filter: Option<String>,
     /// Parallel cases.
     pub jobs: usize,
@@ -102,10 +103,10 @@ fn select<'a>(cases: &'a [SuiteCase], options: &Options) -> Vec<&'a SuiteCase> {
         .iter()
         .filter(|c| match &options.filter {
             None => true,
-            Some(f) => {
-                c.case.id.contains(f.as_str())
-                    || c.spec.attacks.iter().any(|a| a.contains(f.as_str()))
-            }
+            Some(f) => f
+                .split(',')
+                .filter(|w| !w.is_empty())
+                .any(|w| c.case.id.contains(w) || c.spec.attacks.iter().any(|a| a.contains(w))),
         })
         .enumerate()
         .filter(|(i, _)| options.shard.is_none_or(|(k, n)| i % n == k - 1))

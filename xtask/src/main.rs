@@ -11,6 +11,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
+mod cargo_mutants;
 mod fuzz;
 mod mutants;
 
@@ -24,7 +25,10 @@ tasks:
     fuzz          run the cargo-fuzz targets for a time budget, triage crashes, write a summary
                   (cargo xtask fuzz --help)
     mutants       apply each hand-written mutant of the reference sandbox, run the suite
-                  against it and report the survivors (cargo xtask mutants --help)
+                  against it and report the survivors (cargo xtask mutants --help);
+                  `mutants --cargo-mutants [ARGS]` runs cargo-mutants over the sandbox's
+                  crates with the suite as the oracle (ARGS go to cargo mutants: --in-diff
+                  FILE, --shard K/N, --file PATH)
 ";
 
 fn main() -> ExitCode {
@@ -36,7 +40,12 @@ fn main() -> ExitCode {
             Some("conformance") => conformance(&args[1..]),
             Some("plugins") => plugins(),
             Some("fuzz") => fuzz::fuzz(&args[1..]),
+            Some("mutants") if args.get(1).is_some_and(|a| a == "--cargo-mutants") => {
+                cargo_mutants::run(&args[2..])
+            }
             Some("mutants") => mutants::mutants(&args[1..]),
+            // Run by cargo-mutants' oracle test, in its copy of the workspace.
+            Some("mutant-oracle") => cargo_mutants::oracle(conformance),
             Some("help" | "--help" | "-h") => {
                 print!("{USAGE}");
                 Ok(())
@@ -96,7 +105,8 @@ usage: cargo xtask conformance [options]
                         mutant-...) or the path of an adapter executable (default: reference)
     --matrix LIST       several sandboxes side by side, comma-separated; `mutants` and `all`
                         expand to groups (e.g. --matrix reference,bubblewrap,none,mutants)
-    --filter TEXT       only cases whose name or requirement ids contain TEXT
+    --filter TEXT       only cases whose name or requirement ids contain TEXT (several:
+                        comma-separated, any of them)
     --level N           certification level whose MUSTs decide the exit status (1-3, default 3)
     --jobs N            cases run in parallel (default: number of CPUs)
     --shard I/N         run every N-th case starting at the I-th (for splitting across machines)

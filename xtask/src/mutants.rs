@@ -472,6 +472,32 @@ fn sync_tree(tree: &Path) -> Result<()> {
         let mode = std::fs::metadata(rel)?.permissions();
         std::fs::set_permissions(&dest, mode)?;
     }
+    // A file the checkout no longer has must go from the copy too (a module moved from
+    // `x.rs` to `x/mod.rs` would otherwise be found twice).
+    let listed: BTreeSet<PathBuf> = listing
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| std::str::from_utf8(p).ok().map(PathBuf::from))
+        .collect();
+    remove_unlisted(tree, tree, &listed)
+}
+
+/// Removes the files under `dir` (a directory of the copy `tree`) that `listed` does not
+/// name.
+fn remove_unlisted(tree: &Path, dir: &Path, listed: &BTreeSet<PathBuf>) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries {
+        let path = entry?.path();
+        let rel = path.strip_prefix(tree).unwrap_or(&path).to_path_buf();
+        if path.is_dir() {
+            remove_unlisted(tree, &path, listed)?;
+        } else if !listed.contains(&rel) {
+            std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        }
+    }
     Ok(())
 }
 

@@ -1,0 +1,351 @@
+//! `cargo xtask mutants --cargo-mutants`: cargo-mutants over the reference sandbox's crates,
+//! with the conformance suite as the oracle.
+//!
+//! cargo-mutants copies the workspace, mutates one function at a time and runs the test
+//! target `xtask/tests/mutant_oracle.rs` in the copy. That test runs `cargo xtask
+//! mutant-oracle`, which finds the mutated file by comparing the copy's sandbox sources
+//! with this checkout's (named by [`ORIGINAL_ENV`]), picks the cases its scope allows
+//! (`conformance/mutants/scopes.toml`; the whole suite for a file no scope names) and runs
+//! them against the reference built from the copy: a requirement that fails kills the
+//! mutant. Without [`ORIGINAL_ENV`] the test only checks the scopes file.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{Context, Result, bail};
+use serde::Deserialize;
+
+/// The scopes file.
+pub const SCOPES: &str = "conformance/mutants/scopes.toml";
+
+/// The environment variable that names the unmutated checkout to the oracle.
+pub const ORIGINAL_ENV: &str = "SBX_MUTANTS_ORIGINAL";
+
+/// The crates whose code is mutated: the reference sandbox and the libraries it ships.
+pub const PACKAGES: [&str; 3] = ["sbx-sandbox", "sbx-package", "sbx-ipc"];
+
+/// Where the sandbox's sources are, from the workspace root.
+const SOURCES: &str = "sandbox";
+
+/// cargo-mutants' output directory (it writes `mutants.out/` inside).
+const OUTPUT: &str = "target/cargo-mutants";
+
+/// The version installed when none is.
+const CARGO_MUTANTS_VERSION: &str = "27.1.0";
+
+/// Cases for the mutants of some files.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scope {
+    /// Paths from the workspace root; a path ending in `/` is a directory.
+    pub files: Vec<String>,
+    /// The suite's filter words.
+    pub cases: Vec<String>,
+    /// What confines the files' effects to those cases.
+    pub why: String,
+}
+
+/// Files not mutated at all.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Exclude {
+    /// Paths, as in [`Scope::files`].
+    pub files: Vec<String>,
+    /// Why the suite cannot judge them.
+    pub why: String,
+}
+
+/// `conformance/mutants/scopes.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scopes {
+    /// Narrowed runs, by file.
+    pub scope: Vec<Scope>,
+    /// Files left unmutated.
+    pub exclude: Exclude,
+}
+
+fn covers(pattern: &str, file: &str) -> bool {
+    match pattern.strip_suffix('/') {
+        Some(dir) => file.starts_with(&format!("{dir}/")),
+        None => file == pattern,
+    }
+}
+
+impl Scopes {
+    /// Parses and checks the scopes: every path exists under `root`, is under the
+    /// sandbox's sources, and no file is in two scopes.
+    pub fn load(root: &Path) -> Result<Scopes> {
+        let path = root.join(SCOPES);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("reading {}", path.display()))?;
+        let scopes: Scopes =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        let all = scopes
+            .scope
+            .iter()
+            .flat_map(|s| &s.files)
+            .chain(&scopes.exclude.files);
+        let mut seen = std::collections::BTreeSet::new();
+        for f in all {
+            if !f.starts_with(&format!("{SOURCES}/")) {
+                bail!("{SCOPES}: {f} is not under {SOURCES}/");
+            }
+            if !root.join(f.trim_end_matches('/')).exists() {
+                bail!("{SCOPES}: {f} does not exist");
+            }
+            if !seen.insert(f.as_str()) {
+                bail!("{SCOPES}: {f} is named twice");
+            }
+        }
+        for s in &scopes.scope {
+            if s.cases.is_empty() || s.cases.iter().any(|c| c.is_empty() || c.contains(',')) {
+                bail!(
+                    "{SCOPES}: the scope of {:?} needs filter words without commas",
+                    s.files
+                );
+            }
+            if s.why.trim().is_empty() {
+                bail!("{SCOPES}: the scope of {:?} needs a why", s.files);
+            }
+        }
+        if !scopes.exclude.files.is_empty() && scopes.exclude.why.trim().is_empty() {
+            bail!("{SCOPES}: [exclude] needs a why");
+        }
+        Ok(scopes)
+    }
+
+    /// The suite filter for mutants of `files`: the union of their scopes' words, or
+    /// `None` (the whole suite) when a file is in no scope.
+    pub fn filter_for(&self, files: &[String]) -> Option<String> {
+        let mut words = std::collections::BTreeSet::new();
+        for f in files {
+            let scope = self
+                .scope
+                .iter()
+                .find(|s| s.files.iter().any(|p| covers(p, f)))?;
+            words.extend(scope.cases.iter().cloned());
+        }
+        if words.is_empty() {
+            return None;
+        }
+        Some(words.into_iter().collect::<Vec<_>>().join(","))
+    }
+}
+
+/// The Rust files under `sources` of `copy` whose text differs from `original`'s, as
+/// paths from the root: the mutant's file.
+pub fn changed_sources(copy: &Path, original: &Path) -> Result<Vec<String>> {
+    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+        for entry in std::fs::read_dir(dir)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n == "target") {
+                    continue;
+                }
+                walk(&path, out)?;
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    walk(&copy.join(SOURCES), &mut files)
+        .with_context(|| format!("listing {}", copy.join(SOURCES).display()))?;
+    let mut changed = Vec::new();
+    for path in files {
+        let rel = path
+            .strip_prefix(copy)
+            .context("a source outside the copy")?;
+        let mine = std::fs::read(&path)?;
+        let theirs = std::fs::read(original.join(rel)).unwrap_or_default();
+        if mine != theirs {
+            changed.push(rel.to_string_lossy().into_owned());
+        }
+    }
+    Ok(changed)
+}
+
+/// `cargo xtask mutant-oracle`, run by the oracle test inside cargo-mutants' copy: the
+/// suite's cases for the mutated file, against the reference built from this tree.
+pub fn oracle(conformance: impl Fn(&[String]) -> Result<()>) -> Result<()> {
+    let here = std::env::current_dir()?;
+    let original = std::env::var_os(ORIGINAL_ENV)
+        .map(PathBuf::from)
+        .with_context(|| format!("{ORIGINAL_ENV} must name the unmutated checkout"))?;
+    let scopes = Scopes::load(&original)?;
+    let changed = changed_sources(&here, &original)?;
+    let mut args = vec!["--jobs".to_owned(), "2".to_owned()];
+    match scopes.filter_for(&changed) {
+        Some(filter) => {
+            eprintln!(
+                "mutant-oracle: {} changed; cases: {filter}",
+                changed.join(", ")
+            );
+            args.extend(["--filter".to_owned(), filter]);
+        }
+        None => eprintln!(
+            "mutant-oracle: {} changed; the whole suite",
+            if changed.is_empty() {
+                "nothing".to_owned()
+            } else {
+                changed.join(", ")
+            }
+        ),
+    }
+    conformance(&args)
+}
+
+/// `cargo xtask mutants --cargo-mutants [--in-diff FILE] [--shard K/N] [--file F]`.
+pub fn run(extra: &[String]) -> Result<()> {
+    let root = std::env::current_dir()?;
+    let scopes = Scopes::load(&root)?;
+    ensure_installed()?;
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.arg("mutants");
+    for p in PACKAGES {
+        cmd.args(["--package", p]);
+    }
+    for f in &scopes.exclude.files {
+        let glob = match f.strip_suffix('/') {
+            Some(dir) => format!("{dir}/**"),
+            None => f.clone(),
+        };
+        cmd.args(["--exclude", &glob]);
+    }
+    cmd.args([
+        "--test-package",
+        "xtask",
+        "--output",
+        OUTPUT,
+        "--no-shuffle",
+    ])
+    // The oracle runs the suite on two cores; two mutants at once would share them.
+    .args(["--jobs", "1"])
+    .args(extra)
+    .args(["--", "--test", "mutant_oracle", "--", "--nocapture"])
+    .env(ORIGINAL_ENV, &root);
+    eprintln!("xtask: {cmd:?}");
+    let status = cmd.status().context("running cargo mutants")?;
+    let out = root.join(OUTPUT).join("mutants.out");
+    summarise(&out)?;
+    // cargo-mutants exits 2 when some mutant survived, 3 on timeouts: both are the report's
+    // to show, not a failure of the tool.
+    match status.code() {
+        Some(0 | 2 | 3) => Ok(()),
+        _ => bail!("cargo mutants failed ({status})"),
+    }
+}
+
+fn ensure_installed() -> Result<()> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let present = Command::new(&cargo)
+        .args(["mutants", "--version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return Ok(());
+    }
+    eprintln!("xtask: installing cargo-mutants {CARGO_MUTANTS_VERSION} from crates.io");
+    let status = Command::new(&cargo)
+        .args([
+            "install",
+            "--locked",
+            "cargo-mutants",
+            "--version",
+            CARGO_MUTANTS_VERSION,
+        ])
+        .status()
+        .context("running cargo install")?;
+    if !status.success() {
+        bail!("cargo install cargo-mutants failed ({status})");
+    }
+    Ok(())
+}
+
+/// Prints the score and the survivors from cargo-mutants' lists.
+fn summarise(out: &Path) -> Result<()> {
+    let read = |name: &str| -> Result<Vec<String>> {
+        let path = out.join(name);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(text.lines().map(str::to_owned).collect()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+        }
+    };
+    if !out.is_dir() {
+        bail!("cargo mutants wrote no results in {}", out.display());
+    }
+    let caught = read("caught.txt")?;
+    let missed = read("missed.txt")?;
+    let timeout = read("timeout.txt")?;
+    let unviable = read("unviable.txt")?;
+    let judged = caught.len() + missed.len() + timeout.len();
+    println!(
+        "cargo-mutants: {} of {judged} viable mutants caught ({} by a timeout), {} missed, {} unviable",
+        caught.len() + timeout.len(),
+        timeout.len(),
+        missed.len(),
+        unviable.len()
+    );
+    for m in &missed {
+        println!("  missed: {m}");
+    }
+    println!("lists: {}", out.display());
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scopes() -> Scopes {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("root");
+        Scopes::load(root).expect("the scopes file is valid")
+    }
+
+    #[test]
+    fn a_file_in_a_scope_narrows_the_run_and_any_other_widens_it() {
+        let s = scopes();
+        let narrowed = s
+            .filter_for(&["sandbox/package/src/trust.rs".into()])
+            .expect("a scope");
+        assert!(narrowed.split(',').any(|w| w == "sign_"), "{narrowed}");
+        // A file of no scope: the whole suite, even beside a scoped one.
+        assert_eq!(
+            s.filter_for(&[
+                "sandbox/package/src/trust.rs".into(),
+                "sandbox/src/supervisor.rs".into()
+            ]),
+            None
+        );
+        // Nothing changed (the baseline run): the whole suite.
+        assert_eq!(s.filter_for(&[]), None);
+    }
+
+    #[test]
+    fn the_changed_file_is_found_by_its_text() {
+        let dir = tempfile_dir();
+        let (a, b) = (dir.join("a"), dir.join("b"));
+        for t in [&a, &b] {
+            std::fs::create_dir_all(t.join("sandbox/src")).expect("dirs");
+            std::fs::write(t.join("sandbox/src/x.rs"), "fn x() {}").expect("x");
+            std::fs::write(t.join("sandbox/src/y.rs"), "fn y() {}").expect("y");
+        }
+        std::fs::write(b.join("sandbox/src/y.rs"), "fn y() { loop {} }").expect("mutant");
+        assert_eq!(
+            changed_sources(&b, &a).expect("compared"),
+            ["sandbox/src/y.rs"]
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("xtask-cargo-mutants-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        dir
+    }
+}
