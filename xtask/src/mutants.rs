@@ -30,9 +30,13 @@ survivor. Writes target/mutants/report.md and report.json.
     --filter TEXT   only mutants whose name contains TEXT
     --check         only check that every patch still applies (no build, no run)
     --jobs N        cases run in parallel by the suite (default: number of CPUs)
-    --docs          also write the report to docs/mutation-report.md
+    --docs          also update docs/mutation-report.md and .json: the rows of the mutants
+                    run, each with the commit it was judged at (the others are kept)
     --list          print the catalogue and exit
     --report FILE   render the report of an earlier run (its report.json) without running
+
+cargo xtask mutants --cargo-mutants [ARGS]: cargo-mutants over the sandbox's crates instead,
+the suite as the oracle; ARGS go to cargo mutants (--in-diff FILE, --shard K/N, --file F).
 ";
 
 #[derive(Debug, Deserialize)]

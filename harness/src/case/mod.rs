@@ -219,7 +219,10 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         handed: BTreeSet::new(),
         before_target: Vec::new(),
     };
-    let stopped = drive(&mut run, bench, case, &scratch, &listeners, &canaries).err();
+    let stopped = match drive(&mut run, bench, case, &scratch, &listeners, &canaries) {
+        Ok(()) | Err(Stop::Ended) => None,
+        Err(Stop::Abort(verdict, why)) => Some((verdict, why)),
+    };
     // Looked at while the plugin ran and before `bye` when the session got that far (an
     // adapter on its way out closes what it held), and now (a session cut short).
     run.look_at_tree(&scratch.secret);
@@ -492,22 +495,18 @@ impl Run<'_> {
         }
     }
 
-    /// Records what a non-answer means; returns false when the session cannot go on.
-    fn absorb(&mut self, what: &str, answer: &Answer) -> bool {
+    /// Records what a non-answer means; [`Stop::Ended`] when the session cannot go on.
+    fn absorb(&mut self, what: &str, answer: &Answer) -> Result<(), Stop> {
         match answer {
-            Answer::Ok(_) | Answer::Err(_) => true,
+            Answer::Ok(_) | Answer::Err(_) => return Ok(()),
             Answer::Late => {
                 self.harm.push(harm(
                     HarmKind::HostHung,
                     format!("no answer to {what} in time"),
                 ));
                 self.host_gone = true;
-                false
             }
-            Answer::Closed => {
-                self.host_gone = true;
-                false
-            }
+            Answer::Closed => self.host_gone = true,
             Answer::Malformed(e) => {
                 self.malformed = true;
                 self.corrupted_after_load |= self.target_loading;
@@ -515,9 +514,9 @@ impl Run<'_> {
                     HarmKind::ChannelCorrupted,
                     format!("during {what}: {e}"),
                 ));
-                false
             }
         }
+        Err(Stop::Ended)
     }
 
     fn killed(&mut self, t: Termination) {
@@ -530,7 +529,21 @@ impl Run<'_> {
     }
 }
 
-type Abort = (Verdict, String);
+/// Why the script of a case stops before its end.
+#[derive(Debug)]
+enum Stop {
+    /// The adapter gave no usable answer: what the case saw so far is judged.
+    Ended,
+    /// A verdict that is not about harm (not applicable, a harness or adapter fault), and
+    /// why.
+    Abort(Verdict, String),
+}
+
+impl From<(Verdict, String)> for Stop {
+    fn from((verdict, why): (Verdict, String)) -> Stop {
+        Stop::Abort(verdict, why)
+    }
+}
 
 fn drive(
     run: &mut Run<'_>,
@@ -539,7 +552,7 @@ fn drive(
     scratch: &Scratch,
     listeners: &Listeners,
     canaries: &Canaries,
-) -> Result<(), Abort> {
+) -> Result<(), Stop> {
     let hello = run.session.request(
         Op::Hello {
             protocol: PROTOCOL_VERSION,
@@ -554,14 +567,14 @@ fn drive(
             )
         })?,
         other => {
-            return Err((
+            return Err(Stop::Abort(
                 Verdict::Error,
                 format!("adapter: no valid hello: {other:?}"),
             ));
         }
     };
     if hello.protocol != PROTOCOL_VERSION {
-        return Err((
+        return Err(Stop::Abort(
             Verdict::Error,
             format!(
                 "adapter speaks protocol {}, harness {PROTOCOL_VERSION}",
@@ -570,7 +583,7 @@ fn drive(
         ));
     }
     if let Some(missing) = case.needs.iter().find(|f| !hello.features.contains(f)) {
-        return Err((
+        return Err(Stop::Abort(
             Verdict::NotApplicable,
             format!(
                 "feature `{}` not declared",
@@ -600,7 +613,7 @@ fn drive(
         load_deadline,
     );
     if !matches!(answer, Answer::Ok(_)) {
-        return Err((
+        return Err(Stop::Abort(
             Verdict::Error,
             format!("adapter: the benign neighbour could not be loaded: {answer:?}"),
         ));
@@ -616,7 +629,7 @@ fn drive(
         call_deadline,
     );
     if !matches!(answer, Answer::Ok(_)) {
-        return Err((
+        return Err(Stop::Abort(
             Verdict::Error,
             format!("adapter: the benign neighbour did not answer: {answer:?}"),
         ));
@@ -625,9 +638,7 @@ fn drive(
     // gives its plugins no threads at all has none for one plugin to starve another of.
     let neighbour_threads_before = if case.neighbour_threads {
         let answer = neighbour_thread_echo(run, call_deadline);
-        if !run.absorb("neighbour thread call", &answer) {
-            return Ok(());
-        }
+        run.absorb("neighbour thread call", &answer)?;
         Some(answer)
     } else {
         None
@@ -673,9 +684,7 @@ fn drive(
     }
     run.target_loading = true;
     let answer = run.session.request(load.clone(), load_deadline);
-    if !run.absorb("load", &answer) {
-        return Ok(());
-    }
+    run.absorb("load", &answer)?;
     if let (Some(PackageForm::SwappedAfterLoad), Some(swap_in), Some(built), Answer::Ok(_)) =
         (case.package, &case.swap_in, &built, &answer)
     {
@@ -692,7 +701,7 @@ fn drive(
                 run.outcome = Some(Outcome::RefusedLoad { message: e.message })
             }
             (kind, _) => {
-                return Err((
+                return Err(Stop::Abort(
                     Verdict::Error,
                     format!("adapter: load answered {kind:?}: {}", e.message),
                 ));
@@ -716,9 +725,7 @@ fn drive(
                 },
                 call_deadline,
             );
-            if !run.absorb("first invoke", &first) {
-                return Ok(());
-            }
+            run.absorb("first invoke", &first)?;
             run.check_output_bound(&first, case.policy.limits.output_bytes);
             let unload = run.session.request(
                 Op::Unload {
@@ -726,15 +733,11 @@ fn drive(
                 },
                 unload_deadline,
             );
-            if !run.absorb("unload before the reload", &unload) {
-                return Ok(());
-            }
+            run.absorb("unload before the reload", &unload)?;
             let again = run.session.request(load, load_deadline);
-            if !run.absorb("reload", &again) {
-                return Ok(());
-            }
+            run.absorb("reload", &again)?;
             if let Answer::Err(e) = again {
-                return Err((
+                return Err(Stop::Abort(
                     Verdict::Error,
                     format!("adapter: the reload answered {:?}: {}", e.kind, e.message),
                 ));
@@ -767,17 +770,13 @@ fn drive(
         if let (Some(cap), Some((cpu_before, started))) = (rate_cap, before_call) {
             run.check_cpu_rate(cap, cpu_before, started);
         }
-        if !run.absorb("invoke", &answer) {
-            return Ok(());
-        }
+        run.absorb("invoke", &answer)?;
         run.check_foreign_output(&answer, &canaries.neighbour);
         run.check_output_bound(&answer, case.policy.limits.output_bytes);
         for a in &revoked {
-            if !run.absorb("revoke", a) {
-                return Ok(());
-            }
+            run.absorb("revoke", a)?;
             if let Answer::Err(e) = a {
-                return Err((
+                return Err(Stop::Abort(
                     Verdict::Error,
                     format!("adapter: revoke answered {:?}: {}", e.kind, e.message),
                 ));
@@ -806,11 +805,9 @@ fn drive(
                 },
                 call_deadline,
             );
-            if !run.absorb("revoke_key", &a) {
-                return Ok(());
-            }
+            run.absorb("revoke_key", &a)?;
             if let Answer::Err(e) = a {
-                return Err((
+                return Err(Stop::Abort(
                     Verdict::Error,
                     format!("adapter: revoke_key answered {:?}: {}", e.kind, e.message),
                 ));
@@ -828,9 +825,7 @@ fn drive(
                 },
                 load_deadline,
             );
-            if !run.absorb("load_package after revoke_key", &again) {
-                return Ok(());
-            }
+            run.absorb("load_package after revoke_key", &again)?;
             match &again {
                 Answer::Ok(_) => {
                     run.harm.push(harm(
@@ -843,9 +838,7 @@ fn drive(
                         },
                         unload_deadline,
                     );
-                    if !run.absorb("unload", &a) {
-                        return Ok(());
-                    }
+                    run.absorb("unload", &a)?;
                 }
                 Answer::Err(e) if e.kind == ErrorKind::Refused => {}
                 Answer::Err(e) if e.kind == ErrorKind::Terminated => run.harm.push(harm(
@@ -856,7 +849,7 @@ fn drive(
                     ),
                 )),
                 Answer::Err(e) => {
-                    return Err((
+                    return Err(Stop::Abort(
                         Verdict::Error,
                         format!(
                             "adapter: load_package after revoke_key answered {:?}: {}",
@@ -874,9 +867,7 @@ fn drive(
                 },
                 call_deadline,
             );
-            if !run.absorb("pause", &a) {
-                return Ok(());
-            }
+            run.absorb("pause", &a)?;
         }
         std::thread::sleep(case.settle);
         if case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
@@ -886,9 +877,7 @@ fn drive(
                 },
                 call_deadline,
             );
-            if !run.absorb("resume", &a) {
-                return Ok(());
-            }
+            run.absorb("resume", &a)?;
             if let Answer::Err(e) = a {
                 terminated_or_error(run, e)?;
             }
@@ -907,9 +896,7 @@ fn drive(
                 },
                 call_deadline,
             );
-            if !run.absorb("liveness call", &answer) {
-                return Ok(());
-            }
+            run.absorb("liveness call", &answer)?;
             run.check_foreign_output(&answer, &canaries.neighbour);
             run.check_output_bound(&answer, case.policy.limits.output_bytes);
             if run.events_at_key_revocation.is_some() && matches!(answer, Answer::Ok(_)) {
@@ -933,9 +920,7 @@ fn drive(
         },
         call_deadline,
     );
-    if !run.absorb("neighbour call", &answer) {
-        return Ok(());
-    }
+    run.absorb("neighbour call", &answer)?;
     if !echoed(&answer, &probe) {
         run.harm.push(harm(
             HarmKind::NeighbourNotServed,
@@ -945,9 +930,7 @@ fn drive(
     match neighbour_threads_before {
         Some(before) if echoed(&before, NEIGHBOUR_THREAD_PROBE) => {
             let answer = neighbour_thread_echo(run, call_deadline);
-            if !run.absorb("neighbour thread call", &answer) {
-                return Ok(());
-            }
+            run.absorb("neighbour thread call", &answer)?;
             if echoed(&answer, NEIGHBOUR_THREAD_PROBE) {
                 run.notes
                     .push("the neighbour started a thread while the plugin ran".into());
@@ -973,9 +956,7 @@ fn drive(
         },
         Duration::from_secs(5),
     );
-    if !run.absorb("second hello", &answer) {
-        return Ok(());
-    }
+    run.absorb("second hello", &answer)?;
     if loaded {
         let answer = run.session.request(
             Op::Unload {
@@ -983,9 +964,7 @@ fn drive(
             },
             unload_deadline,
         );
-        if !run.absorb("unload", &answer) {
-            return Ok(());
-        }
+        run.absorb("unload", &answer)?;
         run.events_at_unload = Some(run.session.events.len());
         // What the plugin still does after its shutdown shows in this time.
         std::thread::sleep(case.linger_after_unload);
@@ -1028,9 +1007,7 @@ fn drive(
             },
             call_deadline,
         );
-        if !run.absorb("audit", &answer) {
-            return Ok(());
-        }
+        run.absorb("audit", &answer)?;
         let records = match answer {
             Answer::Ok(v) => v
                 .get("records")
@@ -1038,7 +1015,7 @@ fn drive(
                 .cloned()
                 .unwrap_or_default(),
             Answer::Err(e) => {
-                return Err((
+                return Err(Stop::Abort(
                     Verdict::Error,
                     format!("adapter: audit answered {:?}: {}", e.kind, e.message),
                 ));
@@ -1056,13 +1033,10 @@ fn drive(
         },
         call_deadline,
     );
-    if !run.absorb("neighbour unload", &answer) {
-        return Ok(());
-    }
+    run.absorb("neighbour unload", &answer)?;
     run.look_at_tree(&scratch.secret);
     let answer = run.session.request(Op::Bye, Duration::from_secs(5));
-    run.absorb("bye", &answer);
-    Ok(())
+    run.absorb("bye", &answer)
 }
 
 /// What the audit `records` of the target lack, given what the case saw of it.
@@ -1122,7 +1096,7 @@ fn audit_gaps(
     gaps
 }
 
-fn terminated_or_error(run: &mut Run<'_>, e: crate::protocol::ErrorBody) -> Result<(), Abort> {
+fn terminated_or_error(run: &mut Run<'_>, e: crate::protocol::ErrorBody) -> Result<(), Stop> {
     match (e.kind, e.termination) {
         (ErrorKind::Terminated, Some(t)) => {
             run.killed(t);
@@ -1135,14 +1109,14 @@ fn terminated_or_error(run: &mut Run<'_>, e: crate::protocol::ErrorBody) -> Resu
             });
             Ok(())
         }
-        (ErrorKind::Unsupported, _) => Err((
+        (ErrorKind::Unsupported, _) => Err(Stop::Abort(
             Verdict::NotApplicable,
             format!(
                 "the adapter does not support an operation the case needs: {}",
                 e.message
             ),
         )),
-        (kind, _) => Err((
+        (kind, _) => Err(Stop::Abort(
             Verdict::Error,
             format!("adapter answered {kind:?}: {}", e.message),
         )),
