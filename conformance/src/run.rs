@@ -145,6 +145,7 @@ fn run_sut(
         scratch_base: scratch_base.clone(),
         guard_args: Vec::new(),
         neighbour: settings.neighbour.clone(),
+        neighbour_methods: settings.neighbour_methods.clone(),
         slack: settings.slack,
         bounds: settings.bounds,
     };

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
-use sbx_harness::case::{AuditCheck, Bounds, Case, Expected, RevokeDuringCall};
+use sbx_harness::case::{AuditCheck, Bounds, Case, Expected, NeighbourMethods, RevokeDuringCall};
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyLimits};
 use serde::Deserialize;
@@ -35,6 +35,8 @@ struct HarnessFile {
     slack_ms: u64,
     settle_ms: u64,
     neighbour: String,
+    neighbour_echo: String,
+    neighbour_thread_echo: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -95,6 +97,8 @@ pub struct Settings {
     pub slack: Duration,
     /// The benign neighbour plugin.
     pub neighbour: PathBuf,
+    /// The neighbour's methods the harness calls.
+    pub neighbour_methods: NeighbourMethods,
     /// Lines beyond which what the harness saw is harm.
     pub bounds: Bounds,
     file: File,
@@ -174,6 +178,10 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         policy,
         slack: Duration::from_millis(file.harness.slack_ms),
         neighbour,
+        neighbour_methods: NeighbourMethods {
+            echo: file.harness.neighbour_echo.clone(),
+            thread_echo: file.harness.neighbour_thread_echo.clone(),
+        },
         bounds: file.bounds,
         file,
     })

@@ -49,12 +49,24 @@ pub struct Bench {
     pub scratch_base: PathBuf,
     /// Guard arguments applying outer safety limits to every case.
     pub guard_args: Vec<String>,
-    /// The benign neighbour plugin (method `echo`).
+    /// The benign neighbour plugin.
     pub neighbour: PathBuf,
+    /// The neighbour's methods the harness calls.
+    pub neighbour_methods: NeighbourMethods,
     /// Slack added to every policy deadline before the harness declares the host hung.
     pub slack: Duration,
     /// The suite's lines beyond which what the harness saw is harm.
     pub bounds: Bounds,
+}
+
+/// The methods of the benign neighbour the harness calls (`[harness]` of
+/// `conformance/cases.toml`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NeighbourMethods {
+    /// Answers its input.
+    pub echo: String,
+    /// Answers its input from a thread it starts.
+    pub thread_echo: String,
 }
 
 /// The reaction the reference sandbox must show, from the plugin's metadata.
@@ -291,11 +303,11 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
 const NEIGHBOUR_THREAD_PROBE: &[u8] = b"neighbour started a thread";
 
 /// Asks the neighbour to echo [`NEIGHBOUR_THREAD_PROBE`] from a thread it starts.
-fn neighbour_thread_echo(run: &mut Run<'_>, deadline: Duration) -> Answer {
+fn neighbour_thread_echo(run: &mut Run<'_>, bench: &Bench, deadline: Duration) -> Answer {
     run.session.request(
         Op::Invoke {
             plugin: "neighbour".into(),
-            method: "thread_echo".into(),
+            method: bench.neighbour_methods.thread_echo.clone(),
             input_b64: encode_bytes(NEIGHBOUR_THREAD_PROBE),
         },
         deadline,
@@ -623,7 +635,7 @@ fn drive(
     let answer = run.session.request(
         Op::Invoke {
             plugin: "neighbour".into(),
-            method: "echo".into(),
+            method: bench.neighbour_methods.echo.clone(),
             input_b64: encode_bytes(canaries.neighbour.as_bytes()),
         },
         call_deadline,
@@ -637,7 +649,7 @@ fn drive(
     // Whether the neighbour can start a thread before the plugin is there: a sandbox that
     // gives its plugins no threads at all has none for one plugin to starve another of.
     let neighbour_threads_before = if case.neighbour_threads {
-        let answer = neighbour_thread_echo(run, call_deadline);
+        let answer = neighbour_thread_echo(run, bench, call_deadline);
         run.absorb("neighbour thread call", &answer)?;
         Some(answer)
     } else {
@@ -915,7 +927,7 @@ fn drive(
     let answer = run.session.request(
         Op::Invoke {
             plugin: "neighbour".into(),
-            method: "echo".into(),
+            method: bench.neighbour_methods.echo.clone(),
             input_b64: encode_bytes(&probe),
         },
         call_deadline,
@@ -929,7 +941,7 @@ fn drive(
     }
     match neighbour_threads_before {
         Some(before) if echoed(&before, NEIGHBOUR_THREAD_PROBE) => {
-            let answer = neighbour_thread_echo(run, call_deadline);
+            let answer = neighbour_thread_echo(run, bench, call_deadline);
             run.absorb("neighbour thread call", &answer)?;
             if echoed(&answer, NEIGHBOUR_THREAD_PROBE) {
                 run.notes

@@ -3,7 +3,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sbx_harness::case::{Bench, Bounds, Case, Expected};
+use sbx_harness::case::{Bench, Bounds, Case, Expected, NeighbourMethods};
 
 /// A bench under `scratch`, with the case guard of this build and `echo` as the neighbour.
 pub fn bench(scratch: &Path) -> Bench {
@@ -12,6 +12,10 @@ pub fn bench(scratch: &Path) -> Bench {
         scratch_base: scratch.to_path_buf(),
         guard_args: Vec::new(),
         neighbour: sbx_adversarial_plugins::path("echo"),
+        neighbour_methods: NeighbourMethods {
+            echo: "echo".into(),
+            thread_echo: "thread_echo".into(),
+        },
         slack: Duration::from_secs(3),
         bounds: suite_bounds(),
     }
