@@ -557,6 +557,22 @@ impl From<(Verdict, String)> for Stop {
     }
 }
 
+/// What every step of a case reads.
+struct Cx<'a> {
+    bench: &'a Bench,
+    case: &'a Case,
+    scratch: &'a Scratch,
+    listeners: &'a Listeners,
+    canaries: &'a Canaries,
+    /// Loading (confinement, dlopen, constructors) and init each get the init deadline.
+    load_deadline: Duration,
+    call_deadline: Duration,
+    unload_deadline: Duration,
+}
+
+/// The script of a case, one step after the other; a step ends it early with `?` when
+/// the adapter stops answering ([`Stop::Ended`]: what was seen is judged) or the case
+/// cannot go on ([`Stop::Abort`]).
 fn drive(
     run: &mut Run<'_>,
     bench: &Bench,
@@ -565,6 +581,43 @@ fn drive(
     listeners: &Listeners,
     canaries: &Canaries,
 ) -> Result<(), Stop> {
+    handshake(run, case)?;
+    let deadlines = case.policy.deadlines;
+    let cx = Cx {
+        bench,
+        case,
+        scratch,
+        listeners,
+        canaries,
+        load_deadline: Duration::from_millis(2 * deadlines.init_ms) + bench.slack,
+        call_deadline: Duration::from_millis(deadlines.call_ms) + bench.slack,
+        unload_deadline: Duration::from_millis(deadlines.shutdown_ms) + bench.slack,
+    };
+    let neighbour_threads_before = load_neighbour(run, &cx)?;
+    let built = build_package(&cx)?;
+    let loaded = match load_target(run, &cx, built.as_ref())? {
+        Some(load) => {
+            let input = reload_if_asked(run, &cx, load)?;
+            call_target(run, &cx, &input)?;
+            revoke_signer_key(run, &cx, built.as_ref())?;
+            settle(run, &cx)?;
+            check_liveness(run, &cx)?;
+            true
+        }
+        None => false,
+    };
+    check_neighbour(run, &cx, neighbour_threads_before)?;
+    still_answers(run)?;
+    if loaded {
+        unload_target(run, &cx)?;
+    }
+    count_reported_death(run);
+    check_audit(run, &cx)?;
+    finish(run, &cx)
+}
+
+/// `hello`: the protocol version, and the features the case needs.
+fn handshake(run: &mut Run<'_>, case: &Case) -> Result<(), Stop> {
     let hello = run.session.request(
         Op::Hello {
             protocol: PROTOCOL_VERSION,
@@ -606,23 +659,24 @@ fn drive(
             ),
         ));
     }
-    let deadlines = case.policy.deadlines;
+    Ok(())
+}
+
+/// Loads the benign neighbour and has it answer a token of its own; with
+/// `neighbour_threads`, asks it to start a thread (its answer is returned).
+fn load_neighbour(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<Option<Answer>, Stop> {
     let neighbour_policy = Policy {
         grants: Vec::new(),
-        ..case.policy.clone()
+        ..cx.case.policy.clone()
     };
-    // Loading (confinement, dlopen, constructors) and init each get the init deadline.
-    let load_deadline = Duration::from_millis(2 * deadlines.init_ms) + bench.slack;
-    let call_deadline = Duration::from_millis(deadlines.call_ms) + bench.slack;
-    let unload_deadline = Duration::from_millis(deadlines.shutdown_ms) + bench.slack;
     let answer = run.session.request(
         Op::Load {
             plugin: "neighbour".into(),
-            path: path_text(&bench.neighbour),
+            path: path_text(&cx.bench.neighbour),
             policy: neighbour_policy,
             config_b64: String::new(),
         },
-        load_deadline,
+        cx.load_deadline,
     );
     if !matches!(answer, Answer::Ok(_)) {
         return Err(Stop::Abort(
@@ -635,10 +689,10 @@ fn drive(
     let answer = run.session.request(
         Op::Invoke {
             plugin: "neighbour".into(),
-            method: bench.neighbour_methods.echo.clone(),
-            input_b64: encode_bytes(canaries.neighbour.as_bytes()),
+            method: cx.bench.neighbour_methods.echo.clone(),
+            input_b64: encode_bytes(cx.canaries.neighbour.as_bytes()),
         },
-        call_deadline,
+        cx.call_deadline,
     );
     if !matches!(answer, Answer::Ok(_)) {
         return Err(Stop::Abort(
@@ -648,17 +702,23 @@ fn drive(
     }
     // Whether the neighbour can start a thread before the plugin is there: a sandbox that
     // gives its plugins no threads at all has none for one plugin to starve another of.
-    let neighbour_threads_before = if case.neighbour_threads {
-        let answer = neighbour_thread_echo(run, bench, call_deadline);
+    let neighbour_threads_before = if cx.case.neighbour_threads {
+        let answer = neighbour_thread_echo(run, cx.bench, cx.call_deadline);
         run.absorb("neighbour thread call", &answer)?;
         Some(answer)
     } else {
         None
     };
+    Ok(neighbour_threads_before)
+}
+
+/// The case's signed package, when it loads one.
+fn build_package(cx: &Cx<'_>) -> Result<Option<crate::package::BuiltPackage>, Stop> {
     // Outside the adapter's working directory: the package is the harness's.
-    let built = case
+    let built = cx
+        .case
         .package
-        .map(|form| crate::package::build(form, &case.plugin, &scratch.root.join("signing")))
+        .map(|form| crate::package::build(form, &cx.case.plugin, &cx.scratch.root.join("signing")))
         .transpose()
         .map_err(|e| {
             (
@@ -666,11 +726,20 @@ fn drive(
                 format!("harness: building the package: {e}"),
             )
         })?;
-    let mut target_policy = case.policy.clone();
-    if case.allowlist_listener_prefix {
-        target_policy.net_allowlist = vec![format!("127.0.0.1:{}", listeners.tcp_port / 10)];
+    Ok(built)
+}
+
+/// Loads the plugin (by path, or its package); the load request when it loaded.
+fn load_target(
+    run: &mut Run<'_>,
+    cx: &Cx<'_>,
+    built: Option<&crate::package::BuiltPackage>,
+) -> Result<Option<Op>, Stop> {
+    let mut target_policy = cx.case.policy.clone();
+    if cx.case.allowlist_listener_prefix {
+        target_policy.net_allowlist = vec![format!("127.0.0.1:{}", cx.listeners.tcp_port / 10)];
     }
-    let target_path = path_text(&case.plugin);
+    let target_path = path_text(&cx.case.plugin);
     let load = match &built {
         None => Op::Load {
             plugin: "target".into(),
@@ -682,7 +751,7 @@ fn drive(
             plugin: "target".into(),
             package: path_text(&built.dir),
             trust: path_text(&built.trust),
-            policy: case.policy.clone(),
+            policy: cx.case.policy.clone(),
             config_b64: String::new(),
         },
     };
@@ -691,14 +760,14 @@ fn drive(
         run.plugin_image = PluginImage::FileOrMemfd;
     }
     run.before_target = run.plugin_pids();
-    if case.package.is_some() {
+    if cx.case.package.is_some() {
         run.peak_rss_before_target_load_kib = Some(tree_peak_rss_kib(run.session.adapter_pid));
     }
     run.target_loading = true;
-    let answer = run.session.request(load.clone(), load_deadline);
+    let answer = run.session.request(load.clone(), cx.load_deadline);
     run.absorb("load", &answer)?;
     if let (Some(PackageForm::SwappedAfterLoad), Some(swap_in), Some(built), Answer::Ok(_)) =
-        (case.package, &case.swap_in, &built, &answer)
+        (cx.case.package, &cx.case.swap_in, &built, &answer)
     {
         // Verified and loaded: from now on only the verified bytes may ever run.
         std::fs::copy(swap_in, built.dir.join(sbx_package::PLUGIN_FILE))
@@ -721,216 +790,259 @@ fn drive(
         },
         _ => {}
     }
-    if loaded {
+    Ok(loaded.then_some(load))
+}
+
+/// The census of what the plugin was handed; with `reload`, the attack once, an unload and
+/// the same load again. Returns the call's input.
+fn reload_if_asked(run: &mut Run<'_>, cx: &Cx<'_>, load: Op) -> Result<Vec<u8>, Stop> {
+    run.census_of_the_handed();
+    let input = if cx.case.hostile {
+        attack_input(
+            cx.scratch,
+            cx.listeners,
+            run.session.adapter_pid,
+            &cx.case.policy,
+        )
+    } else {
+        cx.case.input.clone()
+    };
+    if cx.case.reload {
+        let first = run.session.request(
+            Op::Invoke {
+                plugin: "target".into(),
+                method: cx.case.method.clone(),
+                input_b64: encode_bytes(&input),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("first invoke", &first)?;
+        run.check_output_bound(&first, cx.case.policy.limits.output_bytes);
+        let unload = run.session.request(
+            Op::Unload {
+                plugin: "target".into(),
+            },
+            cx.unload_deadline,
+        );
+        run.absorb("unload before the reload", &unload)?;
+        let again = run.session.request(load, cx.load_deadline);
+        run.absorb("reload", &again)?;
+        if let Answer::Err(e) = again {
+            return Err(Stop::Abort(
+                Verdict::Error,
+                format!("adapter: the reload answered {:?}: {}", e.kind, e.message),
+            ));
+        }
         run.census_of_the_handed();
-        let input = if case.hostile {
-            attack_input(scratch, listeners, run.session.adapter_pid, &case.policy)
-        } else {
-            case.input.clone()
-        };
-        if case.reload {
-            let first = run.session.request(
-                Op::Invoke {
+    }
+    Ok(input)
+}
+
+/// The call, with the revocations due during it and the CPU rate it ran at; its outcome.
+fn call_target(run: &mut Run<'_>, cx: &Cx<'_>, input: &[u8]) -> Result<(), Stop> {
+    let call = Op::Invoke {
+        plugin: "target".into(),
+        method: cx.case.method.clone(),
+        input_b64: encode_bytes(input),
+    };
+    // Under a CPU rate cap, what the call costs is measured here, from /proc.
+    let rate_cap = cx.case.policy.limits.cpu_percent;
+    let before_call = rate_cap.map(|_| (tree_cpu_ms(run.session.adapter_pid), Instant::now()));
+    let (answer, revoked) = match &cx.case.revoke_during_call {
+        None => (run.session.request(call, cx.call_deadline), Vec::new()),
+        Some(r) => {
+            let revokes = r
+                .capabilities
+                .iter()
+                .map(|c| Op::Revoke {
                     plugin: "target".into(),
-                    method: case.method.clone(),
-                    input_b64: encode_bytes(&input),
-                },
-                call_deadline,
-            );
-            run.absorb("first invoke", &first)?;
-            run.check_output_bound(&first, case.policy.limits.output_bytes);
-            let unload = run.session.request(
-                Op::Unload {
-                    plugin: "target".into(),
-                },
-                unload_deadline,
-            );
-            run.absorb("unload before the reload", &unload)?;
-            let again = run.session.request(load, load_deadline);
-            run.absorb("reload", &again)?;
-            if let Answer::Err(e) = again {
-                return Err(Stop::Abort(
-                    Verdict::Error,
-                    format!("adapter: the reload answered {:?}: {}", e.kind, e.message),
-                ));
-            }
-            run.census_of_the_handed();
+                    capability: c.clone(),
+                })
+                .collect();
+            run.session
+                .request_overlapping(call, r.after, revokes, cx.call_deadline)
         }
-        let call = Op::Invoke {
-            plugin: "target".into(),
-            method: case.method.clone(),
-            input_b64: encode_bytes(&input),
-        };
-        // Under a CPU rate cap, what the call costs is measured here, from /proc.
-        let rate_cap = case.policy.limits.cpu_percent;
-        let before_call = rate_cap.map(|_| (tree_cpu_ms(run.session.adapter_pid), Instant::now()));
-        let (answer, revoked) = match &case.revoke_during_call {
-            None => (run.session.request(call, call_deadline), Vec::new()),
-            Some(r) => {
-                let revokes = r
-                    .capabilities
-                    .iter()
-                    .map(|c| Op::Revoke {
-                        plugin: "target".into(),
-                        capability: c.clone(),
-                    })
-                    .collect();
-                run.session
-                    .request_overlapping(call, r.after, revokes, call_deadline)
-            }
-        };
-        if let (Some(cap), Some((cpu_before, started))) = (rate_cap, before_call) {
-            run.check_cpu_rate(cap, cpu_before, started);
-        }
-        run.absorb("invoke", &answer)?;
-        run.check_foreign_output(&answer, &canaries.neighbour);
-        run.check_output_bound(&answer, case.policy.limits.output_bytes);
-        for a in &revoked {
-            run.absorb("revoke", a)?;
-            if let Answer::Err(e) = a {
-                return Err(Stop::Abort(
-                    Verdict::Error,
-                    format!("adapter: revoke answered {:?}: {}", e.kind, e.message),
-                ));
-            }
-        }
-        match answer {
-            Answer::Ok(v) => {
-                let r: Option<InvokeResult> = serde_json::from_value(v).ok();
-                run.outcome = Some(Outcome::Survived {
-                    status: r.map(|r| r.status),
-                });
-            }
-            Answer::Err(e) => terminated_or_error(run, e)?,
-            _ => {}
-        }
-        if let (Some(PackageForm::KeyRevokedWhileRunning), Some(built)) = (case.package, &built)
-            && matches!(run.outcome, Some(Outcome::Survived { .. }))
-        {
-            // The plugin runs (its call answered, its own threads going on): its signer's
-            // key is revoked now, and from the answer on it must not run any more. The id
-            // is sent in capitals: hex names the same key in either case, and a sandbox
-            // comparing text as written stops nothing.
-            let a = run.session.request(
-                Op::RevokeKey {
-                    key: built.publisher.to_ascii_uppercase(),
-                },
-                call_deadline,
-            );
-            run.absorb("revoke_key", &a)?;
-            if let Answer::Err(e) = a {
-                return Err(Stop::Abort(
-                    Verdict::Error,
-                    format!("adapter: revoke_key answered {:?}: {}", e.kind, e.message),
-                ));
-            }
-            run.events_at_key_revocation = Some(run.session.events.len());
-            // The same package again, with the same trust store (which still lists the
-            // key): the sandbox must remember that the key is revoked.
-            let again = run.session.request(
-                Op::LoadPackage {
-                    plugin: "target-again".into(),
-                    package: path_text(&built.dir),
-                    trust: path_text(&built.trust),
-                    policy: case.policy.clone(),
-                    config_b64: String::new(),
-                },
-                load_deadline,
-            );
-            run.absorb("load_package after revoke_key", &again)?;
-            match &again {
-                Answer::Ok(_) => {
-                    run.harm.push(harm(
-                        HarmKind::RanAfterRevocation,
-                        "a package signed by the revoked key was loaded again".into(),
-                    ));
-                    let a = run.session.request(
-                        Op::Unload {
-                            plugin: "target-again".into(),
-                        },
-                        unload_deadline,
-                    );
-                    run.absorb("unload", &a)?;
-                }
-                Answer::Err(e) if e.kind == ErrorKind::Refused => {}
-                Answer::Err(e) if e.kind == ErrorKind::Terminated => run.harm.push(harm(
-                    HarmKind::RanAfterRevocation,
-                    format!(
-                        "a package signed by the revoked key was started again (and ended: {})",
-                        e.message
-                    ),
-                )),
-                Answer::Err(e) => {
-                    return Err(Stop::Abort(
-                        Verdict::Error,
-                        format!(
-                            "adapter: load_package after revoke_key answered {:?}: {}",
-                            e.kind, e.message
-                        ),
-                    ));
-                }
-                _ => {}
-            }
-        }
-        if case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
-            let a = run.session.request(
-                Op::Pause {
-                    plugin: "target".into(),
-                },
-                call_deadline,
-            );
-            run.absorb("pause", &a)?;
-        }
-        std::thread::sleep(case.settle);
-        if case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
-            let a = run.session.request(
-                Op::Resume {
-                    plugin: "target".into(),
-                },
-                call_deadline,
-            );
-            run.absorb("resume", &a)?;
-            if let Answer::Err(e) = a {
-                terminated_or_error(run, e)?;
-            }
-            // What was due while the plugin was stopped happens now: give it the same time.
-            std::thread::sleep(case.settle);
-        }
-        // While the plugin still runs: its threads, descriptors and children.
-        run.look_at_tree(&scratch.secret);
-        if matches!(run.outcome, Some(Outcome::Survived { .. })) {
-            // Liveness: any answer, even "unknown method", proves the plugin still serves.
-            let answer = run.session.request(
-                Op::Invoke {
-                    plugin: "target".into(),
-                    method: "sbx-conformance-liveness".into(),
-                    input_b64: String::new(),
-                },
-                call_deadline,
-            );
-            run.absorb("liveness call", &answer)?;
-            run.check_foreign_output(&answer, &canaries.neighbour);
-            run.check_output_bound(&answer, case.policy.limits.output_bytes);
-            if run.events_at_key_revocation.is_some() && matches!(answer, Answer::Ok(_)) {
-                run.harm.push(harm(
-                    HarmKind::RanAfterRevocation,
-                    "the plugin answered a call after its signer's key was revoked".into(),
-                ));
-            }
-            if let Answer::Err(e) = answer {
-                terminated_or_error(run, e)?;
-            }
+    };
+    if let (Some(cap), Some((cpu_before, started))) = (rate_cap, before_call) {
+        run.check_cpu_rate(cap, cpu_before, started);
+    }
+    run.absorb("invoke", &answer)?;
+    run.check_foreign_output(&answer, &cx.canaries.neighbour);
+    run.check_output_bound(&answer, cx.case.policy.limits.output_bytes);
+    for a in &revoked {
+        run.absorb("revoke", a)?;
+        if let Answer::Err(e) = a {
+            return Err(Stop::Abort(
+                Verdict::Error,
+                format!("adapter: revoke answered {:?}: {}", e.kind, e.message),
+            ));
         }
     }
+    match answer {
+        Answer::Ok(v) => {
+            let r: Option<InvokeResult> = serde_json::from_value(v).ok();
+            run.outcome = Some(Outcome::Survived {
+                status: r.map(|r| r.status),
+            });
+        }
+        Answer::Err(e) => terminated_or_error(run, e)?,
+        _ => {}
+    }
+    Ok(())
+}
+
+/// For a `key_revoked_while_running` package: its signer's key revoked while it runs, and
+/// the same package loaded again.
+fn revoke_signer_key(
+    run: &mut Run<'_>,
+    cx: &Cx<'_>,
+    built: Option<&crate::package::BuiltPackage>,
+) -> Result<(), Stop> {
+    if let (Some(PackageForm::KeyRevokedWhileRunning), Some(built)) = (cx.case.package, &built)
+        && matches!(run.outcome, Some(Outcome::Survived { .. }))
+    {
+        // The plugin runs (its call answered, its own threads going on): its signer's
+        // key is revoked now, and from the answer on it must not run any more. The id
+        // is sent in capitals: hex names the same key in either case, and a sandbox
+        // comparing text as written stops nothing.
+        let a = run.session.request(
+            Op::RevokeKey {
+                key: built.publisher.to_ascii_uppercase(),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("revoke_key", &a)?;
+        if let Answer::Err(e) = a {
+            return Err(Stop::Abort(
+                Verdict::Error,
+                format!("adapter: revoke_key answered {:?}: {}", e.kind, e.message),
+            ));
+        }
+        run.events_at_key_revocation = Some(run.session.events.len());
+        // The same package again, with the same trust store (which still lists the
+        // key): the sandbox must remember that the key is revoked.
+        let again = run.session.request(
+            Op::LoadPackage {
+                plugin: "target-again".into(),
+                package: path_text(&built.dir),
+                trust: path_text(&built.trust),
+                policy: cx.case.policy.clone(),
+                config_b64: String::new(),
+            },
+            cx.load_deadline,
+        );
+        run.absorb("load_package after revoke_key", &again)?;
+        match &again {
+            Answer::Ok(_) => {
+                run.harm.push(harm(
+                    HarmKind::RanAfterRevocation,
+                    "a package signed by the revoked key was loaded again".into(),
+                ));
+                let a = run.session.request(
+                    Op::Unload {
+                        plugin: "target-again".into(),
+                    },
+                    cx.unload_deadline,
+                );
+                run.absorb("unload", &a)?;
+            }
+            Answer::Err(e) if e.kind == ErrorKind::Refused => {}
+            Answer::Err(e) if e.kind == ErrorKind::Terminated => run.harm.push(harm(
+                HarmKind::RanAfterRevocation,
+                format!(
+                    "a package signed by the revoked key was started again (and ended: {})",
+                    e.message
+                ),
+            )),
+            Answer::Err(e) => {
+                return Err(Stop::Abort(
+                    Verdict::Error,
+                    format!(
+                        "adapter: load_package after revoke_key answered {:?}: {}",
+                        e.kind, e.message
+                    ),
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The settle time, paused through it with `pause`.
+fn settle(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+    if cx.case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
+        let a = run.session.request(
+            Op::Pause {
+                plugin: "target".into(),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("pause", &a)?;
+    }
+    std::thread::sleep(cx.case.settle);
+    if cx.case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
+        let a = run.session.request(
+            Op::Resume {
+                plugin: "target".into(),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("resume", &a)?;
+        if let Answer::Err(e) = a {
+            terminated_or_error(run, e)?;
+        }
+        // What was due while the plugin was stopped happens now: give it the same time.
+        std::thread::sleep(cx.case.settle);
+    }
+    Ok(())
+}
+
+/// The tree while the plugin still runs, and a call that any answer proves it still serves.
+fn check_liveness(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+    // While the plugin still runs: its threads, descriptors and children.
+    run.look_at_tree(&cx.scratch.secret);
+    if matches!(run.outcome, Some(Outcome::Survived { .. })) {
+        // Liveness: any answer, even "unknown method", proves the plugin still serves.
+        let answer = run.session.request(
+            Op::Invoke {
+                plugin: "target".into(),
+                method: "sbx-conformance-liveness".into(),
+                input_b64: String::new(),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("liveness call", &answer)?;
+        run.check_foreign_output(&answer, &cx.canaries.neighbour);
+        run.check_output_bound(&answer, cx.case.policy.limits.output_bytes);
+        if run.events_at_key_revocation.is_some() && matches!(answer, Answer::Ok(_)) {
+            run.harm.push(harm(
+                HarmKind::RanAfterRevocation,
+                "the plugin answered a call after its signer's key was revoked".into(),
+            ));
+        }
+        if let Answer::Err(e) = answer {
+            terminated_or_error(run, e)?;
+        }
+    }
+    Ok(())
+}
+
+/// The neighbour is still served, and can still start a thread if it could before.
+fn check_neighbour(
+    run: &mut Run<'_>,
+    cx: &Cx<'_>,
+    neighbour_threads_before: Option<Answer>,
+) -> Result<(), Stop> {
     // The neighbour must still be served, whatever happened to the plugin.
     let probe = b"neighbour still served".to_vec();
     let answer = run.session.request(
         Op::Invoke {
             plugin: "neighbour".into(),
-            method: bench.neighbour_methods.echo.clone(),
+            method: cx.bench.neighbour_methods.echo.clone(),
             input_b64: encode_bytes(&probe),
         },
-        call_deadline,
+        cx.call_deadline,
     );
     run.absorb("neighbour call", &answer)?;
     if !echoed(&answer, &probe) {
@@ -941,7 +1053,7 @@ fn drive(
     }
     match neighbour_threads_before {
         Some(before) if echoed(&before, NEIGHBOUR_THREAD_PROBE) => {
-            let answer = neighbour_thread_echo(run, bench, call_deadline);
+            let answer = neighbour_thread_echo(run, cx.bench, cx.call_deadline);
             run.absorb("neighbour thread call", &answer)?;
             if echoed(&answer, NEIGHBOUR_THREAD_PROBE) {
                 run.notes
@@ -962,6 +1074,11 @@ fn drive(
         )),
         None => {}
     }
+    Ok(())
+}
+
+/// The adapter still answers a handshake.
+fn still_answers(run: &mut Run<'_>) -> Result<(), Stop> {
     let answer = run.session.request(
         Op::Hello {
             protocol: PROTOCOL_VERSION,
@@ -969,34 +1086,40 @@ fn drive(
         Duration::from_secs(5),
     );
     run.absorb("second hello", &answer)?;
-    if loaded {
-        let answer = run.session.request(
-            Op::Unload {
-                plugin: "target".into(),
-            },
-            unload_deadline,
-        );
-        run.absorb("unload", &answer)?;
-        run.events_at_unload = Some(run.session.events.len());
-        // What the plugin still does after its shutdown shows in this time.
-        std::thread::sleep(case.linger_after_unload);
-        run.check_plugin_gone();
-        match answer {
-            Answer::Ok(v) => {
-                if let Some(t) = v
-                    .get("termination")
-                    .and_then(|t| serde_json::from_value::<Termination>(t.clone()).ok())
-                    && !(t.reason == "exit"
-                        && matches!(run.outcome, Some(Outcome::Survived { .. })))
-                {
-                    run.killed(t);
-                }
+    Ok(())
+}
+
+/// Unloads the plugin, lingers, and checks no process of it runs on.
+fn unload_target(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+    let answer = run.session.request(
+        Op::Unload {
+            plugin: "target".into(),
+        },
+        cx.unload_deadline,
+    );
+    run.absorb("unload", &answer)?;
+    run.events_at_unload = Some(run.session.events.len());
+    // What the plugin still does after its shutdown shows in this time.
+    std::thread::sleep(cx.case.linger_after_unload);
+    run.check_plugin_gone();
+    match answer {
+        Answer::Ok(v) => {
+            if let Some(t) = v
+                .get("termination")
+                .and_then(|t| serde_json::from_value::<Termination>(t.clone()).ok())
+                && !(t.reason == "exit" && matches!(run.outcome, Some(Outcome::Survived { .. })))
+            {
+                run.killed(t);
             }
-            Answer::Err(e) => terminated_or_error(run, e)?,
-            _ => {}
         }
+        Answer::Err(e) => terminated_or_error(run, e)?,
+        _ => {}
     }
-    // A death reported only as an event counts before the audit is compared with it.
+    Ok(())
+}
+
+/// A death reported only as an event counts before the audit is compared with it.
+fn count_reported_death(run: &mut Run<'_>) {
     let mut ended = None;
     for event in &run.session.events {
         if let crate::protocol::Event::Terminated {
@@ -1012,12 +1135,16 @@ fn drive(
     if let Some(t) = ended {
         run.killed(t);
     }
-    if let Some(check) = case.audit {
+}
+
+/// With an audit check, the sandbox's records of the plugin against what the case saw.
+fn check_audit(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+    if let Some(check) = cx.case.audit {
         let answer = run.session.request(
             Op::Audit {
                 plugin: "target".into(),
             },
-            call_deadline,
+            cx.call_deadline,
         );
         run.absorb("audit", &answer)?;
         let records = match answer {
@@ -1039,14 +1166,19 @@ fn drive(
             run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
         }
     }
+    Ok(())
+}
+
+/// Unloads the neighbour, looks at the tree a last time, and says `bye`.
+fn finish(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
     let answer = run.session.request(
         Op::Unload {
             plugin: "neighbour".into(),
         },
-        call_deadline,
+        cx.call_deadline,
     );
     run.absorb("neighbour unload", &answer)?;
-    run.look_at_tree(&scratch.secret);
+    run.look_at_tree(&cx.scratch.secret);
     let answer = run.session.request(Op::Bye, Duration::from_secs(5));
     run.absorb("bye", &answer)
 }
