@@ -1,12 +1,12 @@
 /*
  * sign_manifest_overreach — loaded as a validly signed package whose manifest asks
- * for every capability and for limits far beyond any policy (a terabyte of storage
+ * for every capability and for limits beyond the policy (a gigabyte of storage
  * among them). The policy, not the manifest, decides: the case grants storage alone,
  * under a 1 MiB quota. The plugin calls every other service it asked for (config_get,
  * net_request to the harness's TCP listener, clock_now, notify_user), where an
  * SBX_OK is a capability the policy never gave; then stores 64 KiB values until the
- * host answers SBX_ERR_LIMIT and compares what it holds with the policy's quota (the
- * `storage_bytes` parameter). A host that takes the manifest's word grants it all.
+ * host refuses one or it holds more than the policy's quota (the `storage_bytes`
+ * parameter). A host that takes the manifest's word grants it all.
  */
 #include "attack.h"
 
@@ -47,7 +47,9 @@ static sbx_status attack(const atk_input *in, atk_out *out)
     withheld(out, "clock_now", h->clock_now(h->ctx, &now));
     withheld(out, "notify_user", h->notify_user(h->ctx, "sbx-atk notification", 20));
     memset(value, 'o', sizeof value);
-    for (long i = 0; i < MOST_KEYS; i++) {
+    /* Until refused, or until it holds more than the policy allows: that is the harm, and
+     * the call must end well within its deadline to report it. */
+    for (long i = 0; i < MOST_KEYS && held <= quota; i++) {
         int n = snprintf(key, sizeof key, "sbx-atk-over-%05ld", i);
         status = h->storage_put(h->ctx, key, (size_t)n, value, sizeof value);
         if (status != SBX_OK) {
