@@ -4,10 +4,10 @@
 //! cargo-mutants copies the workspace, mutates one function at a time and runs the test
 //! target `xtask/tests/mutant_oracle.rs` in the copy. That test runs `cargo xtask
 //! mutant-oracle`, which finds the mutated file by comparing the copy's sandbox sources
-//! with this checkout's (named by [`ORIGINAL_ENV`]), picks the cases its scope allows
-//! (`conformance/mutants/scopes.toml`; the whole suite for a file no scope names) and runs
-//! them against the reference built from the copy: a requirement that fails kills the
-//! mutant. Without [`ORIGINAL_ENV`] the test only checks the scopes file.
+//! with this checkout's (named by [`ORIGINAL_ENV`]), builds the copy's adapter and runner,
+//! and runs this checkout's suite against them on the cases the file's scope allows
+//! (`conformance/mutants/scopes.toml`; the whole suite for a file no scope names): a
+//! requirement that fails kills the mutant.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -168,22 +168,68 @@ pub fn changed_sources(copy: &Path, original: &Path) -> Result<Vec<String>> {
 }
 
 /// `cargo xtask mutant-oracle`, run by the oracle test inside cargo-mutants' copy: the
-/// suite's cases for the mutated file, against the reference built from this tree.
-pub fn oracle(conformance: impl Fn(&[String]) -> Result<()>) -> Result<()> {
+/// sandbox built from this (mutated) tree, judged by the unmutated checkout's suite (its
+/// harness and plugins: a mutant of `sbx-package` must not change how the harness signs
+/// its packages) on the cases of the mutated file's scope. Fails when a requirement fails.
+pub fn oracle() -> Result<()> {
     let here = std::env::current_dir()?;
     let original = std::env::var_os(ORIGINAL_ENV)
         .map(PathBuf::from)
         .with_context(|| format!("{ORIGINAL_ENV} must name the unmutated checkout"))?;
     let scopes = Scopes::load(&original)?;
     let changed = changed_sources(&here, &original)?;
-    let mut args = vec!["--jobs".to_owned(), "2".to_owned()];
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let status = Command::new(&cargo)
+        .args([
+            "build",
+            "--quiet",
+            "-p",
+            "sbx-adapters",
+            "-p",
+            "sbx-sandbox",
+            "--bins",
+        ])
+        .status()
+        .context("building the mutated sandbox")?;
+    if !status.success() {
+        bail!("the mutated sandbox does not build ({status})");
+    }
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| here.join("target"));
+    let work = target.join("mutant-oracle");
+    std::fs::create_dir_all(&work)?;
+    // The suite names a sandbox given by path after the file.
+    let wrapper = work.join("cargo-mutant");
+    std::fs::write(
+        &wrapper,
+        format!(
+            "#!/bin/sh\nexec '{}' reference \"$@\"\n",
+            target.join("debug/sbx-adapter").display()
+        ),
+    )?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    let mut suite = Command::new(&cargo);
+    suite
+        .arg("run")
+        .arg("--quiet")
+        .arg("--manifest-path")
+        .arg(original.join("Cargo.toml"))
+        .args(["-p", "xtask", "--", "conformance", "--jobs", "2", "--sut"])
+        .arg(&wrapper)
+        .arg("--out")
+        .arg(work.join("results"))
+        // The mutated adapter finds the runner built beside it.
+        .env_remove("SBX_RUNNER")
+        .env_remove("CARGO_TARGET_DIR");
     match scopes.filter_for(&changed) {
         Some(filter) => {
             eprintln!(
                 "mutant-oracle: {} changed; cases: {filter}",
                 changed.join(", ")
             );
-            args.extend(["--filter".to_owned(), filter]);
+            suite.args(["--filter", &filter]);
         }
         None => eprintln!(
             "mutant-oracle: {} changed; the whole suite",
@@ -194,7 +240,11 @@ pub fn oracle(conformance: impl Fn(&[String]) -> Result<()>) -> Result<()> {
             }
         ),
     }
-    conformance(&args)
+    let status = suite.status().context("running the checkout's suite")?;
+    if !status.success() {
+        bail!("the suite fails the sandbox of this tree ({status})");
+    }
+    Ok(())
 }
 
 /// `cargo xtask mutants --cargo-mutants [--in-diff FILE] [--shard K/N] [--file F]`.

@@ -45,7 +45,7 @@ fn main() -> ExitCode {
             }
             Some("mutants") => mutants::mutants(&args[1..]),
             // Run by cargo-mutants' oracle test, in its copy of the workspace.
-            Some("mutant-oracle") => cargo_mutants::oracle(conformance),
+            Some("mutant-oracle") => cargo_mutants::oracle(),
             Some("help" | "--help" | "-h") => {
                 print!("{USAGE}");
                 Ok(())
