@@ -93,6 +93,16 @@ impl PackageForm {
         PackageForm::ALL.into_iter().find(|f| f.as_str() == word)
     }
 
+    /// Whether a sandbox must load the package: it is valid, and what the case tests
+    /// happens once it runs. A sandbox that refuses it cannot be judged on that, and one
+    /// that refuses every valid package is of no use.
+    pub const fn must_load(self) -> bool {
+        matches!(
+            self,
+            PackageForm::SwappedAfterLoad | PackageForm::KeyRevokedWhileRunning
+        )
+    }
+
     /// Whether a sandbox must refuse the package at load. (An overreaching one it may run
     /// cut down to its policy, or refuse.)
     pub const fn must_refuse(self) -> bool {

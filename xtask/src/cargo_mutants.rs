@@ -240,10 +240,35 @@ pub fn oracle() -> Result<()> {
             }
         ),
     }
+    // The exit status would also count the requirements a scoped run skips: the verdicts
+    // decide. A requirement that fails (or errs) catches the mutant.
+    let results = work.join("results/results.json");
+    let _ = std::fs::remove_file(&results);
     let status = suite.status().context("running the checkout's suite")?;
-    if !status.success() {
-        bail!("the suite fails the sandbox of this tree ({status})");
+    let text = std::fs::read_to_string(&results)
+        .with_context(|| format!("the suite wrote no results ({status})"))?;
+    let run: sbx_harness::model::RunResult =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
+    let sut = run.suts.first().context("the run has no sandbox")?;
+    let failed: Vec<&str> = sut
+        .requirements
+        .iter()
+        .filter(|r| {
+            !r.gap
+                && matches!(
+                    r.verdict,
+                    sbx_harness::model::Verdict::Fail | sbx_harness::model::Verdict::Error
+                )
+        })
+        .map(|r| r.id.as_str())
+        .collect();
+    if !failed.is_empty() {
+        bail!(
+            "the suite fails the sandbox of this tree: {}",
+            failed.join(", ")
+        );
     }
+    eprintln!("mutant-oracle: every requirement run passes");
     Ok(())
 }
 
@@ -252,6 +277,22 @@ pub fn run(extra: &[String]) -> Result<()> {
     let root = std::env::current_dir()?;
     let scopes = Scopes::load(&root)?;
     ensure_installed()?;
+    // A mutant is caught when a requirement fails: only meaningful where the unmutated
+    // reference passes them all on this machine.
+    eprintln!("xtask: the unmutated reference first");
+    let pristine = Command::new(std::env::current_exe()?)
+        .args(["conformance", "--jobs", "2", "--out"])
+        .arg(root.join(OUTPUT).join("pristine"))
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running the suite against the unmutated reference")?;
+    if !pristine.success() {
+        bail!(
+            "the unmutated reference fails the suite on this machine ({pristine}): no mutant \
+             can be judged; see {}",
+            root.join(OUTPUT).join("pristine/summary.txt").display()
+        );
+    }
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.arg("mutants");
     for p in PACKAGES {
@@ -273,8 +314,19 @@ pub fn run(extra: &[String]) -> Result<()> {
     ])
     // The oracle runs the suite on two cores; two mutants at once would share them.
     .args(["--jobs", "1"])
+    // cargo-mutants' own baseline runs the mutated packages' tests, not the oracle's (the
+    // unmutated reference was judged above), and without it a timeout must be given: a
+    // build and the whole suite take some three minutes.
+    .args(["--baseline", "skip", "--timeout", "900"])
     .args(extra)
-    .args(["--", "--test", "mutant_oracle", "--", "--nocapture"])
+    .args([
+        "--",
+        "--test",
+        "mutant_oracle",
+        "--",
+        "--include-ignored",
+        "--nocapture",
+    ])
     .env(ORIGINAL_ENV, &root);
     eprintln!("xtask: {cmd:?}");
     let status = cmd.status().context("running cargo mutants")?;

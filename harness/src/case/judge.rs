@@ -482,8 +482,8 @@ fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
 }
 
 /// The verdict from the harm found: any harm fails; then a malformed session is an error,
-/// a benign plugin not served fails, and a reaction other than the reference's fails where
-/// it is expected.
+/// a benign plugin not served or a valid package refused fails, and a reaction other than
+/// the reference's fails where it is expected.
 fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
     if let Some(expected) = &case.expected
         && (sut.compare_expectations || (case.inert.is_some() && sut.role == "mutant"))
@@ -515,6 +515,14 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
         result.reason = format!(
             "a benign plugin was not served: {}",
             describe_outcome(&result.outcome)
+        );
+    } else if let Some(form) = case.package.filter(|f| f.must_load())
+        && matches!(result.outcome, Outcome::RefusedLoad { .. })
+    {
+        result.verdict = Verdict::Fail;
+        result.reason = format!(
+            "a valid {} package was refused: what the case tests happens once it runs",
+            form.as_str()
         );
     } else if result.expectation_met == Some(false) {
         result.verdict = Verdict::Fail;
@@ -951,6 +959,28 @@ mod tests {
             },
             Verdict::Fail,
             Some(HarmKind::RefusedCodeRan),
+        ),
+        (
+            "valid package refused",
+            |c, o, _b| {
+                c.package = Some(PackageForm::KeyRevokedWhileRunning);
+                o.outcome = Some(Outcome::RefusedLoad {
+                    message: String::new(),
+                });
+            },
+            Verdict::Fail,
+            None,
+        ),
+        (
+            "overreaching package refused",
+            |c, o, _b| {
+                c.package = Some(PackageForm::Overreaching);
+                o.outcome = Some(Outcome::RefusedLoad {
+                    message: String::new(),
+                });
+            },
+            Verdict::Pass,
+            None,
         ),
         (
             "benign served",
