@@ -67,6 +67,11 @@ pub enum SandboxError {
     /// The process ended during the operation (crash, limit, deadline, protocol violation).
     #[error("plugin process ended: {}", .0.reason.kind())]
     Ended(Box<TerminationRecord>),
+    /// The process ended while the host paused or resumed it (it died as it was stopped or
+    /// continued); it is not reaped yet: shutting down or killing the plugin reaps it and
+    /// says how it ended.
+    #[error("the plugin process ended while it was paused or resumed")]
+    EndedWhileWaiting,
     /// The operating system refused a host-side operation (signal, poll).
     #[error("host operation failed: {0}")]
     Host(#[source] std::io::Error),
@@ -906,11 +911,7 @@ impl Shared {
             match proc_state(self.pid) {
                 // A dead process neither stops nor continues: say so at once rather than
                 // waiting out the deadline with the state lock held.
-                None | Some('Z' | 'X') => {
-                    return Err(SandboxError::Host(std::io::Error::other(
-                        "the plugin process has ended",
-                    )));
-                }
+                None | Some('Z' | 'X') => return Err(SandboxError::EndedWhileWaiting),
                 // The process's state is its main thread's: a pause is done when every
                 // thread has stopped, or another could still be spending CPU.
                 Some(s)

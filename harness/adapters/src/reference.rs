@@ -449,6 +449,36 @@ impl Reference {
         answer
     }
 
+    /// The answer for a plugin whose process ended while it was paused or resumed: it is
+    /// reaped now, and the answer says how it ended.
+    fn reap_ended(&mut self, name: &str) -> ErrorBody {
+        let _ = self.after(name, Ok(Value::Null));
+        self.controllers
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(name);
+        let hosted = self.plugins.get(name).and_then(|l| l.hosted.clone());
+        let record = match hosted {
+            Some(hosted) => self.host().unload(&hosted).ok().flatten(),
+            None => self
+                .plugins
+                .get_mut(name)
+                .and_then(|l| l.plugin.take())
+                .and_then(|p| p.kill().ok()),
+        };
+        match (record, self.plugins.get_mut(name)) {
+            (Some(record), Some(loaded)) => {
+                let answer = terminated(termination(&record));
+                loaded.stopped = Some(record);
+                answer
+            }
+            _ => error(
+                ErrorKind::Internal,
+                "the plugin process ended and was not reaped",
+            ),
+        }
+    }
+
     fn get(&self, plugin: &str) -> Result<&Loaded, ErrorBody> {
         self.plugins
             .get(plugin)
@@ -655,13 +685,17 @@ impl Backend for Reference {
     }
 
     fn pause(&mut self, name: &str) -> Result<Value, ErrorBody> {
-        let result = self.running(name)?.pause().map(|()| serde_json::json!({}));
-        self.after(name, result)
+        match self.running(name)?.pause() {
+            Err(SandboxError::EndedWhileWaiting) => Err(self.reap_ended(name)),
+            result => self.after(name, result.map(|()| serde_json::json!({}))),
+        }
     }
 
     fn resume(&mut self, name: &str) -> Result<Value, ErrorBody> {
-        let result = self.running(name)?.resume().map(|()| serde_json::json!({}));
-        self.after(name, result)
+        match self.running(name)?.resume() {
+            Err(SandboxError::EndedWhileWaiting) => Err(self.reap_ended(name)),
+            result => self.after(name, result.map(|()| serde_json::json!({}))),
+        }
     }
 
     fn unload(&mut self, name: &str) -> Result<Value, ErrorBody> {

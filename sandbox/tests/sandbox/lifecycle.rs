@@ -118,12 +118,17 @@ fn pausing_a_dead_plugin_fails_at_once() {
     }));
     p.controller().kill();
     let started = Instant::now();
-    assert!(matches!(p.pause(), Err(SandboxError::Host(_))));
+    assert!(matches!(p.pause(), Err(SandboxError::EndedWhileWaiting)));
     assert_eq!(p.state(), State::Running);
     // Not the 20 s pause deadline (generous slack for a loaded machine).
     assert!(
         started.elapsed() < Duration::from_secs(10),
         "{:?}",
         started.elapsed()
+    );
+    // Killing it then reaps it, and says how it ended.
+    assert_eq!(
+        p.kill().expect("reaped").reason,
+        sbx_sandbox::TerminationReason::KilledByHost
     );
 }
