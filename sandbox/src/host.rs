@@ -21,7 +21,7 @@ use crate::broker::{BrokerConfig, Capability};
 use crate::config::{Deadlines, Layers, Limits, SandboxConfig};
 use crate::policy::plugins::{Decision, PolicyStore};
 use crate::quota::Rate;
-use crate::supervisor::{Plugin, SandboxError, Stats};
+use crate::supervisor::{LogRecord, Plugin, SandboxError, Stats};
 use crate::termination::{TerminationReason, TerminationRecord};
 
 /// Why a host operation failed.
@@ -93,6 +93,19 @@ struct Managed {
     past: Stats,
     /// How its last process ended, when it faulted or the host stopped it.
     ended: Option<TerminationRecord>,
+    /// The log records its last process had kept when it ended (what it logged in the
+    /// call that ended it among them).
+    ended_logs: Vec<LogRecord>,
+}
+
+impl Managed {
+    /// Takes the running process out, keeping its figures and its log records.
+    fn take_process(&mut self) -> Option<Plugin> {
+        let p = self.plugin.take()?;
+        self.past = self.past.followed_by(&p.stats());
+        self.ended_logs = p.logs().cloned().collect();
+        Some(p)
+    }
 }
 
 /// Several signed plugins under one policy and one audit log.
@@ -180,6 +193,7 @@ impl Host {
             quarantined: false,
             past: Stats::default(),
             ended: None,
+            ended_logs: Vec::new(),
         };
         managed.plugin = Some(start(&managed.config, audit, init)?);
         self.plugins.insert(name.clone(), managed);
@@ -292,12 +306,15 @@ impl Host {
         self.revoked_keys.insert(id.clone());
         let mut stopped = Vec::new();
         for (name, m) in &mut self.plugins {
-            if m.package.signer == id {
-                if let Some(p) = m.plugin.take() {
-                    m.past = m.past.followed_by(&p.stats());
-                    m.ended = stop(p, Stop::Now).ok();
+            if m.package.signer != id {
+                continue;
+            }
+            // Refused from now on; only a plugin that was running is reported stopped.
+            m.quarantined = true;
+            if let Some(p) = m.take_process() {
+                if let Ok(record) = stop(p, Stop::Now) {
+                    m.ended = Some(record);
                 }
-                m.quarantined = true;
                 stopped.push(name.clone());
             }
         }
@@ -344,10 +361,11 @@ impl Host {
                 }
             }
             if !decision.load
-                && let Some(p) = m.plugin.take()
+                && let Some(p) = m.take_process()
             {
-                m.past = m.past.followed_by(&p.stats());
-                m.ended = stop(p, Stop::Gracefully).ok();
+                if let Ok(record) = stop(p, Stop::Gracefully) {
+                    m.ended = Some(record);
+                }
                 m.quarantined = true;
             }
             m.decision = decision;
@@ -370,6 +388,12 @@ impl Host {
     /// How the last process of plugin `name` ended, when it faulted or the host stopped it.
     pub fn last_termination(&self, name: &str) -> Option<&TerminationRecord> {
         self.plugins.get(name).and_then(|m| m.ended.as_ref())
+    }
+
+    /// The log records the last process of plugin `name` had kept when it ended (newest
+    /// last): what a plugin logged in the call that ended it is not lost with its process.
+    pub fn ended_logs(&self, name: &str) -> &[LogRecord] {
+        self.plugins.get(name).map_or(&[], |m| &m.ended_logs)
     }
 
     /// Figures of plugin `name`, over all its processes since it was loaded.
@@ -410,7 +434,8 @@ enum Stop {
 }
 
 /// Ends `p`'s process. One that ended on its own (a fault) is only reaped, and its record
-/// returned; one in a final state cannot shut down and is killed.
+/// returned. One in a final state cannot shut down: the kill is tried, and if the lifecycle
+/// refuses it, dropping the handle still ends the process.
 fn stop(p: Plugin, how: Stop) -> Result<TerminationRecord, SandboxError> {
     if let Some(record) = p.termination() {
         return Ok(record.clone());
@@ -431,9 +456,7 @@ fn start(config: &SandboxConfig, audit: Audit, init: &[u8]) -> Result<Plugin, Sa
 
 /// After a fault: restart with backoff, or quarantine.
 fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
-    if let Some(p) = m.plugin.take() {
-        m.past = m.past.followed_by(&p.stats());
-    }
+    m.take_process();
     m.ended = Some(record.clone());
     let policy = m.decision.restart;
     let now = Instant::now();

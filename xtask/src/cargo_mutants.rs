@@ -245,23 +245,8 @@ pub fn oracle() -> Result<()> {
     let results = work.join("results/results.json");
     let _ = std::fs::remove_file(&results);
     let status = suite.status().context("running the checkout's suite")?;
-    let text = std::fs::read_to_string(&results)
-        .with_context(|| format!("the suite wrote no results ({status})"))?;
-    let run: sbx_harness::model::RunResult =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
-    let sut = run.suts.first().context("the run has no sandbox")?;
-    let failed: Vec<&str> = sut
-        .requirements
-        .iter()
-        .filter(|r| {
-            !r.gap
-                && matches!(
-                    r.verdict,
-                    sbx_harness::model::Verdict::Fail | sbx_harness::model::Verdict::Error
-                )
-        })
-        .map(|r| r.id.as_str())
-        .collect();
+    let failed =
+        failing_requirements(&results).with_context(|| format!("the suite's run ({status})"))?;
     if !failed.is_empty() {
         bail!(
             "the suite fails the sandbox of this tree: {}",
@@ -272,6 +257,28 @@ pub fn oracle() -> Result<()> {
     Ok(())
 }
 
+/// The requirements a run's results fail or err on (gaps aside): what catches a mutant,
+/// and what the unmutated reference must show none of.
+fn failing_requirements(results: &Path) -> Result<Vec<String>> {
+    let text = std::fs::read_to_string(results)
+        .with_context(|| format!("no results at {}", results.display()))?;
+    let run: sbx_harness::model::RunResult =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
+    let sut = run.suts.first().context("the run has no sandbox")?;
+    Ok(sut
+        .requirements
+        .iter()
+        .filter(|r| {
+            !r.gap
+                && matches!(
+                    r.verdict,
+                    sbx_harness::model::Verdict::Fail | sbx_harness::model::Verdict::Error
+                )
+        })
+        .map(|r| r.id.clone())
+        .collect())
+}
+
 /// `cargo xtask mutants --cargo-mutants [--in-diff FILE] [--shard K/N] [--file F]`.
 pub fn run(extra: &[String]) -> Result<()> {
     let root = std::env::current_dir()?;
@@ -280,17 +287,22 @@ pub fn run(extra: &[String]) -> Result<()> {
     // A mutant is caught when a requirement fails: only meaningful where the unmutated
     // reference passes them all on this machine.
     eprintln!("xtask: the unmutated reference first");
-    let pristine = Command::new(std::env::current_exe()?)
+    // Judged by the oracle's rule (any requirement that fails or errs, SHOULDs too), not
+    // by the exit status.
+    let pristine_out = root.join(OUTPUT).join("pristine");
+    let _ = std::fs::remove_file(pristine_out.join("results.json"));
+    let _ = Command::new(std::env::current_exe()?)
         .args(["conformance", "--jobs", "2", "--out"])
-        .arg(root.join(OUTPUT).join("pristine"))
+        .arg(&pristine_out)
         .stdout(std::process::Stdio::null())
         .status()
         .context("running the suite against the unmutated reference")?;
-    if !pristine.success() {
+    let failed = failing_requirements(&pristine_out.join("results.json"))?;
+    if !failed.is_empty() {
         bail!(
-            "the unmutated reference fails the suite on this machine ({pristine}): no mutant \
-             can be judged; see {}",
-            root.join(OUTPUT).join("pristine/summary.txt").display()
+            "the unmutated reference fails {} on this machine: no mutant can be judged; see {}",
+            failed.join(", "),
+            pristine_out.join("summary.txt").display()
         );
     }
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));

@@ -222,10 +222,15 @@ pub fn mutants(args: &[String]) -> Result<()> {
         // the commit it was judged at); mutants no longer in the catalogue are dropped.
         let mut all = read_docs_data(Path::new(DOCS_DATA))?;
         all.retain(|o| catalogue.mutant.iter().any(|m| m.name == o.name));
-        for o in &outcomes {
+        // Only judged mutants replace a row (a report of `--check` judged none).
+        let judged: Vec<&Outcome> = outcomes
+            .iter()
+            .filter(|o| o.status != Status::Applies)
+            .collect();
+        for o in &judged {
             all.retain(|kept| kept.name != o.name);
         }
-        all.extend(outcomes.iter().cloned());
+        all.extend(judged.into_iter().cloned());
         all.sort_by_key(|o| catalogue.mutant.iter().position(|m| m.name == o.name));
         std::fs::write(DOCS_REPORT, render(&catalogue, &all, false))?;
         std::fs::write(DOCS_DATA, serde_json::to_string_pretty(&all)? + "\n")?;
@@ -460,11 +465,14 @@ fn sync_tree(tree: &Path) -> Result<()> {
     if !listing.status.success() {
         bail!("git ls-files failed: the checkout must be a git work tree");
     }
+    // The files the checkout has now (listed and readable): the copy keeps these only.
+    let mut present: BTreeSet<PathBuf> = BTreeSet::new();
     for raw in listing.stdout.split(|b| *b == 0).filter(|p| !p.is_empty()) {
         let rel = Path::new(std::str::from_utf8(raw).context("a path that is not UTF-8")?);
         let Ok(bytes) = std::fs::read(rel) else {
             continue; // listed but deleted in the work tree
         };
+        present.insert(rel.to_path_buf());
         let dest = tree.join(rel);
         if std::fs::read(&dest).ok().as_deref() == Some(&bytes[..]) {
             continue;
@@ -478,13 +486,7 @@ fn sync_tree(tree: &Path) -> Result<()> {
     }
     // A file the checkout no longer has must go from the copy too (a module moved from
     // `x.rs` to `x/mod.rs` would otherwise be found twice).
-    let listed: BTreeSet<PathBuf> = listing
-        .stdout
-        .split(|b| *b == 0)
-        .filter(|p| !p.is_empty())
-        .filter_map(|p| std::str::from_utf8(p).ok().map(PathBuf::from))
-        .collect();
-    remove_unlisted(tree, tree, &listed)
+    remove_unlisted(tree, tree, &present)
 }
 
 /// Removes the files under `dir` (a directory of the copy `tree`) that `listed` does not
@@ -494,9 +496,11 @@ fn remove_unlisted(tree: &Path, dir: &Path, listed: &BTreeSet<PathBuf>) -> Resul
         return Ok(());
     };
     for entry in entries {
-        let path = entry?.path();
+        let entry = entry?;
+        let path = entry.path();
         let rel = path.strip_prefix(tree).unwrap_or(&path).to_path_buf();
-        if path.is_dir() {
+        // Never through a link: only the copy's own files are removed.
+        if entry.file_type()?.is_dir() {
             remove_unlisted(tree, &path, listed)?;
         } else if !listed.contains(&rel) {
             std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;

@@ -80,7 +80,8 @@ struct Loaded {
     /// The name [`Host`] runs it under, when it was loaded from a package.
     hosted: Option<String>,
     forwarded_logs: u64,
-    /// How it ended when the host stopped it outside any request (its key was revoked).
+    /// How it ended, once its process is gone outside an unload (its key was revoked, it
+    /// died while paused or resumed, or the host ended a package's process in a call).
     stopped: Option<TerminationRecord>,
 }
 
@@ -137,6 +138,8 @@ pub struct Reference {
     host: Option<Host>,
     /// The policy store last given to `host` (a case's loads share one).
     policy_store: Option<PolicyStore>,
+    /// The host's name of each package handle, for its audit records (kept after unload).
+    recorded_as: BTreeMap<String, String>,
     events: Vec<Event>,
 }
 
@@ -191,6 +194,7 @@ impl Reference {
             controllers: Arc::default(),
             host: None,
             policy_store: None,
+            recorded_as: BTreeMap::new(),
             events: Vec::new(),
         })
     }
@@ -389,11 +393,11 @@ impl Reference {
         host.set_deadlines(deadlines);
         if changed {
             host.reload_policy(store.clone());
-        }
-        let hosted = host.load(dir, config).map_err(host_error)?;
-        if changed {
             self.policy_store = Some(store);
         }
+        let hosted = self.host().load(dir, config).map_err(host_error)?;
+        // The host records the package's events under its own name, after the unload too.
+        self.recorded_as.insert(name.to_owned(), hosted.clone());
         let loaded = Loaded {
             plugin: None,
             hosted: Some(hosted),
@@ -499,13 +503,23 @@ impl Reference {
         name: &str,
         result: Result<Value, SandboxError>,
     ) -> Result<Value, ErrorBody> {
+        let host = self.host.as_ref();
         if let Some(loaded) = self.plugins.get_mut(name)
-            && let Some(p) = loaded.process(self.host.as_ref())
+            && let Some((total, logs)) = match loaded.process(host) {
+                Some(p) => Some((p.stats().log_records, p.logs().collect::<Vec<_>>())),
+                // A package whose process the host has just ended (a fault in this call):
+                // what it logged before it ended is still to be told.
+                None => match (&loaded.hosted, host) {
+                    (Some(hosted), Some(host)) if loaded.stopped.is_none() => host
+                        .stats(hosted)
+                        .ok()
+                        .map(|s| (s.log_records, host.ended_logs(hosted).iter().collect())),
+                    _ => None,
+                },
+            }
         {
-            let total = p.stats().log_records;
             let new = total.saturating_sub(loaded.forwarded_logs);
             let room = MAX_FORWARDED_LOGS.saturating_sub(loaded.forwarded_logs);
-            let logs: Vec<_> = p.logs().collect();
             let take = new.min(room).min(logs.len() as u64) as usize;
             for r in &logs[logs.len() - take..] {
                 self.events.push(Event::Log {
@@ -676,12 +690,24 @@ impl Backend for Reference {
                 None => return Err(error(ErrorKind::Invalid, "plugin already unloaded")),
             },
         };
+        let ended = match &output {
+            Err(SandboxError::Ended(record)) => Some(record.as_ref().clone()),
+            _ => None,
+        };
         let result = match output {
             Ok(output) => Ok(invoke_result(0, &output)),
             Err(SandboxError::Plugin { code, .. }) => Ok(invoke_result(code, &[])),
             Err(e) => Err(e),
         };
-        self.after(name, result)
+        let answer = self.after(name, result);
+        // A package's process the host ended is this handle's no more: the host may run
+        // another load of the same package under the same name.
+        if let (Some(record), Some(loaded)) = (ended, self.plugins.get_mut(name))
+            && loaded.hosted.is_some()
+        {
+            loaded.stopped = Some(record);
+        }
+        answer
     }
 
     fn pause(&mut self, name: &str) -> Result<Value, ErrorBody> {
@@ -795,11 +821,7 @@ impl Backend for Reference {
         let records = sbx_sandbox::audit::read_log(std::path::Path::new(AUDIT_FILE))
             .map_err(|e| error(ErrorKind::Internal, e.to_string()))?;
         // A package's records are under the name the host runs it as.
-        let recorded_as = self
-            .plugins
-            .get(plugin)
-            .and_then(|l| l.hosted.as_deref())
-            .unwrap_or(plugin);
+        let recorded_as = self.recorded_as.get(plugin).map_or(plugin, String::as_str);
         let mine: Vec<&sbx_sandbox::AuditRecord> =
             records.iter().filter(|r| r.plugin == recorded_as).collect();
         // The newest records only, so that the answer stays well within a protocol line
