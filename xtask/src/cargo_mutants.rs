@@ -178,38 +178,18 @@ pub fn oracle() -> Result<()> {
         .with_context(|| format!("{ORIGINAL_ENV} must name the unmutated checkout"))?;
     let scopes = Scopes::load(&original)?;
     let changed = changed_sources(&here, &original)?;
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let status = Command::new(&cargo)
-        .args([
-            "build",
-            "--quiet",
-            "-p",
-            "sbx-adapters",
-            "-p",
-            "sbx-sandbox",
-            "--bins",
-        ])
-        .status()
-        .context("building the mutated sandbox")?;
-    if !status.success() {
-        bail!("the mutated sandbox does not build ({status})");
-    }
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .unwrap_or_else(|| here.join("target"));
+    if !crate::mutants::build(&here, &target)? {
+        bail!("the mutated sandbox does not build");
+    }
     let work = target.join("mutant-oracle");
     std::fs::create_dir_all(&work)?;
     // The suite names a sandbox given by path after the file.
     let wrapper = work.join("cargo-mutant");
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexec '{}' reference \"$@\"\n",
-            target.join("debug/sbx-adapter").display()
-        ),
-    )?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    crate::mutants::write_wrapper(&wrapper, &target.join("debug/sbx-adapter"), None)?;
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut suite = Command::new(&cargo);
     suite
         .arg("run")

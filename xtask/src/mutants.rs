@@ -548,7 +548,7 @@ fn git_apply(tree: &Path, patch: &Path, check_only: bool) -> Result<bool> {
 }
 
 /// Builds the mutated adapter and runner; false when the mutant does not compile.
-fn build(tree: &Path, target: &Path) -> Result<bool> {
+pub(crate) fn build(tree: &Path, target: &Path) -> Result<bool> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let status = Command::new(cargo)
         .args([
@@ -578,6 +578,22 @@ fn failed_requirements(result: &RunResult) -> Result<BTreeSet<String>> {
         .collect())
 }
 
+/// Writes `wrapper`, an executable that runs `adapter`'s reference sandbox (with `only`:
+/// those containment layers alone), for the suite to take as a sandbox given by path.
+pub(crate) fn write_wrapper(wrapper: &Path, adapter: &Path, only: Option<&str>) -> Result<()> {
+    let only = only.map_or(String::new(), |l| format!(" --only '{l}'"));
+    std::fs::write(
+        wrapper,
+        format!(
+            "#!/bin/sh\nexec '{}' reference{only} \"$@\"\n",
+            adapter.display()
+        ),
+    )?;
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(wrapper, std::fs::Permissions::from_mode(0o755))?;
+    Ok(())
+}
+
 /// Runs this checkout's suite against the reference built as `adapter` (with `only`: those
 /// layers alone); the parsed results, or None when the run wrote none.
 fn run_suite(
@@ -592,16 +608,7 @@ fn run_suite(
     std::fs::create_dir_all(&adapters)?;
     // The suite names a sandbox given by path after the file: the mutant's name.
     let wrapper = adapters.join(name);
-    let only = only.map_or(String::new(), |l| format!(" --only '{l}'"));
-    std::fs::write(
-        &wrapper,
-        format!(
-            "#!/bin/sh\nexec '{}' reference{only} \"$@\"\n",
-            adapter.display()
-        ),
-    )?;
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755))?;
+    write_wrapper(&wrapper, adapter, only)?;
     let _ = std::fs::remove_file(out.join("results.json"));
     let status = Command::new(std::env::current_exe()?)
         // The mutated adapter must find the runner beside it, not one named elsewhere.
