@@ -106,6 +106,18 @@ impl Managed {
         self.ended_logs = p.logs().cloned().collect();
         Some(p)
     }
+
+    /// Ends the running process, if there is one, keeping its figures, its log records and
+    /// how it ended. Whether there was one.
+    fn stop_process(&mut self, how: Stop) -> bool {
+        let Some(p) = self.take_process() else {
+            return false;
+        };
+        if let Ok(record) = stop(p, how) {
+            self.ended = Some(record);
+        }
+        true
+    }
 }
 
 /// Several signed plugins under one policy and one audit log.
@@ -311,10 +323,7 @@ impl Host {
             }
             // Refused from now on; only a plugin that was running is reported stopped.
             m.quarantined = true;
-            if let Some(p) = m.take_process() {
-                if let Ok(record) = stop(p, Stop::Now) {
-                    m.ended = Some(record);
-                }
+            if m.stop_process(Stop::Now) {
                 stopped.push(name.clone());
             }
         }
@@ -338,11 +347,6 @@ impl Host {
         self.config.deadlines = deadlines;
     }
 
-    /// The trust store loads are verified against.
-    pub fn trust(&self) -> &TrustStore {
-        &self.config.trust
-    }
-
     /// Replaces the policy store and evaluates every loaded plugin again: capabilities no
     /// longer granted are revoked at runtime; a plugin the new store refuses is stopped.
     pub fn reload_policy(&mut self, policy: PolicyStore) {
@@ -360,12 +364,7 @@ impl Host {
                     p.revoke(*c);
                 }
             }
-            if !decision.load
-                && let Some(p) = m.take_process()
-            {
-                if let Ok(record) = stop(p, Stop::Gracefully) {
-                    m.ended = Some(record);
-                }
+            if !decision.load && m.stop_process(Stop::Gracefully) {
                 m.quarantined = true;
             }
             m.decision = decision;

@@ -240,23 +240,16 @@ pub fn oracle() -> Result<()> {
 /// The requirements a run's results fail or err on (gaps aside): what catches a mutant,
 /// and what the unmutated reference must show none of.
 fn failing_requirements(results: &Path) -> Result<Vec<String>> {
+    use sbx_harness::model::Verdict;
     let text = std::fs::read_to_string(results)
         .with_context(|| format!("no results at {}", results.display()))?;
-    let run: sbx_harness::model::RunResult =
+    let run =
         serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
-    let sut = run.suts.first().context("the run has no sandbox")?;
-    Ok(sut
-        .requirements
-        .iter()
-        .filter(|r| {
-            !r.gap
-                && matches!(
-                    r.verdict,
-                    sbx_harness::model::Verdict::Fail | sbx_harness::model::Verdict::Error
-                )
-        })
-        .map(|r| r.id.clone())
-        .collect())
+    Ok(
+        crate::mutants::requirements_judged(&run, &[Verdict::Fail, Verdict::Error])?
+            .into_iter()
+            .collect(),
+    )
 }
 
 /// `cargo xtask mutants --cargo-mutants [--in-diff FILE] [--shard K/N] [--file F]`.

@@ -569,11 +569,19 @@ pub(crate) fn build(tree: &Path, target: &Path) -> Result<bool> {
 
 /// The requirements a run's sandbox failed (gaps aside: they fail for every sandbox).
 fn failed_requirements(result: &RunResult) -> Result<BTreeSet<String>> {
+    requirements_judged(result, &[Verdict::Fail])
+}
+
+/// The requirements of a run's sandbox judged one of `verdicts` (gaps aside).
+pub(crate) fn requirements_judged(
+    result: &RunResult,
+    verdicts: &[Verdict],
+) -> Result<BTreeSet<String>> {
     let sut = result.suts.first().context("the run has no sandbox")?;
     Ok(sut
         .requirements
         .iter()
-        .filter(|r| r.verdict == Verdict::Fail && !r.gap)
+        .filter(|r| verdicts.contains(&r.verdict) && !r.gap)
         .map(|r| r.id.clone())
         .collect())
 }

@@ -310,15 +310,14 @@ impl Reference {
                 ..RestartPolicy::default()
             },
             net_allowlist: policy.net_allowlist.clone(),
-            config: BTreeMap::new(),
+            ..Rule::default()
         };
         // A new version for each change, so that every decision names the store it used.
         let version = self.policy_store.as_ref().map_or(1, |s| s.version + 1);
         Ok(PolicyStore {
             version,
             default,
-            plugins: BTreeMap::new(),
-            exceptions: Vec::new(),
+            ..PolicyStore::default()
         })
     }
 
@@ -328,21 +327,10 @@ impl Reference {
         let audit = self.audit.clone();
         self.host.get_or_insert_with(|| {
             Host::new(HostConfig {
-                // Trust, policy and deadlines come with each `load_package`.
+                // Trust, policy and deadlines come with each `load_package` (a store that
+                // grants nothing until then).
                 trust: TrustStore::default(),
-                policy: PolicyStore {
-                    version: 0,
-                    default: Rule {
-                        grant: BTreeSet::from([Capability::Log]),
-                        on_excess: OnExcess::Cut,
-                        limits: RuleLimits::default(),
-                        restart: RestartPolicy::default(),
-                        net_allowlist: Vec::new(),
-                        config: BTreeMap::new(),
-                    },
-                    plugins: BTreeMap::new(),
-                    exceptions: Vec::new(),
-                },
+                policy: PolicyStore::default(),
                 storage_root: STORAGE_DIR.into(),
                 audit,
                 runner: None,

@@ -166,7 +166,7 @@ struct StoreToml {
 }
 
 /// One rule, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Rule {
     /// Capabilities the rule allows.
     pub grant: BTreeSet<Capability>,
@@ -198,7 +198,7 @@ pub struct Exception {
 }
 
 /// A checked policy store.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PolicyStore {
     /// The store's version, recorded in every decision.
     pub version: u64,
