@@ -146,11 +146,18 @@ fn run_sut(
         guard_args: Vec::new(),
         neighbour: settings.neighbour.clone(),
         neighbour_methods: settings.neighbour_methods.clone(),
+        attack_input: settings.attack_input.clone(),
+        gained_marker: settings.gained_marker.clone(),
         slack: settings.slack,
         bounds: settings.bounds,
     };
     // The self-test's handshake names the adapter: one start of it, not two.
-    let self_test = sbx_harness::selftest::run(&bench.guard, &sut.command, &bench.neighbour);
+    let self_test = sbx_harness::selftest::run(
+        &bench.guard,
+        &sut.command,
+        &bench.neighbour,
+        &bench.neighbour_methods.echo,
+    );
     let info = SutInfo {
         name: sut.name.clone(),
         role: sut.role.clone(),

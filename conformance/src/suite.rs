@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
-use sbx_harness::case::{AuditCheck, Bounds, Case, Expected, NeighbourMethods, RevokeDuringCall};
+use sbx_harness::case::{
+    AttackFact, AuditCheck, Bounds, Case, Expected, NeighbourMethods, RevokeDuringCall,
+};
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyLimits};
 use serde::Deserialize;
@@ -37,6 +39,8 @@ struct HarnessFile {
     neighbour: String,
     neighbour_echo: String,
     neighbour_thread_echo: String,
+    attack_input: BTreeMap<String, AttackFact>,
+    gained_marker: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -99,6 +103,10 @@ pub struct Settings {
     pub neighbour: PathBuf,
     /// The neighbour's methods the harness calls.
     pub neighbour_methods: NeighbourMethods,
+    /// What a hostile plugin's `attack` method is told.
+    pub attack_input: BTreeMap<String, AttackFact>,
+    /// What begins a hostile plugin's report of a privilege it still held.
+    pub gained_marker: String,
     /// Lines beyond which what the harness saw is harm.
     pub bounds: Bounds,
     file: File,
@@ -167,6 +175,26 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             )));
         }
     }
+    if file.harness.attack_input.is_empty() {
+        return Err(SuiteError::Invalid(
+            "[harness.attack_input] tells a hostile plugin nothing".into(),
+        ));
+    }
+    if file.harness.gained_marker.trim().is_empty() {
+        return Err(SuiteError::Invalid(
+            "[harness] gained_marker is empty: no report of a privilege could be read".into(),
+        ));
+    }
+    if let Some(key) = file
+        .harness
+        .attack_input
+        .keys()
+        .find(|k| k.is_empty() || k.contains(['=', '\n']))
+    {
+        return Err(SuiteError::Invalid(format!(
+            "[harness.attack_input] key {key:?} cannot be a `key=value` line's key"
+        )));
+    }
     for family in file.needs.keys() {
         if Family::from_word(family).is_none() {
             return Err(SuiteError::Unknown(format!(
@@ -182,6 +210,8 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             echo: file.harness.neighbour_echo.clone(),
             thread_echo: file.harness.neighbour_thread_echo.clone(),
         },
+        attack_input: file.harness.attack_input.clone(),
+        gained_marker: file.harness.gained_marker.clone(),
         bounds: file.bounds,
         file,
     })
@@ -360,6 +390,44 @@ mod tests {
             sbx_adversarial_plugins::Package::ALL.len(),
             PackageForm::ALL.len()
         );
+    }
+
+    /// The keys the suite tells a hostile plugin are the keys `attack.h` documents: a key
+    /// one side renames would leave every attack without its target.
+    #[test]
+    fn the_attack_input_names_what_attack_h_reads() {
+        let header = include_str!("../../adversarial-plugins/include/attack.h");
+        let documented: std::collections::BTreeSet<&str> = header
+            .lines()
+            .skip_while(|l| !l.contains("`key=value\\n` lines"))
+            .skip(2)
+            .take_while(|l| l.trim() != "*")
+            .filter_map(|l| l.trim_start_matches(" *").split_whitespace().next())
+            .collect();
+        let s = settings(CASES).unwrap();
+        let told: std::collections::BTreeSet<&str> =
+            s.attack_input.keys().map(String::as_str).collect();
+        assert!(documented.len() >= 9, "attack.h documents {documented:?}");
+        assert_eq!(told, documented);
+        assert!(
+            header.contains(&format!("\"{}", s.gained_marker)),
+            "attack.h reports privileges with another marker than {:?}",
+            s.gained_marker
+        );
+    }
+
+    #[test]
+    fn an_attack_input_key_must_make_a_line() {
+        let bad = CASES.replace(
+            "secret_dir = \"secret_dir\"",
+            "\"secret=dir\" = \"secret_dir\"",
+        );
+        assert!(matches!(settings(&bad), Err(SuiteError::Invalid(_))));
+        let bad = CASES.replace(
+            "secret_dir = \"secret_dir\"",
+            "secret_dir = \"no_such_fact\"",
+        );
+        assert!(matches!(settings(&bad), Err(SuiteError::Parse(_))));
     }
 
     #[test]

@@ -59,10 +59,10 @@ pub struct SelfTest {
 }
 
 /// Runs the self-test against the adapter `command`, loading `echo` (a plugin whose method
-/// `echo` returns its input).
-pub fn run(guard: &Path, command: &[String], echo: &Path) -> SelfTest {
+/// `echo_method` returns its input).
+pub fn run(guard: &Path, command: &[String], echo: &Path, echo_method: &str) -> SelfTest {
     let mut hello_result = None;
-    let checks = run_checks(guard, command, echo, &mut hello_result);
+    let checks = run_checks(guard, command, echo, echo_method, &mut hello_result);
     SelfTest {
         hello: hello_result,
         checks,
@@ -73,6 +73,7 @@ fn run_checks(
     guard: &Path,
     command: &[String],
     echo: &Path,
+    echo_method: &str,
     hello_result: &mut Option<HelloResult>,
 ) -> Vec<Check> {
     let mut checks = Vec::new();
@@ -136,7 +137,7 @@ fn run_checks(
     let invoke = s.request(
         Op::Invoke {
             plugin: "echo".into(),
-            method: "echo".into(),
+            method: echo_method.into(),
             input_b64: encode_bytes(&input),
         },
         t,
@@ -175,7 +176,7 @@ fn run_checks(
     let nobody = s.request(
         Op::Invoke {
             plugin: "no-such-plugin".into(),
-            method: "echo".into(),
+            method: echo_method.into(),
             input_b64: String::new(),
         },
         t,

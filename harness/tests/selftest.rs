@@ -27,7 +27,7 @@ fn the_python_example_adapter_passes_the_self_test() {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/adapters/example_adapter.py");
     let command = vec!["python3".to_string(), script.to_string_lossy().into_owned()];
-    let checks = run(&guard(), &command, &echo()).checks;
+    let checks = run(&guard(), &command, &echo(), "echo").checks;
     assert!(failed(&checks).is_empty(), "{checks:#?}");
     assert!(checks.len() >= 10);
 }
@@ -36,7 +36,7 @@ fn the_python_example_adapter_passes_the_self_test() {
 fn an_adapter_that_says_passed_instead_of_json_fails_it() {
     let script = "import sys\nfor line in sys.stdin:\n    print('passed', flush=True)\n";
     let command = vec!["python3".into(), "-c".into(), script.into()];
-    let checks = run(&guard(), &command, &echo()).checks;
+    let checks = run(&guard(), &command, &echo(), "echo").checks;
     let bad = failed(&checks);
     assert!(
         bad.contains(&"hello answers name, version, protocol 1 and features"),
@@ -54,7 +54,7 @@ fn an_adapter_that_answers_late_or_not_at_all_fails_it() {
     let script = "import sys, json\nline = sys.stdin.readline()\nreq = json.loads(line)\nprint(json.dumps({'id': req['id'], 'ok': {'name': 'mute', 'version': '0', 'protocol': 1, 'features': []}}), flush=True)\nimport time\ntime.sleep(600)\n";
     let command = vec!["python3".into(), "-c".into(), script.into()];
     let started = std::time::Instant::now();
-    let checks = run(&guard(), &command, &echo()).checks;
+    let checks = run(&guard(), &command, &echo(), "echo").checks;
     let bad = failed(&checks);
     assert!(
         !bad.contains(&"hello answers name, version, protocol 1 and features"),

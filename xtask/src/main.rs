@@ -206,8 +206,13 @@ fn conformance(args: &[String]) -> Result<()> {
         let mut failed = 0;
         for sut in &suts {
             println!("self-test of {}:", sut.name);
-            for c in
-                sbx_harness::selftest::run(&opts.guard, &sut.command, &settings.neighbour).checks
+            for c in sbx_harness::selftest::run(
+                &opts.guard,
+                &sut.command,
+                &settings.neighbour,
+                &settings.neighbour_methods.echo,
+            )
+            .checks
             {
                 println!(
                     "  {} {}",

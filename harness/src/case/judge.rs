@@ -40,6 +40,11 @@ pub struct Bounds {
     pub cpu_percent_of_policy: u64,
     /// CPU time of the whole case beyond that share, milliseconds.
     pub cpu_margin_ms: u64,
+    /// CPU time of a call under a rate cap, percent of what the cap allows over the call's
+    /// wall time.
+    pub cpu_rate_percent_of_cap: u64,
+    /// CPU time of a call under a rate cap beyond that share, milliseconds.
+    pub cpu_rate_margin_ms: u64,
 }
 
 /// Everything the harness observed of one case, collected once.
@@ -92,14 +97,14 @@ pub struct Observations {
     pub protocol_errors: Vec<String>,
 }
 
-/// The first line of `output` in which a plugin reports a privilege it gained (`attack.h`'s
-/// `GAINED ` lines), cut to 160 characters.
-pub fn gained_line(output: &[u8]) -> Option<String> {
-    if !output.windows(7).any(|w| w == b"GAINED ") {
+/// The first line of `output` in which a plugin reports a privilege it gained (from
+/// `marker` on, `[harness] gained_marker`), cut to 160 characters.
+pub fn gained_line(output: &[u8], marker: &str) -> Option<String> {
+    if marker.is_empty() || !output.windows(marker.len()).any(|w| w == marker.as_bytes()) {
         return None;
     }
     String::from_utf8_lossy(output).lines().find_map(|l| {
-        l.find("GAINED ")
+        l.find(marker)
             .map(|i| l[i..].chars().take(160).collect::<String>())
     })
 }
@@ -1067,12 +1072,15 @@ mod tests {
 
     #[test]
     fn gained_lines_are_found_and_cut() {
-        assert_eq!(gained_line(b"nothing here"), None);
+        assert_eq!(gained_line(b"nothing here", "GAINED "), None);
         assert_eq!(
-            gained_line(b"x\nplugin: GAINED read /etc/shadow\ny").as_deref(),
+            gained_line(b"x\nplugin: GAINED read /etc/shadow\ny", "GAINED ").as_deref(),
             Some("GAINED read /etc/shadow")
         );
         let long = format!("GAINED {}", "a".repeat(500));
-        assert_eq!(gained_line(long.as_bytes()).map(|l| l.len()), Some(160));
+        assert_eq!(
+            gained_line(long.as_bytes(), "GAINED ").map(|l| l.len()),
+            Some(160)
+        );
     }
 }

@@ -7,20 +7,22 @@
 //! unload; and then look, with the harness's own eyes, for every kind of harm.
 
 mod judge;
+mod options;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use judge::harm;
 pub use judge::{Bounds, Observations, describe_outcome, gained_line, judge, unjudged};
+use options::{CaseOptions, Target};
 
 use crate::handed::{Handed, HostMarks, PluginImage, census, plugin_processes};
 use crate::model::{CaseResult, Harm, HarmKind, Measured, Outcome, Verdict};
 use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_files, token};
 use crate::package::PackageForm;
-use crate::procfs::{TreeFacts, tree_cpu_ms, tree_facts, tree_peak_rss_kib, tree_pids};
+use crate::procfs::{TreeFacts, tree_cpu_ms, tree_facts, tree_pids};
 use crate::protocol::{
     ErrorKind, Feature, HelloResult, InvokeResult, Op, PROTOCOL_VERSION, Policy, Termination,
     encode_bytes,
@@ -53,6 +55,11 @@ pub struct Bench {
     pub neighbour: PathBuf,
     /// The neighbour's methods the harness calls.
     pub neighbour_methods: NeighbourMethods,
+    /// What a hostile plugin's `attack` method is told: the key of each `key=value` line,
+    /// and the fact of the case it carries.
+    pub attack_input: BTreeMap<String, AttackFact>,
+    /// What begins a hostile plugin's report of a privilege it still held.
+    pub gained_marker: String,
     /// Slack added to every policy deadline before the harness declares the host hung.
     pub slack: Duration,
     /// The suite's lines beyond which what the harness saw is harm.
@@ -67,6 +74,31 @@ pub struct NeighbourMethods {
     pub echo: String,
     /// Answers its input from a thread it starts.
     pub thread_echo: String,
+}
+
+/// A fact of one case that a hostile plugin's `attack` method is told (`[harness.attack_input]`
+/// of `conformance/cases.toml`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttackFact {
+    /// The absolute path of a file holding a canary token, outside the plugin's reach.
+    SecretFile,
+    /// That file's directory.
+    SecretDir,
+    /// A directory that must stay unwritten.
+    ForbiddenDir,
+    /// The port of the harness's TCP listener on 127.0.0.1.
+    TcpPort,
+    /// The port of its UDP listener on 127.0.0.1.
+    UdpPort,
+    /// The name of its abstract unix socket, without the leading NUL.
+    UnixName,
+    /// The adapter's pid.
+    AdapterPid,
+    /// The name of the adapter's environment variable that holds a canary.
+    CanaryEnv,
+    /// The policy's storage quota in bytes (0 when it names none).
+    StorageQuota,
 }
 
 /// The reaction the reference sandbox must show, from the plugin's metadata.
@@ -291,7 +323,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         .into_iter()
         .map(str::to_owned)
         .collect();
-    obs.gained = gained_line(&seen);
+    obs.gained = gained_line(&seen, &bench.gained_marker);
     obs.guard = finished.guard;
     let mut result = judge(case, sut, &obs, &bench.bounds);
     result.notes = session.limit_warnings.clone();
@@ -373,14 +405,13 @@ impl Run<'_> {
     }
 
     /// Records harm when the case's processes used more CPU since `started` (when they
-    /// had used `cpu_before` ms) than `cap` percent of one CPU allows. The slack (half the
-    /// share again, and 100 ms for the sandbox's own work) keeps a capped plugin clear of
-    /// the line; an uncapped spinner is far beyond it, however busy the machine is, since
-    /// its case runs alone.
-    fn check_cpu_rate(&mut self, cap: u32, cpu_before: u64, started: Instant) {
+    /// had used `cpu_before` ms) than `cap` percent of one CPU allows, with the slack of
+    /// `bounds`.
+    fn check_cpu_rate(&mut self, bounds: &Bounds, cap: u32, cpu_before: u64, started: Instant) {
         let used = tree_cpu_ms(self.session.adapter_pid).saturating_sub(cpu_before);
         let wall = started.elapsed().as_millis() as u64;
-        let allowed = wall * u64::from(cap) / 100 * 3 / 2 + 100;
+        let allowed = wall * u64::from(cap) / 100 * bounds.cpu_rate_percent_of_cap / 100
+            + bounds.cpu_rate_margin_ms;
         let figures = format!(
             "{used} ms of CPU in the {wall} ms of the call, against {cap}% of one CPU \
              ({allowed} ms with slack)"
@@ -572,7 +603,8 @@ struct Cx<'a> {
 
 /// The script of a case, one step after the other; a step ends it early with `?` when
 /// the adapter stops answering ([`Stop::Ended`]: what was seen is judged) or the case
-/// cannot go on ([`Stop::Abort`]).
+/// cannot go on ([`Stop::Abort`]). The case's options ([`options`]) add to the steps
+/// through their hooks.
 fn drive(
     run: &mut Run<'_>,
     bench: &Bench,
@@ -593,26 +625,36 @@ fn drive(
         call_deadline: Duration::from_millis(deadlines.call_ms) + bench.slack,
         unload_deadline: Duration::from_millis(deadlines.shutdown_ms) + bench.slack,
     };
-    let neighbour_threads_before = load_neighbour(run, &cx)?;
-    let built = build_package(&cx)?;
-    let loaded = match load_target(run, &cx, built.as_ref())? {
+    let mut options = CaseOptions::for_case(&cx)?;
+    load_neighbour(run, &cx)?;
+    options.each(|o| o.before_load(run, &cx))?;
+    let loaded = match load_target(run, &cx, &mut options)? {
         Some(load) => {
-            let input = reload_if_asked(run, &cx, load)?;
-            call_target(run, &cx, &input)?;
-            revoke_signer_key(run, &cx, built.as_ref())?;
-            settle(run, &cx)?;
+            run.census_of_the_handed();
+            let input = call_input(run, &cx);
+            let target = Target {
+                load: &load,
+                input: &input,
+            };
+            options.each(|o| o.before_call(run, &cx, &target))?;
+            call_target(run, &cx, &mut options, &input)?;
+            options.each(|o| o.after_call(run, &cx))?;
+            options.each(|o| o.before_settle(run, &cx))?;
+            std::thread::sleep(case.settle);
+            options.each(|o| o.after_settle(run, &cx))?;
             check_liveness(run, &cx)?;
             true
         }
         None => false,
     };
-    check_neighbour(run, &cx, neighbour_threads_before)?;
+    check_neighbour(run, &cx)?;
+    options.each(|o| o.after_neighbour_check(run, &cx))?;
     still_answers(run)?;
     if loaded {
         unload_target(run, &cx)?;
     }
     count_reported_death(run);
-    check_audit(run, &cx)?;
+    options.each(|o| o.after_unload(run, &cx))?;
     finish(run, &cx)
 }
 
@@ -662,9 +704,8 @@ fn handshake(run: &mut Run<'_>, case: &Case) -> Result<(), Stop> {
     Ok(())
 }
 
-/// Loads the benign neighbour and has it answer a token of its own; with
-/// `neighbour_threads`, asks it to start a thread (its answer is returned).
-fn load_neighbour(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<Option<Answer>, Stop> {
+/// Loads the benign neighbour and has it answer a token of its own.
+fn load_neighbour(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
     let neighbour_policy = Policy {
         grants: Vec::new(),
         ..cx.case.policy.clone()
@@ -700,79 +741,30 @@ fn load_neighbour(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<Option<Answer>, Stop
             format!("adapter: the benign neighbour did not answer: {answer:?}"),
         ));
     }
-    // Whether the neighbour can start a thread before the plugin is there: a sandbox that
-    // gives its plugins no threads at all has none for one plugin to starve another of.
-    let neighbour_threads_before = if cx.case.neighbour_threads {
-        let answer = neighbour_thread_echo(run, cx.bench, cx.call_deadline);
-        run.absorb("neighbour thread call", &answer)?;
-        Some(answer)
-    } else {
-        None
-    };
-    Ok(neighbour_threads_before)
+    Ok(())
 }
 
-/// The case's signed package, when it loads one.
-fn build_package(cx: &Cx<'_>) -> Result<Option<crate::package::BuiltPackage>, Stop> {
-    // Outside the adapter's working directory: the package is the harness's.
-    let built = cx
-        .case
-        .package
-        .map(|form| crate::package::build(form, &cx.case.plugin, &cx.scratch.root.join("signing")))
-        .transpose()
-        .map_err(|e| {
-            (
-                Verdict::Error,
-                format!("harness: building the package: {e}"),
-            )
-        })?;
-    Ok(built)
-}
-
-/// Loads the plugin (by path, or its package); the load request when it loaded.
+/// Loads the plugin, with the request the options shape (by path, or its package); the
+/// load request when it loaded.
 fn load_target(
     run: &mut Run<'_>,
     cx: &Cx<'_>,
-    built: Option<&crate::package::BuiltPackage>,
+    options: &mut CaseOptions,
 ) -> Result<Option<Op>, Stop> {
-    let mut target_policy = cx.case.policy.clone();
-    if cx.case.allowlist_listener_prefix {
-        target_policy.net_allowlist = vec![format!("127.0.0.1:{}", cx.listeners.tcp_port / 10)];
-    }
-    let target_path = path_text(&cx.case.plugin);
-    let load = match &built {
-        None => Op::Load {
+    let load = options.load_request(
+        cx,
+        Op::Load {
             plugin: "target".into(),
-            path: target_path,
-            policy: target_policy,
-            config_b64: String::new(),
-        },
-        Some(built) => Op::LoadPackage {
-            plugin: "target".into(),
-            package: path_text(&built.dir),
-            trust: path_text(&built.trust),
+            path: path_text(&cx.case.plugin),
             policy: cx.case.policy.clone(),
             config_b64: String::new(),
         },
-    };
-    if let Some(built) = &built {
-        run.plugin_file = built.dir.join(sbx_package::PLUGIN_FILE);
-        run.plugin_image = PluginImage::FileOrMemfd;
-    }
+    );
     run.before_target = run.plugin_pids();
-    if cx.case.package.is_some() {
-        run.peak_rss_before_target_load_kib = Some(tree_peak_rss_kib(run.session.adapter_pid));
-    }
     run.target_loading = true;
     let answer = run.session.request(load.clone(), cx.load_deadline);
     run.absorb("load", &answer)?;
-    if let (Some(PackageForm::SwappedAfterLoad), Some(swap_in), Some(built), Answer::Ok(_)) =
-        (cx.case.package, &cx.case.swap_in, &built, &answer)
-    {
-        // Verified and loaded: from now on only the verified bytes may ever run.
-        std::fs::copy(swap_in, built.dir.join(sbx_package::PLUGIN_FILE))
-            .map_err(|e| (Verdict::Error, format!("harness: swapping the binary: {e}")))?;
-    }
+    options.each(|o| o.after_load(run, cx, &answer))?;
     let mut loaded = false;
     match answer {
         Answer::Ok(_) => loaded = true,
@@ -793,88 +785,48 @@ fn load_target(
     Ok(loaded.then_some(load))
 }
 
-/// The census of what the plugin was handed; with `reload`, the attack once, an unload and
-/// the same load again. Returns the call's input.
-fn reload_if_asked(run: &mut Run<'_>, cx: &Cx<'_>, load: Op) -> Result<Vec<u8>, Stop> {
-    run.census_of_the_handed();
-    let input = if cx.case.hostile {
-        attack_input(
-            cx.scratch,
-            cx.listeners,
-            run.session.adapter_pid,
-            &cx.case.policy,
-        )
+/// The call's input: the attack's parameters for a hostile plugin, the case's own input
+/// for a benign one.
+fn call_input(run: &Run<'_>, cx: &Cx<'_>) -> Vec<u8> {
+    if cx.case.hostile {
+        attack_input(cx, run.session.adapter_pid)
     } else {
         cx.case.input.clone()
-    };
-    if cx.case.reload {
-        let first = run.session.request(
-            Op::Invoke {
-                plugin: "target".into(),
-                method: cx.case.method.clone(),
-                input_b64: encode_bytes(&input),
-            },
-            cx.call_deadline,
-        );
-        run.absorb("first invoke", &first)?;
-        run.check_output_bound(&first, cx.case.policy.limits.output_bytes);
-        let unload = run.session.request(
-            Op::Unload {
-                plugin: "target".into(),
-            },
-            cx.unload_deadline,
-        );
-        run.absorb("unload before the reload", &unload)?;
-        let again = run.session.request(load, cx.load_deadline);
-        run.absorb("reload", &again)?;
-        if let Answer::Err(e) = again {
-            return Err(Stop::Abort(
-                Verdict::Error,
-                format!("adapter: the reload answered {:?}: {}", e.kind, e.message),
-            ));
-        }
-        run.census_of_the_handed();
     }
-    Ok(input)
 }
 
-/// The call, with the revocations due during it and the CPU rate it ran at; its outcome.
-fn call_target(run: &mut Run<'_>, cx: &Cx<'_>, input: &[u8]) -> Result<(), Stop> {
+/// The call, with what the options send while it is pending; its outcome.
+fn call_target(
+    run: &mut Run<'_>,
+    cx: &Cx<'_>,
+    options: &mut CaseOptions,
+    input: &[u8],
+) -> Result<(), Stop> {
     let call = Op::Invoke {
         plugin: "target".into(),
         method: cx.case.method.clone(),
         input_b64: encode_bytes(input),
     };
-    // Under a CPU rate cap, what the call costs is measured here, from /proc.
-    let rate_cap = cx.case.policy.limits.cpu_percent;
-    let before_call = rate_cap.map(|_| (tree_cpu_ms(run.session.adapter_pid), Instant::now()));
-    let (answer, revoked) = match &cx.case.revoke_during_call {
+    options.notify(|o| o.call_sent(run));
+    let (answer, during) = match options.during_call() {
         None => (run.session.request(call, cx.call_deadline), Vec::new()),
-        Some(r) => {
-            let revokes = r
-                .capabilities
-                .iter()
-                .map(|c| Op::Revoke {
-                    plugin: "target".into(),
-                    capability: c.clone(),
-                })
-                .collect();
-            run.session
-                .request_overlapping(call, r.after, revokes, cx.call_deadline)
-        }
+        Some((after, ops)) => run
+            .session
+            .request_overlapping(call, after, ops, cx.call_deadline),
     };
-    if let (Some(cap), Some((cpu_before, started))) = (rate_cap, before_call) {
-        run.check_cpu_rate(cap, cpu_before, started);
-    }
+    options.notify(|o| o.call_answered(run, cx));
     run.absorb("invoke", &answer)?;
     run.check_foreign_output(&answer, &cx.canaries.neighbour);
     run.check_output_bound(&answer, cx.case.policy.limits.output_bytes);
-    for a in &revoked {
-        run.absorb("revoke", a)?;
+    for a in &during {
+        run.absorb("a request sent during the call", a)?;
         if let Answer::Err(e) = a {
             return Err(Stop::Abort(
                 Verdict::Error,
-                format!("adapter: revoke answered {:?}: {}", e.kind, e.message),
+                format!(
+                    "adapter: a request sent during the call answered {:?}: {}",
+                    e.kind, e.message
+                ),
             ));
         }
     }
@@ -887,113 +839,6 @@ fn call_target(run: &mut Run<'_>, cx: &Cx<'_>, input: &[u8]) -> Result<(), Stop>
         }
         Answer::Err(e) => terminated_or_error(run, e)?,
         _ => {}
-    }
-    Ok(())
-}
-
-/// For a `key_revoked_while_running` package: its signer's key revoked while it runs, and
-/// the same package loaded again.
-fn revoke_signer_key(
-    run: &mut Run<'_>,
-    cx: &Cx<'_>,
-    built: Option<&crate::package::BuiltPackage>,
-) -> Result<(), Stop> {
-    if let (Some(PackageForm::KeyRevokedWhileRunning), Some(built)) = (cx.case.package, &built)
-        && matches!(run.outcome, Some(Outcome::Survived { .. }))
-    {
-        // The plugin runs (its call answered, its own threads going on): its signer's
-        // key is revoked now, and from the answer on it must not run any more. The id
-        // is sent in capitals: hex names the same key in either case, and a sandbox
-        // comparing text as written stops nothing.
-        let a = run.session.request(
-            Op::RevokeKey {
-                key: built.publisher.to_ascii_uppercase(),
-            },
-            cx.call_deadline,
-        );
-        run.absorb("revoke_key", &a)?;
-        if let Answer::Err(e) = a {
-            return Err(Stop::Abort(
-                Verdict::Error,
-                format!("adapter: revoke_key answered {:?}: {}", e.kind, e.message),
-            ));
-        }
-        run.events_at_key_revocation = Some(run.session.events.len());
-        // The same package again, with the same trust store (which still lists the
-        // key): the sandbox must remember that the key is revoked.
-        let again = run.session.request(
-            Op::LoadPackage {
-                plugin: "target-again".into(),
-                package: path_text(&built.dir),
-                trust: path_text(&built.trust),
-                policy: cx.case.policy.clone(),
-                config_b64: String::new(),
-            },
-            cx.load_deadline,
-        );
-        run.absorb("load_package after revoke_key", &again)?;
-        match &again {
-            Answer::Ok(_) => {
-                run.harm.push(harm(
-                    HarmKind::RanAfterRevocation,
-                    "a package signed by the revoked key was loaded again".into(),
-                ));
-                let a = run.session.request(
-                    Op::Unload {
-                        plugin: "target-again".into(),
-                    },
-                    cx.unload_deadline,
-                );
-                run.absorb("unload", &a)?;
-            }
-            Answer::Err(e) if e.kind == ErrorKind::Refused => {}
-            Answer::Err(e) if e.kind == ErrorKind::Terminated => run.harm.push(harm(
-                HarmKind::RanAfterRevocation,
-                format!(
-                    "a package signed by the revoked key was started again (and ended: {})",
-                    e.message
-                ),
-            )),
-            Answer::Err(e) => {
-                return Err(Stop::Abort(
-                    Verdict::Error,
-                    format!(
-                        "adapter: load_package after revoke_key answered {:?}: {}",
-                        e.kind, e.message
-                    ),
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// The settle time, paused through it with `pause`.
-fn settle(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
-    if cx.case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
-        let a = run.session.request(
-            Op::Pause {
-                plugin: "target".into(),
-            },
-            cx.call_deadline,
-        );
-        run.absorb("pause", &a)?;
-    }
-    std::thread::sleep(cx.case.settle);
-    if cx.case.pause_while_settling && matches!(run.outcome, Some(Outcome::Survived { .. })) {
-        let a = run.session.request(
-            Op::Resume {
-                plugin: "target".into(),
-            },
-            cx.call_deadline,
-        );
-        run.absorb("resume", &a)?;
-        if let Answer::Err(e) = a {
-            terminated_or_error(run, e)?;
-        }
-        // What was due while the plugin was stopped happens now: give it the same time.
-        std::thread::sleep(cx.case.settle);
     }
     Ok(())
 }
@@ -1028,13 +873,8 @@ fn check_liveness(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
     Ok(())
 }
 
-/// The neighbour is still served, and can still start a thread if it could before.
-fn check_neighbour(
-    run: &mut Run<'_>,
-    cx: &Cx<'_>,
-    neighbour_threads_before: Option<Answer>,
-) -> Result<(), Stop> {
-    // The neighbour must still be served, whatever happened to the plugin.
+/// The neighbour is still served, whatever happened to the plugin.
+fn check_neighbour(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
     let probe = b"neighbour still served".to_vec();
     let answer = run.session.request(
         Op::Invoke {
@@ -1050,29 +890,6 @@ fn check_neighbour(
             HarmKind::NeighbourNotServed,
             format!("echo answered {answer:?}"),
         ));
-    }
-    match neighbour_threads_before {
-        Some(before) if echoed(&before, NEIGHBOUR_THREAD_PROBE) => {
-            let answer = neighbour_thread_echo(run, cx.bench, cx.call_deadline);
-            run.absorb("neighbour thread call", &answer)?;
-            if echoed(&answer, NEIGHBOUR_THREAD_PROBE) {
-                run.notes
-                    .push("the neighbour started a thread while the plugin ran".into());
-            } else {
-                run.harm.push(harm(
-                    HarmKind::NeighbourNotServed,
-                    format!(
-                        "the neighbour started a thread before the plugin was loaded, not while \
-                         it ran: thread_echo answered {answer:?}"
-                    ),
-                ));
-            }
-        }
-        Some(before) => run.notes.push(format!(
-            "the neighbour could not start a thread even before the plugin was loaded \
-             (thread_echo answered {before:?}): no thread for the plugin to starve it of"
-        )),
-        None => {}
     }
     Ok(())
 }
@@ -1135,38 +952,6 @@ fn count_reported_death(run: &mut Run<'_>) {
     if let Some(t) = ended {
         run.killed(t);
     }
-}
-
-/// With an audit check, the sandbox's records of the plugin against what the case saw.
-fn check_audit(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
-    if let Some(check) = cx.case.audit {
-        let answer = run.session.request(
-            Op::Audit {
-                plugin: "target".into(),
-            },
-            cx.call_deadline,
-        );
-        run.absorb("audit", &answer)?;
-        let records = match answer {
-            Answer::Ok(v) => v
-                .get("records")
-                .and_then(|r| r.as_array())
-                .cloned()
-                .unwrap_or_default(),
-            Answer::Err(e) => {
-                return Err(Stop::Abort(
-                    Verdict::Error,
-                    format!("adapter: audit answered {:?}: {}", e.kind, e.message),
-                ));
-            }
-            _ => Vec::new(),
-        };
-        let gaps = audit_gaps(check, &records, run.outcome.as_ref());
-        if !gaps.is_empty() {
-            run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
-        }
-    }
-    Ok(())
 }
 
 /// Unloads the neighbour, looks at the tree a last time, and says `bye`.
@@ -1271,24 +1056,30 @@ fn path_text(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// The `key=value` lines a hostile plugin's `attack` method reads (see `attack.h`).
-fn attack_input(
-    scratch: &Scratch,
-    listeners: &Listeners,
-    adapter_pid: i32,
-    policy: &Policy,
-) -> Vec<u8> {
-    format!(
-        "secret_path={}\nsecret_dir={}\nforbidden_dir={}\ntcp_port={}\nudp_port={}\nunix_name={}\nhost_pid={}\ntoken_env={}\nstorage_bytes={}\n",
-        scratch.secret.display(),
-        scratch.secret.parent().map(|p| p.display().to_string()).unwrap_or_default(),
-        scratch.forbidden.display(),
-        listeners.tcp_port,
-        listeners.udp_port,
-        listeners.unix_name,
-        adapter_pid,
-        CANARY_ENV,
-        policy.limits.storage_bytes.unwrap_or(0),
-    )
-    .into_bytes()
+/// The `key=value` lines a hostile plugin's `attack` method reads: the bench's
+/// [`Bench::attack_input`], each fact of this case.
+fn attack_input(cx: &Cx<'_>, adapter_pid: i32) -> Vec<u8> {
+    let mut text = String::new();
+    for (key, fact) in &cx.bench.attack_input {
+        let value = match fact {
+            AttackFact::SecretFile => cx.scratch.secret.display().to_string(),
+            AttackFact::SecretDir => cx
+                .scratch
+                .secret
+                .parent()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default(),
+            AttackFact::ForbiddenDir => cx.scratch.forbidden.display().to_string(),
+            AttackFact::TcpPort => cx.listeners.tcp_port.to_string(),
+            AttackFact::UdpPort => cx.listeners.udp_port.to_string(),
+            AttackFact::UnixName => cx.listeners.unix_name.clone(),
+            AttackFact::AdapterPid => adapter_pid.to_string(),
+            AttackFact::CanaryEnv => CANARY_ENV.to_owned(),
+            AttackFact::StorageQuota => {
+                cx.case.policy.limits.storage_bytes.unwrap_or(0).to_string()
+            }
+        };
+        text.push_str(&format!("{key}={value}\n"));
+    }
+    text.into_bytes()
 }

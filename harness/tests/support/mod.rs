@@ -1,35 +1,50 @@
 //! What the harness's integration tests share: a bench and a case with the suite's defaults.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use sbx_harness::case::{Bench, Bounds, Case, Expected, NeighbourMethods};
+use sbx_harness::case::{AttackFact, Bench, Bounds, Case, Expected, NeighbourMethods};
 
 /// A bench under `scratch`, with the case guard of this build and `echo` as the neighbour.
 pub fn bench(scratch: &Path) -> Bench {
+    let suite = suite_file();
     Bench {
         guard: PathBuf::from(env!("CARGO_BIN_EXE_sbx-case-guard")),
         scratch_base: scratch.to_path_buf(),
         guard_args: Vec::new(),
         neighbour: sbx_adversarial_plugins::path("echo"),
         neighbour_methods: NeighbourMethods {
-            echo: "echo".into(),
-            thread_echo: "thread_echo".into(),
+            echo: suite.harness.neighbour_echo,
+            thread_echo: suite.harness.neighbour_thread_echo,
         },
+        attack_input: suite.harness.attack_input,
+        gained_marker: suite.harness.gained_marker,
         slack: Duration::from_secs(3),
-        bounds: suite_bounds(),
+        bounds: suite.bounds,
     }
 }
 
-/// The suite's `[bounds]`, from `conformance/cases.toml`.
-pub fn suite_bounds() -> Bounds {
-    #[derive(serde::Deserialize)]
-    struct CasesFile {
-        bounds: Bounds,
-    }
-    let file: CasesFile = toml::from_str(include_str!("../../../conformance/cases.toml"))
-        .expect("conformance/cases.toml has [bounds]");
-    file.bounds
+/// What the harness's tests take from `conformance/cases.toml`.
+#[derive(serde::Deserialize)]
+pub struct SuiteFile {
+    pub harness: SuiteHarness,
+    pub bounds: Bounds,
+}
+
+/// Its `[harness]` table, as far as the tests need it.
+#[derive(serde::Deserialize)]
+pub struct SuiteHarness {
+    pub neighbour_echo: String,
+    pub neighbour_thread_echo: String,
+    pub attack_input: BTreeMap<String, AttackFact>,
+    pub gained_marker: String,
+}
+
+/// The suite's settings, from `conformance/cases.toml`.
+pub fn suite_file() -> SuiteFile {
+    toml::from_str(include_str!("../../../conformance/cases.toml"))
+        .expect("conformance/cases.toml has [harness] and [bounds]")
 }
 
 /// The hostile plugin `plugin` as a case of its own name, with the default policy, no

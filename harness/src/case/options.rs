@@ -1,0 +1,526 @@
+//! The options a case may carry (`conformance/cases.toml`), each its own type: what it adds
+//! to the script of [`super::drive`], at the steps it names.
+//!
+//! The script calls every hook of every option the case has, in [`CaseOptions::for_case`]'s
+//! order; a hook an option does not need is the trait's default, which does nothing. A new
+//! option is one type here and one line in `for_case`.
+
+use std::time::{Duration, Instant};
+
+use super::{
+    Cx, NEIGHBOUR_THREAD_PROBE, Run, Stop, echoed, harm, neighbour_thread_echo, path_text,
+    terminated_or_error,
+};
+use crate::model::{HarmKind, Outcome, Verdict};
+use crate::package::{BuiltPackage, PackageForm};
+use crate::protocol::{ErrorKind, Op};
+use crate::session::Answer;
+
+/// The target as loaded: its load request (sent again by a reload) and the call's input.
+pub(super) struct Target<'t> {
+    pub load: &'t Op,
+    pub input: &'t [u8],
+}
+
+/// A case option's hooks, in the order the script reaches them.
+pub(super) trait CaseOption {
+    /// After the neighbour answered its first call, before the target's load is sent.
+    fn before_load(&mut self, _run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    /// The target's load request, reshaped.
+    fn load_request(&self, _cx: &Cx<'_>, load: Op) -> Op {
+        load
+    }
+
+    /// Once the load answered (whatever it answered).
+    fn after_load(
+        &mut self,
+        _run: &mut Run<'_>,
+        _cx: &Cx<'_>,
+        _answer: &Answer,
+    ) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    /// The target loaded and its census taken, before the call.
+    fn before_call(
+        &mut self,
+        _run: &mut Run<'_>,
+        _cx: &Cx<'_>,
+        _target: &Target<'_>,
+    ) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    /// Requests sent while the call is pending, and how long after it.
+    fn during_call(&self) -> Option<(Duration, Vec<Op>)> {
+        None
+    }
+
+    /// Just before the call is sent.
+    fn call_sent(&mut self, _run: &mut Run<'_>) {}
+
+    /// The call answered (the answers to what [`CaseOption::during_call`] sent aside).
+    fn call_answered(&mut self, _run: &mut Run<'_>, _cx: &Cx<'_>) {}
+
+    /// After the call's outcome is recorded.
+    fn after_call(&mut self, _run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    /// Before the settle time.
+    fn before_settle(&mut self, _run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    /// After the settle time.
+    fn after_settle(&mut self, _run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    /// The neighbour was found still served (or not).
+    fn after_neighbour_check(&mut self, _run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+
+    /// The target unloaded (or never loaded), before the neighbour is.
+    fn after_unload(&mut self, _run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
+        Ok(())
+    }
+}
+
+/// The options of one case, in the order their hooks run.
+pub(super) struct CaseOptions(Vec<Box<dyn CaseOption>>);
+
+impl CaseOptions {
+    /// The case's options; building one may fail (a package the harness cannot make).
+    pub fn for_case(cx: &Cx<'_>) -> Result<CaseOptions, Stop> {
+        let case = cx.case;
+        let package = Package::for_case(cx)?;
+        let key_revocation = package.as_ref().and_then(SignerKeyRevocation::for_package);
+        let mut all: Vec<Box<dyn CaseOption>> = Vec::new();
+        let mut add = |o: Option<Box<dyn CaseOption>>| all.extend(o);
+        add(case
+            .neighbour_threads
+            .then(|| boxed(NeighbourThreads::default())));
+        add(package.map(boxed));
+        add(case
+            .allowlist_listener_prefix
+            .then(|| boxed(ListenerPrefixAllowlist)));
+        add(case.reload.then(|| boxed(Reload)));
+        add(case
+            .revoke_during_call
+            .as_ref()
+            .map(|r| boxed(RevokeDuringCall(r.clone()))));
+        add(case
+            .policy
+            .limits
+            .cpu_percent
+            .map(|cap| boxed(CpuRate::new(cap))));
+        add(key_revocation.map(boxed));
+        add(case.pause_while_settling.then(|| boxed(Pause)));
+        add(case.audit.map(|check| boxed(Audit(check))));
+        Ok(CaseOptions(all))
+    }
+
+    /// Runs `hook` on every option, stopping at the first that stops the case.
+    pub fn each(
+        &mut self,
+        mut hook: impl FnMut(&mut dyn CaseOption) -> Result<(), Stop>,
+    ) -> Result<(), Stop> {
+        self.0.iter_mut().try_for_each(|o| hook(o.as_mut()))
+    }
+
+    /// The load request, as every option shapes it.
+    pub fn load_request(&self, cx: &Cx<'_>, load: Op) -> Op {
+        self.0.iter().fold(load, |load, o| o.load_request(cx, load))
+    }
+
+    /// What is sent while the call is pending (one option at most asks for it).
+    pub fn during_call(&self) -> Option<(Duration, Vec<Op>)> {
+        self.0.iter().find_map(|o| o.during_call())
+    }
+
+    /// Calls `hook` on every option (for the hooks that cannot stop a case).
+    pub fn notify(&mut self, mut hook: impl FnMut(&mut dyn CaseOption)) {
+        self.0.iter_mut().for_each(|o| hook(o.as_mut()));
+    }
+}
+
+fn boxed<O: CaseOption + 'static>(option: O) -> Box<dyn CaseOption> {
+    Box::new(option)
+}
+
+/// `neighbour_threads`: the neighbour starts a thread before the target is loaded and again
+/// while it runs; if it could before and cannot then, the target's cap on tasks was not its
+/// own (harm: `neighbour_not_served`).
+#[derive(Default)]
+struct NeighbourThreads {
+    /// What the neighbour answered before the target was loaded.
+    before: Option<Answer>,
+}
+
+impl CaseOption for NeighbourThreads {
+    fn before_load(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        // Whether the neighbour can start a thread before the plugin is there: a sandbox
+        // that gives its plugins no threads at all has none for one plugin to starve
+        // another of.
+        let answer = neighbour_thread_echo(run, cx.bench, cx.call_deadline);
+        run.absorb("neighbour thread call", &answer)?;
+        self.before = Some(answer);
+        Ok(())
+    }
+
+    fn after_neighbour_check(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        match self.before.take() {
+            Some(before) if echoed(&before, NEIGHBOUR_THREAD_PROBE) => {
+                let answer = neighbour_thread_echo(run, cx.bench, cx.call_deadline);
+                run.absorb("neighbour thread call", &answer)?;
+                if echoed(&answer, NEIGHBOUR_THREAD_PROBE) {
+                    run.notes
+                        .push("the neighbour started a thread while the plugin ran".into());
+                } else {
+                    run.harm.push(harm(
+                        HarmKind::NeighbourNotServed,
+                        format!(
+                            "the neighbour started a thread before the plugin was loaded, not \
+                             while it ran: {} answered {answer:?}",
+                            cx.bench.neighbour_methods.thread_echo
+                        ),
+                    ));
+                }
+            }
+            Some(before) => run.notes.push(format!(
+                "the neighbour could not start a thread even before the plugin was loaded \
+                 ({} answered {before:?}): no thread for the plugin to starve it of",
+                cx.bench.neighbour_methods.thread_echo
+            )),
+            None => {}
+        }
+        Ok(())
+    }
+}
+
+/// `package`: the target is a signed package made with the case's defect (`load_package`);
+/// with `swapped_after_load`, the case's `swap_in` binary is written over the package's
+/// plugin once its load is answered.
+struct Package {
+    form: PackageForm,
+    built: BuiltPackage,
+}
+
+impl Package {
+    fn for_case(cx: &Cx<'_>) -> Result<Option<Package>, Stop> {
+        let Some(form) = cx.case.package else {
+            return Ok(None);
+        };
+        // Outside the adapter's working directory: the package is the harness's.
+        let built = crate::package::build(form, &cx.case.plugin, &cx.scratch.root.join("signing"))
+            .map_err(|e| {
+                (
+                    Verdict::Error,
+                    format!("harness: building the package: {e}"),
+                )
+            })?;
+        Ok(Some(Package { form, built }))
+    }
+}
+
+impl CaseOption for Package {
+    fn before_load(&mut self, run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
+        run.plugin_file = self.built.dir.join(sbx_package::PLUGIN_FILE);
+        run.plugin_image = crate::handed::PluginImage::FileOrMemfd;
+        run.peak_rss_before_target_load_kib =
+            Some(crate::procfs::tree_peak_rss_kib(run.session.adapter_pid));
+        Ok(())
+    }
+
+    fn load_request(&self, cx: &Cx<'_>, load: Op) -> Op {
+        match load {
+            Op::Load {
+                plugin, config_b64, ..
+            } => Op::LoadPackage {
+                plugin,
+                package: path_text(&self.built.dir),
+                trust: path_text(&self.built.trust),
+                policy: cx.case.policy.clone(),
+                config_b64,
+            },
+            other => other,
+        }
+    }
+
+    fn after_load(&mut self, _run: &mut Run<'_>, cx: &Cx<'_>, answer: &Answer) -> Result<(), Stop> {
+        if let (PackageForm::SwappedAfterLoad, Some(swap_in), Answer::Ok(_)) =
+            (self.form, &cx.case.swap_in, answer)
+        {
+            // Verified and loaded: from now on only the verified bytes may ever run.
+            std::fs::copy(swap_in, self.built.dir.join(sbx_package::PLUGIN_FILE))
+                .map_err(|e| (Verdict::Error, format!("harness: swapping the binary: {e}")))?;
+        }
+        Ok(())
+    }
+}
+
+/// `allowlist_listener_prefix`: the net allowlist holds the harness's TCP listener's
+/// address less the last digit of its port (`127.0.0.1:4123` for a listener on 41234), a
+/// destination that an exact comparison refuses and a prefix match lets through.
+struct ListenerPrefixAllowlist;
+
+impl CaseOption for ListenerPrefixAllowlist {
+    fn load_request(&self, cx: &Cx<'_>, mut load: Op) -> Op {
+        if let Op::Load { policy, .. } = &mut load {
+            policy.net_allowlist = vec![format!("127.0.0.1:{}", cx.listeners.tcp_port / 10)];
+        }
+        load
+    }
+}
+
+/// `reload`: the attack runs once, the target is unloaded and loaded again under the same
+/// handle, and its census taken again: what it held (storage, quotas) must carry over.
+struct Reload;
+
+impl CaseOption for Reload {
+    fn before_call(
+        &mut self,
+        run: &mut Run<'_>,
+        cx: &Cx<'_>,
+        target: &Target<'_>,
+    ) -> Result<(), Stop> {
+        let first = run.session.request(
+            Op::Invoke {
+                plugin: "target".into(),
+                method: cx.case.method.clone(),
+                input_b64: crate::protocol::encode_bytes(target.input),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("first invoke", &first)?;
+        run.check_output_bound(&first, cx.case.policy.limits.output_bytes);
+        let unload = run.session.request(
+            Op::Unload {
+                plugin: "target".into(),
+            },
+            cx.unload_deadline,
+        );
+        run.absorb("unload before the reload", &unload)?;
+        let again = run.session.request(target.load.clone(), cx.load_deadline);
+        run.absorb("reload", &again)?;
+        if let Answer::Err(e) = again {
+            return Err(Stop::Abort(
+                Verdict::Error,
+                format!("adapter: the reload answered {:?}: {}", e.kind, e.message),
+            ));
+        }
+        run.census_of_the_handed();
+        Ok(())
+    }
+}
+
+/// `revoke_during_call`: capabilities revoked while the call is pending, each its own
+/// `revoke` request.
+struct RevokeDuringCall(super::RevokeDuringCall);
+
+impl CaseOption for RevokeDuringCall {
+    fn during_call(&self) -> Option<(Duration, Vec<Op>)> {
+        let revokes = self
+            .0
+            .capabilities
+            .iter()
+            .map(|c| Op::Revoke {
+                plugin: "target".into(),
+                capability: c.clone(),
+            })
+            .collect();
+        Some((self.0.after, revokes))
+    }
+}
+
+/// A policy with a CPU rate cap: what the call cost is measured from /proc against it.
+struct CpuRate {
+    /// Percent of one CPU.
+    cap: u32,
+    /// The tree's CPU time (ms) and the clock when the call was sent.
+    sent: Option<(u64, Instant)>,
+}
+
+impl CpuRate {
+    fn new(cap: u32) -> CpuRate {
+        CpuRate { cap, sent: None }
+    }
+}
+
+impl CaseOption for CpuRate {
+    fn call_sent(&mut self, run: &mut Run<'_>) {
+        self.sent = Some((
+            crate::procfs::tree_cpu_ms(run.session.adapter_pid),
+            Instant::now(),
+        ));
+    }
+
+    fn call_answered(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) {
+        if let Some((cpu_before, started)) = self.sent.take() {
+            run.check_cpu_rate(&cx.bench.bounds, self.cap, cpu_before, started);
+        }
+    }
+}
+
+/// A `key_revoked_while_running` package: its signer's key is revoked while it runs, and
+/// the same package loaded again.
+struct SignerKeyRevocation {
+    built: BuiltPackage,
+}
+
+impl SignerKeyRevocation {
+    fn for_package(package: &Package) -> Option<SignerKeyRevocation> {
+        (package.form == PackageForm::KeyRevokedWhileRunning).then(|| SignerKeyRevocation {
+            built: package.built.clone(),
+        })
+    }
+}
+
+impl CaseOption for SignerKeyRevocation {
+    fn after_call(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        if !matches!(run.outcome, Some(Outcome::Survived { .. })) {
+            return Ok(());
+        }
+        // The plugin runs (its call answered, its own threads going on): its signer's key
+        // is revoked now, and from the answer on it must not run any more. The id is sent
+        // in capitals: hex names the same key in either case, and a sandbox comparing text
+        // as written stops nothing.
+        let a = run.session.request(
+            Op::RevokeKey {
+                key: self.built.publisher.to_ascii_uppercase(),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("revoke_key", &a)?;
+        if let Answer::Err(e) = a {
+            return Err(Stop::Abort(
+                Verdict::Error,
+                format!("adapter: revoke_key answered {:?}: {}", e.kind, e.message),
+            ));
+        }
+        run.events_at_key_revocation = Some(run.session.events.len());
+        // The same package again, with the same trust store (which still lists the key):
+        // the sandbox must remember that the key is revoked.
+        let again = run.session.request(
+            Op::LoadPackage {
+                plugin: "target-again".into(),
+                package: path_text(&self.built.dir),
+                trust: path_text(&self.built.trust),
+                policy: cx.case.policy.clone(),
+                config_b64: String::new(),
+            },
+            cx.load_deadline,
+        );
+        run.absorb("load_package after revoke_key", &again)?;
+        match &again {
+            Answer::Ok(_) => {
+                run.harm.push(harm(
+                    HarmKind::RanAfterRevocation,
+                    "a package signed by the revoked key was loaded again".into(),
+                ));
+                let a = run.session.request(
+                    Op::Unload {
+                        plugin: "target-again".into(),
+                    },
+                    cx.unload_deadline,
+                );
+                run.absorb("unload", &a)?;
+            }
+            Answer::Err(e) if e.kind == ErrorKind::Refused => {}
+            Answer::Err(e) if e.kind == ErrorKind::Terminated => run.harm.push(harm(
+                HarmKind::RanAfterRevocation,
+                format!(
+                    "a package signed by the revoked key was started again (and ended: {})",
+                    e.message
+                ),
+            )),
+            Answer::Err(e) => {
+                return Err(Stop::Abort(
+                    Verdict::Error,
+                    format!(
+                        "adapter: load_package after revoke_key answered {:?}: {}",
+                        e.kind, e.message
+                    ),
+                ));
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// `pause`: the target is paused through the settle time, then resumed and given the same
+/// time again for what was due while it was stopped.
+struct Pause;
+
+impl CaseOption for Pause {
+    fn before_settle(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        if matches!(run.outcome, Some(Outcome::Survived { .. })) {
+            let a = run.session.request(
+                Op::Pause {
+                    plugin: "target".into(),
+                },
+                cx.call_deadline,
+            );
+            run.absorb("pause", &a)?;
+        }
+        Ok(())
+    }
+
+    fn after_settle(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        if matches!(run.outcome, Some(Outcome::Survived { .. })) {
+            let a = run.session.request(
+                Op::Resume {
+                    plugin: "target".into(),
+                },
+                cx.call_deadline,
+            );
+            run.absorb("resume", &a)?;
+            if let Answer::Err(e) = a {
+                terminated_or_error(run, e)?;
+            }
+            // What was due while the plugin was stopped happens now: give it the same time.
+            std::thread::sleep(cx.case.settle);
+        }
+        Ok(())
+    }
+}
+
+/// `audit`: the sandbox's records of the target against what the case saw.
+struct Audit(super::AuditCheck);
+
+impl CaseOption for Audit {
+    fn after_unload(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        let answer = run.session.request(
+            Op::Audit {
+                plugin: "target".into(),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("audit", &answer)?;
+        let records = match answer {
+            Answer::Ok(v) => v
+                .get("records")
+                .and_then(|r| r.as_array())
+                .cloned()
+                .unwrap_or_default(),
+            Answer::Err(e) => {
+                return Err(Stop::Abort(
+                    Verdict::Error,
+                    format!("adapter: audit answered {:?}: {}", e.kind, e.message),
+                ));
+            }
+            _ => Vec::new(),
+        };
+        let gaps = super::audit_gaps(self.0, &records, run.outcome.as_ref());
+        if !gaps.is_empty() {
+            run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
+        }
+        Ok(())
+    }
+}
