@@ -10,8 +10,11 @@
 //! what such a plugin can reach.
 
 use std::collections::BTreeSet;
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
+
+use procfs::process::{FDTarget, MMapPath, MemoryMap, Process};
 
 use crate::model::HarmKind;
 
@@ -83,23 +86,25 @@ pub fn plugin_processes(pids: &[i32], plugin: &Path, image: PluginImage) -> Vec<
     let Ok(meta) = std::fs::metadata(plugin) else {
         return Vec::new();
     };
-    let (major, minor) = (libc::major(meta.dev()), libc::minor(meta.dev()));
-    let wanted_dev = format!("{major:02x}:{minor:02x}");
-    let wanted_ino = meta.ino().to_string();
-    let wanted_path = plugin.to_string_lossy();
+    let wanted_dev = (
+        libc::major(meta.dev()) as i32,
+        libc::minor(meta.dev()) as i32,
+    );
+    let maps_the_plugin = |map: &MemoryMap| {
+        let path = match &map.pathname {
+            MMapPath::Path(p) => Some(p.as_path()),
+            _ => None,
+        };
+        map.inode == meta.ino() && (map.dev == wanted_dev || path == Some(plugin))
+            || image == PluginImage::FileOrMemfd
+                && path.is_some_and(|p| p.to_string_lossy().starts_with("/memfd:"))
+    };
     pids.iter()
         .copied()
         .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/maps")).is_ok_and(|maps| {
-                maps.lines().any(|line| {
-                    // address perms offset dev inode path
-                    let mut f = line.split_whitespace().skip(3);
-                    let (dev, ino, path) = (f.next(), f.next(), f.next().unwrap_or(""));
-                    ino == Some(wanted_ino.as_str())
-                        && (dev == Some(wanted_dev.as_str()) || path == wanted_path)
-                        || image == PluginImage::FileOrMemfd && path.starts_with("/memfd:")
-                })
-            })
+            Process::new(*pid)
+                .and_then(|p| p.maps())
+                .is_ok_and(|maps| maps.iter().any(maps_the_plugin))
         })
         .collect()
 }
@@ -109,13 +114,35 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
     std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
-/// Where the host's standard streams lead (`pipe:[..]`, a terminal, a file).
-pub fn stdio_targets(adapter: i32) -> Vec<String> {
-    (0..3)
-        .filter_map(|fd| std::fs::read_link(format!("/proc/{adapter}/fd/{fd}")).ok())
-        .map(|t| t.to_string_lossy().into_owned())
-        .filter(|t| !HARMLESS_TARGETS.contains(&t.as_str()))
+/// Where the host's standard streams lead (a pipe, a terminal, a file), the harmless
+/// devices left out.
+fn stdio_targets(adapter: i32) -> Vec<FDTarget> {
+    let Ok(fds) = Process::new(adapter).and_then(|p| p.fd()) else {
+        return Vec::new();
+    };
+    fds.flatten()
+        .filter(|fd| (0..3).contains(&fd.fd) && !harmless(&fd.target))
+        .map(|fd| fd.target)
         .collect()
+}
+
+/// A descriptor's target that carries nothing of the host.
+fn harmless(target: &FDTarget) -> bool {
+    matches!(target, FDTarget::Path(p) if HARMLESS_TARGETS.iter().any(|h| p == Path::new(h)))
+}
+
+/// A descriptor's target as `/proc/PID/fd/N` names it.
+fn describe(target: &FDTarget) -> String {
+    match target {
+        FDTarget::Path(p) => p.to_string_lossy().into_owned(),
+        FDTarget::Socket(i) => format!("socket:[{i}]"),
+        FDTarget::Net(i) => format!("net:[{i}]"),
+        FDTarget::Pipe(i) => format!("pipe:[{i}]"),
+        FDTarget::AnonInode(what) => format!("anon_inode:{what}"),
+        FDTarget::MemFD(name) => format!("/memfd:{name}"),
+        FDTarget::Other(kind, i) => format!("{kind}:[{i}]"),
+        FDTarget::Unknown(kind, rest) => format!("{kind}:{rest}"),
+    }
 }
 
 /// Everything of the host's that process `pid` holds. Empty for the adapter itself.
@@ -124,47 +151,52 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
     if pid == host.adapter {
         return found;
     }
-    let holds = |file: &str, canary: &str| {
-        !canary.is_empty()
-            && std::fs::read(format!("/proc/{pid}/{file}"))
-                .is_ok_and(|bytes| bytes.windows(canary.len()).any(|w| w == canary.as_bytes()))
+    let Ok(process) = Process::new(pid) else {
+        return found;
     };
-    if holds("environ", host.env_canary) {
+    let holds = |text: &[u8], canary: &str| {
+        !canary.is_empty() && text.windows(canary.len()).any(|w| w == canary.as_bytes())
+    };
+    if process.environ().is_ok_and(|env| {
+        env.iter().any(|(k, v)| {
+            holds(k.as_bytes(), host.env_canary) || holds(v.as_bytes(), host.env_canary)
+        })
+    }) {
         found.insert(Handed::Environment(format!(
             "process {pid}, which runs the plugin, holds the host's environment canary"
         )));
     }
-    if holds("cmdline", host.argv_canary) {
+    if process
+        .cmdline()
+        .is_ok_and(|args| args.iter().any(|a| holds(a.as_bytes(), host.argv_canary)))
+    {
         found.insert(Handed::Arguments(format!(
             "process {pid}, which runs the plugin, holds the host's argument canary"
         )));
     }
-    if controlling_terminal(pid).is_some_and(|tty| tty != 0) {
+    // tty_nr: 0 when the process has no controlling terminal.
+    if process.stat().is_ok_and(|s| s.tty_nr != 0) {
         found.insert(Handed::Descriptor(format!(
             "process {pid}, which runs the plugin, has a controlling terminal (the host's session)"
         )));
     }
     let host_stdio = stdio_targets(host.adapter);
     let plugin_identity = identity(plugin);
-    let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+    let Ok(fds) = process.fd() else {
         return found;
     };
     for fd in fds.flatten() {
-        let Ok(target) = std::fs::read_link(fd.path()) else {
-            continue;
-        };
-        let target = target.to_string_lossy().into_owned();
-        let n = fd.file_name().to_string_lossy().into_owned();
+        let target = describe(&fd.target);
         let finding = if is_terminal(&target) {
             Some(format!("leads to a terminal ({target})"))
-        } else if host_stdio.contains(&target) {
+        } else if host_stdio.contains(&fd.target) {
             Some(format!(
                 "leads where the host's standard streams do ({target})"
             ))
-        } else if target.starts_with('/')
-            && !HARMLESS_TARGETS.contains(&target.as_str())
-            && !target.starts_with("/memfd:")
-            && (plugin_identity.is_none() || identity(&fd.path()) != plugin_identity)
+        } else if matches!(fd.target, FDTarget::Path(_))
+            && !harmless(&fd.target)
+            && (plugin_identity.is_none()
+                || identity(Path::new(&format!("/proc/{pid}/fd/{}", fd.fd))) != plugin_identity)
         {
             Some(format!("leads to a file of the host ({target})"))
         } else {
@@ -172,23 +204,12 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
         };
         if let Some(f) = finding {
             found.insert(Handed::Descriptor(format!(
-                "descriptor {n} of process {pid}, which runs the plugin, {f}"
+                "descriptor {} of process {pid}, which runs the plugin, {f}",
+                fd.fd
             )));
         }
     }
     found
-}
-
-/// The `tty_nr` of `/proc/PID/stat`: 0 when the process has no controlling terminal.
-fn controlling_terminal(pid: i32) -> Option<i64> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // After the name (which may hold anything): state, ppid, pgrp, session, tty_nr.
-    stat.rsplit_once(')')?
-        .1
-        .split_whitespace()
-        .nth(4)?
-        .parse()
-        .ok()
 }
 
 fn is_terminal(target: &str) -> bool {

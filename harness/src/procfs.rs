@@ -6,43 +6,23 @@ use std::path::Path;
 
 use crate::session::BAIT_FD;
 
-/// Descendants of `root` (not `root` itself), from `/proc`, with their `stat` fields.
+/// Descendants of `root` (not `root` itself), from `/proc`, with their command names and
+/// states (`R`, `S`, `Z`, ...). A process that ends while it is read is left out.
 pub fn descendants(root: i32) -> Vec<(i32, String, String)> {
-    let mut parent_of = Vec::new();
-    let Ok(dir) = std::fs::read_dir("/proc") else {
+    let Ok(all) = procfs::process::all_processes() else {
         return Vec::new();
     };
-    for entry in dir.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // The name is between the first '(' and the last ')': it may hold anything.
-        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
-            continue;
-        };
-        let name = stat[open + 1..close].to_string();
-        let mut rest = stat[close + 1..].split_whitespace();
-        let state = rest.next().unwrap_or("?").to_string();
-        let ppid = rest.next().and_then(|p| p.parse::<i32>().ok()).unwrap_or(0);
-        parent_of.push((pid, ppid, name, state));
-    }
+    let stats: Vec<procfs::process::Stat> = all.flatten().filter_map(|p| p.stat().ok()).collect();
     let mut found = vec![root];
     let mut out = Vec::new();
     // Fixed point over the parent relation; bounded by the number of processes.
     let mut changed = true;
     while changed {
         changed = false;
-        for (pid, ppid, name, state) in &parent_of {
-            if found.contains(ppid) && !found.contains(pid) {
-                found.push(*pid);
-                out.push((*pid, name.clone(), state.clone()));
+        for stat in &stats {
+            if found.contains(&stat.ppid) && !found.contains(&stat.pid) {
+                found.push(stat.pid);
+                out.push((stat.pid, stat.comm.clone(), stat.state.to_string()));
                 changed = true;
             }
         }
@@ -77,24 +57,16 @@ pub fn tree_pids(adapter: i32) -> Vec<i32> {
 /// the children they reaped, from /proc: what a stretch of the case costs is the
 /// difference of two readings.
 pub fn tree_cpu_ms(adapter: i32) -> u64 {
-    // SAFETY: sysconf reads a constant of the system; no pointer is involved.
-    let ticks_per_second = unsafe { libc::sysconf(libc::_SC_CLK_TCK) }.max(1) as u64;
     let ticks: u64 = tree_pids(adapter)
-        .iter()
+        .into_iter()
         .filter_map(|pid| {
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            // After the name (which may hold anything): state, then fields 4 to 13, then
-            // utime, stime, cutime and cstime (fields 14 to 17 of proc(5)).
+            let stat = procfs::process::Process::new(pid).ok()?.stat().ok()?;
             // cutime and cstime are the children it has reaped.
-            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-            let own_and_reaped = fields.get(11..15)?;
-            own_and_reaped
-                .iter()
-                .map(|f| f.parse::<u64>().ok())
-                .sum::<Option<u64>>()
+            let reaped = u64::try_from(stat.cutime.max(0) + stat.cstime.max(0)).unwrap_or(0);
+            Some(stat.utime + stat.stime + reaped)
         })
         .sum();
-    ticks * 1000 / ticks_per_second
+    ticks * 1000 / procfs::ticks_per_second().max(1)
 }
 
 /// The largest peak resident size (KiB, `VmHWM`) among the adapter and its live
@@ -102,22 +74,15 @@ pub fn tree_cpu_ms(adapter: i32) -> u64 {
 /// these and the ones still to come.
 pub fn tree_peak_rss_kib(adapter: i32) -> u64 {
     tree_pids(adapter)
-        .iter()
-        .filter_map(|pid| status_number(*pid, "VmHWM:"))
+        .into_iter()
+        .filter_map(|pid| status(pid)?.vmhwm)
         .max()
         .unwrap_or(0)
 }
 
-/// The number of a field of /proc/PID/status (`Threads:`, `VmHWM:` in kB, ...).
-pub fn status_number(pid: i32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(field))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()
+/// `/proc/PID/status`, when the process is still there.
+fn status(pid: i32) -> Option<procfs::process::Status> {
+    procfs::process::Process::new(pid).ok()?.status().ok()
 }
 
 /// Facts about the adapter's descendants, read from /proc while the case still runs.
@@ -138,9 +103,12 @@ pub fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
             facts.zombies += 1;
             continue;
         }
-        let threads = status_number(pid, "Threads:").unwrap_or(0);
+        let threads = status(pid).map_or(0, |s| s.threads);
         facts.max_threads = facts.max_threads.max(threads);
-        let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) else {
+        let Some(fds) = procfs::process::Process::new(pid)
+            .ok()
+            .and_then(|p| p.fd().ok())
+        else {
             continue;
         };
         let mut count = 0;
@@ -148,8 +116,8 @@ pub fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
         for fd in fds.flatten() {
             count += 1;
             if pid != adapter
-                && fd.file_name().to_str() == Some(&BAIT_FD.to_string())
-                && std::fs::read_link(fd.path()).ok().as_deref() == Some(secret)
+                && fd.fd == BAIT_FD
+                && matches!(&fd.target, procfs::process::FDTarget::Path(p) if p == secret)
             {
                 holds = true;
             }
