@@ -231,6 +231,8 @@ vocabulary! {
         SwappedAfterLoad = "swapped_after_load",
         /// Valid; its signer's key is revoked (`revoke_key`) while the plugin runs.
         KeyRevokedWhileRunning = "key_revoked_while_running",
+        /// Valid, and nothing else done to it: loaded through signed loading.
+        Signed = "signed",
         /// Valid; its manifest asks for every capability and limits beyond any policy.
         Overreaching = "overreaching",
     }

@@ -38,6 +38,9 @@ pub enum PackageForm {
     /// Validly signed; while the plugin runs the harness revokes its signer's key
     /// (`revoke_key`), after which the plugin must not run on.
     KeyRevokedWhileRunning,
+    /// Validly signed, and nothing else: the plugin runs as any other case's, loaded
+    /// through the sandbox's signed loading (what is checked is what happens to it then).
+    Signed,
     /// Validly signed, but its manifest asks for every capability and for limits far
     /// beyond any policy ([`OVERREACHING_LIMITS`]): the sandbox's policy decides, and the
     /// plugin must get no more than the case's policy grants.
@@ -59,7 +62,7 @@ pub const OVERREACHING_LIMITS: RequestedLimits = RequestedLimits {
 
 impl PackageForm {
     /// Every form.
-    pub const ALL: [PackageForm; 10] = [
+    pub const ALL: [PackageForm; 11] = [
         PackageForm::Unsigned,
         PackageForm::BadSignature,
         PackageForm::UntrustedSigner,
@@ -69,6 +72,7 @@ impl PackageForm {
         PackageForm::RevokedPlugin,
         PackageForm::SwappedAfterLoad,
         PackageForm::KeyRevokedWhileRunning,
+        PackageForm::Signed,
         PackageForm::Overreaching,
     ];
 
@@ -84,6 +88,7 @@ impl PackageForm {
             PackageForm::RevokedPlugin => "revoked_plugin",
             PackageForm::SwappedAfterLoad => "swapped_after_load",
             PackageForm::KeyRevokedWhileRunning => "key_revoked_while_running",
+            PackageForm::Signed => "signed",
             PackageForm::Overreaching => "overreaching",
         }
     }
@@ -99,7 +104,9 @@ impl PackageForm {
     pub const fn must_load(self) -> bool {
         matches!(
             self,
-            PackageForm::SwappedAfterLoad | PackageForm::KeyRevokedWhileRunning
+            PackageForm::SwappedAfterLoad
+                | PackageForm::KeyRevokedWhileRunning
+                | PackageForm::Signed
         )
     }
 
@@ -110,6 +117,7 @@ impl PackageForm {
             self,
             PackageForm::SwappedAfterLoad
                 | PackageForm::KeyRevokedWhileRunning
+                | PackageForm::Signed
                 | PackageForm::Overreaching
         )
     }
@@ -243,6 +251,7 @@ mod tests {
                 PackageForm::RevokedPlugin => Some("revoked_plugin"),
                 PackageForm::SwappedAfterLoad
                 | PackageForm::KeyRevokedWhileRunning
+                | PackageForm::Signed
                 | PackageForm::Overreaching => None,
             };
             assert_eq!(kind, expected, "{form:?}");

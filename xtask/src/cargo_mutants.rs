@@ -55,6 +55,19 @@ pub struct Exclude {
     pub why: String,
 }
 
+/// Files whose defects another layer may hide: a mutant of one that passes with every
+/// layer is run again with `layers` alone.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Alone {
+    /// Paths, as in [`Scope::files`].
+    pub files: Vec<String>,
+    /// The reference adapter's `--only` layers.
+    pub layers: String,
+    /// What the other layers would hide.
+    pub why: String,
+}
+
 /// `conformance/mutants/scopes.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -63,9 +76,14 @@ pub struct Scopes {
     pub scope: Vec<Scope>,
     /// Files left unmutated.
     pub exclude: Exclude,
+    /// The files whose mutants the score's target is about.
+    pub target: crate::cargo_mutants_report::Target,
+    /// Files judged a second time with their own layer alone.
+    #[serde(default)]
+    pub alone: Vec<Alone>,
 }
 
-fn covers(pattern: &str, file: &str) -> bool {
+pub fn covers(pattern: &str, file: &str) -> bool {
     match pattern.strip_suffix('/') {
         Some(dir) => file.starts_with(&format!("{dir}/")),
         None => file == pattern,
@@ -112,6 +130,29 @@ impl Scopes {
         if !scopes.exclude.files.is_empty() && scopes.exclude.why.trim().is_empty() {
             bail!("{SCOPES}: [exclude] needs a why");
         }
+        for f in &scopes.target.files {
+            if !f.starts_with(&format!("{SOURCES}/"))
+                || !root.join(f.trim_end_matches('/')).exists()
+            {
+                bail!("{SCOPES}: [target] names {f}, not a path under {SOURCES}/");
+            }
+        }
+        if !(0.0..=100.0).contains(&scopes.target.at_least_percent) {
+            bail!("{SCOPES}: [target] at_least_percent is not a percentage");
+        }
+        for a in &scopes.alone {
+            if a.layers.trim().is_empty() || a.why.trim().is_empty() {
+                bail!(
+                    "{SCOPES}: the [[alone]] of {:?} needs layers and a why",
+                    a.files
+                );
+            }
+            for f in &a.files {
+                if !f.starts_with(&format!("{SOURCES}/")) || !root.join(f).exists() {
+                    bail!("{SCOPES}: [[alone]] names {f}, not a file under {SOURCES}/");
+                }
+            }
+        }
         Ok(scopes)
     }
 
@@ -131,6 +172,29 @@ impl Scopes {
         }
         Some(words.into_iter().collect::<Vec<_>>().join(","))
     }
+
+    /// The layers to judge mutants of `files` with alone, when they are all in one
+    /// [`Alone`].
+    pub fn alone_for(&self, files: &[String]) -> Option<&str> {
+        self.alone
+            .iter()
+            .find(|a| {
+                !files.is_empty() && files.iter().all(|f| a.files.iter().any(|p| covers(p, f)))
+            })
+            .map(|a| a.layers.as_str())
+    }
+
+    /// Every distinct [`Alone::layers`].
+    pub fn alone_layers(&self) -> std::collections::BTreeSet<&str> {
+        self.alone.iter().map(|a| a.layers.as_str()).collect()
+    }
+}
+
+/// Where the unmutated reference's run with `layers` (`all`, or `--only` layers) is kept,
+/// under the checkout `root`.
+pub fn pristine_dir(root: &Path, layers: &str) -> PathBuf {
+    root.join(OUTPUT)
+        .join(format!("pristine-{}", layers.replace(',', "-")))
 }
 
 /// The Rust files under `sources` of `copy` whose text differs from `original`'s, as
@@ -184,11 +248,65 @@ pub fn oracle() -> Result<()> {
     if !crate::mutants::build(&here, &target)? {
         bail!("the mutated sandbox does not build");
     }
+    let filter = scopes.filter_for(&changed);
+    eprintln!(
+        "mutant-oracle: {} changed; {}",
+        if changed.is_empty() {
+            "nothing".to_owned()
+        } else {
+            changed.join(", ")
+        },
+        filter
+            .as_deref()
+            .map_or_else(|| "the whole suite".to_owned(), |f| format!("cases: {f}"))
+    );
+    let adapter = target.join("debug/sbx-adapter");
     let work = target.join("mutant-oracle");
-    std::fs::create_dir_all(&work)?;
+    let failed = judge_with(&original, &adapter, &work, filter.as_deref(), None)?;
+    if !failed.is_empty() {
+        bail!("{CAUGHT}{}", failed.join(", "));
+    }
+    // Another layer may hide the defect: the file's own layer alone, against the
+    // unmutated reference with that layer alone.
+    if let Some(layers) = scopes.alone_for(&changed) {
+        eprintln!("mutant-oracle: every requirement run passes; again with {layers} alone");
+        let pristine = pristine_dir(&original, layers).join("results.json");
+        let baseline = failing_requirements(&pristine).with_context(|| {
+            format!("the unmutated reference with {layers} alone was not judged first")
+        })?;
+        let failed: Vec<String> =
+            judge_with(&original, &adapter, &work, filter.as_deref(), Some(layers))?
+                .into_iter()
+                .filter(|r| !baseline.contains(r))
+                .map(|r| format!("{r} ({layers} alone)"))
+                .collect();
+        if !failed.is_empty() {
+            bail!("{CAUGHT}{}", failed.join(", "));
+        }
+    }
+    eprintln!("mutant-oracle: every requirement run passes");
+    Ok(())
+}
+
+/// What the oracle says when a requirement failed (the report reads it from the log).
+pub const CAUGHT: &str = "the suite fails the sandbox of this tree: ";
+
+/// Runs the unmutated checkout's suite (its harness and plugins: a mutant of `sbx-package`
+/// must not change how the harness signs its packages) against `adapter`, with `only`
+/// layers alone, on the cases of `filter`; the requirements that failed or erred.
+fn judge_with(
+    original: &Path,
+    adapter: &Path,
+    work: &Path,
+    filter: Option<&str>,
+    only: Option<&str>,
+) -> Result<Vec<String>> {
+    std::fs::create_dir_all(work)?;
     // The suite names a sandbox given by path after the file.
     let wrapper = work.join("cargo-mutant");
-    crate::mutants::write_wrapper(&wrapper, &target.join("debug/sbx-adapter"), None)?;
+    crate::mutants::write_wrapper(&wrapper, adapter, only)?;
+    let results = work.join("results/results.json");
+    let _ = std::fs::remove_file(&results);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut suite = Command::new(&cargo);
     suite
@@ -203,38 +321,13 @@ pub fn oracle() -> Result<()> {
         // The mutated adapter finds the runner built beside it.
         .env_remove("SBX_RUNNER")
         .env_remove("CARGO_TARGET_DIR");
-    match scopes.filter_for(&changed) {
-        Some(filter) => {
-            eprintln!(
-                "mutant-oracle: {} changed; cases: {filter}",
-                changed.join(", ")
-            );
-            suite.args(["--filter", &filter]);
-        }
-        None => eprintln!(
-            "mutant-oracle: {} changed; the whole suite",
-            if changed.is_empty() {
-                "nothing".to_owned()
-            } else {
-                changed.join(", ")
-            }
-        ),
+    if let Some(filter) = filter {
+        suite.args(["--filter", filter]);
     }
     // The exit status would also count the requirements a scoped run skips: the verdicts
     // decide. A requirement that fails (or errs) catches the mutant.
-    let results = work.join("results/results.json");
-    let _ = std::fs::remove_file(&results);
     let status = suite.status().context("running the checkout's suite")?;
-    let failed =
-        failing_requirements(&results).with_context(|| format!("the suite's run ({status})"))?;
-    if !failed.is_empty() {
-        bail!(
-            "the suite fails the sandbox of this tree: {}",
-            failed.join(", ")
-        );
-    }
-    eprintln!("mutant-oracle: every requirement run passes");
-    Ok(())
+    failing_requirements(&results).with_context(|| format!("the suite's run ({status})"))
 }
 
 /// The requirements a run's results fail or err on (gaps aside): what catches a mutant,
@@ -252,17 +345,70 @@ fn failing_requirements(results: &Path) -> Result<Vec<String>> {
     )
 }
 
-/// `cargo xtask mutants --cargo-mutants [--in-diff FILE] [--shard K/N] [--file F]`.
-pub fn run(extra: &[String]) -> Result<()> {
+/// `cargo xtask mutants --cargo-mutants [--docs] [--results DIR | ARGS]`: runs
+/// cargo-mutants with ARGS (`--in-diff FILE`, `--shard K/N`, `--file F`, ...), or reads the
+/// output of an earlier run (`--results DIR`, a `mutants.out`), prints the score and the
+/// survivors, and with `--docs` merges the run into the committed report.
+pub fn run(args: &[String]) -> Result<()> {
     let root = std::env::current_dir()?;
     let scopes = Scopes::load(&root)?;
+    let survivors = crate::cargo_mutants_report::survivors(&root)?;
+    let mut docs = false;
+    let mut results = None;
+    let mut extra = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--docs" => docs = true,
+            "--results" => {
+                results = Some(PathBuf::from(
+                    it.next().context("--results needs a directory")?,
+                ))
+            }
+            _ => extra.push(a.clone()),
+        }
+    }
+    let out = match results {
+        Some(dir) => {
+            if !extra.is_empty() {
+                bail!("--results reads a run; it takes no cargo-mutants arguments ({extra:?})");
+            }
+            dir
+        }
+        None => run_cargo_mutants(&root, &scopes, &extra)?,
+    };
+    let judged_at =
+        std::fs::read_to_string(out.join("..").join(crate::cargo_mutants_report::JUDGED_AT))
+            .map(|s| s.trim().to_owned())
+            .with_context(|| {
+                format!(
+                    "{} names no commit ({} beside it)",
+                    out.display(),
+                    crate::cargo_mutants_report::JUDGED_AT
+                )
+            })?;
+    let rows = crate::cargo_mutants_report::read_run(&out, &judged_at)?;
+    if rows.is_empty() {
+        bail!("{} holds no judged mutant", out.display());
+    }
+    crate::cargo_mutants_report::print(&rows, &survivors, &scopes.target);
+    println!("lists: {}", out.display());
+    if docs {
+        crate::cargo_mutants_report::write_docs(&root, &rows, &survivors, &scopes.target)?;
+    }
+    Ok(())
+}
+
+/// Runs cargo-mutants with `extra`; the output directory (`mutants.out`), with the commit
+/// it judged written beside it.
+fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<PathBuf> {
     ensure_installed()?;
     // A mutant is caught when a requirement fails: only meaningful where the unmutated
     // reference passes them all on this machine.
     eprintln!("xtask: the unmutated reference first");
     // Judged by the oracle's rule (any requirement that fails or errs, SHOULDs too), not
     // by the exit status.
-    let pristine_out = root.join(OUTPUT).join("pristine");
+    let pristine_out = pristine_dir(root, "all");
     let _ = std::fs::remove_file(pristine_out.join("results.json"));
     let _ = Command::new(std::env::current_exe()?)
         .args(["conformance", "--jobs", "2", "--out"])
@@ -277,6 +423,32 @@ pub fn run(extra: &[String]) -> Result<()> {
             failed.join(", "),
             pristine_out.join("summary.txt").display()
         );
+    }
+    // With one layer alone the reference fails what the others provide: the oracle
+    // counts only failures beyond these.
+    for layers in scopes.alone_layers() {
+        eprintln!("xtask: the unmutated reference with {layers} alone");
+        let out = pristine_dir(root, layers);
+        let wrapper = root
+            .join(OUTPUT)
+            .join(format!("reference-{}", layers.replace(',', "-")));
+        crate::mutants::write_wrapper(
+            &wrapper,
+            &root.join("target/debug/sbx-adapter"),
+            Some(layers),
+        )?;
+        let _ = std::fs::remove_file(out.join("results.json"));
+        let _ = Command::new(std::env::current_exe()?)
+            .args(["conformance", "--jobs", "2", "--sut"])
+            .arg(&wrapper)
+            .arg("--out")
+            .arg(&out)
+            .stdout(std::process::Stdio::null())
+            .status()
+            .with_context(|| {
+                format!("running the suite against the reference with {layers} alone")
+            })?;
+        failing_requirements(&out.join("results.json"))?;
     }
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cmd.arg("mutants");
@@ -312,15 +484,19 @@ pub fn run(extra: &[String]) -> Result<()> {
         "--include-ignored",
         "--nocapture",
     ])
-    .env(ORIGINAL_ENV, &root);
+    .env(ORIGINAL_ENV, root);
     eprintln!("xtask: {cmd:?}");
+    let commit = crate::mutants::workspace_commit().unwrap_or_else(|| "unknown".into());
     let status = cmd.status().context("running cargo mutants")?;
-    let out = root.join(OUTPUT).join("mutants.out");
-    summarise(&out)?;
+    std::fs::write(
+        root.join(OUTPUT)
+            .join(crate::cargo_mutants_report::JUDGED_AT),
+        format!("{commit}\n"),
+    )?;
     // cargo-mutants exits 2 when some mutant survived, 3 on timeouts: both are the report's
     // to show, not a failure of the tool.
     match status.code() {
-        Some(0 | 2 | 3) => Ok(()),
+        Some(0 | 2 | 3) => Ok(root.join(OUTPUT).join("mutants.out")),
         _ => bail!("cargo mutants failed ({status})"),
     }
 }
@@ -348,38 +524,6 @@ fn ensure_installed() -> Result<()> {
     if !status.success() {
         bail!("cargo install cargo-mutants failed ({status})");
     }
-    Ok(())
-}
-
-/// Prints the score and the survivors from cargo-mutants' lists.
-fn summarise(out: &Path) -> Result<()> {
-    let read = |name: &str| -> Result<Vec<String>> {
-        let path = out.join(name);
-        match std::fs::read_to_string(&path) {
-            Ok(text) => Ok(text.lines().map(str::to_owned).collect()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
-            Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
-        }
-    };
-    if !out.is_dir() {
-        bail!("cargo mutants wrote no results in {}", out.display());
-    }
-    let caught = read("caught.txt")?;
-    let missed = read("missed.txt")?;
-    let timeout = read("timeout.txt")?;
-    let unviable = read("unviable.txt")?;
-    let judged = caught.len() + missed.len() + timeout.len();
-    println!(
-        "cargo-mutants: {} of {judged} viable mutants caught ({} by a timeout), {} missed, {} unviable",
-        caught.len() + timeout.len(),
-        timeout.len(),
-        missed.len(),
-        unviable.len()
-    );
-    for m in &missed {
-        println!("  missed: {m}");
-    }
-    println!("lists: {}", out.display());
     Ok(())
 }
 
@@ -411,6 +555,21 @@ mod tests {
         );
         // Nothing changed (the baseline run): the whole suite.
         assert_eq!(s.filter_for(&[]), None);
+    }
+
+    #[test]
+    fn a_filter_file_is_judged_again_with_its_layer_alone() {
+        let s = scopes();
+        assert_eq!(
+            s.alone_for(&["sandbox/src/policy/seccomp.rs".into()]),
+            Some("seccomp")
+        );
+        assert_eq!(s.alone_for(&["sandbox/src/broker.rs".into()]), None);
+        assert_eq!(s.alone_for(&[]), None);
+        assert_eq!(
+            pristine_dir(Path::new("/r"), "seccomp,landlock"),
+            Path::new("/r/target/cargo-mutants/pristine-seccomp-landlock")
+        );
     }
 
     #[test]

@@ -12,6 +12,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 mod cargo_mutants;
+mod cargo_mutants_report;
 mod fuzz;
 mod mutants;
 
@@ -26,9 +27,11 @@ tasks:
                   (cargo xtask fuzz --help)
     mutants       apply each hand-written mutant of the reference sandbox, run the suite
                   against it and report the survivors (cargo xtask mutants --help);
-                  `mutants --cargo-mutants [ARGS]` runs cargo-mutants over the sandbox's
-                  crates with the suite as the oracle (ARGS go to cargo mutants: --in-diff
-                  FILE, --shard K/N, --file PATH)
+                  `mutants --cargo-mutants [--docs] [ARGS]` runs cargo-mutants over the
+                  sandbox's crates with the suite as the oracle (ARGS go to cargo mutants:
+                  --in-diff FILE, --shard K/N, --file PATH), prints the score and the
+                  survivors, and with --docs merges the run into docs/cargo-mutants.md;
+                  `--results DIR` reads an earlier run's mutants.out instead of running
 ";
 
 fn main() -> ExitCode {

@@ -27,7 +27,7 @@ Applies each hand-written mutant of conformance/mutants/ to a copy of the worksp
 its sandbox and runs the conformance suite against it; a mutant no requirement fails is a
 survivor. Writes target/mutants/report.md and report.json.
 
-    --filter TEXT   only mutants whose name contains TEXT
+    --filter TEXT   only mutants whose name contains TEXT (or one of TEXT,TEXT,...)
     --check         only check that every patch still applies (no build, no run)
     --jobs N        cases run in parallel by the suite (default: number of CPUs)
     --docs          also update docs/mutation-report.md and .json: the rows of the mutants
@@ -187,7 +187,11 @@ pub fn mutants(args: &[String]) -> Result<()> {
     let chosen: Vec<&Mutant> = catalogue
         .mutant
         .iter()
-        .filter(|m| filter.as_deref().is_none_or(|f| m.name.contains(f)))
+        .filter(|m| {
+            filter
+                .as_deref()
+                .is_none_or(|f| f.split(',').any(|f| m.name.contains(f)))
+        })
         .collect();
     if chosen.is_empty() {
         bail!("no mutant matches the filter");
@@ -281,7 +285,7 @@ pub fn caught_by_requirement(
 }
 
 /// The commit the workspace is at, `+` appended when its tree has changes.
-fn workspace_commit() -> Option<String> {
+pub fn workspace_commit() -> Option<String> {
     let head = Command::new("git")
         .args(["rev-parse", "--short=12", "HEAD"])
         .output()

@@ -1,0 +1,509 @@
+//! The report of cargo-mutants' runs: what the suite caught, and each survivor judged.
+//!
+//! A run (the whole, a shard, a file, a diff) leaves `mutants.out/` with cargo-mutants'
+//! outcomes and the oracle's log of each mutant. This module reads them: a mutant is caught
+//! only when the oracle says which requirements failed (a mutant whose oracle failed for
+//! another reason, a build or a harness fault, is an error, never a catch). Survivors are
+//! judged in `conformance/mutants/survivors.toml` (`equivalent`, and why; or `gap`, and its
+//! follow-up); a survivor judged nowhere is listed as unexplained. `--docs` merges the run
+//! into `docs/cargo-mutants.json` (one row per mutant, the newest judgement and the commit
+//! it was judged at) and writes `docs/cargo-mutants.md` from it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::{Deserialize, Serialize};
+
+/// The judged survivors.
+pub const SURVIVORS: &str = "conformance/mutants/survivors.toml";
+/// The committed report and its data.
+pub const DOCS_REPORT: &str = "docs/cargo-mutants.md";
+pub const DOCS_DATA: &str = "docs/cargo-mutants.json";
+/// The file, beside `mutants.out/`, naming the commit a run judged.
+pub const JUDGED_AT: &str = "judged-at";
+
+/// What the oracle prints when a requirement failed.
+const CAUGHT_LINE: &str = crate::cargo_mutants::CAUGHT;
+
+/// How one mutant fared.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// A requirement failed.
+    Caught,
+    /// The suite ran longer than cargo-mutants' timeout: the mutated sandbox hangs.
+    Timeout,
+    /// Every requirement the oracle ran passed.
+    Missed,
+    /// The mutated code does not build.
+    Unviable,
+    /// The oracle failed without a verdict (a harness or build fault): not a catch.
+    Error,
+}
+
+/// One judged mutant, as the docs keep it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Row {
+    /// The mutated file.
+    pub file: String,
+    pub outcome: Outcome,
+    /// The requirements that failed (caught), or what went wrong (error).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<String>,
+    /// The commit the run judged (`+` when its tree had changes).
+    pub judged_at: String,
+}
+
+/// The judgement of a survivor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Judgement {
+    /// No behaviour the seeds constrain changes.
+    Equivalent,
+    /// A defect the suite should catch and does not yet.
+    Gap,
+}
+
+/// One entry of `survivors.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Survivor {
+    /// The mutant, as [`key`] names it (its file and replacement, no line).
+    pub mutant: String,
+    pub judgement: Judgement,
+    /// Why it is equivalent, or what it breaks.
+    pub why: String,
+    /// For a gap: where it is followed up (an issue, a planned case).
+    #[serde(default)]
+    pub follow_up: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SurvivorsFile {
+    #[serde(default)]
+    survivor: Vec<Survivor>,
+}
+
+/// Reads and checks `survivors.toml`: each gap names its follow-up, no mutant twice.
+pub fn survivors(root: &Path) -> Result<BTreeMap<String, Survivor>> {
+    let path = root.join(SURVIVORS);
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: SurvivorsFile =
+        toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mut out = BTreeMap::new();
+    for s in file.survivor {
+        if s.judgement == Judgement::Gap && s.follow_up.as_deref().is_none_or(str::is_empty) {
+            bail!("{SURVIVORS}: the gap `{}` names no follow-up", s.mutant);
+        }
+        if s.why.trim().is_empty() {
+            bail!("{SURVIVORS}: `{}` says no why", s.mutant);
+        }
+        let mutant = s.mutant.clone();
+        if out.insert(mutant.clone(), s).is_some() {
+            bail!("{SURVIVORS}: `{mutant}` is judged twice");
+        }
+    }
+    Ok(out)
+}
+
+/// A mutant's name without its line and column (`FILE:LINE:COL: WHAT` becomes
+/// `FILE: WHAT`), so that a judgement survives code moving within its file.
+pub fn key(name: &str) -> String {
+    let mut parts = name.splitn(4, ':');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some(file), Some(line), Some(col), Some(what))
+            if line.chars().all(|c| c.is_ascii_digit())
+                && col.chars().all(|c| c.is_ascii_digit()) =>
+        {
+            format!("{file}:{what}")
+        }
+        _ => name.to_owned(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct OutcomesFile {
+    outcomes: Vec<RawOutcome>,
+}
+
+#[derive(Debug, Deserialize)]
+struct RawOutcome {
+    scenario: serde_json::Value,
+    summary: String,
+    #[serde(default)]
+    log_path: Option<String>,
+}
+
+/// The mutants of one cargo-mutants output directory (`mutants.out`), judged.
+pub fn read_run(out: &Path, judged_at: &str) -> Result<BTreeMap<String, Row>> {
+    let path = out.join("outcomes.json");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let file: OutcomesFile =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+    let mut rows = BTreeMap::new();
+    for o in file.outcomes {
+        // The baseline (unmutated) scenario is a string; a mutant is an object.
+        let Some(mutant) = o.scenario.get("Mutant") else {
+            continue;
+        };
+        let (Some(name), Some(file)) = (
+            mutant.get("name").and_then(|n| n.as_str()),
+            mutant.get("file").and_then(|n| n.as_str()),
+        ) else {
+            bail!("{}: a mutant without a name or file", path.display());
+        };
+        let log = o
+            .log_path
+            .as_deref()
+            .map(|l| std::fs::read_to_string(out.join(l)).unwrap_or_default())
+            .unwrap_or_default();
+        let (outcome, evidence) = judge(&o.summary, &log);
+        rows.insert(
+            key(name),
+            Row {
+                file: file.to_owned(),
+                outcome,
+                evidence,
+                judged_at: judged_at.to_owned(),
+            },
+        );
+    }
+    Ok(rows)
+}
+
+/// One mutant's outcome from cargo-mutants' summary and the oracle's log.
+fn judge(summary: &str, log: &str) -> (Outcome, Vec<String>) {
+    match summary {
+        "CaughtMutant" => match log.lines().rev().find_map(|l| l.split_once(CAUGHT_LINE)) {
+            Some((_, failed)) => (
+                Outcome::Caught,
+                failed
+                    .split(", ")
+                    .map(str::trim)
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            // The oracle failed without naming a requirement: its own last word.
+            None => (
+                Outcome::Error,
+                log.lines()
+                    .rev()
+                    .find(|l| l.starts_with("xtask: ") || l.contains("error"))
+                    .map(|l| vec![l.trim().chars().take(200).collect()])
+                    .unwrap_or_default(),
+            ),
+        },
+        "MissedMutant" => (Outcome::Missed, Vec::new()),
+        "Timeout" => (Outcome::Timeout, Vec::new()),
+        "Unviable" => (Outcome::Unviable, Vec::new()),
+        other => (Outcome::Error, vec![format!("cargo-mutants: {other}")]),
+    }
+}
+
+/// The figures of a set of rows, survivors judged by `survivors`.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Score {
+    pub caught: usize,
+    pub timeout: usize,
+    pub equivalent: usize,
+    pub gaps: usize,
+    pub unexplained: usize,
+    pub errors: usize,
+    pub unviable: usize,
+}
+
+impl Score {
+    pub fn of<'r>(
+        rows: impl IntoIterator<Item = (&'r String, &'r Row)>,
+        survivors: &BTreeMap<String, Survivor>,
+    ) -> Score {
+        let mut s = Score::default();
+        for (key, row) in rows {
+            match row.outcome {
+                Outcome::Caught => s.caught += 1,
+                Outcome::Timeout => s.timeout += 1,
+                Outcome::Unviable => s.unviable += 1,
+                Outcome::Error => s.errors += 1,
+                Outcome::Missed => match survivors.get(key).map(|j| j.judgement) {
+                    Some(Judgement::Equivalent) => s.equivalent += 1,
+                    Some(Judgement::Gap) => s.gaps += 1,
+                    None => s.unexplained += 1,
+                },
+            }
+        }
+        s
+    }
+
+    /// Viable mutants with a verdict (errors aside: they have none).
+    pub fn judged(&self) -> usize {
+        self.caught + self.timeout + self.equivalent + self.gaps + self.unexplained
+    }
+
+    /// Caught (a timeout is a hang, caught) or justified equivalent, percent of the judged.
+    pub fn percent(&self) -> Option<f64> {
+        let judged = self.judged();
+        (judged > 0)
+            .then(|| 100.0 * (self.caught + self.timeout + self.equivalent) as f64 / judged as f64)
+    }
+
+    pub fn line(&self) -> String {
+        format!(
+            "{} of {} viable mutants caught or equivalent ({}): {} caught, {} by a timeout, \
+             {} equivalent; {} gaps, {} unexplained; {} errors and {} unviable not counted",
+            self.caught + self.timeout + self.equivalent,
+            self.judged(),
+            self.percent()
+                .map_or_else(|| "none judged".to_owned(), |p| format!("{p:.1}%")),
+            self.caught,
+            self.timeout,
+            self.equivalent,
+            self.gaps,
+            self.unexplained,
+            self.errors,
+            self.unviable
+        )
+    }
+}
+
+/// The files whose mutants count towards the target, and the target
+/// (`[target]` of `conformance/mutants/scopes.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Target {
+    pub files: Vec<String>,
+    pub at_least_percent: f64,
+}
+
+/// Prints a run's score and survivors.
+pub fn print(
+    rows: &BTreeMap<String, Row>,
+    survivors: &BTreeMap<String, Survivor>,
+    target: &Target,
+) {
+    println!("cargo-mutants: {}", Score::of(rows, survivors).line());
+    let targeted = Score::of(in_target(rows, target), survivors);
+    println!(
+        "  in the target files (at least {}%): {}",
+        target.at_least_percent,
+        targeted.line()
+    );
+    for (key, row) in rows {
+        match row.outcome {
+            Outcome::Missed => match survivors.get(key) {
+                Some(s) => println!("  survived ({:?}): {key}: {}", s.judgement, s.why),
+                None => println!("  survived, unexplained: {key}"),
+            },
+            Outcome::Error => println!("  error: {key}: {}", row.evidence.join("; ")),
+            _ => {}
+        }
+    }
+}
+
+fn in_target<'r>(
+    rows: &'r BTreeMap<String, Row>,
+    target: &'r Target,
+) -> impl Iterator<Item = (&'r String, &'r Row)> {
+    rows.iter().filter(|(_, r)| {
+        target
+            .files
+            .iter()
+            .any(|f| crate::cargo_mutants::covers(f, &r.file))
+    })
+}
+
+/// Merges `rows` into the committed data and rewrites the report.
+pub fn write_docs(
+    root: &Path,
+    rows: &BTreeMap<String, Row>,
+    survivors: &BTreeMap<String, Survivor>,
+    target: &Target,
+) -> Result<()> {
+    let data = root.join(DOCS_DATA);
+    let mut all: BTreeMap<String, Row> = match std::fs::read_to_string(&data) {
+        Ok(text) => {
+            serde_json::from_str(&text).with_context(|| format!("parsing {}", data.display()))?
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(e).with_context(|| format!("reading {}", data.display())),
+    };
+    all.extend(rows.iter().map(|(k, r)| (k.clone(), r.clone())));
+    std::fs::write(&data, serde_json::to_string_pretty(&all)? + "\n")
+        .with_context(|| format!("writing {}", data.display()))?;
+    let report = root.join(DOCS_REPORT);
+    std::fs::write(&report, markdown(&all, survivors, target))
+        .with_context(|| format!("writing {}", report.display()))?;
+    println!("wrote {} and {}", DOCS_REPORT, DOCS_DATA);
+    Ok(())
+}
+
+/// The report: the scores, the survivors with their judgements, every row.
+pub fn markdown(
+    rows: &BTreeMap<String, Row>,
+    survivors: &BTreeMap<String, Survivor>,
+    target: &Target,
+) -> String {
+    let mut md = String::from(
+        "<!-- Generated by `cargo xtask mutants --cargo-mutants ... --docs`; do not edit. -->\n\n\
+         # Mutation analysis: cargo-mutants over the reference sandbox\n\n\
+         cargo-mutants mutates the sandbox's crates one function at a time; the conformance \
+         suite is the oracle (`xtask/tests/mutant_oracle.rs`), on the cases the mutated file \
+         can affect (`conformance/mutants/scopes.toml`). A mutant is caught when the oracle \
+         names a requirement that failed; a survivor is judged in \
+         `conformance/mutants/survivors.toml`, as equivalent (and why) or as a gap (and its \
+         follow-up). Runs are merged: each row keeps its newest judgement and the commit it \
+         was judged at. Rows judged at an older commit may have moved or changed.\n\n",
+    );
+    let all = Score::of(rows, survivors);
+    let targeted = Score::of(in_target(rows, target), survivors);
+    md.push_str(&format!("**All judged mutants:** {}.\n\n", all.line()));
+    md.push_str(&format!(
+        "**In broker, supervisor, runner, sealed loading, host and policy** ({}; target: at \
+         least {}%): {}.\n\n",
+        target
+            .files
+            .iter()
+            .map(|f| format!("`{f}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        target.at_least_percent,
+        targeted.line()
+    ));
+    md.push_str("## Survivors\n\n| mutant | judgement | why | follow-up |\n|---|---|---|---|\n");
+    for key in rows
+        .iter()
+        .filter(|(_, r)| r.outcome == Outcome::Missed)
+        .map(|(k, _)| k)
+    {
+        let (judgement, why, follow) = match survivors.get(key) {
+            Some(s) => (
+                format!("{:?}", s.judgement).to_lowercase(),
+                s.why.clone(),
+                s.follow_up.clone().unwrap_or_default(),
+            ),
+            None => ("**unexplained**".into(), String::new(), String::new()),
+        };
+        md.push_str(&format!(
+            "| `{}` | {judgement} | {} | {} |\n",
+            cell(key),
+            cell(&why),
+            cell(&follow)
+        ));
+    }
+    md.push_str("\n## Every judged mutant\n\n| mutant | outcome | evidence | judged at |\n|---|---|---|---|\n");
+    for (key, row) in rows {
+        md.push_str(&format!(
+            "| `{}` | {} | {} | {} |\n",
+            cell(key),
+            format!("{:?}", row.outcome).to_lowercase(),
+            cell(&row.evidence.join(", ")),
+            row.judged_at
+        ));
+    }
+    md
+}
+
+/// Text safe in a Markdown table cell.
+fn cell(text: &str) -> String {
+    text.replace('|', "\\|").replace('\n', " ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_drops_the_line_and_column_only() {
+        assert_eq!(
+            key("sandbox/src/host.rs:471:49: replace > with >= in recover"),
+            "sandbox/src/host.rs: replace > with >= in recover"
+        );
+        assert_eq!(key("not a mutant name"), "not a mutant name");
+    }
+
+    #[test]
+    fn a_catch_needs_the_oracle_to_name_a_requirement() {
+        let log = "...\nxtask: the suite fails the sandbox of this tree: CAP-001, FS-002\n";
+        assert_eq!(
+            judge("CaughtMutant", log),
+            (Outcome::Caught, vec!["CAP-001".into(), "FS-002".into()])
+        );
+        let (outcome, why) = judge(
+            "CaughtMutant",
+            "xtask: the mutated sandbox does not build\n",
+        );
+        assert_eq!(outcome, Outcome::Error);
+        assert_eq!(
+            why,
+            vec!["xtask: the mutated sandbox does not build".to_owned()]
+        );
+        assert_eq!(judge("MissedMutant", "").0, Outcome::Missed);
+    }
+
+    fn row(outcome: Outcome) -> Row {
+        Row {
+            file: "sandbox/src/host.rs".into(),
+            outcome,
+            evidence: Vec::new(),
+            judged_at: "abc".into(),
+        }
+    }
+
+    #[test]
+    fn survivors_count_by_their_judgement_and_errors_not_at_all() {
+        let rows: BTreeMap<String, Row> = [
+            ("a".to_owned(), row(Outcome::Caught)),
+            ("b".to_owned(), row(Outcome::Missed)),
+            ("c".to_owned(), row(Outcome::Missed)),
+            ("d".to_owned(), row(Outcome::Missed)),
+            ("e".to_owned(), row(Outcome::Error)),
+            ("f".to_owned(), row(Outcome::Timeout)),
+        ]
+        .into();
+        let judged = |j| Survivor {
+            mutant: String::new(),
+            judgement: j,
+            why: "because".into(),
+            follow_up: None,
+        };
+        let survivors: BTreeMap<String, Survivor> = [
+            ("b".to_owned(), judged(Judgement::Equivalent)),
+            ("c".to_owned(), judged(Judgement::Gap)),
+        ]
+        .into();
+        let s = Score::of(&rows, &survivors);
+        assert_eq!(
+            s,
+            Score {
+                caught: 1,
+                timeout: 1,
+                equivalent: 1,
+                gaps: 1,
+                unexplained: 1,
+                errors: 1,
+                unviable: 0,
+            }
+        );
+        assert_eq!(s.percent(), Some(60.0));
+    }
+
+    #[test]
+    fn the_shipped_survivors_are_judged_well() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let survivors = survivors(&root).expect("survivors.toml");
+        for (k, s) in &survivors {
+            assert_eq!(
+                key(k),
+                *k,
+                "{k}: name a survivor without its line and column"
+            );
+            assert!(k.starts_with("sandbox/"), "{k}");
+            if s.judgement == Judgement::Gap {
+                assert!(s.follow_up.is_some());
+            }
+        }
+    }
+}
