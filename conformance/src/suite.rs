@@ -10,7 +10,7 @@ use sbx_harness::case::{
     AttackFact, AuditCheck, Bounds, Case, Expected, NeighbourMethods, RevokeDuringCall,
 };
 use sbx_harness::package::PackageForm;
-use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyLimits};
+use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyException, PolicyLimits};
 use serde::Deserialize;
 
 /// The suite settings shipped with the suite.
@@ -67,6 +67,11 @@ struct CaseFile {
     audit_limit_hits: Option<u32>,
     /// The policy's CPU rate cap for this case, percent of one CPU.
     cpu_percent: Option<u32>,
+    /// Host services the policy grants by a time-bound exception ...
+    #[serde(default)]
+    exception: Vec<String>,
+    /// ... which ends this many seconds after the case is made (negative: it has ended).
+    exception_ends_s: Option<i64>,
     /// The neighbour must still start a thread while the plugin runs.
     #[serde(default)]
     neighbour_threads: bool,
@@ -147,6 +152,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             shutdown_ms: p.shutdown_ms,
         },
         net_allowlist: Vec::new(),
+        exceptions: Vec::new(),
     };
     let neighbour = sbx_adversarial_plugins::get(&file.harness.neighbour)
         .ok_or_else(|| {
@@ -167,6 +173,20 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         {
             return Err(SuiteError::Unknown(format!(
                 "[case.{name}] swap_in names no plugin `{other}`"
+            )));
+        }
+        if let Some(g) = adjust
+            .exception
+            .iter()
+            .find(|g| sbx_adversarial_plugins::Grant::from_word(g).is_none())
+        {
+            return Err(SuiteError::Unknown(format!(
+                "[case.{name}] exception grants unknown host service `{g}`"
+            )));
+        }
+        if adjust.exception.is_empty() != adjust.exception_ends_s.is_none() {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] an exception names both its grants and exception_ends_s"
             )));
         }
         if adjust.cpu_percent == Some(0) {
@@ -273,6 +293,10 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if package.is_some() && !needs.contains(&Feature::Signatures) {
         needs.push(Feature::Signatures);
     }
+    // Time-bound exceptions need an adapter that takes them.
+    if !adjust.exception.is_empty() && !needs.contains(&Feature::Exceptions) {
+        needs.push(Feature::Exceptions);
+    }
     // And one whose signer is revoked while it runs needs `revoke_key`.
     if package == Some(PackageForm::KeyRevokedWhileRunning)
         && !needs.contains(&Feature::KeyRevocation)
@@ -287,6 +311,23 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     let mut policy = settings.policy.clone();
     policy.grants = spec.grants.iter().map(|g| g.as_str().to_owned()).collect();
     policy.limits.cpu_percent = adjust.cpu_percent;
+    if let Some(ends) = adjust.exception_ends_s {
+        let now = std::time::SystemTime::now();
+        let until = if ends < 0 {
+            now - Duration::from_secs(ends.unsigned_abs())
+        } else {
+            now + Duration::from_secs(ends.unsigned_abs())
+        };
+        let until = humantime::format_rfc3339_seconds(until).to_string();
+        policy.exceptions = adjust
+            .exception
+            .iter()
+            .map(|g| PolicyException {
+                capability: g.clone(),
+                until: until.clone(),
+            })
+            .collect();
+    }
     let expected = match spec.expect {
         Expectation::Killed(t) => Expected::Killed(t.as_str().to_owned()),
         Expectation::RefusedLoad => Expected::RefusedLoad,

@@ -8,13 +8,14 @@
 //! pass rests on in a case's `notes` (the CPU rate of a capped call).
 //! Version 3: harm kinds `host_environment_handed` and `host_arguments_handed`; a case's `also_seen` (harm judged against other
 //! requirements than the case's own); requirement verdicts judged per requirement.
+//! Version 4: feature `exceptions` (time-bound grants in the policy).
 
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Feature, Termination};
 
 /// Version of the serialised result model.
-pub const RESULT_SCHEMA_VERSION: u32 = 3;
+pub const RESULT_SCHEMA_VERSION: u32 = 4;
 
 /// The verdict of a case or of a requirement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

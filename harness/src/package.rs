@@ -145,8 +145,15 @@ pub enum PackageError {
     Key(#[from] sbx_package::KeyError),
 }
 
-/// Signs `plugin` into `<at>/package` with the defect of `form`, and writes `<at>/trust.toml`.
-pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage, PackageError> {
+/// Signs `plugin` into `<at>/package` with the defect of `form`, its manifest asking for
+/// `log` and the host services `requested` (every one for an overreaching package), and
+/// writes `<at>/trust.toml`.
+pub fn build(
+    form: PackageForm,
+    plugin: &Path,
+    at: &Path,
+    requested: &[String],
+) -> Result<BuiltPackage, PackageError> {
     let binary = std::fs::read(plugin)?;
     let publisher = SecretKey::generate()?;
     let stranger = SecretKey::generate()?;
@@ -161,7 +168,9 @@ pub fn build(form: PackageForm, plugin: &Path, at: &Path) -> Result<BuiltPackage
         sha256: [0; 32],
         capabilities: match form {
             PackageForm::Overreaching => sbx_package::CAPABILITIES.map(str::to_owned).to_vec(),
-            _ => vec!["log".into()],
+            _ => std::iter::once("log".to_owned())
+                .chain(requested.iter().filter(|c| *c != "log").cloned())
+                .collect(),
         },
         limits: match form {
             PackageForm::Overreaching => OVERREACHING_LIMITS,
@@ -238,7 +247,7 @@ mod tests {
         std::fs::write(&plugin, b"\x7fELF not really, but bytes to sign").expect("plugin");
         for form in PackageForm::ALL {
             let at = tmp.join(form.as_str());
-            let built = build(form, &plugin, &at).expect("build");
+            let built = build(form, &plugin, &at, &["storage".into()]).expect("build");
             let trust = sbx_package::TrustStore::load(&built.trust).expect("trust store");
             let result = sbx_package::verify(&built.dir, &trust, ABI_VERSION);
             let kind = result.as_ref().err().map(|e| e.kind());

@@ -42,6 +42,9 @@ pub enum Feature {
     /// `revoke_key` withdraws trust in a publisher key at runtime: every running plugin it
     /// signed is stopped, and no later package it signed loads.
     KeyRevocation,
+    /// Time-bound exceptions in the policy: a capability granted until a moment, and not
+    /// after it.
+    Exceptions,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -91,6 +94,18 @@ pub struct Policy {
     /// absent: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub net_allowlist: Vec<String>,
+    /// Time-bound exceptions (adapters that declare `exceptions`); absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exceptions: Vec<PolicyException>,
+}
+
+/// A capability the policy grants beyond `grants`, until a moment only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyException {
+    /// The host service granted.
+    pub capability: String,
+    /// When the grant ends: RFC 3339 in UTC, to the second (`2026-12-02T10:00:00Z`).
+    pub until: String,
 }
 
 /// A request from the harness.

@@ -46,6 +46,7 @@ pub fn default_policy() -> Policy {
             shutdown_ms: 1000,
         },
         net_allowlist: Vec::new(),
+        exceptions: Vec::new(),
     }
 }
 

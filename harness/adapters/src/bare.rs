@@ -459,6 +459,7 @@ impl Backend for Bare {
                 Feature::TerminationReasons,
                 Feature::Audit,
                 Feature::KeyRevocation,
+                Feature::Exceptions,
             ],
         }
     }

@@ -7,7 +7,7 @@
 //! case's policy becomes the store's rule and its trust store the host's, so a defect in
 //! the shipped loading path fails the suite. Plugins loaded by path run as [`Plugin`]s.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -16,7 +16,7 @@ use sbx_harness::protocol::{
 };
 use sbx_package::TrustStore;
 use sbx_sandbox::host::{Host, HostConfig, HostError};
-use sbx_sandbox::policy::plugins::{OnExcess, PolicyStore, RestartPolicy, Rule, RuleLimits};
+use sbx_sandbox::policy::plugins::{PolicyStore, RestartPolicy};
 use sbx_sandbox::{
     Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, Plugin,
     SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
@@ -280,45 +280,73 @@ impl Reference {
     }
 
     /// The case's policy as a policy store: one rule, the default, with the case's grants,
-    /// limits and allowlist. The manifest's requests are then decided by the store, as in
-    /// any host: never more than the rule, capabilities beyond it withheld. No restarts:
-    /// a plugin that faults stays ended, as the harness judges one process per load.
-    fn policy_store(&self, policy: &Policy) -> Result<PolicyStore, ErrorBody> {
-        let mut grant = BTreeSet::from([Capability::Log]);
-        for g in &policy.grants {
-            grant.insert(
-                Capability::from_name(g).ok_or_else(|| {
-                    error(ErrorKind::Invalid, format!("unknown capability `{g}`"))
-                })?,
-            );
-        }
+    /// limits and allowlist, and its time-bound exceptions for the package's plugin
+    /// `plugin`. The manifest's requests are then decided by the store, as in any host:
+    /// never more than the rule, capabilities beyond it withheld. No restarts: a plugin
+    /// that faults stays ended, as the harness judges one process per load. The store is
+    /// written as a store file and read back by `PolicyStore::parse`, as `sbx host` reads
+    /// its `--policy`: the parser that ships is the one certified.
+    fn policy_store(
+        &self,
+        policy: &Policy,
+        plugin: Option<&str>,
+    ) -> Result<PolicyStore, ErrorBody> {
         let l = policy.limits;
-        let default = Rule {
-            grant,
-            on_excess: OnExcess::Cut,
-            limits: RuleLimits {
-                memory_mib: Some((l.memory_bytes >> 20).max(1)),
-                cpu_seconds: Some(l.cpu_ms.div_ceil(1000).max(1)),
-                cpu_percent: l.cpu_percent.filter(|_| !self.no_cgroup),
-                storage_bytes: Some(l.storage_bytes.unwrap_or(STORAGE_BYTES)),
-                output_bytes: Some(l.output_bytes),
-                processes: Some(u64::from(l.threads)),
-                ..RuleLimits::default()
-            },
-            restart: RestartPolicy {
-                max_restarts: 0,
-                ..RestartPolicy::default()
-            },
-            net_allowlist: policy.net_allowlist.clone(),
-            ..Rule::default()
+        let grant: Vec<&str> = std::iter::once("log")
+            .chain(policy.grants.iter().map(String::as_str))
+            .collect();
+        let restart = RestartPolicy {
+            max_restarts: 0,
+            ..RestartPolicy::default()
         };
+        // The rates a plugin loaded by path gets: the broker's own.
+        let broker = BrokerConfig::default();
+        let mut default = serde_json::json!({
+            "grant": grant,
+            "host_calls_per_second": broker.host_call_rate.per_second,
+            "log_bytes_per_second": broker.log_rate.per_second,
+            "on_excess": "cut",
+            "memory_mib": (l.memory_bytes >> 20).max(1),
+            "cpu_seconds": l.cpu_ms.div_ceil(1000).max(1),
+            "storage_bytes": l.storage_bytes.unwrap_or(STORAGE_BYTES),
+            "output_bytes": l.output_bytes,
+            "processes": l.threads,
+            "restart": restart,
+            "net_allowlist": policy.net_allowlist,
+        });
+        if let Some(cpu) = l.cpu_percent.filter(|_| !self.no_cgroup) {
+            default["cpu_percent"] = cpu.into();
+        }
+        let exceptions: Vec<Value> = plugin.map_or_else(Vec::new, |name| {
+            policy
+                .exceptions
+                .iter()
+                .map(|e| {
+                    serde_json::json!({
+                        "plugin": name,
+                        "grant": [e.capability],
+                        "until": e.until,
+                        "why": "the case's time-bound exception",
+                    })
+                })
+                .collect()
+        });
         // A new version for each change, so that every decision names the store it used.
         let version = self.policy_store.as_ref().map_or(1, |s| s.version + 1);
-        Ok(PolicyStore {
-            version,
-            default,
-            ..PolicyStore::default()
-        })
+        let store = serde_json::json!({
+            "format": 1,
+            "version": version,
+            "default": default,
+            "exception": exceptions,
+        });
+        let text = toml::to_string(&store).map_err(|e| {
+            error(
+                ErrorKind::Internal,
+                format!("writing the policy store: {e}"),
+            )
+        })?;
+        PolicyStore::parse(&text)
+            .map_err(|e| error(ErrorKind::Invalid, format!("the case's policy: {e}")))
     }
 
     /// The host of the packages, made now if it is not yet.
@@ -371,11 +399,17 @@ impl Reference {
     ) -> Result<Value, ErrorBody> {
         self.refuse_taken(name)?;
         let deadlines = self.deadlines(policy);
-        let store = self.policy_store(policy)?;
+        // The store names the plugin as its manifest does; a package whose manifest cannot
+        // be read gets no exception (and is refused by the host).
+        let manifest_name = std::fs::read(dir.join(sbx_package::MANIFEST_FILE))
+            .ok()
+            .and_then(|bytes| sbx_package::Manifest::parse(&bytes).ok())
+            .map(|m| m.name);
+        let store = self.policy_store(policy, manifest_name.as_deref())?;
         let changed = self
             .policy_store
             .as_ref()
-            .is_none_or(|s| s.default != store.default);
+            .is_none_or(|s| s.default != store.default || s.exceptions != store.exceptions);
         let host = self.host();
         host.replace_trust(trust);
         host.set_deadlines(deadlines);
@@ -629,6 +663,7 @@ impl Backend for Reference {
                 Feature::TerminationReasons,
                 Feature::Audit,
                 Feature::KeyRevocation,
+                Feature::Exceptions,
             ],
         }
     }

@@ -216,9 +216,18 @@ impl Package {
         let Some(form) = cx.case.package else {
             return Ok(None);
         };
+        // The manifest asks for what the case's policy grants, by rule or by exception.
+        let policy = &cx.case.policy;
+        let requested: Vec<String> = policy
+            .grants
+            .iter()
+            .chain(policy.exceptions.iter().map(|e| &e.capability))
+            .cloned()
+            .collect();
         // Outside the adapter's working directory: the package is the harness's.
-        let built = crate::package::build(form, &cx.case.plugin, &cx.scratch.root.join("signing"))
-            .map_err(|e| {
+        let signing = cx.scratch.root.join("signing");
+        let built =
+            crate::package::build(form, &cx.case.plugin, &signing, &requested).map_err(|e| {
                 (
                     Verdict::Error,
                     format!("harness: building the package: {e}"),
