@@ -229,6 +229,8 @@ vocabulary! {
         RevokedPlugin = "revoked_plugin",
         /// Valid; the binary on disk is overwritten once the load is answered.
         SwappedAfterLoad = "swapped_after_load",
+        /// Valid; the binary on disk is replaced again and again while the load runs.
+        SwappedDuringLoad = "swapped_during_load",
         /// Valid; its signer's key is revoked (`revoke_key`) while the plugin runs.
         KeyRevokedWhileRunning = "key_revoked_while_running",
         /// Valid, and nothing else done to it: loaded through signed loading.

@@ -414,7 +414,10 @@ mod tests {
         for c in all.iter().filter(|c| c.spec.package.is_some()) {
             assert!(c.case.needs.contains(&Feature::Signatures), "{}", c.case.id);
             assert_eq!(
-                c.case.package == Some(PackageForm::SwappedAfterLoad),
+                matches!(
+                    c.case.package,
+                    Some(PackageForm::SwappedAfterLoad | PackageForm::SwappedDuringLoad)
+                ),
                 c.case.swap_in.is_some(),
                 "{}",
                 c.case.id

@@ -21,3 +21,4 @@ pub mod procfs;
 pub mod protocol;
 pub mod selftest;
 pub mod session;
+pub mod swap;

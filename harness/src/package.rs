@@ -35,6 +35,10 @@ pub enum PackageForm {
     /// Validly signed; after the load is answered the harness overwrites `plugin.so` with
     /// another binary, whose code must never run.
     SwappedAfterLoad,
+    /// Validly signed; from the moment its load is sent until it is answered, the harness
+    /// keeps replacing `plugin.so` with another binary and back, whose code must never
+    /// run: whatever the sandbox reads at whatever moment, only verified bytes may run.
+    SwappedDuringLoad,
     /// Validly signed; while the plugin runs the harness revokes its signer's key
     /// (`revoke_key`), after which the plugin must not run on.
     KeyRevokedWhileRunning,
@@ -62,7 +66,7 @@ pub const OVERREACHING_LIMITS: RequestedLimits = RequestedLimits {
 
 impl PackageForm {
     /// Every form.
-    pub const ALL: [PackageForm; 11] = [
+    pub const ALL: [PackageForm; 12] = [
         PackageForm::Unsigned,
         PackageForm::BadSignature,
         PackageForm::UntrustedSigner,
@@ -71,6 +75,7 @@ impl PackageForm {
         PackageForm::RevokedPublicKey,
         PackageForm::RevokedPlugin,
         PackageForm::SwappedAfterLoad,
+        PackageForm::SwappedDuringLoad,
         PackageForm::KeyRevokedWhileRunning,
         PackageForm::Signed,
         PackageForm::Overreaching,
@@ -87,6 +92,7 @@ impl PackageForm {
             PackageForm::RevokedPublicKey => "revoked_public_key",
             PackageForm::RevokedPlugin => "revoked_plugin",
             PackageForm::SwappedAfterLoad => "swapped_after_load",
+            PackageForm::SwappedDuringLoad => "swapped_during_load",
             PackageForm::KeyRevokedWhileRunning => "key_revoked_while_running",
             PackageForm::Signed => "signed",
             PackageForm::Overreaching => "overreaching",
@@ -111,11 +117,13 @@ impl PackageForm {
     }
 
     /// Whether a sandbox must refuse the package at load. (An overreaching one it may run
-    /// cut down to its policy, or refuse.)
+    /// cut down to its policy, or refuse; one whose file changes during its load it may
+    /// refuse, or run from the bytes it verified.)
     pub const fn must_refuse(self) -> bool {
         !matches!(
             self,
             PackageForm::SwappedAfterLoad
+                | PackageForm::SwappedDuringLoad
                 | PackageForm::KeyRevokedWhileRunning
                 | PackageForm::Signed
                 | PackageForm::Overreaching
@@ -259,6 +267,7 @@ mod tests {
                 PackageForm::RevokedKey | PackageForm::RevokedPublicKey => Some("revoked_key"),
                 PackageForm::RevokedPlugin => Some("revoked_plugin"),
                 PackageForm::SwappedAfterLoad
+                | PackageForm::SwappedDuringLoad
                 | PackageForm::KeyRevokedWhileRunning
                 | PackageForm::Signed
                 | PackageForm::Overreaching => None,

@@ -150,7 +150,8 @@ pub struct Case {
     /// Load the plugin as a signed package made this way (`load_package`), not by path.
     pub package: Option<PackageForm>,
     /// With [`PackageForm::SwappedAfterLoad`]: the binary written over the package's
-    /// `plugin.so` once the load is answered.
+    /// `plugin.so` once the load is answered; with [`PackageForm::SwappedDuringLoad`], the
+    /// one put in its place and taken out again while the load runs.
     pub swap_in: Option<PathBuf>,
     /// Capabilities revoked while the attack call runs.
     pub revoke_during_call: Option<RevokeDuringCall>,

@@ -205,10 +205,12 @@ impl CaseOption for NeighbourThreads {
 
 /// `package`: the target is a signed package made with the case's defect (`load_package`);
 /// with `swapped_after_load`, the case's `swap_in` binary is written over the package's
-/// plugin once its load is answered.
+/// plugin once its load is answered; with `swapped_during_load`, it takes the plugin's
+/// place and gives it back, again and again, from the load's request to its answer.
 struct Package {
     form: PackageForm,
     built: BuiltPackage,
+    swapping: Option<crate::swap::Swapper>,
 }
 
 impl Package {
@@ -233,16 +235,27 @@ impl Package {
                     format!("harness: building the package: {e}"),
                 )
             })?;
-        Ok(Some(Package { form, built }))
+        Ok(Some(Package {
+            form,
+            built,
+            swapping: None,
+        }))
     }
 }
 
 impl CaseOption for Package {
-    fn before_load(&mut self, run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
-        run.plugin_file = self.built.dir.join(sbx_package::PLUGIN_FILE);
+    fn before_load(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        let plugin = self.built.dir.join(sbx_package::PLUGIN_FILE);
+        run.plugin_file = plugin.clone();
         run.plugin_image = crate::handed::PluginImage::FileOrMemfd;
         run.peak_rss_before_target_load_kib =
             Some(crate::procfs::tree_peak_rss_kib(run.session.adapter_pid));
+        if let (PackageForm::SwappedDuringLoad, Some(swap_in)) = (self.form, &cx.case.swap_in) {
+            let work = cx.scratch.root.join("signing").join("swapping");
+            let swapper = crate::swap::Swapper::start(&self.built.dir, swap_in, &work)
+                .map_err(|e| (Verdict::Error, format!("harness: swapping the binary: {e}")))?;
+            self.swapping = Some(swapper);
+        }
         Ok(())
     }
 
@@ -261,7 +274,20 @@ impl CaseOption for Package {
         }
     }
 
-    fn after_load(&mut self, _run: &mut Run<'_>, cx: &Cx<'_>, answer: &Answer) -> Result<(), Stop> {
+    fn after_load(&mut self, run: &mut Run<'_>, cx: &Cx<'_>, answer: &Answer) -> Result<(), Stop> {
+        if let Some(swapper) = self.swapping.take() {
+            let seen = swapper
+                .stop()
+                .map_err(|e| (Verdict::Error, format!("harness: swapping the binary: {e}")))?;
+            run.notes.push(format!(
+                "while the package loaded: {}",
+                if seen.is_empty() {
+                    "nothing in it was opened".to_owned()
+                } else {
+                    seen.join("; ")
+                }
+            ));
+        }
         if let (PackageForm::SwappedAfterLoad, Some(swap_in), Answer::Ok(_)) =
             (self.form, &cx.case.swap_in, answer)
         {
