@@ -120,6 +120,19 @@ mod tests {
     }
 
     #[test]
+    fn every_case_a_requirement_lists_is_a_plugin_of_the_suite() {
+        for req in parse(CATALOG).unwrap() {
+            for case in &req.cases {
+                assert!(
+                    sbx_adversarial_plugins::get(case).is_some(),
+                    "{} lists case {case}, which is no plugin",
+                    req.id
+                );
+            }
+        }
+    }
+
+    #[test]
     fn every_attacked_id_is_in_the_catalog() {
         let ids: BTreeSet<_> = parse(CATALOG).unwrap().into_iter().map(|r| r.id).collect();
         for spec in sbx_adversarial_plugins::all() {

@@ -71,7 +71,7 @@ pub fn run(
             c
         })
         .collect();
-    let selected: Vec<&SuiteCase> = select(&cases, options);
+    let selected: Vec<&SuiteCase> = select(&cases, catalog, options);
     let mut results = Vec::new();
     for sut in suts {
         let known = expectations(&options.expectations_dir, &sut.name)?;
@@ -98,15 +98,27 @@ pub fn run(
     })
 }
 
-fn select<'a>(cases: &'a [SuiteCase], options: &Options) -> Vec<&'a SuiteCase> {
+/// The cases of `options.filter`: a case runs when its name, or the id of a requirement it
+/// attacks or the catalog lists it under, contains one of the filter's words.
+fn select<'a>(
+    cases: &'a [SuiteCase],
+    catalog: &[Requirement],
+    options: &Options,
+) -> Vec<&'a SuiteCase> {
+    let listed_under = |case: &str, word: &str| {
+        catalog
+            .iter()
+            .any(|r| r.id.contains(word) && r.cases.iter().any(|c| c == case))
+    };
     cases
         .iter()
         .filter(|c| match &options.filter {
             None => true,
-            Some(f) => f
-                .split(',')
-                .filter(|w| !w.is_empty())
-                .any(|w| c.case.id.contains(w) || c.spec.attacks.iter().any(|a| a.contains(w))),
+            Some(f) => f.split(',').filter(|w| !w.is_empty()).any(|w| {
+                c.case.id.contains(w)
+                    || c.spec.attacks.iter().any(|a| a.contains(w))
+                    || listed_under(&c.case.id, w)
+            }),
         })
         .enumerate()
         .filter(|(i, _)| options.shard.is_none_or(|(k, n)| i % n == k - 1))
