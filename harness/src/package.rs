@@ -116,6 +116,17 @@ impl PackageForm {
         )
     }
 
+    /// Whether the case's code that must never run is in play: the plugin of a package
+    /// that must be refused, or the binary swapped for a valid one's. Only then does its
+    /// memory show that it ran; a valid package's plugin may use what its policy allows.
+    pub const fn carries_payload(self) -> bool {
+        self.must_refuse()
+            || matches!(
+                self,
+                PackageForm::SwappedAfterLoad | PackageForm::SwappedDuringLoad
+            )
+    }
+
     /// Whether a sandbox must refuse the package at load. (An overreaching one it may run
     /// cut down to its policy, or refuse; one whose file changes during its load it may
     /// refuse, or run from the bytes it verified.)

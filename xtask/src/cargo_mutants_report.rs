@@ -47,6 +47,9 @@ pub enum Outcome {
 pub struct Row {
     /// The mutated file.
     pub file: String,
+    /// The mutated function, as cargo-mutants names it (empty outside a function).
+    #[serde(default)]
+    pub function: String,
     pub outcome: Outcome,
     /// The requirements that failed (caught), or what went wrong (error).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -98,12 +101,15 @@ pub struct Survivors {
 }
 
 impl Survivors {
-    /// The judgement of the mutant `key`: its own, or its function's.
-    pub fn get(&self, key: &str) -> Option<&Survivor> {
+    /// The judgement of the mutant `key` (of `row`): its own, or its function's.
+    pub fn get(&self, key: &str, row: &Row) -> Option<&Survivor> {
         self.by_mutant.get(key).or_else(|| {
-            let (file, what) = key.split_once(": ")?;
-            let function = what.rsplit_once(" in ")?.1;
-            self.by_function.get(&format!("{file}: {function}"))
+            (!row.function.is_empty())
+                .then(|| {
+                    self.by_function
+                        .get(&format!("{}: {}", row.file, row.function))
+                })
+                .flatten()
         })
     }
 
@@ -199,6 +205,11 @@ pub fn read_run(out: &Path, judged_at: &str) -> Result<BTreeMap<String, Row>> {
             key(name),
             Row {
                 file: file.to_owned(),
+                function: mutant
+                    .pointer("/function/function_name")
+                    .and_then(|f| f.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
                 outcome,
                 evidence,
                 judged_at: judged_at.to_owned(),
@@ -261,7 +272,7 @@ impl Score {
                 Outcome::Timeout => s.timeout += 1,
                 Outcome::Unviable => s.unviable += 1,
                 Outcome::Error => s.errors += 1,
-                Outcome::Missed => match survivors.get(key).map(|j| j.judgement) {
+                Outcome::Missed => match survivors.get(key, row).map(|j| j.judgement) {
                     Some(Judgement::Equivalent) => s.equivalent += 1,
                     Some(Judgement::Gap) => s.gaps += 1,
                     None => s.unexplained += 1,
@@ -322,7 +333,7 @@ pub fn print(rows: &BTreeMap<String, Row>, survivors: &Survivors, target: &Targe
     );
     for (key, row) in rows {
         match row.outcome {
-            Outcome::Missed => match survivors.get(key) {
+            Outcome::Missed => match survivors.get(key, row) {
                 Some(s) => println!("  survived ({:?}): {key}: {}", s.judgement, s.why),
                 None => println!("  survived, unexplained: {key}"),
             },
@@ -398,12 +409,8 @@ pub fn markdown(rows: &BTreeMap<String, Row>, survivors: &Survivors, target: &Ta
         targeted.line()
     ));
     md.push_str("## Survivors\n\n| mutant | judgement | why | follow-up |\n|---|---|---|---|\n");
-    for key in rows
-        .iter()
-        .filter(|(_, r)| r.outcome == Outcome::Missed)
-        .map(|(k, _)| k)
-    {
-        let (judgement, why, follow) = match survivors.get(key) {
+    for (key, row) in rows.iter().filter(|(_, r)| r.outcome == Outcome::Missed) {
+        let (judgement, why, follow) = match survivors.get(key, row) {
             Some(s) => (
                 format!("{:?}", s.judgement).to_lowercase(),
                 s.why.clone(),
@@ -471,6 +478,7 @@ mod tests {
     fn row(outcome: Outcome) -> Row {
         Row {
             file: "sandbox/src/host.rs".into(),
+            function: String::new(),
             outcome,
             evidence: Vec::new(),
             judged_at: "abc".into(),
@@ -554,10 +562,42 @@ mod tests {
             .into(),
             by_function: [("f.rs: two".to_owned(), entry("f.rs: two", true))].into(),
         };
-        assert!(survivors.get("f.rs: replace a with b in one").is_some());
-        assert!(survivors.get("f.rs: replace c with d in one").is_none());
-        assert!(survivors.get("f.rs: delete ! in two").is_some());
-        assert!(survivors.get("g.rs: delete ! in two").is_none());
-        assert!(survivors.get("f.rs: delete ! in twofold").is_none());
+        let of = |file: &str, function: &str| Row {
+            file: file.into(),
+            function: function.into(),
+            outcome: Outcome::Missed,
+            evidence: Vec::new(),
+            judged_at: "abc".into(),
+        };
+        assert!(
+            survivors
+                .get("f.rs: replace a with b in one", &of("f.rs", "one"))
+                .is_some()
+        );
+        assert!(
+            survivors
+                .get("f.rs: replace c with d in one", &of("f.rs", "one"))
+                .is_none()
+        );
+        assert!(
+            survivors
+                .get("f.rs: delete ! in two", &of("f.rs", "two"))
+                .is_some()
+        );
+        assert!(
+            survivors
+                .get("f.rs: replace two -> bool with true", &of("f.rs", "two"))
+                .is_some()
+        );
+        assert!(
+            survivors
+                .get("g.rs: delete ! in two", &of("g.rs", "two"))
+                .is_none()
+        );
+        assert!(
+            survivors
+                .get("f.rs: replace | with &", &of("f.rs", ""))
+                .is_none()
+        );
     }
 }

@@ -45,6 +45,10 @@ pub struct Bounds {
     pub cpu_rate_percent_of_cap: u64,
     /// CPU time of a call under a rate cap beyond that share, milliseconds.
     pub cpu_rate_margin_ms: u64,
+    /// A process's peak resident size beyond the policy's memory, MiB: pages of files it
+    /// shares with the host (the runner, the C library) count in it, and a memory cgroup
+    /// charges them to whoever touched them first.
+    pub memory_margin_mib: u64,
 }
 
 /// Everything the harness observed of one case, collected once.
@@ -211,7 +215,9 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
     // however it ended, and the line is the largest process alive before the load (the
     // adapter and the neighbour, whatever their size), so no answer hides it. What the
     // peak cannot see is in ADAPTERS.md.
-    if let Some(before) = obs.peak_rss_before_target_load_kib {
+    if let Some(before) = obs.peak_rss_before_target_load_kib
+        && case.package.is_some_and(PackageForm::carries_payload)
+    {
         let peak = obs.measured.peak_rss_kib;
         if peak >= before + (bounds.refused_code_rss_growth_mib << 10) {
             h.push(harm(
@@ -428,7 +434,7 @@ fn look_at_guard_report(
         ));
     }
     let limits = &case.policy.limits;
-    if g.peak_rss_kib * 1024 > limits.memory_bytes {
+    if g.peak_rss_kib * 1024 > limits.memory_bytes + (bounds.memory_margin_mib << 20) {
         h.push(harm(
             HarmKind::ResourceExhausted,
             format!(
@@ -827,13 +833,15 @@ mod tests {
         ),
         (
             "memory at the line",
-            |_, o, _b| o.guard.as_mut().unwrap().peak_rss_kib = 512 << 10,
+            |_, o, b| o.guard.as_mut().unwrap().peak_rss_kib = (512 + b.memory_margin_mib) << 10,
             Verdict::Pass,
             None,
         ),
         (
             "memory beyond",
-            |_, o, _b| o.guard.as_mut().unwrap().peak_rss_kib = (512 << 10) + 1,
+            |_, o, b| {
+                o.guard.as_mut().unwrap().peak_rss_kib = ((512 + b.memory_margin_mib) << 10) + 1
+            },
             Verdict::Fail,
             Some(HarmKind::ResourceExhausted),
         ),
@@ -884,12 +892,23 @@ mod tests {
         ),
         (
             "payload peak reached",
-            |_, o, b| {
+            |c, o, b| {
+                c.package = Some(PackageForm::SwappedAfterLoad);
                 o.peak_rss_before_target_load_kib = Some(10 << 10);
                 o.measured.peak_rss_kib = (10 + b.refused_code_rss_growth_mib) << 10;
             },
             Verdict::Fail,
             Some(HarmKind::RefusedCodeRan),
+        ),
+        (
+            "a valid package's own memory is no payload",
+            |c, o, b| {
+                c.package = Some(PackageForm::Signed);
+                o.peak_rss_before_target_load_kib = Some(10 << 10);
+                o.measured.peak_rss_kib = (10 + b.refused_code_rss_growth_mib) << 10;
+            },
+            Verdict::Pass,
+            None,
         ),
         (
             "not applicable",
