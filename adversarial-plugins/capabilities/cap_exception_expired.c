@@ -1,6 +1,6 @@
 /*
  * cap_exception_expired — loaded as a signed package whose manifest asks for storage,
- * under a policy that grants storage only by a time-bound exception that ended a day
+ * under a policy that grants storage only by a time-bound exception that ended an hour
  * ago. It calls storage_put a few times: one success means the exception outlived its
  * end (an end never compared, compared the wrong way, or a date read wrongly).
  */
@@ -26,7 +26,7 @@ static sbx_status attack(const atk_input *in, atk_out *out)
     }
     atk_printf(out, "%ld storage_put succeeded, %ld denied\n", ok, denied);
     if (ok > 0) {
-        atk_gained(out, "storage_put succeeded %ld times under an exception that ended a day ago",
+        atk_gained(out, "storage_put succeeded %ld times under an exception that ended an hour ago",
                    ok);
     }
     return SBX_OK;

@@ -132,6 +132,22 @@ mod tests {
         }
     }
 
+    /// A requirement no plugin attacks and no case serves could never fail.
+    #[test]
+    fn every_requirement_is_attacked_or_served() {
+        let attacked: BTreeSet<&str> = sbx_adversarial_plugins::all()
+            .iter()
+            .flat_map(|s| s.attacks.iter().copied())
+            .collect();
+        for req in parse(CATALOG).unwrap() {
+            assert!(
+                attacked.contains(req.id.as_str()) || !req.cases.is_empty(),
+                "no plugin attacks {} and no case serves it",
+                req.id
+            );
+        }
+    }
+
     #[test]
     fn every_attacked_id_is_in_the_catalog() {
         let ids: BTreeSet<_> = parse(CATALOG).unwrap().into_iter().map(|r| r.id).collect();

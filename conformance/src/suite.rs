@@ -52,6 +52,8 @@ struct CaseFile {
     #[serde(default)]
     needs: Vec<Feature>,
     input: Option<String>,
+    /// What a benign plugin's call must answer, as text.
+    output: Option<String>,
     /// The plugin whose binary replaces a `swapped_after_load` package's once it is loaded.
     swap_in: Option<String>,
     /// Capabilities revoked while the attack call runs, `revoke_after_ms` into it.
@@ -389,6 +391,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 capabilities: adjust.revoke.clone(),
             }),
             expected: Some(expected),
+            expected_output: adjust.output.as_ref().map(|o| o.clone().into_bytes()),
             // Known once the system is probed (`surface`), at the start of a run.
             inert: None,
         },
@@ -422,6 +425,16 @@ mod tests {
                 "{}",
                 c.case.id
             );
+        }
+    }
+
+    /// A benign case checks what its plugin answered, not only that it answered: a
+    /// sandbox that drops or mangles answers does not serve it.
+    #[test]
+    fn every_benign_case_names_what_it_must_answer() {
+        let s = settings(CASES).unwrap();
+        for c in cases(&s).iter().filter(|c| c.spec.family == Family::Benign) {
+            assert!(c.case.expected_output.is_some(), "{}", c.case.id);
         }
     }
 

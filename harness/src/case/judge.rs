@@ -85,6 +85,8 @@ pub struct Observations {
     pub canaries_found: Vec<String>,
     /// The first line in which the plugin reported a privilege it gained.
     pub gained: Option<String>,
+    /// What the target's call answered, when it answered.
+    pub answer: Option<Vec<u8>>,
     /// Files of the scratch area that changed.
     pub changes: Vec<String>,
     /// Bytes written outside the allowed area.
@@ -527,6 +529,17 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
             "a benign plugin was not served: {}",
             describe_outcome(&result.outcome)
         );
+    } else if let Some(expected) = case.expected_output.as_deref().filter(|_| !case.hostile)
+        && obs.answer.as_deref() != Some(expected)
+    {
+        result.verdict = Verdict::Fail;
+        result.reason = format!(
+            "a benign plugin was not served: its call answered {:?}, not {:?}",
+            obs.answer
+                .as_deref()
+                .map(|a| String::from_utf8_lossy(&a[..a.len().min(80)]).into_owned()),
+            String::from_utf8_lossy(expected)
+        );
     } else if let Some(form) = case.package.filter(|f| f.must_load())
         && matches!(result.outcome, Outcome::RefusedLoad { .. })
     {
@@ -596,6 +609,7 @@ mod tests {
             allowlist_listener_prefix: false,
             reload: false,
             expected: None,
+            expected_output: None,
             inert: None,
         }
     }
@@ -1017,6 +1031,26 @@ mod tests {
             |c, o, _b| {
                 c.hostile = false;
                 o.outcome = Some(killed("signal"));
+            },
+            Verdict::Fail,
+            None,
+        ),
+        (
+            "benign answered what it must",
+            |c, o, _b| {
+                c.hostile = false;
+                c.expected_output = Some(b"conformance".to_vec());
+                o.answer = Some(b"conformance".to_vec());
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "benign answered other bytes",
+            |c, o, _b| {
+                c.hostile = false;
+                c.expected_output = Some(b"conformance".to_vec());
+                o.answer = Some(Vec::new());
             },
             Verdict::Fail,
             None,

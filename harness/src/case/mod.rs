@@ -174,6 +174,9 @@ pub struct Case {
     pub reload: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
+    /// For a benign plugin: what its call must answer (a sandbox that answers other bytes
+    /// did not serve it).
+    pub expected_output: Option<Vec<u8>>,
     /// The attack cannot do harm on this system under any sandbox (what it needs is
     /// missing here): why. A mutant is then held to the reference's reaction, the only
     /// evidence of its missing layer this system can give.
@@ -263,6 +266,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         host_canaries: (canaries.env.clone(), canaries.argv.clone()),
         handed: BTreeSet::new(),
         before_target: Vec::new(),
+        answer: None,
     };
     let stopped = match drive(&mut run, bench, case, &scratch, &listeners, &canaries) {
         Ok(()) | Err(Stop::Ended) => None,
@@ -288,6 +292,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         malformed: run.malformed,
         host_gone: run.host_gone,
         outcome: run.outcome.take(),
+        answer: run.answer.take(),
         during: std::mem::take(&mut run.harm),
         ..Observations::default()
     };
@@ -391,6 +396,8 @@ struct Run<'a> {
     /// Processes that mapped the plugin's file before the plugin was loaded: the
     /// neighbour's, when the case's plugin is the neighbour's file too.
     before_target: Vec<i32>,
+    /// What the target's call answered, when it answered.
+    answer: Option<Vec<u8>>,
 }
 
 impl Run<'_> {
@@ -834,6 +841,9 @@ fn call_target(
     match answer {
         Answer::Ok(v) => {
             let r: Option<InvokeResult> = serde_json::from_value(v).ok();
+            run.answer = r
+                .as_ref()
+                .and_then(|r| crate::protocol::decode_bytes(&r.output_b64));
             run.outcome = Some(Outcome::Survived {
                 status: r.map(|r| r.status),
             });

@@ -70,6 +70,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         allowlist_listener_prefix: false,
         reload: false,
         expected: Some(expected),
+        expected_output: None,
         inert: None,
     }
 }
