@@ -101,9 +101,10 @@ pub struct Survivors {
 }
 
 impl Survivors {
-    /// The judgement of the mutant `key` (of `row`): its own, or its function's.
-    pub fn get(&self, key: &str, row: &Row) -> Option<&Survivor> {
-        self.by_mutant.get(key).or_else(|| {
+    /// The judgement of the mutant `name` (of `row`): its own (by [`key`]), or its
+    /// function's.
+    pub fn get(&self, name: &str, row: &Row) -> Option<&Survivor> {
+        self.by_mutant.get(&key(name)).or_else(|| {
             (!row.function.is_empty())
                 .then(|| {
                     self.by_function
@@ -202,7 +203,7 @@ pub fn read_run(out: &Path, judged_at: &str) -> Result<BTreeMap<String, Row>> {
             .unwrap_or_default();
         let (outcome, evidence) = judge(&o.summary, &log);
         rows.insert(
-            key(name),
+            name.to_owned(),
             Row {
                 file: file.to_owned(),
                 function: mutant
@@ -370,7 +371,7 @@ pub fn write_docs(
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
         Err(e) => return Err(e).with_context(|| format!("reading {}", data.display())),
     };
-    all.extend(rows.iter().map(|(k, r)| (k.clone(), r.clone())));
+    merge(&mut all, rows);
     std::fs::write(&data, serde_json::to_string_pretty(&all)? + "\n")
         .with_context(|| format!("writing {}", data.display()))?;
     let report = root.join(DOCS_REPORT);
@@ -378,6 +379,14 @@ pub fn write_docs(
         .with_context(|| format!("writing {}", report.display()))?;
     println!("wrote {} and {}", DOCS_REPORT, DOCS_DATA);
     Ok(())
+}
+
+/// Merges a run's `rows` into `all`: a mutant judged again replaces its row, wherever its
+/// line has moved to; the rest are kept.
+fn merge(all: &mut BTreeMap<String, Row>, rows: &BTreeMap<String, Row>) {
+    let judged_now: std::collections::BTreeSet<String> = rows.keys().map(|n| key(n)).collect();
+    all.retain(|name, _| !judged_now.contains(&key(name)));
+    all.extend(rows.iter().map(|(k, r)| (k.clone(), r.clone())));
 }
 
 /// The report: the scores, the survivors with their judgements, every row.
@@ -446,6 +455,40 @@ fn cell(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mutant_judged_again_replaces_its_row_wherever_it_moved() {
+        let at = |outcome, commit: &str| Row {
+            judged_at: commit.into(),
+            ..row(outcome)
+        };
+        let mut all: BTreeMap<String, Row> = [
+            (
+                "f.rs:10:5: delete ! in one".to_owned(),
+                at(Outcome::Missed, "old"),
+            ),
+            (
+                "f.rs:20:5: delete ! in two".to_owned(),
+                at(Outcome::Missed, "old"),
+            ),
+        ]
+        .into();
+        let run: BTreeMap<String, Row> = [
+            (
+                "f.rs:12:5: delete ! in one".to_owned(),
+                at(Outcome::Caught, "new"),
+            ),
+            (
+                "f.rs:30:5: delete ! in one".to_owned(),
+                at(Outcome::Caught, "new"),
+            ),
+        ]
+        .into();
+        merge(&mut all, &run);
+        assert_eq!(all.len(), 3, "{all:?}");
+        assert!(!all.contains_key("f.rs:10:5: delete ! in one"));
+        assert_eq!(all["f.rs:20:5: delete ! in two"].judged_at, "old");
+    }
 
     #[test]
     fn a_key_drops_the_line_and_column_only() {

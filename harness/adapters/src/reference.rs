@@ -73,6 +73,10 @@ const STORAGE_BYTES: u64 = 1 << 20;
 /// Where plugins keep their storage, in the working directory (the harness measures it).
 const STORAGE_DIR: &str = "storage";
 
+/// The policy store of the packages, in the adapter's working directory: written from each
+/// `load_package`'s policy and read back as `sbx host` reads its `--policy`.
+const POLICY_FILE: &str = "policy.toml";
+
 struct Loaded {
     /// Its process, when it was loaded by path (or unverified, by the `no-signature-check`
     /// mutant).
@@ -284,8 +288,8 @@ impl Reference {
     /// `plugin`. The manifest's requests are then decided by the store, as in any host:
     /// never more than the rule, capabilities beyond it withheld. No restarts: a plugin
     /// that faults stays ended, as the harness judges one process per load. The store is
-    /// written as a store file and read back by `PolicyStore::parse`, as `sbx host` reads
-    /// its `--policy`: the parser that ships is the one certified.
+    /// written as a store file ([`POLICY_FILE`]) and read back by `PolicyStore::load`, as
+    /// `sbx host` reads its `--policy`: the reader that ships is the one certified.
     fn policy_store(
         &self,
         policy: &Policy,
@@ -345,7 +349,13 @@ impl Reference {
                 format!("writing the policy store: {e}"),
             )
         })?;
-        PolicyStore::parse(&text)
+        std::fs::write(POLICY_FILE, text).map_err(|e| {
+            error(
+                ErrorKind::Internal,
+                format!("writing the policy store: {e}"),
+            )
+        })?;
+        PolicyStore::load(std::path::Path::new(POLICY_FILE))
             .map_err(|e| error(ErrorKind::Invalid, format!("the case's policy: {e}")))
     }
 
