@@ -229,7 +229,7 @@ vocabulary! {
         RevokedPlugin = "revoked_plugin",
         /// Valid; the binary on disk is overwritten once the load is answered.
         SwappedAfterLoad = "swapped_after_load",
-        /// Valid; the binary on disk is replaced again and again while the load runs.
+        /// Valid; each reader of the binary during the load is shown what tests it.
         SwappedDuringLoad = "swapped_during_load",
         /// Valid; its signer's key is revoked (`revoke_key`) while the plugin runs.
         KeyRevokedWhileRunning = "key_revoked_while_running",

@@ -35,9 +35,10 @@ pub enum PackageForm {
     /// Validly signed; after the load is answered the harness overwrites `plugin.so` with
     /// another binary, whose code must never run.
     SwappedAfterLoad,
-    /// Validly signed; from the moment its load is sent until it is answered, the harness
-    /// keeps replacing `plugin.so` with another binary and back, whose code must never
-    /// run: whatever the sandbox reads at whatever moment, only verified bytes may run.
+    /// Validly signed; while its load runs, each reader of `plugin.so` is shown what tests
+    /// it (the payload until a verifier shows itself, the verified binary for its read,
+    /// the payload again for any later read; see [`crate::swap`]): whatever the sandbox
+    /// reads at whatever moment, only verified bytes may run.
     SwappedDuringLoad,
     /// Validly signed; while the plugin runs the harness revokes its signer's key
     /// (`revoke_key`), after which the plugin must not run on.

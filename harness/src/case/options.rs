@@ -205,8 +205,8 @@ impl CaseOption for NeighbourThreads {
 
 /// `package`: the target is a signed package made with the case's defect (`load_package`);
 /// with `swapped_after_load`, the case's `swap_in` binary is written over the package's
-/// plugin once its load is answered; with `swapped_during_load`, it takes the plugin's
-/// place and gives it back, again and again, from the load's request to its answer.
+/// plugin once its load is answered; with `swapped_during_load`, each reader of the
+/// binary while the load runs is shown what tests it ([`crate::swap`]).
 struct Package {
     form: PackageForm,
     built: BuiltPackage,
