@@ -188,7 +188,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         }
         if adjust.exception.is_empty() != adjust.exception_ends_s.is_none() {
             return Err(SuiteError::Invalid(format!(
-                "[case.{name}] an exception names both its grants and exception_ends_s"
+                "[case.{name}] an exception needs both `exception` and `exception_ends_s`"
             )));
         }
         if adjust.cpu_percent == Some(0) {
@@ -313,6 +313,8 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     let mut policy = settings.policy.clone();
     policy.grants = spec.grants.iter().map(|g| g.as_str().to_owned()).collect();
     policy.limits.cpu_percent = adjust.cpu_percent;
+    // The exceptions' end, from now; the case writes it again when its load is sent
+    // (`Case::exception_ends_s`), however long the run took to get there.
     if let Some(ends) = adjust.exception_ends_s {
         let now = std::time::SystemTime::now();
         let until = if ends < 0 {
@@ -392,6 +394,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             }),
             expected: Some(expected),
             expected_output: adjust.output.as_ref().map(|o| o.clone().into_bytes()),
+            exception_ends_s: adjust.exception_ends_s,
             // Known once the system is probed (`surface`), at the start of a run.
             inert: None,
         },

@@ -131,6 +131,11 @@ impl Watcher {
                         group.write_response(FanotifyResponse::new(fd, Response::FAN_ALLOW))?;
                         shown?;
                     }
+                    // Steady opens must not keep the watcher from stopping: what is still
+                    // held is let through when the group closes.
+                    if stop.load(Ordering::Relaxed) {
+                        return Ok(self.seen);
+                    }
                 }
                 Err(Errno::EAGAIN) if stop.load(Ordering::Relaxed) => return Ok(self.seen),
                 Err(Errno::EAGAIN) => std::thread::sleep(Duration::from_micros(100)),

@@ -377,16 +377,16 @@ pub fn run(args: &[String]) -> Result<()> {
         }
         None => run_cargo_mutants(&root, &scopes, &extra)?,
     };
-    let judged_at =
-        std::fs::read_to_string(out.join("..").join(crate::cargo_mutants_report::JUDGED_AT))
-            .map(|s| s.trim().to_owned())
-            .with_context(|| {
-                format!(
-                    "{} names no commit ({} beside it)",
-                    out.display(),
-                    crate::cargo_mutants_report::JUDGED_AT
-                )
-            })?;
+    // Inside the lists (cargo-mutants renames an older run's lists with them).
+    let judged_at = std::fs::read_to_string(out.join(crate::cargo_mutants_report::JUDGED_AT))
+        .map(|s| s.trim().to_owned())
+        .with_context(|| {
+            format!(
+                "{} names no commit (no {} in it)",
+                out.display(),
+                crate::cargo_mutants_report::JUDGED_AT
+            )
+        })?;
     let rows = crate::cargo_mutants_report::read_run(&out, &judged_at)?;
     if rows.is_empty() {
         bail!("{} holds no judged mutant", out.display());
@@ -488,15 +488,17 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
     eprintln!("xtask: {cmd:?}");
     let commit = crate::mutants::workspace_commit().unwrap_or_else(|| "unknown".into());
     let status = cmd.status().context("running cargo mutants")?;
-    std::fs::write(
-        root.join(OUTPUT)
-            .join(crate::cargo_mutants_report::JUDGED_AT),
-        format!("{commit}\n"),
-    )?;
+    let out = root.join(OUTPUT).join("mutants.out");
+    if out.is_dir() {
+        std::fs::write(
+            out.join(crate::cargo_mutants_report::JUDGED_AT),
+            format!("{commit}\n"),
+        )?;
+    }
     // cargo-mutants exits 2 when some mutant survived, 3 on timeouts: both are the report's
     // to show, not a failure of the tool.
     match status.code() {
-        Some(0 | 2 | 3) => Ok(root.join(OUTPUT).join("mutants.out")),
+        Some(0 | 2 | 3) => Ok(out),
         _ => bail!("cargo mutants failed ({status})"),
     }
 }

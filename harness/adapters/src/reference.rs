@@ -409,10 +409,13 @@ impl Reference {
     ) -> Result<Value, ErrorBody> {
         self.refuse_taken(name)?;
         let deadlines = self.deadlines(policy);
-        // The store names the plugin as its manifest does; a package whose manifest cannot
-        // be read gets no exception (and is refused by the host).
-        let manifest_name = std::fs::read(dir.join(sbx_package::MANIFEST_FILE))
-            .ok()
+        // The store's exceptions name the plugin as its manifest does. Read only when there
+        // are exceptions: before the host, nothing else of the package is opened (a case
+        // watches who reads it first). A package whose manifest cannot be read gets no
+        // exception, and is refused by the host.
+        let manifest_name = (!policy.exceptions.is_empty())
+            .then(|| std::fs::read(dir.join(sbx_package::MANIFEST_FILE)).ok())
+            .flatten()
             .and_then(|bytes| sbx_package::Manifest::parse(&bytes).ok())
             .map(|m| m.name);
         let store = self.policy_store(policy, manifest_name.as_deref())?;

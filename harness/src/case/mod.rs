@@ -174,6 +174,9 @@ pub struct Case {
     pub reload: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
+    /// When the policy's exceptions end, in seconds from the moment the load is sent
+    /// (negative: before it); their `until` is written then.
+    pub exception_ends_s: Option<i64>,
     /// For a benign plugin: what its call must answer (a sandbox that answers other bytes
     /// did not serve it).
     pub expected_output: Option<Vec<u8>>,

@@ -109,6 +109,7 @@ impl CaseOptions {
         add(case
             .allowlist_listener_prefix
             .then(|| boxed(ListenerPrefixAllowlist)));
+        add(case.exception_ends_s.map(|s| boxed(ExceptionEnds(s))));
         add(case.reload.then(|| boxed(Reload)));
         add(case
             .revoke_during_call
@@ -259,15 +260,18 @@ impl CaseOption for Package {
         Ok(())
     }
 
-    fn load_request(&self, cx: &Cx<'_>, load: Op) -> Op {
+    fn load_request(&self, _cx: &Cx<'_>, load: Op) -> Op {
         match load {
             Op::Load {
-                plugin, config_b64, ..
+                plugin,
+                policy,
+                config_b64,
+                ..
             } => Op::LoadPackage {
                 plugin,
                 package: path_text(&self.built.dir),
                 trust: path_text(&self.built.trust),
-                policy: cx.case.policy.clone(),
+                policy,
                 config_b64,
             },
             other => other,
@@ -306,8 +310,39 @@ struct ListenerPrefixAllowlist;
 
 impl CaseOption for ListenerPrefixAllowlist {
     fn load_request(&self, cx: &Cx<'_>, mut load: Op) -> Op {
-        if let Op::Load { policy, .. } = &mut load {
+        if let Some(policy) = policy_of(&mut load) {
             policy.net_allowlist = vec![format!("127.0.0.1:{}", cx.listeners.tcp_port / 10)];
+        }
+        load
+    }
+}
+
+/// The policy a load request carries.
+fn policy_of(load: &mut Op) -> Option<&mut crate::protocol::Policy> {
+    match load {
+        Op::Load { policy, .. } | Op::LoadPackage { policy, .. } => Some(policy),
+        _ => None,
+    }
+}
+
+/// `exception_ends_s`: the policy's time-bound exceptions end this many seconds after the
+/// load is sent (negative: before it), however long the run has taken to get there.
+struct ExceptionEnds(i64);
+
+impl CaseOption for ExceptionEnds {
+    fn load_request(&self, _cx: &Cx<'_>, mut load: Op) -> Op {
+        let now = std::time::SystemTime::now();
+        let offset = Duration::from_secs(self.0.unsigned_abs());
+        let until = if self.0 < 0 {
+            now - offset
+        } else {
+            now + offset
+        };
+        let until = humantime::format_rfc3339_seconds(until).to_string();
+        if let Some(policy) = policy_of(&mut load) {
+            for e in &mut policy.exceptions {
+                e.until.clone_from(&until);
+            }
         }
         load
     }
