@@ -262,7 +262,8 @@ pub fn oracle() -> Result<()> {
     );
     let adapter = target.join("debug/sbx-adapter");
     let work = target.join("mutant-oracle");
-    let failed = judge_with(&original, &adapter, &work, filter.as_deref(), None)?;
+    let results = judge_with(&original, &adapter, &work, filter.as_deref(), None)?;
+    let failed = failing_requirements(&results)?;
     if !failed.is_empty() {
         bail!("{CAUGHT}{}", failed.join(", "));
     }
@@ -271,15 +272,17 @@ pub fn oracle() -> Result<()> {
     if let Some(layers) = scopes.alone_for(&changed) {
         eprintln!("mutant-oracle: every requirement run passes; again with {layers} alone");
         let pristine = pristine_dir(&original, layers).join("results.json");
-        let baseline = failing_requirements(&pristine).with_context(|| {
+        // By requirement and case: a requirement the baseline fails through one case still
+        // catches the mutant through another.
+        let baseline = failing_pairs(&pristine).with_context(|| {
             format!("the unmutated reference with {layers} alone was not judged first")
         })?;
-        let failed: Vec<String> =
-            judge_with(&original, &adapter, &work, filter.as_deref(), Some(layers))?
-                .into_iter()
-                .filter(|r| !baseline.contains(r))
-                .map(|r| format!("{r} ({layers} alone)"))
-                .collect();
+        let results = judge_with(&original, &adapter, &work, filter.as_deref(), Some(layers))?;
+        let failed: std::collections::BTreeSet<String> = failing_pairs(&results)?
+            .difference(&baseline)
+            .map(|(r, _)| format!("{r} ({layers} alone)"))
+            .collect();
+        let failed: Vec<String> = failed.into_iter().collect();
         if !failed.is_empty() {
             bail!("{CAUGHT}{}", failed.join(", "));
         }
@@ -293,14 +296,14 @@ pub const CAUGHT: &str = "the suite fails the sandbox of this tree: ";
 
 /// Runs the unmutated checkout's suite (its harness and plugins: a mutant of `sbx-package`
 /// must not change how the harness signs its packages) against `adapter`, with `only`
-/// layers alone, on the cases of `filter`; the requirements that failed or erred.
+/// layers alone, on the cases of `filter`; where its results are.
 fn judge_with(
     original: &Path,
     adapter: &Path,
     work: &Path,
     filter: Option<&str>,
     only: Option<&str>,
-) -> Result<Vec<String>> {
+) -> Result<PathBuf> {
     std::fs::create_dir_all(work)?;
     // The suite names a sandbox given by path after the file.
     let wrapper = work.join("cargo-mutant");
@@ -327,7 +330,39 @@ fn judge_with(
     // The exit status would also count the requirements a scoped run skips: the verdicts
     // decide. A requirement that fails (or errs) catches the mutant.
     let status = suite.status().context("running the checkout's suite")?;
-    failing_requirements(&results).with_context(|| format!("the suite's run ({status})"))
+    if !results.is_file() {
+        bail!("the suite's run wrote no results ({status})");
+    }
+    Ok(results)
+}
+
+/// The (requirement, case) pairs of a run's results in which a failing or erring
+/// requirement has a failing or erring case.
+fn failing_pairs(results: &Path) -> Result<std::collections::BTreeSet<(String, String)>> {
+    use sbx_harness::model::{RunResult, Verdict};
+    let bad = |v: Verdict| matches!(v, Verdict::Fail | Verdict::Error);
+    let text = std::fs::read_to_string(results)
+        .with_context(|| format!("no results at {}", results.display()))?;
+    let run: RunResult =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
+    let sut = run.suts.first().context("the run has no sandbox")?;
+    let failing_cases: std::collections::BTreeSet<&str> = sut
+        .cases
+        .iter()
+        .filter(|c| bad(c.verdict))
+        .map(|c| c.case.as_str())
+        .collect();
+    Ok(sut
+        .requirements
+        .iter()
+        .filter(|r| bad(r.verdict) && !r.gap)
+        .flat_map(|r| {
+            r.cases
+                .iter()
+                .filter(|c| failing_cases.contains(c.as_str()))
+                .map(|c| (r.id.clone(), c.clone()))
+        })
+        .collect())
 }
 
 /// The requirements a run's results fail or err on (gaps aside): what catches a mutant,
@@ -434,7 +469,9 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
             .join(format!("reference-{}", layers.replace(',', "-")));
         crate::mutants::write_wrapper(
             &wrapper,
-            &root.join("target/debug/sbx-adapter"),
+            &std::env::var_os("CARGO_TARGET_DIR")
+                .map_or_else(|| root.join("target"), PathBuf::from)
+                .join("debug/sbx-adapter"),
             Some(layers),
         )?;
         let _ = std::fs::remove_file(out.join("results.json"));
