@@ -316,13 +316,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     // The exceptions' end, from now; the case writes it again when its load is sent
     // (`Case::exception_ends_s`), however long the run took to get there.
     if let Some(ends) = adjust.exception_ends_s {
-        let now = std::time::SystemTime::now();
-        let until = if ends < 0 {
-            now - Duration::from_secs(ends.unsigned_abs())
-        } else {
-            now + Duration::from_secs(ends.unsigned_abs())
-        };
-        let until = humantime::format_rfc3339_seconds(until).to_string();
+        let until = PolicyException::until_from_now(ends);
         policy.exceptions = adjust
             .exception
             .iter()

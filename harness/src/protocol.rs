@@ -108,6 +108,20 @@ pub struct PolicyException {
     pub until: String,
 }
 
+impl PolicyException {
+    /// The `until` of an exception that ends `seconds` from now (negative: that long ago).
+    pub fn until_from_now(seconds: i64) -> String {
+        let now = std::time::SystemTime::now();
+        let offset = std::time::Duration::from_secs(seconds.unsigned_abs());
+        let until = if seconds < 0 {
+            now - offset
+        } else {
+            now + offset
+        };
+        humantime::format_rfc3339_seconds(until).to_string()
+    }
+}
+
 /// A request from the harness.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "snake_case")]

@@ -336,15 +336,19 @@ fn judge_with(
     Ok(results)
 }
 
+/// A run's `results.json`.
+fn read_results(results: &Path) -> Result<sbx_harness::model::RunResult> {
+    let text = std::fs::read_to_string(results)
+        .with_context(|| format!("no results at {}", results.display()))?;
+    serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))
+}
+
 /// The (requirement, case) pairs of a run's results in which a failing or erring
 /// requirement has a failing or erring case.
 fn failing_pairs(results: &Path) -> Result<std::collections::BTreeSet<(String, String)>> {
-    use sbx_harness::model::{RunResult, Verdict};
+    use sbx_harness::model::Verdict;
     let bad = |v: Verdict| matches!(v, Verdict::Fail | Verdict::Error);
-    let text = std::fs::read_to_string(results)
-        .with_context(|| format!("no results at {}", results.display()))?;
-    let run: RunResult =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
+    let run = read_results(results)?;
     let sut = run.suts.first().context("the run has no sandbox")?;
     let failing_cases: std::collections::BTreeSet<&str> = sut
         .cases
@@ -369,10 +373,7 @@ fn failing_pairs(results: &Path) -> Result<std::collections::BTreeSet<(String, S
 /// and what the unmutated reference must show none of.
 fn failing_requirements(results: &Path) -> Result<Vec<String>> {
     use sbx_harness::model::Verdict;
-    let text = std::fs::read_to_string(results)
-        .with_context(|| format!("no results at {}", results.display()))?;
-    let run =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
+    let run = read_results(results)?;
     Ok(
         crate::mutants::requirements_judged(&run, &[Verdict::Fail, Verdict::Error])?
             .into_iter()

@@ -331,14 +331,7 @@ struct ExceptionEnds(i64);
 
 impl CaseOption for ExceptionEnds {
     fn load_request(&self, _cx: &Cx<'_>, mut load: Op) -> Op {
-        let now = std::time::SystemTime::now();
-        let offset = Duration::from_secs(self.0.unsigned_abs());
-        let until = if self.0 < 0 {
-            now - offset
-        } else {
-            now + offset
-        };
-        let until = humantime::format_rfc3339_seconds(until).to_string();
+        let until = crate::protocol::PolicyException::until_from_now(self.0);
         if let Some(policy) = policy_of(&mut load) {
             for e in &mut policy.exceptions {
                 e.until.clone_from(&until);
