@@ -31,21 +31,5 @@ static sbx_status compute(const atk_input *in, atk_out *out)
 
 SBX_DECLARE_PLUGIN_ABI();
 ATK_DEFAULT_INIT()
+ATK_METHOD_INVOKE("compute", compute)
 ATK_DEFAULT_SHUTDOWN()
-
-sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_t *input,
-                             size_t input_len, uint8_t *output, size_t output_cap,
-                             size_t *output_len)
-{
-    atk_input in = {input, input_len};
-    atk_out out;
-    sbx_status status;
-    if (!atk_method_is(method, method_len, "compute")) {
-        *output_len = 0;
-        return SBX_ERR_UNKNOWN_METHOD;
-    }
-    atk_out_init(&out, output, output_cap);
-    status = compute(&in, &out);
-    *output_len = out.len;
-    return status;
-}

@@ -8,7 +8,6 @@
 static sbx_status roundtrip(const atk_input *in, atk_out *out)
 {
     static const char key[] = "last";
-    size_t got = 0;
     sbx_status status;
     if (atk_host == NULL) {
         return SBX_ERR_INTERNAL;
@@ -17,31 +16,10 @@ static sbx_status roundtrip(const atk_input *in, atk_out *out)
     if (status != SBX_OK) {
         return status;
     }
-    status = atk_host->storage_get(atk_host->ctx, key, sizeof key - 1, out->buf, out->cap, &got);
-    out->len = got;
-    if (status == SBX_OK && got > out->cap) {
-        return SBX_ERR_INTERNAL; /* the host broke the out-buffer rule */
-    }
-    return status;
+    return atk_storage_read(key, sizeof key - 1, out);
 }
 
 SBX_DECLARE_PLUGIN_ABI();
 ATK_DEFAULT_INIT()
+ATK_METHOD_INVOKE("roundtrip", roundtrip)
 ATK_DEFAULT_SHUTDOWN()
-
-sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_t *input,
-                             size_t input_len, uint8_t *output, size_t output_cap,
-                             size_t *output_len)
-{
-    atk_input in = {input, input_len};
-    atk_out out;
-    sbx_status status;
-    if (!atk_method_is(method, method_len, "roundtrip")) {
-        *output_len = 0;
-        return SBX_ERR_UNKNOWN_METHOD;
-    }
-    atk_out_init(&out, output, output_cap);
-    status = roundtrip(&in, &out);
-    *output_len = out.len;
-    return status;
-}

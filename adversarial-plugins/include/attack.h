@@ -176,6 +176,23 @@ static inline sbx_status atk_finish(const atk_out *out, size_t *output_len, sbx_
     return status;
 }
 
+/* Reads the value of `key` from the host's storage service into the output; a host that
+ * claims more than the output holds broke the out-buffer rule (SBX_ERR_INTERNAL). */
+static inline sbx_status atk_storage_read(const char *key, size_t key_len, atk_out *out)
+{
+    size_t got = 0;
+    sbx_status status;
+    if (atk_host == NULL) {
+        return SBX_ERR_INTERNAL;
+    }
+    status = atk_host->storage_get(atk_host->ctx, key, key_len, out->buf, out->cap, &got);
+    out->len = got;
+    if (status == SBX_OK && got > out->cap) {
+        return SBX_ERR_INTERNAL;
+    }
+    return status;
+}
+
 /* Reads up to 64 KiB of `path` into the output after a "<label>: " prefix.
  * Returns 1 when something was read, 0 (and a "failed" line) otherwise. */
 static inline int atk_cat(atk_out *out, const char *label, const char *path)
@@ -373,7 +390,11 @@ static inline int atk_method_is(const char *method, size_t method_len, const cha
 
 /* An invoke that answers "attack" with `fn(const atk_input *, atk_out *)` and
  * every other method with SBX_ERR_UNKNOWN_METHOD. */
-#define ATK_DEFAULT_INVOKE(fn)                                                              \
+#define ATK_DEFAULT_INVOKE(fn) ATK_METHOD_INVOKE("attack", fn)
+
+/* An invoke that answers the method `name` with `fn(const atk_input *, atk_out *)` and
+ * every other method with SBX_ERR_UNKNOWN_METHOD. */
+#define ATK_METHOD_INVOKE(name, fn)                                                         \
     sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_t *input, \
                                  size_t input_len, uint8_t *output, size_t output_cap,      \
                                  size_t *output_len)                                        \
@@ -381,7 +402,7 @@ static inline int atk_method_is(const char *method, size_t method_len, const cha
         atk_input in = {input, input_len};                                                  \
         atk_out out;                                                                        \
         sbx_status status;                                                                  \
-        if (!atk_method_is(method, method_len, "attack")) {                                 \
+        if (!atk_method_is(method, method_len, name)) {                                     \
             *output_len = 0;                                                                \
             return SBX_ERR_UNKNOWN_METHOD;                                                  \
         }                                                                                   \

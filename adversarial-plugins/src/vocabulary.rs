@@ -152,6 +152,12 @@ vocabulary! {
         /// The benign neighbour plugin was not served: its call failed, or it could no
         /// longer start a thread while the plugin held its own.
         NeighbourNotServed = "neighbour_not_served",
+        /// The plugin's process was started again more often than the policy's restarts
+        /// allow within its window, or after a fault the policy never restarts.
+        RestartedBeyondPolicy = "restarted_beyond_policy",
+        /// The plugin's process was started again sooner after a fault than the policy's
+        /// backoff.
+        RestartedWithoutBackoff = "restarted_without_backoff",
     }
 }
 

@@ -7,10 +7,13 @@ use std::time::Duration;
 
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
 use sbx_harness::case::{
-    AttackFact, AuditCheck, Bounds, Case, Expected, NeighbourMethods, RevokeDuringCall,
+    AttackFact, AuditCheck, Bounds, Case, Expected, FaultsBeforeCall, NeighbourMethods,
+    RevokeDuringCall,
 };
 use sbx_harness::package::PackageForm;
-use sbx_harness::protocol::{Feature, Policy, PolicyDeadlines, PolicyException, PolicyLimits};
+use sbx_harness::protocol::{
+    Feature, Policy, PolicyDeadlines, PolicyException, PolicyLimits, PolicyRestart,
+};
 use serde::Deserialize;
 
 /// The suite settings shipped with the suite.
@@ -85,6 +88,14 @@ struct CaseFile {
     /// a second time.
     #[serde(default)]
     reload: bool,
+    /// The policy lets the host restart the plugin after a transient fault, this often.
+    restart: Option<PolicyRestart>,
+    /// Calls that fault before the call judged ...
+    faults: Option<u32>,
+    /// ... with this input ...
+    fault_input: Option<String>,
+    /// ... this far apart.
+    fault_interval_ms: Option<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -155,6 +166,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         },
         net_allowlist: Vec::new(),
         exceptions: Vec::new(),
+        restart: None,
     };
     let neighbour = sbx_adversarial_plugins::get(&file.harness.neighbour)
         .ok_or_else(|| {
@@ -189,6 +201,29 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         if adjust.exception.is_empty() != adjust.exception_ends_s.is_none() {
             return Err(SuiteError::Invalid(format!(
                 "[case.{name}] an exception needs both `exception` and `exception_ends_s`"
+            )));
+        }
+        let fault_fields = [
+            adjust.faults.is_some(),
+            adjust.fault_input.is_some(),
+            adjust.fault_interval_ms.is_some(),
+        ];
+        if fault_fields.iter().any(|&f| f) && !fault_fields.iter().all(|&f| f) {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] faults before the call need `faults`, `fault_input` and \
+                 `fault_interval_ms`"
+            )));
+        }
+        if adjust.faults.is_some() && adjust.restart.is_none() {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] faults before the call are only of use with a `restart` policy"
+            )));
+        }
+        if let Some(r) = adjust.restart
+            && (r.window_s == 0 || r.backoff_ms == 0)
+        {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] a restart policy needs a window and a backoff (not 0)"
             )));
         }
         if adjust.cpu_percent == Some(0) {
@@ -299,6 +334,10 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if !adjust.exception.is_empty() && !needs.contains(&Feature::Exceptions) {
         needs.push(Feature::Exceptions);
     }
+    // Restarts in the policy need an adapter that restarts.
+    if adjust.restart.is_some() && !needs.contains(&Feature::Restarts) {
+        needs.push(Feature::Restarts);
+    }
     // And one whose signer is revoked while it runs needs `revoke_key`.
     if package == Some(PackageForm::KeyRevokedWhileRunning)
         && !needs.contains(&Feature::KeyRevocation)
@@ -313,6 +352,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     let mut policy = settings.policy.clone();
     policy.grants = spec.grants.iter().map(|g| g.as_str().to_owned()).collect();
     policy.limits.cpu_percent = adjust.cpu_percent;
+    policy.restart = adjust.restart;
     // The exceptions' end, from now; the case writes it again when its load is sent
     // (`Case::exception_ends_s`), however long the run took to get there.
     if let Some(ends) = adjust.exception_ends_s {
@@ -389,6 +429,18 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             expected: Some(expected),
             expected_output: adjust.output.as_ref().map(|o| o.clone().into_bytes()),
             exception_ends_s: adjust.exception_ends_s,
+            faults_before_call: match (
+                &adjust.faults,
+                &adjust.fault_input,
+                adjust.fault_interval_ms,
+            ) {
+                (Some(count), Some(input), Some(interval)) => Some(FaultsBeforeCall {
+                    count: *count,
+                    input: input.clone().into_bytes(),
+                    interval: Duration::from_millis(interval),
+                }),
+                _ => None,
+            },
             // Known once the system is probed (`surface`), at the start of a run.
             inert: None,
         },

@@ -98,6 +98,12 @@ pub enum HarmKind {
     HostEnvironmentHanded,
     /// The process the plugin runs in holds the canary of the host's arguments.
     HostArgumentsHanded,
+    /// The plugin's process was started again more often than the policy's restarts allow
+    /// within its window (the harness saw each process that mapped the plugin).
+    RestartedBeyondPolicy,
+    /// The plugin's process was started again sooner after the call that faulted than the
+    /// policy's backoff.
+    RestartedWithoutBackoff,
 }
 
 impl HarmKind {
@@ -124,6 +130,8 @@ impl HarmKind {
         HarmKind::TerminalInjected,
         HarmKind::HostEnvironmentHanded,
         HarmKind::HostArgumentsHanded,
+        HarmKind::RestartedBeyondPolicy,
+        HarmKind::RestartedWithoutBackoff,
     ];
 
     /// The word used in metadata and files.
@@ -150,6 +158,8 @@ impl HarmKind {
             HarmKind::TerminalInjected => "terminal_injected",
             HarmKind::HostEnvironmentHanded => "host_environment_handed",
             HarmKind::HostArgumentsHanded => "host_arguments_handed",
+            HarmKind::RestartedBeyondPolicy => "restarted_beyond_policy",
+            HarmKind::RestartedWithoutBackoff => "restarted_without_backoff",
         }
     }
 

@@ -127,3 +127,26 @@ pub fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
     }
     facts
 }
+
+/// When process `pid` started, in milliseconds of the boot clock ([`boot_clock_ms`]), to
+/// the kernel's clock tick (floored); `None` once it is gone.
+pub fn start_boot_ms(pid: i32) -> Option<u64> {
+    let ticks = procfs::process::Process::new(pid)
+        .ok()?
+        .stat()
+        .ok()?
+        .starttime;
+    Some(ticks * 1000 / procfs::ticks_per_second().max(1))
+}
+
+/// The clock a process's start time is read on (`CLOCK_BOOTTIME`), now, in milliseconds.
+pub fn boot_clock_ms() -> u64 {
+    nix::time::clock_gettime(nix::time::ClockId::CLOCK_BOOTTIME).map_or(0, |t| {
+        t.tv_sec() as u64 * 1000 + t.tv_nsec() as u64 / 1_000_000
+    })
+}
+
+/// The resolution of [`start_boot_ms`], in milliseconds: one clock tick.
+pub fn start_resolution_ms() -> u64 {
+    1000_u64.div_ceil(procfs::ticks_per_second().max(1))
+}

@@ -45,6 +45,9 @@ pub enum Feature {
     /// Time-bound exceptions in the policy: a capability granted until a moment, and not
     /// after it.
     Exceptions,
+    /// Restarts in the policy (`restart`): a packaged plugin that faults transiently is
+    /// started again, within the policy's bounds, and one that attacks is not.
+    Restarts,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -97,6 +100,22 @@ pub struct Policy {
     /// Time-bound exceptions (adapters that declare `exceptions`); absent: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exceptions: Vec<PolicyException>,
+    /// Restarts after a transient fault (adapters that declare `restarts`); absent: a
+    /// plugin that ends stays ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub restart: Option<PolicyRestart>,
+}
+
+/// How often, and how soon, a plugin that faulted may be started again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyRestart {
+    /// Restarts allowed within `window_s`; one more fault leaves the plugin stopped for
+    /// good (quarantined).
+    pub max_restarts: u32,
+    /// The window, seconds: a restart older than this no longer counts.
+    pub window_s: u64,
+    /// The least time between a fault and the process started after it, milliseconds.
+    pub backoff_ms: u64,
 }
 
 /// A capability the policy grants beyond `grants`, until a moment only.

@@ -47,6 +47,7 @@ pub fn default_policy() -> Policy {
         },
         net_allowlist: Vec::new(),
         exceptions: Vec::new(),
+        restart: None,
     }
 }
 

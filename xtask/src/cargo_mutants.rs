@@ -430,7 +430,14 @@ pub fn run(args: &[String]) -> Result<()> {
     crate::cargo_mutants_report::print(&rows, &survivors, &scopes.target);
     println!("lists: {}", out.display());
     if docs {
-        crate::cargo_mutants_report::write_docs(&root, &rows, &survivors, &scopes.target)?;
+        let current = current_keys(&root, &scopes)?;
+        crate::cargo_mutants_report::write_docs(
+            &root,
+            &rows,
+            &current,
+            &survivors,
+            &scopes.target,
+        )?;
     }
     Ok(())
 }
@@ -488,18 +495,7 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
             })?;
         failing_requirements(&out.join("results.json"))?;
     }
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.arg("mutants");
-    for p in PACKAGES {
-        cmd.args(["--package", p]);
-    }
-    for f in &scopes.exclude.files {
-        let glob = match f.strip_suffix('/') {
-            Some(dir) => format!("{dir}/**"),
-            None => f.clone(),
-        };
-        cmd.args(["--exclude", &glob]);
-    }
+    let mut cmd = cargo_mutants(scopes);
     cmd.args([
         "--test-package",
         "xtask",
@@ -539,6 +535,47 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
         Some(0 | 2 | 3) => Ok(out),
         _ => bail!("cargo mutants failed ({status})"),
     }
+}
+
+/// `cargo mutants` over the sandbox's packages, without the excluded files.
+fn cargo_mutants(scopes: &Scopes) -> Command {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.arg("mutants");
+    for p in PACKAGES {
+        cmd.args(["--package", p]);
+    }
+    for f in &scopes.exclude.files {
+        let glob = match f.strip_suffix('/') {
+            Some(dir) => format!("{dir}/**"),
+            None => f.clone(),
+        };
+        cmd.args(["--exclude", &glob]);
+    }
+    cmd
+}
+
+/// The keys (`cargo_mutants_report::key`) of every mutant cargo-mutants makes of this
+/// checkout: the committed report drops rows of mutants the code no longer has.
+fn current_keys(root: &Path, scopes: &Scopes) -> Result<std::collections::BTreeSet<String>> {
+    ensure_installed()?;
+    let out = cargo_mutants(scopes)
+        .arg("--list")
+        .current_dir(root)
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .context("running cargo mutants --list")?;
+    if !out.status.success() {
+        bail!("cargo mutants --list failed ({})", out.status);
+    }
+    let keys: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(crate::cargo_mutants_report::key)
+        .collect();
+    if keys.is_empty() {
+        bail!("cargo mutants --list named no mutant");
+    }
+    Ok(keys)
 }
 
 fn ensure_installed() -> Result<()> {

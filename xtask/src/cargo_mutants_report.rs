@@ -357,10 +357,12 @@ fn in_target<'r>(
     })
 }
 
-/// Merges `rows` into the committed data and rewrites the report.
+/// Merges `rows` into the committed data, drops the rows of mutants whose key is not in
+/// `current` (the code no longer has them), and rewrites the report.
 pub fn write_docs(
     root: &Path,
     rows: &BTreeMap<String, Row>,
+    current: &std::collections::BTreeSet<String>,
     survivors: &Survivors,
     target: &Target,
 ) -> Result<()> {
@@ -373,6 +375,7 @@ pub fn write_docs(
         Err(e) => return Err(e).with_context(|| format!("reading {}", data.display())),
     };
     merge(&mut all, rows);
+    prune(&mut all, current);
     std::fs::write(&data, serde_json::to_string_pretty(&all)? + "\n")
         .with_context(|| format!("writing {}", data.display()))?;
     let report = root.join(DOCS_REPORT);
@@ -401,6 +404,12 @@ fn merge(all: &mut BTreeMap<String, Row>, rows: &BTreeMap<String, Row>) {
             .is_none_or(|judged| judged < before.get(&k).unwrap_or(&0))
     });
     all.extend(rows.iter().map(|(k, r)| (k.clone(), r.clone())));
+}
+
+/// Drops the rows of mutants the code no longer has: a row whose key no mutant of the
+/// checkout has (`current`).
+fn prune(all: &mut BTreeMap<String, Row>, current: &std::collections::BTreeSet<String>) {
+    all.retain(|name, _| current.contains(&key(name)));
 }
 
 /// The report: the scores, the survivors with their judgements, every row.
@@ -530,6 +539,29 @@ mod tests {
         assert_eq!(all.len(), 2, "{all:?}");
         assert_eq!(all["f.rs:10:5: replace > with < in one"].judged_at, "old");
         assert_eq!(all["f.rs:20:5: replace > with < in one"].judged_at, "new");
+    }
+
+    #[test]
+    fn rows_of_mutants_the_code_no_longer_has_are_dropped() {
+        let mut all = BTreeMap::from([
+            (
+                "a.rs:1:1: replace f -> bool with true".to_owned(),
+                row(Outcome::Caught),
+            ),
+            (
+                "a.rs:9:5: replace gone -> u64 with 0".to_owned(),
+                row(Outcome::Missed),
+            ),
+        ]);
+        let current = std::collections::BTreeSet::from([
+            key("a.rs:3:1: replace f -> bool with true"),
+            key("a.rs:4:1: replace f -> bool with false"),
+        ]);
+        prune(&mut all, &current);
+        assert_eq!(
+            all.keys().collect::<Vec<_>>(),
+            ["a.rs:1:1: replace f -> bool with true"]
+        );
     }
 
     #[test]

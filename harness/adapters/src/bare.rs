@@ -460,6 +460,9 @@ impl Backend for Bare {
                 Feature::Audit,
                 Feature::KeyRevocation,
                 Feature::Exceptions,
+                // A plugin's fault is this host's own (it runs in this process): nothing is
+                // left to restart, and nothing bounds what a fault does.
+                Feature::Restarts,
             ],
         }
     }

@@ -299,9 +299,18 @@ impl Reference {
         let grant: Vec<&str> = std::iter::once("log")
             .chain(policy.grants.iter().map(String::as_str))
             .collect();
-        let restart = RestartPolicy {
-            max_restarts: 0,
-            ..RestartPolicy::default()
+        // The case's restarts, or none: a plugin that faults stays ended.
+        let restart = match policy.restart {
+            Some(r) => RestartPolicy {
+                max_restarts: r.max_restarts,
+                window_s: r.window_s,
+                backoff_ms: r.backoff_ms,
+                max_backoff_ms: r.backoff_ms.saturating_mul(16),
+            },
+            None => RestartPolicy {
+                max_restarts: 0,
+                ..RestartPolicy::default()
+            },
         };
         // The rates a plugin loaded by path gets: the broker's own.
         let broker = BrokerConfig::default();
@@ -677,6 +686,7 @@ impl Backend for Reference {
                 Feature::Audit,
                 Feature::KeyRevocation,
                 Feature::Exceptions,
+                Feature::Restarts,
             ],
         }
     }
@@ -736,12 +746,26 @@ impl Backend for Reference {
             Err(e) => Err(e),
         };
         let answer = self.after(name, result);
-        // A package's process the host ended is this handle's no more: the host may run
-        // another load of the same package under the same name.
-        if let (Some(record), Some(loaded)) = (ended, self.plugins.get_mut(name))
+        // A package's process the host ended, and did not start again (its policy allows
+        // no restart, or no more), is this handle's no more: the host may run another load
+        // of the same package under the same name. One it restarted serves the handle on,
+        // its log records counted afresh.
+        let restarted = |loaded: &Loaded, host: Option<&Host>| {
+            loaded
+                .hosted
+                .as_ref()
+                .and_then(|h| host?.plugin(h))
+                .is_some_and(|p| p.termination().is_none())
+        };
+        if let Some(record) = ended
+            && let Some(loaded) = self.plugins.get_mut(name)
             && loaded.hosted.is_some()
         {
-            loaded.stopped = Some(record);
+            if restarted(loaded, self.host.as_ref()) {
+                loaded.forwarded_logs = 0;
+            } else {
+                loaded.stopped = Some(record);
+            }
         }
         answer
     }

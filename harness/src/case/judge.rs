@@ -138,6 +138,67 @@ pub(super) fn harm(kind: HarmKind, detail: String) -> Harm {
     Harm { kind, detail }
 }
 
+/// What the processes that ran the plugin show of its restarts. `starts`: when each
+/// process that mapped the plugin started; `sent`: when each call to it was sent (both on
+/// the boot clock, ms; a start is floored to the clock tick, `tick_ms`). A process that
+/// started after the first call is a restart, of the fault of the last call sent before
+/// it: it must start no sooner than the policy's backoff after that call, and no more
+/// restarts than the policy's may start within one window.
+pub(super) fn restart_harms(
+    starts: &[u64],
+    sent: &[u64],
+    policy: &crate::protocol::PolicyRestart,
+    tick_ms: u64,
+) -> Vec<Harm> {
+    let Some(&first_call) = sent.iter().min() else {
+        return Vec::new();
+    };
+    let mut restarts: Vec<u64> = starts
+        .iter()
+        .copied()
+        .filter(|&s| s + tick_ms >= first_call)
+        .collect();
+    restarts.sort_unstable();
+    let mut harms = Vec::new();
+    for &start in &restarts {
+        let Some(fault) = sent.iter().copied().filter(|&c| c <= start + tick_ms).max() else {
+            continue;
+        };
+        if start + tick_ms < fault + policy.backoff_ms {
+            harms.push(harm(
+                HarmKind::RestartedWithoutBackoff,
+                format!(
+                    "a process of the plugin started {} ms after the call that faulted was                      sent; the policy's backoff is {} ms",
+                    start.saturating_sub(fault),
+                    policy.backoff_ms
+                ),
+            ));
+            break;
+        }
+    }
+    let window_ms = policy.window_s.saturating_mul(1000);
+    let most_in_a_window = (0..restarts.len())
+        .map(|i| {
+            restarts[..=i]
+                .iter()
+                .filter(|&&earlier| earlier + window_ms > restarts[i])
+                .count()
+        })
+        .max()
+        .unwrap_or(0);
+    if most_in_a_window > policy.max_restarts as usize {
+        harms.push(harm(
+            HarmKind::RestartedBeyondPolicy,
+            format!(
+                "{most_in_a_window} processes of the plugin started again within {} s; the \
+                 policy allows {} restarts in that window",
+                policy.window_s, policy.max_restarts
+            ),
+        ));
+    }
+    harms
+}
+
 /// Text for an outcome.
 pub fn describe_outcome(o: &Outcome) -> String {
     match o {
@@ -575,6 +636,59 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn restarts_are_judged_by_when_each_process_started() {
+        use crate::protocol::PolicyRestart;
+        let policy = PolicyRestart {
+            max_restarts: 2,
+            window_s: 60,
+            backoff_ms: 300,
+        };
+        let kinds = |starts: &[u64], sent: &[u64]| -> Vec<HarmKind> {
+            super::restart_harms(starts, sent, &policy, 10)
+                .into_iter()
+                .map(|h| h.kind)
+                .collect()
+        };
+        // The load's process, then one restart after each of two faults, each a backoff
+        // after its call (a start floored to the tick may read up to 10 ms early).
+        assert_eq!(kinds(&[100, 1310, 2620], &[1000, 2000, 3000]), []);
+        // A restart sooner than the backoff.
+        assert_eq!(
+            kinds(&[100, 1050], &[1000]),
+            [HarmKind::RestartedWithoutBackoff]
+        );
+        // A third restart in the window.
+        assert_eq!(
+            kinds(&[100, 1400, 2400, 3400], &[1000, 2000, 3000, 4000]),
+            [HarmKind::RestartedBeyondPolicy]
+        );
+        // One restart allowed a window: three a window apart are each alone in theirs, and
+        // the same three in a minute's window are too many.
+        let one = PolicyRestart {
+            max_restarts: 1,
+            window_s: 1,
+            ..policy
+        };
+        let (starts, sent) = ([100, 1400, 2600, 3700], [1000, 2200, 3300]);
+        let harms = super::restart_harms(&starts, &sent, &one, 10);
+        assert!(harms.is_empty(), "{harms:?}");
+        let harms = super::restart_harms(
+            &starts,
+            &sent,
+            &PolicyRestart {
+                window_s: 60,
+                ..one
+            },
+            10,
+        );
+        assert_eq!(harms.len(), 1, "{harms:?}");
+        assert_eq!(harms[0].kind, HarmKind::RestartedBeyondPolicy);
+        // No call, no restart to judge; the load's own process is never one.
+        assert_eq!(kinds(&[100], &[]), []);
+        assert_eq!(kinds(&[100], &[1000]), []);
+    }
+
     use std::path::PathBuf;
     use std::time::Duration;
 
@@ -615,6 +729,7 @@ mod tests {
             expected: None,
             expected_output: None,
             exception_ends_s: None,
+            faults_before_call: None,
             inert: None,
         }
     }

@@ -177,6 +177,9 @@ pub struct Case {
     /// When the policy's exceptions end, in seconds from the moment the load is sent
     /// (negative: before it); their `until` is written then.
     pub exception_ends_s: Option<i64>,
+    /// Calls that fault before the call judged (with a restart policy: each must be
+    /// followed by a restart, and the plugin must serve again afterwards).
+    pub faults_before_call: Option<FaultsBeforeCall>,
     /// For a benign plugin: what its call must answer (a sandbox that answers other bytes
     /// did not serve it).
     pub expected_output: Option<Vec<u8>>,
@@ -197,6 +200,17 @@ pub struct AuditCheck {
     pub denials: u32,
     /// At least this many `limit_hit` records (a quota or rate the plugin ran into).
     pub limit_hits: u32,
+}
+
+/// Calls sent before the call judged, each of which makes the plugin fault.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaultsBeforeCall {
+    /// How many.
+    pub count: u32,
+    /// The input that makes the plugin fault.
+    pub input: Vec<u8>,
+    /// Time between two of them, and between the last and the call judged.
+    pub interval: Duration,
 }
 
 /// Revocations sent while the attack call is pending.

@@ -13,7 +13,7 @@ use super::{
 };
 use crate::model::{HarmKind, Outcome, Verdict};
 use crate::package::{BuiltPackage, PackageForm};
-use crate::protocol::{ErrorKind, Op};
+use crate::protocol::{ErrorKind, Op, PolicyRestart};
 use crate::session::Answer;
 
 /// The target as loaded: its load request (sent again by a reload) and the call's input.
@@ -123,6 +123,13 @@ impl CaseOptions {
         add(key_revocation.map(boxed));
         add(case.pause_while_settling.then(|| boxed(Pause)));
         add(case.audit.map(|check| boxed(Audit(check))));
+        add(case.policy.restart.map(|policy| {
+            boxed(Restarts {
+                policy,
+                watch: None,
+                sent: Vec::new(),
+            })
+        }));
         Ok(CaseOptions(all))
     }
 
@@ -585,5 +592,189 @@ impl CaseOption for Audit {
             run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
         }
         Ok(())
+    }
+}
+
+/// A policy that lets the host restart the plugin: every process that runs it is watched
+/// from its load to the end of the settle time, with when it started, and judged against
+/// the calls that made it fault ([`super::judge::restart_harms`]). With
+/// `faults_before_call`, the plugin is made to fault that many times first (a benign
+/// plugin must then still serve the call judged); a hostile plugin, which faults in every
+/// call, is called again until the policy's restarts are spent, and once more.
+struct Restarts {
+    policy: PolicyRestart,
+    watch: Option<ProcessWatch>,
+    /// When each call to the target was sent, on the boot clock (ms).
+    sent: Vec<u64>,
+}
+
+impl Restarts {
+    /// Sends the target a call that may fault; whatever it answers, the processes tell.
+    fn fault_call(&mut self, run: &mut Run<'_>, cx: &Cx<'_>, input: &[u8]) -> Result<(), Stop> {
+        self.sent.push(crate::procfs::boot_clock_ms());
+        let answer = run.session.request(
+            Op::Invoke {
+                plugin: "target".into(),
+                method: cx.case.method.clone(),
+                input_b64: crate::protocol::encode_bytes(input),
+            },
+            cx.call_deadline,
+        );
+        run.absorb("a call that faults", &answer)?;
+        run.check_foreign_output(&answer, &cx.canaries.neighbour);
+        run.check_output_bound(&answer, cx.case.policy.limits.output_bytes);
+        Ok(())
+    }
+
+    /// The backoff before restart `n` (1-based) of a host that doubles it each time.
+    fn doubled_backoff(&self, n: u32) -> Duration {
+        Duration::from_millis(self.policy.backoff_ms.saturating_mul(1 << n.min(10)) / 2)
+    }
+}
+
+impl CaseOption for Restarts {
+    fn after_load(&mut self, run: &mut Run<'_>, _cx: &Cx<'_>, answer: &Answer) -> Result<(), Stop> {
+        if matches!(answer, Answer::Ok(_)) {
+            self.watch = Some(ProcessWatch::start(run));
+        }
+        Ok(())
+    }
+
+    fn before_call(
+        &mut self,
+        run: &mut Run<'_>,
+        cx: &Cx<'_>,
+        _target: &Target<'_>,
+    ) -> Result<(), Stop> {
+        if let Some(faults) = &cx.case.faults_before_call {
+            for _ in 0..faults.count {
+                self.fault_call(run, cx, &faults.input)?;
+                std::thread::sleep(faults.interval);
+            }
+        }
+        Ok(())
+    }
+
+    fn call_sent(&mut self, _run: &mut Run<'_>) {
+        self.sent.push(crate::procfs::boot_clock_ms());
+    }
+
+    fn after_call(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        if !cx.case.hostile {
+            return Ok(());
+        }
+        // The call faulted; each restart the policy allows is waited for (a host may
+        // restart in the background, after its backoff) and faulted again, and the call
+        // after the last allowed must find the plugin stopped.
+        let input = super::call_input(run, cx);
+        for n in 1..=self.policy.max_restarts + 1 {
+            std::thread::sleep(self.doubled_backoff(n) + RESTART_SLACK);
+            self.fault_call(run, cx, &input)?;
+        }
+        Ok(())
+    }
+
+    fn after_settle(&mut self, run: &mut Run<'_>, _cx: &Cx<'_>) -> Result<(), Stop> {
+        let Some(watch) = self.watch.take() else {
+            return Ok(());
+        };
+        let starts = watch.finish();
+        let tick = crate::procfs::start_resolution_ms();
+        let first = self.sent.iter().min().copied().unwrap_or(u64::MAX);
+        let restarts: Vec<String> = starts
+            .iter()
+            .filter(|&&s| s + tick >= first)
+            .map(|s| format!("{} ms", s.saturating_sub(first)))
+            .collect();
+        run.notes.push(format!(
+            "{} processes ran the plugin; the restarts started {} after the first call that \
+             faulted ({} calls sent)",
+            starts.len(),
+            if restarts.is_empty() {
+                "never".to_owned()
+            } else {
+                restarts.join(", ")
+            },
+            self.sent.len()
+        ));
+        run.harm.extend(super::judge::restart_harms(
+            &starts,
+            &self.sent,
+            &self.policy,
+            tick,
+        ));
+        Ok(())
+    }
+}
+
+/// Beyond a restart's backoff, how long the harness waits for a host that restarts in the
+/// background before it calls again.
+const RESTART_SLACK: Duration = Duration::from_millis(200);
+
+/// How often [`ProcessWatch`] looks: a process of the plugin that lives a tenth of a second
+/// (the restart plugins linger that long in their init) is seen several times.
+const WATCH_INTERVAL: Duration = Duration::from_millis(20);
+
+/// A thread that looks for the processes that run the plugin every [`WATCH_INTERVAL`],
+/// and keeps when each one started.
+struct ProcessWatch {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<std::collections::BTreeSet<(i32, u64)>>>,
+}
+
+impl ProcessWatch {
+    fn start(run: &Run<'_>) -> ProcessWatch {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (adapter, plugin, image) = (
+            run.session.adapter_pid,
+            run.plugin_file.clone(),
+            run.plugin_image,
+        );
+        let before = run.before_target.clone();
+        let stopping = std::sync::Arc::clone(&stop);
+        let thread = std::thread::spawn(move || {
+            let mut seen = std::collections::BTreeSet::new();
+            loop {
+                let done = stopping.load(std::sync::atomic::Ordering::Relaxed);
+                let pids = crate::procfs::tree_pids(adapter);
+                for pid in crate::handed::plugin_processes(&pids, &plugin, image) {
+                    if !before.contains(&pid)
+                        && let Some(start) = crate::procfs::start_boot_ms(pid)
+                    {
+                        seen.insert((pid, start));
+                    }
+                }
+                if done {
+                    return seen;
+                }
+                std::thread::sleep(WATCH_INTERVAL);
+            }
+        });
+        ProcessWatch {
+            stop,
+            thread: Some(thread),
+        }
+    }
+
+    /// Stops looking (after one last look); when each process seen started, in order.
+    fn finish(mut self) -> Vec<u64> {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let seen = self
+            .thread
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default();
+        let mut starts: Vec<u64> = seen.into_iter().map(|(_, start)| start).collect();
+        starts.sort_unstable();
+        starts
+    }
+}
+
+impl Drop for ProcessWatch {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }

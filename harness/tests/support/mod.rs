@@ -72,6 +72,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         expected: Some(expected),
         expected_output: None,
         exception_ends_s: None,
+        faults_before_call: None,
         inert: None,
     }
 }

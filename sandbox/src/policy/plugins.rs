@@ -274,57 +274,12 @@ impl Decision {
     }
 }
 
-/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = i64::from((m + 9) % 12);
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Parses `YYYY-MM-DDTHH:MM:SSZ` (UTC only) to Unix seconds. Total.
+/// Parses an RFC 3339 time in UTC (`YYYY-MM-DDTHH:MM:SSZ`, fractions of a second allowed and
+/// dropped) to Unix seconds; `None` for anything else, a time before 1970 or a day the
+/// month does not have. Total.
 pub fn parse_utc(text: &str) -> Option<u64> {
-    let b = text.as_bytes();
-    if b.len() != 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
-        return None;
-    }
-    if b[16] != b':' || b[19] != b'Z' {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        let s = text.get(r)?;
-        s.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| s.parse().ok())?
-    };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, s) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let month_days = [
-        31,
-        if leap { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
-    if !(1..=12).contains(&mo) || d == 0 || d > month_days[(mo - 1) as usize] {
-        return None;
-    }
-    if h > 23 || mi > 59 || s > 59 || y < 1970 {
-        return None;
-    }
-    let days = days_from_civil(i64::from(y), mo, d);
-    Some(days as u64 * 86_400 + u64::from(h) * 3600 + u64::from(mi) * 60 + u64::from(s))
+    let at = humantime::parse_rfc3339(text).ok()?;
+    Some(at.duration_since(UNIX_EPOCH).ok()?.as_secs())
 }
 
 fn capabilities(names: &[String], at: &str) -> Result<BTreeSet<Capability>, PolicyError> {
@@ -448,7 +403,10 @@ impl PolicyStore {
             let at = format!("exception {}", i + 1);
             let until_unix = parse_utc(&e.until).ok_or_else(|| PolicyError::Invalid {
                 at: at.clone(),
-                why: format!("until {:?} is not YYYY-MM-DDTHH:MM:SSZ", e.until),
+                why: format!(
+                    "until {:?} is not an RFC 3339 time in UTC (YYYY-MM-DDTHH:MM:SSZ)",
+                    e.until
+                ),
             })?;
             if e.why.trim().is_empty() {
                 return Err(PolicyError::Invalid {
@@ -700,6 +658,10 @@ mod tests {
             "2023-02-29T00:00:00Z",
             "2024-13-01T00:00:00Z",
             "2024-01-01 00:00:00Z",
+            "2024-01-01T00:00:00+01:00",
+            "1969-12-31T23:59:59Z",
+            "2024-04-31T00:00:00Z",
+            "2024-01-01T24:00:00Z",
             "",
         ] {
             assert_eq!(parse_utc(bad), None, "{bad}");
