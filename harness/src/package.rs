@@ -53,7 +53,7 @@ pub enum PackageForm {
 }
 
 /// What an [`PackageForm::Overreaching`] manifest asks for: a gigabyte of storage (the
-/// suite's policy allows a megabyte), twice the policy's memory, a minute of CPU, a whole
+/// suite's policy allows less than a megabyte), twice the policy's memory, a minute of CPU, a whole
 /// CPU's rate, a hundred thousand host calls a second. Beyond the policy, not beyond the
 /// machine: a sandbox that grants it all must still be able to start the plugin, so that
 /// what it granted shows.

@@ -143,12 +143,15 @@ pub(super) fn harm(kind: HarmKind, detail: String) -> Harm {
 /// the boot clock, ms; a start is floored to the clock tick, `tick_ms`). A process that
 /// started after the first call is a restart, of the fault of the last call sent before
 /// it: it must start no sooner than the policy's backoff after that call, and no more
-/// restarts than the policy's may start within one window.
+/// restarts than the policy's may start within one window. `killed_for_attack`: when the
+/// call was sent that the sandbox said it killed the plugin in for an attack; no process
+/// may start after it.
 pub(super) fn restart_harms(
     starts: &[u64],
     sent: &[u64],
     policy: &crate::protocol::PolicyRestart,
     tick_ms: u64,
+    killed_for_attack: Option<u64>,
 ) -> Vec<Harm> {
     let Some(&first_call) = sent.iter().min() else {
         return Vec::new();
@@ -175,6 +178,18 @@ pub(super) fn restart_harms(
             ));
             break;
         }
+    }
+    if let Some(kill) = killed_for_attack
+        && let Some(&again) = restarts.iter().find(|&&start| start + tick_ms >= kill)
+    {
+        harms.push(harm(
+            HarmKind::RestartedBeyondPolicy,
+            format!(
+                "a process of the plugin started {} ms after the call it was killed in for an \
+                 attack was sent: a plugin that attacked is never restarted",
+                again.saturating_sub(kill)
+            ),
+        ));
     }
     let window_ms = policy.window_s.saturating_mul(1000);
     let most_in_a_window = (0..restarts.len())
@@ -645,7 +660,7 @@ mod tests {
             backoff_ms: 300,
         };
         let kinds = |starts: &[u64], sent: &[u64]| -> Vec<HarmKind> {
-            super::restart_harms(starts, sent, &policy, 10)
+            super::restart_harms(starts, sent, &policy, 10, None)
                 .into_iter()
                 .map(|h| h.kind)
                 .collect()
@@ -671,7 +686,7 @@ mod tests {
             ..policy
         };
         let (starts, sent) = ([100, 1400, 2600, 3700], [1000, 2200, 3300]);
-        let harms = super::restart_harms(&starts, &sent, &one, 10);
+        let harms = super::restart_harms(&starts, &sent, &one, 10, None);
         assert!(harms.is_empty(), "{harms:?}");
         let harms = super::restart_harms(
             &starts,
@@ -681,9 +696,19 @@ mod tests {
                 ..one
             },
             10,
+            None,
         );
         assert_eq!(harms.len(), 1, "{harms:?}");
         assert_eq!(harms[0].kind, HarmKind::RestartedBeyondPolicy);
+        // After a kill for an attack, no restart at all, however the policy allows them.
+        let killed = |starts: &[u64]| -> Vec<HarmKind> {
+            super::restart_harms(starts, &[1000, 2000], &policy, 10, Some(1000))
+                .into_iter()
+                .map(|h| h.kind)
+                .collect()
+        };
+        assert_eq!(killed(&[100, 1400]), [HarmKind::RestartedBeyondPolicy]);
+        assert_eq!(killed(&[100]), []);
         // No call, no restart to judge; the load's own process is never one.
         assert_eq!(kinds(&[100], &[]), []);
         assert_eq!(kinds(&[100], &[1000]), []);

@@ -128,6 +128,7 @@ impl CaseOptions {
                 policy,
                 watch: None,
                 sent: Vec::new(),
+                killed_for_attack: None,
             })
         }));
         Ok(CaseOptions(all))
@@ -606,7 +607,13 @@ struct Restarts {
     watch: Option<ProcessWatch>,
     /// When each call to the target was sent, on the boot clock (ms).
     sent: Vec<u64>,
+    /// When the call was sent that the sandbox said it killed the plugin in for an attack.
+    killed_for_attack: Option<u64>,
 }
+
+/// The terminations that say the plugin attacked (the filter killed it, or it broke the
+/// protocol): after one, a restart would only give it another try.
+const ATTACK_TERMINATIONS: [&str; 2] = ["seccomp_violation", "protocol_violation"];
 
 impl Restarts {
     /// Sends the target a call that may fault; whatever it answers, the processes tell.
@@ -663,11 +670,22 @@ impl CaseOption for Restarts {
         if !cx.case.hostile {
             return Ok(());
         }
+        if let Some(Outcome::Killed { termination }) = &run.outcome
+            && ATTACK_TERMINATIONS.contains(&termination.reason.as_str())
+        {
+            self.killed_for_attack = self.sent.last().copied();
+        }
         // The call faulted; each restart the policy allows is waited for (a host may
         // restart in the background, after its backoff) and faulted again, and the call
-        // after the last allowed must find the plugin stopped.
+        // after the last allowed must find the plugin stopped. After a kill for an attack
+        // no restart is allowed: one call, a backoff later, shows any.
         let input = super::call_input(run, cx);
-        for n in 1..=self.policy.max_restarts + 1 {
+        let calls = if self.killed_for_attack.is_some() {
+            1
+        } else {
+            self.policy.max_restarts + 1
+        };
+        for n in 1..=calls {
             std::thread::sleep(self.doubled_backoff(n) + RESTART_SLACK);
             self.fault_call(run, cx, &input)?;
         }
@@ -687,8 +705,8 @@ impl CaseOption for Restarts {
             .map(|s| format!("{} ms", s.saturating_sub(first)))
             .collect();
         run.notes.push(format!(
-            "{} processes ran the plugin; the restarts started {} after the first call that \
-             faulted ({} calls sent)",
+            "processes that ran the plugin: {}; the restarts started {} after the first call \
+             that faulted ({} calls sent)",
             starts.len(),
             if restarts.is_empty() {
                 "never".to_owned()
@@ -702,6 +720,7 @@ impl CaseOption for Restarts {
             &self.sent,
             &self.policy,
             tick,
+            self.killed_for_attack,
         ));
         Ok(())
     }
