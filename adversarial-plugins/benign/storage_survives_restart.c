@@ -2,9 +2,9 @@
  * storage_survives_restart — benign, loaded as a signed package under a policy that
  * restarts it after a transient fault. Asked "fault", it stores a value through the
  * host's storage service and then dies of SIGSEGV, as a plugin with a transient bug
- * does; asked anything else, it answers what it stored. After faults a restart window
- * apart (more of them than the restarts one window allows), the host must have started
- * it again each time, with its storage kept.
+ * does; asked anything else, it answers what it stored. After as many faults within a
+ * window as the policy's restarts, and one more a window later, the host must have
+ * started it again each time, with its storage kept.
  */
 #include "attack.h"
 

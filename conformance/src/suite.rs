@@ -90,12 +90,12 @@ struct CaseFile {
     reload: bool,
     /// The policy lets the host restart the plugin after a transient fault, this often.
     restart: Option<PolicyRestart>,
-    /// Calls that fault before the call judged ...
-    faults: Option<u32>,
-    /// ... with this input ...
+    /// Calls that fault before the call judged, one for each wait: the input they are
+    /// sent ...
     fault_input: Option<String>,
-    /// ... this far apart.
-    fault_interval_ms: Option<u64>,
+    /// ... and the time after each of them before the next call.
+    #[serde(default)]
+    fault_waits_ms: Vec<u64>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -203,18 +203,13 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                 "[case.{name}] an exception needs both `exception` and `exception_ends_s`"
             )));
         }
-        let fault_fields = [
-            adjust.faults.is_some(),
-            adjust.fault_input.is_some(),
-            adjust.fault_interval_ms.is_some(),
-        ];
-        if fault_fields.iter().any(|&f| f) && !fault_fields.iter().all(|&f| f) {
+        if adjust.fault_input.is_some() == adjust.fault_waits_ms.is_empty() {
             return Err(SuiteError::Invalid(format!(
-                "[case.{name}] faults before the call need `faults`, `fault_input` and \
-                 `fault_interval_ms`"
+                "[case.{name}] faults before the call need both `fault_input` and \
+                 `fault_waits_ms`"
             )));
         }
-        if adjust.faults.is_some() && adjust.restart.is_none() {
+        if adjust.fault_input.is_some() && adjust.restart.is_none() {
             return Err(SuiteError::Invalid(format!(
                 "[case.{name}] faults before the call are only of use with a `restart` policy"
             )));
@@ -429,18 +424,14 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             expected: Some(expected),
             expected_output: adjust.output.as_ref().map(|o| o.clone().into_bytes()),
             exception_ends_s: adjust.exception_ends_s,
-            faults_before_call: match (
-                &adjust.faults,
-                &adjust.fault_input,
-                adjust.fault_interval_ms,
-            ) {
-                (Some(count), Some(input), Some(interval)) => Some(FaultsBeforeCall {
-                    count: *count,
-                    input: input.clone().into_bytes(),
-                    interval: Duration::from_millis(interval),
-                }),
-                _ => None,
-            },
+            faults_before_call: adjust.fault_input.as_ref().map(|input| FaultsBeforeCall {
+                input: input.clone().into_bytes(),
+                waits: adjust
+                    .fault_waits_ms
+                    .iter()
+                    .map(|&ms| Duration::from_millis(ms))
+                    .collect(),
+            }),
             // Known once the system is probed (`surface`), at the start of a run.
             inert: None,
         },

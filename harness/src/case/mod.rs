@@ -205,12 +205,10 @@ pub struct AuditCheck {
 /// Calls sent before the call judged, each of which makes the plugin fault.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FaultsBeforeCall {
-    /// How many.
-    pub count: u32,
     /// The input that makes the plugin fault.
     pub input: Vec<u8>,
-    /// Time between two of them, and between the last and the call judged.
-    pub interval: Duration,
+    /// One for each call: the time after it before the next call (or the call judged).
+    pub waits: Vec<Duration>,
 }
 
 /// Revocations sent while the attack call is pending.

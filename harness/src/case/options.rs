@@ -599,9 +599,9 @@ impl CaseOption for Audit {
 /// A policy that lets the host restart the plugin: every process that runs it is watched
 /// from its load to the end of the settle time, with when it started, and judged against
 /// the calls that made it fault ([`super::judge::restart_harms`]). With
-/// `faults_before_call`, the plugin is made to fault that many times first (a benign
-/// plugin must then still serve the call judged); a hostile plugin, which faults in every
-/// call, is called again until the policy's restarts are spent, and once more.
+/// `faults_before_call`, the plugin is made to fault first, once for each of its waits (a
+/// benign plugin must then still serve the call judged); a hostile plugin, which faults in
+/// every call, is called again until the policy's restarts are spent, and once more.
 struct Restarts {
     policy: PolicyRestart,
     watch: Option<ProcessWatch>,
@@ -654,9 +654,9 @@ impl CaseOption for Restarts {
         _target: &Target<'_>,
     ) -> Result<(), Stop> {
         if let Some(faults) = &cx.case.faults_before_call {
-            for _ in 0..faults.count {
+            for wait in &faults.waits {
                 self.fault_call(run, cx, &faults.input)?;
-                std::thread::sleep(faults.interval);
+                std::thread::sleep(*wait);
             }
         }
         Ok(())
