@@ -139,11 +139,11 @@ pub(super) fn harm(kind: HarmKind, detail: String) -> Harm {
 }
 
 /// What the processes that ran the plugin show of its restarts. `starts`: when each
-/// process that mapped the plugin started; `sent`: when each call to it was sent (both on
-/// the boot clock, ms; a start is floored to the clock tick, `tick_ms`). A process that
-/// started after the first call is a restart, of the fault of the last call sent before
-/// it: it must start no sooner than the policy's backoff after that call, and no more
-/// restarts than the policy's may start within one window. `killed_for_attack`: when the
+/// process that mapped the plugin started, the load's own left out; `sent`: when each call
+/// to it was sent (both on the boot clock, ms; a start is floored to the clock tick,
+/// `tick_ms`). A process that started after the first call is a restart, of the fault of
+/// the last call sent before it: it must start no sooner than the policy's backoff after
+/// that call, and no more restarts than the policy's may start within one window. `killed_for_attack`: when the
 /// call was sent that the sandbox said it killed the plugin in for an attack; no process
 /// may start after it.
 pub(super) fn restart_harms(
@@ -665,9 +665,9 @@ mod tests {
                 .map(|h| h.kind)
                 .collect()
         };
-        // The load's process, then one restart after each of two faults, each a backoff
-        // after its call (a start floored to the tick may read up to 10 ms early).
-        assert_eq!(kinds(&[100, 1310, 2620], &[1000, 2000, 3000]), []);
+        // One restart after each of two faults, each a backoff after its call (a start
+        // floored to the tick may read up to 10 ms early).
+        assert_eq!(kinds(&[1310, 2620], &[1000, 2000, 3000]), []);
         // A restart sooner than the backoff.
         assert_eq!(
             kinds(&[100, 1050], &[1000]),

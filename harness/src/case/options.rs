@@ -705,8 +705,8 @@ impl CaseOption for Restarts {
             .map(|s| format!("{} ms", s.saturating_sub(first)))
             .collect();
         run.notes.push(format!(
-            "processes that ran the plugin: {}; the restarts started {} after the first call \
-             that faulted ({} calls sent)",
+            "processes that ran the plugin after its load: {}; the restarts started {} after \
+             the first call that faulted ({} calls sent)",
             starts.len(),
             if restarts.is_empty() {
                 "never".to_owned()
@@ -735,11 +735,17 @@ const RESTART_SLACK: Duration = Duration::from_millis(200);
 const WATCH_INTERVAL: Duration = Duration::from_millis(20);
 
 /// A thread that looks for the processes that run the plugin every [`WATCH_INTERVAL`],
-/// and keeps when each one started.
+/// and keeps when each one started. It is started once the load is answered: the
+/// processes of its first look are the load's, and only the others can be restarts (a
+/// start is read to the clock tick, too coarse to tell a load answered at once from a
+/// restart by the time alone).
 struct ProcessWatch {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<std::collections::BTreeSet<(i32, u64)>>>,
+    thread: Option<std::thread::JoinHandle<Seen>>,
 }
+
+/// Processes that ran the plugin, each by its pid and when it started.
+type Seen = std::collections::BTreeSet<(i32, u64)>;
 
 impl ProcessWatch {
     fn start(run: &Run<'_>) -> ProcessWatch {
@@ -751,18 +757,21 @@ impl ProcessWatch {
         );
         let before = run.before_target.clone();
         let stopping = std::sync::Arc::clone(&stop);
+        let look = move || -> Seen {
+            let pids = crate::procfs::tree_pids(adapter);
+            crate::handed::plugin_processes(&pids, &plugin, image)
+                .into_iter()
+                .filter(|pid| !before.contains(pid))
+                .filter_map(|pid| Some((pid, crate::procfs::start_boot_ms(pid)?)))
+                .collect()
+        };
+        // The load's own processes, seen before the watch returns.
+        let loaded = look();
         let thread = std::thread::spawn(move || {
-            let mut seen = std::collections::BTreeSet::new();
+            let mut seen = Seen::new();
             loop {
                 let done = stopping.load(std::sync::atomic::Ordering::Relaxed);
-                let pids = crate::procfs::tree_pids(adapter);
-                for pid in crate::handed::plugin_processes(&pids, &plugin, image) {
-                    if !before.contains(&pid)
-                        && let Some(start) = crate::procfs::start_boot_ms(pid)
-                    {
-                        seen.insert((pid, start));
-                    }
-                }
+                seen.extend(look().difference(&loaded));
                 if done {
                     return seen;
                 }
@@ -775,7 +784,8 @@ impl ProcessWatch {
         }
     }
 
-    /// Stops looking (after one last look); when each process seen started, in order.
+    /// Stops looking (after one last look); when each process seen started that was not
+    /// the load's, in order.
     fn finish(mut self) -> Vec<u64> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let seen = self
