@@ -5,7 +5,8 @@
  * if it is still alive. A host that restarts a plugin it killed for an attack gives the
  * attacker another try: after such a kill no process of it may start again. (Where the
  * call is refused and the plugin crashes, the fault is a crash, and the policy's restarts
- * apply.)
+ * apply.) Each process lingers in its init for a tenth of a second, so that one started
+ * only to be killed at once is still seen.
  */
 #include "attack.h"
 
@@ -20,4 +21,7 @@ static sbx_status attack(const atk_input *in, atk_out *out)
     return SBX_OK;
 }
 
-ATK_INVOKE_PLUGIN(attack)
+SBX_DECLARE_PLUGIN_ABI();
+ATK_LINGERING_INIT(100)
+ATK_DEFAULT_INVOKE(attack)
+ATK_DEFAULT_SHUTDOWN()

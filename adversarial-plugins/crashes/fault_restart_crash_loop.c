@@ -8,8 +8,6 @@
  */
 #include "attack.h"
 
-#include <time.h>
-
 static sbx_status attack(const atk_input *in, atk_out *out)
 {
     volatile int *nowhere = NULL;
@@ -20,16 +18,6 @@ static sbx_status attack(const atk_input *in, atk_out *out)
 }
 
 SBX_DECLARE_PLUGIN_ABI();
-
-sbx_status sbx_plugin_init(const sbx_host_api *host, const uint8_t *config, size_t config_len)
-{
-    const struct timespec linger = {0, 100 * 1000 * 1000};
-    (void)config;
-    (void)config_len;
-    atk_host = host;
-    nanosleep(&linger, NULL);
-    return SBX_OK;
-}
-
+ATK_LINGERING_INIT(100)
 ATK_DEFAULT_INVOKE(attack)
 ATK_DEFAULT_SHUTDOWN()

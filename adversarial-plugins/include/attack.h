@@ -41,6 +41,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sbx_plugin.h"
@@ -385,6 +386,21 @@ static inline int atk_method_is(const char *method, size_t method_len, const cha
         (void)config;                                                                       \
         (void)config_len;                                                                   \
         atk_host = host;                                                                    \
+        return SBX_OK;                                                                      \
+    }
+
+/* An init that keeps `host` and then lingers `ms` milliseconds: each process of the plugin
+ * lives that long at least, so that the harness sees even one started only to die at once
+ * (the restart cases count processes). */
+#define ATK_LINGERING_INIT(ms)                                                              \
+    sbx_status sbx_plugin_init(const sbx_host_api *host, const uint8_t *config,            \
+                               size_t config_len)                                          \
+    {                                                                                       \
+        const struct timespec linger = {(ms) / 1000, ((ms) % 1000) * 1000000L};            \
+        (void)config;                                                                       \
+        (void)config_len;                                                                   \
+        atk_host = host;                                                                    \
+        nanosleep(&linger, NULL);                                                           \
         return SBX_OK;                                                                      \
     }
 

@@ -11,7 +11,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use sbx_package::{TrustStore, VerifiedPackage};
@@ -21,7 +21,7 @@ use crate::broker::{BrokerConfig, Capability};
 use crate::config::{Deadlines, Layers, Limits, SandboxConfig};
 use crate::policy::plugins::{Decision, PolicyStore};
 use crate::quota::Rate;
-use crate::supervisor::{LogRecord, Plugin, SandboxError, Stats};
+use crate::supervisor::{Controller, LogRecord, Plugin, SandboxError, Stats};
 use crate::termination::{TerminationReason, TerminationRecord};
 
 /// Why a host operation failed.
@@ -96,6 +96,32 @@ struct Managed {
     /// The log records its last process had kept when it ended (what it logged in the
     /// call that ended it among them).
     ended_logs: Vec<LogRecord>,
+    /// Capabilities revoked at runtime, which no restart grants again.
+    withdrawals: Arc<Mutex<Withdrawals>>,
+}
+
+/// What a plugin's restarts must not grant again, and its running process to revoke it
+/// in: shared with its [`HostRevoker`]s, which revoke from any thread, even while a call
+/// holds the host.
+#[derive(Default)]
+struct Withdrawals {
+    withdrawn: BTreeSet<Capability>,
+    running: Option<Controller>,
+}
+
+/// Revokes capabilities of one hosted plugin from any thread, even while one of its calls
+/// holds the [`Host`]: in its running process at once, and in every process a restart
+/// starts after.
+#[derive(Clone)]
+pub struct HostRevoker(Arc<Mutex<Withdrawals>>);
+
+impl HostRevoker {
+    /// Withdraws `c`; whether the running process held it.
+    pub fn revoke(&self, c: Capability) -> bool {
+        let mut w = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        w.withdrawn.insert(c);
+        w.running.as_ref().is_some_and(|ctl| ctl.revoke(c))
+    }
 }
 
 impl Managed {
@@ -206,8 +232,9 @@ impl Host {
             past: Stats::default(),
             ended: None,
             ended_logs: Vec::new(),
+            withdrawals: Arc::default(),
         };
-        managed.plugin = Some(start(&managed.config, audit, init)?);
+        managed.plugin = Some(start(&managed.config, audit, init, &managed.withdrawals)?);
         self.plugins.insert(name.clone(), managed);
         Ok(name)
     }
@@ -298,13 +325,20 @@ impl Host {
         }
     }
 
-    /// Withdraws a capability from a running plugin.
+    /// Withdraws a capability from a plugin: from its running process, and from every
+    /// process a restart starts. Whether the running process held it.
     pub fn revoke_capability(&self, name: &str, c: Capability) -> Result<bool, HostError> {
+        Ok(self.revoker(name)?.revoke(c))
+    }
+
+    /// A handle that revokes plugin `name`'s capabilities from any thread, as
+    /// [`Host::revoke_capability`] does, while a call of it holds the host.
+    pub fn revoker(&self, name: &str) -> Result<HostRevoker, HostError> {
         let m = self
             .plugins
             .get(name)
             .ok_or_else(|| HostError::NotLoaded(name.into()))?;
-        Ok(m.plugin.as_ref().is_some_and(|p| p.revoke(c)))
+        Ok(HostRevoker(Arc::clone(&m.withdrawals)))
     }
 
     /// Revokes a signer key, given by id or as the whole public key in either letter case:
@@ -359,10 +393,10 @@ impl Host {
             let Some(m) = self.plugins.get_mut(&name) else {
                 continue;
             };
-            if let Some(p) = &m.plugin {
-                for c in m.decision.granted.difference(&decision.granted) {
-                    p.revoke(*c);
-                }
+            // Withdrawn from the running process and from its restarts alike.
+            let revoker = HostRevoker(Arc::clone(&m.withdrawals));
+            for c in m.decision.granted.difference(&decision.granted) {
+                revoker.revoke(*c);
             }
             if !decision.load && m.stop_process(Stop::Gracefully) {
                 m.quarantined = true;
@@ -446,8 +480,28 @@ fn stop(p: Plugin, how: Stop) -> Result<TerminationRecord, SandboxError> {
     }
 }
 
-fn start(config: &SandboxConfig, audit: Audit, init: &[u8]) -> Result<Plugin, SandboxError> {
-    let mut p = Plugin::spawn_audited(config, audit)?;
+/// Spawns, initialises and starts a process of a plugin, without what was withdrawn from
+/// it; it becomes the process its revokers revoke in.
+fn start(
+    config: &SandboxConfig,
+    audit: Audit,
+    init: &[u8],
+    withdrawals: &Mutex<Withdrawals>,
+) -> Result<Plugin, SandboxError> {
+    let lock = || withdrawals.lock().unwrap_or_else(|p| p.into_inner());
+    let mut config = config.clone();
+    let withdrawn = lock().withdrawn.clone();
+    config.broker.grants.retain(|c| !withdrawn.contains(c));
+    let mut p = Plugin::spawn_audited(&config, audit)?;
+    {
+        // A revocation since the grants were read is made here, before init runs; one
+        // after finds this process running.
+        let mut w = lock();
+        for c in w.withdrawn.difference(&withdrawn) {
+            p.revoke(*c);
+        }
+        w.running = Some(p.controller());
+    }
     p.init(init)?;
     p.start()?;
     Ok(p)
@@ -492,7 +546,7 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
     });
     std::thread::sleep(backoff);
     m.restarts.push_back(Instant::now());
-    match start(&m.config, audit.clone(), &m.init) {
+    match start(&m.config, audit.clone(), &m.init, &m.withdrawals) {
         Ok(p) => m.plugin = Some(p),
         Err(_) => {
             // A plugin that cannot even start again is not transiently faulty.

@@ -15,7 +15,7 @@ use sbx_harness::protocol::{
     ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy, Termination,
 };
 use sbx_package::TrustStore;
-use sbx_sandbox::host::{Host, HostConfig, HostError};
+use sbx_sandbox::host::{Host, HostConfig, HostError, HostRevoker};
 use sbx_sandbox::policy::plugins::{PolicyStore, RestartPolicy};
 use sbx_sandbox::{
     Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, Plugin,
@@ -116,6 +116,23 @@ impl Loaded {
     }
 }
 
+/// Where a `revoke` from the request reader goes, even in the middle of a call: the
+/// process of a plugin loaded by path, or the host of a package (which withdraws the
+/// capability from the processes its restarts start too).
+enum Revocation {
+    Process(Controller),
+    Hosted(HostRevoker),
+}
+
+impl Revocation {
+    fn revoke(&self, c: Capability) -> bool {
+        match self {
+            Revocation::Process(controller) => controller.revoke(c),
+            Revocation::Hosted(host) => host.revoke(c),
+        }
+    }
+}
+
 /// The reference (or mutant) adapter.
 pub struct Reference {
     mutant: Option<String>,
@@ -136,7 +153,7 @@ pub struct Reference {
     /// The `no-audit` mutant.
     no_audit: bool,
     /// Controllers of the running plugins, for `revoke` from the request reader.
-    controllers: Arc<Mutex<BTreeMap<String, Controller>>>,
+    controllers: Arc<Mutex<BTreeMap<String, Revocation>>>,
     /// The host of the packages, made at the first request that needs it (after
     /// `isolate`): it remembers the keys revoked during the session.
     host: Option<Host>,
@@ -484,15 +501,21 @@ impl Reference {
         let answer = self.after(name, result);
         if answer.is_err() {
             self.plugins.remove(name);
-        } else if let Some(p) = self
-            .plugins
-            .get(name)
-            .and_then(|l| l.process(self.host.as_ref()))
-        {
-            self.controllers
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .insert(name.to_owned(), p.controller());
+        } else if let Some(loaded) = self.plugins.get(name) {
+            // A package's revocations go through its host, which withdraws them from its
+            // restarts too.
+            let revocation = match (&loaded.hosted, &self.host) {
+                (Some(hosted), Some(host)) => host.revoker(hosted).ok().map(Revocation::Hosted),
+                _ => loaded
+                    .process(self.host.as_ref())
+                    .map(|p| Revocation::Process(p.controller())),
+            };
+            if let Some(r) = revocation {
+                self.controllers
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .insert(name.to_owned(), r);
+            }
         }
         answer
     }
@@ -903,11 +926,11 @@ impl Backend for Reference {
                 )
             })?;
             let map = controllers.lock().unwrap_or_else(|p| p.into_inner());
-            let controller = map
+            let revocation = map
                 .get(plugin)
                 .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{plugin}`")))?;
             // Takes effect at the plugin's next use, even in the middle of a call.
-            Ok(serde_json::json!({ "revoked": controller.revoke(c) }))
+            Ok(serde_json::json!({ "revoked": revocation.revoke(c) }))
         }))
     }
 }

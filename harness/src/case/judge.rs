@@ -138,41 +138,55 @@ pub(super) fn harm(kind: HarmKind, detail: String) -> Harm {
     Harm { kind, detail }
 }
 
-/// What the processes that ran the plugin show of its restarts. `starts`: when each
-/// process that mapped the plugin started, the load's own left out; `sent`: when each call
-/// to it was sent (both on the boot clock, ms; a start is floored to the clock tick,
-/// `tick_ms`). A process that started after the first call is a restart, of the fault of
-/// the last call sent before it: it must start no sooner than the policy's backoff after
-/// that call, and no more restarts than the policy's may start within one window. `killed_for_attack`: when the
-/// call was sent that the sandbox said it killed the plugin in for an attack; no process
-/// may start after it.
+/// A process that ran the plugin, as the harness's watch saw it (boot clock, ms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct PluginProcess {
+    /// When it started, floored to the clock tick.
+    pub start: u64,
+    /// The last look that found it alive: it ended after this, if it ended.
+    pub last_seen: u64,
+    /// It was there when the load was answered: the load's own, never a restart.
+    pub loaded: bool,
+}
+
+/// What the processes that ran the plugin show of its restarts (`sent`: when each call to
+/// it was sent; `tick_ms`: the resolution of a start). Every process but the load's is a
+/// restart ([`restart_processes`]). Harm is declared only where the
+/// figures prove it, whenever a host restarts (at once after the fault, or only when the
+/// next call comes): a restart that started sooner than the policy's backoff after the
+/// process before it was last seen alive (the fault came after that), more restarts
+/// within one window than the policy allows, and any restart after the call in which the
+/// sandbox said it killed the plugin for an attack (`killed_for_attack`).
 pub(super) fn restart_harms(
-    starts: &[u64],
+    processes: &[PluginProcess],
     sent: &[u64],
     policy: &crate::protocol::PolicyRestart,
     tick_ms: u64,
     killed_for_attack: Option<u64>,
 ) -> Vec<Harm> {
-    let Some(&first_call) = sent.iter().min() else {
+    if sent.is_empty() {
         return Vec::new();
-    };
-    let mut restarts: Vec<u64> = starts
-        .iter()
-        .copied()
-        .filter(|&s| s + tick_ms >= first_call)
-        .collect();
-    restarts.sort_unstable();
+    }
+    let mut all = processes.to_vec();
+    all.sort_by_key(|p| p.start);
+    let restarts: Vec<PluginProcess> = restart_processes(&all);
     let mut harms = Vec::new();
-    for &start in &restarts {
-        let Some(fault) = sent.iter().copied().filter(|&c| c <= start + tick_ms).max() else {
-            continue;
-        };
-        if start + tick_ms < fault + policy.backoff_ms {
+    for r in &restarts {
+        // The process it replaced: the one started last before it, and seen no more by
+        // the time it started (one still alive then was not replaced by it).
+        let before = all
+            .iter()
+            .rfind(|p| p.start <= r.start && *p != r)
+            .filter(|p| p.last_seen <= r.start + tick_ms);
+        if let Some(before) = before
+            && r.start + tick_ms < before.last_seen + policy.backoff_ms
+        {
             harms.push(harm(
                 HarmKind::RestartedWithoutBackoff,
                 format!(
-                    "a process of the plugin started {} ms after the call that faulted was                      sent; the policy's backoff is {} ms",
-                    start.saturating_sub(fault),
+                    "a process of the plugin started at most {} ms after the one before it was \
+                     last seen alive; the policy's backoff is {} ms",
+                    (r.start + tick_ms).saturating_sub(before.last_seen),
                     policy.backoff_ms
                 ),
             ));
@@ -180,14 +194,14 @@ pub(super) fn restart_harms(
         }
     }
     if let Some(kill) = killed_for_attack
-        && let Some(&again) = restarts.iter().find(|&&start| start + tick_ms >= kill)
+        && let Some(again) = restarts.iter().find(|r| r.start + tick_ms >= kill)
     {
         harms.push(harm(
             HarmKind::RestartedBeyondPolicy,
             format!(
                 "a process of the plugin started {} ms after the call it was killed in for an \
                  attack was sent: a plugin that attacked is never restarted",
-                again.saturating_sub(kill)
+                again.start.saturating_sub(kill)
             ),
         ));
     }
@@ -196,7 +210,7 @@ pub(super) fn restart_harms(
         .map(|i| {
             restarts[..=i]
                 .iter()
-                .filter(|&&earlier| earlier + window_ms > restarts[i])
+                .filter(|earlier| earlier.start + window_ms > restarts[i].start)
                 .count()
         })
         .max()
@@ -212,6 +226,19 @@ pub(super) fn restart_harms(
         ));
     }
     harms
+}
+
+/// The restarts among `all` (in order of start): every process but the load's. When none
+/// was there as the load was answered (a host that maps the plugin only at its first
+/// call), the first one seen is the load's. A process started before any fault still runs
+/// the plugin a second time, and counts.
+pub(super) fn restart_processes(all: &[PluginProcess]) -> Vec<PluginProcess> {
+    let skip = usize::from(!all.iter().any(|p| p.loaded));
+    all.iter()
+        .filter(|p| !p.loaded)
+        .skip(skip)
+        .copied()
+        .collect()
 }
 
 /// Text for an outcome.
@@ -652,30 +679,64 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
 #[cfg(test)]
 mod tests {
     #[test]
+    fn the_attack_terminations_are_protocol_words() {
+        for word in super::super::options::ATTACK_TERMINATIONS {
+            assert!(
+                crate::protocol::TERMINATION_REASONS.contains(&word),
+                "{word}"
+            );
+        }
+    }
+
+    #[test]
     fn restarts_are_judged_by_when_each_process_started() {
+        use super::PluginProcess;
         use crate::protocol::PolicyRestart;
         let policy = PolicyRestart {
             max_restarts: 2,
             window_s: 60,
             backoff_ms: 300,
         };
-        let kinds = |starts: &[u64], sent: &[u64]| -> Vec<HarmKind> {
-            super::restart_harms(starts, sent, &policy, 10, None)
-                .into_iter()
-                .map(|h| h.kind)
+        // (start, last seen alive); the first is the load's.
+        let procs = |spans: &[(u64, u64)]| -> Vec<PluginProcess> {
+            spans
+                .iter()
+                .enumerate()
+                .map(|(i, &(start, last_seen))| PluginProcess {
+                    start,
+                    last_seen,
+                    loaded: i == 0,
+                })
                 .collect()
         };
-        // One restart after each of two faults, each a backoff after its call (a start
-        // floored to the tick may read up to 10 ms early).
-        assert_eq!(kinds(&[1310, 2620], &[1000, 2000, 3000]), []);
+        let judged = |spans: &[(u64, u64)], sent: &[u64], policy: &PolicyRestart, kill| {
+            super::restart_harms(&procs(spans), sent, policy, 10, kill)
+                .into_iter()
+                .map(|h| h.kind)
+                .collect::<Vec<HarmKind>>()
+        };
+        // Restarted at once after each fault, a backoff after the process before was last
+        // seen (a start floored to the tick may read up to 10 ms early).
+        let at_once = [(100, 1000), (1310, 2000), (2620, 3000)];
+        assert_eq!(judged(&at_once, &[1000, 2000, 3000], &policy, None), []);
+        // Restarted only when the next call comes, that call a backoff after the fault.
+        let lazy = [(100, 1000), (1400, 1405), (1800, 1805)];
+        assert_eq!(judged(&lazy, &[1000, 1400, 1800], &policy, None), []);
         // A restart sooner than the backoff.
         assert_eq!(
-            kinds(&[100, 1050], &[1000]),
+            judged(&[(100, 1000), (1050, 1060)], &[1000], &policy, None),
             [HarmKind::RestartedWithoutBackoff]
         );
-        // A third restart in the window.
+        // A process started while the one before it still ran replaced nothing: no backoff
+        // is owed between them (the window still counts it).
         assert_eq!(
-            kinds(&[100, 1400, 2400, 3400], &[1000, 2000, 3000, 4000]),
+            judged(&[(100, 2000), (1050, 1060)], &[1000], &policy, None),
+            []
+        );
+        // A third restart in the window.
+        let four = [(100, 1000), (1400, 2000), (2400, 3000), (3400, 4000)];
+        assert_eq!(
+            judged(&four, &[1000, 2000, 3000, 4000], &policy, None),
             [HarmKind::RestartedBeyondPolicy]
         );
         // One restart allowed a window: three a window apart are each alone in theirs, and
@@ -685,33 +746,44 @@ mod tests {
             window_s: 1,
             ..policy
         };
-        let (starts, sent) = ([100, 1400, 2600, 3700], [1000, 2200, 3300]);
-        let harms = super::restart_harms(&starts, &sent, &one, 10, None);
-        assert!(harms.is_empty(), "{harms:?}");
-        let harms = super::restart_harms(
-            &starts,
-            &sent,
-            &PolicyRestart {
-                window_s: 60,
-                ..one
-            },
-            10,
-            None,
-        );
-        assert_eq!(harms.len(), 1, "{harms:?}");
-        assert_eq!(harms[0].kind, HarmKind::RestartedBeyondPolicy);
-        // After a kill for an attack, no restart at all, however the policy allows them.
-        let killed = |starts: &[u64]| -> Vec<HarmKind> {
-            super::restart_harms(starts, &[1000, 2000], &policy, 10, Some(1000))
-                .into_iter()
-                .map(|h| h.kind)
-                .collect()
+        let spaced = [(100, 1000), (1400, 2200), (2600, 3300), (3700, 3800)];
+        let sent = [1000, 2200, 3300];
+        assert_eq!(judged(&spaced, &sent, &one, None), []);
+        let minute = PolicyRestart {
+            window_s: 60,
+            ..one
         };
-        assert_eq!(killed(&[100, 1400]), [HarmKind::RestartedBeyondPolicy]);
-        assert_eq!(killed(&[100]), []);
-        // No call, no restart to judge; the load's own process is never one.
-        assert_eq!(kinds(&[100], &[]), []);
-        assert_eq!(kinds(&[100], &[1000]), []);
+        assert_eq!(
+            judged(&spaced, &sent, &minute, None),
+            [HarmKind::RestartedBeyondPolicy]
+        );
+        // After a kill for an attack, no restart at all, however the policy allows them.
+        assert_eq!(
+            judged(
+                &[(100, 1000), (1400, 2000)],
+                &[1000, 2000],
+                &policy,
+                Some(1000)
+            ),
+            [HarmKind::RestartedBeyondPolicy]
+        );
+        assert_eq!(judged(&[(100, 1000)], &[1000], &policy, Some(1000)), []);
+        // No call, no restart to judge; the load's own process is never one, whenever it
+        // started.
+        assert_eq!(judged(&[(100, 900)], &[], &policy, None), []);
+        assert_eq!(judged(&[(995, 1000)], &[1000], &policy, None), []);
+        // A host that maps the plugin only at its first call: its first process is the
+        // load's; one forked before any fault is a restart all the same.
+        let unloaded = |spans: &[(u64, u64)]| {
+            let mut all = procs(spans);
+            all[0].loaded = false;
+            super::restart_processes(&all).len()
+        };
+        assert_eq!(unloaded(&[(1000, 1400), (1700, 2000)]), 1);
+        assert_eq!(
+            super::restart_processes(&procs(&[(100, 3000), (200, 3000)])).len(),
+            1
+        );
     }
 
     use std::path::PathBuf;

@@ -7,6 +7,7 @@
 
 use std::time::{Duration, Instant};
 
+use super::judge::PluginProcess;
 use super::{
     Cx, NEIGHBOUR_THREAD_PROBE, Run, Stop, echoed, harm, neighbour_thread_echo, path_text,
     terminated_or_error,
@@ -612,8 +613,9 @@ struct Restarts {
 }
 
 /// The terminations that say the plugin attacked (the filter killed it, or it broke the
-/// protocol): after one, a restart would only give it another try.
-const ATTACK_TERMINATIONS: [&str; 2] = ["seccomp_violation", "protocol_violation"];
+/// protocol; words of [`crate::protocol::TERMINATION_REASONS`]): after one, a restart would
+/// only give it another try.
+pub(super) const ATTACK_TERMINATIONS: [&str; 2] = ["seccomp_violation", "protocol_violation"];
 
 impl Restarts {
     /// Sends the target a call that may fault; whatever it answers, the processes tell.
@@ -696,18 +698,19 @@ impl CaseOption for Restarts {
         let Some(watch) = self.watch.take() else {
             return Ok(());
         };
-        let starts = watch.finish();
+        let processes = watch.finish();
         let tick = crate::procfs::start_resolution_ms();
         let first = self.sent.iter().min().copied().unwrap_or(u64::MAX);
-        let restarts: Vec<String> = starts
+        let mut in_order = processes.clone();
+        in_order.sort_by_key(|p| p.start);
+        let restarts: Vec<String> = super::judge::restart_processes(&in_order)
             .iter()
-            .filter(|&&s| s + tick >= first)
-            .map(|s| format!("{} ms", s.saturating_sub(first)))
+            .map(|p| format!("{} ms", p.start.saturating_sub(first)))
             .collect();
         run.notes.push(format!(
-            "processes that ran the plugin after its load: {}; the restarts started {} after \
-             the first call that faulted ({} calls sent)",
-            starts.len(),
+            "processes that ran the plugin: {}; the restarts started {} after the first call \
+             that faulted ({} calls sent)",
+            processes.len(),
             if restarts.is_empty() {
                 "never".to_owned()
             } else {
@@ -716,7 +719,7 @@ impl CaseOption for Restarts {
             self.sent.len()
         ));
         run.harm.extend(super::judge::restart_harms(
-            &starts,
+            &processes,
             &self.sent,
             &self.policy,
             tick,
@@ -731,21 +734,24 @@ impl CaseOption for Restarts {
 const RESTART_SLACK: Duration = Duration::from_millis(200);
 
 /// How often [`ProcessWatch`] looks: a process of the plugin that lives a tenth of a second
-/// (the restart plugins linger that long in their init) is seen several times.
+/// (the hostile restart plugins linger that long in their init, `ATK_LINGERING_INIT`) is
+/// seen several times.
 const WATCH_INTERVAL: Duration = Duration::from_millis(20);
 
 /// A thread that looks for the processes that run the plugin every [`WATCH_INTERVAL`],
-/// and keeps when each one started. It is started once the load is answered: the
-/// processes of its first look are the load's, and only the others can be restarts (a
-/// start is read to the clock tick, too coarse to tell a load answered at once from a
+/// and keeps when each one started and when it was last seen alive. It is started once
+/// the load is answered: the processes of its first look are the load's, never restarts
+/// (a start is read to the clock tick, too coarse to tell a load answered at once from a
 /// restart by the time alone).
 struct ProcessWatch {
     stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
     thread: Option<std::thread::JoinHandle<Seen>>,
+    loaded: Vec<(i32, u64)>,
 }
 
-/// Processes that ran the plugin, each by its pid and when it started.
-type Seen = std::collections::BTreeSet<(i32, u64)>;
+/// Each process that ran the plugin, by its pid and start, with the last look that found
+/// it alive (boot clock, ms).
+type Seen = std::collections::BTreeMap<(i32, u64), u64>;
 
 impl ProcessWatch {
     fn start(run: &Run<'_>) -> ProcessWatch {
@@ -756,22 +762,26 @@ impl ProcessWatch {
             run.plugin_image,
         );
         let before = run.before_target.clone();
-        let stopping = std::sync::Arc::clone(&stop);
-        let look = move || -> Seen {
+        // One look: the clock first, so that a process found alive was alive then.
+        let look = move |seen: &mut Seen| {
+            let now = crate::procfs::boot_clock_ms();
             let pids = crate::procfs::tree_pids(adapter);
-            crate::handed::plugin_processes(&pids, &plugin, image)
-                .into_iter()
-                .filter(|pid| !before.contains(pid))
-                .filter_map(|pid| Some((pid, crate::procfs::start_boot_ms(pid)?)))
-                .collect()
+            for pid in crate::handed::plugin_processes(&pids, &plugin, image) {
+                if !before.contains(&pid)
+                    && let Some(start) = crate::procfs::start_boot_ms(pid)
+                {
+                    seen.insert((pid, start), now);
+                }
+            }
         };
-        // The load's own processes, seen before the watch returns.
-        let loaded = look();
+        let mut seen = Seen::new();
+        look(&mut seen);
+        let loaded = seen.keys().copied().collect();
+        let stopping = std::sync::Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
-            let mut seen = Seen::new();
             loop {
                 let done = stopping.load(std::sync::atomic::Ordering::Relaxed);
-                seen.extend(look().difference(&loaded));
+                look(&mut seen);
                 if done {
                     return seen;
                 }
@@ -781,21 +791,25 @@ impl ProcessWatch {
         ProcessWatch {
             stop,
             thread: Some(thread),
+            loaded,
         }
     }
 
-    /// Stops looking (after one last look); when each process seen started that was not
-    /// the load's, in order.
-    fn finish(mut self) -> Vec<u64> {
+    /// Stops looking (after one last look); every process seen.
+    fn finish(mut self) -> Vec<PluginProcess> {
         self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
         let seen = self
             .thread
             .take()
             .and_then(|t| t.join().ok())
             .unwrap_or_default();
-        let mut starts: Vec<u64> = seen.into_iter().map(|(_, start)| start).collect();
-        starts.sort_unstable();
-        starts
+        seen.into_iter()
+            .map(|(key, last_seen)| PluginProcess {
+                start: key.1,
+                last_seen,
+                loaded: self.loaded.contains(&key),
+            })
+            .collect()
     }
 }
 

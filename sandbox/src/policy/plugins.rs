@@ -274,9 +274,10 @@ impl Decision {
     }
 }
 
-/// Parses an RFC 3339 time in UTC (`YYYY-MM-DDTHH:MM:SSZ`, fractions of a second allowed and
-/// dropped) to Unix seconds; `None` for anything else, a time before 1970 or a day the
-/// month does not have. Total.
+/// Parses an RFC 3339 time in UTC (`YYYY-MM-DDTHH:MM:SSZ`), as `humantime::parse_rfc3339`
+/// reads it (fractions of a second dropped, a leap second read as the second before), to
+/// Unix seconds; `None` for another offset, a time before 1970, a day the month does not
+/// have, or anything else. Total.
 pub fn parse_utc(text: &str) -> Option<u64> {
     let at = humantime::parse_rfc3339(text).ok()?;
     Some(at.duration_since(UNIX_EPOCH).ok()?.as_secs())

@@ -103,6 +103,31 @@ fn the_policy_cuts_or_refuses_and_every_decision_is_recorded() {
 }
 
 #[test]
+fn a_capability_revoked_at_runtime_is_not_granted_again_by_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    let trust = signed("probe", &pkg, &["log", "storage"]);
+    let (mut host, _audit) = host(dir.path(), trust);
+    let name = host.load(&pkg, b"").expect("load");
+    assert_eq!(call_host(&mut host, &name, "put", "kept=1"), "status 0");
+    // Revoked from another thread, as while a call holds the host.
+    let revoker = host.revoker(&name).expect("revoker");
+    let revoked = std::thread::spawn(move || revoker.revoke(Capability::Storage));
+    assert!(revoked.join().expect("revoke"));
+    let denied = call_host(&mut host, &name, "put", "kept=2");
+    assert_ne!(denied, "status 0");
+    assert!(host.invoke(&name, "segfault", b"").is_err());
+    assert!(!host.is_quarantined(&name), "restarted");
+    assert_eq!(call_host(&mut host, &name, "put", "kept=3"), denied);
+    // Revoking again answers that the running process no longer held it.
+    assert!(
+        !host
+            .revoke_capability(&name, Capability::Storage)
+            .expect("revoke")
+    );
+}
+
+#[test]
 fn a_crash_restarts_the_plugin_with_its_data_then_quarantine_ends_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pkg = dir.path().join("probe");
