@@ -152,7 +152,8 @@ pub struct Reference {
     audit: Option<Arc<AuditLog>>,
     /// The `no-audit` mutant.
     no_audit: bool,
-    /// Controllers of the running plugins, for `revoke` from the request reader.
+    /// Where each running plugin's `revoke` goes (its process, or its host), for the
+    /// request reader.
     controllers: Arc<Mutex<BTreeMap<String, Revocation>>>,
     /// The host of the packages, made at the first request that needs it (after
     /// `isolate`): it remembers the keys revoked during the session.
