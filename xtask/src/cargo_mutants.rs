@@ -242,9 +242,7 @@ pub fn oracle() -> Result<()> {
         .with_context(|| format!("{ORIGINAL_ENV} must name the unmutated checkout"))?;
     let scopes = Scopes::load(&original)?;
     let changed = changed_sources(&here, &original)?;
-    let target = std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| here.join("target"));
+    let target = target_dir(&here);
     if !crate::mutants::build(&here, &target)? {
         bail!("the mutated sandbox does not build");
     }
@@ -477,9 +475,7 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
             .join(format!("reference-{}", layers.replace(',', "-")));
         crate::mutants::write_wrapper(
             &wrapper,
-            &std::env::var_os("CARGO_TARGET_DIR")
-                .map_or_else(|| root.join("target"), PathBuf::from)
-                .join("debug/sbx-adapter"),
+            &target_dir(root).join("debug/sbx-adapter"),
             Some(layers),
         )?;
         let _ = std::fs::remove_file(out.join("results.json"));
@@ -535,6 +531,11 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
         Some(0 | 2 | 3) => Ok(out),
         _ => bail!("cargo mutants failed ({status})"),
     }
+}
+
+/// Where cargo builds the checkout at `root`: `CARGO_TARGET_DIR`, or its `target/`.
+fn target_dir(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from)
 }
 
 /// `cargo mutants` over the sandbox's packages, without the excluded files.

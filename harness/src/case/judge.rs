@@ -228,17 +228,15 @@ pub(super) fn restart_harms(
     harms
 }
 
-/// The restarts among `all` (in order of start): every process but the load's. When none
+/// The restarts among `all`, in order of start: every process but the load's. When none
 /// was there as the load was answered (a host that maps the plugin only at its first
-/// call), the first one seen is the load's. A process started before any fault still runs
-/// the plugin a second time, and counts.
+/// call), the first one to start is the load's. A process started before any fault still
+/// runs the plugin a second time, and counts.
 pub(super) fn restart_processes(all: &[PluginProcess]) -> Vec<PluginProcess> {
     let skip = usize::from(!all.iter().any(|p| p.loaded));
-    all.iter()
-        .filter(|p| !p.loaded)
-        .skip(skip)
-        .copied()
-        .collect()
+    let mut restarts: Vec<PluginProcess> = all.iter().filter(|p| !p.loaded).copied().collect();
+    restarts.sort_by_key(|p| p.start);
+    restarts.into_iter().skip(skip).collect()
 }
 
 /// Text for an outcome.

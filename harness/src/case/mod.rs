@@ -545,6 +545,20 @@ impl Run<'_> {
         }
     }
 
+    /// Takes an answer of the target's: the adapter's health, then what no answer of the
+    /// plugin may carry (the neighbour's token, more output than the policy allows).
+    fn check_target_answer(
+        &mut self,
+        what: &str,
+        answer: &Answer,
+        cx: &Cx<'_>,
+    ) -> Result<(), Stop> {
+        self.absorb(what, answer)?;
+        self.check_foreign_output(answer, &cx.canaries.neighbour);
+        self.check_output_bound(answer, cx.case.policy.limits.output_bytes);
+        Ok(())
+    }
+
     /// Records harm when the plugin's answer carries the neighbour's token.
     fn check_foreign_output(&mut self, answer: &Answer, token: &str) {
         if let Answer::Ok(v) = answer
@@ -818,6 +832,15 @@ fn call_input(run: &Run<'_>, cx: &Cx<'_>) -> Vec<u8> {
     }
 }
 
+/// A call of the case's method on the target, with `input`.
+fn target_call(cx: &Cx<'_>, input: &[u8]) -> Op {
+    Op::Invoke {
+        plugin: "target".into(),
+        method: cx.case.method.clone(),
+        input_b64: encode_bytes(input),
+    }
+}
+
 /// The call, with what the options send while it is pending; its outcome.
 fn call_target(
     run: &mut Run<'_>,
@@ -825,11 +848,7 @@ fn call_target(
     options: &mut CaseOptions,
     input: &[u8],
 ) -> Result<(), Stop> {
-    let call = Op::Invoke {
-        plugin: "target".into(),
-        method: cx.case.method.clone(),
-        input_b64: encode_bytes(input),
-    };
+    let call = target_call(cx, input);
     options.notify(|o| o.call_sent(run));
     let (answer, during) = match options.during_call() {
         None => (run.session.request(call, cx.call_deadline), Vec::new()),
@@ -838,9 +857,7 @@ fn call_target(
             .request_overlapping(call, after, ops, cx.call_deadline),
     };
     options.notify(|o| o.call_answered(run, cx));
-    run.absorb("invoke", &answer)?;
-    run.check_foreign_output(&answer, &cx.canaries.neighbour);
-    run.check_output_bound(&answer, cx.case.policy.limits.output_bytes);
+    run.check_target_answer("invoke", &answer, cx)?;
     for a in &during {
         run.absorb("a request sent during the call", a)?;
         if let Answer::Err(e) = a {
@@ -883,9 +900,7 @@ fn check_liveness(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
             },
             cx.call_deadline,
         );
-        run.absorb("liveness call", &answer)?;
-        run.check_foreign_output(&answer, &cx.canaries.neighbour);
-        run.check_output_bound(&answer, cx.case.policy.limits.output_bytes);
+        run.check_target_answer("liveness call", &answer, cx)?;
         if run.events_at_key_revocation.is_some() && matches!(answer, Answer::Ok(_)) {
             run.harm.push(harm(
                 HarmKind::RanAfterRevocation,

@@ -361,14 +361,9 @@ impl CaseOption for Reload {
         cx: &Cx<'_>,
         target: &Target<'_>,
     ) -> Result<(), Stop> {
-        let first = run.session.request(
-            Op::Invoke {
-                plugin: "target".into(),
-                method: cx.case.method.clone(),
-                input_b64: crate::protocol::encode_bytes(target.input),
-            },
-            cx.call_deadline,
-        );
+        let first = run
+            .session
+            .request(super::target_call(cx, target.input), cx.call_deadline);
         run.absorb("first invoke", &first)?;
         run.check_output_bound(&first, cx.case.policy.limits.output_bytes);
         let unload = run.session.request(
@@ -621,18 +616,10 @@ impl Restarts {
     /// Sends the target a call that may fault; whatever it answers, the processes tell.
     fn fault_call(&mut self, run: &mut Run<'_>, cx: &Cx<'_>, input: &[u8]) -> Result<(), Stop> {
         self.sent.push(crate::procfs::boot_clock_ms());
-        let answer = run.session.request(
-            Op::Invoke {
-                plugin: "target".into(),
-                method: cx.case.method.clone(),
-                input_b64: crate::protocol::encode_bytes(input),
-            },
-            cx.call_deadline,
-        );
-        run.absorb("a call that faults", &answer)?;
-        run.check_foreign_output(&answer, &cx.canaries.neighbour);
-        run.check_output_bound(&answer, cx.case.policy.limits.output_bytes);
-        Ok(())
+        let answer = run
+            .session
+            .request(super::target_call(cx, input), cx.call_deadline);
+        run.check_target_answer("a call that faults", &answer, cx)
     }
 
     /// The backoff before restart `n` (1-based) of a host that doubles it each time.
@@ -701,9 +688,7 @@ impl CaseOption for Restarts {
         let processes = watch.finish();
         let tick = crate::procfs::start_resolution_ms();
         let first = self.sent.iter().min().copied().unwrap_or(u64::MAX);
-        let mut in_order = processes.clone();
-        in_order.sort_by_key(|p| p.start);
-        let restarts: Vec<String> = super::judge::restart_processes(&in_order)
+        let restarts: Vec<String> = super::judge::restart_processes(&processes)
             .iter()
             .map(|p| format!("{} ms", p.start.saturating_sub(first)))
             .collect();
