@@ -4,7 +4,7 @@
 //! 1. compiles the plugin ABI header (`sandbox/include/sbx_plugin.h`) and the
 //!    attack helpers (`include/attack.h`) alone, as C11 and as C++17, so a header
 //!    that stops compiling fails the build;
-//! 2. reads the requirement catalog (`REQUIREMENT_IDS.md`);
+//! 2. reads the requirement ids of the catalog (`conformance/requirements.toml`);
 //! 3. finds every plugin: `../sandbox/templates/<name>.{c,cpp}` (family
 //!    `template`) and `<family>/<name>.{c,cpp}`, each with its `<name>.toml`,
 //!    and validates the metadata (every problem is reported, naming its file);
@@ -47,7 +47,7 @@ const PLUGIN_FLAGS: &[&str] = &[
 /// Flags the headers are checked with, alone.
 const HEADER_FLAGS: &[&str] = &["-Wall", "-Wextra", "-Werror", "-pedantic", "-fsyntax-only"];
 
-/// Requirement-ID prefixes, as listed in `REQUIREMENT_IDS.md`.
+/// Requirement-ID prefixes, as in the catalog (`conformance/requirements.toml`).
 const REQUIREMENT_PREFIXES: &[&str] = &[
     "LOAD", "SIGN", "FS", "NET", "PROC", "SYS", "RES", "IPC", "CAP", "LIFE", "FAULT", "LEAK",
     "AUDIT",
@@ -79,7 +79,7 @@ fn run() -> Result<(), String> {
     watch(&paths.crate_dir.join("src/vocabulary.rs"));
 
     check_headers(&paths, &compilers)?;
-    let catalog = read_catalog(&paths.crate_dir.join("REQUIREMENT_IDS.md"))?;
+    let catalog = read_catalog(&paths.requirements)?;
     let plugins = discover(&paths, &catalog)?;
 
     fs::create_dir_all(&paths.out_plugins)
@@ -104,8 +104,10 @@ struct Paths {
     attack_include: PathBuf,
     /// `sandbox/templates/`.
     templates: PathBuf,
-    /// `sandbox/tests/probe/`: the sandbox's confinement probe.
+    /// `sandbox/host/tests/probe/`: the sandbox's confinement probe.
     probe: PathBuf,
+    /// `conformance/requirements.toml`: the requirement catalog, whose ids plugins attack.
+    requirements: PathBuf,
     /// `$OUT_DIR`.
     out_dir: PathBuf,
     /// `$OUT_DIR/plugins/`: the built shared objects.
@@ -127,7 +129,8 @@ impl Paths {
             sandbox_include: workspace.join("sandbox/include"),
             attack_include: crate_dir.join("include"),
             templates: workspace.join("sandbox/templates"),
-            probe: workspace.join("sandbox/tests/probe"),
+            probe: workspace.join("sandbox/host/tests/probe"),
+            requirements: workspace.join("conformance/requirements.toml"),
             out_plugins: out_dir.join("plugins"),
             out_dir,
             crate_dir,
@@ -231,26 +234,25 @@ fn run_compiler(command: &mut Command, input: &Path) -> Result<(), String> {
 
 /// Reads the requirement IDs from the first cell of the catalog's table rows.
 fn read_catalog(path: &Path) -> Result<BTreeSet<String>, String> {
+    /// The part of `conformance/requirements.toml` the build needs: the ids.
+    #[derive(serde::Deserialize)]
+    struct Catalog {
+        requirement: Vec<Requirement>,
+    }
+    #[derive(serde::Deserialize)]
+    struct Requirement {
+        id: String,
+    }
     watch(path);
     let text = fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let catalog: Catalog = toml::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut ids = BTreeSet::new();
-    for (number, line) in text.lines().enumerate() {
-        let Some(row) = line.trim().strip_prefix('|') else {
-            continue;
-        };
-        let cell = row.split('|').next().unwrap_or("").trim().trim_matches('`');
-        if !cell.contains('-') || cell.starts_with("ID") || cell.starts_with('-') {
-            continue;
+    for Requirement { id } in catalog.requirement {
+        if let Err(problem) = check_requirement_id(&id) {
+            return Err(format!("{}: {problem}", path.display()));
         }
-        if let Err(problem) = check_requirement_id(cell) {
-            return Err(format!("{}:{}: {problem}", path.display(), number + 1));
-        }
-        if !ids.insert(cell.to_string()) {
-            return Err(format!(
-                "{}:{}: {cell} listed twice",
-                path.display(),
-                number + 1
-            ));
+        if !ids.insert(id.clone()) {
+            return Err(format!("{}: {id} listed twice", path.display()));
         }
     }
     if ids.is_empty() {
@@ -580,7 +582,7 @@ fn validate(
             problem(message);
         } else if !catalog.contains(id) {
             problem(format!(
-                "requirement ID {id} is not listed in REQUIREMENT_IDS.md"
+                "requirement ID {id} is not in conformance/requirements.toml"
             ));
         } else if attacks.contains(id) {
             problem(format!("requirement ID {id} listed twice"));

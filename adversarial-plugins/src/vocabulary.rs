@@ -74,7 +74,7 @@ vocabulary! {
         Benign = "benign",
         /// The template plugins plugin authors copy (`sandbox/templates`).
         Template = "template",
-        /// The sandbox's own test probe (`sandbox/tests/probe`): attempts one forbidden
+        /// The sandbox's own test probe (`sandbox/host/tests/probe`): attempts one forbidden
         /// operation on request, so tests can prove each confinement layer from inside.
         Probe = "probe",
     }

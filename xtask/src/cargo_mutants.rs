@@ -15,6 +15,8 @@ use std::process::Command;
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
+use crate::cargo_mutants_report::{CAUGHT, covers};
+
 /// The scopes file.
 pub const SCOPES: &str = "conformance/mutants/scopes.toml";
 
@@ -22,7 +24,14 @@ pub const SCOPES: &str = "conformance/mutants/scopes.toml";
 pub const ORIGINAL_ENV: &str = "SBX_MUTANTS_ORIGINAL";
 
 /// The crates whose code is mutated: the reference sandbox and the libraries it ships.
-pub const PACKAGES: [&str; 3] = ["sbx-sandbox", "sbx-package", "sbx-ipc"];
+pub const PACKAGES: [&str; 6] = [
+    "sbx-host",
+    "sbx-runner",
+    "sbx-policy",
+    "sbx-contract",
+    "sbx-package",
+    "sbx-ipc",
+];
 
 /// Where the sandbox's sources are, from the workspace root.
 const SOURCES: &str = "sandbox";
@@ -81,13 +90,6 @@ pub struct Scopes {
     /// Files judged a second time with their own layer alone.
     #[serde(default)]
     pub alone: Vec<Alone>,
-}
-
-pub fn covers(pattern: &str, file: &str) -> bool {
-    match pattern.strip_suffix('/') {
-        Some(dir) => file.starts_with(&format!("{dir}/")),
-        None => file == pattern,
-    }
 }
 
 impl Scopes {
@@ -289,9 +291,6 @@ pub fn oracle() -> Result<()> {
     Ok(())
 }
 
-/// What the oracle says when a requirement failed (the report reads it from the log).
-pub const CAUGHT: &str = "the suite fails the sandbox of this tree: ";
-
 /// Runs the unmutated checkout's suite (its harness and plugins: a mutant of `sbx-package`
 /// must not change how the harness signs its packages) against `adapter`, with `only`
 /// layers alone, on the cases of `filter`; where its results are.
@@ -382,18 +381,22 @@ fn failing_requirements(results: &Path) -> Result<Vec<String>> {
 /// `cargo xtask mutants --cargo-mutants [--docs] [--results DIR | ARGS]`: runs
 /// cargo-mutants with ARGS (`--in-diff FILE`, `--shard K/N`, `--file F`, ...), or reads the
 /// output of an earlier run (`--results DIR`, a `mutants.out`), prints the score and the
-/// survivors, and with `--docs` merges the run into the committed report.
+/// survivors, and with `--docs` merges the run into the committed report. `--render`
+/// renders the committed report again (after `survivors.toml` or `scopes.toml` changed,
+/// or code moved: the rows of mutants the checkout no longer has are dropped).
 pub fn run(args: &[String]) -> Result<()> {
     let root = std::env::current_dir()?;
     let scopes = Scopes::load(&root)?;
     let survivors = crate::cargo_mutants_report::survivors(&root)?;
     let mut docs = false;
+    let mut render = false;
     let mut results = None;
     let mut extra = Vec::new();
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--docs" => docs = true,
+            "--render" => render = true,
             "--results" => {
                 results = Some(PathBuf::from(
                     it.next().context("--results needs a directory")?,
@@ -401,6 +404,21 @@ pub fn run(args: &[String]) -> Result<()> {
             }
             _ => extra.push(a.clone()),
         }
+    }
+    if render {
+        // The committed report again, under this checkout's survivors, scopes and mutants:
+        // after a judgement changed, or code moved.
+        if results.is_some() || !extra.is_empty() {
+            bail!("--render re-renders the committed report; it takes no other argument");
+        }
+        let current = current_keys(&root, &scopes)?;
+        return crate::cargo_mutants_report::write_docs(
+            &root,
+            &Default::default(),
+            &current,
+            &survivors,
+            &scopes.target,
+        );
     }
     let out = match results {
         Some(dir) => {
@@ -627,7 +645,7 @@ mod tests {
         assert_eq!(
             s.filter_for(&[
                 "sandbox/package/src/trust.rs".into(),
-                "sandbox/src/supervisor.rs".into()
+                "sandbox/host/src/supervisor.rs".into()
             ]),
             None
         );
@@ -639,10 +657,10 @@ mod tests {
     fn a_filter_file_is_judged_again_with_its_layer_alone() {
         let s = scopes();
         assert_eq!(
-            s.alone_for(&["sandbox/src/policy/seccomp.rs".into()]),
+            s.alone_for(&["sandbox/policy/src/seccomp.rs".into()]),
             Some("seccomp")
         );
-        assert_eq!(s.alone_for(&["sandbox/src/broker.rs".into()]), None);
+        assert_eq!(s.alone_for(&["sandbox/host/src/broker.rs".into()]), None);
         assert_eq!(s.alone_for(&[]), None);
         assert_eq!(
             pristine_dir(Path::new("/r"), "seccomp,landlock"),
@@ -655,14 +673,14 @@ mod tests {
         let dir = tempfile_dir();
         let (a, b) = (dir.join("a"), dir.join("b"));
         for t in [&a, &b] {
-            std::fs::create_dir_all(t.join("sandbox/src")).expect("dirs");
-            std::fs::write(t.join("sandbox/src/x.rs"), "fn x() {}").expect("x");
-            std::fs::write(t.join("sandbox/src/y.rs"), "fn y() {}").expect("y");
+            std::fs::create_dir_all(t.join("sandbox/host/src")).expect("dirs");
+            std::fs::write(t.join("sandbox/host/src/x.rs"), "fn x() {}").expect("x");
+            std::fs::write(t.join("sandbox/host/src/y.rs"), "fn y() {}").expect("y");
         }
-        std::fs::write(b.join("sandbox/src/y.rs"), "fn y() { loop {} }").expect("mutant");
+        std::fs::write(b.join("sandbox/host/src/y.rs"), "fn y() { loop {} }").expect("mutant");
         assert_eq!(
             changed_sources(&b, &a).expect("compared"),
-            ["sandbox/src/y.rs"]
+            ["sandbox/host/src/y.rs"]
         );
         let _ = std::fs::remove_dir_all(&dir);
     }

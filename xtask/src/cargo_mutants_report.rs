@@ -24,7 +24,18 @@ pub const DOCS_DATA: &str = "docs/cargo-mutants.json";
 pub const JUDGED_AT: &str = "judged-at";
 
 /// What the oracle prints when a requirement failed.
-const CAUGHT_LINE: &str = crate::cargo_mutants::CAUGHT;
+/// What the oracle (`cargo_mutants::oracle`) says when a requirement failed: the report
+/// reads it from the mutant's log.
+pub const CAUGHT: &str = "the suite fails the sandbox of this tree: ";
+
+/// Whether `file` (a path from the workspace root) is `pattern` or under it, when `pattern`
+/// ends in `/`.
+pub fn covers(pattern: &str, file: &str) -> bool {
+    match pattern.strip_suffix('/') {
+        Some(dir) => file.starts_with(&format!("{dir}/")),
+        None => file == pattern,
+    }
+}
 
 /// How one mutant fared.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -223,7 +234,7 @@ pub fn read_run(out: &Path, judged_at: &str) -> Result<BTreeMap<String, Row>> {
 /// One mutant's outcome from cargo-mutants' summary and the oracle's log.
 fn judge(summary: &str, log: &str) -> (Outcome, Vec<String>) {
     match summary {
-        "CaughtMutant" => match log.lines().rev().find_map(|l| l.split_once(CAUGHT_LINE)) {
+        "CaughtMutant" => match log.lines().rev().find_map(|l| l.split_once(CAUGHT)) {
             Some((_, failed)) => (
                 Outcome::Caught,
                 failed
@@ -349,12 +360,8 @@ fn in_target<'r>(
     rows: &'r BTreeMap<String, Row>,
     target: &'r Target,
 ) -> impl Iterator<Item = (&'r String, &'r Row)> {
-    rows.iter().filter(|(_, r)| {
-        target
-            .files
-            .iter()
-            .any(|f| crate::cargo_mutants::covers(f, &r.file))
-    })
+    rows.iter()
+        .filter(|(_, r)| target.files.iter().any(|f| covers(f, &r.file)))
 }
 
 /// Merges `rows` into the committed data, drops the rows of mutants whose key is not in
@@ -567,8 +574,8 @@ mod tests {
     #[test]
     fn a_key_drops_the_line_and_column_only() {
         assert_eq!(
-            key("sandbox/src/host.rs:471:49: replace > with >= in recover"),
-            "sandbox/src/host.rs: replace > with >= in recover"
+            key("sandbox/host/src/host.rs:471:49: replace > with >= in recover"),
+            "sandbox/host/src/host.rs: replace > with >= in recover"
         );
         assert_eq!(key("not a mutant name"), "not a mutant name");
     }
@@ -594,7 +601,7 @@ mod tests {
 
     fn row(outcome: Outcome) -> Row {
         Row {
-            file: "sandbox/src/host.rs".into(),
+            file: "sandbox/host/src/host.rs".into(),
             function: String::new(),
             outcome,
             evidence: Vec::new(),

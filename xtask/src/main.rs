@@ -11,6 +11,7 @@ use std::process::{Command, ExitCode};
 
 use anyhow::{Context, Result, bail};
 
+mod architecture;
 mod cargo_mutants;
 mod cargo_mutants_report;
 mod fuzz;
@@ -31,7 +32,8 @@ tasks:
                   sandbox's crates with the suite as the oracle (ARGS go to cargo mutants:
                   --in-diff FILE, --shard K/N, --file PATH), prints the score and the
                   survivors, and with --docs merges the run into docs/cargo-mutants.md;
-                  `--results DIR` reads an earlier run's mutants.out instead of running
+                  `--results DIR` reads an earlier run's mutants.out instead of running;
+                  `--render` renders the committed report again (survivors or code changed)
 ";
 
 fn main() -> ExitCode {
@@ -189,7 +191,7 @@ fn conformance(args: &[String]) -> Result<()> {
         "-p",
         "sbx-harness",
         "-p",
-        "sbx-sandbox",
+        "sbx-runner",
         "--bins",
     ])?;
     let bin = std::fs::canonicalize("target/debug").context("target/debug")?;
@@ -330,7 +332,9 @@ fn plugins() -> Result<()> {
         "-p",
         "sbx-adversarial-plugins",
         "-p",
-        "sbx-sandbox",
+        "sbx-cli",
+        "-p",
+        "sbx-runner",
         "--bins",
     ])?;
     // The build script writes the plugins into its OUT_DIR; find the newest copy.

@@ -561,7 +561,7 @@ pub(crate) fn build(tree: &Path, target: &Path) -> Result<bool> {
             "-p",
             "sbx-adapters",
             "-p",
-            "sbx-sandbox",
+            "sbx-runner",
             "--bins",
         ])
         .env("CARGO_TARGET_DIR", target)

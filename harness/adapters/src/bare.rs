@@ -28,10 +28,10 @@ use std::collections::BTreeMap;
 use std::ffi::{CString, c_char, c_int, c_void};
 use std::sync::Mutex;
 
+use sbx_contract::abi;
 use sbx_harness::protocol::{
     ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy,
 };
-use sbx_sandbox::abi;
 use serde_json::Value;
 
 use crate::serve::{Backend, Revoker, error, invoke_result, write_line};

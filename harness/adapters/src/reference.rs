@@ -14,13 +14,13 @@ use std::time::Duration;
 use sbx_harness::protocol::{
     ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy, Termination,
 };
-use sbx_package::TrustStore;
-use sbx_sandbox::host::{Host, HostConfig, HostError, HostRevoker};
-use sbx_sandbox::policy::plugins::{PolicyStore, RestartPolicy};
-use sbx_sandbox::{
+use sbx_host::host::{Host, HostConfig, HostError, HostRevoker};
+use sbx_host::plugin_policy::{PolicyStore, RestartPolicy};
+use sbx_host::{
     Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, Plugin,
     SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
 };
+use sbx_package::TrustStore;
 use serde_json::Value;
 
 use crate::serve::{Backend, Revoker, error, invoke_result, terminated};
@@ -55,7 +55,7 @@ pub const LAYERS: &[&str] = &[
 ];
 
 /// The `shared-id` mutant's uid is this plus the adapter's process id: above the per-plugin
-/// ids (`sbx_sandbox::config::PER_PLUGIN_ID_BASE` plus a process id below 2^22).
+/// ids (`sbx_host::config::PER_PLUGIN_ID_BASE` plus a process id below 2^22).
 const SHARED_ID_BASE: u32 = 0x7180_0000;
 
 /// Log records forwarded per plugin; the rest are counted, not forwarded.
@@ -662,7 +662,7 @@ fn sandbox_error(e: SandboxError) -> ErrorBody {
         } => {
             // A refusal is the runner's own "cannot load" exit or a failed init; anything
             // else (a filter kill in a constructor, a deadline) is the process ending.
-            let refused = record.exit_code == Some(sbx_sandbox::runner::serve::exit_code::LOAD)
+            let refused = record.exit_code == Some(sbx_contract::exit_code::LOAD)
                 || message.starts_with("sbx_plugin_init returned");
             let t = termination(&record);
             if refused {
@@ -902,11 +902,11 @@ impl Backend for Reference {
                 "the audit log could not be opened",
             ));
         }
-        let records = sbx_sandbox::audit::read_log(std::path::Path::new(AUDIT_FILE))
+        let records = sbx_host::audit::read_log(std::path::Path::new(AUDIT_FILE))
             .map_err(|e| error(ErrorKind::Internal, e.to_string()))?;
         // A package's records are under the name the host runs it as.
         let recorded_as = self.recorded_as.get(plugin).map_or(plugin, String::as_str);
-        let mine: Vec<&sbx_sandbox::AuditRecord> =
+        let mine: Vec<&sbx_host::AuditRecord> =
             records.iter().filter(|r| r.plugin == recorded_as).collect();
         // The newest records only, so that the answer stays well within a protocol line
         // however much a plugin made the sandbox record.
@@ -958,7 +958,7 @@ mod tests {
     fn packages_declare_the_sandbox_abi() {
         assert_eq!(
             sbx_harness::package::ABI_VERSION,
-            sbx_sandbox::abi::ABI_VERSION
+            sbx_contract::abi::ABI_VERSION
         );
     }
 }

@@ -20,6 +20,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 mod keys;
 mod manifest;

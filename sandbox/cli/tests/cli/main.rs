@@ -1,0 +1,5 @@
+//! Integration tests of `sbx`, the reference sandbox's command line.
+
+mod common;
+mod run;
+mod unprivileged;

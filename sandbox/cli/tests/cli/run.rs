@@ -1,0 +1,228 @@
+//! `sbx run` as the README shows it.
+
+use std::process::Command;
+
+use crate::common::{plugin, runner};
+
+fn sbx(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sbx"))
+        .env("SBX_RUNNER", runner())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn sbx_run_hosts_the_c_template() {
+    let p = plugin("template_c");
+    let out = sbx(&[
+        "run",
+        "--plugin",
+        p.to_str().unwrap(),
+        "--method",
+        "reverse",
+        "--input",
+        "sandbox",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"xobdnas");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("template_c ready"));
+}
+
+#[test]
+fn sbx_run_hosts_the_cpp_template() {
+    let p = plugin("template_cpp");
+    let out = sbx(&[
+        "run",
+        "--plugin",
+        p.to_str().unwrap(),
+        "--method",
+        "upper",
+        "--input",
+        "sandbox",
+        "--report",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.stdout, b"SANDBOX");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("seccomp"));
+}
+
+#[test]
+fn a_killed_plugin_exits_1_with_its_record() {
+    let p = plugin("probe");
+    let out = sbx(&["run", "--plugin", p.to_str().unwrap(), "--method", "socket"]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("seccomp_violation") && err.contains("\"socket\""),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_usage_exits_2_with_a_reason() {
+    for (args, expect) in [
+        (&["run", "--method", "x"][..], "--plugin is required"),
+        (
+            &["run", "--plugin", "/nonexistent.so", "--method", "x"][..],
+            "/nonexistent.so",
+        ),
+        (
+            &[
+                "run",
+                "--plugin",
+                "x",
+                "--method",
+                "m",
+                "--disable",
+                "bogus",
+            ][..],
+            "unknown layer `bogus`",
+        ),
+        (
+            &["run", "--plugin", "x", "--method", "m", "--timeout-ms", "0"][..],
+            "not a positive integer",
+        ),
+        (&["frobnicate"][..], "unknown command"),
+    ] {
+        let out = sbx(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(expect), "{args:?}: {err}");
+    }
+}
+
+/// The README's worked example: a key, the C template signed, verified, hosted under the
+/// example policy, and the audit log read back.
+#[test]
+fn sign_verify_and_host_the_template_as_the_readme_shows() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(sbx(&["keygen", "--out", &d("publisher")]));
+    let template = plugin("template_c");
+    ok(sbx(&[
+        "sign",
+        "--key",
+        &d("publisher.key"),
+        "--plugin",
+        template.to_str().unwrap(),
+        "--name",
+        "template-c",
+        "--version",
+        "1.0.0",
+        "--capability",
+        "log",
+        "--out",
+        &d("template-c.sbxpkg"),
+    ]));
+    let verified = ok(sbx(&[
+        "verify",
+        "--pub",
+        &d("publisher.pub"),
+        &d("template-c.sbxpkg"),
+    ]));
+    assert!(
+        verified.starts_with("verified template-c 1.0.0"),
+        "{verified}"
+    );
+    assert!(ok(sbx(&["inspect", &d("template-c.sbxpkg")])).contains("sha256 matches"));
+    let policy = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../policy/plugins.example.toml"
+    );
+    let out = ok(sbx(&[
+        "host",
+        "--package",
+        &d("template-c.sbxpkg"),
+        "--pub",
+        &d("publisher.pub"),
+        "--policy",
+        policy,
+        "--storage",
+        &d("storage"),
+        "--audit",
+        &d("audit.jsonl"),
+        "--method",
+        "reverse",
+        "--input",
+        "signed",
+    ]));
+    assert_eq!(out, "dengis");
+    let stats = ok(sbx(&["stats", &d("audit.jsonl")]));
+    assert!(stats.contains("template-c"), "{stats}");
+    assert!(stats.contains("invocations 1"), "{stats}");
+    // A tampered package is refused with its kind, and exit code 1.
+    std::fs::write(dir.path().join("template-c.sbxpkg/plugin.so"), b"not it").unwrap();
+    let refused = sbx(&[
+        "verify",
+        "--pub",
+        &d("publisher.pub"),
+        &d("template-c.sbxpkg"),
+    ]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("tampered_binary"));
+}
+
+/// Limits asked for at signing land in the signed manifest; a value no manifest may hold
+/// is refused before anything is signed.
+#[test]
+fn sign_records_the_limits_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    assert!(sbx(&["keygen", "--out", &d("publisher")]).status.success());
+    let template = plugin("template_c");
+    let sign = |extra: &[&str], out: &str| {
+        let mut args = vec![
+            "sign".to_owned(),
+            "--key".into(),
+            d("publisher.key"),
+            "--plugin".into(),
+            template.to_str().unwrap().into(),
+            "--name".into(),
+            "template-c".into(),
+            "--version".into(),
+            "1.0.0".into(),
+            "--out".into(),
+            d(out),
+        ];
+        args.extend(extra.iter().map(|a| (*a).to_owned()));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sbx(&args)
+    };
+    let signed = sign(&["--cpu-percent", "20", "--memory-mib", "64"], "capped");
+    assert!(signed.status.success(), "{signed:?}");
+    let shown = String::from_utf8(sbx(&["inspect", &d("capped")]).stdout).unwrap();
+    assert!(
+        shown.contains("limits        memory_mib 64, cpu_percent 20"),
+        "{shown}"
+    );
+    for (bad, why) in [
+        (["--cpu-percent", "0"], "limits.cpu_percent"),
+        (["--cpu-percent", "fast"], "--cpu-percent takes a number"),
+    ] {
+        let out = sign(&bad, "refused");
+        assert_eq!(out.status.code(), Some(2), "{out:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stderr).contains(why),
+            "{out:?}"
+        );
+        assert!(!dir.path().join("refused").exists());
+    }
+}

@@ -1,0 +1,162 @@
+//! The runner's configuration: what the host decides and the runner applies to itself,
+//! sent as JSON in the runner's argv ([`RunnerConfig`]).
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// Resource limits applied with `setrlimit` in the runner before any plugin code runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// RLIMIT_AS: address space in bytes.
+    pub address_space_bytes: u64,
+    /// RLIMIT_CPU: CPU seconds (soft; the hard limit is one second more, then SIGKILL).
+    pub cpu_seconds: u64,
+    /// RLIMIT_NOFILE: open descriptors.
+    pub open_files: u64,
+    /// RLIMIT_FSIZE: largest file the process may write, in bytes.
+    pub file_size_bytes: u64,
+    /// RLIMIT_NPROC: processes and threads of the sandbox user (the plugin's threads).
+    pub processes: u64,
+    /// Largest output one invoke may return, in bytes (bounded by the frame size).
+    pub output_bytes: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            address_space_bytes: 1 << 30,
+            cpu_seconds: 10,
+            open_files: 32,
+            file_size_bytes: 0,
+            processes: 32,
+            output_bytes: 512 * 1024,
+        }
+    }
+}
+
+/// The confinement layers. Each can be switched off, which exists so the conformance suite
+/// can build mutants of the reference sandbox (one layer missing each) and show that its
+/// checks catch them; a production host leaves them all on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Layers {
+    /// Switch to an unprivileged uid when the host is root.
+    pub drop_identity: bool,
+    /// New user, pid, net, mount, ipc and uts namespaces.
+    pub namespaces: bool,
+    /// Empty capability sets and bounding set.
+    pub drop_capabilities: bool,
+    /// `PR_SET_NO_NEW_PRIVS`.
+    pub no_new_privs: bool,
+    /// Landlock filesystem, network and scope rules.
+    pub landlock: bool,
+    /// The rlimits in [`Limits`].
+    pub rlimits: bool,
+    /// The seccomp policy.
+    pub seccomp: bool,
+    /// Host calls from plugin threads take the channel one at a time, request and reply
+    /// together, so that each reply reaches the thread that asked. (Not a kernel layer:
+    /// the runner's own discipline, switched off only by the conformance mutant.)
+    #[serde(default = "on")]
+    pub serialised_host_calls: bool,
+}
+
+fn on() -> bool {
+    true
+}
+
+impl Layers {
+    /// Every layer on: the reference sandbox.
+    pub const ALL: Layers = Layers {
+        drop_identity: true,
+        namespaces: true,
+        drop_capabilities: true,
+        no_new_privs: true,
+        landlock: true,
+        rlimits: true,
+        seccomp: true,
+        serialised_host_calls: true,
+    };
+}
+
+impl Default for Layers {
+    fn default() -> Self {
+        Layers::ALL
+    }
+}
+
+/// What to do when the kernel cannot apply a layer that is switched on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Strictness {
+    /// Run with what could be applied; the enforcement report says what is missing.
+    #[default]
+    BestEffort,
+    /// Refuse to load the plugin unless every switched-on layer is fully in force.
+    Strict,
+}
+
+/// Everything the runner needs, sent as JSON in its argv. Contains no secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunnerConfig {
+    /// The plugin shared object (a path the runner opens read-only; `/proc/self/fd/5` when
+    /// the plugin comes sealed on descriptor 5).
+    pub plugin: PathBuf,
+    /// The plugin is the sealed memfd on descriptor 5 (kept open until it is loaded).
+    pub plugin_fd: bool,
+    /// Limits to apply.
+    pub limits: Limits,
+    /// Layers to apply.
+    pub layers: Layers,
+    /// What to do with a layer the kernel refuses.
+    pub strictness: Strictness,
+    /// The uid and gid to switch to when started as root.
+    pub unprivileged_id: UnprivilegedId,
+    /// Directories and files the dynamic loader may read (Landlock), besides the plugin.
+    pub loader_paths: Vec<PathBuf>,
+    /// The host's pid: the runner exits if its parent is not this process.
+    pub host_pid: u32,
+}
+
+/// uid and gid of `nobody`.
+pub const NOBODY: u32 = 65534;
+
+/// The first of the ids plugins run under when the host is root, one per plugin: the
+/// runner's process id is added to it. Above the ranges that users, `nobody`, subordinate
+/// ids and containers' user namespaces are usually given, and below 2^31, which some tools
+/// read as a negative number: `0x7100_0000` plus the largest process id Linux allows
+/// (2^22) is `0x7140_0000`.
+pub const PER_PLUGIN_ID_BASE: u32 = 0x7100_0000;
+
+/// The uid and gid a plugin runs under when the host is root.
+///
+/// The kernel counts a user's processes and threads for RLIMIT_NPROC across the whole
+/// machine. Plugins sharing one id (`nobody`) share that count: one plugin holding its
+/// thread cap leaves every other plugin unable to start a thread. An id of its own per
+/// plugin makes the cap the plugin's alone, and puts a user boundary between plugins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum UnprivilegedId {
+    /// `base` plus the runner's process id: no other running plugin of the host has it.
+    PerPlugin { base: u32 },
+    /// The same id for every plugin; they share one RLIMIT_NPROC count.
+    Fixed(u32),
+}
+
+impl UnprivilegedId {
+    /// The id for the runner with process id `pid`; `None` past `u32::MAX`.
+    pub fn for_runner(self, pid: u32) -> Option<u32> {
+        match self {
+            UnprivilegedId::PerPlugin { base } => base.checked_add(pid),
+            UnprivilegedId::Fixed(id) => Some(id),
+        }
+    }
+}
+
+impl Default for UnprivilegedId {
+    fn default() -> Self {
+        UnprivilegedId::PerPlugin {
+            base: PER_PLUGIN_ID_BASE,
+        }
+    }
+}

@@ -1,0 +1,390 @@
+//! Sandbox configuration: what to load, the limits, the deadlines and which layers to apply.
+//!
+//! [`SandboxConfig`] is what a host builds (through [`SandboxConfig::builder`]); the part the
+//! runner needs travels to it as [`RunnerConfig`], serialised as JSON in its argv.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+pub use sbx_contract::config::{
+    Layers, Limits, NOBODY, PER_PLUGIN_ID_BASE, RunnerConfig, Strictness, UnprivilegedId,
+};
+
+use crate::broker::BrokerConfig;
+use crate::sealed::SealedPlugin;
+
+/// Wall-clock deadlines, one per lifecycle phase and one per call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deadlines {
+    /// From spawn until the plugin is loaded (confinement, dlopen, constructors).
+    pub load: Duration,
+    /// `sbx_plugin_init`.
+    pub init: Duration,
+    /// Each `sbx_plugin_invoke`.
+    pub call: Duration,
+    /// Graceful shutdown before the host kills the process.
+    pub shutdown: Duration,
+    /// Answer to a heartbeat.
+    pub heartbeat: Duration,
+    /// Stopping or continuing the process on pause and resume.
+    pub pause: Duration,
+}
+
+impl Default for Deadlines {
+    fn default() -> Self {
+        Deadlines {
+            load: Duration::from_secs(10),
+            init: Duration::from_secs(5),
+            call: Duration::from_secs(5),
+            shutdown: Duration::from_secs(2),
+            heartbeat: Duration::from_secs(2),
+            pause: Duration::from_secs(2),
+        }
+    }
+}
+
+/// The host-side configuration of one sandboxed plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SandboxConfig {
+    /// The plugin's name: in audit records, and the key of its storage. By default the file
+    /// name of the shared object without its extension.
+    pub name: String,
+    /// The plugin shared object. With [`SandboxConfig::sealed`] it only names the plugin
+    /// in messages: the sealed bytes are what runs.
+    pub plugin: PathBuf,
+    /// Verified bytes sealed in a memfd, loaded instead of `plugin` (see [`SealedPlugin`]).
+    pub sealed: Option<SealedPlugin>,
+    /// What the capability broker grants and the quotas it keeps.
+    pub broker: BrokerConfig,
+    /// Memory cap in MiB enforced by a cgroup (see [`crate::cgroup`]); `None`: RLIMIT_AS only.
+    pub memory_cap_mib: Option<u64>,
+    /// CPU rate cap, in percent of one CPU, enforced by a cgroup's CPU controller (see
+    /// [`crate::cgroup`]); `None`: no rate cap (RLIMIT_CPU still bounds the total).
+    pub cpu_rate_percent: Option<u32>,
+    /// The runner binary (`sbx-runner`).
+    pub runner: PathBuf,
+    /// Where the host finds the kernel's interfaces (cgroups, /proc).
+    pub host_paths: HostPaths,
+    /// Resource limits.
+    pub limits: Limits,
+    /// Wall-clock deadlines.
+    pub deadlines: Deadlines,
+    /// Layers to apply.
+    pub layers: Layers,
+    /// Behaviour when a layer is unavailable.
+    pub strictness: Strictness,
+    /// uid/gid used when the host is root.
+    pub unprivileged_id: UnprivilegedId,
+    /// Read-only paths for the dynamic loader.
+    pub loader_paths: Vec<PathBuf>,
+}
+
+/// Where the host finds the kernel's interfaces: written nowhere else, so that a test can
+/// point the host at a fake tree and a host with another layout can say where its are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostPaths {
+    /// Where the cgroup hierarchies are mounted (the v2 hierarchy, and in hybrid mode
+    /// `unified/` and the v1 controllers beside it).
+    pub cgroup_root: PathBuf,
+    /// Where procfs is mounted: the host reads its runners' state, CPU time and memory there.
+    pub proc_root: PathBuf,
+}
+
+impl Default for HostPaths {
+    fn default() -> Self {
+        HostPaths {
+            cgroup_root: PathBuf::from(crate::cgroup::CGROUP_ROOT),
+            proc_root: PathBuf::from("/proc"),
+        }
+    }
+}
+
+/// Paths the dynamic loader reads on Debian-like and most other distributions.
+pub const DEFAULT_LOADER_PATHS: &[&str] = &[
+    "/lib",
+    "/lib64",
+    "/usr/lib",
+    "/usr/lib64",
+    "/etc/ld.so.cache",
+];
+
+/// A configuration error found before anything is spawned.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigError {
+    /// No plugin path was given.
+    #[error("no plugin given")]
+    NoPlugin,
+    /// The plugin path does not name a readable regular file.
+    #[error("plugin {path}: {source}")]
+    Plugin {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The runner binary could not be found.
+    #[error(
+        "runner binary not found (looked at {looked}); set it with SandboxConfigBuilder::runner or SBX_RUNNER"
+    )]
+    RunnerNotFound { looked: String },
+    /// A limit is zero or exceeds what the channel can carry.
+    #[error("invalid limit {name} = {value}: {why}")]
+    InvalidLimit {
+        name: &'static str,
+        value: u64,
+        why: &'static str,
+    },
+}
+
+impl SandboxConfig {
+    /// A builder with every layer on and default limits.
+    pub fn builder(plugin: impl Into<PathBuf>) -> SandboxConfigBuilder {
+        SandboxConfigBuilder {
+            name: None,
+            memory_cap_mib: None,
+            cpu_rate_percent: None,
+            sealed: None,
+            broker: BrokerConfig::default(),
+            plugin: plugin.into(),
+            runner: None,
+            host_paths: HostPaths::default(),
+            limits: Limits::default(),
+            deadlines: Deadlines::default(),
+            layers: Layers::ALL,
+            strictness: Strictness::BestEffort,
+            unprivileged_id: UnprivilegedId::default(),
+            loader_paths: DEFAULT_LOADER_PATHS.iter().map(PathBuf::from).collect(),
+        }
+    }
+
+    /// A configuration that runs a verified package: its bytes sealed in a memfd, its
+    /// manifest name as the plugin's name. Limits and grants are the caller's (the policy's).
+    pub fn for_package(
+        package: &sbx_package::VerifiedPackage,
+    ) -> std::io::Result<SandboxConfigBuilder> {
+        let sealed = SealedPlugin::seal(&package.manifest.name, &package.binary)?;
+        Ok(
+            SandboxConfig::builder(package.source.join(sbx_package::PLUGIN_FILE))
+                .name(package.manifest.name.clone())
+                .sealed(sealed),
+        )
+    }
+
+    /// The part of the configuration the runner receives.
+    pub fn runner_config(&self, host_pid: u32) -> RunnerConfig {
+        let sealed_path = PathBuf::from(format!("/proc/self/fd/{}", sbx_contract::fds::PLUGIN_FD));
+        RunnerConfig {
+            plugin: if self.sealed.is_some() {
+                sealed_path
+            } else {
+                self.plugin.clone()
+            },
+            plugin_fd: self.sealed.is_some(),
+            limits: self.limits,
+            layers: self.layers,
+            strictness: self.strictness,
+            unprivileged_id: self.unprivileged_id,
+            loader_paths: self.loader_paths.clone(),
+            host_pid,
+        }
+    }
+}
+
+/// Builder for [`SandboxConfig`].
+#[derive(Debug, Clone)]
+pub struct SandboxConfigBuilder {
+    name: Option<String>,
+    memory_cap_mib: Option<u64>,
+    cpu_rate_percent: Option<u32>,
+    sealed: Option<SealedPlugin>,
+    broker: BrokerConfig,
+    plugin: PathBuf,
+    runner: Option<PathBuf>,
+    host_paths: HostPaths,
+    limits: Limits,
+    deadlines: Deadlines,
+    layers: Layers,
+    strictness: Strictness,
+    unprivileged_id: UnprivilegedId,
+    loader_paths: Vec<PathBuf>,
+}
+
+impl SandboxConfigBuilder {
+    /// The runner binary; by default `$SBX_RUNNER`, else `sbx-runner` beside the current executable
+    /// or in its parent directory (where cargo puts binaries relative to test executables).
+    pub fn runner(mut self, path: impl Into<PathBuf>) -> Self {
+        self.runner = Some(path.into());
+        self
+    }
+    /// Where the host finds cgroups and /proc (default: [`HostPaths::default`]).
+    pub fn host_paths(mut self, paths: HostPaths) -> Self {
+        self.host_paths = paths;
+        self
+    }
+    /// Load these sealed, verified bytes instead of the file at the plugin path.
+    pub fn sealed(mut self, sealed: SealedPlugin) -> Self {
+        self.sealed = Some(sealed);
+        self
+    }
+    /// Cap the plugin's memory with a cgroup (the best layer available; reported as
+    /// `cgroup.memory` in the enforcement report).
+    pub fn memory_cap_mib(mut self, mib: u64) -> Self {
+        self.memory_cap_mib = Some(mib);
+        self
+    }
+    /// Cap the plugin's CPU rate at `percent` of one CPU with a cgroup (reported as
+    /// `cgroup.cpu`); a call that meets the cap is throttled, not killed.
+    pub fn cpu_rate_percent(mut self, percent: u32) -> Self {
+        self.cpu_rate_percent = Some(percent.max(1));
+        self
+    }
+    /// The plugin's name (see [`SandboxConfig::name`]).
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(name.into());
+        self
+    }
+    /// Capabilities, storage, allowlist and host-call quotas (default: `log` only).
+    pub fn broker(mut self, broker: BrokerConfig) -> Self {
+        self.broker = broker;
+        self
+    }
+    /// Resource limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+    /// Deadlines.
+    pub fn deadlines(mut self, deadlines: Deadlines) -> Self {
+        self.deadlines = deadlines;
+        self
+    }
+    /// Confinement layers (all on by default).
+    pub fn layers(mut self, layers: Layers) -> Self {
+        self.layers = layers;
+        self
+    }
+    /// Refuse to run unless every switched-on layer is in force.
+    pub fn strictness(mut self, strictness: Strictness) -> Self {
+        self.strictness = strictness;
+        self
+    }
+    /// uid/gid to switch to when the host is root (default: one per plugin,
+    /// [`PER_PLUGIN_ID_BASE`] plus the runner's process id).
+    pub fn unprivileged_id(mut self, id: UnprivilegedId) -> Self {
+        self.unprivileged_id = id;
+        self
+    }
+    /// Read-only paths for the dynamic loader (replaces the defaults).
+    pub fn loader_paths(mut self, paths: Vec<PathBuf>) -> Self {
+        self.loader_paths = paths;
+        self
+    }
+
+    /// Validates and builds.
+    pub fn build(self) -> Result<SandboxConfig, ConfigError> {
+        if self.plugin.as_os_str().is_empty() {
+            return Err(ConfigError::NoPlugin);
+        }
+        if self.sealed.is_some() {
+            // The path only names the plugin; the sealed bytes are what runs.
+            let plugin = self.plugin.clone();
+            return self.finish(plugin);
+        }
+        let meta = std::fs::metadata(&self.plugin).map_err(|source| ConfigError::Plugin {
+            path: self.plugin.clone(),
+            source,
+        })?;
+        if !meta.is_file() {
+            return Err(ConfigError::Plugin {
+                path: self.plugin.clone(),
+                source: std::io::Error::other("not a regular file"),
+            });
+        }
+        // The runner loads by path after Landlock is in force, so it must be absolute.
+        let plugin = std::fs::canonicalize(&self.plugin).map_err(|source| ConfigError::Plugin {
+            path: self.plugin.clone(),
+            source,
+        })?;
+        self.finish(plugin)
+    }
+
+    fn finish(self, plugin: PathBuf) -> Result<SandboxConfig, ConfigError> {
+        let max_output = (sbx_ipc::MAX_FRAME_LEN - 64) as u64;
+        let l = &self.limits;
+        for (name, value) in [
+            ("address_space_bytes", l.address_space_bytes),
+            ("cpu_seconds", l.cpu_seconds),
+            ("open_files", l.open_files),
+            ("processes", l.processes),
+            ("output_bytes", u64::from(l.output_bytes)),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::InvalidLimit {
+                    name,
+                    value,
+                    why: "must be at least 1",
+                });
+            }
+        }
+        if u64::from(l.output_bytes) > max_output {
+            return Err(ConfigError::InvalidLimit {
+                name: "output_bytes",
+                value: u64::from(l.output_bytes),
+                why: "larger than a channel frame can carry",
+            });
+        }
+        let runner = match self.runner {
+            Some(r) => r,
+            None => find_runner()?,
+        };
+        let name = self.name.unwrap_or_else(|| {
+            plugin
+                .file_stem()
+                .map(|s| s.to_string_lossy().trim_start_matches("lib").to_owned())
+                .unwrap_or_default()
+        });
+        Ok(SandboxConfig {
+            name,
+            broker: self.broker,
+            memory_cap_mib: self.memory_cap_mib,
+            cpu_rate_percent: self.cpu_rate_percent,
+            sealed: self.sealed,
+            plugin,
+            runner,
+            host_paths: self.host_paths,
+            limits: self.limits,
+            deadlines: self.deadlines,
+            layers: self.layers,
+            strictness: self.strictness,
+            unprivileged_id: self.unprivileged_id,
+            loader_paths: self.loader_paths,
+        })
+    }
+}
+
+/// Locates `sbx-runner`: `$SBX_RUNNER`, then beside the current executable, then one level up
+/// (test binaries live in `target/<profile>/deps`).
+pub fn find_runner() -> Result<PathBuf, ConfigError> {
+    if let Some(p) = std::env::var_os("SBX_RUNNER") {
+        return Ok(PathBuf::from(p));
+    }
+    let exe = std::env::current_exe().ok();
+    let dir = exe.as_deref().and_then(Path::parent);
+    let candidates: Vec<PathBuf> = dir
+        .into_iter()
+        .flat_map(|d| [d.join("sbx-runner"), d.join("../sbx-runner")])
+        .collect();
+    candidates
+        .iter()
+        .find(|p| p.is_file())
+        .cloned()
+        .ok_or_else(|| ConfigError::RunnerNotFound {
+            looked: candidates
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+}

@@ -1,0 +1,558 @@
+//! A host of several signed plugins: verification, policy, restarts, quarantine and
+//! revocation around [`Plugin`].
+//!
+//! [`Host::load`] verifies a package ([`sbx_package::verify`]), records the result, asks the
+//! policy store, records the decision, and only then spawns the sealed bytes with the granted
+//! capabilities and the decided limits. [`Host::invoke`] restarts a plugin after a transient
+//! fault (crash, deadline, CPU or memory limit) with exponential backoff, keeping its storage;
+//! when its restarts within the window run out, or on a fault that is not transient (a
+//! seccomp kill, a protocol violation: the plugin attacked), it is quarantined: Failed, and
+//! refused until loaded again. Other plugins are served throughout.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant, SystemTime};
+
+use sbx_package::{TrustStore, VerifiedPackage};
+
+use crate::audit::{Audit, AuditEvent, AuditLog};
+use crate::broker::{BrokerConfig, Capability};
+use crate::config::{Deadlines, Layers, Limits, SandboxConfig};
+use crate::plugin_policy::{Decision, PolicyStore};
+use crate::quota::Rate;
+use crate::supervisor::{Controller, LogRecord, Plugin, SandboxError, Stats};
+use crate::termination::{TerminationReason, TerminationRecord};
+
+/// Why a host operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HostError {
+    /// The package was refused before any of its bytes ran.
+    #[error("package refused: {0}")]
+    Refused(#[from] sbx_package::VerifyError),
+    /// The policy refused the plugin (it asked for more than its rule allows).
+    #[error("policy version {policy_version} refuses {plugin}: withheld {withheld:?}")]
+    PolicyRefused {
+        /// The plugin.
+        plugin: String,
+        /// The store's version.
+        policy_version: u64,
+        /// What it asked for and may not have.
+        withheld: Vec<String>,
+    },
+    /// No plugin of that name is loaded.
+    #[error("no plugin {0} is loaded")]
+    NotLoaded(String),
+    /// A plugin of that name is loaded already.
+    #[error("plugin {0} is loaded already")]
+    AlreadyLoaded(String),
+    /// The plugin is quarantined after too many faults.
+    #[error("plugin {0} is quarantined")]
+    Quarantined(String),
+    /// The sandbox failed (activation, call, fault).
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    /// `revoke_key` was given text that is neither a key nor a key id.
+    #[error("{0:?} is neither a public key nor a key id")]
+    NotAKey(String),
+    /// Sealing the verified bytes failed.
+    #[error("cannot seal the plugin: {0}")]
+    Seal(#[source] std::io::Error),
+}
+
+/// What a host needs besides the packages.
+#[derive(Debug, Clone)]
+pub struct HostConfig {
+    /// Accepted publishers and the revocation list.
+    pub trust: TrustStore,
+    /// The policy store.
+    pub policy: PolicyStore,
+    /// Each plugin's storage is `storage_root/<name>`.
+    pub storage_root: PathBuf,
+    /// The audit log, if any.
+    pub audit: Option<Arc<AuditLog>>,
+    /// The runner binary (default: found as [`SandboxConfig::builder`] finds it).
+    pub runner: Option<PathBuf>,
+    /// Deadlines for every plugin.
+    pub deadlines: Deadlines,
+    /// Layers (all on, except in tests of the host itself).
+    pub layers: Layers,
+}
+
+struct Managed {
+    package: VerifiedPackage,
+    decision: Decision,
+    config: SandboxConfig,
+    plugin: Option<Plugin>,
+    init: Vec<u8>,
+    /// Restarts within the policy's window.
+    restarts: VecDeque<Instant>,
+    quarantined: bool,
+    /// Figures of processes that have ended (restarts), added to the live one's.
+    past: Stats,
+    /// How its last process ended, when it faulted or the host stopped it.
+    ended: Option<TerminationRecord>,
+    /// The log records its last process had kept when it ended (what it logged in the
+    /// call that ended it among them).
+    ended_logs: Vec<LogRecord>,
+    /// Capabilities revoked at runtime, which no restart grants again.
+    withdrawals: Arc<Mutex<Withdrawals>>,
+}
+
+/// What a plugin's restarts must not grant again, and its running process to revoke it
+/// in: shared with its [`HostRevoker`]s, which revoke from any thread, even while a call
+/// holds the host.
+#[derive(Default)]
+struct Withdrawals {
+    withdrawn: BTreeSet<Capability>,
+    running: Option<Controller>,
+}
+
+/// Revokes capabilities of one hosted plugin from any thread, even while one of its calls
+/// holds the [`Host`]: in its running process at once, and in every process a restart
+/// starts after.
+#[derive(Clone)]
+pub struct HostRevoker(Arc<Mutex<Withdrawals>>);
+
+impl HostRevoker {
+    /// Withdraws `c`; whether the running process held it.
+    pub fn revoke(&self, c: Capability) -> bool {
+        let mut w = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        w.withdrawn.insert(c);
+        w.running.as_ref().is_some_and(|ctl| ctl.revoke(c))
+    }
+}
+
+impl Managed {
+    /// Takes the running process out, keeping its figures and its log records.
+    fn take_process(&mut self) -> Option<Plugin> {
+        let p = self.plugin.take()?;
+        self.past = self.past.followed_by(&p.stats());
+        self.ended_logs = p.logs().cloned().collect();
+        Some(p)
+    }
+
+    /// Ends the running process, if there is one, keeping its figures, its log records and
+    /// how it ended. Whether there was one.
+    fn stop_process(&mut self, how: Stop) -> bool {
+        let Some(p) = self.take_process() else {
+            return false;
+        };
+        if let Ok(record) = stop(p, how) {
+            self.ended = Some(record);
+        }
+        true
+    }
+}
+
+/// Several signed plugins under one policy and one audit log.
+pub struct Host {
+    config: HostConfig,
+    plugins: BTreeMap<String, Managed>,
+    /// Keys revoked with [`Host::revoke_key`]: they stay revoked whatever trust store
+    /// replaces the configured one.
+    revoked_keys: BTreeSet<String>,
+}
+
+/// Whether a fault is worth a restart: a crash, a deadline or a resource limit may be
+/// transient; a seccomp kill or a protocol violation is the plugin attacking, and restarting
+/// it would only give it another try.
+pub fn is_transient(reason: &TerminationReason) -> bool {
+    !matches!(
+        reason,
+        TerminationReason::SeccompViolation { .. } | TerminationReason::ProtocolViolation { .. }
+    )
+}
+
+impl Host {
+    /// A host with no plugin loaded.
+    pub fn new(config: HostConfig) -> Host {
+        Host {
+            config,
+            plugins: BTreeMap::new(),
+            revoked_keys: BTreeSet::new(),
+        }
+    }
+
+    fn audit(&self, plugin: &str) -> Audit {
+        Audit::new(self.config.audit.clone(), plugin)
+    }
+
+    /// Verifies, decides, spawns, initialises and starts the package in `dir`. Returns the
+    /// plugin's name.
+    pub fn load(&mut self, dir: &Path, init: &[u8]) -> Result<String, HostError> {
+        let package =
+            match sbx_package::verify(dir, &self.config.trust, sbx_contract::abi::ABI_VERSION) {
+                Ok(p) => p,
+                Err(e) => {
+                    let name = dir
+                        .file_name()
+                        .map(|n| n.to_string_lossy().into_owned())
+                        .unwrap_or_default();
+                    self.audit(&name).record(&AuditEvent::PackageRefused {
+                        kind: e.kind().into(),
+                        detail: e.to_string(),
+                    });
+                    return Err(e.into());
+                }
+            };
+        let name = package.manifest.name.clone();
+        // A quarantined or stopped plugin is replaced: loading it again is how it comes back.
+        if self.plugins.get(&name).is_some_and(|m| m.plugin.is_some()) {
+            return Err(HostError::AlreadyLoaded(name));
+        }
+        let audit = self.audit(&name);
+        audit.record(&AuditEvent::PackageVerified {
+            version: package.manifest.version.clone(),
+            sha256: sbx_package::hex(&package.sha256),
+            signer: package.signer.clone(),
+        });
+        let decision = self.decide(&package);
+        audit.record(&decision.audit_event());
+        if !decision.load {
+            audit.record(&AuditEvent::PackageRefused {
+                kind: "policy_refused".into(),
+                detail: format!("policy version {}", decision.policy_version),
+            });
+            return Err(HostError::PolicyRefused {
+                plugin: name,
+                policy_version: decision.policy_version,
+                withheld: decision.withheld.iter().map(|c| c.to_string()).collect(),
+            });
+        }
+        let config = self.sandbox_config(&package, &decision)?;
+        let mut managed = Managed {
+            package,
+            decision,
+            config,
+            plugin: None,
+            init: init.to_vec(),
+            restarts: VecDeque::new(),
+            quarantined: false,
+            past: Stats::default(),
+            ended: None,
+            ended_logs: Vec::new(),
+            withdrawals: Arc::default(),
+        };
+        managed.plugin = Some(start(&managed.config, audit, init, &managed.withdrawals)?);
+        self.plugins.insert(name.clone(), managed);
+        Ok(name)
+    }
+
+    fn decide(&self, package: &VerifiedPackage) -> Decision {
+        let requested: BTreeSet<Capability> = package
+            .manifest
+            .capabilities
+            .iter()
+            .filter_map(|c| Capability::from_name(c))
+            .collect();
+        self.config.policy.decide(
+            &package.manifest.name,
+            &requested,
+            &package.manifest.limits,
+            SystemTime::now(),
+        )
+    }
+
+    fn sandbox_config(
+        &self,
+        package: &VerifiedPackage,
+        d: &Decision,
+    ) -> Result<SandboxConfig, HostError> {
+        let l = &d.limits;
+        let broker = BrokerConfig {
+            grants: d.granted.clone(),
+            config: d.config.clone(),
+            storage_dir: Some(self.config.storage_root.join(&package.manifest.name)),
+            storage_bytes: l.storage_bytes,
+            net_allowlist: d.net_allowlist.clone(),
+            host_call_rate: Rate {
+                per_second: l.host_calls_per_second,
+                burst: l.host_calls_per_second.div_ceil(10).max(1),
+            },
+            log_rate: Rate {
+                per_second: l.log_bytes_per_second,
+                burst: l.log_bytes_per_second.saturating_mul(4),
+            },
+            ..BrokerConfig::default()
+        };
+        let limits = Limits {
+            // The cgroup holds the cap; the address space (thread stacks and malloc arenas
+            // reserve far more than they touch) is a looser backstop, tightened to the cap
+            // by the supervisor where no cgroup is available.
+            address_space_bytes: l.memory_mib.max(256).saturating_mul(4 << 20),
+            cpu_seconds: l.cpu_seconds,
+            processes: l.processes,
+            output_bytes: l.output_bytes,
+            ..Limits::default()
+        };
+        let mut b = SandboxConfig::for_package(package)
+            .map_err(HostError::Seal)?
+            .broker(broker)
+            .limits(limits)
+            .memory_cap_mib(l.memory_mib)
+            .deadlines(self.config.deadlines)
+            .layers(self.config.layers);
+        if let Some(r) = &self.config.runner {
+            b = b.runner(r.clone());
+        }
+        if let Some(percent) = l.cpu_percent {
+            b = b.cpu_rate_percent(percent);
+        }
+        Ok(b.build().map_err(SandboxError::from)?)
+    }
+
+    /// Calls `method` on plugin `name`. A transient fault restarts the plugin (the call
+    /// itself still fails, with the fault); see the module documentation.
+    pub fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Vec<u8>, HostError> {
+        let audit = self.audit(name);
+        let m = self
+            .plugins
+            .get_mut(name)
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        if m.quarantined {
+            return Err(HostError::Quarantined(name.into()));
+        }
+        let Some(plugin) = m.plugin.as_mut() else {
+            return Err(HostError::Quarantined(name.into()));
+        };
+        match plugin.invoke(method, input) {
+            Err(SandboxError::Ended(record)) => {
+                recover(m, &audit, &record);
+                Err(SandboxError::Ended(record).into())
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Withdraws a capability from a plugin: from its running process, and from every
+    /// process a restart starts. Whether the running process held it.
+    pub fn revoke_capability(&self, name: &str, c: Capability) -> Result<bool, HostError> {
+        Ok(self.revoker(name)?.revoke(c))
+    }
+
+    /// A handle that revokes plugin `name`'s capabilities from any thread, as
+    /// [`Host::revoke_capability`] does, while a call of it holds the host.
+    pub fn revoker(&self, name: &str) -> Result<HostRevoker, HostError> {
+        let m = self
+            .plugins
+            .get(name)
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        Ok(HostRevoker(Arc::clone(&m.withdrawals)))
+    }
+
+    /// Revokes a signer key, given by id or as the whole public key in either letter case:
+    /// it is added to the revocation list (no further load succeeds, whatever trust store
+    /// [`Host::replace_trust`] installs later) and every running plugin it signed is killed
+    /// and quarantined. Returns their names.
+    pub fn revoke_key(&mut self, key: &str) -> Result<Vec<String>, HostError> {
+        let id =
+            sbx_package::canonical_key_id(key).ok_or_else(|| HostError::NotAKey(key.to_owned()))?;
+        self.config.trust.revoked.keys.insert(id.clone());
+        self.revoked_keys.insert(id.clone());
+        let mut stopped = Vec::new();
+        for (name, m) in &mut self.plugins {
+            if m.package.signer != id {
+                continue;
+            }
+            // Refused from now on; only a plugin that was running is reported stopped.
+            m.quarantined = true;
+            if m.stop_process(Stop::Now) {
+                stopped.push(name.clone());
+            }
+        }
+        self.audit("").record(&AuditEvent::KeyRevoked {
+            key: id,
+            stopped: stopped.clone(),
+        });
+        Ok(stopped)
+    }
+
+    /// Replaces the accepted publishers and the revocation list (a rotated trust store).
+    /// Keys revoked with [`Host::revoke_key`] stay revoked. Plugins already running are not
+    /// verified again.
+    pub fn replace_trust(&mut self, mut trust: TrustStore) {
+        trust.revoked.keys.extend(self.revoked_keys.iter().cloned());
+        self.config.trust = trust;
+    }
+
+    /// Deadlines for plugins loaded from now on (running ones keep theirs).
+    pub fn set_deadlines(&mut self, deadlines: Deadlines) {
+        self.config.deadlines = deadlines;
+    }
+
+    /// Replaces the policy store and evaluates every loaded plugin again: capabilities no
+    /// longer granted are revoked at runtime; a plugin the new store refuses is stopped.
+    pub fn reload_policy(&mut self, policy: PolicyStore) {
+        self.config.policy = policy;
+        let names: Vec<String> = self.plugins.keys().cloned().collect();
+        for name in names {
+            let decision = self.decide(&self.plugins[&name].package);
+            let audit = self.audit(&name);
+            audit.record(&decision.audit_event());
+            let Some(m) = self.plugins.get_mut(&name) else {
+                continue;
+            };
+            // Withdrawn from the running process and from its restarts alike.
+            let revoker = HostRevoker(Arc::clone(&m.withdrawals));
+            for c in m.decision.granted.difference(&decision.granted) {
+                revoker.revoke(*c);
+            }
+            if !decision.load && m.stop_process(Stop::Gracefully) {
+                m.quarantined = true;
+            }
+            m.decision = decision;
+        }
+    }
+
+    /// Stops plugin `name` gracefully and forgets it. Returns how its process ended: now,
+    /// or before (a fault, a revoked key) for a plugin that was not running.
+    pub fn unload(&mut self, name: &str) -> Result<Option<TerminationRecord>, HostError> {
+        let m = self
+            .plugins
+            .remove(name)
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        Ok(match m.plugin {
+            Some(p) => Some(stop(p, Stop::Gracefully)?),
+            None => m.ended,
+        })
+    }
+
+    /// How the last process of plugin `name` ended, when it faulted or the host stopped it.
+    pub fn last_termination(&self, name: &str) -> Option<&TerminationRecord> {
+        self.plugins.get(name).and_then(|m| m.ended.as_ref())
+    }
+
+    /// The log records the last process of plugin `name` had kept when it ended (newest
+    /// last): what a plugin logged in the call that ended it is not lost with its process.
+    pub fn ended_logs(&self, name: &str) -> &[LogRecord] {
+        self.plugins.get(name).map_or(&[], |m| &m.ended_logs)
+    }
+
+    /// Figures of plugin `name`, over all its processes since it was loaded.
+    pub fn stats(&self, name: &str) -> Result<Stats, HostError> {
+        let m = self
+            .plugins
+            .get(name)
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        Ok(match &m.plugin {
+            Some(p) => m.past.followed_by(&p.stats()),
+            None => m.past.clone(),
+        })
+    }
+
+    /// The decision in force for plugin `name`.
+    pub fn decision(&self, name: &str) -> Option<&Decision> {
+        self.plugins.get(name).map(|m| &m.decision)
+    }
+
+    /// Whether plugin `name` is quarantined.
+    pub fn is_quarantined(&self, name: &str) -> bool {
+        self.plugins.get(name).is_some_and(|m| m.quarantined)
+    }
+
+    /// The running plugin `name` (to pause, read events, and so on).
+    pub fn plugin(&self, name: &str) -> Option<&Plugin> {
+        self.plugins.get(name).and_then(|m| m.plugin.as_ref())
+    }
+}
+
+/// How [`stop`] ends a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stop {
+    /// `sbx_plugin_shutdown` within the shutdown deadline, then a kill.
+    Gracefully,
+    /// A kill.
+    Now,
+}
+
+/// Ends `p`'s process. One that ended on its own (a fault) is only reaped, and its record
+/// returned. One in a final state cannot shut down: the kill is tried, and if the lifecycle
+/// refuses it, dropping the handle still ends the process.
+fn stop(p: Plugin, how: Stop) -> Result<TerminationRecord, SandboxError> {
+    if let Some(record) = p.termination() {
+        return Ok(record.clone());
+    }
+    if how == Stop::Gracefully && !p.state().is_final() {
+        p.shutdown()
+    } else {
+        p.kill()
+    }
+}
+
+/// Spawns, initialises and starts a process of a plugin, without what was withdrawn from
+/// it; it becomes the process its revokers revoke in.
+fn start(
+    config: &SandboxConfig,
+    audit: Audit,
+    init: &[u8],
+    withdrawals: &Mutex<Withdrawals>,
+) -> Result<Plugin, SandboxError> {
+    let lock = || withdrawals.lock().unwrap_or_else(|p| p.into_inner());
+    let mut config = config.clone();
+    let withdrawn = lock().withdrawn.clone();
+    config.broker.grants.retain(|c| !withdrawn.contains(c));
+    let mut p = Plugin::spawn_audited(&config, audit)?;
+    {
+        // A revocation since the grants were read is made here, before init runs; one
+        // after finds this process running.
+        let mut w = lock();
+        for c in w.withdrawn.difference(&withdrawn) {
+            p.revoke(*c);
+        }
+        w.running = Some(p.controller());
+    }
+    p.init(init)?;
+    p.start()?;
+    Ok(p)
+}
+
+/// After a fault: restart with backoff, or quarantine.
+fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
+    m.take_process();
+    m.ended = Some(record.clone());
+    let policy = m.decision.restart;
+    let now = Instant::now();
+    let window = Duration::from_secs(policy.window_s);
+    while m
+        .restarts
+        .front()
+        .is_some_and(|t| now.duration_since(*t) > window)
+    {
+        m.restarts.pop_front();
+    }
+    let attempt = m.restarts.len() as u32 + 1;
+    if !is_transient(&record.reason) || attempt > policy.max_restarts {
+        // With restarts off (none allowed) quarantine is the policy, not a limit reached.
+        if policy.max_restarts > 0 && attempt > policy.max_restarts {
+            audit.record(&AuditEvent::LimitHit {
+                limit: "restarts".into(),
+                action: "terminated".into(),
+                value: u64::from(attempt),
+                max: u64::from(policy.max_restarts),
+            });
+        }
+        m.quarantined = true;
+        audit.record(&AuditEvent::Quarantined {
+            restarts: attempt - 1,
+        });
+        return;
+    }
+    let backoff = policy.backoff(attempt);
+    audit.record(&AuditEvent::Restart {
+        attempt,
+        backoff_ms: backoff.as_millis() as u64,
+        after: record.reason.kind().into(),
+    });
+    std::thread::sleep(backoff);
+    m.restarts.push_back(Instant::now());
+    match start(&m.config, audit.clone(), &m.init, &m.withdrawals) {
+        Ok(p) => m.plugin = Some(p),
+        Err(_) => {
+            // A plugin that cannot even start again is not transiently faulty.
+            m.quarantined = true;
+            audit.record(&AuditEvent::Quarantined { restarts: attempt });
+        }
+    }
+}

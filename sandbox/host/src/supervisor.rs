@@ -1,0 +1,925 @@
+//! The host side of one sandboxed plugin: spawn, lifecycle, calls, deadlines, reaping.
+//!
+//! Every wait has a deadline, every signal goes through a pidfd (no pid-reuse race), and
+//! every process is reaped with `wait4` — on success, on failure and on drop. The host
+//! never trusts the runner for how it ended: see [`crate::termination`].
+
+use std::collections::VecDeque;
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::unistd::Pid;
+use sbx_ipc::{Frame, Message};
+
+use crate::audit::{Audit, AuditEvent, MAX_KEPT_EVENTS};
+use crate::broker::{Broker, BrokerConfigError, Capability, Grants};
+use crate::cgroup::{CapLayer, PluginCgroup};
+use crate::config::{ConfigError, SandboxConfig};
+use crate::lifecycle::{Event, InvalidTransition, State};
+use crate::process::ProcessView;
+use crate::session::{Expect, HostSession, Step};
+use crate::spawn::{SpawnError, spawn_runner};
+use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
+use sbx_contract::abi;
+use sbx_contract::channel::{Channel, ChannelError, StreamChannel};
+use sbx_contract::enforcement::{EnforcementReport, Status};
+
+pub use crate::session::MAX_KEPT_LOGS;
+pub use crate::stats::{LogRecord, Stats};
+
+/// How long a process that closed its channel may take to exit before it is killed.
+const EXIT_GRACE: Duration = Duration::from_millis(500);
+
+/// A failure of a sandbox operation.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    /// The configuration is invalid.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The runner could not be started.
+    #[error(transparent)]
+    Spawn(#[from] SpawnError),
+    /// The lifecycle does not allow this operation now; nothing was changed.
+    #[error(transparent)]
+    InvalidTransition(#[from] InvalidTransition),
+    /// Loading or initialising failed; the process is gone and nothing is left behind.
+    #[error("activation failed during {phase:?}: {message}")]
+    ActivationFailed {
+        /// The phase that failed.
+        phase: Phase,
+        /// What the runner or the host saw.
+        message: String,
+        /// How the process ended.
+        termination: Box<TerminationRecord>,
+    },
+    /// The plugin answered a call with an error status; it keeps running.
+    #[error("plugin returned {name} ({code}): {message}")]
+    Plugin {
+        /// `sbx_status` code.
+        code: i32,
+        /// Its `SBX_*` name.
+        name: &'static str,
+        /// Message from the runner.
+        message: String,
+    },
+    /// The process ended during the operation (crash, limit, deadline, protocol violation).
+    #[error("plugin process ended: {}", .0.reason.kind())]
+    Ended(Box<TerminationRecord>),
+    /// The process ended while the host paused or resumed it (it died as it was stopped or
+    /// continued); it is not reaped yet: shutting down or killing the plugin reaps it and
+    /// says how it ended.
+    #[error("the plugin process ended while it was paused or resumed")]
+    EndedWhileWaiting,
+    /// The operating system refused a host-side operation (signal, poll).
+    #[error("host operation failed: {0}")]
+    Host(#[source] std::io::Error),
+    /// The broker configuration cannot be served (bad allowlist, storage directory).
+    #[error(transparent)]
+    Broker(#[from] BrokerConfigError),
+}
+
+/// Call latencies kept for the percentiles.
+const LATENCY_WINDOW: usize = 1024;
+
+/// State shared with [`Controller`]s (other threads may pause, resume or kill).
+struct Shared {
+    state: Mutex<State>,
+    /// Why the host killed the process, when it did.
+    host_reason: Mutex<Option<TerminationReason>>,
+    pidfd: OwnedFd,
+    pid: Pid,
+    /// What procfs says about the process.
+    proc: ProcessView,
+    pause_deadline: Duration,
+    /// Capabilities in force; revocable from any thread.
+    grants: Grants,
+    audit: Audit,
+    /// The newest events, also written to the audit log when there is one.
+    events: Mutex<VecDeque<AuditEvent>>,
+}
+
+/// A sandboxed plugin: a confined runner process and the channel to it.
+pub struct Plugin {
+    shared: Arc<Shared>,
+    channel: Box<dyn Channel>,
+    violations: OwnedFd,
+    config: SandboxConfig,
+    enforcement: EnforcementReport,
+    next_id: u64,
+    /// What each frame of the runner means: answers, host calls, logs, breaches.
+    session: HostSession,
+    stats: Stats,
+    latencies: VecDeque<u64>,
+    /// Dropped after the process is reaped (fields drop after `Drop::drop`).
+    cgroup: Option<PluginCgroup>,
+    termination: Option<TerminationRecord>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("pid", &self.shared.pid)
+            .field("state", &self.state())
+            .field("plugin", &self.config.plugin)
+            .finish()
+    }
+}
+
+impl Plugin {
+    /// Starts the runner, confines it, loads the plugin and waits until it is `Loaded`.
+    /// On any failure the process is killed and reaped before the error is returned.
+    /// Events are kept in memory only; see [`Plugin::spawn_audited`].
+    pub fn spawn(config: &SandboxConfig) -> Result<Plugin, SandboxError> {
+        Plugin::spawn_audited(config, Audit::new(None, config.name.clone()))
+    }
+
+    /// [`Plugin::spawn`], with every event also appended to `audit`.
+    pub fn spawn_audited(config: &SandboxConfig, audit: Audit) -> Result<Plugin, SandboxError> {
+        let grants = Grants::new(config.broker.grants.clone());
+        // Before anything is spawned: a broker that cannot serve is a configuration error.
+        let broker = Broker::new(config.broker.clone(), grants.clone())?;
+        // A group when a cap asks for one; without a memory cap its memory is not limited.
+        let cgroup =
+            (config.memory_cap_mib.is_some() || config.cpu_rate_percent.is_some()).then(|| {
+                PluginCgroup::create(
+                    &config.host_paths.cgroup_root,
+                    &config.name,
+                    config
+                        .memory_cap_mib
+                        .map_or(i64::MAX as u64, |mib| mib << 20),
+                    config.limits.processes,
+                    config.cpu_rate_percent,
+                )
+            });
+        let mut runner_cfg = config.runner_config(std::process::id());
+        if let (Some(c), Some(mib)) = (&cgroup, config.memory_cap_mib)
+            && c.layer() == CapLayer::None
+        {
+            // No cgroup here: the address-space rlimit is the cap's last resort.
+            runner_cfg.limits.address_space_bytes =
+                runner_cfg.limits.address_space_bytes.min(mib << 20);
+        }
+        let json = serde_json::to_string(&runner_cfg)
+            .map_err(|e| SandboxError::Host(std::io::Error::other(e)))?;
+        let plugin_fd = config.sealed.as_ref().map(|s| s.fd());
+        let procs = cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
+        let proc = spawn_runner(&config.runner, &[json], plugin_fd, &procs)?;
+        // SAFETY: pidfd_open on a child we have not reaped: the pid is ours.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, proc.pid.as_raw(), 0) };
+        if raw < 0 {
+            let err = std::io::Error::last_os_error();
+            let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(proc.pid, None);
+            return Err(SandboxError::Host(err));
+        }
+        // SAFETY: pidfd_open returned a fresh descriptor we own.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+        let set_up = nix::fcntl::fcntl(
+            &proc.violations,
+            nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
+        )
+        .map_err(std::io::Error::from)
+        .and_then(|_| StreamChannel::new(proc.channel));
+        let channel = match set_up {
+            Ok(c) => c,
+            Err(e) => {
+                // Nothing may be left behind: kill and reap before reporting.
+                let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
+                let _ = nix::sys::wait::waitpid(proc.pid, None);
+                return Err(SandboxError::Host(e));
+            }
+        };
+        let mut plugin = Plugin {
+            shared: Arc::new(Shared {
+                state: Mutex::new(State::Loaded),
+                host_reason: Mutex::new(None),
+                pidfd,
+                pid: proc.pid,
+                proc: ProcessView::new(&config.host_paths.proc_root, proc.pid),
+                pause_deadline: config.deadlines.pause,
+                grants,
+                audit,
+                events: Mutex::new(VecDeque::new()),
+            }),
+            channel: Box::new(channel),
+            violations: proc.violations,
+            config: config.clone(),
+            enforcement: EnforcementReport::default(),
+            next_id: 1,
+            session: HostSession::new(broker, config.limits.output_bytes as usize),
+            stats: Stats::default(),
+            latencies: VecDeque::new(),
+            cgroup,
+            termination: None,
+        };
+        let deadline = Instant::now() + config.deadlines.load;
+        match plugin.await_loaded(deadline) {
+            Ok(()) => {
+                if let Some(c) = &plugin.cgroup
+                    && plugin.config.memory_cap_mib.is_some()
+                {
+                    let status = match c.layer() {
+                        CapLayer::None => Status::Unavailable,
+                        CapLayer::V1 | CapLayer::V2 => Status::Applied,
+                    };
+                    plugin
+                        .enforcement
+                        .record("cgroup.memory", status, c.detail().to_owned());
+                }
+                if let Some((holds, detail)) = plugin.cgroup.as_ref().and_then(|c| c.cpu_detail()) {
+                    let status = if holds {
+                        Status::Applied
+                    } else {
+                        Status::Unavailable
+                    };
+                    plugin
+                        .enforcement
+                        .record("cgroup.cpu", status, detail.to_owned());
+                }
+                let enforcement = plugin
+                    .enforcement
+                    .layers
+                    .iter()
+                    .map(|l| format!("{}={:?}", l.layer, l.status).to_lowercase())
+                    .collect();
+                plugin.shared.emit(AuditEvent::Spawned {
+                    pid: plugin.pid(),
+                    enforcement,
+                });
+                for c in plugin.shared.grants.current() {
+                    plugin.shared.emit(AuditEvent::Granted {
+                        capability: c.name().into(),
+                    });
+                }
+                plugin.shared.emit(AuditEvent::State {
+                    from: "unloaded".into(),
+                    to: "loaded".into(),
+                });
+                Ok(plugin)
+            }
+            Err(message) => {
+                let termination = plugin.end(message.1, deadline);
+                Err(SandboxError::ActivationFailed {
+                    phase: Phase::Load,
+                    message: message.0,
+                    termination: Box::new(termination),
+                })
+            }
+        }
+    }
+
+    /// Waits for `Confined` then `Loaded`. On failure returns a message and the reason the
+    /// host should record if it has to kill the process.
+    fn await_loaded(&mut self, deadline: Instant) -> Result<(), (String, TerminationReason)> {
+        let timeout = TerminationReason::WallTimeout {
+            phase: Phase::Load,
+            after_ms: self.config.deadlines.load.as_millis() as u64,
+        };
+        loop {
+            let frame = match self.channel.recv(Some(deadline)) {
+                Ok(f) => f,
+                Err(ChannelError::Timeout) => {
+                    return Err(("load deadline expired".into(), timeout));
+                }
+                Err(e) => return Err((format!("channel: {e}"), protocol(e.to_string()))),
+            };
+            match frame.message {
+                Message::Confined { report } if self.enforcement.layers.is_empty() => {
+                    match serde_json::from_slice::<EnforcementReport>(&report) {
+                        Ok(r) if !r.layers.is_empty() => self.enforcement = r,
+                        _ => {
+                            let msg = "unreadable enforcement report".to_string();
+                            return Err((msg.clone(), protocol(msg)));
+                        }
+                    }
+                }
+                Message::Loaded { abi_version } if !self.enforcement.layers.is_empty() => {
+                    if abi_version != abi::ABI_VERSION {
+                        let msg = format!("runner reports ABI {abi_version}");
+                        return Err((msg.clone(), protocol(msg)));
+                    }
+                    return Ok(());
+                }
+                Message::Log { level, message } => {
+                    let mut events = Vec::new();
+                    self.session.keep_log(level, message, &mut events);
+                    self.shared.emit_all(events);
+                }
+                // The runner's own refusal (strict mode, dlopen failure, bad ABI version).
+                Message::Error { message, .. } => {
+                    return Err((message, TerminationReason::KilledByHost));
+                }
+                other => {
+                    let msg = format!("unexpected {} while loading", other.name());
+                    return Err((msg.clone(), protocol(msg)));
+                }
+            }
+        }
+    }
+
+    /// Calls `sbx_plugin_init` (Loaded -> Initialized). A failed init is a failed activation:
+    /// the process is stopped and reaped, and the plugin is Failed.
+    pub fn init(&mut self, config: &[u8]) -> Result<(), SandboxError> {
+        let next = self.check(Event::Init)?;
+        let msg = Message::Init {
+            config: config.to_vec(),
+        };
+        match self.request(msg, Phase::Init, self.config.deadlines.init) {
+            Ok(_) => {
+                self.set_state(next);
+                Ok(())
+            }
+            Err(SandboxError::Plugin {
+                code,
+                name,
+                message,
+            }) => {
+                // A failed activation rolls back: no process is left, and the plugin is Failed.
+                let grace = Instant::now() + self.config.deadlines.shutdown;
+                let termination = self.end(TerminationReason::KilledByHost, grace);
+                self.set_state(State::Failed);
+                Err(SandboxError::ActivationFailed {
+                    phase: Phase::Init,
+                    message: format!("sbx_plugin_init returned {name} ({code}): {message}"),
+                    termination: Box::new(termination),
+                })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Initialized -> Running: the plugin accepts calls from now on.
+    pub fn start(&mut self) -> Result<(), SandboxError> {
+        let next = self.check(Event::Start)?;
+        self.set_state(next);
+        Ok(())
+    }
+
+    /// Calls `sbx_plugin_invoke`. A plugin error status is [`SandboxError::Plugin`] and the
+    /// plugin keeps running; a crash, a missed deadline or a protocol violation ends it.
+    pub fn invoke(&mut self, method: &str, input: &[u8]) -> Result<Vec<u8>, SandboxError> {
+        self.check(Event::Invoke)?;
+        let started = Instant::now();
+        let msg = Message::Invoke {
+            method: method.to_owned(),
+            input: input.to_vec(),
+        };
+        let result = self.request(msg, Phase::Call, self.config.deadlines.call);
+        self.note_cpu_throttling();
+        if matches!(result, Ok(_) | Err(SandboxError::Plugin { .. })) {
+            let us = started.elapsed().as_micros() as u64;
+            if self.latencies.len() == LATENCY_WINDOW {
+                self.latencies.pop_front();
+            }
+            self.latencies.push_back(us);
+            self.stats.invocations += 1;
+            self.stats.total_latency_us += us;
+            self.stats.max_latency_us = self.stats.max_latency_us.max(us);
+            if result.is_err() {
+                self.stats.errors += 1;
+            }
+        }
+        match result? {
+            Message::Result { output } => Ok(output),
+            // `request` returns a Result message for every call that is not a heartbeat.
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Reports the time the CPU rate cap held the plugin back since the last look: a
+    /// `limit_hit` record (`cpu_rate`, throttled) with the microseconds waited and the
+    /// quota per period, and the total in the stats.
+    fn note_cpu_throttling(&mut self) {
+        let Some(cgroup) = &self.cgroup else {
+            return;
+        };
+        let (Some(now), Some(quota_us)) = (cgroup.cpu_throttling(), cgroup.cpu_quota_us()) else {
+            return;
+        };
+        let waited = now.throttled_us.saturating_sub(self.stats.cpu_throttled_us);
+        let periods = now.periods.saturating_sub(self.stats.cpu_throttled_periods);
+        if periods == 0 {
+            return;
+        }
+        self.stats.cpu_throttled_us = now.throttled_us;
+        self.stats.cpu_throttled_periods = now.periods;
+        self.shared.emit(AuditEvent::LimitHit {
+            limit: "cpu_rate".into(),
+            action: "throttled".into(),
+            value: waited,
+            max: quota_us,
+        });
+    }
+
+    /// Sends a heartbeat and waits for its echo. A runner that does not answer in time is
+    /// killed (it is hung).
+    pub fn ping(&mut self) -> Result<Duration, SandboxError> {
+        let state = self.state();
+        if state.is_final() || state == State::Paused {
+            return Err(InvalidTransition {
+                from: state,
+                event: Event::Invoke,
+            }
+            .into());
+        }
+        let started = Instant::now();
+        self.request(
+            Message::Heartbeat,
+            Phase::Heartbeat,
+            self.config.deadlines.heartbeat,
+        )?;
+        Ok(started.elapsed())
+    }
+
+    /// Running -> Paused: stops the process (SIGSTOP) and waits until the kernel reports it
+    /// stopped. A call in flight keeps its deadline.
+    pub fn pause(&self) -> Result<(), SandboxError> {
+        self.controller().pause()
+    }
+
+    /// Paused -> Running: continues the process.
+    pub fn resume(&self) -> Result<(), SandboxError> {
+        self.controller().resume()
+    }
+
+    /// A handle other threads can use to pause, resume or kill this plugin.
+    pub fn controller(&self) -> Controller {
+        Controller {
+            shared: Arc::clone(&self.shared),
+        }
+    }
+
+    /// Graceful shutdown: `sbx_plugin_shutdown`, then the process exits. A plugin that does
+    /// not finish within the shutdown deadline is killed. Ends in Terminated.
+    pub fn shutdown(mut self) -> Result<TerminationRecord, SandboxError> {
+        let state = self.state();
+        let next = state.apply(Event::Terminate)?;
+        if state == State::Paused {
+            // A stopped process cannot shut down; continue it first.
+            let _ = self.shared.signal(libc::SIGCONT);
+        }
+        let budget = self.config.deadlines.shutdown;
+        let record = match self.request(Message::Shutdown, Phase::Shutdown, budget) {
+            // The runner exits right after its reply; give it the same budget to do so.
+            Ok(_) => self.end(TerminationReason::KilledByHost, Instant::now() + budget),
+            Err(SandboxError::Ended(record)) => *record,
+            Err(_) => self.end(TerminationReason::KilledByHost, Instant::now()),
+        };
+        self.set_state(next);
+        Ok(record)
+    }
+
+    /// Kills the process now (SIGKILL) and reaps it. Ends in Terminated.
+    pub fn kill(mut self) -> Result<TerminationRecord, SandboxError> {
+        let next = self.state().apply(Event::Terminate)?;
+        let record = self.end(TerminationReason::KilledByHost, Instant::now());
+        self.set_state(next);
+        Ok(record)
+    }
+
+    /// Current lifecycle state.
+    pub fn state(&self) -> State {
+        *self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What confinement is in force, as the runner reported it before loading the plugin.
+    pub fn enforcement(&self) -> &EnforcementReport {
+        &self.enforcement
+    }
+
+    /// The runner's pid in the host's pid namespace.
+    pub fn pid(&self) -> i32 {
+        self.shared.pid.as_raw()
+    }
+
+    /// Log records kept so far (at most [`MAX_KEPT_LOGS`], newest last).
+    pub fn logs(&self) -> impl Iterator<Item = &LogRecord> {
+        self.session.logs()
+    }
+
+    /// Figures measured by the host, with live CPU and memory from /proc (or, once the
+    /// process has ended, from its reaping).
+    pub fn stats(&self) -> Stats {
+        let mut s = self.stats.clone();
+        if let Some(usage) = self.shared.proc.usage() {
+            s.cpu_us = usage.cpu_us;
+            s.peak_rss_kib = usage.peak_rss_kib;
+        } else if let Some(t) = &self.termination {
+            s.cpu_us = t.cpu_user_us + t.cpu_system_us;
+            s.peak_rss_kib = t.peak_rss_kib;
+        }
+        let mut sorted: Vec<u64> = self.latencies.iter().copied().collect();
+        sorted.sort_unstable();
+        let pct = |p: usize| {
+            sorted
+                .get((sorted.len() * p / 100).min(sorted.len().saturating_sub(1)))
+                .copied()
+                .unwrap_or(0)
+        };
+        s.p50_latency_us = pct(50);
+        s.p95_latency_us = pct(95);
+        s.p99_latency_us = pct(99);
+        let logs = self.session.log_counts();
+        s.log_records = logs.records;
+        s.log_bytes = logs.bytes;
+        s.logs_dropped = logs.dropped;
+        s.broker = self.session.broker_stats();
+        s
+    }
+
+    /// Withdraws a capability while the plugin runs: its next use is denied (`revoked`) and
+    /// audited; the plugin keeps running. `false` if it was not granted.
+    pub fn revoke(&self, capability: Capability) -> bool {
+        self.controller().revoke(capability)
+    }
+
+    /// Capabilities in force now.
+    pub fn grants(&self) -> std::collections::BTreeSet<Capability> {
+        self.shared.grants.current()
+    }
+
+    /// The newest events (at most [`MAX_KEPT_EVENTS`]), oldest first.
+    pub fn events(&self) -> Vec<AuditEvent> {
+        self.shared
+            .events
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect()
+    }
+
+    /// Messages the plugin showed the user through `notify_user`.
+    pub fn notifications(&self) -> &[String] {
+        self.session.notifications()
+    }
+
+    /// The plugin's name (in the audit log and storage).
+    pub fn name(&self) -> &str {
+        &self.config.name
+    }
+
+    /// How the process ended, once it has.
+    pub fn termination(&self) -> Option<&TerminationRecord> {
+        self.termination.as_ref()
+    }
+
+    // ---- internals ---------------------------------------------------------------
+
+    fn check(&self, event: Event) -> Result<State, SandboxError> {
+        Ok(self.state().apply(event)?)
+    }
+
+    fn set_state(&self, state: State) {
+        let mut current = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let from = *current;
+        *current = state;
+        drop(current);
+        if from != state {
+            self.shared.emit(AuditEvent::State {
+                from: format!("{from:?}").to_lowercase(),
+                to: format!("{state:?}").to_lowercase(),
+            });
+        }
+    }
+
+    /// Sends a request and waits for its reply. Any fault ends the process and moves the
+    /// plugin to Failed.
+    fn request(
+        &mut self,
+        message: Message,
+        phase: Phase,
+        budget: Duration,
+    ) -> Result<Message, SandboxError> {
+        let id = self.next_id;
+        self.next_id += 1;
+        let deadline = Instant::now() + budget;
+        let timeout = TerminationReason::WallTimeout {
+            phase,
+            after_ms: budget.as_millis() as u64,
+        };
+        let expect = match message {
+            Message::Heartbeat => Expect::Heartbeat,
+            _ => Expect::Reply,
+        };
+        if let Err(e) = self.channel.send(
+            &Frame {
+                request_id: id,
+                message,
+            },
+            Some(deadline),
+        ) {
+            return Err(self.send_failed(e, timeout));
+        }
+        loop {
+            let frame = match self.channel.recv(Some(deadline)) {
+                Ok(f) => f,
+                Err(ChannelError::Timeout) => return Err(self.fault(timeout)),
+                Err(ChannelError::Closed) => return Err(self.channel_closed()),
+                Err(e) => return Err(self.fault(protocol(e.to_string()))),
+            };
+            let mut events = Vec::new();
+            let step = self.session.on_frame(id, expect, frame, &mut events);
+            self.shared.emit_all(events);
+            match step {
+                Step::Continue => {}
+                Step::Reply(reply) => {
+                    if let Err(e) = self.channel.send(&reply, Some(deadline)) {
+                        return Err(self.send_failed(e, timeout.clone()));
+                    }
+                }
+                Step::Answer(message) => return Ok(message),
+                Step::PluginError { code, message } => {
+                    return Err(SandboxError::Plugin {
+                        code,
+                        name: abi::status_name(code),
+                        message,
+                    });
+                }
+                Step::Violation(detail) => return Err(self.fault(protocol(detail))),
+            }
+        }
+    }
+
+    /// A send that failed during a request: a missed deadline, a closed channel or a broken
+    /// one each end the process.
+    fn send_failed(&mut self, e: ChannelError, timeout: TerminationReason) -> SandboxError {
+        match e {
+            ChannelError::Timeout => self.fault(timeout),
+            ChannelError::Closed => self.channel_closed(),
+            other => self.fault(protocol(format!("sending: {other}"))),
+        }
+    }
+
+    /// Ends the process for a fault at once (the reason is recorded before the kill, so a
+    /// process that exits cleanly in the meantime is still a fault) and moves the plugin to
+    /// Failed.
+    fn fault(&mut self, reason: TerminationReason) -> SandboxError {
+        self.shared.kill_with(reason.clone());
+        let record = self.end(reason, Instant::now());
+        self.set_state(State::Failed);
+        SandboxError::Ended(Box::new(record))
+    }
+
+    /// The channel closed: usually the process died (its own status tells how). One that
+    /// closed the channel and lingers is a protocol violation.
+    fn channel_closed(&mut self) -> SandboxError {
+        let reason = protocol("closed the channel and kept running".into());
+        let mut record = self.end(reason, Instant::now() + EXIT_GRACE);
+        // The runner exits with its channel code only when the channel failed under it: with
+        // a request pending, that is the plugin closing or corrupting the channel.
+        if record.reason
+            == (TerminationReason::Exit {
+                code: sbx_contract::exit_code::CHANNEL,
+            })
+        {
+            record.reason = protocol(format!(
+                "the channel failed during a request (runner exit {})",
+                sbx_contract::exit_code::CHANNEL
+            ));
+            self.termination = Some(record.clone());
+        }
+        self.set_state(State::Failed);
+        SandboxError::Ended(Box::new(record))
+    }
+
+    /// Waits until `grace` for the process to exit; then kills it (recording `reason` as the
+    /// host's) and reaps it. Idempotent.
+    fn end(&mut self, reason: TerminationReason, grace: Instant) -> TerminationRecord {
+        if let Some(t) = &self.termination {
+            return t.clone();
+        }
+        if !self.shared.wait_exit(grace) {
+            self.shared.kill_with(reason);
+        }
+        let record = self.reap();
+        self.termination = Some(record.clone());
+        self.shared.emit(AuditEvent::Terminated {
+            reason: record.reason.kind().to_owned(),
+            detail: serde_json::to_string(&record.reason).unwrap_or_default(),
+        });
+        self.shared.emit(AuditEvent::Stats {
+            stats: Box::new(self.stats()),
+        });
+        record
+    }
+
+    fn reap(&mut self) -> TerminationRecord {
+        let mut status: libc::c_int = 0;
+        // SAFETY: zeroed rusage is a valid out-parameter.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let reaped = loop {
+            // SAFETY: wait4 on our own child with valid out-pointers. The process has exited
+            // or been sent SIGKILL, so this returns promptly.
+            let rc = unsafe { libc::wait4(self.shared.pid.as_raw(), &mut status, 0, &mut usage) };
+            if rc >= 0 {
+                break true;
+            }
+            if nix::errno::Errno::last() != nix::errno::Errno::EINTR {
+                break false;
+            }
+        };
+        let mut facts = ReapFacts {
+            host_reason: self
+                .shared
+                .host_reason
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+            cpu_user_us: tv_us(usage.ru_utime),
+            cpu_system_us: tv_us(usage.ru_stime),
+            peak_rss_kib: usage.ru_maxrss.max(0) as u64,
+            cpu_limit_seconds: self
+                .config
+                .layers
+                .rlimits
+                .then_some(self.config.limits.cpu_seconds),
+            oom_killed: self.cgroup.as_ref().is_some_and(|c| c.oom_killed()),
+            ..ReapFacts::default()
+        };
+        // Without a status (wait4 failed) nothing is invented: the record has neither code
+        // nor signal and names the host as the cause.
+        if reaped && libc::WIFEXITED(status) {
+            facts.exit_code = Some(libc::WEXITSTATUS(status));
+        } else if reaped && libc::WIFSIGNALED(status) {
+            facts.signal = Some(libc::WTERMSIG(status));
+        }
+        // The SIGSYS handler's write is the last thing the process did; a plugin may have
+        // written numbers before it, so only the last four bytes count (and only advisorily).
+        let mut pipe = [0u8; 4096];
+        if let Ok(n) = nix::unistd::read(&self.violations, &mut pipe)
+            && n >= 4
+        {
+            let mut last = [0u8; 4];
+            last.copy_from_slice(&pipe[n - 4..n]);
+            facts.reported_syscall = Some(i64::from(i32::from_le_bytes(last)));
+        }
+        classify(&facts)
+    }
+}
+
+impl Drop for Plugin {
+    fn drop(&mut self) {
+        // Never leave a process or a zombie behind, whatever path dropped the handle.
+        if self.termination.is_none() {
+            self.end(TerminationReason::KilledByHost, Instant::now());
+        }
+    }
+}
+
+fn protocol(detail: String) -> TerminationReason {
+    TerminationReason::ProtocolViolation { detail }
+}
+
+fn tv_us(tv: libc::timeval) -> u64 {
+    (tv.tv_sec.max(0) as u64) * 1_000_000 + tv.tv_usec.max(0) as u64
+}
+
+impl Shared {
+    fn emit(&self, event: AuditEvent) {
+        self.audit.record(&event);
+        let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if events.len() == MAX_KEPT_EVENTS {
+            events.pop_front();
+        }
+        events.push_back(event);
+    }
+
+    fn emit_all(&self, events: Vec<AuditEvent>) {
+        for e in events {
+            self.emit(e);
+        }
+    }
+
+    fn signal(&self, signal: i32) -> std::io::Result<()> {
+        // SAFETY: pidfd_send_signal with our pidfd, no siginfo, no flags.
+        let rc = unsafe {
+            libc::syscall(
+                libc::SYS_pidfd_send_signal,
+                self.pidfd.as_raw_fd(),
+                signal,
+                std::ptr::null::<libc::siginfo_t>(),
+                0,
+            )
+        };
+        if rc == 0 {
+            Ok(())
+        } else {
+            Err(std::io::Error::last_os_error())
+        }
+    }
+
+    fn kill_with(&self, reason: TerminationReason) {
+        let mut r = self.host_reason.lock().unwrap_or_else(|p| p.into_inner());
+        if r.is_none() {
+            *r = Some(reason);
+        }
+        drop(r);
+        let _ = self.signal(libc::SIGKILL);
+    }
+
+    /// Waits until the process has exited or `until` passes; true if it exited.
+    fn wait_exit(&self, until: Instant) -> bool {
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let ms = left.as_millis().min(i32::MAX as u128) as i32;
+            let mut fds = [PollFd::new(self.pidfd.as_fd(), PollFlags::POLLIN)];
+            match poll(
+                &mut fds,
+                PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+            ) {
+                Ok(n) if n > 0 => return true,
+                Ok(_) => return false,
+                Err(nix::errno::Errno::EINTR) => continue,
+                Err(_) => return false,
+            }
+        }
+    }
+
+    fn wait_stopped(&self, stopped: bool) -> Result<(), SandboxError> {
+        let until = Instant::now() + self.pause_deadline;
+        loop {
+            match self.proc.state() {
+                // A dead process neither stops nor continues: say so at once rather than
+                // waiting out the deadline with the state lock held.
+                None | Some('Z' | 'X') => return Err(SandboxError::EndedWhileWaiting),
+                // The process's state is its main thread's: a pause is done when every
+                // thread has stopped, or another could still be spending CPU.
+                Some(s)
+                    if (s == 'T' || s == 't') == stopped
+                        && (!stopped || self.proc.every_thread_stopped()) =>
+                {
+                    return Ok(());
+                }
+                _ if Instant::now() >= until => {
+                    return Err(SandboxError::Host(std::io::Error::other(format!(
+                        "process did not {} within {:?}",
+                        if stopped { "stop" } else { "continue" },
+                        self.pause_deadline
+                    ))));
+                }
+                _ => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+}
+
+/// Pauses, resumes or kills a plugin from any thread.
+#[derive(Clone)]
+pub struct Controller {
+    shared: Arc<Shared>,
+}
+
+impl Controller {
+    /// Running -> Paused (SIGSTOP, then waits until the kernel shows the process stopped).
+    pub fn pause(&self) -> Result<(), SandboxError> {
+        let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let next = state.apply(Event::Pause)?;
+        self.shared
+            .signal(libc::SIGSTOP)
+            .map_err(SandboxError::Host)?;
+        if let Err(e) = self.shared.wait_stopped(true) {
+            // Not stopped in time: undo, so the state (Running) stays true.
+            let _ = self.shared.signal(libc::SIGCONT);
+            return Err(e);
+        }
+        *state = next;
+        Ok(())
+    }
+
+    /// Paused -> Running (SIGCONT).
+    pub fn resume(&self) -> Result<(), SandboxError> {
+        let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let next = state.apply(Event::Resume)?;
+        self.shared
+            .signal(libc::SIGCONT)
+            .map_err(SandboxError::Host)?;
+        self.shared.wait_stopped(false)?;
+        *state = next;
+        Ok(())
+    }
+
+    /// Withdraws a capability while the plugin runs (see [`Plugin::revoke`]).
+    pub fn revoke(&self, capability: Capability) -> bool {
+        let was = self.shared.grants.revoke(capability);
+        if was {
+            self.shared.emit(AuditEvent::Revoked {
+                capability: capability.name().into(),
+            });
+        }
+        was
+    }
+
+    /// Kills the process; the owner's pending or next operation reports it ended.
+    pub fn kill(&self) {
+        self.shared.kill_with(TerminationReason::KilledByHost);
+    }
+
+    /// Current lifecycle state.
+    pub fn state(&self) -> State {
+        *self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}

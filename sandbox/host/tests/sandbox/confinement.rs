@@ -1,0 +1,285 @@
+//! Each confinement layer, proven from inside the child: the probe plugin attempts the
+//! forbidden operation and the host records what happened. Where a layer is backed by
+//! another (Landlock behind seccomp), the outer one is switched off to show the inner one
+//! holds on its own.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::time::Duration;
+
+use sbx_host::{Layers, SandboxError, TerminationReason};
+
+use crate::common::{call, config, plugin, probe, probe_without, running};
+
+/// The probe is killed by seccomp, and the record names the refused syscall.
+fn assert_seccomp_kills(method: &str, input: &str, syscall: Option<i64>) {
+    let mut p = probe();
+    match p.invoke(method, input.as_bytes()) {
+        Err(SandboxError::Ended(record)) => match record.reason {
+            TerminationReason::SeccompViolation { syscall: got, .. } => {
+                assert_eq!(got, syscall, "{method}: wrong syscall in {record:?}")
+            }
+            other => panic!("{method}: expected a seccomp violation, got {other:?}"),
+        },
+        other => panic!("{method}: expected the process to be killed, got {other:?}"),
+    }
+    assert_eq!(p.state(), sbx_host::State::Failed);
+}
+
+#[test]
+fn seccomp_kills_socket() {
+    assert_seccomp_kills("socket", "", Some(libc::SYS_socket));
+}
+
+#[test]
+fn seccomp_kills_a_raw_socket_syscall() {
+    assert_seccomp_kills("socket_raw", "", Some(libc::SYS_socket));
+}
+
+#[test]
+fn seccomp_kills_execve() {
+    assert_seccomp_kills("execve", "", Some(libc::SYS_execve));
+}
+
+#[test]
+fn seccomp_kills_fork() {
+    // glibc's fork is clone without CLONE_THREAD.
+    assert_seccomp_kills("fork", "", Some(libc::SYS_clone));
+}
+
+#[test]
+fn seccomp_kills_ptrace_of_the_host() {
+    assert_seccomp_kills(
+        "ptrace",
+        &std::process::id().to_string(),
+        Some(libc::SYS_ptrace),
+    );
+}
+
+#[test]
+fn seccomp_kills_signals_to_the_host() {
+    assert_seccomp_kills(
+        "kill",
+        &std::process::id().to_string(),
+        Some(libc::SYS_kill),
+    );
+}
+
+#[test]
+fn seccomp_kills_open_once_loaded() {
+    assert_seccomp_kills("open_raw", "/etc/passwd", Some(libc::SYS_openat));
+}
+
+#[test]
+fn seccomp_kills_terminal_injection() {
+    assert_seccomp_kills("tiocsti", "", Some(libc::SYS_ioctl));
+}
+
+#[test]
+fn seccomp_kills_making_memory_executable() {
+    assert_seccomp_kills("mprotect_exec", "", Some(libc::SYS_mprotect));
+}
+
+#[test]
+fn seccomp_kills_the_i386_entry_before_any_rule() {
+    // The architecture check kills outright: no trap, so no syscall number.
+    assert_seccomp_kills("int80", "", None);
+}
+
+#[test]
+fn seccomp_kills_x32_syscalls() {
+    assert_seccomp_kills("x32", "", Some(0x4000_0000 | libc::SYS_getpid));
+}
+
+#[test]
+fn clone3_answers_enosys_and_threads_still_work() {
+    let mut p = probe();
+    assert_eq!(
+        call(&mut p, "clone3", ""),
+        format!("errno {}", libc::ENOSYS)
+    );
+    assert_eq!(call(&mut p, "thread", ""), "ok thread");
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+}
+
+#[test]
+fn landlock_alone_refuses_files_outside_the_plugin() {
+    let mut p = probe_without(Layers {
+        seccomp: false,
+        ..Layers::ALL
+    });
+    assert_eq!(
+        call(&mut p, "open", "/etc/passwd"),
+        format!("errno {}", libc::EACCES)
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let target = scratch.path().join("written");
+    assert_eq!(
+        call(&mut p, "create", target.to_str().unwrap()),
+        format!("errno {}", libc::EACCES)
+    );
+    assert!(!target.exists());
+    // The plugin file itself stays readable: that is the one rule.
+    assert!(call(&mut p, "open", plugin("probe").to_str().unwrap()).starts_with("ok"));
+}
+
+#[test]
+fn landlock_scope_alone_refuses_signals_to_the_host() {
+    let mut p = probe_without(Layers {
+        seccomp: false,
+        ..Layers::ALL
+    });
+    assert_eq!(
+        call(&mut p, "kill", &std::process::id().to_string()),
+        format!("errno {}", libc::EPERM)
+    );
+}
+
+#[test]
+fn network_namespace_alone_keeps_loopback_listeners_unreachable() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let mut p = probe_without(Layers {
+        seccomp: false,
+        landlock: false,
+        ..Layers::ALL
+    });
+    let answer = call(&mut p, "connect", &port.to_string());
+    assert!(
+        answer.starts_with("errno"),
+        "connect went through: {answer}"
+    );
+    std::thread::sleep(Duration::from_millis(50));
+    match listener.accept() {
+        Ok((mut s, _)) => {
+            let mut b = Vec::new();
+            let _ = s.read_to_end(&mut b);
+            panic!("the listener received a connection");
+        }
+        Err(e) => assert_eq!(e.kind(), std::io::ErrorKind::WouldBlock),
+    }
+}
+
+/// RLIMIT_NPROC counts a user's tasks across the machine: with one id for every plugin, a
+/// plugin holding its thread cap would leave the others unable to start a thread.
+#[test]
+fn a_plugin_at_its_thread_cap_does_not_stop_another_from_starting_threads() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: plugins get ids of their own only when the host is root");
+        return;
+    }
+    let cap = sbx_host::Limits::default().processes;
+    let mut greedy = probe();
+    let mut neighbour = probe();
+    let held = call(&mut greedy, "hold_threads", &cap.to_string());
+    // The runner's main thread counts too: the cap leaves it cap - 1 more.
+    assert_eq!(held, format!("started {}", cap - 1), "the cap did not hold");
+    assert_eq!(call(&mut neighbour, "thread", ""), "ok thread");
+    // And two plugins sharing one id show what the test guards against.
+    let shared = sbx_host::UnprivilegedId::Fixed(sbx_host::config::NOBODY);
+    let mut first = running(config("probe").unprivileged_id(shared));
+    let mut second = running(config("probe").unprivileged_id(shared));
+    call(&mut first, "hold_threads", &cap.to_string());
+    assert_ne!(call(&mut second, "thread", ""), "ok thread");
+}
+
+#[test]
+fn the_plugin_is_not_root_and_holds_no_capability() {
+    let mut p = probe();
+    let ids = call(&mut p, "ids", "");
+    assert!(ids.contains("capget=0 eff=0:0 perm=0:0 inh=0:0"), "{ids}");
+    if nix::unistd::geteuid().is_root() {
+        let own = sbx_host::config::PER_PLUGIN_ID_BASE + p.pid() as u32;
+        assert!(
+            ids.starts_with(&format!("uid={own} euid={own} gid={own} egid={own}")),
+            "{ids}"
+        );
+    } else {
+        let me = nix::unistd::geteuid();
+        assert!(ids.starts_with(&format!("uid={me} euid={me}")), "{ids}");
+    }
+}
+
+#[test]
+fn capabilities_layer_alone_empties_the_sets_even_for_uid_0() {
+    if !nix::unistd::geteuid().is_root() {
+        return; // Only a root host can keep uid 0; nothing to show otherwise.
+    }
+    let mut p = probe_without(Layers {
+        drop_identity: false,
+        ..Layers::ALL
+    });
+    let ids = call(&mut p, "ids", "");
+    assert!(ids.starts_with("uid=0 "), "{ids}");
+    assert!(ids.contains("eff=0:0 perm=0:0 inh=0:0"), "{ids}");
+}
+
+#[test]
+fn rlimits_are_in_force_inside() {
+    let limits = sbx_host::Limits {
+        address_space_bytes: 512 << 20,
+        ..sbx_host::Limits::default()
+    };
+    let mut p = running(config("probe").limits(limits));
+    assert_eq!(
+        call(&mut p, "rlimits", ""),
+        format!(
+            "as={} cpu=10 nofile=32 fsize=0 nproc=32 core=0",
+            512u64 << 20
+        )
+    );
+    // Beyond the address-space limit an allocation fails instead of growing.
+    assert_eq!(
+        call(&mut p, "malloc", "1024"),
+        format!("errno {}", libc::ENOMEM)
+    );
+    assert!(call(&mut p, "malloc", "16").starts_with("ok"));
+}
+
+#[test]
+fn only_the_channel_and_the_violation_pipe_are_inherited() {
+    // Descriptors of the host (this test binary holds several) must not reach the plugin.
+    let _held = std::fs::File::open("/proc/self/status").unwrap();
+    let mut p = probe();
+    assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 ");
+}
+
+#[test]
+fn host_services_are_denied_unless_granted() {
+    let mut p = probe();
+    assert_eq!(
+        call(&mut p, "service", ""),
+        format!("status {}", sbx_contract::abi::ERR_DENIED)
+    );
+}
+
+#[test]
+fn every_layer_is_reported_and_none_is_missing_here() {
+    let p = probe();
+    let report = p.enforcement();
+    for layer in [
+        "identity",
+        "namespace.user",
+        "namespace.net",
+        "namespace.mount",
+        "namespace.ipc",
+        "namespace.uts",
+        "namespace.pid",
+        "capabilities",
+        "no_new_privs",
+        "landlock.fs",
+        "landlock.net",
+        "landlock.scope",
+        "rlimit.as",
+        "rlimit.cpu",
+        "rlimit.nofile",
+        "rlimit.fsize",
+        "rlimit.nproc",
+        "rlimit.core",
+        "seccomp",
+    ] {
+        assert!(report.get(layer).is_some(), "{layer} not reported");
+    }
+    assert!(report.missing().is_empty(), "{}", report.table());
+}

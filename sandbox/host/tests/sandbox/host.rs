@@ -1,0 +1,232 @@
+//! The multi-plugin host: verify, decide, run; restarts that keep data; quarantine; key
+//! revocation; the memory cap; and the audit trail of it all.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use sbx_host::audit::{AuditLog, read_log};
+use sbx_host::host::{Host, HostConfig, HostError};
+use sbx_host::plugin_policy::PolicyStore;
+use sbx_host::{Capability, SandboxError, Status, TerminationReason};
+use sbx_package::TrustStore;
+
+use crate::common::{call_host, runner};
+use crate::packages::{signed, signed_as};
+
+const POLICY: &str = r#"
+format = 1
+version = 3
+[default]
+grant = ["log"]
+memory_mib = 64
+cpu_seconds = 10
+storage_bytes = 4096
+host_calls_per_second = 500
+restart = { max_restarts = 2, window_s = 60, backoff_ms = 10, max_backoff_ms = 100 }
+[[plugin]]
+name = "probe"
+grant = ["log", "storage", "clock"]
+[[plugin]]
+name = "strict"
+grant = ["log"]
+on_excess = "refuse"
+"#;
+
+fn host(dir: &Path, trust: TrustStore) -> (Host, Arc<AuditLog>) {
+    std::fs::create_dir_all(dir).expect("host dir");
+    let audit = Arc::new(AuditLog::open(dir.join("audit.jsonl")).expect("audit"));
+    let host = Host::new(HostConfig {
+        trust,
+        policy: PolicyStore::parse(POLICY).expect("policy"),
+        storage_root: dir.join("storage"),
+        audit: Some(Arc::clone(&audit)),
+        runner: Some(runner()),
+        deadlines: sbx_host::Deadlines::default(),
+        layers: sbx_host::Layers::ALL,
+    });
+    (host, audit)
+}
+
+fn events(audit: &AuditLog) -> Vec<String> {
+    read_log(audit.path())
+        .expect("log")
+        .into_iter()
+        .map(|r| r.event.name().to_owned())
+        .collect()
+}
+
+#[test]
+fn a_refused_package_is_audited_and_nothing_runs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    signed("probe", &pkg, &[]);
+    // Signed by a key the host does not trust.
+    let (mut host, audit) = host(dir.path(), TrustStore::default());
+    match host.load(&pkg, b"") {
+        Err(HostError::Refused(e)) => assert_eq!(e.kind(), "untrusted_signer"),
+        other => panic!("{:?}", other.err()),
+    }
+    assert_eq!(events(&audit), ["package_refused"]);
+}
+
+#[test]
+fn the_policy_cuts_or_refuses_and_every_decision_is_recorded() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    let trust = signed("probe", &pkg, &["log", "storage", "net"]);
+    let (mut host, audit) = host(dir.path(), trust);
+    let name = host.load(&pkg, b"").expect("load");
+    let d = host.decision(&name).expect("decision");
+    assert_eq!(d.policy_version, 3);
+    assert!(d.withheld.contains(&Capability::Net));
+    assert!(d.granted.contains(&Capability::Storage));
+    assert_eq!(
+        events(&audit)[..3],
+        ["package_verified", "policy_decision", "spawned"]
+    );
+    // A package named "strict" asks for more than its rule, which refuses excess.
+    let strict = dir.path().join("strict");
+    let trust = signed_as("strict", "probe", &strict, &["log", "storage"]);
+    let (mut host, audit) = self::host(&dir.path().join("second"), trust);
+    match host.load(&strict, b"") {
+        Err(HostError::PolicyRefused {
+            policy_version,
+            withheld,
+            ..
+        }) => assert_eq!((policy_version, withheld), (3, vec!["storage".to_string()])),
+        other => panic!("{:?}", other.err()),
+    }
+    assert_eq!(
+        events(&audit),
+        ["package_verified", "policy_decision", "package_refused"]
+    );
+}
+
+#[test]
+fn a_capability_revoked_at_runtime_is_not_granted_again_by_a_restart() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    let trust = signed("probe", &pkg, &["log", "storage"]);
+    let (mut host, _audit) = host(dir.path(), trust);
+    let name = host.load(&pkg, b"").expect("load");
+    assert_eq!(call_host(&mut host, &name, "put", "kept=1"), "status 0");
+    // Revoked from another thread, as while a call holds the host.
+    let revoker = host.revoker(&name).expect("revoker");
+    let revoked = std::thread::spawn(move || revoker.revoke(Capability::Storage));
+    assert!(revoked.join().expect("revoke"));
+    let denied = call_host(&mut host, &name, "put", "kept=2");
+    assert_ne!(denied, "status 0");
+    assert!(host.invoke(&name, "segfault", b"").is_err());
+    assert!(!host.is_quarantined(&name), "restarted");
+    assert_eq!(call_host(&mut host, &name, "put", "kept=3"), denied);
+    // Revoking again answers that the running process no longer held it.
+    assert!(
+        !host
+            .revoke_capability(&name, Capability::Storage)
+            .expect("revoke")
+    );
+}
+
+#[test]
+fn a_crash_restarts_the_plugin_with_its_data_then_quarantine_ends_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    let trust = signed("probe", &pkg, &["log", "storage"]);
+    let (mut host, audit) = host(dir.path(), trust);
+    let name = host.load(&pkg, b"").expect("load");
+    assert_eq!(call_host(&mut host, &name, "put", "kept=1"), "status 0");
+    for _ in 0..2 {
+        match host.invoke(&name, "segfault", b"") {
+            Err(HostError::Sandbox(SandboxError::Ended(r))) => {
+                assert!(matches!(r.reason, TerminationReason::Signal { .. }))
+            }
+            other => panic!("{other:?}"),
+        }
+        // Restarted, and its storage is still there.
+        assert_eq!(call_host(&mut host, &name, "get", "kept"), "status 0 1");
+    }
+    // The third fault within the window exhausts the restarts.
+    assert!(host.invoke(&name, "segfault", b"").is_err());
+    assert!(host.is_quarantined(&name));
+    assert!(matches!(
+        host.invoke(&name, "ping", b""),
+        Err(HostError::Quarantined(_))
+    ));
+    let log = events(&audit);
+    assert_eq!(log.iter().filter(|e| *e == "restart").count(), 2);
+    assert_eq!(log.last().map(String::as_str), Some("quarantined"));
+    assert!(host.stats(&name).expect("stats").invocations >= 3);
+    assert!(matches!(
+        host.last_termination(&name).map(|r| &r.reason),
+        Some(TerminationReason::Signal { .. })
+    ));
+    // Loading it again is how a quarantined plugin comes back, with its storage.
+    let again = host.load(&pkg, b"").expect("load again");
+    assert!(!host.is_quarantined(&again));
+    assert_eq!(call_host(&mut host, &again, "get", "kept"), "status 0 1");
+}
+
+#[test]
+fn revoking_the_signer_stops_what_it_signed() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    let trust = signed("probe", &pkg, &["log"]);
+    let key = trust.publishers[0].key.id();
+    let (mut host, audit) = host(dir.path(), trust.clone());
+    let name = host.load(&pkg, b"").expect("load");
+    let pid = host.plugin(&name).expect("running").pid();
+    // In capitals: a key id is hex, and its letter case names the same key.
+    let stopped = host
+        .revoke_key(&key.to_ascii_uppercase())
+        .expect("a key id");
+    assert_eq!(stopped, std::slice::from_ref(&name));
+    assert!(!std::path::Path::new(&format!("/proc/{pid}")).exists());
+    assert!(matches!(
+        host.invoke(&name, "ping", b""),
+        Err(HostError::Quarantined(_))
+    ));
+    let ended = host.unload(&name).expect("unload").expect("how it ended");
+    assert_eq!(ended.reason, TerminationReason::KilledByHost);
+    // A trust store that still lists the key does not bring it back.
+    host.replace_trust(trust);
+    match host.load(&pkg, b"") {
+        Err(HostError::Refused(e)) => assert_eq!(e.kind(), "revoked_key"),
+        other => panic!("{:?}", other.err()),
+    }
+    assert!(matches!(
+        host.revoke_key("not a key"),
+        Err(HostError::NotAKey(_))
+    ));
+    assert!(events(&audit).contains(&"key_revoked".to_string()));
+}
+
+#[test]
+fn a_plugin_over_its_memory_cap_is_stopped_by_the_cap() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    let trust = signed("probe", &pkg, &["log"]);
+    let (mut host, _) = host(dir.path(), trust);
+    let name = host.load(&pkg, b"").expect("load");
+    let cap = host
+        .plugin(&name)
+        .expect("running")
+        .enforcement()
+        .get("cgroup.memory")
+        .cloned()
+        .expect("cgroup.memory reported");
+    println!("memory cap: {:?} {}", cap.status, cap.detail);
+    // 32 MiB fits in the 64 MiB cap.
+    assert!(call_host(&mut host, &name, "malloc", "32").starts_with("ok"));
+    match host.invoke(&name, "malloc", b"200") {
+        Err(HostError::Sandbox(SandboxError::Ended(r))) if cap.status == Status::Applied => {
+            assert_eq!(r.reason, TerminationReason::MemoryLimit, "{r:?}");
+            // Stopped near the cap, far from the machine's memory.
+            assert!(r.peak_rss_kib < 80 * 1024, "{r:?}");
+        }
+        // Without a cgroup, RLIMIT_AS makes the allocation fail instead.
+        Ok(out) if cap.status != Status::Applied => {
+            assert!(String::from_utf8_lossy(&out).starts_with("errno"))
+        }
+        other => panic!("{cap:?}: {other:?}"),
+    }
+}

@@ -1,0 +1,11 @@
+//! Integration tests of the reference sandbox: one binary, a module per topic.
+
+mod broker;
+mod common;
+mod confinement;
+mod fuzz_replay;
+mod host;
+mod lifecycle;
+mod packages;
+mod supervision;
+mod templates;

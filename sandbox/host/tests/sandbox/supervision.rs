@@ -1,0 +1,207 @@
+//! A crashing, hanging, garbage-speaking or limit-breaking child each yields the right typed
+//! termination record, and the host goes on serving the next plugin.
+
+use std::time::{Duration, Instant};
+
+use sbx_host::audit::AuditEvent;
+use sbx_host::{Deadlines, Limits, Phase, Plugin, SandboxError, Status, TerminationReason};
+
+use crate::common::{call, config, probe, process_exists, running};
+
+/// Invokes `method`, expects the process to end, returns the record.
+fn ended(p: &mut Plugin, method: &str, input: &str) -> sbx_host::TerminationRecord {
+    match p.invoke(method, input.as_bytes()) {
+        Err(SandboxError::Ended(record)) => *record,
+        other => panic!("{method}: expected the process to end, got {other:?}"),
+    }
+}
+
+/// After a fault, a fresh plugin is served normally.
+fn next_plugin_is_served() {
+    let mut next = running(config("template_c"));
+    assert_eq!(call(&mut next, "echo", "next"), "next");
+}
+
+#[test]
+fn a_crash_is_a_signal_record_and_the_host_goes_on() {
+    let mut p = probe();
+    let pid = p.pid();
+    let record = ended(&mut p, "segfault", "");
+    assert_eq!(
+        record.reason,
+        TerminationReason::Signal {
+            signal: libc::SIGSEGV,
+            name: "SIGSEGV".into()
+        }
+    );
+    assert!(record.peak_rss_kib > 0, "rusage not collected: {record:?}");
+    assert!(!process_exists(pid), "crashed runner not reaped");
+    next_plugin_is_served();
+}
+
+#[test]
+fn abort_is_sigabrt() {
+    let mut p = probe();
+    assert_eq!(ended(&mut p, "abort", "").signal, Some(libc::SIGABRT));
+}
+
+#[test]
+fn exit_inside_a_call_is_an_exit_record() {
+    let mut p = probe();
+    assert_eq!(
+        ended(&mut p, "exit", "7").reason,
+        TerminationReason::Exit { code: 7 }
+    );
+}
+
+#[test]
+fn a_hang_hits_the_call_deadline() {
+    let mut p = running(config("probe").deadlines(Deadlines {
+        call: Duration::from_millis(300),
+        ..Deadlines::default()
+    }));
+    let started = Instant::now();
+    let record = ended(&mut p, "hang", "");
+    assert_eq!(
+        record.reason,
+        TerminationReason::WallTimeout {
+            phase: Phase::Call,
+            after_ms: 300
+        }
+    );
+    // Bounded by the deadline, not by the plugin (generous slack for a loaded machine).
+    assert!(started.elapsed() < Duration::from_secs(30));
+    next_plugin_is_served();
+}
+
+#[test]
+fn garbage_on_the_channel_is_a_protocol_violation() {
+    let mut p = probe();
+    let record = ended(&mut p, "garbage", "");
+    assert_eq!(record.reason.kind(), "protocol_violation", "{record:?}");
+    next_plugin_is_served();
+}
+
+#[test]
+fn claiming_more_output_than_the_buffer_is_a_protocol_violation() {
+    let mut p = probe();
+    let record = ended(&mut p, "overclaim", "");
+    match record.reason {
+        TerminationReason::ProtocolViolation { detail } => {
+            assert!(detail.contains("output bytes"), "{detail}")
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn cpu_spin_hits_the_cpu_limit() {
+    let limits = Limits {
+        cpu_seconds: 1,
+        ..Limits::default()
+    };
+    let mut p = running(config("probe").limits(limits).deadlines(Deadlines {
+        call: Duration::from_secs(60),
+        ..Deadlines::default()
+    }));
+    let record = ended(&mut p, "spin", "");
+    assert_eq!(record.reason, TerminationReason::CpuLimit, "{record:?}");
+    assert!(
+        record.cpu_time() >= Duration::from_millis(900),
+        "{record:?}"
+    );
+}
+
+#[test]
+fn a_cpu_rate_cap_throttles_a_spin_and_records_it() {
+    let mut p = running(config("probe").cpu_rate_percent(10).deadlines(Deadlines {
+        call: Duration::from_millis(800),
+        ..Deadlines::default()
+    }));
+    let cap = p
+        .enforcement()
+        .get("cgroup.cpu")
+        .cloned()
+        .expect("cgroup.cpu reported");
+    println!("cpu rate cap: {:?} {}", cap.status, cap.detail);
+    let record = ended(&mut p, "spin", "");
+    // Throttled, not killed: the spin ends at the call deadline.
+    assert!(
+        matches!(record.reason, TerminationReason::WallTimeout { .. }),
+        "{record:?}"
+    );
+    let stats = p.stats();
+    println!(
+        "spin for 800 ms at 10%: {} us of CPU, throttled in {} periods, {} us waited",
+        record.cpu_time().as_micros(),
+        stats.cpu_throttled_periods,
+        stats.cpu_throttled_us
+    );
+    if cap.status != Status::Applied {
+        // No CPU controller here: the report says so, and nothing claims a throttle.
+        assert_eq!(stats.cpu_throttled_periods, 0);
+        return;
+    }
+    // Counted by the kernel, not timed: a spin over several 100 ms periods uses up its
+    // 10 ms quota in at least one of them, however loaded the machine.
+    assert!(stats.cpu_throttled_periods > 0, "{stats:?}");
+    assert!(
+        p.events().iter().any(|e| matches!(
+            e,
+            AuditEvent::LimitHit { limit, action, max, .. }
+                if limit == "cpu_rate" && action == "throttled" && *max == 10_000
+        )),
+        "{:?}",
+        p.events()
+    );
+}
+
+#[test]
+fn heartbeats_are_answered() {
+    let mut p = probe();
+    p.ping().expect("heartbeat");
+    p.ping().expect("heartbeat");
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+}
+
+#[test]
+fn a_plugin_error_is_not_a_fault() {
+    let mut p = probe();
+    assert!(matches!(
+        p.invoke("error", b""),
+        Err(SandboxError::Plugin { .. })
+    ));
+    assert_eq!(p.state(), sbx_host::State::Running);
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+}
+
+#[test]
+fn a_hanging_init_hits_the_init_deadline() {
+    let config = config("probe")
+        .deadlines(Deadlines {
+            init: Duration::from_millis(300),
+            ..Deadlines::default()
+        })
+        .build()
+        .unwrap();
+    let mut p = Plugin::spawn(&config).unwrap();
+    match p.init(b"hang") {
+        Err(SandboxError::Ended(record)) => assert_eq!(
+            record.reason,
+            TerminationReason::WallTimeout {
+                phase: Phase::Init,
+                after_ms: 300
+            }
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_plugin_outlives_the_thread_that_spawned_it() {
+    // The parent-death signal follows the forking thread: spawning from a thread that then
+    // exits must not kill the runner.
+    let mut p = std::thread::spawn(probe).join().unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+}

@@ -1,0 +1,503 @@
+//! The seccomp policy file (`sandbox/policy/seccomp.toml`) and its compilation to BPF.
+//!
+//! The file is data: stages of allow rules, a kill list and an errno list, every rule with
+//! a `why`. Parsing is total (every input gives a policy or a typed [`PolicyError`]);
+//! compiling resolves syscall names and symbolic argument values and produces one BPF
+//! program per stacked filter, in the order they must be installed.
+
+use std::collections::BTreeMap;
+
+use seccompiler::{
+    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
+    SeccompRule, TargetArch,
+};
+use serde::Deserialize;
+
+use crate::syscalls;
+
+/// The reference policy, embedded in the binary so the runner needs no file access.
+pub const REFERENCE_POLICY: &str = include_str!("../seccomp.toml");
+
+/// Largest policy file accepted, so a hostile policy cannot make the parser allocate without bound.
+pub const MAX_POLICY_BYTES: usize = 256 * 1024;
+
+/// A failure to read or compile a seccomp policy.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum PolicyError {
+    /// The file is larger than [`MAX_POLICY_BYTES`].
+    #[error("seccomp policy is {len} bytes, more than the {MAX_POLICY_BYTES} accepted")]
+    TooLarge { len: usize },
+    /// The file is not valid TOML of the expected shape.
+    #[error("seccomp policy is malformed: {0}")]
+    Malformed(#[from] toml::de::Error),
+    /// The file declares a version this build does not understand.
+    #[error("seccomp policy version {found} is not supported (expected 1)")]
+    UnsupportedVersion { found: u32 },
+    /// A rule names a syscall that does not exist on x86_64.
+    #[error("unknown syscall `{name}` in {place}")]
+    UnknownSyscall { name: String, place: String },
+    /// A rule uses a symbolic value the runner does not know.
+    #[error("unknown symbol `{symbol}` in rule for `{syscall}`")]
+    UnknownSymbol { symbol: String, syscall: String },
+    /// A rule is structurally wrong (bad argument index, missing mask...).
+    #[error("invalid rule for `{syscall}`: {detail}")]
+    InvalidRule { syscall: String, detail: String },
+    /// A stage named by the caller or by `extends` does not exist, or `extends` loops.
+    #[error("unknown or cyclic seccomp stage `{name}`")]
+    UnknownStage { name: String },
+    /// seccompiler refused the filter.
+    #[error("cannot compile stage `{stage}`: {source}")]
+    Compile {
+        stage: String,
+        #[source]
+        source: seccompiler::BackendError,
+    },
+}
+
+/// A parsed seccomp policy file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SeccompPolicy {
+    /// Format version; only 1 exists.
+    pub version: u32,
+    /// Calls that kill the process whatever the stage.
+    #[serde(default)]
+    pub kill: Vec<Rule>,
+    /// Calls answered with an errno whatever the stage.
+    #[serde(default)]
+    pub errno: Vec<ErrnoRule>,
+    /// Allowlists by stage name.
+    pub stages: BTreeMap<String, Stage>,
+}
+
+/// One stage's allowlist.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Stage {
+    /// Why the stage exists and when it is in force.
+    pub why: String,
+    /// Another stage whose rules this one includes.
+    pub extends: Option<String>,
+    /// Allowed calls; everything else traps.
+    pub allow: Vec<Rule>,
+}
+
+/// A syscall with optional argument conditions (all must hold).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Rule {
+    /// Syscall name as in `asm/unistd_64.h`.
+    pub syscall: String,
+    /// Conditions on arguments, all of which must hold.
+    #[serde(default)]
+    pub args: Vec<ArgCondition>,
+    /// Why the rule exists.
+    pub why: String,
+}
+
+/// A syscall that fails with an errno.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ErrnoRule {
+    /// Syscall name.
+    pub syscall: String,
+    /// Errno name or number.
+    pub errno: Value,
+    /// Why.
+    pub why: String,
+}
+
+/// A condition on one syscall argument.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArgCondition {
+    /// Argument index, 0..=5.
+    pub index: u8,
+    /// Comparison.
+    pub op: Op,
+    /// Mask for `masked_eq`.
+    pub mask: Option<Value>,
+    /// Value compared with.
+    pub value: Value,
+    /// How many bits of the argument are compared (default: the low 32).
+    #[serde(default)]
+    pub width: Width,
+}
+
+/// Bits of an argument a condition compares.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Width {
+    /// The low 32 bits: int, flag and descriptor arguments (what the kernel reads of them).
+    #[default]
+    Dword,
+    /// All 64 bits: pointers and sizes.
+    Qword,
+}
+
+/// Comparison operator of an [`ArgCondition`].
+#[derive(Debug, Clone, Copy, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// `arg == value`
+    Eq,
+    /// `arg != value`
+    Ne,
+    /// `arg < value`
+    Lt,
+    /// `arg <= value`
+    Le,
+    /// `arg > value`
+    Gt,
+    /// `arg >= value`
+    Ge,
+    /// `arg & mask == value`
+    MaskedEq,
+}
+
+/// An integer or a symbol resolved at compile time.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum Value {
+    /// A literal.
+    Number(u64),
+    /// A symbolic name (`SIGSYS`, `CLONE_THREAD`, `$pid`...).
+    Symbol(String),
+}
+
+/// Values that are only known when the filter is built.
+#[derive(Debug, Clone, Copy)]
+pub struct Substitutions {
+    /// The runner's own pid, for rules that allow signals to itself only.
+    pub pid: u32,
+}
+
+impl SeccompPolicy {
+    /// Parses a policy file. Total: any text gives a policy or an error.
+    pub fn parse(text: &str) -> Result<Self, PolicyError> {
+        if text.len() > MAX_POLICY_BYTES {
+            return Err(PolicyError::TooLarge { len: text.len() });
+        }
+        let policy: SeccompPolicy = toml::from_str(text)?;
+        if policy.version != 1 {
+            return Err(PolicyError::UnsupportedVersion {
+                found: policy.version,
+            });
+        }
+        Ok(policy)
+    }
+
+    /// The embedded reference policy.
+    pub fn reference() -> Result<Self, PolicyError> {
+        Self::parse(REFERENCE_POLICY)
+    }
+
+    /// Every allow rule of `stage`, including the stages it extends.
+    pub fn stage_rules(&self, stage: &str) -> Result<Vec<&Rule>, PolicyError> {
+        let mut rules = Vec::new();
+        let mut name = stage;
+        let mut seen = Vec::new();
+        loop {
+            if seen.contains(&name) {
+                return Err(PolicyError::UnknownStage { name: name.into() });
+            }
+            seen.push(name);
+            let stage = self
+                .stages
+                .get(name)
+                .ok_or_else(|| PolicyError::UnknownStage { name: name.into() })?;
+            rules.extend(stage.allow.iter());
+            match &stage.extends {
+                Some(parent) => name = parent,
+                None => return Ok(rules),
+            }
+        }
+    }
+
+    /// The filters to install for the first stage of a process, in installation order: the
+    /// kill filter and the errno filter (both allow `seccomp`, so they go first), then the
+    /// stage's allowlist.
+    pub fn compile_first_stage(
+        &self,
+        stage: &str,
+        subst: Substitutions,
+    ) -> Result<Vec<BpfProgram>, PolicyError> {
+        let mut filters = Vec::new();
+        if !self.kill.is_empty() {
+            let rules = self.kill.iter().collect::<Vec<_>>();
+            filters.push(build(
+                "kill",
+                &rules,
+                SeccompAction::Allow,
+                SeccompAction::KillProcess,
+                subst,
+            )?);
+        }
+        // One filter per errno value: a filter has a single match action.
+        let mut by_errno: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
+        for rule in &self.errno {
+            let errno = resolve(&rule.errno, &rule.syscall, subst)?;
+            let errno = u32::try_from(errno).map_err(|_| PolicyError::InvalidRule {
+                syscall: rule.syscall.clone(),
+                detail: format!("errno {errno} out of range"),
+            })?;
+            by_errno.entry(errno).or_default().push(Rule {
+                syscall: rule.syscall.clone(),
+                args: Vec::new(),
+                why: rule.why.clone(),
+            });
+        }
+        for (errno, rules) in &by_errno {
+            let rules = rules.iter().collect::<Vec<_>>();
+            filters.push(build(
+                "errno",
+                &rules,
+                SeccompAction::Allow,
+                SeccompAction::Errno(*errno),
+                subst,
+            )?);
+        }
+        filters.push(self.compile_stage(stage, subst)?);
+        Ok(filters)
+    }
+
+    /// The allowlist filter of one stage (everything it does not allow traps).
+    pub fn compile_stage(
+        &self,
+        stage: &str,
+        subst: Substitutions,
+    ) -> Result<BpfProgram, PolicyError> {
+        let rules = self.stage_rules(stage)?;
+        build(
+            stage,
+            &rules,
+            SeccompAction::Trap,
+            SeccompAction::Allow,
+            subst,
+        )
+    }
+}
+
+fn build(
+    stage: &str,
+    rules: &[&Rule],
+    mismatch: SeccompAction,
+    matched: SeccompAction,
+    subst: Substitutions,
+) -> Result<BpfProgram, PolicyError> {
+    // An unconditional rule for a syscall makes its conditional rules irrelevant; seccompiler
+    // expresses "unconditional" as an empty rule list.
+    let mut map: BTreeMap<i64, Option<Vec<SeccompRule>>> = BTreeMap::new();
+    for rule in rules {
+        let nr = syscalls::number(&rule.syscall).ok_or_else(|| PolicyError::UnknownSyscall {
+            name: rule.syscall.clone(),
+            place: format!("stage `{stage}`"),
+        })?;
+        let entry = map.entry(nr).or_insert_with(|| Some(Vec::new()));
+        if rule.args.is_empty() {
+            *entry = None;
+            continue;
+        }
+        let conditions = rule
+            .args
+            .iter()
+            .map(|c| condition(c, &rule.syscall, subst))
+            .collect::<Result<Vec<_>, _>>()?;
+        let compiled = SeccompRule::new(conditions).map_err(|e| PolicyError::InvalidRule {
+            syscall: rule.syscall.clone(),
+            detail: e.to_string(),
+        })?;
+        if let Some(list) = entry {
+            list.push(compiled);
+        }
+    }
+    let map = map
+        .into_iter()
+        .map(|(nr, rules)| (nr, rules.unwrap_or_default()))
+        .collect();
+    let filter = SeccompFilter::new(map, mismatch, matched, TargetArch::x86_64).map_err(|e| {
+        PolicyError::Compile {
+            stage: stage.into(),
+            source: e,
+        }
+    })?;
+    BpfProgram::try_from(filter).map_err(|e| PolicyError::Compile {
+        stage: stage.into(),
+        source: e,
+    })
+}
+
+fn condition(
+    c: &ArgCondition,
+    syscall: &str,
+    subst: Substitutions,
+) -> Result<SeccompCondition, PolicyError> {
+    let value = resolve(&c.value, syscall, subst)?;
+    let op = match c.op {
+        Op::Eq => SeccompCmpOp::Eq,
+        Op::Ne => SeccompCmpOp::Ne,
+        Op::Lt => SeccompCmpOp::Lt,
+        Op::Le => SeccompCmpOp::Le,
+        Op::Gt => SeccompCmpOp::Gt,
+        Op::Ge => SeccompCmpOp::Ge,
+        Op::MaskedEq => {
+            let mask = c.mask.as_ref().ok_or_else(|| PolicyError::InvalidRule {
+                syscall: syscall.into(),
+                detail: "masked_eq needs a mask".into(),
+            })?;
+            SeccompCmpOp::MaskedEq(resolve(mask, syscall, subst)?)
+        }
+    };
+    if c.op != Op::MaskedEq && c.mask.is_some() {
+        return Err(PolicyError::InvalidRule {
+            syscall: syscall.into(),
+            detail: "mask given for an operator other than masked_eq".into(),
+        });
+    }
+    let len = match c.width {
+        Width::Dword if value > u64::from(u32::MAX) => {
+            return Err(PolicyError::InvalidRule {
+                syscall: syscall.into(),
+                detail: format!("value {value:#x} does not fit a dword comparison"),
+            });
+        }
+        Width::Dword => SeccompCmpArgLen::Dword,
+        Width::Qword => SeccompCmpArgLen::Qword,
+    };
+    SeccompCondition::new(c.index, len, op, value).map_err(|e| PolicyError::InvalidRule {
+        syscall: syscall.into(),
+        detail: e.to_string(),
+    })
+}
+
+fn resolve(value: &Value, syscall: &str, subst: Substitutions) -> Result<u64, PolicyError> {
+    match value {
+        Value::Number(n) => Ok(*n),
+        Value::Symbol(s) if s == "$pid" => Ok(u64::from(subst.pid)),
+        Value::Symbol(s) => symbol(s).ok_or_else(|| PolicyError::UnknownSymbol {
+            symbol: s.clone(),
+            syscall: syscall.into(),
+        }),
+    }
+}
+
+/// The symbolic constants a policy may use.
+pub fn symbol(name: &str) -> Option<u64> {
+    let namespaces = libc::CLONE_NEWNS
+        | libc::CLONE_NEWUSER
+        | libc::CLONE_NEWPID
+        | libc::CLONE_NEWNET
+        | libc::CLONE_NEWIPC
+        | libc::CLONE_NEWUTS
+        | libc::CLONE_NEWCGROUP
+        | libc::CLONE_NEWTIME;
+    let v: i64 = match name {
+        "SIGSYS" => libc::SIGSYS.into(),
+        "ENOSYS" => libc::ENOSYS.into(),
+        "EPERM" => libc::EPERM.into(),
+        "EACCES" => libc::EACCES.into(),
+        "CLONE_THREAD" => libc::CLONE_THREAD.into(),
+        "CLONE_NAMESPACES" => namespaces.into(),
+        "PROT_EXEC" => libc::PROT_EXEC.into(),
+        "AT_EMPTY_PATH" => libc::AT_EMPTY_PATH.into(),
+        "TCGETS" => libc::TCGETS as i64,
+        "O_WRITE_OR_CREATE" => (libc::O_WRONLY
+            | libc::O_RDWR
+            | libc::O_CREAT
+            | libc::O_TRUNC
+            | libc::O_APPEND
+            | libc::O_TMPFILE)
+            .into(),
+        "F_GETFD" => libc::F_GETFD.into(),
+        "F_SETFD" => libc::F_SETFD.into(),
+        "F_GETFL" => libc::F_GETFL.into(),
+        "F_SETFL" => libc::F_SETFL.into(),
+        "F_DUPFD_CLOEXEC" => libc::F_DUPFD_CLOEXEC.into(),
+        "ENOENT" => libc::ENOENT.into(),
+        "SECCOMP_FILTER_FLAG_TSYNC" => libc::SECCOMP_FILTER_FLAG_TSYNC as i64,
+        "PR_SET_NO_NEW_PRIVS" => libc::PR_SET_NO_NEW_PRIVS.into(),
+        "SECCOMP_SET_MODE_FILTER" => libc::SECCOMP_SET_MODE_FILTER.into(),
+        _ => return None,
+    };
+    u64::try_from(v).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SUBST: Substitutions = Substitutions { pid: 4242 };
+
+    #[test]
+    fn reference_policy_compiles_every_stage() {
+        let policy = SeccompPolicy::reference().expect("reference policy parses");
+        for stage in policy.stages.keys() {
+            policy
+                .compile_first_stage(stage, SUBST)
+                .unwrap_or_else(|e| panic!("stage {stage}: {e}"));
+        }
+    }
+
+    #[test]
+    fn plugin_stage_is_narrower_than_loader() {
+        let policy = SeccompPolicy::reference().unwrap();
+        let plugin: Vec<_> = policy.stage_rules("plugin").unwrap();
+        let loader: Vec<_> = policy.stage_rules("loader").unwrap();
+        assert!(loader.len() > plugin.len());
+        for forbidden in ["openat", "seccomp", "execve", "socket", "fork", "ptrace"] {
+            assert!(
+                plugin.iter().all(|r| r.syscall != forbidden),
+                "plugin stage allows {forbidden}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_rule_says_why() {
+        let policy = SeccompPolicy::reference().unwrap();
+        for stage in policy.stages.values() {
+            assert!(!stage.why.trim().is_empty());
+            for rule in &stage.allow {
+                assert!(!rule.why.trim().is_empty(), "{} has no why", rule.syscall);
+            }
+        }
+    }
+
+    fn check_err(text: &str, expected: &str) {
+        let err = SeccompPolicy::parse(text)
+            .and_then(|p| p.compile_first_stage("s", SUBST).map(|_| ()))
+            .expect_err("must fail");
+        assert!(err.to_string().contains(expected), "{err}");
+    }
+
+    #[test]
+    fn broken_policies_are_typed_errors() {
+        check_err("version = 2\n[stages]", "version 2");
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='nosuch', why='x'}]",
+            "unknown syscall `nosuch`",
+        );
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=0, op='eq', value='NOPE'}], why='x'}]",
+            "unknown symbol `NOPE`",
+        );
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=9, op='eq', value=1}], why='x'}]",
+            "invalid rule",
+        );
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nextends='s'\nallow=[]",
+            "cyclic",
+        );
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=0, op='masked_eq', value=1}], why='x'}]",
+            "needs a mask",
+        );
+        check_err(
+            "version = 1\nsurprise = 1\n[stages.s]\nwhy='x'\nallow=[]",
+            "malformed",
+        );
+        check_err(&"#".repeat(MAX_POLICY_BYTES + 1), "more than");
+    }
+}

@@ -1,0 +1,646 @@
+//! The confinement sequence, in one function, a step per line, in the order it must run.
+//!
+//! Runs in the runner right after exec: a fresh single-threaded process holding only the
+//! channel (fd 3) and the violation pipe (fd 4), with no plugin byte loaded yet. Every step
+//! records what it achieved in the [`EnforcementReport`]; a step the kernel refuses is
+//! recorded as unavailable, never skipped silently.
+
+use std::ffi::CString;
+use std::os::fd::RawFd;
+
+use landlock::{
+    ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, LandlockStatus, Ruleset,
+    RulesetAttr, RulesetCreatedAttr, RulesetStatus, Scope, path_beneath_rules,
+};
+
+use sbx_contract::config::{Layers, RunnerConfig};
+use sbx_contract::enforcement::{EnforcementReport, Status};
+use sbx_contract::fds::{CHANNEL_FD, PLUGIN_FD, VIOLATION_FD};
+use sbx_policy::seccomp::{PolicyError, SeccompPolicy, Substitutions};
+
+/// The Landlock ABI whose rights the runner asks for (filesystem, TCP, signal and abstract
+/// unix socket scopes). Newer kernels enforce it fully; older ones partially (reported).
+pub const LANDLOCK_ABI: ABI = ABI::V6;
+
+/// A confinement step failed in a way that makes running unsafe or impossible.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfineError {
+    /// The runner was not started with its descriptors in place.
+    #[error("descriptor {fd} is not open: the runner must be started by the host")]
+    MissingDescriptor { fd: RawFd },
+    /// The host died before confinement finished.
+    #[error("the host (pid {expected}) is gone")]
+    HostGone { expected: u32 },
+    /// A step failed after it had started changing the process (cannot continue safely).
+    #[error("{step}: {source}")]
+    Step {
+        step: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The seccomp policy does not compile.
+    #[error("seccomp policy: {0}")]
+    Policy(#[from] PolicyError),
+}
+
+/// The result of [`confine`]: what is in force, and the tighter seccomp stage to install once
+/// the plugin is loaded.
+pub struct Confined {
+    /// What is in force.
+    pub report: EnforcementReport,
+    /// The `plugin` stage filter, when seccomp is on.
+    pub plugin_stage: Option<seccompiler::BpfProgram>,
+}
+
+/// Confines the current process. See the module documentation for the contract.
+pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
+    let mut report = EnforcementReport::default();
+    let layers = cfg.layers;
+    // Our own descriptors must be there, and nothing else may be inherited.
+    check_descriptors(cfg.plugin_fd)?;
+    // rlimits first: lowering needs no privilege and they bind everything after, the loader included.
+    apply_rlimits(cfg, &mut report)?;
+    // Leave root before creating namespaces, so the user namespace maps an unprivileged uid.
+    drop_identity(cfg, &mut report)?;
+    // Changing credentials clears the parent-death signal: set it again, then check the host.
+    rearm_parent_death(cfg.host_pid)?;
+    // Namespaces need capabilities inside the new user namespace: before they are dropped.
+    unshare_namespaces(layers, &mut report);
+    // Not dumpable from here on, and nobody attached during the window the maps needed.
+    seal_dumpable()?;
+    // Capabilities last among privileged steps: dropping the bounding set needs CAP_SETPCAP.
+    drop_capabilities(layers, &mut report)?;
+    // no_new_privs: required for unprivileged Landlock and seccomp; forbids gaining privilege by exec.
+    set_no_new_privs(layers, &mut report)?;
+    // Landlock: the plugin file and the loader's paths, read-only; no TCP; no signals or
+    // abstract sockets out of the sandbox.
+    restrict_landlock(cfg, &mut report);
+    // glibc sizes its malloc arenas by the CPU count, which it reads from /sys the first time
+    // a ninth thread allocates under contention: an openat the filter kills, at random, in
+    // an honest multi-threaded plugin. A fixed limit means it never asks.
+    limit_malloc_arenas();
+    // The SIGSYS handler must be in place before the filter that raises SIGSYS.
+    super::violation::install_handler().map_err(|source| ConfineError::Step {
+        step: "SIGSYS handler",
+        source,
+    })?;
+    // Seccomp last: from here on, every syscall of the loader and of plugin constructors is filtered.
+    let plugin_stage = install_seccomp(layers, &mut report)?;
+    Ok(Confined {
+        report,
+        plugin_stage,
+    })
+}
+
+/// Fixes glibc's malloc arena limit (`M_ARENA_MAX`), so that no allocation ever has to read
+/// the CPU count from the file system.
+fn limit_malloc_arenas() {
+    // SAFETY: mallopt changes a malloc tunable of this process; no pointer is involved, and no
+    // other thread runs yet.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS) };
+}
+
+/// glibc's malloc arenas: its own default on a machine of one or two CPUs, enough for the
+/// threads a plugin may have.
+const MALLOC_ARENAS: libc::c_int = 8;
+
+fn io_err(step: &'static str) -> impl FnOnce(nix::errno::Errno) -> ConfineError {
+    move |e| ConfineError::Step {
+        step,
+        source: e.into(),
+    }
+}
+
+fn check_descriptors(plugin_fd: bool) -> Result<(), ConfineError> {
+    let ours: &[i32] = if plugin_fd {
+        &[CHANNEL_FD, VIOLATION_FD, PLUGIN_FD]
+    } else {
+        &[CHANNEL_FD, VIOLATION_FD]
+    };
+    let last = *ours.last().unwrap_or(&VIOLATION_FD);
+    for &fd in ours {
+        // SAFETY: F_GETFD only queries the descriptor table.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err(ConfineError::MissingDescriptor { fd });
+        }
+    }
+    // SAFETY: closes descriptors above ours; none of them is owned by Rust code yet.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_close_range,
+            (last + 1) as libc::c_uint,
+            libc::c_uint::MAX,
+            0 as libc::c_uint,
+        )
+    };
+    if rc != 0 {
+        return Err(ConfineError::Step {
+            step: "close inherited descriptors",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(())
+}
+
+fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(), ConfineError> {
+    use nix::sys::resource::{Resource, setrlimit};
+    let l = cfg.limits;
+    let nproc = process_cap(cfg);
+    let table = [
+        ("rlimit.core", Resource::RLIMIT_CORE, 0, 0),
+        (
+            "rlimit.as",
+            Resource::RLIMIT_AS,
+            l.address_space_bytes,
+            l.address_space_bytes,
+        ),
+        // Soft limit sends SIGXCPU; the hard limit one second later is a SIGKILL that cannot be ignored.
+        (
+            "rlimit.cpu",
+            Resource::RLIMIT_CPU,
+            l.cpu_seconds,
+            l.cpu_seconds.saturating_add(1),
+        ),
+        (
+            "rlimit.nofile",
+            Resource::RLIMIT_NOFILE,
+            l.open_files,
+            l.open_files,
+        ),
+        (
+            "rlimit.fsize",
+            Resource::RLIMIT_FSIZE,
+            l.file_size_bytes,
+            l.file_size_bytes,
+        ),
+        (
+            "rlimit.nproc",
+            Resource::RLIMIT_NPROC,
+            nproc.limit,
+            nproc.limit,
+        ),
+    ];
+    for (name, resource, soft, hard) in table {
+        // A core dump would write plugin memory to disk: it stays off even in mutants.
+        if !cfg.layers.rlimits && name != "rlimit.core" {
+            report.record(name, Status::Disabled, "switched off");
+            continue;
+        }
+        setrlimit(resource, soft, hard).map_err(io_err(name))?;
+        match (&nproc.shared_with, name) {
+            (Some(tasks), "rlimit.nproc") => report.record(
+                name,
+                Status::Partial,
+                format!(
+                    "soft {soft}, hard {hard}: {} for the plugin above the {tasks} other tasks \
+                     its uid already had, a count it shares with every process of that user",
+                    l.processes
+                ),
+            ),
+            _ => report.record(name, Status::Applied, format!("soft {soft}, hard {hard}")),
+        }
+    }
+    Ok(())
+}
+
+/// RLIMIT_NPROC for the plugin, and the tasks it is counted with when its uid is not its own.
+struct ProcessCap {
+    limit: u64,
+    shared_with: Option<u64>,
+}
+
+/// The kernel counts RLIMIT_NPROC over every task of the real uid on the machine. A plugin
+/// gets a uid of its own when the host is root, and the cap is then the plugin's alone. A
+/// host that is not root cannot give it one: the plugin shares the uid, and the count, with
+/// every process of that user, so the cap is set that many tasks above what they already
+/// hold (a later process of the user narrows it; only a cgroup gives an exact cap).
+/// Root is never held to RLIMIT_NPROC, so the limit stays as configured then.
+fn process_cap(cfg: &RunnerConfig) -> ProcessCap {
+    let wanted = cfg.limits.processes;
+    let uid = nix::unistd::getuid();
+    if uid.is_root() {
+        return ProcessCap {
+            limit: wanted,
+            shared_with: None,
+        };
+    }
+    // The runner's own task is the plugin's, as it is under a uid of its own.
+    let others = tasks_of(uid.as_raw()).saturating_sub(1);
+    ProcessCap {
+        limit: wanted.saturating_add(others),
+        shared_with: Some(others),
+    }
+}
+
+/// Tasks (threads) of every process whose real uid is `uid`, this runner included.
+fn tasks_of(uid: u32) -> u64 {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return 0;
+    };
+    let mut tasks = 0u64;
+    for entry in entries.flatten() {
+        if !entry
+            .file_name()
+            .as_encoded_bytes()
+            .iter()
+            .all(u8::is_ascii_digit)
+        {
+            continue;
+        }
+        let Ok(status) = std::fs::read_to_string(entry.path().join("status")) else {
+            continue;
+        };
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|rest| rest.split_whitespace().next())
+                .and_then(|value| value.parse::<u64>().ok())
+        };
+        if field("Uid:") == Some(u64::from(uid)) {
+            tasks += field("Threads:").unwrap_or(1);
+        }
+    }
+    tasks
+}
+
+fn drop_identity(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(), ConfineError> {
+    let euid = nix::unistd::geteuid();
+    if !cfg.layers.drop_identity {
+        report.record(
+            "identity",
+            Status::Disabled,
+            format!("switched off; uid {euid}"),
+        );
+        return Ok(());
+    }
+    if !euid.is_root() {
+        report.record(
+            "identity",
+            Status::NotNeeded,
+            format!("not root (uid {euid})"),
+        );
+        return Ok(());
+    }
+    let runner = std::process::id();
+    let id = cfg
+        .unprivileged_id
+        .for_runner(runner)
+        .ok_or(ConfineError::Step {
+            step: "unprivileged id",
+            source: std::io::Error::other(format!(
+                "{:?} plus process id {runner} is past the largest uid",
+                cfg.unprivileged_id
+            )),
+        })?;
+    let gid = nix::unistd::Gid::from_raw(id);
+    let uid = nix::unistd::Uid::from_raw(id);
+    nix::unistd::setgroups(&[]).map_err(io_err("setgroups"))?;
+    nix::unistd::setresgid(gid, gid, gid).map_err(io_err("setresgid"))?;
+    // Leaving uid 0 without SECBIT_KEEP_CAPS empties every capability set.
+    nix::unistd::setresuid(uid, uid, uid).map_err(io_err("setresuid"))?;
+    report.record(
+        "identity",
+        Status::Applied,
+        match cfg.unprivileged_id {
+            sbx_contract::config::UnprivilegedId::PerPlugin { base } => format!(
+                "uid/gid 0 -> {id} (this plugin's own: {base} + runner pid {runner}), no supplementary groups"
+            ),
+            sbx_contract::config::UnprivilegedId::Fixed(_) => {
+                format!("uid/gid 0 -> {id} (shared by every plugin), no supplementary groups")
+            }
+        },
+    );
+    Ok(())
+}
+
+fn rearm_parent_death(host_pid: u32) -> Result<(), ConfineError> {
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) } != 0 {
+        return Err(ConfineError::Step {
+            step: "PR_SET_PDEATHSIG",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    if nix::unistd::getppid().as_raw() as u32 != host_pid {
+        return Err(ConfineError::HostGone { expected: host_pid });
+    }
+    Ok(())
+}
+
+fn unshare_namespaces(layers: Layers, report: &mut EnforcementReport) {
+    use nix::sched::{CloneFlags, unshare};
+    let names = ["user", "net", "mount", "ipc", "uts", "pid"];
+    if !layers.namespaces {
+        for n in names {
+            report.record(format!("namespace.{n}"), Status::Disabled, "switched off");
+        }
+        return;
+    }
+    let uid = nix::unistd::geteuid().as_raw();
+    let gid = nix::unistd::getegid().as_raw();
+    // Leaving root made the process non-dumpable, which makes /proc/self/*_map root's and
+    // unwritable. Open a dumpable window just for the map writes; `seal_dumpable` closes it.
+    set_dumpable(true);
+    let user = unshare(CloneFlags::CLONE_NEWUSER).and_then(|()| map_ids(uid, gid));
+    set_dumpable(false);
+    match user {
+        Ok(()) => report.record(
+            "namespace.user",
+            Status::Applied,
+            format!("uid {uid} and gid {gid} mapped to themselves, nothing else mapped"),
+        ),
+        Err(e) => report.record("namespace.user", Status::Unavailable, format!("{e}")),
+    }
+    for (name, flag, detail) in [
+        (
+            "net",
+            CloneFlags::CLONE_NEWNET,
+            "no interface but a down loopback",
+        ),
+        ("mount", CloneFlags::CLONE_NEWNS, "private mount table"),
+        (
+            "ipc",
+            CloneFlags::CLONE_NEWIPC,
+            "no System V IPC or POSIX queues shared",
+        ),
+        ("uts", CloneFlags::CLONE_NEWUTS, "private hostname"),
+    ] {
+        match unshare(flag) {
+            Ok(()) => report.record(format!("namespace.{name}"), Status::Applied, detail),
+            Err(e) => report.record(
+                format!("namespace.{name}"),
+                Status::Unavailable,
+                format!("{e}"),
+            ),
+        }
+    }
+    // unshare(CLONE_NEWPID) without entering the namespace makes every later
+    // clone(CLONE_THREAD) fail with EINVAL, and entering it would put an init process
+    // between the host and the plugin. What a pid namespace would hide is covered by other
+    // layers: no /proc (Landlock), no signals out of the sandbox (Landlock scope), no
+    // ptrace and no process creation (seccomp).
+    report.record(
+        "namespace.pid",
+        Status::NotNeeded,
+        "not created (it would forbid plugin threads); other processes are hidden by Landlock (no /proc), unreachable by signals (Landlock scope) and by ptrace (seccomp)",
+    );
+}
+
+fn set_dumpable(on: bool) {
+    // SAFETY: prctl with integer arguments only.
+    unsafe { libc::prctl(libc::PR_SET_DUMPABLE, libc::c_ulong::from(on), 0, 0, 0) };
+}
+
+/// Non-dumpable: no process of the same uid can ptrace the runner or read its /proc
+/// memory. Fails if a tracer attached while it was dumpable.
+fn seal_dumpable() -> Result<(), ConfineError> {
+    set_dumpable(false);
+    let status =
+        std::fs::read_to_string("/proc/self/status").map_err(|source| ConfineError::Step {
+            step: "read /proc/self/status",
+            source,
+        })?;
+    let tracer = status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .map(str::trim)
+        .unwrap_or("0");
+    if tracer != "0" {
+        return Err(ConfineError::Step {
+            step: "ptrace check",
+            source: std::io::Error::other(format!("traced by pid {tracer}")),
+        });
+    }
+    Ok(())
+}
+
+fn map_ids(uid: u32, gid: u32) -> nix::Result<()> {
+    use std::io::Write;
+    let write = |path: &str, text: String| -> nix::Result<()> {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(path)
+            .and_then(|mut f| f.write_all(text.as_bytes()))
+            .map_err(|e| nix::errno::Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO)))
+    };
+    // An unprivileged process may map only its own ids, and gid_map needs setgroups denied.
+    write("/proc/self/setgroups", "deny".into())?;
+    write("/proc/self/uid_map", format!("{uid} {uid} 1"))?;
+    write("/proc/self/gid_map", format!("{gid} {gid} 1"))
+}
+
+fn drop_capabilities(layers: Layers, report: &mut EnforcementReport) -> Result<(), ConfineError> {
+    if !layers.drop_capabilities {
+        report.record("capabilities", Status::Disabled, "switched off");
+        return Ok(());
+    }
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    };
+    let mut bounding_cleared = true;
+    for cap in 0..64 {
+        // SAFETY: prctl with integer arguments only.
+        let rc = unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
+        if rc != 0 {
+            match nix::errno::Errno::last() {
+                nix::errno::Errno::EINVAL => break, // past the last capability
+                _ => bounding_cleared = false,      // no CAP_SETPCAP (no user namespace)
+            }
+        }
+    }
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [CapData::default(); 2];
+    // SAFETY: capset reads a valid header and two data elements, as version 3 requires.
+    let rc = unsafe { libc::syscall(libc::SYS_capset, &mut header, data.as_ptr()) };
+    if rc != 0 {
+        return Err(ConfineError::Step {
+            step: "capset",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    let (effective, permitted) = current_capabilities();
+    if effective != 0 || permitted != 0 {
+        return Err(ConfineError::Step {
+            step: "capset",
+            source: std::io::Error::other(format!(
+                "capabilities remain: effective {effective:#x}, permitted {permitted:#x}"
+            )),
+        });
+    }
+    let (status, detail) = if bounding_cleared {
+        (
+            Status::Applied,
+            "effective, permitted, inheritable, ambient and bounding sets empty",
+        )
+    } else {
+        // Without the bounding set a file capability could be gained by exec; exec is
+        // refused by seccomp and no_new_privs forbids the gain anyway.
+        (
+            Status::Partial,
+            "effective, permitted, inheritable and ambient sets empty; bounding set kept (no CAP_SETPCAP)",
+        )
+    };
+    report.record("capabilities", status, detail);
+    Ok(())
+}
+
+/// `_LINUX_CAPABILITY_VERSION_3`.
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Default, Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+/// The calling process's effective and permitted capability sets (64-bit masks).
+pub fn current_capabilities() -> (u64, u64) {
+    let mut header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let mut data = [CapData::default(); 2];
+    // SAFETY: capget writes two data elements for version 3, which `data` holds.
+    let rc = unsafe { libc::syscall(libc::SYS_capget, &mut header, data.as_mut_ptr()) };
+    if rc != 0 {
+        return (u64::MAX, u64::MAX);
+    }
+    let join = |lo: u32, hi: u32| u64::from(lo) | (u64::from(hi) << 32);
+    (
+        join(data[0].effective, data[1].effective),
+        join(data[0].permitted, data[1].permitted),
+    )
+}
+
+fn set_no_new_privs(layers: Layers, report: &mut EnforcementReport) -> Result<(), ConfineError> {
+    if !layers.no_new_privs {
+        report.record("no_new_privs", Status::Disabled, "switched off");
+        return Ok(());
+    }
+    // SAFETY: prctl with integer arguments only.
+    if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+        return Err(ConfineError::Step {
+            step: "PR_SET_NO_NEW_PRIVS",
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    report.record("no_new_privs", Status::Applied, "set");
+    Ok(())
+}
+
+fn restrict_landlock(cfg: &RunnerConfig, report: &mut EnforcementReport) {
+    let names = ["landlock.fs", "landlock.net", "landlock.scope"];
+    if !cfg.layers.landlock {
+        for n in names {
+            report.record(n, Status::Disabled, "switched off");
+        }
+        return;
+    }
+    let abi = LANDLOCK_ABI;
+    let mut paths = vec![cfg.plugin.clone()];
+    paths.extend(cfg.loader_paths.iter().cloned());
+    let result = Ruleset::default()
+        .set_compatibility(CompatLevel::BestEffort)
+        .handle_access(AccessFs::from_all(abi))
+        .and_then(|r| r.handle_access(AccessNet::from_all(abi)))
+        .and_then(|r| r.scope(Scope::from_all(abi)))
+        .and_then(|r| r.create())
+        .and_then(|r| r.add_rules(path_beneath_rules(&paths, AccessFs::from_read(abi))))
+        .and_then(|r| r.restrict_self());
+    match result {
+        Ok(status) => {
+            let kernel = match status.landlock {
+                LandlockStatus::Available { effective_abi, .. } => format!("{effective_abi:?}"),
+                other => format!("{other:?}"),
+            };
+            let s = match status.ruleset {
+                RulesetStatus::FullyEnforced => Status::Applied,
+                RulesetStatus::PartiallyEnforced => Status::Partial,
+                RulesetStatus::NotEnforced => Status::Unavailable,
+            };
+            let allowed = paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            report.record(
+                "landlock.fs",
+                s,
+                format!("kernel ABI {kernel}, ruleset {abi:?}; read-only: {allowed}; nothing else"),
+            );
+            report.record("landlock.net", s, "TCP bind and connect refused");
+            report.record(
+                "landlock.scope",
+                s,
+                "no signals or abstract unix sockets outside the sandbox",
+            );
+        }
+        Err(e) => {
+            for n in names {
+                report.record(n, Status::Unavailable, e.to_string());
+            }
+        }
+    }
+}
+
+fn install_seccomp(
+    layers: Layers,
+    report: &mut EnforcementReport,
+) -> Result<Option<seccompiler::BpfProgram>, ConfineError> {
+    if !layers.seccomp {
+        report.record("seccomp", Status::Disabled, "switched off");
+        return Ok(None);
+    }
+    let policy = SeccompPolicy::reference()?;
+    let subst = Substitutions {
+        pid: std::process::id(),
+    };
+    // Compile everything before installing anything: after the first filter, a compile
+    // failure could not even be reported.
+    let first = policy.compile_first_stage("loader", subst)?;
+    let plugin = policy.compile_stage("plugin", subst)?;
+    for filter in &first {
+        seccompiler::apply_filter(filter).map_err(|e| ConfineError::Step {
+            step: "seccomp",
+            source: std::io::Error::other(e),
+        })?;
+    }
+    report.record(
+        "seccomp",
+        Status::Applied,
+        format!(
+            "x86_64 only; {} allow rules at load, {} once loaded; kill: {}; errno: {}",
+            policy.stage_rules("loader")?.len(),
+            policy.stage_rules("plugin")?.len(),
+            policy.kill.len(),
+            policy.errno.len()
+        ),
+    );
+    Ok(Some(plugin))
+}
+
+/// NUL-terminated copy of a path, for dlopen.
+pub fn c_path(p: &std::path::Path) -> Option<CString> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(p.as_os_str().as_bytes()).ok()
+}

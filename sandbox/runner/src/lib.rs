@@ -1,0 +1,44 @@
+//! The runner: the process that confines itself, loads one plugin and serves the host.
+//!
+//! `sbx-runner` is a thin binary over [`main`]. The order is fixed: take the channel,
+//! confine ([`confine::confine`]), report what is in force (`Confined` frame), refuse in
+//! strict mode if a layer is missing, load the plugin (constructors run confined), tighten
+//! seccomp to the `plugin` stage, announce `Loaded`, serve.
+
+pub mod confine;
+pub mod serve;
+pub mod violation;
+
+use sbx_contract::config::{RunnerConfig, Strictness};
+use sbx_contract::exit_code;
+
+/// Runs the runner with its argv (`sbx-runner <config-json>`). Never returns.
+pub fn main(args: &[String]) -> ! {
+    if let Err(e) = serve::open_channel() {
+        // No channel: nobody to tell. The exit code is all the host gets.
+        eprintln!("sbx-runner: {e}");
+        std::process::exit(exit_code::USAGE);
+    }
+    let cfg: RunnerConfig = match args.get(1).map(|a| serde_json::from_str(a)) {
+        Some(Ok(cfg)) => cfg,
+        Some(Err(e)) => serve::fail(exit_code::USAGE, format!("bad runner configuration: {e}")),
+        None => serve::fail(exit_code::USAGE, "usage: sbx-runner <config-json>".into()),
+    };
+    let confined = match confine::confine(&cfg) {
+        Ok(c) => c,
+        Err(e) => serve::fail(exit_code::CONFINEMENT, format!("confinement failed: {e}")),
+    };
+    let report = serde_json::to_vec(&confined.report).unwrap_or_default();
+    if !serve::send(0, sbx_ipc::Message::Confined { report }) {
+        std::process::exit(exit_code::CHANNEL);
+    }
+    let missing = confined.report.missing();
+    if cfg.strictness == Strictness::Strict && !missing.is_empty() {
+        let names: Vec<_> = missing.iter().map(|l| l.layer.as_str()).collect();
+        serve::fail(
+            exit_code::CONFINEMENT,
+            format!("strict mode: not in force: {}", names.join(", ")),
+        );
+    }
+    serve::load_and_serve(&cfg, confined.plugin_stage)
+}

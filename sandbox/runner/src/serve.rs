@@ -1,0 +1,598 @@
+//! Loading the plugin under confinement and serving the host's requests.
+
+use std::ffi::{CStr, c_char, c_int, c_void};
+use std::os::fd::{FromRawFd, OwnedFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use sbx_ipc::host_call::{self, HostRequest};
+use sbx_ipc::{Frame, LogLevel, Message};
+
+use sbx_contract::abi::{self, SbxStatus};
+use sbx_contract::channel::{Channel, StreamChannel};
+use sbx_contract::config::RunnerConfig;
+use sbx_contract::exit_code;
+use sbx_contract::fds::CHANNEL_FD;
+
+/// The channel, shared between the serve loop and host API calls from plugin threads.
+static CHANNEL: OnceLock<Mutex<StreamChannel>> = OnceLock::new();
+
+/// Takes ownership of fd 3 as the channel. Call once.
+pub fn open_channel() -> std::io::Result<()> {
+    // A runner started by hand has nothing on descriptor 3: owning it would close a
+    // descriptor that is not open, which Rust's I/O safety turns into an abort.
+    // SAFETY: F_GETFD only reads the descriptor's flags; no memory is passed.
+    if unsafe { libc::fcntl(CHANNEL_FD, libc::F_GETFD) } < 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            format!("no channel on descriptor {CHANNEL_FD}: the host starts sbx-runner"),
+        ));
+    }
+    // SAFETY: fd 3 was placed by the host for this process and nothing else owns it.
+    let fd = unsafe { OwnedFd::from_raw_fd(CHANNEL_FD) };
+    let chan = StreamChannel::new(fd)?;
+    CHANNEL
+        .set(Mutex::new(chan))
+        .map_err(|_| std::io::Error::other("channel opened twice"))
+}
+
+/// Sends a frame; `false` when the channel is gone.
+pub fn send(request_id: u64, message: Message) -> bool {
+    let Some(chan) = CHANNEL.get() else {
+        return false;
+    };
+    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
+    chan.send(
+        &Frame {
+            request_id,
+            message,
+        },
+        None,
+    )
+    .is_ok()
+}
+
+fn recv() -> Option<Frame> {
+    let chan = CHANNEL.get()?;
+    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
+    chan.recv(None).ok()
+}
+
+/// Sends an error frame and exits with `code`.
+pub fn fail(code: i32, message: String) -> ! {
+    send(
+        0,
+        Message::Error {
+            code: abi::ERR_INTERNAL,
+            message,
+        },
+    );
+    std::process::exit(code)
+}
+
+/// Entry points resolved from a loaded plugin.
+struct Plugin {
+    init: abi::InitFn,
+    invoke: abi::InvokeFn,
+    shutdown: abi::ShutdownFn,
+}
+
+/// dlopen()s the plugin (its constructors run now, under confinement) and checks its ABI.
+fn load(cfg: &RunnerConfig) -> Result<(Plugin, u32), String> {
+    let path = super::confine::c_path(&cfg.plugin).ok_or("plugin path contains NUL")?;
+    // SAFETY: dlopen of an untrusted object: its constructors run here, confined by
+    // everything `confine` installed. RTLD_NOW resolves every symbol now, not mid-call.
+    let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+    if handle.is_null() {
+        return Err(format!("dlopen: {}", dl_error()));
+    }
+    let sym = |name: &CStr| {
+        // SAFETY: dlsym on a live handle with a NUL-terminated name.
+        let p = unsafe { libc::dlsym(handle, name.as_ptr()) };
+        if p.is_null() {
+            Err(format!("missing symbol {}", name.to_string_lossy()))
+        } else {
+            Ok(p)
+        }
+    };
+    let version_ptr = sym(c"sbx_plugin_abi_version")?;
+    // SAFETY: the ABI declares this symbol a `const uint32_t`; reading 4 bytes from a data
+    // symbol of the loaded object. A hostile plugin may make it anything: only the value is used.
+    let version = unsafe { version_ptr.cast::<u32>().read_unaligned() };
+    if version != abi::ABI_VERSION {
+        return Err(format!(
+            "plugin ABI version {version}, this runner speaks {}",
+            abi::ABI_VERSION
+        ));
+    }
+    // SAFETY: the ABI declares these symbols functions with exactly these signatures.
+    let plugin = unsafe {
+        Plugin {
+            init: std::mem::transmute::<*mut c_void, abi::InitFn>(sym(c"sbx_plugin_init")?),
+            invoke: std::mem::transmute::<*mut c_void, abi::InvokeFn>(sym(c"sbx_plugin_invoke")?),
+            shutdown: std::mem::transmute::<*mut c_void, abi::ShutdownFn>(sym(
+                c"sbx_plugin_shutdown",
+            )?),
+        }
+    };
+    Ok((plugin, version))
+}
+
+fn dl_error() -> String {
+    // SAFETY: dlerror returns NULL or a NUL-terminated string valid until the next dl call.
+    unsafe {
+        let e = libc::dlerror();
+        if e.is_null() {
+            "unknown error".into()
+        } else {
+            CStr::from_ptr(e).to_string_lossy().into_owned()
+        }
+    }
+}
+
+/// Loads the plugin, tightens seccomp, announces it, and serves until shutdown.
+pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfProgram>) -> ! {
+    SERIALISED_HOST_CALLS.store(cfg.layers.serialised_host_calls, Ordering::SeqCst);
+    let (plugin, version) = match load(cfg) {
+        Ok(p) => p,
+        Err(e) => fail(exit_code::LOAD, e),
+    };
+    if cfg.plugin_fd {
+        // The loader has mapped the sealed plugin; the descriptor itself is not the plugin's.
+        // SAFETY: closing descriptor 5, which the host placed for loading and nothing owns.
+        unsafe { libc::close(sbx_contract::fds::PLUGIN_FD) };
+    }
+    // The loader's extra rights (open, map executable, install filters) end here, on every
+    // thread: a constructor may have started threads (TSYNC fails if one of them installed a
+    // filter of its own, which is then fatal too).
+    if let Some(filter) = plugin_stage
+        && let Err(e) = seccompiler::apply_filter_all_threads(&filter)
+    {
+        fail(exit_code::CONFINEMENT, format!("seccomp plugin stage: {e}"));
+    }
+    if !send(
+        0,
+        Message::Loaded {
+            abi_version: version,
+        },
+    ) {
+        std::process::exit(exit_code::CHANNEL);
+    }
+    let mut output = vec![0u8; cfg.limits.output_bytes as usize];
+    // The ABI promises shutdown only to a plugin whose init succeeded.
+    let mut initialized = false;
+    loop {
+        let Some(frame) = recv() else {
+            // The host closed the channel or spoke garbage: nothing left to serve.
+            std::process::exit(exit_code::CHANNEL);
+        };
+        let id = frame.request_id;
+        let reply = match frame.message {
+            Message::Init { config } => {
+                // SAFETY: calling the plugin's init with the static host table and a buffer
+                // valid for the duration of the call, as the ABI specifies.
+                let rc = in_entry(|| unsafe {
+                    (plugin.init)(host_api(), config.as_ptr(), config.len())
+                });
+                initialized |= rc == abi::OK;
+                status_reply(rc, Vec::new())
+            }
+            Message::Invoke { method, input } => {
+                in_entry(|| invoke(&plugin, &method, &input, &mut output))
+            }
+            Message::Heartbeat => Message::Heartbeat,
+            Message::Shutdown => {
+                if initialized {
+                    // Shutdown is an entry point too: host services answer during it.
+                    // SAFETY: the ABI's shutdown entry point takes no argument.
+                    in_entry(|| unsafe { (plugin.shutdown)() });
+                }
+                send(id, Message::Result { output: Vec::new() });
+                std::process::exit(0);
+            }
+            other => Message::Error {
+                code: abi::ERR_PROTOCOL,
+                message: format!("runner does not accept {}", other.name()),
+            },
+        };
+        if !send(id, reply) {
+            std::process::exit(exit_code::CHANNEL);
+        }
+    }
+}
+
+fn invoke(plugin: &Plugin, method: &str, input: &[u8], output: &mut [u8]) -> Message {
+    if method.len() > abi::MAX_METHOD_LEN {
+        return Message::Error {
+            code: abi::ERR_INVALID_ARGUMENT,
+            message: format!("method name of {} bytes", method.len()),
+        };
+    }
+    let mut out_len: usize = 0;
+    // SAFETY: every pointer is valid for the call: method and input borrowed from the frame,
+    // output a buffer of `output.len()` bytes the plugin may write, out_len a local.
+    let rc = unsafe {
+        (plugin.invoke)(
+            method.as_ptr().cast::<c_char>(),
+            method.len(),
+            input.as_ptr(),
+            input.len(),
+            output.as_mut_ptr(),
+            output.len(),
+            &mut out_len,
+        )
+    };
+    if rc == abi::OK && out_len > output.len() {
+        // The plugin claims more than the buffer holds: never read past it.
+        return Message::Error {
+            code: abi::RUNNER_ABI_VIOLATION,
+            message: format!(
+                "plugin claimed {out_len} output bytes in a buffer of {}",
+                output.len()
+            ),
+        };
+    }
+    let data = if rc == abi::OK {
+        output[..out_len].to_vec()
+    } else {
+        Vec::new()
+    };
+    status_reply(rc, data)
+}
+
+fn status_reply(rc: SbxStatus, output: Vec<u8>) -> Message {
+    // The runner's own code must not be forgeable by a plugin's return value.
+    let rc = if rc == abi::RUNNER_ABI_VIOLATION {
+        abi::ERR_INTERNAL
+    } else {
+        rc
+    };
+    if rc == abi::OK {
+        Message::Result { output }
+    } else {
+        Message::Error {
+            code: rc,
+            message: abi::status_name(rc).to_owned(),
+        }
+    }
+}
+
+// ---- the host API table -------------------------------------------------------------
+//
+// `log` is one frame with no answer. Every other service is a round trip: a `HostCall`
+// frame and the host's `HostReply`, made while holding the channel lock so that concurrent
+// plugin threads each get their own answer. The runner checks only what it must to read the
+// plugin's arguments safely (pointers, lengths); what is *allowed* is decided by the host's
+// broker, which trusts nothing the runner sends.
+
+/// Set while an entry point (init, invoke) runs. Host services answer only then: outside a
+/// call the host is not reading the channel, and a stray reply wait would steal the next
+/// request.
+static IN_ENTRY: AtomicBool = AtomicBool::new(false);
+
+/// A host call holds the channel from its request to its reply ([`Layers`]'s
+/// `serialised_host_calls`; off only in the conformance mutant that shows why it is on).
+///
+/// [`Layers`]: sbx_contract::config::Layers
+static SERIALISED_HOST_CALLS: AtomicBool = AtomicBool::new(true);
+
+/// The `ctx` value handed to the plugin; any other value is a forged context.
+static CTX_TOKEN: u8 = 0;
+
+/// Request id of host calls (they are paired by the channel lock, not by id).
+const HOST_CALL_ID: u64 = 0;
+
+fn ctx_ok(ctx: *mut c_void) -> bool {
+    std::ptr::eq(ctx.cast_const(), (&raw const CTX_TOKEN).cast::<c_void>())
+}
+
+/// Runs an entry point with host services enabled.
+fn in_entry<T>(f: impl FnOnce() -> T) -> T {
+    IN_ENTRY.store(true, Ordering::SeqCst);
+    let r = f();
+    IN_ENTRY.store(false, Ordering::SeqCst);
+    r
+}
+
+/// One round trip to the host's broker.
+fn host_call(request: &HostRequest) -> (SbxStatus, Vec<u8>) {
+    let Some(chan) = CHANNEL.get() else {
+        return (abi::ERR_PROTOCOL, Vec::new());
+    };
+    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
+    // Checked under the lock: the serve loop clears it before it takes the lock to send the
+    // entry point's reply, so the host is still serving host calls while this holds.
+    if !IN_ENTRY.load(Ordering::SeqCst) {
+        return (abi::ERR_PROTOCOL, Vec::new());
+    }
+    let frame = Frame {
+        request_id: HOST_CALL_ID,
+        message: Message::HostCall {
+            service: request.service() as u16,
+            payload: request.encode(),
+        },
+    };
+    if chan.send(&frame, None).is_err() {
+        std::process::exit(exit_code::CHANNEL);
+    }
+    if !SERIALISED_HOST_CALLS.load(Ordering::SeqCst) {
+        // The mutant's defect: the channel is let go between request and reply, and the
+        // next reply goes to whichever thread takes it first.
+        drop(chan);
+        std::thread::yield_now();
+        chan = CHANNEL
+            .get()
+            .map(|c| c.lock().unwrap_or_else(|p| p.into_inner()))
+            .unwrap_or_else(|| std::process::exit(exit_code::CHANNEL));
+    }
+    match chan.recv(None) {
+        Ok(Frame {
+            message: Message::HostReply { status, payload },
+            ..
+        }) => (status, payload),
+        // The host answers a host call with its reply and nothing else.
+        _ => std::process::exit(exit_code::CHANNEL),
+    }
+}
+
+/// Borrows `len` plugin bytes at `ptr`; `None` for NULL with a length or a length over `max`.
+///
+/// # Safety
+/// `ptr` must point to `len` readable bytes for the duration of the borrow, as the ABI
+/// requires of the plugin; a plugin that lies can only fault its own process.
+unsafe fn plugin_bytes<'a>(ptr: *const u8, len: usize, max: usize) -> Option<&'a [u8]> {
+    if len > max || (ptr.is_null() && len > 0) {
+        return None;
+    }
+    if len == 0 {
+        return Some(&[]);
+    }
+    // SAFETY: non-NULL, bounded by `max`, readable per the caller's contract.
+    Some(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+/// Copies a buffer answer into the plugin's out-buffer, or reports the size needed.
+///
+/// # Safety
+/// `out` must be writable for `out_cap` bytes and `out_len` writable, per the ABI.
+unsafe fn deliver(
+    (status, payload): (SbxStatus, Vec<u8>),
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> SbxStatus {
+    match status {
+        abi::OK if payload.len() <= out_cap => {
+            if !payload.is_empty() {
+                // SAFETY: `out` is non-NULL (checked by the caller when out_cap > 0) and holds
+                // `out_cap >= payload.len()` bytes.
+                unsafe { std::ptr::copy_nonoverlapping(payload.as_ptr(), out, payload.len()) };
+            }
+            // SAFETY: checked non-NULL by the caller.
+            unsafe { *out_len = payload.len() };
+            abi::OK
+        }
+        // The host never sends more than asked; treat it as a broken channel answer.
+        abi::OK => abi::ERR_PROTOCOL,
+        abi::ERR_BUFFER_TOO_SMALL => {
+            if let Some(needed) = host_call::decode_needed(&payload) {
+                // SAFETY: checked non-NULL by the caller.
+                unsafe { *out_len = needed as usize };
+            }
+            abi::ERR_BUFFER_TOO_SMALL
+        }
+        other => other,
+    }
+}
+
+unsafe extern "C" fn host_log(
+    ctx: *mut c_void,
+    level: c_int,
+    msg: *const c_char,
+    len: usize,
+) -> SbxStatus {
+    let level = match level {
+        0 => LogLevel::Error,
+        1 => LogLevel::Warn,
+        2 => LogLevel::Info,
+        3 => LogLevel::Debug,
+        _ => return abi::ERR_INVALID_ARGUMENT,
+    };
+    if !ctx_ok(ctx) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI says `msg` points to `len` readable bytes for the call.
+    let Some(bytes) = (unsafe { plugin_bytes(msg.cast(), len, abi::MAX_LOG_LEN) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    let message = String::from_utf8_lossy(bytes).into_owned();
+    if send(0, Message::Log { level, message }) {
+        abi::OK
+    } else {
+        abi::ERR_PROTOCOL
+    }
+}
+
+/// The shared shape of `config_get` and `storage_get`.
+///
+/// # Safety
+/// The ABI's contract on the plugin's pointers.
+unsafe fn get(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+    storage: bool,
+) -> SbxStatus {
+    if !ctx_ok(ctx) || out_len.is_null() || (out.is_null() && out_cap > 0) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `key`.
+    let Some(key) = (unsafe { plugin_bytes(key.cast(), key_len, abi::MAX_KEY_LEN) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    let key = key.to_vec();
+    let cap = out_cap.min(host_call::MAX_VALUE_LEN) as u32;
+    let request = if storage {
+        HostRequest::StorageGet { key, out_cap: cap }
+    } else {
+        HostRequest::ConfigGet { key, out_cap: cap }
+    };
+    // SAFETY: `out` holds `out_cap` bytes and `out_len` is non-NULL (checked above).
+    unsafe { deliver(host_call(&request), out, out_cap, out_len) }
+}
+
+unsafe extern "C" fn host_config_get(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> SbxStatus {
+    // SAFETY: forwarded under the same contract.
+    unsafe { get(ctx, key, key_len, out, out_cap, out_len, false) }
+}
+
+unsafe extern "C" fn host_storage_get(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> SbxStatus {
+    // SAFETY: forwarded under the same contract.
+    unsafe { get(ctx, key, key_len, out, out_cap, out_len, true) }
+}
+
+unsafe extern "C" fn host_storage_put(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    value: *const u8,
+    value_len: usize,
+) -> SbxStatus {
+    if !ctx_ok(ctx) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `key` and `value`.
+    let (Some(key), Some(value)) = (unsafe {
+        (
+            plugin_bytes(key.cast(), key_len, abi::MAX_KEY_LEN),
+            plugin_bytes(value, value_len, host_call::MAX_VALUE_LEN),
+        )
+    }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    let request = HostRequest::StoragePut {
+        key: key.to_vec(),
+        value: value.to_vec(),
+    };
+    host_call(&request).0
+}
+
+unsafe extern "C" fn host_storage_delete(
+    ctx: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+) -> SbxStatus {
+    if !ctx_ok(ctx) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `key`.
+    let Some(key) = (unsafe { plugin_bytes(key.cast(), key_len, abi::MAX_KEY_LEN) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    host_call(&HostRequest::StorageDelete { key: key.to_vec() }).0
+}
+
+#[allow(clippy::too_many_arguments)]
+unsafe extern "C" fn host_net_request(
+    ctx: *mut c_void,
+    dest: *const c_char,
+    dest_len: usize,
+    req: *const u8,
+    req_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> SbxStatus {
+    if !ctx_ok(ctx) || out_len.is_null() || (out.is_null() && out_cap > 0) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `dest` and `req`.
+    let (Some(dest), Some(req)) = (unsafe {
+        (
+            plugin_bytes(dest.cast(), dest_len, abi::MAX_KEY_LEN * 2),
+            plugin_bytes(req, req_len, host_call::MAX_VALUE_LEN),
+        )
+    }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    let request = HostRequest::NetRequest {
+        dest: dest.to_vec(),
+        request: req.to_vec(),
+        out_cap: out_cap.min(host_call::MAX_VALUE_LEN) as u32,
+    };
+    // SAFETY: `out` holds `out_cap` bytes and `out_len` is non-NULL (checked above).
+    unsafe { deliver(host_call(&request), out, out_cap, out_len) }
+}
+
+unsafe extern "C" fn host_clock_now(ctx: *mut c_void, unix_nanos: *mut u64) -> SbxStatus {
+    if !ctx_ok(ctx) || unix_nanos.is_null() {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    let (status, payload) = host_call(&HostRequest::ClockNow);
+    match (status, host_call::decode_needed(&payload)) {
+        (abi::OK, Some(nanos)) => {
+            // SAFETY: checked non-NULL; the ABI says it is the plugin's writable u64.
+            unsafe { *unix_nanos = nanos };
+            abi::OK
+        }
+        (abi::OK, None) => abi::ERR_PROTOCOL,
+        (other, _) => other,
+    }
+}
+
+unsafe extern "C" fn host_notify_user(
+    ctx: *mut c_void,
+    msg: *const c_char,
+    len: usize,
+) -> SbxStatus {
+    if !ctx_ok(ctx) {
+        return abi::ERR_INVALID_ARGUMENT;
+    }
+    // SAFETY: the ABI's contract on `msg`.
+    let Some(message) = (unsafe { plugin_bytes(msg.cast(), len, abi::MAX_LOG_LEN) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    host_call(&HostRequest::NotifyUser {
+        message: message.to_vec(),
+    })
+    .0
+}
+
+unsafe extern "C" fn host_reserved(_: *mut c_void) -> SbxStatus {
+    abi::ERR_UNAVAILABLE
+}
+
+fn host_api() -> *const abi::HostApi {
+    static TABLE: OnceLock<abi::HostApi> = OnceLock::new();
+    TABLE.get_or_init(|| abi::HostApi {
+        abi_version: abi::ABI_VERSION,
+        size: std::mem::size_of::<abi::HostApi>() as u32,
+        ctx: (&raw const CTX_TOKEN).cast::<c_void>().cast_mut(),
+        log: host_log,
+        config_get: host_config_get,
+        storage_get: host_storage_get,
+        storage_put: host_storage_put,
+        storage_delete: host_storage_delete,
+        net_request: host_net_request,
+        clock_now: host_clock_now,
+        notify_user: host_notify_user,
+        reserved: [host_reserved; 8],
+    }) as *const abi::HostApi
+}
