@@ -1,296 +1,195 @@
 //! `sbx`: host a plugin in the reference sandbox from the command line.
 //!
-//! Exit codes: 0 the call succeeded; 1 the plugin failed (error status, crash, limit,
-//! deadline, refused load); 2 bad usage or configuration.
+//! Exit codes: 0 success; 1 a plugin or package was refused or failed (error status,
+//! crash, limit, deadline, refused load or verification); 2 bad usage (an unknown option,
+//! a malformed value, a file argument that is missing or unreadable).
 
-use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
+
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 
 mod package;
+mod run;
 
-use sbx_host::{Deadlines, Layers, Plugin, SandboxConfig, SandboxError, Strictness};
-
-const USAGE: &str = "\
-sbx — host an untrusted C/C++ plugin in the reference sandbox
-
-USAGE:
-    sbx run --plugin FILE.so --method NAME [OPTIONS]
-    sbx keygen --out NAME      new publisher key: NAME.key (secret, 0600), NAME.pub
-    sbx sign --key NAME.key --plugin FILE.so --name N --version V [--capability C]...
-             [--memory-mib N] [--cpu-seconds N] [--cpu-percent N] [--storage-bytes N]
-             [--host-calls-per-second N] --out DIR
-                               write a signed package (manifest.toml, plugin.so, signature.toml)
-                               asking for those limits (the policy grants at most its own)
-    sbx verify (--trust FILE | --pub NAME.pub) DIR
-                               verify a package; exit 1 with the refusal's kind if refused
-    sbx inspect DIR            show a package's manifest, hash and signer (not verified)
-    sbx host --package DIR (--trust FILE | --pub NAME.pub) --policy FILE --storage DIR
-             [--audit FILE] --method NAME [--input TEXT] [--init TEXT] [--stats json]
-                               verify, apply the policy, run one call in the sandbox
-    sbx stats AUDIT_LOG        per-plugin figures and events from an audit log
-    sbx header                 print the plugin ABI header (sbx_plugin.h)
-    sbx help
-
-RUN OPTIONS:
-    --plugin FILE          the plugin shared object
-    --method NAME          method passed to sbx_plugin_invoke
-    --input TEXT           input bytes (default: empty)
-    --input-file FILE      read the input from FILE instead
-    --init TEXT            configuration passed to sbx_plugin_init (default: empty)
-    --timeout-ms N         wall-clock deadline of the call (default: 5000)
-    --strict               refuse to run unless every layer is fully in force
-    --disable LAYER[,..]   switch layers off (testing only): identity, namespaces,
-                           capabilities, no_new_privs, landlock, rlimits, seccomp
-    --report               print what confinement is in force on stderr
-    --json                 print one JSON record (output, logs, enforcement, termination)
-    --runner FILE          the sbx-runner binary (default: beside sbx, or $SBX_RUNNER)
-
-The plugin's output is written to stdout as is; its log records go to stderr.
-";
-
-/// Validated `run` options.
-struct RunArgs {
-    plugin: PathBuf,
-    method: String,
-    input: Vec<u8>,
-    init: Vec<u8>,
-    timeout: Duration,
-    strict: bool,
-    layers: Layers,
-    report: bool,
-    json: bool,
-    runner: Option<PathBuf>,
+/// Host an untrusted C/C++ plugin in the reference sandbox.
+#[derive(Debug, Parser)]
+#[command(
+    name = "sbx",
+    version,
+    after_help = "Exit codes: 0 success; 1 a plugin or package refused or failed; 2 bad usage."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run one call of a plugin shared object in the sandbox. Its output goes to stdout as
+    /// is, its log records to stderr.
+    Run(run::RunArgs),
+    /// Make a publisher key: NAME.key (secret, mode 0600) and NAME.pub.
+    Keygen {
+        /// Where the two files go, without their extensions.
+        #[arg(long, value_name = "NAME")]
+        out: String,
+    },
+    /// Write a signed package (manifest.toml, plugin.so, signature.toml) asking for the
+    /// limits given; the policy grants at most its own.
+    Sign(package::SignArgs),
+    /// Verify a package; exit 1 with the refusal's kind if it is refused.
+    Verify {
+        #[command(flatten)]
+        trust: package::TrustArgs,
+        /// The package directory.
+        #[arg(value_name = "DIR", value_parser = existing_dir)]
+        package: PathBuf,
+    },
+    /// Show a package's manifest, hash and signer, without verifying it.
+    Inspect {
+        /// The package directory.
+        #[arg(value_name = "DIR", value_parser = existing_dir)]
+        package: PathBuf,
+    },
+    /// Verify a package, apply the policy and run one call in the sandbox.
+    Host(package::HostArgs),
+    /// Per-plugin figures and events from an audit log.
+    Stats {
+        /// The audit log (JSON lines).
+        #[arg(value_name = "AUDIT_LOG", value_parser = existing_file)]
+        log: PathBuf,
+    },
+    /// Print the plugin ABI header (sbx_plugin.h).
+    Header,
+    /// Print a completion script for a shell.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff).
+    Man,
+}
+
+/// Why a command did not succeed, and so how `sbx` exits.
 #[derive(Debug)]
-struct UsageError(String);
-
-fn parse_run(args: &[String]) -> Result<RunArgs, UsageError> {
-    let mut plugin = None;
-    let mut method = None;
-    let mut input = None;
-    let mut input_file = None;
-    let mut init = Vec::new();
-    let mut timeout = Duration::from_secs(5);
-    let mut strict = false;
-    let mut layers = Layers::ALL;
-    let mut report = false;
-    let mut json = false;
-    let mut runner = None;
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let mut value = |name: &str| {
-            it.next()
-                .cloned()
-                .ok_or_else(|| UsageError(format!("{name} needs a value")))
-        };
-        match flag.as_str() {
-            "--plugin" => plugin = Some(PathBuf::from(value("--plugin")?)),
-            "--method" => method = Some(value("--method")?),
-            "--input" => input = Some(value("--input")?.into_bytes()),
-            "--input-file" => input_file = Some(PathBuf::from(value("--input-file")?)),
-            "--init" => init = value("--init")?.into_bytes(),
-            "--timeout-ms" => {
-                let v = value("--timeout-ms")?;
-                let ms: u64 = v.parse().ok().filter(|ms| *ms > 0).ok_or_else(|| {
-                    UsageError(format!("--timeout-ms: `{v}` is not a positive integer"))
-                })?;
-                timeout = Duration::from_millis(ms);
-            }
-            "--strict" => strict = true,
-            "--disable" => {
-                for layer in value("--disable")?.split(',') {
-                    match layer.trim() {
-                        "identity" => layers.drop_identity = false,
-                        "namespaces" => layers.namespaces = false,
-                        "capabilities" => layers.drop_capabilities = false,
-                        "no_new_privs" => layers.no_new_privs = false,
-                        "landlock" => layers.landlock = false,
-                        "rlimits" => layers.rlimits = false,
-                        "seccomp" => layers.seccomp = false,
-                        other => {
-                            return Err(UsageError(format!("--disable: unknown layer `{other}`")));
-                        }
-                    }
-                }
-            }
-            "--report" => report = true,
-            "--json" => json = true,
-            "--runner" => runner = Some(PathBuf::from(value("--runner")?)),
-            other => return Err(UsageError(format!("unknown option `{other}`"))),
-        }
-    }
-    let input = match (input, input_file) {
-        (Some(_), Some(_)) => {
-            return Err(UsageError("give --input or --input-file, not both".into()));
-        }
-        (Some(i), None) => i,
-        (None, Some(f)) => std::fs::read(&f)
-            .map_err(|e| UsageError(format!("--input-file {}: {e}", f.display())))?,
-        (None, None) => Vec::new(),
-    };
-    Ok(RunArgs {
-        plugin: plugin.ok_or_else(|| UsageError("--plugin is required".into()))?,
-        method: method.ok_or_else(|| UsageError("--method is required".into()))?,
-        input,
-        init,
-        timeout,
-        strict,
-        layers,
-        report,
-        json,
-        runner,
-    })
+pub enum Failure {
+    /// A plugin or package was refused, or failed: exit 1.
+    Refused(String),
+    /// The command was given something it cannot use: exit 2.
+    Usage(String),
 }
 
-fn run(args: RunArgs) -> ExitCode {
-    let mut builder = SandboxConfig::builder(&args.plugin)
-        .layers(args.layers)
-        .deadlines(Deadlines {
-            call: args.timeout,
-            ..Deadlines::default()
-        })
-        .strictness(if args.strict {
-            Strictness::Strict
-        } else {
-            Strictness::BestEffort
-        });
-    if let Some(r) = &args.runner {
-        builder = builder.runner(r);
-    }
-    let config = match builder.build() {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("sbx: {e}");
-            return ExitCode::from(2);
-        }
-    };
-    let mut plugin = match Plugin::spawn(&config) {
-        Ok(p) => p,
-        Err(e) => return failure(&args, None, e),
-    };
-    if args.report {
-        eprint!("{}", plugin.enforcement().table());
-    }
-    let result = plugin
-        .init(&args.init)
-        .and_then(|()| plugin.start())
-        .and_then(|()| plugin.invoke(&args.method, &args.input));
-    if !args.json {
-        for log in plugin.logs() {
-            eprintln!("[plugin {}] {}", log.level, log.message);
+impl Failure {
+    fn exit_code(&self) -> ExitCode {
+        match self {
+            Failure::Refused(_) => ExitCode::from(1),
+            Failure::Usage(_) => ExitCode::from(2),
         }
     }
-    match result {
-        Ok(output) => {
-            let logs: Vec<_> = plugin.logs().cloned().collect();
-            let enforcement = plugin.enforcement().clone();
-            let stats = plugin.stats();
-            let termination = plugin.shutdown().ok();
-            if args.json {
-                let record = serde_json::json!({
-                    "ok": true,
-                    "output": String::from_utf8_lossy(&output),
-                    "logs": logs,
-                    "stats": stats,
-                    "enforcement": enforcement,
-                    "termination": termination,
-                });
-                println!("{record}");
-            } else {
-                let _ = std::io::stdout().write_all(&output);
-            }
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            let enforcement = plugin.enforcement().clone();
-            let logs: Vec<_> = plugin.logs().cloned().collect();
-            drop(plugin);
-            failure(&args, Some((enforcement, logs)), e)
+
+    fn message(&self) -> &str {
+        match self {
+            Failure::Refused(m) | Failure::Usage(m) => m,
         }
     }
 }
 
-fn failure(
-    args: &RunArgs,
-    context: Option<(sbx_host::EnforcementReport, Vec<sbx_host::LogRecord>)>,
-    e: SandboxError,
-) -> ExitCode {
-    let termination = match &e {
-        SandboxError::Ended(t) => Some((**t).clone()),
-        SandboxError::ActivationFailed { termination, .. } => Some((**termination).clone()),
-        _ => None,
-    };
-    if args.json {
-        let (enforcement, logs) = context.unzip();
-        let record = serde_json::json!({
-            "ok": false,
-            "error": e.to_string(),
-            "logs": logs,
-            "enforcement": enforcement,
-            "termination": termination,
-        });
-        println!("{record}");
-    } else {
-        eprintln!("sbx: {e}");
-        if let Some(t) = termination {
-            eprintln!(
-                "sbx: termination: {}",
-                serde_json::to_string(&t).unwrap_or_default()
-            );
-        }
+/// A file argument that names a readable regular file (a missing file is an error, never
+/// an empty result).
+fn existing_file(arg: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(arg);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_file() => std::fs::File::open(&path)
+            .map(|_| path)
+            .map_err(|e| e.to_string()),
+        Ok(_) => Err("not a regular file".into()),
+        Err(e) => Err(e.to_string()),
     }
-    ExitCode::from(1)
+}
+
+/// A directory argument that names an existing directory.
+fn existing_dir(arg: &str) -> Result<PathBuf, String> {
+    let path = PathBuf::from(arg);
+    match std::fs::metadata(&path) {
+        Ok(m) if m.is_dir() => Ok(path),
+        Ok(_) => Err("not a directory".into()),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+/// The output format of `--stats`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatsFormat {
+    /// One JSON object on stderr.
+    Json,
+}
+
+/// A usage error in one line, naming the help that would explain it, instead of the whole
+/// usage.
+fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let problem: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.trim().is_empty())
+        .map(str::trim)
+        .collect();
+    let problem = problem.join(" ");
+    let problem = problem.strip_prefix("error: ").unwrap_or(&problem);
+    let subcommand = std::env::args()
+        .nth(1)
+        .filter(|a| Cli::command().find_subcommand(a).is_some());
+    match subcommand {
+        Some(s) => format!("{problem} (see `sbx {s} --help`)"),
+        None => format!("{problem} (see `sbx --help`)"),
+    }
 }
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match args.first().map(String::as_str) {
-        Some("run") => match parse_run(&args[1..]) {
-            Ok(a) => run(a),
-            Err(UsageError(msg)) => {
-                eprintln!("sbx run: {msg}\n\n{USAGE}");
-                ExitCode::from(2)
-            }
-        },
-        Some(cmd @ ("keygen" | "sign" | "verify" | "inspect" | "host" | "stats")) => {
-            let rest = &args[1..];
-            let outcome = match cmd {
-                "keygen" => package::keygen(rest),
-                "sign" => package::sign(rest),
-                "verify" => package::verify(rest),
-                "inspect" => package::inspect(rest),
-                "host" => package::host(rest),
-                _ => package::stats(rest),
-            };
-            match outcome {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(package::Failure(msg, code)) => {
-                    eprintln!("sbx {cmd}: {msg}");
-                    if code == 2 {
-                        eprint!("\n{USAGE}");
-                    }
-                    ExitCode::from(code)
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            return match e.kind() {
+                // Help and version were asked for (or `sbx` alone: help, and exit 2).
+                ErrorKind::DisplayHelp
+                | ErrorKind::DisplayVersion
+                | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+                    let _ = e.print();
+                    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2))
                 }
-            }
+                _ => {
+                    eprintln!("sbx: {}", usage_line(&e));
+                    ExitCode::from(2)
+                }
+            };
         }
-        Some("header") => {
+    };
+    let outcome = match cli.command {
+        Command::Run(args) => run::run(args),
+        Command::Keygen { out } => package::keygen(&out),
+        Command::Sign(args) => package::sign(args),
+        Command::Verify { trust, package } => package::verify(&trust, &package),
+        Command::Inspect { package } => package::inspect(&package),
+        Command::Host(args) => package::host(args),
+        Command::Stats { log } => package::stats(&log),
+        Command::Header => {
             print!("{}", sbx_contract::PLUGIN_HEADER);
-            ExitCode::SUCCESS
+            Ok(())
         }
-        Some("help" | "--help" | "-h") => {
-            print!("{USAGE}");
-            ExitCode::SUCCESS
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "sbx", &mut std::io::stdout());
+            Ok(())
         }
-        Some(other) => {
-            eprintln!("sbx: unknown command `{other}`\n\n{USAGE}");
-            ExitCode::from(2)
-        }
-        None => {
-            eprint!("{USAGE}");
-            ExitCode::from(2)
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map_err(|e| Failure::Refused(format!("stdout: {e}"))),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(failure) => {
+            eprintln!("sbx: {}", failure.message());
+            failure.exit_code()
         }
     }
 }

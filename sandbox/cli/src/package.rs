@@ -7,73 +7,115 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use clap::Args;
 use sbx_host::audit::{AuditEvent, AuditLog, read_log};
 use sbx_host::host::{Host, HostConfig};
 use sbx_host::plugin_policy::PolicyStore;
 use sbx_package::{Manifest, PublicKey, SecretKey, TrustStore};
 
-/// A failed command: message and exit code (1 refused or failed, 2 usage).
-pub struct Failure(pub String, pub u8);
+use crate::{Failure, StatsFormat, existing_dir, existing_file};
 
 type Outcome = Result<(), Failure>;
 
 fn usage(msg: impl Into<String>) -> Failure {
-    Failure(msg.into(), 2)
+    Failure::Usage(msg.into())
 }
 
 fn failed(msg: impl std::fmt::Display) -> Failure {
-    Failure(msg.to_string(), 1)
+    Failure::Refused(msg.to_string())
 }
 
-/// The value of an optional numeric flag.
-fn number<T: std::str::FromStr>(flags: &Flags, flag: &str) -> Result<Option<T>, Failure> {
-    flags
-        .one(flag)
-        .map(|v| {
-            v.parse()
-                .map_err(|_| usage(format!("{flag} takes a number, not {v:?}")))
-        })
-        .transpose()
+fn read(path: &Path) -> Result<String, Failure> {
+    std::fs::read_to_string(path).map_err(|e| usage(format!("{}: {e}", path.display())))
 }
 
-/// `--flag value` pairs and repeated flags.
-struct Flags(BTreeMap<String, Vec<String>>);
-
-impl Flags {
-    fn parse(args: &[String], known: &[&str]) -> Result<Flags, Failure> {
-        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
-        let mut it = args.iter();
-        while let Some(flag) = it.next() {
-            if !known.contains(&flag.as_str()) {
-                return Err(usage(format!("unknown option `{flag}`")));
-            }
-            let value = it
-                .next()
-                .ok_or_else(|| usage(format!("{flag} needs a value")))?;
-            map.entry(flag.clone()).or_default().push(value.clone());
-        }
-        Ok(Flags(map))
-    }
-    fn one(&self, flag: &str) -> Option<&str> {
-        self.0.get(flag).and_then(|v| v.last()).map(String::as_str)
-    }
-    fn need(&self, flag: &str) -> Result<&str, Failure> {
-        self.one(flag)
-            .ok_or_else(|| usage(format!("{flag} is required")))
-    }
-    fn all(&self, flag: &str) -> Vec<String> {
-        self.0.get(flag).cloned().unwrap_or_default()
-    }
+/// The trust store of `verify` and `host`: a file, the publisher keys given, or both.
+#[derive(Debug, Args)]
+#[group(required = true, multiple = true)]
+pub struct TrustArgs {
+    /// A trust store (publishers and revocations).
+    #[arg(long, value_name = "FILE", value_parser = existing_file)]
+    trust: Option<PathBuf>,
+    /// A publisher's public key to trust (repeatable).
+    #[arg(long = "pub", value_name = "KEY.pub", value_parser = existing_file)]
+    public_keys: Vec<PathBuf>,
 }
 
-fn read(path: &str) -> Result<String, Failure> {
-    std::fs::read_to_string(path).map_err(|e| failed(format!("{path}: {e}")))
+/// The options of `sbx sign`.
+#[derive(Debug, Args)]
+pub struct SignArgs {
+    /// The publisher's secret key.
+    #[arg(long, value_name = "NAME.key", value_parser = existing_file)]
+    key: PathBuf,
+    /// The plugin shared object to sign.
+    #[arg(long, value_name = "FILE.so", value_parser = existing_file)]
+    plugin: PathBuf,
+    /// The plugin's name.
+    #[arg(long, value_name = "N")]
+    name: String,
+    /// The plugin's version.
+    #[arg(long, value_name = "V")]
+    version: String,
+    /// A capability the plugin asks for (repeatable): log, config, storage, net, clock,
+    /// notify.
+    #[arg(long, value_name = "C")]
+    capability: Vec<String>,
+    /// Memory asked for, MiB.
+    #[arg(long, value_name = "N")]
+    memory_mib: Option<u64>,
+    /// CPU time asked for per process, seconds.
+    #[arg(long, value_name = "N")]
+    cpu_seconds: Option<u64>,
+    /// CPU rate asked for, percent of one CPU.
+    #[arg(long, value_name = "N")]
+    cpu_percent: Option<u32>,
+    /// Storage asked for, bytes.
+    #[arg(long, value_name = "N")]
+    storage_bytes: Option<u64>,
+    /// Host calls per second asked for.
+    #[arg(long, value_name = "N")]
+    host_calls_per_second: Option<u32>,
+    /// The package directory to write.
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+}
+
+/// The options of `sbx host`.
+#[derive(Debug, Args)]
+pub struct HostArgs {
+    /// The package directory.
+    #[arg(long, value_name = "DIR", value_parser = existing_dir)]
+    package: PathBuf,
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// The plugin policy store.
+    #[arg(long, value_name = "FILE", value_parser = existing_file)]
+    policy: PathBuf,
+    /// Where plugins' storage is kept.
+    #[arg(long, value_name = "DIR")]
+    storage: PathBuf,
+    /// The audit log to append to.
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    /// The method passed to sbx_plugin_invoke.
+    #[arg(long, value_name = "NAME")]
+    method: String,
+    /// The input bytes [default: empty].
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    input: String,
+    /// The configuration passed to sbx_plugin_init.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    init: String,
+    /// Print the plugin's figures on stderr.
+    #[arg(long, value_name = "FORMAT")]
+    stats: Option<StatsFormat>,
+    /// The sbx-runner binary [default: beside sbx, or $SBX_RUNNER].
+    #[arg(long, value_name = "FILE", value_parser = existing_file)]
+    runner: Option<PathBuf>,
 }
 
 /// `sbx keygen --out NAME`: NAME.key (secret, mode 0600) and NAME.pub.
-pub fn keygen(args: &[String]) -> Outcome {
-    let flags = Flags::parse(args, &["--out"])?;
-    let out = flags.need("--out")?;
+pub fn keygen(out: &str) -> Outcome {
     let key = SecretKey::generate().map_err(failed)?;
     let secret = format!("{out}.key");
     let public = format!("{out}.pub");
@@ -90,47 +132,30 @@ pub fn keygen(args: &[String]) -> Outcome {
     Ok(())
 }
 
-/// `sbx sign --key K --plugin SO --name N --version V [--capability C]... [LIMIT N]...
-/// --out DIR`, the limits being `--memory-mib`, `--cpu-seconds`, `--cpu-percent`,
-/// `--storage-bytes` and `--host-calls-per-second`.
-pub fn sign(args: &[String]) -> Outcome {
-    let flags = Flags::parse(
-        args,
-        &[
-            "--key",
-            "--plugin",
-            "--name",
-            "--version",
-            "--capability",
-            "--memory-mib",
-            "--cpu-seconds",
-            "--cpu-percent",
-            "--storage-bytes",
-            "--host-calls-per-second",
-            "--out",
-        ],
-    )?;
-    let key = SecretKey::parse(&read(flags.need("--key")?)?).map_err(failed)?;
-    let plugin = flags.need("--plugin")?;
-    let binary = std::fs::read(plugin).map_err(|e| failed(format!("{plugin}: {e}")))?;
+/// `sbx sign`: a signed package of the plugin, asking for the capabilities and limits given.
+pub fn sign(args: SignArgs) -> Outcome {
+    let key = SecretKey::parse(&read(&args.key)?)
+        .map_err(|e| usage(format!("{}: {e}", args.key.display())))?;
+    let binary = std::fs::read(&args.plugin)
+        .map_err(|e| usage(format!("{}: {e}", args.plugin.display())))?;
     let limits = sbx_package::RequestedLimits {
-        memory_mib: number(&flags, "--memory-mib")?,
-        cpu_seconds: number(&flags, "--cpu-seconds")?,
-        cpu_percent: number(&flags, "--cpu-percent")?,
-        storage_bytes: number(&flags, "--storage-bytes")?,
-        host_calls_per_second: number(&flags, "--host-calls-per-second")?,
+        memory_mib: args.memory_mib,
+        cpu_seconds: args.cpu_seconds,
+        cpu_percent: args.cpu_percent,
+        storage_bytes: args.storage_bytes,
+        host_calls_per_second: args.host_calls_per_second,
     };
     let manifest = Manifest {
-        name: flags.need("--name")?.to_owned(),
-        version: flags.need("--version")?.to_owned(),
+        name: args.name,
+        version: args.version,
         abi_version: sbx_contract::abi::ABI_VERSION,
         sha256: [0; 32],
-        capabilities: flags.all("--capability"),
+        capabilities: args.capability,
         limits,
     };
     // Checked as a verifier will check it, so a bad name never gets signed.
     Manifest::parse(manifest.render().as_bytes()).map_err(|e| usage(e.to_string()))?;
-    let out = PathBuf::from(flags.need("--out")?);
+    let out = args.out;
     sbx_package::sign(&manifest, &binary, &key, &out)
         .map_err(|e| failed(format!("{}: {e}", out.display())))?;
     println!(
@@ -144,32 +169,27 @@ pub fn sign(args: &[String]) -> Outcome {
     Ok(())
 }
 
-/// A trust store from `--trust FILE`, or one trusting the `--pub` keys given.
-fn trust(flags: &Flags) -> Result<TrustStore, Failure> {
-    let mut trust = match flags.one("--trust") {
-        Some(path) => TrustStore::load(Path::new(path)).map_err(failed)?,
+/// A trust store from `--trust FILE`, trusting the `--pub` keys given too.
+fn trust(args: &TrustArgs) -> Result<TrustStore, Failure> {
+    let mut trust = match &args.trust {
+        Some(path) => TrustStore::load(path).map_err(|e| usage(e.to_string()))?,
         None => TrustStore::default(),
     };
-    for p in flags.all("--pub") {
-        let key = PublicKey::parse(&read(&p)?).map_err(|e| failed(format!("{p}: {e}")))?;
-        trust
-            .publishers
-            .push(sbx_package::Publisher { name: p, key });
-    }
-    if trust.publishers.is_empty() {
-        return Err(usage("give --trust FILE or --pub KEY.pub"));
+    for p in &args.public_keys {
+        let key =
+            PublicKey::parse(&read(p)?).map_err(|e| usage(format!("{}: {e}", p.display())))?;
+        trust.publishers.push(sbx_package::Publisher {
+            name: p.display().to_string(),
+            key,
+        });
     }
     Ok(trust)
 }
 
 /// `sbx verify (--trust FILE | --pub KEY.pub) DIR`.
-pub fn verify(args: &[String]) -> Outcome {
-    let (dir, rest) = args
-        .split_last()
-        .ok_or_else(|| usage("verify needs a package directory"))?;
-    let flags = Flags::parse(rest, &["--trust", "--pub"])?;
-    let trust = trust(&flags)?;
-    match sbx_package::verify(Path::new(dir), &trust, sbx_contract::abi::ABI_VERSION) {
+pub fn verify(args: &TrustArgs, dir: &Path) -> Outcome {
+    let trust = trust(args)?;
+    match sbx_package::verify(dir, &trust, sbx_contract::abi::ABI_VERSION) {
         Ok(v) => {
             println!(
                 "verified {} {} ({}), signed by {}",
@@ -185,11 +205,7 @@ pub fn verify(args: &[String]) -> Outcome {
 }
 
 /// `sbx inspect DIR`: the manifest, the binary's hash and the signer, without trusting it.
-pub fn inspect(args: &[String]) -> Outcome {
-    let [dir] = args else {
-        return Err(usage("inspect takes one package directory"));
-    };
-    let dir = Path::new(dir);
+pub fn inspect(dir: &Path) -> Outcome {
     let text = std::fs::read(dir.join(sbx_package::MANIFEST_FILE))
         .map_err(|e| failed(format!("{}: {e}", dir.display())))?;
     let m = Manifest::parse(&text).map_err(failed)?;
@@ -242,64 +258,43 @@ pub fn inspect(args: &[String]) -> Outcome {
     Ok(())
 }
 
-/// `sbx host --package DIR (--trust F | --pub K) --policy F --storage DIR [--audit F]
-/// --method M [--input T] [--stats]`: verify, decide, run one call, stop.
-pub fn host(args: &[String]) -> Outcome {
-    let flags = Flags::parse(
-        args,
-        &[
-            "--package",
-            "--trust",
-            "--pub",
-            "--policy",
-            "--storage",
-            "--audit",
-            "--method",
-            "--input",
-            "--init",
-            "--stats",
-            "--runner",
-        ],
-    )?;
-    let policy = PolicyStore::load(Path::new(flags.need("--policy")?)).map_err(failed)?;
-    let audit = match flags.one("--audit") {
-        Some(p) => Some(Arc::new(AuditLog::open(p).map_err(failed)?)),
+/// `sbx host`: verify, decide, run one call, stop.
+pub fn host(args: HostArgs) -> Outcome {
+    let policy = PolicyStore::load(&args.policy).map_err(|e| usage(e.to_string()))?;
+    let audit = match &args.audit {
+        Some(p) => Some(Arc::new(
+            AuditLog::open(p).map_err(|e| usage(e.to_string()))?,
+        )),
         None => None,
     };
     let mut host = Host::new(HostConfig {
-        trust: trust(&flags)?,
+        trust: trust(&args.trust)?,
         policy,
-        storage_root: PathBuf::from(flags.need("--storage")?),
+        storage_root: args.storage,
         audit,
-        runner: flags.one("--runner").map(PathBuf::from),
+        runner: args.runner,
         deadlines: sbx_host::Deadlines::default(),
         layers: sbx_host::Layers::ALL,
     });
-    let init = flags.one("--init").unwrap_or("").as_bytes().to_vec();
     let name = host
-        .load(Path::new(flags.need("--package")?), &init)
+        .load(&args.package, args.init.as_bytes())
         .map_err(failed)?;
-    let method = flags.need("--method")?;
-    let input = flags.one("--input").unwrap_or("");
-    let result = host.invoke(&name, method, input.as_bytes());
+    let result = host.invoke(&name, &args.method, args.input.as_bytes());
     let stats = host.stats(&name).map_err(failed)?;
     let _ = host.unload(&name);
     let output = result.map_err(failed)?;
     std::io::stdout()
         .write_all(&output)
         .map_err(|e| failed(format!("stdout: {e}")))?;
-    if flags.one("--stats").is_some_and(|v| v == "json") {
+    if args.stats == Some(StatsFormat::Json) {
         eprintln!("{}", serde_json::to_string(&stats).unwrap_or_default());
     }
     Ok(())
 }
 
 /// `sbx stats AUDIT_LOG`: per-plugin figures and event counts from an audit log.
-pub fn stats(args: &[String]) -> Outcome {
-    let [path] = args else {
-        return Err(usage("stats takes one audit log"));
-    };
-    let records = read_log(Path::new(path)).map_err(failed)?;
+pub fn stats(path: &Path) -> Outcome {
+    let records = read_log(path).map_err(|e| usage(e.to_string()))?;
     let mut gaps = 0;
     for pair in records.windows(2) {
         gaps += u64::from(pair[1].seq != pair[0].seq + 1);

@@ -67,37 +67,106 @@ fn a_killed_plugin_exits_1_with_its_record() {
     );
 }
 
+/// A usage error exits 2 with one line that names the problem (never the whole usage),
+/// and the help that explains it.
 #[test]
-fn bad_usage_exits_2_with_a_reason() {
+fn bad_usage_exits_2_with_one_line_naming_the_problem() {
+    let template = plugin("template_c");
+    let p = template.to_str().unwrap();
     for (args, expect) in [
-        (&["run", "--method", "x"][..], "--plugin is required"),
+        (&["run", "--method", "x"][..], "--plugin"),
         (
             &["run", "--plugin", "/nonexistent.so", "--method", "x"][..],
-            "/nonexistent.so",
+            "'/nonexistent.so'",
         ),
         (
-            &[
-                "run",
-                "--plugin",
-                "x",
-                "--method",
-                "m",
-                "--disable",
-                "bogus",
-            ][..],
-            "unknown layer `bogus`",
+            &["run", "--plugin", p, "--method", "m", "--disable", "bogus"][..],
+            "'bogus'",
         ),
         (
-            &["run", "--plugin", "x", "--method", "m", "--timeout-ms", "0"][..],
-            "not a positive integer",
+            &["run", "--plugin", p, "--method", "m", "--timeout-ms", "0"][..],
+            "--timeout-ms",
         ),
-        (&["frobnicate"][..], "unknown command"),
+        (
+            &["stats", "/nonexistent/audit.jsonl"][..],
+            "/nonexistent/audit.jsonl",
+        ),
+        (
+            &["inspect", "/nonexistent.sbxpkg"][..],
+            "/nonexistent.sbxpkg",
+        ),
+        (&["verify", "/tmp"][..], "--trust"),
+        (&["frobnicate"][..], "frobnicate"),
     ] {
         let out = sbx(args);
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(err.contains(expect), "{args:?}: {err}");
+        assert!(err.contains("--help`)"), "{args:?}: {err}");
     }
+}
+
+/// Every subcommand has its help, which exits 0; `sbx` alone shows the help and exits 2.
+#[test]
+fn every_subcommand_has_help() {
+    for sub in [
+        "run",
+        "keygen",
+        "sign",
+        "verify",
+        "inspect",
+        "host",
+        "stats",
+        "header",
+        "completions",
+        "man",
+    ] {
+        let out = sbx(&[sub, "--help"]);
+        assert_eq!(out.status.code(), Some(0), "{sub}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains(&format!("Usage: sbx {sub}")),
+            "{sub}"
+        );
+    }
+    assert_eq!(sbx(&["--help"]).status.code(), Some(0));
+    assert_eq!(sbx(&["--version"]).status.code(), Some(0));
+    assert_eq!(sbx(&[]).status.code(), Some(2));
+}
+
+/// A file that is not a shared object for this machine is a refused load: exit 1, as any
+/// plugin that fails.
+#[test]
+fn a_plugin_that_is_not_an_elf_object_is_refused_with_1() {
+    let out = sbx(&[
+        "run",
+        "--plugin",
+        plugin("load_not_elf").to_str().unwrap(),
+        "--method",
+        "attack",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("activation failed"),
+        "{out:?}"
+    );
+}
+
+/// Completion scripts and the manual page come from the same definition as the parser.
+#[test]
+fn completions_and_the_manual_page_are_generated() {
+    let bash = sbx(&["completions", "bash"]);
+    assert!(bash.status.success());
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(
+        script.contains("_sbx()") && script.contains("--plugin"),
+        "{script}"
+    );
+    let man = sbx(&["man"]);
+    assert!(man.status.success());
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(page.contains(".TH sbx 1"), "{page}");
+    assert!(page.contains("keygen"), "{page}");
 }
 
 /// The README's worked example: a key, the C template signed, verified, hosted under the
@@ -215,7 +284,7 @@ fn sign_records_the_limits_asked_for() {
     );
     for (bad, why) in [
         (["--cpu-percent", "0"], "limits.cpu_percent"),
-        (["--cpu-percent", "fast"], "--cpu-percent takes a number"),
+        (["--cpu-percent", "fast"], "'fast' for '--cpu-percent <N>'"),
     ] {
         let out = sign(&bad, "refused");
         assert_eq!(out.status.code(), Some(2), "{out:?}");
