@@ -631,7 +631,7 @@ fn broker_config(name: &str, policy: &Policy) -> Result<BrokerConfig, ErrorBody>
 /// The protocol's form of a termination record.
 pub fn termination(record: &TerminationRecord) -> Termination {
     Termination {
-        reason: record.reason.kind().to_owned(),
+        reason: record.reason.kind().name().to_owned(),
         detail: format!("{:?}", record.reason),
     }
 }

@@ -22,6 +22,42 @@ mod run;
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Which traces of the sandbox to print on stderr: a level (off, error, warn, info,
+    /// debug, trace) or filter directives (`sbx_host=debug`).
+    #[arg(long, global = true, value_name = "FILTER", default_value = "warn",
+          value_parser = log_filter)]
+    log_level: tracing_subscriber::EnvFilter,
+    /// How traces are printed.
+    #[arg(long, global = true, value_name = "FORMAT", default_value = "text")]
+    log_format: LogFormat,
+}
+
+/// The format of the traces on stderr.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LogFormat {
+    /// One line of text per event.
+    Text,
+    /// One JSON object per event, with its spans.
+    Json,
+}
+
+fn log_filter(arg: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+    tracing_subscriber::EnvFilter::try_new(arg).map_err(|e| e.to_string())
+}
+
+/// Prints the sandbox's traces (`sbx_host`'s spans and events) on stderr; a span's close
+/// says how long it took.
+fn init_tracing(filter: tracing_subscriber::EnvFilter, format: LogFormat) {
+    use tracing_subscriber::fmt::format::FmtSpan;
+    let builder = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_env_filter(filter)
+        .with_span_events(FmtSpan::CLOSE)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().with_span_list(true).init(),
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -165,6 +201,7 @@ fn main() -> ExitCode {
             };
         }
     };
+    init_tracing(cli.log_level, cli.log_format);
     let outcome = match cli.command {
         Command::Run(args) => run::run(args),
         Command::Keygen { out } => package::keygen(&out),

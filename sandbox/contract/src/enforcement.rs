@@ -23,6 +23,19 @@ pub enum Status {
     NotNeeded,
 }
 
+impl Status {
+    /// The snake_case name, as in the report's JSON.
+    pub fn name(self) -> &'static str {
+        match self {
+            Status::Applied => "applied",
+            Status::Partial => "partial",
+            Status::Unavailable => "unavailable",
+            Status::Disabled => "disabled",
+            Status::NotNeeded => "not_needed",
+        }
+    }
+}
+
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LayerState {

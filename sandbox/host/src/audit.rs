@@ -17,6 +17,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+pub use crate::event::AuditEvent;
+
 /// Version of the record layout. Bumped when a field changes meaning or disappears; new
 /// events and new optional fields do not bump it (readers ignore what they do not know).
 pub const AUDIT_SCHEMA_VERSION: u32 = 1;
@@ -38,150 +40,6 @@ pub struct AuditRecord {
     /// What happened.
     #[serde(flatten)]
     pub event: AuditEvent,
-}
-
-/// What happened. Serialised with an `event` tag in snake_case.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "event", rename_all = "snake_case")]
-pub enum AuditEvent {
-    /// A package's signature, signer and hashes were checked and accepted.
-    PackageVerified {
-        /// Plugin version from the manifest.
-        version: String,
-        /// SHA-256 of the shared object, hex.
-        sha256: String,
-        /// Key id of the signer.
-        signer: String,
-    },
-    /// A package was refused before any of its bytes ran.
-    PackageRefused {
-        /// The refusal's kind (`unsigned`, `bad_signature`, ...).
-        kind: String,
-        /// Its description.
-        detail: String,
-    },
-    /// The policy engine decided what the plugin gets.
-    PolicyDecision {
-        /// Version of the policy store that decided.
-        policy_version: u64,
-        /// The rule that matched (`plugin:<name>` or `default`).
-        rule: String,
-        /// Capabilities the manifest asked for.
-        requested: Vec<String>,
-        /// Capabilities granted.
-        granted: Vec<String>,
-        /// Capabilities asked for and not granted (the grant was cut down).
-        withheld: Vec<String>,
-        /// Time-bound exceptions that contributed, with their expiry.
-        exceptions: Vec<String>,
-        /// `load` or `refuse`.
-        outcome: String,
-    },
-    /// A capability was granted to a running plugin.
-    Granted {
-        /// The capability.
-        capability: String,
-    },
-    /// A host call was refused.
-    Denied {
-        /// The service asked for.
-        service: String,
-        /// Why (`not_granted`, `revoked`, `invalid_argument`, `not_allowlisted`, ...).
-        reason: String,
-        /// Specifics.
-        detail: String,
-    },
-    /// A quota or limit was reached.
-    LimitHit {
-        /// The limit's name (`host_call_rate`, `storage_bytes`, `log_bytes`, `memory`, ...).
-        limit: String,
-        /// What the host did: `throttled`, `refused` or `terminated`.
-        action: String,
-        /// The figure that hit the limit.
-        value: u64,
-        /// The limit.
-        max: u64,
-    },
-    /// A granted capability was withdrawn at runtime.
-    Revoked {
-        /// The capability.
-        capability: String,
-    },
-    /// A signer key was revoked while plugins it signed were running.
-    KeyRevoked {
-        /// The key id.
-        key: String,
-        /// Plugins stopped because of it.
-        stopped: Vec<String>,
-    },
-    /// The runner was started and confined.
-    Spawned {
-        /// Its pid.
-        pid: i32,
-        /// Layers in force, as `name=status` pairs.
-        enforcement: Vec<String>,
-    },
-    /// A lifecycle transition.
-    State {
-        /// Before.
-        from: String,
-        /// After.
-        to: String,
-    },
-    /// The plugin's process ended.
-    Terminated {
-        /// The termination reason's kind.
-        reason: String,
-        /// Its description.
-        detail: String,
-    },
-    /// A message the plugin showed to the user.
-    Notification {
-        /// The message.
-        message: String,
-    },
-    /// The host restarts a plugin after a transient fault.
-    Restart {
-        /// Restart number within the window (1 for the first).
-        attempt: u32,
-        /// Backoff waited before it, milliseconds.
-        backoff_ms: u64,
-        /// The fault that caused it.
-        after: String,
-    },
-    /// Restarts ran out: the plugin is Failed and refuses calls until reloaded.
-    Quarantined {
-        /// Restarts made before giving up.
-        restarts: u32,
-    },
-    /// The plugin's figures when its process ended.
-    Stats {
-        /// Invocations, latencies, CPU, memory, host calls, denials, limit hits.
-        stats: Box<crate::stats::Stats>,
-    },
-}
-
-impl AuditEvent {
-    /// The event's tag as it appears in the log.
-    pub fn name(&self) -> &'static str {
-        match self {
-            AuditEvent::PackageVerified { .. } => "package_verified",
-            AuditEvent::PackageRefused { .. } => "package_refused",
-            AuditEvent::PolicyDecision { .. } => "policy_decision",
-            AuditEvent::Granted { .. } => "granted",
-            AuditEvent::Denied { .. } => "denied",
-            AuditEvent::LimitHit { .. } => "limit_hit",
-            AuditEvent::Revoked { .. } => "revoked",
-            AuditEvent::KeyRevoked { .. } => "key_revoked",
-            AuditEvent::Spawned { .. } => "spawned",
-            AuditEvent::State { .. } => "state",
-            AuditEvent::Terminated { .. } => "terminated",
-            AuditEvent::Notification { .. } => "notification",
-            AuditEvent::Restart { .. } => "restart",
-            AuditEvent::Quarantined { .. } => "quarantined",
-            AuditEvent::Stats { .. } => "stats",
-        }
-    }
 }
 
 /// Failure to open or write the audit log.
@@ -328,6 +186,7 @@ impl Audit {
     /// once per failure and never stops the plugin's work: refusing service because the disk
     /// is full would hand a plugin a way to stop its neighbours.
     pub fn record(&self, event: &AuditEvent) {
+        crate::trace::audit_event(&self.plugin, event);
         if let Some(log) = &self.log
             && let Err(e) = log.append(&self.plugin, event.clone())
         {
@@ -386,7 +245,7 @@ mod tests {
             },
             AuditEvent::State { from: s(), to: s() },
             AuditEvent::Terminated {
-                reason: s(),
+                reason: crate::termination::TerminationKind::SeccompViolation,
                 detail: s(),
             },
             AuditEvent::Notification { message: s() },

@@ -543,7 +543,7 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
     audit.record(&AuditEvent::Restart {
         attempt,
         backoff_ms: backoff.as_millis() as u64,
-        after: record.reason.kind().into(),
+        after: record.reason.kind().name().into(),
     });
     std::thread::sleep(backoff);
     m.restarts.push_back(Instant::now());

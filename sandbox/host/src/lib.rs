@@ -14,6 +14,7 @@ pub mod audit;
 pub mod broker;
 pub mod cgroup;
 pub mod config;
+pub mod event;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 pub mod host;
@@ -28,6 +29,7 @@ pub mod stats;
 pub mod storage;
 pub mod supervisor;
 pub mod termination;
+mod trace;
 
 pub use audit::{Audit, AuditEvent, AuditLog, AuditRecord};
 pub use broker::{BrokerConfig, Capability};
@@ -39,4 +41,4 @@ pub use lifecycle::{Event, InvalidTransition, State};
 pub use sbx_contract::enforcement::{EnforcementReport, LayerState, Status};
 pub use stats::{LogRecord, Stats};
 pub use supervisor::{Controller, Plugin, SandboxError};
-pub use termination::{Phase, TerminationReason, TerminationRecord};
+pub use termination::{Phase, TerminationKind, TerminationReason, TerminationRecord};

@@ -23,6 +23,20 @@ pub enum State {
     Failed,
 }
 
+impl State {
+    /// The snake_case name, as audit records write it.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Loaded => "loaded",
+            State::Initialized => "initialized",
+            State::Running => "running",
+            State::Paused => "paused",
+            State::Terminated => "terminated",
+            State::Failed => "failed",
+        }
+    }
+}
+
 /// A requested or observed change.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -105,6 +105,14 @@ impl HostSession {
             // the id the runner chose (its own sequence of host calls).
             Message::HostCall { service, payload } if !heartbeat => {
                 let (status, payload) = self.broker.handle(service, &payload, events);
+                // What was asked and what the broker decided; never the arguments.
+                tracing::debug!(
+                    service = sbx_ipc::host_call::Service::try_from(service)
+                        .map_or("unknown", |s| s.name()),
+                    status = abi::status_name(status),
+                    reply_bytes = payload.len(),
+                    "host call"
+                );
                 Step::Reply(Frame {
                     request_id: frame.request_id,
                     message: Message::HostReply { status, payload },
@@ -145,7 +153,7 @@ impl HostSession {
             self.counts.dropped += 1;
         }
         self.logs.push_back(LogRecord {
-            level: format!("{level:?}").to_lowercase(),
+            level: level.name().into(),
             message,
         });
     }

@@ -138,6 +138,8 @@ impl Plugin {
 
     /// [`Plugin::spawn`], with every event also appended to `audit`.
     pub fn spawn_audited(config: &SandboxConfig, audit: Audit) -> Result<Plugin, SandboxError> {
+        // Confinement, load and its outcome, as the runner reports them (crate::trace).
+        let _span = tracing::info_span!("activation", plugin = %config.name).entered();
         let grants = Grants::new(config.broker.grants.clone());
         // Before anything is spawned: a broker that cannot serve is a configuration error.
         let broker = Broker::new(config.broker.clone(), grants.clone())?;
@@ -243,7 +245,7 @@ impl Plugin {
                     .enforcement
                     .layers
                     .iter()
-                    .map(|l| format!("{}={:?}", l.layer, l.status).to_lowercase())
+                    .map(|l| format!("{}={}", l.layer, l.status.name()))
                     .collect();
                 plugin.shared.emit(AuditEvent::Spawned {
                     pid: plugin.pid(),
@@ -323,6 +325,12 @@ impl Plugin {
     /// Calls `sbx_plugin_init` (Loaded -> Initialized). A failed init is a failed activation:
     /// the process is stopped and reaped, and the plugin is Failed.
     pub fn init(&mut self, config: &[u8]) -> Result<(), SandboxError> {
+        let _span = tracing::info_span!(
+            "init",
+            plugin = %self.config.name,
+            config_bytes = config.len()
+        )
+        .entered();
         let next = self.check(Event::Init)?;
         let msg = Message::Init {
             config: config.to_vec(),
@@ -361,6 +369,13 @@ impl Plugin {
     /// Calls `sbx_plugin_invoke`. A plugin error status is [`SandboxError::Plugin`] and the
     /// plugin keeps running; a crash, a missed deadline or a protocol violation ends it.
     pub fn invoke(&mut self, method: &str, input: &[u8]) -> Result<Vec<u8>, SandboxError> {
+        let _span = tracing::info_span!(
+            "call",
+            plugin = %self.config.name,
+            method,
+            input_bytes = input.len()
+        )
+        .entered();
         self.check(Event::Invoke)?;
         let started = Instant::now();
         let msg = Message::Invoke {
@@ -381,6 +396,17 @@ impl Plugin {
             if result.is_err() {
                 self.stats.errors += 1;
             }
+        }
+        let duration_us = started.elapsed().as_micros() as u64;
+        match &result {
+            Ok(Message::Result { output }) => {
+                tracing::info!(duration_us, output_bytes = output.len(), "call answered")
+            }
+            Ok(_) => tracing::info!(duration_us, output_bytes = 0, "call answered"),
+            Err(SandboxError::Plugin { name, .. }) => {
+                tracing::info!(duration_us, status = *name, "call refused by the plugin")
+            }
+            Err(e) => tracing::warn!(duration_us, error = %e, "call failed"),
         }
         match result? {
             Message::Result { output } => Ok(output),
@@ -455,6 +481,7 @@ impl Plugin {
     /// Graceful shutdown: `sbx_plugin_shutdown`, then the process exits. A plugin that does
     /// not finish within the shutdown deadline is killed. Ends in Terminated.
     pub fn shutdown(mut self) -> Result<TerminationRecord, SandboxError> {
+        let _span = tracing::info_span!("shutdown", plugin = %self.config.name).entered();
         let state = self.state();
         let next = state.apply(Event::Terminate)?;
         if state == State::Paused {
@@ -580,8 +607,8 @@ impl Plugin {
         drop(current);
         if from != state {
             self.shared.emit(AuditEvent::State {
-                from: format!("{from:?}").to_lowercase(),
-                to: format!("{state:?}").to_lowercase(),
+                from: from.name().into(),
+                to: state.name().into(),
             });
         }
     }
@@ -698,7 +725,7 @@ impl Plugin {
         let record = self.reap();
         self.termination = Some(record.clone());
         self.shared.emit(AuditEvent::Terminated {
-            reason: record.reason.kind().to_owned(),
+            reason: record.reason.kind(),
             detail: serde_json::to_string(&record.reason).unwrap_or_default(),
         });
         self.shared.emit(AuditEvent::Stats {

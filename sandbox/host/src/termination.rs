@@ -75,18 +75,69 @@ pub enum TerminationReason {
 }
 
 impl TerminationReason {
-    /// A stable snake_case name (`seccomp_violation`, `wall_timeout`...) for expectations files.
-    pub fn kind(&self) -> &'static str {
+    /// Which kind of end it was, without its particulars.
+    pub fn kind(&self) -> TerminationKind {
         match self {
-            TerminationReason::Exit { .. } => "exit",
-            TerminationReason::Signal { .. } => "signal",
-            TerminationReason::SeccompViolation { .. } => "seccomp_violation",
-            TerminationReason::CpuLimit => "cpu_limit",
-            TerminationReason::MemoryLimit => "memory_limit",
-            TerminationReason::WallTimeout { .. } => "wall_timeout",
-            TerminationReason::KilledByHost => "killed_by_host",
-            TerminationReason::ProtocolViolation { .. } => "protocol_violation",
+            TerminationReason::Exit { .. } => TerminationKind::Exit,
+            TerminationReason::Signal { .. } => TerminationKind::Signal,
+            TerminationReason::SeccompViolation { .. } => TerminationKind::SeccompViolation,
+            TerminationReason::CpuLimit => TerminationKind::CpuLimit,
+            TerminationReason::MemoryLimit => TerminationKind::MemoryLimit,
+            TerminationReason::WallTimeout { .. } => TerminationKind::WallTimeout,
+            TerminationReason::KilledByHost => TerminationKind::KilledByHost,
+            TerminationReason::ProtocolViolation { .. } => TerminationKind::ProtocolViolation,
         }
+    }
+}
+
+/// The kind of a [`TerminationReason`]: a stable snake_case name (`seccomp_violation`,
+/// `wall_timeout`...) in audit records and expectations files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TerminationKind {
+    /// It exited.
+    Exit,
+    /// A signal ended it.
+    Signal,
+    /// The seccomp filter killed it.
+    SeccompViolation,
+    /// It ran out of CPU time.
+    CpuLimit,
+    /// It reached its memory cap.
+    MemoryLimit,
+    /// A deadline expired.
+    WallTimeout,
+    /// The host killed it on request.
+    KilledByHost,
+    /// It broke the channel protocol.
+    ProtocolViolation,
+}
+
+impl TerminationKind {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            TerminationKind::Exit => "exit",
+            TerminationKind::Signal => "signal",
+            TerminationKind::SeccompViolation => "seccomp_violation",
+            TerminationKind::CpuLimit => "cpu_limit",
+            TerminationKind::MemoryLimit => "memory_limit",
+            TerminationKind::WallTimeout => "wall_timeout",
+            TerminationKind::KilledByHost => "killed_by_host",
+            TerminationKind::ProtocolViolation => "protocol_violation",
+        }
+    }
+
+    /// An end the host did not ask for and the plugin did not choose: a crash, a kill by
+    /// the filter or a limit, a missed deadline, a broken protocol.
+    pub fn is_abnormal(self) -> bool {
+        !matches!(self, TerminationKind::Exit | TerminationKind::KilledByHost)
+    }
+}
+
+impl std::fmt::Display for TerminationKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -224,10 +275,13 @@ mod tests {
     fn a_crash_outranks_a_pending_host_reason() {
         let mut f = facts(Some(libc::SIGSEGV), None);
         f.host_reason = Some(TerminationReason::ProtocolViolation { detail: "x".into() });
-        assert_eq!(classify(&f).reason.kind(), "signal");
+        assert_eq!(classify(&f).reason.kind(), TerminationKind::Signal);
         let mut f = facts(None, Some(0));
         f.host_reason = Some(TerminationReason::ProtocolViolation { detail: "x".into() });
-        assert_eq!(classify(&f).reason.kind(), "protocol_violation");
+        assert_eq!(
+            classify(&f).reason.kind(),
+            TerminationKind::ProtocolViolation
+        );
     }
 
     #[test]
@@ -237,7 +291,7 @@ mod tests {
             phase: Phase::Call,
             after_ms: 100,
         });
-        assert_eq!(classify(&f).reason.kind(), "wall_timeout");
+        assert_eq!(classify(&f).reason.kind(), TerminationKind::WallTimeout);
     }
 
     #[test]

@@ -184,6 +184,16 @@ pub enum LogLevel {
 }
 
 impl LogLevel {
+    /// The lowercase name, as log records carry it.
+    pub const fn name(self) -> &'static str {
+        match self {
+            LogLevel::Error => "error",
+            LogLevel::Warn => "warn",
+            LogLevel::Info => "info",
+            LogLevel::Debug => "debug",
+        }
+    }
+
     /// Every level, in wire order.
     pub const ALL: [LogLevel; 4] = [
         LogLevel::Error,

@@ -295,3 +295,40 @@ fn sign_records_the_limits_asked_for() {
         assert!(!dir.path().join("refused").exists());
     }
 }
+
+/// `--log-level` and `--log-format json` print the sandbox's traces on stderr, one JSON
+/// object a line, with the call's span; the output stays alone on stdout.
+#[test]
+fn traces_go_to_stderr_as_json_lines_at_the_level_asked() {
+    let p = plugin("template_c");
+    let out = sbx(&[
+        "--log-format",
+        "json",
+        "--log-level",
+        "info",
+        "run",
+        "--plugin",
+        p.to_str().unwrap(),
+        "--method",
+        "reverse",
+        "--input",
+        "sandbox",
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(out.stdout, b"xobdnas");
+    let traces: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let call = traces
+        .iter()
+        .find(|t| t["fields"]["message"] == "call answered")
+        .unwrap_or_else(|| panic!("no call traced: {out:?}"));
+    assert_eq!(call["span"]["method"], "reverse");
+    assert_eq!(call["fields"]["output_bytes"], 7);
+    // At info, the debug events (each confinement layer) are filtered out.
+    assert!(traces.iter().all(|t| t["level"] != "DEBUG"), "{traces:?}");
+    let bad = sbx(&["--log-level", "sbx_host=[", "header"]);
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+}

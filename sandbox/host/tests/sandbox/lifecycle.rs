@@ -100,7 +100,7 @@ fn shutdown_from_paused_and_kill_are_terminal() {
     let p = probe();
     p.pause().unwrap();
     let record = p.shutdown().unwrap();
-    assert_eq!(record.reason.kind(), "exit");
+    assert_eq!(record.reason.kind(), sbx_host::TerminationKind::Exit);
     let p = probe();
     let pid = p.pid();
     assert_eq!(

@@ -9,3 +9,4 @@ mod lifecycle;
 mod packages;
 mod supervision;
 mod templates;
+mod traces;

@@ -78,7 +78,11 @@ fn a_hang_hits_the_call_deadline() {
 fn garbage_on_the_channel_is_a_protocol_violation() {
     let mut p = probe();
     let record = ended(&mut p, "garbage", "");
-    assert_eq!(record.reason.kind(), "protocol_violation", "{record:?}");
+    assert_eq!(
+        record.reason.kind(),
+        sbx_host::TerminationKind::ProtocolViolation,
+        "{record:?}"
+    );
     next_plugin_is_served();
 }
 

@@ -16,7 +16,7 @@ fn c_template_answers_invoke_calls() {
         "{logs:?}"
     );
     let record = p.shutdown().expect("shutdown");
-    assert_eq!(record.reason.kind(), "exit");
+    assert_eq!(record.reason.kind(), sbx_host::TerminationKind::Exit);
     assert_eq!(record.exit_code, Some(0));
 }
 

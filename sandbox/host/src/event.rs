@@ -1,0 +1,149 @@
+//! What happened to a plugin, or to the host: the events the audit log records
+//! ([`crate::audit`]) and the traces report (the `trace` module). A plain value, so both read
+//! it and neither reads the other.
+
+use serde::{Deserialize, Serialize};
+
+/// What happened. Serialised with an `event` tag in snake_case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum AuditEvent {
+    /// A package's signature, signer and hashes were checked and accepted.
+    PackageVerified {
+        /// Plugin version from the manifest.
+        version: String,
+        /// SHA-256 of the shared object, hex.
+        sha256: String,
+        /// Key id of the signer.
+        signer: String,
+    },
+    /// A package was refused before any of its bytes ran.
+    PackageRefused {
+        /// The refusal's kind (`unsigned`, `bad_signature`, ...).
+        kind: String,
+        /// Its description.
+        detail: String,
+    },
+    /// The policy engine decided what the plugin gets.
+    PolicyDecision {
+        /// Version of the policy store that decided.
+        policy_version: u64,
+        /// The rule that matched (`plugin:<name>` or `default`).
+        rule: String,
+        /// Capabilities the manifest asked for.
+        requested: Vec<String>,
+        /// Capabilities granted.
+        granted: Vec<String>,
+        /// Capabilities asked for and not granted (the grant was cut down).
+        withheld: Vec<String>,
+        /// Time-bound exceptions that contributed, with their expiry.
+        exceptions: Vec<String>,
+        /// `load` or `refuse`.
+        outcome: String,
+    },
+    /// A capability was granted to a running plugin.
+    Granted {
+        /// The capability.
+        capability: String,
+    },
+    /// A host call was refused.
+    Denied {
+        /// The service asked for.
+        service: String,
+        /// Why (`not_granted`, `revoked`, `invalid_argument`, `not_allowlisted`, ...).
+        reason: String,
+        /// Specifics.
+        detail: String,
+    },
+    /// A quota or limit was reached.
+    LimitHit {
+        /// The limit's name (`host_call_rate`, `storage_bytes`, `log_bytes`, `memory`, ...).
+        limit: String,
+        /// What the host did: `throttled`, `refused` or `terminated`.
+        action: String,
+        /// The figure that hit the limit.
+        value: u64,
+        /// The limit.
+        max: u64,
+    },
+    /// A granted capability was withdrawn at runtime.
+    Revoked {
+        /// The capability.
+        capability: String,
+    },
+    /// A signer key was revoked while plugins it signed were running.
+    KeyRevoked {
+        /// The key id.
+        key: String,
+        /// Plugins stopped because of it.
+        stopped: Vec<String>,
+    },
+    /// The runner was started and confined.
+    Spawned {
+        /// Its pid.
+        pid: i32,
+        /// Layers in force, as `name=status` pairs.
+        enforcement: Vec<String>,
+    },
+    /// A lifecycle transition.
+    State {
+        /// Before.
+        from: String,
+        /// After.
+        to: String,
+    },
+    /// The plugin's process ended.
+    Terminated {
+        /// The termination reason's kind.
+        reason: crate::termination::TerminationKind,
+        /// Its description.
+        detail: String,
+    },
+    /// A message the plugin showed to the user.
+    Notification {
+        /// The message.
+        message: String,
+    },
+    /// The host restarts a plugin after a transient fault.
+    Restart {
+        /// Restart number within the window (1 for the first).
+        attempt: u32,
+        /// Backoff waited before it, milliseconds.
+        backoff_ms: u64,
+        /// The fault that caused it.
+        after: String,
+    },
+    /// Restarts ran out: the plugin is Failed and refuses calls until reloaded.
+    Quarantined {
+        /// Restarts made before giving up.
+        restarts: u32,
+    },
+    /// The plugin's figures when its process ended.
+    Stats {
+        /// Invocations, latencies, CPU, memory, host calls, denials, limit hits.
+        stats: Box<crate::stats::Stats>,
+    },
+}
+
+impl AuditEvent {
+    /// The event's tag as it appears in the log.
+    pub fn name(&self) -> &'static str {
+        match self {
+            AuditEvent::PackageVerified { .. } => "package_verified",
+            AuditEvent::PackageRefused { .. } => "package_refused",
+            AuditEvent::PolicyDecision { .. } => "policy_decision",
+            AuditEvent::Granted { .. } => "granted",
+            AuditEvent::Denied { .. } => "denied",
+            AuditEvent::LimitHit { .. } => "limit_hit",
+            AuditEvent::Revoked { .. } => "revoked",
+            AuditEvent::KeyRevoked { .. } => "key_revoked",
+            AuditEvent::Spawned { .. } => "spawned",
+            AuditEvent::State { .. } => "state",
+            AuditEvent::Terminated { .. } => "terminated",
+            AuditEvent::Notification { .. } => "notification",
+            AuditEvent::Restart { .. } => "restart",
+            AuditEvent::Quarantined { .. } => "quarantined",
+            AuditEvent::Stats { .. } => "stats",
+        }
+    }
+}

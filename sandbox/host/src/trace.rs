@@ -1,0 +1,92 @@
+//! What the host tells a `tracing` subscriber: every audited event as a tracing event, at a
+//! level a host can filter (limit hits, refusals and abnormal ends at `warn`, decisions and
+//! lifecycle at `info`, each confinement layer and state change at `debug`). The spans
+//! (`activation`, `init`, `call`, `shutdown`) are opened where the supervisor does the work.
+//!
+//! **Nothing the plugin wrote goes into a trace beyond its size**: no log text, no
+//! notification, no key, value or destination of a host call, no input or output.
+
+use crate::event::AuditEvent;
+
+/// Traces one audited event of `plugin` (empty for the host's own).
+pub(crate) fn audit_event(plugin: &str, event: &AuditEvent) {
+    match event {
+        AuditEvent::PackageVerified {
+            version,
+            sha256,
+            signer,
+        } => tracing::info!(plugin, version, sha256, signer, "package verified"),
+        AuditEvent::PackageRefused { kind, .. } => {
+            tracing::warn!(plugin, kind, "package refused")
+        }
+        AuditEvent::PolicyDecision {
+            policy_version,
+            rule,
+            granted,
+            withheld,
+            outcome,
+            ..
+        } => tracing::info!(
+            plugin,
+            policy_version,
+            rule,
+            granted = granted.join(","),
+            withheld = withheld.join(","),
+            outcome,
+            "policy decision"
+        ),
+        AuditEvent::Granted { capability } => tracing::debug!(plugin, capability, "granted"),
+        // The reason is the host's word; the detail may quote what the plugin sent.
+        AuditEvent::Denied {
+            service, reason, ..
+        } => tracing::info!(plugin, service, reason, "host call denied"),
+        AuditEvent::LimitHit {
+            limit,
+            action,
+            value,
+            max,
+        } => tracing::warn!(plugin, limit, action, value, max, "limit hit"),
+        AuditEvent::Revoked { capability } => tracing::info!(plugin, capability, "revoked"),
+        AuditEvent::KeyRevoked { key, stopped } => {
+            tracing::warn!(plugin, key, stopped = stopped.len(), "signer key revoked")
+        }
+        AuditEvent::Spawned { pid, enforcement } => {
+            // The runner's report, a layer at a time (`name=status`).
+            for layer in enforcement {
+                let (layer, status) = layer.split_once('=').unwrap_or((layer, ""));
+                tracing::debug!(plugin, layer, status, "confinement");
+            }
+            tracing::info!(plugin, pid, "spawned");
+        }
+        AuditEvent::State { from, to } => tracing::debug!(plugin, from, to, "state"),
+        AuditEvent::Terminated { reason, detail } => {
+            if reason.is_abnormal() {
+                tracing::warn!(plugin, reason = reason.name(), detail, "terminated")
+            } else {
+                tracing::info!(plugin, reason = reason.name(), detail, "terminated")
+            }
+        }
+        AuditEvent::Notification { message } => {
+            tracing::info!(plugin, message_bytes = message.len(), "notification")
+        }
+        AuditEvent::Restart {
+            attempt,
+            backoff_ms,
+            after,
+        } => tracing::warn!(plugin, attempt, backoff_ms, after, "restart"),
+        AuditEvent::Quarantined { restarts } => {
+            tracing::error!(plugin, restarts, "quarantined")
+        }
+        AuditEvent::Stats { stats } => tracing::debug!(
+            plugin,
+            invocations = stats.invocations,
+            errors = stats.errors,
+            p99_latency_us = stats.p99_latency_us,
+            cpu_us = stats.cpu_us,
+            peak_rss_kib = stats.peak_rss_kib,
+            host_calls = stats.broker.host_calls,
+            denials = stats.broker.denials,
+            "stats"
+        ),
+    }
+}
