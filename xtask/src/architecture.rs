@@ -20,6 +20,57 @@ struct Rules {
     /// Crates a crate's whole tree never reaches.
     #[serde(default)]
     never_links: Vec<NeverLinks>,
+    /// Crates without processes, threads, sockets or unsafe code.
+    pure: Pure,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pure {
+    crates: BTreeSet<String>,
+}
+
+/// What a pure crate's code may not name: processes, threads, sockets, raw system calls.
+const IMPURE_PATHS: [&str; 4] = ["std::process", "std::thread", "std::net", "nix::"];
+
+/// Why the sources under `src` (a crate's `src/`) are not pure: a crate root that does not
+/// forbid unsafe code, and each file that names an [`IMPURE_PATHS`] outside its tests.
+fn impurities(src: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let root = ["lib.rs", "main.rs"]
+        .iter()
+        .map(|f| src.join(f))
+        .find(|p| p.is_file());
+    let forbids = root
+        .as_ref()
+        .and_then(|p| std::fs::read_to_string(p).ok())
+        .is_some_and(|t| code_of(&t).contains("#![forbid(unsafe_code)]"));
+    if !forbids {
+        out.push(format!(
+            "{}: the crate root does not forbid unsafe code",
+            src.display()
+        ));
+    }
+    let mut files = Vec::new();
+    let mut dirs = vec![src.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    for file in files {
+        let code = code_of(&std::fs::read_to_string(&file).unwrap_or_default());
+        for bad in IMPURE_PATHS.iter().filter(|p| code.contains(*p)) {
+            out.push(format!("{} names {bad}", file.display()));
+        }
+    }
+    out
 }
 
 #[derive(Debug, Deserialize)]
@@ -345,6 +396,45 @@ fn no_crate_has_an_import_cycle_between_its_modules() {
 }
 
 #[test]
+fn the_pure_crates_start_nothing_and_hold_no_unsafe_code() {
+    let (_, dirs) = workspace();
+    let rules = rules();
+    let mut found = Vec::new();
+    for krate in &rules.pure.crates {
+        let dir = dirs
+            .get(krate)
+            .unwrap_or_else(|| panic!("[pure] names {krate}, not a crate"));
+        found.extend(impurities(&dir.join("src")));
+    }
+    assert!(found.is_empty(), "{}", found.join("\n"));
+}
+
+#[test]
+fn an_impure_crate_is_named() {
+    let dir = tempfile_dir("impure");
+    let src = dir.join("src");
+    std::fs::create_dir_all(src.join("io")).expect("dirs");
+    std::fs::write(src.join("lib.rs"), "#![forbid(unsafe_code)]\npub mod io;\n").expect("w");
+    std::fs::write(
+        src.join("io.rs"),
+        "// std::process in a comment is no use of it\n#[cfg(test)]\nmod tests { fn f() { std::thread::yield_now(); } }\n",
+    )
+    .expect("w");
+    assert!(impurities(&src).is_empty(), "{:?}", impurities(&src));
+    std::fs::write(
+        src.join("io/spawn.rs"),
+        "fn f() { let _ = std::process::id(); }\n",
+    )
+    .expect("w");
+    std::fs::write(src.join("lib.rs"), "pub mod io;\n").expect("w");
+    let found = impurities(&src);
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(found[0].ends_with("the crate root does not forbid unsafe code"));
+    assert!(found[1].ends_with("spawn.rs names std::process"));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_dependency_outside_the_rule_is_named() {
     let rules: Rules = toml::from_str(
         r#"
@@ -356,6 +446,8 @@ fn a_dependency_outside_the_rule_is_named() {
         crate = "sbx-runner"
         crates = ["sbx-host"]
         why = "w"
+        [pure]
+        crates = []
         "#,
     )
     .expect("rules");
@@ -396,7 +488,7 @@ fn a_dependency_outside_the_rule_is_named() {
 
 #[test]
 fn an_import_cycle_is_found_and_comments_and_tests_are_not_imports() {
-    let dir = tempfile_dir();
+    let dir = tempfile_dir("cycle");
     let src = dir.join("src");
     std::fs::create_dir_all(src.join("runner")).expect("dirs");
     let write = |name: &str, text: &str| std::fs::write(src.join(name), text).expect("write");
@@ -434,9 +526,11 @@ fn an_import_cycle_is_found_and_comments_and_tests_are_not_imports() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// A fresh directory under the target directory (the tests need no temp-file crate).
-fn tempfile_dir() -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("xtask-architecture-{}", std::process::id()));
+/// A fresh directory of the test `name` (the tests need no temp-file crate; they run in
+/// parallel, so each has its own).
+fn tempfile_dir(name: &str) -> PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("xtask-architecture-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("a temporary directory");
     dir

@@ -3,5 +3,7 @@
 //! ([`syscalls`]) the runner's filters and the host's termination records both name calls by.
 //! Pure: no process, descriptor or clock is touched here.
 
+#![forbid(unsafe_code)]
+
 pub mod seccomp;
 pub mod syscalls;
