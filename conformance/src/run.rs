@@ -172,7 +172,7 @@ fn run_sut(
     );
     let info = SutInfo {
         name: sut.name.clone(),
-        role: sut.role.clone(),
+        role: sut.role,
         adapter: self_test
             .hello
             .as_ref()
@@ -522,6 +522,32 @@ pub fn failing_musts(sut: &SutResult, level: u8) -> Vec<&RequirementResult> {
         .collect()
 }
 
+/// A candidate a run does not certify at the level asked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uncertified<'r> {
+    /// The sandbox.
+    pub sut: &'r str,
+    /// Its MUST requirements of that level or below that did not pass.
+    pub failing_musts: usize,
+    /// The protocol self-test checks its adapter failed (each withholds certification).
+    pub failed_self_test: usize,
+}
+
+/// The candidates of a run that are not certified at `level` (what decides the exit status
+/// of `cargo xtask conformance`; controls and mutants are expected to fail).
+pub fn uncertified(run: &RunResult, level: u8) -> Vec<Uncertified<'_>> {
+    run.suts
+        .iter()
+        .filter(|s| s.sut.role == sbx_harness::model::Role::Candidate)
+        .map(|s| Uncertified {
+            sut: &s.sut.name,
+            failing_musts: failing_musts(s, level).len(),
+            failed_self_test: s.self_test.iter().filter(|c| !c.passed).count(),
+        })
+        .filter(|u| u.failing_musts > 0 || u.failed_self_test > 0)
+        .collect()
+}
+
 /// Where results go by default.
 pub fn default_output(root: &Path) -> PathBuf {
     root.join("target/conformance")
@@ -531,7 +557,67 @@ pub fn default_output(root: &Path) -> PathBuf {
 mod tests {
     use super::*;
     use crate::{catalog, harms, suite};
-    use sbx_harness::model::{Harm, HarmKind};
+    use sbx_harness::model::{Harm, HarmKind, Role};
+
+    /// A run of one sandbox in `role` with one requirement of `rfc` and `level` judged
+    /// `verdict`, and a self-test check that `self_test` held or not.
+    fn one_sut(role: Role, rfc: &str, level: u8, verdict: Verdict, self_test: bool) -> RunResult {
+        RunResult {
+            schema_version: RESULT_SCHEMA_VERSION,
+            tool_version: String::new(),
+            level: 3,
+            filter: None,
+            shard: None,
+            suts: vec![SutResult {
+                sut: SutInfo {
+                    name: "s".into(),
+                    role,
+                    ..SutInfo::default()
+                },
+                self_test: vec![sbx_harness::selftest::Check {
+                    name: "c".into(),
+                    passed: self_test,
+                    detail: String::new(),
+                }],
+                certified_level: 0,
+                requirements: vec![RequirementResult {
+                    id: "X-001".into(),
+                    rfc: rfc.into(),
+                    level,
+                    verdict,
+                    gap: false,
+                    cases: Vec::new(),
+                    reason: String::new(),
+                    waived: None,
+                }],
+                cases: Vec::new(),
+            }],
+        }
+    }
+
+    #[test]
+    fn a_candidate_is_uncertified_by_a_failing_must_of_its_level_or_a_failed_self_test() {
+        let pass = one_sut(Role::Candidate, "MUST", 2, Verdict::Pass, true);
+        assert_eq!(uncertified(&pass, 3), []);
+        let must = one_sut(Role::Candidate, "MUST", 2, Verdict::Fail, true);
+        assert_eq!(
+            uncertified(&must, 3),
+            [Uncertified {
+                sut: "s",
+                failing_musts: 1,
+                failed_self_test: 0
+            }]
+        );
+        // Above the level asked, a SHOULD, or a control's failure: certified all the same.
+        assert_eq!(uncertified(&must, 1), []);
+        let should = one_sut(Role::Candidate, "SHOULD", 1, Verdict::Fail, true);
+        assert_eq!(uncertified(&should, 3), []);
+        let control = one_sut(Role::Control, "MUST", 1, Verdict::Fail, false);
+        assert_eq!(uncertified(&control, 3), []);
+        // An adapter that fails the protocol's self-test certifies nothing.
+        let self_test = one_sut(Role::Candidate, "MUST", 1, Verdict::Pass, false);
+        assert_eq!(uncertified(&self_test, 3)[0].failed_self_test, 1);
+    }
 
     fn failed(case: &str, kinds: &[HarmKind]) -> CaseResult {
         CaseResult {

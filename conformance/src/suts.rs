@@ -14,7 +14,7 @@ pub const SUTS: &str = include_str!("../suts.toml");
 #[serde(deny_unknown_fields)]
 struct SutFile {
     name: String,
-    role: String,
+    role: sbx_harness::model::Role,
     command: Vec<String>,
     #[serde(default)]
     compare_expectations: bool,
@@ -65,12 +65,6 @@ pub fn built_in(adapter: &Path) -> Result<Vec<BuiltIn>, SutError> {
     file.sut
         .into_iter()
         .map(|s| {
-            if !["candidate", "control", "mutant"].contains(&s.role.as_str()) {
-                return Err(SutError::Invalid(format!(
-                    "suts.toml: {}: unknown role `{}`",
-                    s.name, s.role
-                )));
-            }
             Ok(BuiltIn {
                 sut: Sut {
                     name: s.name,
@@ -108,7 +102,7 @@ pub fn resolve(name: &str, adapter: &Path) -> Result<Sut, SutError> {
             .unwrap_or_else(|| "adapter".into());
         return Ok(Sut {
             name: stem,
-            role: "candidate".into(),
+            role: sbx_harness::model::Role::Candidate,
             command: vec![abs.to_string_lossy().into_owned()],
             compare_expectations: false,
         });
@@ -126,7 +120,7 @@ pub fn matrix(list: &str, adapter: &Path) -> Result<Vec<Sut>, SutError> {
             "all" => out.extend(all.iter().map(|b| b.sut.clone())),
             "mutants" => out.extend(
                 all.iter()
-                    .filter(|b| b.sut.role == "mutant")
+                    .filter(|b| b.sut.role == sbx_harness::model::Role::Mutant)
                     .map(|b| b.sut.clone()),
             ),
             other => out.push(resolve(other, adapter)?),
@@ -206,7 +200,12 @@ mod tests {
         assert!(matches!(resolve("nonsense", a), Err(SutError::Unknown(..))));
         let m = matrix("reference,mutants", a).unwrap();
         assert_eq!(m[0].name, "reference");
-        assert!(m.len() > 5 && m[1..].iter().all(|s| s.role == "mutant"));
+        assert!(
+            m.len() > 5
+                && m[1..]
+                    .iter()
+                    .all(|s| s.role == sbx_harness::model::Role::Mutant)
+        );
     }
 
     #[test]

@@ -273,13 +273,44 @@ pub struct RequirementResult {
     pub waived: Option<String>,
 }
 
+/// What a sandbox is in a run: the one being certified, a control that shows the attacks do
+/// harm, or a mutant of the reference that shows the checks catch a defect.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Certified by the run.
+    #[default]
+    Candidate,
+    /// The no-isolation control (and other reference points).
+    Control,
+    /// A defective reference.
+    Mutant,
+}
+
+impl Role {
+    /// The snake_case name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Role::Candidate => "candidate",
+            Role::Control => "control",
+            Role::Mutant => "mutant",
+        }
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// What the sandbox said about itself in the handshake.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SutInfo {
     /// Name used on the command line (`reference`, `none`, a path...).
     pub name: String,
-    /// Its role: `candidate`, `control` or `mutant`.
-    pub role: String,
+    /// Its role in the run.
+    pub role: Role,
     /// Adapter's own name and version, from the handshake.
     pub adapter: String,
     /// Declared features.

@@ -16,12 +16,12 @@ use sbx_harness::case::{Case, Expected, Sut, run_case};
 use sbx_harness::model::{CaseResult, HarmKind, Verdict};
 use support::{bench, hostile_case};
 
-fn sut(role: &str) -> Sut {
+fn sut(role: sbx_harness::model::Role) -> Sut {
     let script =
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../conformance/adapters/example_adapter.py");
     Sut {
         name: format!("example-as-{role}"),
-        role: role.into(),
+        role,
         command: vec!["python3".into(), script.to_string_lossy().into_owned()],
         compare_expectations: false,
     }
@@ -40,7 +40,11 @@ fn on_an_inert_attack_a_mutant_is_held_to_the_reference_reaction() {
     std::fs::create_dir_all(&scratch).unwrap();
     let bench = bench(&scratch);
     let inert = Some("set by the test");
-    let held = run_case(&bench, &sut("mutant"), &abort_case(inert));
+    let held = run_case(
+        &bench,
+        &sut(sbx_harness::model::Role::Mutant),
+        &abort_case(inert),
+    );
     // The example adapter forks its plugin processes without exec: each inherits the
     // host's environment, argv and standard error, which the census of the plugin's process
     // reports. That harm is the adapter's, not the attack's; the reaction is judged apart
@@ -56,11 +60,19 @@ fn on_an_inert_attack_a_mutant_is_held_to_the_reference_reaction() {
     assert_eq!(held.expectation_met, Some(false));
     assert_eq!(held.inert.as_deref(), inert);
 
-    let control = run_case(&bench, &sut("control"), &abort_case(inert));
+    let control = run_case(
+        &bench,
+        &sut(sbx_harness::model::Role::Control),
+        &abort_case(inert),
+    );
     assert!(only_handed(&control), "{control:#?}");
     assert_eq!(control.expectation_met, None);
 
-    let not_inert = run_case(&bench, &sut("mutant"), &abort_case(None));
+    let not_inert = run_case(
+        &bench,
+        &sut(sbx_harness::model::Role::Mutant),
+        &abort_case(None),
+    );
     assert!(only_handed(&not_inert), "{not_inert:#?}");
     assert_eq!(not_inert.expectation_met, None);
     let _ = std::fs::remove_dir_all(&scratch);

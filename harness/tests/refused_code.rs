@@ -21,7 +21,7 @@ fn refusing_adapter(run_then_refuse: bool) -> Sut {
     }
     Sut {
         name: "refusing-adapter".into(),
-        role: "candidate".into(),
+        role: sbx_harness::model::Role::Candidate,
         command,
         compare_expectations: false,
     }

@@ -600,7 +600,8 @@ fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
 /// the reference's fails where it is expected.
 fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
     if let Some(expected) = &case.expected
-        && (sut.compare_expectations || (case.inert.is_some() && sut.role == "mutant"))
+        && (sut.compare_expectations
+            || (case.inert.is_some() && sut.role == crate::model::Role::Mutant))
     {
         result.expectation_met = Some(outcome_matches(expected, &result.outcome));
     }
@@ -829,10 +830,10 @@ mod tests {
         }
     }
 
-    fn sut(role: &str, compare_expectations: bool) -> Sut {
+    fn sut(role: crate::model::Role, compare_expectations: bool) -> Sut {
         Sut {
-            name: role.into(),
-            role: role.into(),
+            name: role.name().into(),
+            role,
             command: Vec::new(),
             compare_expectations,
         }
@@ -1289,7 +1290,12 @@ mod tests {
             let mut case = hostile();
             let mut obs = quiet();
             change(&mut case, &mut obs, &bounds);
-            let r = judge(&case, &sut("candidate", false), &obs, &bounds);
+            let r = judge(
+                &case,
+                &sut(crate::model::Role::Candidate, false),
+                &obs,
+                &bounds,
+            );
             assert_eq!(r.verdict, *verdict, "{name}: {}", r.reason);
             match kind {
                 Some(k) => assert!(
@@ -1311,14 +1317,29 @@ mod tests {
         let mut case = hostile();
         case.expected = Some(Expected::Killed("seccomp_violation".into()));
         let obs = quiet();
-        let compared = judge(&case, &sut("candidate", true), &obs, &bounds);
+        let compared = judge(
+            &case,
+            &sut(crate::model::Role::Candidate, true),
+            &obs,
+            &bounds,
+        );
         assert_eq!(compared.verdict, Verdict::Fail);
         assert_eq!(compared.expectation_met, Some(false));
-        let not_compared = judge(&case, &sut("mutant", false), &obs, &bounds);
+        let not_compared = judge(
+            &case,
+            &sut(crate::model::Role::Mutant, false),
+            &obs,
+            &bounds,
+        );
         assert_eq!(not_compared.verdict, Verdict::Pass);
         assert_eq!(not_compared.expectation_met, None);
         case.inert = Some("no x32".into());
-        let inert = judge(&case, &sut("mutant", false), &obs, &bounds);
+        let inert = judge(
+            &case,
+            &sut(crate::model::Role::Mutant, false),
+            &obs,
+            &bounds,
+        );
         assert_eq!(inert.verdict, Verdict::Fail);
         assert!(inert.reason.contains("inert"), "{}", inert.reason);
     }
@@ -1329,7 +1350,12 @@ mod tests {
         let mut obs = quiet();
         obs.written_bytes = 65 << 20;
         obs.stored_bytes = 65 << 20;
-        let r = judge(&hostile(), &sut("candidate", false), &obs, &bounds());
+        let r = judge(
+            &hostile(),
+            &sut(crate::model::Role::Candidate, false),
+            &obs,
+            &bounds(),
+        );
         let exhausted: Vec<_> = r
             .harm
             .iter()

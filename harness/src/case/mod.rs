@@ -34,8 +34,8 @@ use crate::session::{Answer, Launch, Session};
 pub struct Sut {
     /// Name used on the command line and in reports.
     pub name: String,
-    /// `candidate`, `control` or `mutant`.
-    pub role: String,
+    /// Its role in the run.
+    pub role: crate::model::Role,
     /// The adapter's argv.
     pub command: Vec<String>,
     /// Compare outcomes with the reference expectations of the plugin metadata.
