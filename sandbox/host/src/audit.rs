@@ -225,12 +225,12 @@ mod tests {
             AuditEvent::Granted { capability: s() },
             AuditEvent::Denied {
                 service: s(),
-                reason: s(),
+                reason: crate::event::Denial::Revoked,
                 detail: s(),
             },
             AuditEvent::LimitHit {
-                limit: s(),
-                action: s(),
+                limit: crate::event::Limit::CpuRate,
+                action: crate::event::LimitAction::Refused,
                 value: 0,
                 max: 0,
             },
@@ -282,6 +282,35 @@ mod tests {
                     );
                 }
             }
+        }
+    }
+
+    /// The words a field may hold are documented in its event's section.
+    #[test]
+    fn every_word_of_a_typed_field_is_documented() {
+        use crate::event::{Denial, Limit, LimitAction};
+        let section = |name: &str| {
+            DOC.split(&format!("### `{name}`"))
+                .nth(1)
+                .and_then(|s| s.split("\n### ").next())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let words = Denial::ALL
+            .iter()
+            .map(|w| ("denied", w.name()))
+            .chain(Limit::ALL.iter().map(|w| ("limit_hit", w.name())))
+            .chain(LimitAction::ALL.iter().map(|w| ("limit_hit", w.name())))
+            .chain(
+                crate::termination::TerminationKind::ALL
+                    .iter()
+                    .map(|w| ("terminated", w.name())),
+            );
+        for (event, word) in words {
+            assert!(
+                section(event).contains(&format!("`{word}`")),
+                "AUDIT.md's {event} does not name `{word}`"
+            );
         }
     }
 

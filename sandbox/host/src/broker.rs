@@ -19,6 +19,7 @@ use sbx_ipc::host_call::{self, HostRequest, MAX_VALUE_LEN};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEvent;
+use crate::event::{Denial, Limit, LimitAction};
 use crate::quota::{Rate, TokenBucket};
 pub use crate::stats::BrokerStats;
 use crate::storage::{Storage, StorageError};
@@ -288,40 +289,46 @@ impl Broker {
         &self.notifications
     }
 
-    fn deny(&mut self, service: &str, reason: &str, detail: String, events: &mut Vec<AuditEvent>) {
+    fn deny(
+        &mut self,
+        service: &str,
+        reason: Denial,
+        detail: String,
+        events: &mut Vec<AuditEvent>,
+    ) {
         self.stats.denials += 1;
         events.push(AuditEvent::Denied {
             service: service.into(),
-            reason: reason.into(),
+            reason,
             detail,
         });
     }
 
     fn limit(
         &mut self,
-        limit: &str,
-        action: &str,
+        limit: Limit,
+        action: LimitAction,
         value: u64,
         max: u64,
         events: &mut Vec<AuditEvent>,
     ) {
         self.stats.limit_hits += 1;
         events.push(AuditEvent::LimitHit {
-            limit: limit.into(),
-            action: action.into(),
+            limit,
+            action,
             value,
             max,
         });
     }
 
-    fn capability_refusal(&self, c: Capability) -> Option<&'static str> {
+    fn capability_refusal(&self, c: Capability) -> Option<Denial> {
         if self.grants.has(c) {
             None
         } else if self.config.grants.contains(&c) {
             // Granted at start and gone now: revoked through the shared grants.
-            Some("revoked")
+            Some(Denial::Revoked)
         } else {
-            Some("not_granted")
+            Some(Denial::NotGranted)
         }
     }
 
@@ -336,8 +343,8 @@ impl Broker {
                 self.log_throttling = true;
                 let rate = self.log.rate();
                 self.limit(
-                    "log_bytes_per_second",
-                    "throttled",
+                    Limit::LogBytesPerSecond,
+                    LimitAction::Throttled,
                     len as u64,
                     u64::from(rate.per_second),
                     events,
@@ -366,7 +373,7 @@ impl Broker {
             Err(e) => {
                 self.deny(
                     &format!("service {service}"),
-                    "malformed",
+                    Denial::Malformed,
                     e.to_string(),
                     events,
                 );
@@ -384,12 +391,24 @@ impl Broker {
                 self.stats.throttled += 1;
                 if self.stats.throttled == 1 {
                     let rate = u64::from(self.config.host_call_rate.per_second);
-                    self.limit("host_call_rate", "throttled", rate + 1, rate, events);
+                    self.limit(
+                        Limit::HostCallRate,
+                        LimitAction::Throttled,
+                        rate + 1,
+                        rate,
+                        events,
+                    );
                 }
             }
             Err(_) => {
                 let rate = u64::from(self.config.host_call_rate.per_second);
-                self.limit("host_call_rate", "refused", rate + 1, rate, events);
+                self.limit(
+                    Limit::HostCallRate,
+                    LimitAction::Refused,
+                    rate + 1,
+                    rate,
+                    events,
+                );
                 return (abi::ERR_LIMIT, Vec::new());
             }
         }
@@ -444,11 +463,23 @@ impl Broker {
                         adding,
                         quota,
                     }) => {
-                        self.limit("storage_bytes", "refused", used + adding, quota, events);
+                        self.limit(
+                            Limit::StorageBytes,
+                            LimitAction::Refused,
+                            used + adding,
+                            quota,
+                            events,
+                        );
                         (abi::ERR_LIMIT, Vec::new())
                     }
                     Err(StorageError::TooManyKeys { keys, max }) => {
-                        self.limit("storage_keys", "refused", keys + 1, max, events);
+                        self.limit(
+                            Limit::StorageKeys,
+                            LimitAction::Refused,
+                            keys + 1,
+                            max,
+                            events,
+                        );
                         (abi::ERR_LIMIT, Vec::new())
                     }
                     Err(e) => self.unavailable(name, e.to_string()),
@@ -476,11 +507,16 @@ impl Broker {
                     return self.invalid(name, "destination", events);
                 };
                 if let Err(why) = canonical_destination(&dest) {
-                    self.deny(name, "invalid_argument", format!("{dest:?}: {why}"), events);
+                    self.deny(
+                        name,
+                        Denial::InvalidArgument,
+                        format!("{dest:?}: {why}"),
+                        events,
+                    );
                     return (abi::ERR_INVALID_ARGUMENT, Vec::new());
                 }
                 if !self.config.net_allowlist.contains(&dest) {
-                    self.deny(name, "not_allowlisted", dest, events);
+                    self.deny(name, Denial::NotAllowlisted, dest, events);
                     return (abi::ERR_DENIED, Vec::new());
                 }
                 match net_request(&dest, &request, self.config.net_timeout) {
@@ -519,7 +555,12 @@ impl Broker {
         what: &str,
         events: &mut Vec<AuditEvent>,
     ) -> (SbxStatus, Vec<u8>) {
-        self.deny(service, "invalid_argument", format!("bad {what}"), events);
+        self.deny(
+            service,
+            Denial::InvalidArgument,
+            format!("bad {what}"),
+            events,
+        );
         (abi::ERR_INVALID_ARGUMENT, Vec::new())
     }
 
@@ -634,7 +675,9 @@ mod tests {
         assert_eq!(call(&mut b, put(b"1234")).0, abi::OK);
         let (s, _, ev) = call(&mut b, put(b"12345678"));
         assert_eq!(s, abi::ERR_LIMIT);
-        assert!(matches!(&ev[0], AuditEvent::LimitHit { limit, .. } if limit == "storage_bytes"));
+        assert!(
+            matches!(&ev[0], AuditEvent::LimitHit { limit, .. } if *limit == Limit::StorageBytes)
+        );
         let (s, p, _) = call(
             &mut b,
             HostRequest::StorageGet {
@@ -653,7 +696,9 @@ mod tests {
             },
         );
         assert_eq!(s, abi::ERR_DENIED);
-        assert!(matches!(&ev[0], AuditEvent::Denied { reason, .. } if reason == "not_granted"));
+        assert!(
+            matches!(&ev[0], AuditEvent::Denied { reason, .. } if *reason == Denial::NotGranted)
+        );
         let (s, _, ev) = call(
             &mut b,
             HostRequest::StoragePut {
@@ -666,7 +711,7 @@ mod tests {
         assert!(grants.revoke(Capability::Storage));
         let (s, _, ev) = call(&mut b, put(b"1"));
         assert_eq!(s, abi::ERR_DENIED);
-        assert!(matches!(&ev[0], AuditEvent::Denied { reason, .. } if reason == "revoked"));
+        assert!(matches!(&ev[0], AuditEvent::Denied { reason, .. } if *reason == Denial::Revoked));
         assert_eq!(call(&mut b, HostRequest::ClockNow).0, abi::OK);
         assert_eq!(b.stats().denials, 3);
     }
@@ -688,7 +733,7 @@ mod tests {
         let (s, _, ev) = call(&mut b, HostRequest::ClockNow);
         assert_eq!(s, abi::ERR_LIMIT);
         assert!(
-            matches!(&ev[0], AuditEvent::LimitHit { limit, action, .. } if limit == "host_call_rate" && action == "refused")
+            matches!(&ev[0], AuditEvent::LimitHit { limit, action, .. } if *limit == Limit::HostCallRate && *action == LimitAction::Refused)
         );
         let mut ev = Vec::new();
         assert_eq!(b.handle(99, &[], &mut ev).0, abi::ERR_INVALID_ARGUMENT);

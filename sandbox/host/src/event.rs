@@ -50,17 +50,17 @@ pub enum AuditEvent {
     Denied {
         /// The service asked for.
         service: String,
-        /// Why (`not_granted`, `revoked`, `invalid_argument`, `not_allowlisted`, ...).
-        reason: String,
+        /// Why.
+        reason: Denial,
         /// Specifics.
         detail: String,
     },
     /// A quota or limit was reached.
     LimitHit {
-        /// The limit's name (`host_call_rate`, `storage_bytes`, `log_bytes`, `memory`, ...).
-        limit: String,
-        /// What the host did: `throttled`, `refused` or `terminated`.
-        action: String,
+        /// The limit.
+        limit: Limit,
+        /// What the host did.
+        action: LimitAction,
         /// The figure that hit the limit.
         value: u64,
         /// The limit.
@@ -145,5 +145,97 @@ impl AuditEvent {
             AuditEvent::Quarantined { .. } => "quarantined",
             AuditEvent::Stats { .. } => "stats",
         }
+    }
+}
+
+/// Why a host call or log record was refused (`denied`'s `reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Denial {
+    /// The capability was never granted.
+    NotGranted,
+    /// The capability was granted and withdrawn.
+    Revoked,
+    /// An argument was refused (a key that is a path, a destination that is not canonical).
+    InvalidArgument,
+    /// The destination is not on the allowlist.
+    NotAllowlisted,
+    /// The call could not be decoded.
+    Malformed,
+}
+
+/// A limit the host keeps (`limit_hit`'s `limit`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Limit {
+    /// Host calls per second.
+    HostCallRate,
+    /// The storage quota, in bytes.
+    StorageBytes,
+    /// The number of storage keys.
+    StorageKeys,
+    /// Log volume per second.
+    LogBytesPerSecond,
+    /// Restarts within the policy's window.
+    Restarts,
+    /// The CPU rate cap.
+    CpuRate,
+}
+
+/// What the host did at a limit (`limit_hit`'s `action`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LimitAction {
+    /// The plugin waited, or a record was dropped.
+    Throttled,
+    /// The call answered `SBX_ERR_LIMIT`.
+    Refused,
+    /// The plugin was stopped.
+    Terminated,
+}
+
+/// The snake_case word of each of these enums, as records and traces write it.
+macro_rules! words {
+    ($($ty:ident { $($variant:ident => $word:literal),* $(,)? })*) => {$(
+        impl $ty {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
+
+            /// The snake_case word.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $($ty::$variant => $word),*
+                }
+            }
+        }
+
+        impl std::fmt::Display for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.name())
+            }
+        }
+    )*};
+}
+
+words! {
+    Denial {
+        NotGranted => "not_granted",
+        Revoked => "revoked",
+        InvalidArgument => "invalid_argument",
+        NotAllowlisted => "not_allowlisted",
+        Malformed => "malformed",
+    }
+    Limit {
+        HostCallRate => "host_call_rate",
+        StorageBytes => "storage_bytes",
+        StorageKeys => "storage_keys",
+        LogBytesPerSecond => "log_bytes_per_second",
+        Restarts => "restarts",
+        CpuRate => "cpu_rate",
+    }
+    LimitAction {
+        Throttled => "throttled",
+        Refused => "refused",
+        Terminated => "terminated",
     }
 }

@@ -527,8 +527,8 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
         // With restarts off (none allowed) quarantine is the policy, not a limit reached.
         if policy.max_restarts > 0 && attempt > policy.max_restarts {
             audit.record(&AuditEvent::LimitHit {
-                limit: "restarts".into(),
-                action: "terminated".into(),
+                limit: crate::event::Limit::Restarts,
+                action: crate::event::LimitAction::Terminated,
                 value: u64::from(attempt),
                 max: u64::from(policy.max_restarts),
             });

@@ -433,8 +433,8 @@ impl Plugin {
         self.stats.cpu_throttled_us = now.throttled_us;
         self.stats.cpu_throttled_periods = now.periods;
         self.shared.emit(AuditEvent::LimitHit {
-            limit: "cpu_rate".into(),
-            action: "throttled".into(),
+            limit: crate::event::Limit::CpuRate,
+            action: crate::event::LimitAction::Throttled,
             value: waited,
             max: quota_us,
         });

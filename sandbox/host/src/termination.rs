@@ -114,6 +114,18 @@ pub enum TerminationKind {
 }
 
 impl TerminationKind {
+    /// Every kind, in declaration order.
+    pub const ALL: &'static [TerminationKind] = &[
+        TerminationKind::Exit,
+        TerminationKind::Signal,
+        TerminationKind::SeccompViolation,
+        TerminationKind::CpuLimit,
+        TerminationKind::MemoryLimit,
+        TerminationKind::WallTimeout,
+        TerminationKind::KilledByHost,
+        TerminationKind::ProtocolViolation,
+    ];
+
     /// The snake_case name.
     pub fn name(self) -> &'static str {
         match self {

@@ -39,13 +39,20 @@ pub(crate) fn audit_event(plugin: &str, event: &AuditEvent) {
         // The reason is the host's word; the detail may quote what the plugin sent.
         AuditEvent::Denied {
             service, reason, ..
-        } => tracing::info!(plugin, service, reason, "host call denied"),
+        } => tracing::info!(plugin, service, reason = reason.name(), "host call denied"),
         AuditEvent::LimitHit {
             limit,
             action,
             value,
             max,
-        } => tracing::warn!(plugin, limit, action, value, max, "limit hit"),
+        } => tracing::warn!(
+            plugin,
+            limit = limit.name(),
+            action = action.name(),
+            value,
+            max,
+            "limit hit"
+        ),
         AuditEvent::Revoked { capability } => tracing::info!(plugin, capability, "revoked"),
         AuditEvent::KeyRevoked { key, stopped } => {
             tracing::warn!(plugin, key, stopped = stopped.len(), "signer key revoked")

@@ -38,7 +38,7 @@ fn denials(p: &Plugin) -> Vec<(String, String)> {
         .filter_map(|e| match e {
             AuditEvent::Denied {
                 service, reason, ..
-            } => Some((service, reason)),
+            } => Some((service, reason.name().to_owned())),
             _ => None,
         })
         .collect()
@@ -199,8 +199,11 @@ fn the_storage_quota_refuses_with_a_diagnostic_and_the_plugin_goes_on() {
     assert_eq!(call(&mut p, "put", "b=0123456789"), status(ERR_LIMIT));
     let hit = p.events().into_iter().find_map(|e| match e {
         AuditEvent::LimitHit {
-            limit, value, max, ..
-        } if limit == "storage_bytes" => Some((value, max)),
+            limit: sbx_host::event::Limit::StorageBytes,
+            value,
+            max,
+            ..
+        } => Some((value, max)),
         _ => None,
     });
     assert_eq!(

@@ -153,7 +153,9 @@ fn a_cpu_rate_cap_throttles_a_spin_and_records_it() {
         p.events().iter().any(|e| matches!(
             e,
             AuditEvent::LimitHit { limit, action, max, .. }
-                if limit == "cpu_rate" && action == "throttled" && *max == 10_000
+                if *limit == sbx_host::event::Limit::CpuRate
+                    && *action == sbx_host::event::LimitAction::Throttled
+                    && *max == 10_000
         )),
         "{:?}",
         p.events()
