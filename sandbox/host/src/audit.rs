@@ -190,7 +190,9 @@ impl Audit {
         if let Some(log) = &self.log
             && let Err(e) = log.append(&self.plugin, event.clone())
         {
-            eprintln!("sbx: audit: {e}");
+            // The record is lost to the file (it stays in the plugin's memory): say so where
+            // the host's operator looks.
+            tracing::error!(plugin = %self.plugin, error = %e, "audit log not written");
         }
     }
 }

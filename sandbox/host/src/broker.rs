@@ -9,17 +9,16 @@
 //! Nothing the runner sent is trusted: it may be a plugin writing frames itself.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use sbx_ipc::host_call::{self, HostRequest, MAX_VALUE_LEN};
 use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEvent;
 use crate::event::{Denial, Limit, LimitAction};
+use crate::outside::{Outside, System};
 use crate::quota::{Rate, TokenBucket};
 pub use crate::stats::BrokerStats;
 use crate::storage::{Storage, StorageError};
@@ -190,6 +189,8 @@ pub struct Broker {
     log_throttling: bool,
     stats: BrokerStats,
     notifications: Vec<String>,
+    /// The clocks, waits and network it uses.
+    outside: Box<dyn Outside>,
 }
 
 /// Notifications kept per plugin (the newest are dropped beyond this).
@@ -254,8 +255,18 @@ pub fn canonical_destination(dest: &str) -> Result<(), &'static str> {
 }
 
 impl Broker {
-    /// A broker for `config`, sharing `grants` with the plugin's controllers.
+    /// A broker for `config`, sharing `grants` with the plugin's controllers, on the
+    /// system's clocks and network.
     pub fn new(config: BrokerConfig, grants: Grants) -> Result<Broker, BrokerConfigError> {
+        Broker::with_outside(config, grants, Box::new(System))
+    }
+
+    /// [`Broker::new`] with other clocks and network (the fuzz target's stand still).
+    pub fn with_outside(
+        config: BrokerConfig,
+        grants: Grants,
+        outside: Box<dyn Outside>,
+    ) -> Result<Broker, BrokerConfigError> {
         for entry in &config.net_allowlist {
             canonical_destination(entry).map_err(|why| BrokerConfigError::Allowlist {
                 entry: entry.clone(),
@@ -266,8 +277,9 @@ impl Broker {
             Some(dir) => Some(Storage::open(dir, config.storage_bytes)?),
             None => None,
         };
-        let now = Instant::now();
+        let now = outside.now();
         Ok(Broker {
+            outside,
             calls: TokenBucket::new(config.host_call_rate, now),
             log: TokenBucket::new(config.log_rate, now),
             config,
@@ -337,7 +349,7 @@ impl Broker {
     /// limit event, and a record from a plugin without the log capability is a denial.
     pub fn admit_log(&mut self, len: usize, events: &mut Vec<AuditEvent>) -> bool {
         let cost = len.max(1).min(u32::MAX as usize) as u32;
-        if self.log.take(cost, Instant::now()).is_err() {
+        if self.log.take(cost, self.outside.now()).is_err() {
             self.stats.logs_throttled += 1;
             if !self.log_throttling {
                 self.log_throttling = true;
@@ -382,12 +394,12 @@ impl Broker {
         };
         let name = request.service().name();
         // The rate first: refused calls cost a token too, so denials cannot flood the audit.
-        match self.calls.take(1, Instant::now()) {
+        match self.calls.take(1, self.outside.now()) {
             Ok(()) => {}
             Err(wait) if wait <= self.config.max_backpressure => {
                 // Backpressure: the plugin's call (and so the plugin) waits for its token.
-                std::thread::sleep(wait);
-                let _ = self.calls.take(1, Instant::now());
+                self.outside.wait(wait);
+                let _ = self.calls.take(1, self.outside.now());
                 self.stats.throttled += 1;
                 if self.stats.throttled == 1 {
                     let rate = u64::from(self.config.host_call_rate.per_second);
@@ -519,13 +531,21 @@ impl Broker {
                     self.deny(name, Denial::NotAllowlisted, dest, events);
                     return (abi::ERR_DENIED, Vec::new());
                 }
-                match net_request(&dest, &request, self.config.net_timeout) {
+                let answer = self.outside.net_request(
+                    &dest,
+                    &request,
+                    self.config.net_timeout,
+                    MAX_VALUE_LEN,
+                );
+                match answer {
                     Ok(answer) => fit(answer, out_cap),
                     Err(e) => self.unavailable(name, format!("{dest}: {e}")),
                 }
             }
             HostRequest::ClockNow => {
-                let nanos = SystemTime::now()
+                let nanos = self
+                    .outside
+                    .wall_clock()
                     .duration_since(UNIX_EPOCH)
                     .map_or(0, |d| d.as_nanos() as u64);
                 (abi::OK, host_call::encode_needed(nanos))
@@ -565,7 +585,9 @@ impl Broker {
     }
 
     fn unavailable(&mut self, service: &str, detail: String) -> (SbxStatus, Vec<u8>) {
-        eprintln!("sbx: {service}: {detail}");
+        // The operator's to see (a storage or network fault of the host), not an audit event:
+        // the plugin did nothing wrong.
+        tracing::warn!(service, detail, "host service unavailable");
         (abi::ERR_UNAVAILABLE, Vec::new())
     }
 }
@@ -580,24 +602,6 @@ fn fit(value: Vec<u8>, out_cap: u32) -> (SbxStatus, Vec<u8>) {
             host_call::encode_needed(value.len() as u64),
         )
     }
-}
-
-/// One request through the host: connect, send, half-close, read the answer (bounded).
-fn net_request(dest: &str, request: &[u8], timeout: Duration) -> std::io::Result<Vec<u8>> {
-    let addr: SocketAddr = dest
-        .to_socket_addrs()?
-        .next()
-        .ok_or_else(|| std::io::Error::other("no address"))?;
-    let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
-    stream.set_read_timeout(Some(timeout))?;
-    stream.set_write_timeout(Some(timeout))?;
-    stream.write_all(request)?;
-    stream.shutdown(std::net::Shutdown::Write)?;
-    let mut answer = Vec::new();
-    (&mut stream)
-        .take(MAX_VALUE_LEN as u64 + 1)
-        .read_to_end(&mut answer)?;
-    Ok(answer)
 }
 
 #[cfg(test)]
@@ -727,7 +731,11 @@ mod tests {
             max_backpressure: Duration::ZERO,
             ..BrokerConfig::default()
         };
-        let mut b = Broker::new(config.clone(), Grants::new(config.grants)).expect("broker");
+        // A clock that stands still: the burst is spent and never refilled, however slow
+        // the machine.
+        let grants = Grants::new(config.grants.clone());
+        let mut b = Broker::with_outside(config, grants, Box::new(crate::outside::Still::new()))
+            .expect("broker");
         assert_eq!(call(&mut b, HostRequest::ClockNow).0, abi::OK);
         assert_eq!(call(&mut b, HostRequest::ClockNow).0, abi::OK);
         let (s, _, ev) = call(&mut b, HostRequest::ClockNow);
@@ -737,5 +745,36 @@ mod tests {
         );
         let mut ev = Vec::new();
         assert_eq!(b.handle(99, &[], &mut ev).0, abi::ERR_INVALID_ARGUMENT);
+    }
+
+    #[test]
+    fn the_clocks_and_the_network_are_the_ones_given() {
+        let config = BrokerConfig {
+            grants: BTreeSet::from([Capability::Clock, Capability::Net]),
+            net_allowlist: vec!["example.org:80".into()],
+            ..BrokerConfig::default()
+        };
+        let still = crate::outside::Still::new();
+        let grants = Grants::new(config.grants.clone());
+        let mut b = Broker::with_outside(config, grants, Box::new(still)).expect("broker");
+        let (s, payload, _) = call(&mut b, HostRequest::ClockNow);
+        assert_eq!(s, abi::OK);
+        let nanos = still
+            .wall_clock()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_nanos() as u64;
+        assert_eq!(payload, host_call::encode_needed(nanos));
+        // Allowlisted, and through the network given, which reaches nothing.
+        let (s, _, ev) = call(
+            &mut b,
+            HostRequest::NetRequest {
+                dest: b"example.org:80".to_vec(),
+                request: b"ping".to_vec(),
+                out_cap: 64,
+            },
+        );
+        assert_eq!(s, abi::ERR_UNAVAILABLE);
+        assert!(ev.is_empty(), "{ev:?}");
     }
 }

@@ -50,7 +50,14 @@ pub fn fuzz_host_session(data: &[u8]) {
     let config = setup.broker_config(&storage_dir);
     let granted = config.grants.clone();
     let grants = Grants::new(granted.clone());
-    let broker = Broker::new(config.clone(), grants.clone()).expect("a valid broker config");
+    // Clocks that stand still and no network: the session's decisions, without time or
+    // sockets (a rate is spent, never refilled).
+    let broker = Broker::with_outside(
+        config.clone(),
+        grants.clone(),
+        Box::new(crate::outside::Still::new()),
+    )
+    .expect("a valid broker config");
     let output_limit = usize::from(setup.output_limit);
     let mut session = HostSession::new(broker, output_limit);
     let mut revoked = BTreeSet::new();

@@ -19,6 +19,7 @@ pub mod event;
 pub mod fuzzing;
 pub mod host;
 pub mod lifecycle;
+pub mod outside;
 pub mod plugin_policy;
 pub mod process;
 pub mod quota;
