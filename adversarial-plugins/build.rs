@@ -232,7 +232,7 @@ fn run_compiler(command: &mut Command, input: &Path) -> Result<(), String> {
     ))
 }
 
-/// Reads the requirement IDs from the first cell of the catalog's table rows.
+/// Reads the requirement ids of the catalog (`conformance/requirements.toml`).
 fn read_catalog(path: &Path) -> Result<BTreeSet<String>, String> {
     /// The part of `conformance/requirements.toml` the build needs: the ids.
     #[derive(serde::Deserialize)]

@@ -26,60 +26,72 @@ struct Rules {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct Pure {
-    crates: BTreeSet<String>,
-}
-
-/// What a pure crate's code may not name: processes, threads, sockets, raw system calls.
-const IMPURE_PATHS: [&str; 4] = ["std::process", "std::thread", "std::net", "nix::"];
-
-/// Why the sources under `src` (a crate's `src/`) are not pure: a crate root that does not
-/// forbid unsafe code, and each file that names an [`IMPURE_PATHS`] outside its tests.
-fn impurities(src: &Path) -> Vec<String> {
-    let mut out = Vec::new();
-    let root = ["lib.rs", "main.rs"]
-        .iter()
-        .map(|f| src.join(f))
-        .find(|p| p.is_file());
-    let forbids = root
-        .as_ref()
-        .and_then(|p| std::fs::read_to_string(p).ok())
-        .is_some_and(|t| code_of(&t).contains("#![forbid(unsafe_code)]"));
-    if !forbids {
-        out.push(format!(
-            "{}: the crate root does not forbid unsafe code",
-            src.display()
-        ));
-    }
-    let mut files = Vec::new();
-    let mut dirs = vec![src.to_path_buf()];
-    while let Some(dir) = dirs.pop() {
-        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    for file in files {
-        let code = code_of(&std::fs::read_to_string(&file).unwrap_or_default());
-        for bad in IMPURE_PATHS.iter().filter(|p| code.contains(*p)) {
-            out.push(format!("{} names {bad}", file.display()));
-        }
-    }
-    out
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct NeverLinks {
     #[serde(rename = "crate")]
     krate: String,
     crates: BTreeSet<String>,
     why: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Pure {
+    crates: BTreeSet<String>,
+}
+
+/// What a pure crate's code may not name: processes, threads, sockets, clocks, raw system
+/// calls (`libc`'s constants are data; a call of one of its functions is not).
+const IMPURE_PATHS: [&[&str]; 7] = [
+    &["std", "process"],
+    &["std", "thread"],
+    &["std", "net"],
+    &["std", "os", "unix", "net"],
+    &["std", "time"],
+    &["nix"],
+    &["rustix"],
+];
+
+/// Why the sources under `src` (a crate's `src/`) are not pure: a crate root (`lib.rs`,
+/// `main.rs`, `bin/*.rs`) that does not forbid unsafe code, each path of [`IMPURE_PATHS`]
+/// and each call into `libc` outside the tests.
+fn impurities(src: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for file in rust_files(src) {
+        let named = match read_paths(&file) {
+            Ok(named) => named,
+            Err(e) => {
+                out.push(e);
+                continue;
+            }
+        };
+        let rel = file.strip_prefix(src).unwrap_or(&file);
+        let is_root = matches!(rel.to_str(), Some("lib.rs" | "main.rs"))
+            || rel.parent() == Some(Path::new("bin"));
+        if is_root && !named.forbids_unsafe {
+            out.push(format!(
+                "{}: the crate root does not forbid unsafe code",
+                file.display()
+            ));
+        }
+        for path in &named.paths {
+            let starts = |prefix: &[&str]| {
+                path.len() >= prefix.len() && path.iter().zip(prefix).all(|(a, b)| a == b)
+            };
+            if let Some(bad) = IMPURE_PATHS.iter().find(|p| starts(p)) {
+                out.push(format!("{} names {}", file.display(), bad.join("::")));
+            }
+        }
+        for call in named
+            .calls
+            .iter()
+            .filter(|c| c.first().is_some_and(|s| s == "libc"))
+        {
+            out.push(format!("{} calls {}", file.display(), call.join("::")));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 /// The workspace's crates and their normal dependencies on one another.
@@ -173,132 +185,273 @@ fn link_violations(graph: &CrateGraph, rules: &Rules) -> Vec<String> {
     out
 }
 
-/// Text without comments (doc comments included: a link in prose is not an import) and
-/// without `#[cfg(test)]` items (tests may reach across modules).
-fn code_of(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for line in text.lines() {
-        let code = match line.find("//") {
-            // A `//` inside a string (a URL) cuts the line short; what follows is no import.
-            Some(at) => &line[..at],
-            None => line,
-        };
-        out.push_str(code);
-        out.push('\n');
-    }
-    let mut kept = String::with_capacity(out.len());
-    let mut rest = out.as_str();
-    while let Some(at) = rest.find("#[cfg(test)]") {
-        kept.push_str(&rest[..at]);
-        rest = skip_item(&rest[at + "#[cfg(test)]".len()..]);
-    }
-    kept.push_str(rest);
-    kept
+/// What one Rust file names outside its `#[cfg(test)]` items (tests may reach across
+/// modules): comments and strings are not code, so a doc link is no import.
+#[derive(Debug, Default)]
+struct Named {
+    /// Every path: each `use` tree flattened (`use a::{b, c::d}` names `a::b` and
+    /// `a::c::d`), each path of an expression, type or pattern, and each `a::b` run of
+    /// tokens in a macro's arguments.
+    paths: Vec<Vec<String>>,
+    /// The paths of the functions it calls.
+    calls: Vec<Vec<String>>,
+    /// `pub use` items: the name each makes visible, and the path it names.
+    reexports: Vec<(String, Vec<String>)>,
+    /// The file forbids unsafe code (`#![forbid(unsafe_code)]`).
+    forbids_unsafe: bool,
 }
 
-/// What follows the item at the start of `text`: up to its `;`, or its balanced `{...}`.
-fn skip_item(text: &str) -> &str {
-    let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for (i, c) in text.char_indices() {
-        if in_string {
-            match (escaped, c) {
-                (false, '\\') => escaped = true,
-                (false, '"') => in_string = false,
-                _ => escaped = false,
-            }
-            continue;
+/// Whether the attributes make an item (or, inner, a file) test-only: `cfg(test)` exactly
+/// (`cfg(any(test, feature = ..))` builds outside tests too).
+fn test_only(attrs: &[syn::Attribute]) -> bool {
+    attrs.iter().any(|a| {
+        a.path().is_ident("cfg")
+            && a.parse_args::<syn::Path>()
+                .is_ok_and(|p| p.is_ident("test"))
+    })
+}
+
+fn item_attrs(item: &syn::Item) -> &[syn::Attribute] {
+    use syn::Item;
+    match item {
+        Item::Const(i) => &i.attrs,
+        Item::Enum(i) => &i.attrs,
+        Item::ExternCrate(i) => &i.attrs,
+        Item::Fn(i) => &i.attrs,
+        Item::ForeignMod(i) => &i.attrs,
+        Item::Impl(i) => &i.attrs,
+        Item::Macro(i) => &i.attrs,
+        Item::Mod(i) => &i.attrs,
+        Item::Static(i) => &i.attrs,
+        Item::Struct(i) => &i.attrs,
+        Item::Trait(i) => &i.attrs,
+        Item::TraitAlias(i) => &i.attrs,
+        Item::Type(i) => &i.attrs,
+        Item::Union(i) => &i.attrs,
+        Item::Use(i) => &i.attrs,
+        _ => &[],
+    }
+}
+
+/// `use` trees flattened: each path with the name it makes visible.
+fn flatten(tree: &syn::UseTree, prefix: &mut Vec<String>, out: &mut Vec<(String, Vec<String>)>) {
+    use syn::UseTree;
+    match tree {
+        UseTree::Path(p) => {
+            prefix.push(p.ident.to_string());
+            flatten(&p.tree, prefix, out);
+            prefix.pop();
         }
-        match c {
-            '"' => in_string = true,
-            ';' if depth == 0 => return &text[i + 1..],
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return &text[i + 1..];
+        UseTree::Name(n) => {
+            let mut path = prefix.clone();
+            path.push(n.ident.to_string());
+            out.push((n.ident.to_string(), path));
+        }
+        UseTree::Rename(r) => {
+            let mut path = prefix.clone();
+            path.push(r.ident.to_string());
+            out.push((r.rename.to_string(), path));
+        }
+        UseTree::Glob(_) => {
+            let mut path = prefix.clone();
+            path.push("*".into());
+            out.push(("*".into(), path));
+        }
+        UseTree::Group(g) => {
+            for tree in &g.items {
+                flatten(tree, prefix, out);
+            }
+        }
+    }
+}
+
+/// The `a :: b :: c` runs of a macro's tokens, groups included.
+fn token_paths(tokens: proc_macro2::TokenStream, out: &mut Vec<Vec<String>>) {
+    use proc_macro2::TokenTree;
+    let mut run: Vec<String> = Vec::new();
+    let mut colons = 0;
+    let end = |run: &mut Vec<String>, out: &mut Vec<Vec<String>>| {
+        if run.len() > 1 {
+            out.push(std::mem::take(run));
+        }
+        run.clear();
+    };
+    for token in tokens {
+        match token {
+            TokenTree::Ident(ident) => {
+                if run.is_empty() || colons == 2 {
+                    run.push(ident.to_string());
+                } else {
+                    end(&mut run, out);
+                    run.push(ident.to_string());
                 }
+                colons = 0;
             }
-            _ => {}
+            TokenTree::Punct(p) if p.as_char() == ':' && !run.is_empty() && colons < 2 => {
+                colons += 1;
+            }
+            TokenTree::Group(g) => {
+                end(&mut run, out);
+                colons = 0;
+                token_paths(g.stream(), out);
+            }
+            _ => {
+                end(&mut run, out);
+                colons = 0;
+            }
         }
     }
-    ""
+    end(&mut run, out);
 }
 
-/// The modules of `crate::` paths in `code`: `crate::a::x`, and each item of
-/// `crate::{a, b::c}`.
-fn crate_paths(code: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let mut rest = code;
-    while let Some(at) = rest.find("crate::") {
-        // `sbx_crate::` or `foo_crate::` is another path.
-        let before = rest[..at].chars().next_back();
-        rest = &rest[at + "crate::".len()..];
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            continue;
-        }
-        if let Some(group) = rest.strip_prefix('{') {
-            let end = group.find('}').unwrap_or(group.len());
-            for item in group[..end].split(',') {
-                out.extend(first_segment(item.trim()));
-            }
-        } else {
-            out.extend(first_segment(rest));
+impl<'ast> syn::visit::Visit<'ast> for Named {
+    fn visit_item(&mut self, item: &'ast syn::Item) {
+        if !test_only(item_attrs(item)) {
+            syn::visit::visit_item(self, item);
         }
     }
-    out
+
+    fn visit_item_use(&mut self, item: &'ast syn::ItemUse) {
+        let mut flat = Vec::new();
+        flatten(&item.tree, &mut Vec::new(), &mut flat);
+        if matches!(item.vis, syn::Visibility::Public(_)) {
+            self.reexports.extend(flat.iter().cloned());
+        }
+        self.paths.extend(flat.into_iter().map(|(_, path)| path));
+    }
+
+    fn visit_path(&mut self, path: &'ast syn::Path) {
+        self.paths
+            .push(path.segments.iter().map(|s| s.ident.to_string()).collect());
+        syn::visit::visit_path(self, path);
+    }
+
+    fn visit_expr_call(&mut self, call: &'ast syn::ExprCall) {
+        if let syn::Expr::Path(p) = &*call.func {
+            self.calls.push(
+                p.path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect(),
+            );
+        }
+        syn::visit::visit_expr_call(self, call);
+    }
+
+    fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        token_paths(mac.tokens.clone(), &mut self.paths);
+        syn::visit::visit_macro(self, mac);
+    }
 }
 
-fn first_segment(path: &str) -> Option<String> {
-    let name: String = path
-        .chars()
-        .take_while(|c| c.is_alphanumeric() || *c == '_')
-        .collect();
-    (!name.is_empty()).then_some(name)
+/// What the Rust file at `path` names; an error when it cannot be read or parsed (a check
+/// that cannot read a file must not pass it).
+fn read_paths(path: &Path) -> Result<Named, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let file = syn::parse_file(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut named = Named {
+        forbids_unsafe: file.attrs.iter().any(|a| {
+            a.path().is_ident("forbid")
+                && a.parse_args::<syn::Path>()
+                    .is_ok_and(|p| p.is_ident("unsafe_code"))
+        }),
+        ..Named::default()
+    };
+    if !test_only(&file.attrs) {
+        syn::visit::visit_file(&mut named, &file);
+    }
+    Ok(named)
+}
+
+/// The Rust files under `dir`, sorted.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    files
 }
 
 /// A crate's modules and the other modules of the same crate each one uses: a module is a
-/// file of `src/` (`a.rs`) with its directory (`a/`); binaries (`src/bin/`) are crates of
-/// their own and the crate root only declares.
-fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
-    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
-        for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                files(&path, out);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
+/// file of `src/` (`a.rs`, `a/mod.rs`) with its directory (`a/`); binaries (`src/bin/`) are
+/// crates of their own and the crate root only declares. A path into the crate root that
+/// names what the root re-exports (`pub use a::X` makes `crate::X` a use of `a`) is a use of
+/// the module it comes from; `super::` in a module's own file is the crate root.
+fn module_graph(src: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
+    let all = rust_files(src);
+    // The module a file belongs to, and whether it is that module's own file.
+    let module_of = |path: &Path| -> Option<(String, bool)> {
+        let rel = path.strip_prefix(src).ok()?;
+        let parts: Vec<&str> = rel.iter().filter_map(|p| p.to_str()).collect();
+        match parts.as_slice() {
+            ["bin", ..] | ["lib.rs"] | ["main.rs"] => None,
+            [file] => Some((file.trim_end_matches(".rs").to_owned(), true)),
+            [dir, "mod.rs"] => Some(((*dir).to_owned(), true)),
+            [dir, ..] => Some(((*dir).to_owned(), false)),
+            [] => None,
+        }
+    };
+    let modules: BTreeSet<String> = all
+        .iter()
+        .filter_map(|p| module_of(p))
+        .map(|m| m.0)
+        .collect();
+    // What the crate root re-exports, by the name it makes visible.
+    let mut reexported: BTreeMap<String, String> = BTreeMap::new();
+    for root in ["lib.rs", "main.rs"]
+        .map(|f| src.join(f))
+        .iter()
+        .filter(|p| p.is_file())
+    {
+        for (name, path) in read_paths(root)?.reexports {
+            let path: Vec<&str> = path.iter().map(String::as_str).collect();
+            let module = match path.as_slice() {
+                ["crate" | "self", m, ..] | [m, ..] => *m,
+                [] => continue,
+            };
+            if modules.contains(module) {
+                reexported.insert(name, module.to_owned());
             }
         }
     }
-    let mut all = Vec::new();
-    files(src, &mut all);
-    let module_of = |path: &Path| -> Option<String> {
-        let rel = path.strip_prefix(src).ok()?;
-        let first = rel.components().next()?.as_os_str().to_str()?;
-        match first {
-            "bin" | "lib.rs" | "main.rs" => None,
-            f => Some(f.trim_end_matches(".rs").to_owned()),
-        }
-    };
-    let modules: BTreeSet<String> = all.iter().filter_map(|p| module_of(p)).collect();
     let mut graph: BTreeMap<String, BTreeSet<String>> = modules
         .iter()
         .map(|m| (m.clone(), BTreeSet::new()))
         .collect();
     for path in &all {
-        let Some(module) = module_of(path) else {
+        let Some((module, own_file)) = module_of(path) else {
             continue;
         };
-        let text = std::fs::read_to_string(path).unwrap_or_default();
-        let uses: Vec<String> = crate_paths(&code_of(&text))
-            .into_iter()
-            .filter(|m| modules.contains(m) && *m != module)
-            .collect();
+        let mut uses = BTreeSet::new();
+        for named in read_paths(path)?.paths {
+            let into_root = match named.first().map(String::as_str) {
+                Some("crate") => true,
+                Some("super") => own_file,
+                _ => false,
+            };
+            let Some(next) = named.get(1).filter(|_| into_root) else {
+                continue;
+            };
+            let used = if modules.contains(next) {
+                Some(next.clone())
+            } else {
+                reexported.get(next).cloned()
+            };
+            uses.extend(used.filter(|m| *m != module));
+        }
         graph.entry(module).or_default().extend(uses);
     }
-    graph
+    Ok(graph)
 }
 
 /// The cycles of a graph: its strongly connected components of more than one node
@@ -388,7 +541,8 @@ fn no_crate_has_an_import_cycle_between_its_modules() {
     let (_, dirs) = workspace();
     let mut found = Vec::new();
     for (krate, dir) in &dirs {
-        for cycle in cycles(&module_graph(&dir.join("src"))) {
+        let graph = module_graph(&dir.join("src")).unwrap_or_else(|e| panic!("{krate}: {e}"));
+        for cycle in cycles(&graph) {
             found.push(format!("{krate}: {}", cycle.join(" <-> ")));
         }
     }
@@ -414,23 +568,39 @@ fn an_impure_crate_is_named() {
     let dir = tempfile_dir("impure");
     let src = dir.join("src");
     std::fs::create_dir_all(src.join("io")).expect("dirs");
-    std::fs::write(src.join("lib.rs"), "#![forbid(unsafe_code)]\npub mod io;\n").expect("w");
-    std::fs::write(
-        src.join("io.rs"),
-        "// std::process in a comment is no use of it\n#[cfg(test)]\nmod tests { fn f() { std::thread::yield_now(); } }\n",
-    )
-    .expect("w");
+    let write = |name: &str, text: &str| std::fs::write(src.join(name), text).expect("write");
+    write("lib.rs", "#![forbid(unsafe_code)]\npub mod io;\n");
+    write(
+        "io.rs",
+        "// std::process in a comment is no use of it\nconst S: &str = \"std::net\";\n\
+         const N: i32 = libc::EPERM;\n\
+         #[cfg(test)]\nmod tests { fn f() { std::thread::yield_now(); } }\n",
+    );
     assert!(impurities(&src).is_empty(), "{:?}", impurities(&src));
-    std::fs::write(
-        src.join("io/spawn.rs"),
-        "fn f() { let _ = std::process::id(); }\n",
-    )
-    .expect("w");
-    std::fs::write(src.join("lib.rs"), "pub mod io;\n").expect("w");
+    // Each way of naming a process, a thread or a socket, and a call into libc.
+    write("io/spawn.rs", "fn f() { let _ = std::process::id(); }\n");
+    write("io/group.rs", "use std::{fs, thread};\n");
+    write(
+        "io/mac.rs",
+        "fn f() { let _ = format!(\"{:?}\", std::net::Ipv4Addr::LOCALHOST); }\n",
+    );
+    write(
+        "io/call.rs",
+        "fn f() { let _ = unsafe { libc::getpid() }; }\n",
+    );
+    write("lib.rs", "pub mod io;\n");
     let found = impurities(&src);
-    assert_eq!(found.len(), 2, "{found:?}");
-    assert!(found[0].ends_with("the crate root does not forbid unsafe code"));
-    assert!(found[1].ends_with("spawn.rs names std::process"));
+    let ends = [
+        "call.rs calls libc::getpid",
+        "group.rs names std::thread",
+        "mac.rs names std::net",
+        "spawn.rs names std::process",
+        "the crate root does not forbid unsafe code",
+    ];
+    assert_eq!(found.len(), ends.len(), "{found:?}");
+    for end in ends {
+        assert!(found.iter().any(|f| f.ends_with(end)), "{end}: {found:?}");
+    }
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -494,35 +664,60 @@ fn an_import_cycle_is_found_and_comments_and_tests_are_not_imports() {
     let write = |name: &str, text: &str| std::fs::write(src.join(name), text).expect("write");
     write(
         "lib.rs",
-        "pub mod audit;\npub mod broker;\npub mod runner;\n",
+        "pub mod audit;\npub mod broker;\npub mod runner;\npub use broker::{X, Z as Zed};\n",
     );
     write(
         "audit.rs",
-        "//! See [`crate::runner`].\nuse crate::broker::X;\n#[cfg(test)]\nmod tests { use crate::runner::Y; fn f() { let _ = \"}\"; } }\n",
+        "//! See [`crate::runner`].\nuse crate::broker::X;\nconst S: &str = \"crate::runner\";\n\
+         #[cfg(test)]\nmod tests { use crate::runner::Y; fn f() { let _ = '}'; } }\n",
     );
-    write("broker.rs", "pub struct X;\n");
+    write("broker.rs", "pub struct X;\npub struct Z;\n");
     write("runner.rs", "pub mod serve;\n");
-    write("runner/serve.rs", "use crate::{audit, broker::X};\n");
-    let graph = module_graph(&src);
+    write(
+        "runner/serve.rs",
+        "use crate::{audit::{self}, broker::X};\n",
+    );
+    let graph = module_graph(&src).expect("parsed");
     assert_eq!(graph["audit"], ["broker".to_owned()].into());
     assert_eq!(
         graph["runner"],
         ["audit".to_owned(), "broker".to_owned()].into()
     );
     assert!(cycles(&graph).is_empty(), "{graph:?}");
-    // broker -> runner closes runner -> broker (and runner -> audit -> broker).
+    // Each way broker can reach runner closes runner -> broker (and runner -> audit ->
+    // broker): a path, a macro's argument, `super::` in a module's own file, and a name the
+    // crate root re-exports.
+    for broker in [
+        "pub struct X;\npub struct Z;\nfn f() { crate::runner::serve::go(); }\n",
+        "pub struct X;\npub struct Z;\nfn f() -> bool { matches!(1, crate::runner::ONE) }\n",
+        "pub struct X;\npub struct Z;\nuse super::runner::serve;\n",
+    ] {
+        write("broker.rs", broker);
+        assert_eq!(
+            cycles(&module_graph(&src).expect("parsed")),
+            [vec![
+                "audit".to_owned(),
+                "broker".to_owned(),
+                "runner".to_owned()
+            ]],
+            "{broker}"
+        );
+    }
+    write("broker.rs", "pub struct X;\npub struct Z;\n");
     write(
-        "broker.rs",
-        "pub struct X;\nfn f() { crate::runner::serve::go(); }\n",
+        "lib.rs",
+        "pub mod audit;\npub mod broker;\npub mod runner;\npub use runner::R;\n",
     );
+    write("runner.rs", "pub mod serve;\npub struct R;\n");
+    write("audit.rs", "use crate::R;\n");
+    write("runner/serve.rs", "use crate::audit;\n");
     assert_eq!(
-        cycles(&module_graph(&src)),
-        [vec![
-            "audit".to_owned(),
-            "broker".to_owned(),
-            "runner".to_owned()
-        ]]
+        cycles(&module_graph(&src).expect("parsed")),
+        [vec!["audit".to_owned(), "runner".to_owned()]]
     );
+    // A file that does not parse fails the check instead of passing it.
+    write("broker.rs", "fn {");
+    assert!(module_graph(&src).is_err());
     let _ = std::fs::remove_dir_all(&dir);
 }
 

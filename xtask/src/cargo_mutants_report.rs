@@ -23,7 +23,6 @@ pub const DOCS_DATA: &str = "docs/cargo-mutants.json";
 /// The file, inside `mutants.out/`, naming the commit a run judged.
 pub const JUDGED_AT: &str = "judged-at";
 
-/// What the oracle prints when a requirement failed.
 /// What the oracle (`cargo_mutants::oracle`) says when a requirement failed: the report
 /// reads it from the mutant's log.
 pub const CAUGHT: &str = "the suite fails the sandbox of this tree: ";

@@ -401,6 +401,7 @@ impl Reference {
                 runner: None,
                 deadlines: Deadlines::default(),
                 layers,
+                host_paths: Default::default(),
             })
         })
     }

@@ -1,8 +1,9 @@
 //! `sbx`: host a plugin in the reference sandbox from the command line.
 //!
 //! Exit codes: 0 success; 1 a plugin or package was refused or failed (error status,
-//! crash, limit, deadline, refused load or verification); 2 bad usage (an unknown option,
-//! a malformed value, a file argument that is missing or unreadable).
+//! crash, limit, deadline, refused load or verification), or a file's contents are wrong;
+//! 2 bad usage (an unknown option, a malformed value, a file argument that is missing or
+//! unreadable).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -172,9 +173,12 @@ fn usage_line(e: &clap::Error) -> String {
         .collect();
     let problem = problem.join(" ");
     let problem = problem.strip_prefix("error: ").unwrap_or(&problem);
-    let subcommand = std::env::args()
-        .nth(1)
-        .filter(|a| Cli::command().find_subcommand(a).is_some());
+    // The first argument that names a subcommand (global options may come before it).
+    let command = Cli::command();
+    let subcommand = std::env::args_os()
+        .skip(1)
+        .filter_map(|a| a.into_string().ok())
+        .find(|a| command.find_subcommand(a).is_some());
     match subcommand {
         Some(s) => format!("{problem} (see `sbx {s} --help`)"),
         None => format!("{problem} (see `sbx --help`)"),

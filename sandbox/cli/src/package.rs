@@ -17,10 +17,14 @@ use crate::{Failure, StatsFormat, existing_dir, existing_file};
 
 type Outcome = Result<(), Failure>;
 
+/// What the command was given cannot be used (exit 2): an unreadable file, a value no
+/// manifest may hold.
 fn usage(msg: impl Into<String>) -> Failure {
     Failure::Usage(msg.into())
 }
 
+/// A refusal or a failure (exit 1): a package refused, a plugin that failed, a file whose
+/// contents are wrong (a key, trust store, policy or audit log that does not parse).
 fn failed(msg: impl std::fmt::Display) -> Failure {
     Failure::Refused(msg.to_string())
 }
@@ -135,7 +139,7 @@ pub fn keygen(out: &str) -> Outcome {
 /// `sbx sign`: a signed package of the plugin, asking for the capabilities and limits given.
 pub fn sign(args: SignArgs) -> Outcome {
     let key = SecretKey::parse(&read(&args.key)?)
-        .map_err(|e| usage(format!("{}: {e}", args.key.display())))?;
+        .map_err(|e| failed(format!("{}: {e}", args.key.display())))?;
     let binary = std::fs::read(&args.plugin)
         .map_err(|e| usage(format!("{}: {e}", args.plugin.display())))?;
     let limits = sbx_package::RequestedLimits {
@@ -172,12 +176,12 @@ pub fn sign(args: SignArgs) -> Outcome {
 /// A trust store from `--trust FILE`, trusting the `--pub` keys given too.
 fn trust(args: &TrustArgs) -> Result<TrustStore, Failure> {
     let mut trust = match &args.trust {
-        Some(path) => TrustStore::load(path).map_err(|e| usage(e.to_string()))?,
+        Some(path) => TrustStore::load(path).map_err(failed)?,
         None => TrustStore::default(),
     };
     for p in &args.public_keys {
         let key =
-            PublicKey::parse(&read(p)?).map_err(|e| usage(format!("{}: {e}", p.display())))?;
+            PublicKey::parse(&read(p)?).map_err(|e| failed(format!("{}: {e}", p.display())))?;
         trust.publishers.push(sbx_package::Publisher {
             name: p.display().to_string(),
             key,
@@ -260,11 +264,9 @@ pub fn inspect(dir: &Path) -> Outcome {
 
 /// `sbx host`: verify, decide, run one call, stop.
 pub fn host(args: HostArgs) -> Outcome {
-    let policy = PolicyStore::load(&args.policy).map_err(|e| usage(e.to_string()))?;
+    let policy = PolicyStore::load(&args.policy).map_err(failed)?;
     let audit = match &args.audit {
-        Some(p) => Some(Arc::new(
-            AuditLog::open(p).map_err(|e| usage(e.to_string()))?,
-        )),
+        Some(p) => Some(Arc::new(AuditLog::open(p).map_err(failed)?)),
         None => None,
     };
     let mut host = Host::new(HostConfig {
@@ -275,6 +277,7 @@ pub fn host(args: HostArgs) -> Outcome {
         runner: args.runner,
         deadlines: sbx_host::Deadlines::default(),
         layers: sbx_host::Layers::ALL,
+        host_paths: Default::default(),
     });
     let name = host
         .load(&args.package, args.init.as_bytes())
@@ -294,7 +297,7 @@ pub fn host(args: HostArgs) -> Outcome {
 
 /// `sbx stats AUDIT_LOG`: per-plugin figures and event counts from an audit log.
 pub fn stats(path: &Path) -> Outcome {
-    let records = read_log(path).map_err(|e| usage(e.to_string()))?;
+    let records = read_log(path).map_err(failed)?;
     let mut gaps = 0;
     for pair in records.windows(2) {
         gaps += u64::from(pair[1].seq != pair[0].seq + 1);

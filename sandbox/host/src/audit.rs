@@ -182,9 +182,10 @@ impl Audit {
         &self.plugin
     }
 
-    /// Appends an event to the file, if there is one. A failed write is reported on stderr
-    /// once per failure and never stops the plugin's work: refusing service because the disk
-    /// is full would hand a plugin a way to stop its neighbours.
+    /// Appends an event to the file, if there is one. A failed write is reported (as an
+    /// error trace, or on stderr to a host that set no subscriber) once per failure and
+    /// never stops the plugin's work: refusing service because the disk is full would hand
+    /// a plugin a way to stop its neighbours.
     pub fn record(&self, event: &AuditEvent) {
         crate::trace::audit_event(&self.plugin, event);
         if let Some(log) = &self.log
@@ -192,7 +193,10 @@ impl Audit {
         {
             // The record is lost to the file (it stays in the plugin's memory): say so where
             // the host's operator looks.
-            tracing::error!(plugin = %self.plugin, error = %e, "audit log not written");
+            crate::trace::to_operator(
+                || tracing::error!(plugin = %self.plugin, error = %e, "audit log not written"),
+                || format!("audit: {e}"),
+            );
         }
     }
 }

@@ -455,7 +455,7 @@ impl Broker {
                 match storage.get(&key, MAX_VALUE_LEN) {
                     Ok(Some(v)) => fit(v, out_cap),
                     Ok(None) => (abi::ERR_NOT_FOUND, Vec::new()),
-                    Err(e) => self.unavailable(name, e.to_string()),
+                    Err(e) => self.unavailable(name, e.io_kind()),
                 }
             }
             HostRequest::StoragePut { key, value } => {
@@ -494,7 +494,7 @@ impl Broker {
                         );
                         (abi::ERR_LIMIT, Vec::new())
                     }
-                    Err(e) => self.unavailable(name, e.to_string()),
+                    Err(e) => self.unavailable(name, e.io_kind()),
                 }
             }
             HostRequest::StorageDelete { key } => {
@@ -507,7 +507,7 @@ impl Broker {
                 match storage.delete(&key) {
                     Ok(true) => (abi::OK, Vec::new()),
                     Ok(false) => (abi::ERR_NOT_FOUND, Vec::new()),
-                    Err(e) => self.unavailable(name, e.to_string()),
+                    Err(e) => self.unavailable(name, e.io_kind()),
                 }
             }
             HostRequest::NetRequest {
@@ -539,7 +539,7 @@ impl Broker {
                 );
                 match answer {
                     Ok(answer) => fit(answer, out_cap),
-                    Err(e) => self.unavailable(name, format!("{dest}: {e}")),
+                    Err(e) => self.unavailable(name, e.kind()),
                 }
             }
             HostRequest::ClockNow => {
@@ -584,10 +584,14 @@ impl Broker {
         (abi::ERR_INVALID_ARGUMENT, Vec::new())
     }
 
-    fn unavailable(&mut self, service: &str, detail: String) -> (SbxStatus, Vec<u8>) {
+    fn unavailable(&mut self, service: &str, error: std::io::ErrorKind) -> (SbxStatus, Vec<u8>) {
         // The operator's to see (a storage or network fault of the host), not an audit event:
-        // the plugin did nothing wrong.
-        tracing::warn!(service, detail, "host service unavailable");
+        // the plugin did nothing wrong. The kind of error only: a path or a destination
+        // would carry what the plugin chose (its key, its request) into the host's logs.
+        crate::trace::to_operator(
+            || tracing::warn!(service, %error, "host service unavailable"),
+            || format!("{service}: {error}"),
+        );
         (abi::ERR_UNAVAILABLE, Vec::new())
     }
 }
@@ -731,10 +735,10 @@ mod tests {
             max_backpressure: Duration::ZERO,
             ..BrokerConfig::default()
         };
-        // A clock that stands still: the burst is spent and never refilled, however slow
-        // the machine.
+        // A clock that moves only when told: the burst is spent and not refilled, however
+        // slow the machine.
         let grants = Grants::new(config.grants.clone());
-        let mut b = Broker::with_outside(config, grants, Box::new(crate::outside::Still::new()))
+        let mut b = Broker::with_outside(config, grants, Box::new(crate::outside::Offline::new()))
             .expect("broker");
         assert_eq!(call(&mut b, HostRequest::ClockNow).0, abi::OK);
         assert_eq!(call(&mut b, HostRequest::ClockNow).0, abi::OK);
@@ -754,12 +758,15 @@ mod tests {
             net_allowlist: vec!["example.org:80".into()],
             ..BrokerConfig::default()
         };
-        let still = crate::outside::Still::new();
+        let offline = crate::outside::Offline::new();
         let grants = Grants::new(config.grants.clone());
-        let mut b = Broker::with_outside(config, grants, Box::new(still)).expect("broker");
+        let mut b =
+            Broker::with_outside(config, grants, Box::new(offline.clone())).expect("broker");
+        // The wall clock the broker answers is the one given, wherever it stands.
+        offline.advance(Duration::from_secs(3));
         let (s, payload, _) = call(&mut b, HostRequest::ClockNow);
         assert_eq!(s, abi::OK);
-        let nanos = still
+        let nanos = offline
             .wall_clock()
             .duration_since(UNIX_EPOCH)
             .expect("after 1970")

@@ -239,3 +239,23 @@ words! {
         Terminated => "terminated",
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The words the audit log writes (serde's) are the ones `name` gives.
+    #[test]
+    fn every_word_is_written_as_it_is_named() {
+        let written = |v: serde_json::Value| v.as_str().unwrap_or_default().to_owned();
+        for d in Denial::ALL {
+            assert_eq!(written(serde_json::to_value(d).expect("json")), d.name());
+        }
+        for l in Limit::ALL {
+            assert_eq!(written(serde_json::to_value(l).expect("json")), l.name());
+        }
+        for a in LimitAction::ALL {
+            assert_eq!(written(serde_json::to_value(a).expect("json")), a.name());
+        }
+    }
+}

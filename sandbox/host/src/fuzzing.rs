@@ -1,5 +1,5 @@
 //! Fuzzing oracles of the host side, shared by the cargo-fuzz targets in `fuzz/` and the
-//! corpus replay tests (`sandbox/host/tests/fuzz_replay.rs`).
+//! corpus replay tests (`sandbox/host/tests/sandbox/fuzz_replay.rs`).
 //!
 //! Each entry takes raw fuzzer bytes and panics if, and only if, a property breaks; a crash
 //! saved under `fuzz/regressions/<target>/` replays as a plain `cargo test`.
@@ -50,14 +50,11 @@ pub fn fuzz_host_session(data: &[u8]) {
     let config = setup.broker_config(&storage_dir);
     let granted = config.grants.clone();
     let grants = Grants::new(granted.clone());
-    // Clocks that stand still and no network: the session's decisions, without time or
-    // sockets (a rate is spent, never refilled).
-    let broker = Broker::with_outside(
-        config.clone(),
-        grants.clone(),
-        Box::new(crate::outside::Still::new()),
-    )
-    .expect("a valid broker config");
+    // Clocks the input moves (`Op::Advance`, and each backpressure wait) and no network: the
+    // session's decisions over time, without sleeping or a socket.
+    let clock = crate::outside::Offline::new();
+    let broker = Broker::with_outside(config.clone(), grants.clone(), Box::new(clock.clone()))
+        .expect("a valid broker config");
     let output_limit = usize::from(setup.output_limit);
     let mut session = HostSession::new(broker, output_limit);
     let mut revoked = BTreeSet::new();
@@ -77,6 +74,10 @@ pub fn fuzz_host_session(data: &[u8]) {
                 };
                 pending = Some((next_id, expect));
                 next_id += 1;
+                continue;
+            }
+            Op::Advance { ms } => {
+                clock.advance(Duration::from_millis(u64::from(ms)));
                 continue;
             }
             Op::Revoke(index) => {
@@ -266,6 +267,9 @@ struct Setup {
     log_bytes_per_second: u16,
     log_burst: u16,
     output_limit: u16,
+    /// The longest a throttled call waits for its token, milliseconds (the clock is the
+    /// input's: a wait moves it on, it sleeps for nothing).
+    max_backpressure_ms: u8,
 }
 
 impl Setup {
@@ -288,8 +292,7 @@ impl Setup {
                 per_second: u32::from(self.calls_per_second),
                 burst: u32::from(self.call_burst),
             },
-            // No backpressure: a throttled call would sleep, and the fuzzer must not.
-            max_backpressure: Duration::ZERO,
+            max_backpressure: Duration::from_millis(u64::from(self.max_backpressure_ms)),
             log_rate: Rate {
                 per_second: u32::from(self.log_bytes_per_second),
                 burst: u32::from(self.log_burst),
@@ -306,6 +309,8 @@ enum Op {
     Request { heartbeat: bool },
     /// Another thread revokes a capability.
     Revoke(u8),
+    /// Time passes (rates refill).
+    Advance { ms: u16 },
     /// The runner sends a frame.
     Frame(Wire),
 }

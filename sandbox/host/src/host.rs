@@ -78,6 +78,8 @@ pub struct HostConfig {
     pub deadlines: Deadlines,
     /// Layers (all on, except in tests of the host itself).
     pub layers: Layers,
+    /// Where the host finds cgroups and /proc for every plugin.
+    pub host_paths: crate::config::HostPaths,
 }
 
 struct Managed {
@@ -293,7 +295,8 @@ impl Host {
             .limits(limits)
             .memory_cap_mib(l.memory_mib)
             .deadlines(self.config.deadlines)
-            .layers(self.config.layers);
+            .layers(self.config.layers)
+            .host_paths(self.config.host_paths.clone());
         if let Some(r) = &self.config.runner {
             b = b.runner(r.clone());
         }

@@ -1,10 +1,13 @@
 //! What the broker reaches beyond its own state: the clocks, waiting, and the network. The
 //! host's broker uses the system's ([`System`]); the `host_session` fuzz target gives it one
-//! whose clocks stand still, whose waits return at once and whose network is unreachable
-//! ([`Still`]), so the session's code runs as the host runs it, without sockets or sleeps.
+//! whose clocks move only when the fuzz input says so, whose waits return at once and whose
+//! network is unreachable ([`Offline`]), so the session's code runs as the host runs it,
+//! without sockets or sleeps.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 /// The clocks, waiting and the network, as the broker sees them.
@@ -67,40 +70,59 @@ impl Outside for System {
     }
 }
 
-/// Clocks that stand still at the moment it was made, waits that return at once, and a
-/// network that is unreachable: a broker's decisions without time passing or a socket.
-#[derive(Debug, Clone, Copy)]
-pub struct Still {
-    at: Instant,
+/// Clocks that move only when told ([`Offline::advance`]) or when asked to wait (a wait
+/// moves them on by its length, at once), and a network that is unreachable: a broker's
+/// decisions over time without time passing or a socket. Clones share their clocks.
+#[derive(Debug, Clone)]
+pub struct Offline {
+    start: Instant,
     wall: SystemTime,
+    elapsed_ns: Arc<AtomicU64>,
 }
 
-impl Still {
+impl Offline {
     /// Stopped now.
-    pub fn new() -> Still {
-        Still {
-            at: Instant::now(),
+    pub fn new() -> Offline {
+        Offline {
+            start: Instant::now(),
             wall: SystemTime::now(),
+            elapsed_ns: Arc::new(AtomicU64::new(0)),
         }
     }
-}
 
-impl Default for Still {
-    fn default() -> Self {
-        Still::new()
+    /// Moves both clocks on by `d`.
+    pub fn advance(&self, d: Duration) {
+        let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self
+            .elapsed_ns
+            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |e| {
+                Some(e.saturating_add(ns))
+            });
+    }
+
+    fn elapsed(&self) -> Duration {
+        Duration::from_nanos(self.elapsed_ns.load(Ordering::Relaxed))
     }
 }
 
-impl Outside for Still {
+impl Default for Offline {
+    fn default() -> Self {
+        Offline::new()
+    }
+}
+
+impl Outside for Offline {
     fn now(&self) -> Instant {
-        self.at
+        self.start + self.elapsed()
     }
 
     fn wall_clock(&self) -> SystemTime {
-        self.wall
+        self.wall + self.elapsed()
     }
 
-    fn wait(&self, _: Duration) {}
+    fn wait(&self, d: Duration) {
+        self.advance(d);
+    }
 
     fn net_request(&self, dest: &str, _: &[u8], _: Duration, _: usize) -> std::io::Result<Vec<u8>> {
         Err(std::io::Error::new(

@@ -1,7 +1,10 @@
 //! A plugin's persistent key-value storage: one directory per plugin, one file per key.
 //!
-//! File names are the hex of the key, so no key can name a path outside the directory,
-//! whatever bytes it holds (the broker also refuses unusual keys before they get here). Each
+//! File names are the key in unpadded base64url, so no key can name a path outside the
+//! directory, whatever bytes it holds (the broker also refuses unusual keys before they get
+//! here), and the longest key (`SBX_MAX_KEY_LEN`, 128 bytes) still names a file (173 bytes,
+//! within the 255 a file name may have; its hex, the names of stores written before, would
+//! be 258). A store written before is renamed to base64url when it opens. Each
 //! write goes to a temporary file that is synced and then renamed over the old one, and the
 //! directory is synced after: a plugin or a host killed mid-write leaves the old value or the
 //! new one, never a torn one. Leftover temporary files are removed when the storage opens.
@@ -15,7 +18,13 @@ use std::io::{Read, Write};
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-const VALUE_PREFIX: &str = "v-";
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+/// A value's file: the prefix and the key in unpadded base64url.
+const VALUE_PREFIX: &str = "k-";
+/// A value's file in stores written before: the prefix and the key in hex.
+const HEX_VALUE_PREFIX: &str = "v-";
 const TEMP_PREFIX: &str = "t-";
 
 /// Most keys one plugin may hold, whatever its byte quota.
@@ -63,8 +72,20 @@ pub struct Storage {
     keys: u64,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+/// The file of `key`'s value in `dir`.
+fn value_path(dir: &Path, key: &[u8]) -> PathBuf {
+    dir.join(format!("{VALUE_PREFIX}{}", URL_SAFE_NO_PAD.encode(key)))
+}
+
+impl StorageError {
+    /// The kind of the file system's error (`Other` for a quota): what may be said of a
+    /// failure without the path, which names the key.
+    pub fn io_kind(&self) -> std::io::ErrorKind {
+        match self {
+            StorageError::Io { source, .. } => source.kind(),
+            _ => std::io::ErrorKind::Other,
+        }
+    }
 }
 
 impl Storage {
@@ -80,18 +101,48 @@ impl Storage {
             .mode(0o700)
             .create(dir)
             .map_err(io(dir))?;
+        // Listed first: renaming an old store's files while the directory is read could
+        // list a file twice.
+        let mut names = Vec::new();
+        for entry in fs::read_dir(dir).map_err(io(dir))? {
+            names.push(entry.map_err(io(dir))?.file_name());
+        }
         let mut used = 0;
         let mut keys = 0;
-        for entry in fs::read_dir(dir).map_err(io(dir))? {
-            let entry = entry.map_err(io(dir))?;
-            let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with(TEMP_PREFIX) {
-                fs::remove_file(entry.path()).map_err(io(&entry.path()))?;
-            } else if let Some(key_hex) = name.strip_prefix(VALUE_PREFIX) {
-                let len = entry.metadata().map_err(io(&entry.path()))?.len();
-                used += len + (key_hex.len() / 2) as u64;
-                keys += 1;
-            }
+        let mut migrated = false;
+        for name in names {
+            let Some(name) = name.to_str() else {
+                continue;
+            };
+            let key = if name.starts_with(TEMP_PREFIX) {
+                fs::remove_file(dir.join(name)).map_err(io(&dir.join(name)))?;
+                continue;
+            } else if let Some(encoded) = name.strip_prefix(VALUE_PREFIX) {
+                match URL_SAFE_NO_PAD.decode(encoded) {
+                    Ok(key) => key,
+                    Err(_) => continue,
+                }
+            } else if let Some(key) = name
+                .strip_prefix(HEX_VALUE_PREFIX)
+                .and_then(|h| hex::decode(h).ok())
+            {
+                // A store written before: the file takes its base64url name.
+                let renamed = value_path(dir, &key);
+                fs::rename(dir.join(name), &renamed).map_err(io(&renamed))?;
+                migrated = true;
+                key
+            } else {
+                continue;
+            };
+            let path = value_path(dir, &key);
+            let len = fs::metadata(&path).map_err(io(&path))?.len();
+            used += len + key.len() as u64;
+            keys += 1;
+        }
+        if migrated {
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io(dir))?;
         }
         Ok(Storage {
             dir: dir.to_path_buf(),
@@ -117,7 +168,7 @@ impl Storage {
     }
 
     fn path(&self, key: &[u8]) -> PathBuf {
-        self.dir.join(format!("{VALUE_PREFIX}{}", hex(key)))
+        value_path(&self.dir, key)
     }
 
     fn stored_len(&self, key: &[u8]) -> Result<Option<u64>, StorageError> {
@@ -165,7 +216,9 @@ impl Storage {
             });
         }
         let path = self.path(key);
-        let temp = self.dir.join(format!("{TEMP_PREFIX}{}", hex(key)));
+        let temp = self
+            .dir
+            .join(format!("{TEMP_PREFIX}{}", URL_SAFE_NO_PAD.encode(key)));
         let io = |path: &Path| {
             let path = path.to_path_buf();
             move |source| StorageError::Io { path, source }
@@ -240,9 +293,33 @@ mod tests {
         assert!(s.delete(b"k").expect("delete"));
         assert!(!s.delete(b"k").expect("delete again"));
         assert_eq!(s.used(), 0);
-        // Keys are hex on disk: a traversal key stays inside.
+        // Keys are base64url on disk: a traversal key stays inside.
         s.put(b"../../etc/x", b"v").expect("put");
-        assert!(root.join(format!("v-{}", hex(b"../../etc/x"))).exists());
+        assert!(root.join("k-Li4vLi4vZXRjL3g").exists());
+    }
+
+    #[test]
+    fn the_longest_key_names_a_file_and_an_old_store_is_renamed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("plugin");
+        let mut s = Storage::open(&root, 1 << 20).expect("open");
+        // SBX_MAX_KEY_LEN bytes: its hex would be a 258-byte name, past the file system's 255.
+        let longest = vec![b'k'; sbx_contract::abi::MAX_KEY_LEN];
+        s.put(&longest, b"value")
+            .expect("the longest key is stored");
+        assert_eq!(s.get(&longest, 100).expect("get"), Some(b"value".to_vec()));
+        // A store written before: values under `v-` and the key in hex.
+        let old = dir.path().join("old");
+        std::fs::create_dir_all(&old).expect("dir");
+        std::fs::write(old.join("v-6b6579"), b"kept").expect("write");
+        std::fs::write(old.join("v-zz"), b"not a key").expect("write");
+        let s = Storage::open(&old, 100).expect("open");
+        assert_eq!(s.get(b"key", 100).expect("get"), Some(b"kept".to_vec()));
+        assert_eq!((s.keys(), s.used()), (1, 7));
+        assert!(!old.join("v-6b6579").exists());
+        // Opened again, it is counted once.
+        let s = Storage::open(&old, 100).expect("reopen");
+        assert_eq!((s.keys(), s.used()), (1, 7));
     }
 
     #[test]

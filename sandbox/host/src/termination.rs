@@ -260,6 +260,17 @@ pub fn signal_name(signal: i32) -> String {
 mod tests {
     use super::*;
 
+    /// The words the audit log writes (serde's) are the ones `name` gives.
+    #[test]
+    fn every_kind_is_written_as_it_is_named() {
+        for kind in TerminationKind::ALL {
+            assert_eq!(
+                serde_json::to_value(kind).expect("serialisable"),
+                kind.name()
+            );
+        }
+    }
+
     fn facts(signal: Option<i32>, code: Option<i32>) -> ReapFacts {
         ReapFacts {
             signal,

@@ -1,12 +1,24 @@
 //! What the host tells a `tracing` subscriber: every audited event as a tracing event, at a
-//! level a host can filter (limit hits, refusals and abnormal ends at `warn`, decisions and
-//! lifecycle at `info`, each confinement layer and state change at `debug`). The spans
+//! level a host can filter (limit hits, refused packages, restarts and abnormal ends at
+//! `warn`, decisions, denied host calls and lifecycle at `info`, each confinement layer,
+//! grant, state change and host call at `debug`). The spans
 //! (`activation`, `init`, `call`, `shutdown`) are opened where the supervisor does the work.
 //!
 //! **Nothing the plugin wrote goes into a trace beyond its size**: no log text, no
 //! notification, no key, value or destination of a host call, no input or output.
 
 use crate::event::AuditEvent;
+
+/// Tells the host's operator of a fault of the host (not of the plugin): as a trace, or,
+/// to a host that set no `tracing` subscriber, as a line on stderr, which is where such
+/// faults went before traces.
+pub(crate) fn to_operator(trace: impl FnOnce(), line: impl FnOnce() -> String) {
+    if tracing::dispatcher::has_been_set() {
+        trace();
+    } else {
+        eprintln!("sbx: {}", line());
+    }
+}
 
 /// Traces one audited event of `plugin` (empty for the host's own).
 pub(crate) fn audit_event(plugin: &str, event: &AuditEvent) {

@@ -23,6 +23,7 @@
 
 mod codec;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
 pub mod host_call;
 mod message;

@@ -43,6 +43,7 @@ fn host(dir: &Path, trust: TrustStore) -> (Host, Arc<AuditLog>) {
         runner: Some(runner()),
         deadlines: sbx_host::Deadlines::default(),
         layers: sbx_host::Layers::ALL,
+        host_paths: Default::default(),
     });
     (host, audit)
 }
