@@ -185,7 +185,19 @@ fn usage_line(e: &clap::Error) -> String {
     }
 }
 
+/// A reader that stops reading (`sbx inspect DIR | head`) ends `sbx` as it ends any Unix
+/// tool, by SIGPIPE, instead of a panic in `print!`: Rust starts programs with SIGPIPE
+/// ignored.
+fn die_on_closed_output() {
+    // SAFETY: restores the default disposition of one signal before any thread starts; no
+    // handler runs our code.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
+    die_on_closed_output();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -332,3 +332,23 @@ fn traces_go_to_stderr_as_json_lines_at_the_level_asked() {
     let bad = sbx(&["--log-level", "sbx_host=[", "header"]);
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
 }
+
+/// A reader that stops reading ends `sbx` quietly, by SIGPIPE as any Unix tool: no panic.
+#[test]
+fn a_closed_output_pipe_ends_sbx_without_a_panic() {
+    use std::os::unix::process::ExitStatusExt;
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let out = Command::new(env!("CARGO_BIN_EXE_sbx"))
+        .arg("header")
+        .stdout(writer)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .expect("sbx runs");
+    assert_eq!(out.status.signal(), Some(libc::SIGPIPE), "{out:?}");
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
