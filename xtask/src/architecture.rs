@@ -55,8 +55,12 @@ const IMPURE_PATHS: [&[&str]; 7] = [
 /// `main.rs`, `bin/*.rs`) that does not forbid unsafe code, each path of [`IMPURE_PATHS`]
 /// and each call into `libc` outside the tests.
 fn impurities(src: &Path) -> Vec<String> {
+    let files = match rust_files(src) {
+        Ok(files) => files,
+        Err(e) => return vec![e],
+    };
     let mut out = Vec::new();
-    for file in rust_files(src) {
+    for file in files {
         let named = match read_paths(&file) {
             Ok(named) => named,
             Err(e) => {
@@ -364,22 +368,9 @@ fn read_paths(path: &Path) -> Result<Named, String> {
     Ok(named)
 }
 
-/// The Rust files under `dir`, sorted.
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    let mut dirs = vec![dir.to_path_buf()];
-    while let Some(d) = dirs.pop() {
-        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                dirs.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                files.push(path);
-            }
-        }
-    }
-    files.sort();
-    files
+/// The Rust files under `dir`, sorted (a directory that cannot be listed fails the check).
+fn rust_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    crate::cargo_mutants::rust_files(dir).map_err(|e| format!("{}: {e}", dir.display()))
 }
 
 /// A crate's modules and the other modules of the same crate each one uses: a module is a
@@ -388,7 +379,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 /// names what the root re-exports (`pub use a::X` makes `crate::X` a use of `a`) is a use of
 /// the module it comes from; `super::` in a module's own file is the crate root.
 fn module_graph(src: &Path) -> Result<BTreeMap<String, BTreeSet<String>>, String> {
-    let all = rust_files(src);
+    let all = rust_files(src)?;
     // The module a file belongs to, and whether it is that module's own file.
     let module_of = |path: &Path| -> Option<(String, bool)> {
         let rel = path.strip_prefix(src).ok()?;
@@ -565,8 +556,8 @@ fn the_pure_crates_start_nothing_and_hold_no_unsafe_code() {
 
 #[test]
 fn an_impure_crate_is_named() {
-    let dir = tempfile_dir("impure");
-    let src = dir.join("src");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
     std::fs::create_dir_all(src.join("io")).expect("dirs");
     let write = |name: &str, text: &str| std::fs::write(src.join(name), text).expect("write");
     write("lib.rs", "#![forbid(unsafe_code)]\npub mod io;\n");
@@ -601,7 +592,6 @@ fn an_impure_crate_is_named() {
     for end in ends {
         assert!(found.iter().any(|f| f.ends_with(end)), "{end}: {found:?}");
     }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
@@ -658,8 +648,8 @@ fn a_dependency_outside_the_rule_is_named() {
 
 #[test]
 fn an_import_cycle_is_found_and_comments_and_tests_are_not_imports() {
-    let dir = tempfile_dir("cycle");
-    let src = dir.join("src");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let src = dir.path().join("src");
     std::fs::create_dir_all(src.join("runner")).expect("dirs");
     let write = |name: &str, text: &str| std::fs::write(src.join(name), text).expect("write");
     write(
@@ -718,15 +708,4 @@ fn an_import_cycle_is_found_and_comments_and_tests_are_not_imports() {
     // A file that does not parse fails the check instead of passing it.
     write("broker.rs", "fn {");
     assert!(module_graph(&src).is_err());
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// A fresh directory of the test `name` (the tests need no temp-file crate; they run in
-/// parallel, so each has its own).
-fn tempfile_dir(name: &str) -> PathBuf {
-    let dir =
-        std::env::temp_dir().join(format!("xtask-architecture-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("a temporary directory");
-    dir
 }

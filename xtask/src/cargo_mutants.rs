@@ -199,25 +199,30 @@ pub fn pristine_dir(root: &Path, layers: &str) -> PathBuf {
         .join(format!("pristine-{}", layers.replace(',', "-")))
 }
 
+/// The Rust files under `dir` (build output, `target/`, aside), sorted.
+pub fn rust_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            if path.is_dir() {
+                if path.file_name().is_some_and(|n| n != "target") {
+                    dirs.push(path);
+                }
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 /// The Rust files under `sources` of `copy` whose text differs from `original`'s, as
 /// paths from the root: the mutant's file.
 pub fn changed_sources(copy: &Path, original: &Path) -> Result<Vec<String>> {
-    fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
-        for entry in std::fs::read_dir(dir)? {
-            let path = entry?.path();
-            if path.is_dir() {
-                if path.file_name().is_some_and(|n| n == "target") {
-                    continue;
-                }
-                walk(&path, out)?;
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                out.push(path);
-            }
-        }
-        Ok(())
-    }
-    let mut files = Vec::new();
-    walk(&copy.join(SOURCES), &mut files)
+    let files = rust_files(&copy.join(SOURCES))
         .with_context(|| format!("listing {}", copy.join(SOURCES).display()))?;
     let mut changed = Vec::new();
     for path in files {
@@ -670,7 +675,8 @@ mod tests {
 
     #[test]
     fn the_changed_file_is_found_by_its_text() {
-        let dir = tempfile_dir();
+        let tmp = tempfile::tempdir().expect("tempdir");
+        let dir = tmp.path();
         let (a, b) = (dir.join("a"), dir.join("b"));
         for t in [&a, &b] {
             std::fs::create_dir_all(t.join("sandbox/host/src")).expect("dirs");
@@ -682,12 +688,5 @@ mod tests {
             changed_sources(&b, &a).expect("compared"),
             ["sandbox/host/src/y.rs"]
         );
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-
-    fn tempfile_dir() -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("xtask-cargo-mutants-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        dir
     }
 }

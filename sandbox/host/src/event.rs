@@ -194,29 +194,6 @@ pub enum LimitAction {
     Terminated,
 }
 
-/// The snake_case word of each of these enums, as records and traces write it.
-macro_rules! words {
-    ($($ty:ident { $($variant:ident => $word:literal),* $(,)? })*) => {$(
-        impl $ty {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$ty] = &[$($ty::$variant),*];
-
-            /// The snake_case word.
-            pub fn name(self) -> &'static str {
-                match self {
-                    $($ty::$variant => $word),*
-                }
-            }
-        }
-
-        impl std::fmt::Display for $ty {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.name())
-            }
-        }
-    )*};
-}
-
 words! {
     Denial {
         NotGranted => "not_granted",

@@ -10,6 +10,9 @@
 //! What both sides agree on (the plugin ABI, the runner's configuration, the channel) is
 //! `sbx-contract`; the seccomp policy is `sbx-policy`.
 
+#[macro_use]
+mod words;
+
 pub mod audit;
 pub mod broker;
 pub mod cgroup;

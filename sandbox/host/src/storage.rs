@@ -114,12 +114,13 @@ impl Storage {
             let Some(name) = name.to_str() else {
                 continue;
             };
-            let key = if name.starts_with(TEMP_PREFIX) {
-                fs::remove_file(dir.join(name)).map_err(io(&dir.join(name)))?;
+            let path = dir.join(name);
+            let (key, path) = if name.starts_with(TEMP_PREFIX) {
+                fs::remove_file(&path).map_err(io(&path))?;
                 continue;
             } else if let Some(encoded) = name.strip_prefix(VALUE_PREFIX) {
                 match URL_SAFE_NO_PAD.decode(encoded) {
-                    Ok(key) => key,
+                    Ok(key) => (key, path),
                     Err(_) => continue,
                 }
             } else if let Some(key) = name
@@ -128,13 +129,12 @@ impl Storage {
             {
                 // A store written before: the file takes its base64url name.
                 let renamed = value_path(dir, &key);
-                fs::rename(dir.join(name), &renamed).map_err(io(&renamed))?;
+                fs::rename(&path, &renamed).map_err(io(&renamed))?;
                 migrated = true;
-                key
+                (key, renamed)
             } else {
                 continue;
             };
-            let path = value_path(dir, &key);
             let len = fs::metadata(&path).map_err(io(&path))?.len();
             used += len + key.len() as u64;
             keys += 1;

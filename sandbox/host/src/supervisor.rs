@@ -384,20 +384,19 @@ impl Plugin {
         };
         let result = self.request(msg, Phase::Call, self.config.deadlines.call);
         self.note_cpu_throttling();
+        let duration_us = started.elapsed().as_micros() as u64;
         if matches!(result, Ok(_) | Err(SandboxError::Plugin { .. })) {
-            let us = started.elapsed().as_micros() as u64;
             if self.latencies.len() == LATENCY_WINDOW {
                 self.latencies.pop_front();
             }
-            self.latencies.push_back(us);
+            self.latencies.push_back(duration_us);
             self.stats.invocations += 1;
-            self.stats.total_latency_us += us;
-            self.stats.max_latency_us = self.stats.max_latency_us.max(us);
+            self.stats.total_latency_us += duration_us;
+            self.stats.max_latency_us = self.stats.max_latency_us.max(duration_us);
             if result.is_err() {
                 self.stats.errors += 1;
             }
         }
-        let duration_us = started.elapsed().as_micros() as u64;
         match &result {
             Ok(Message::Result { output }) => {
                 tracing::info!(duration_us, output_bytes = output.len(), "call answered")

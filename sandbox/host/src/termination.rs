@@ -114,32 +114,6 @@ pub enum TerminationKind {
 }
 
 impl TerminationKind {
-    /// Every kind, in declaration order.
-    pub const ALL: &'static [TerminationKind] = &[
-        TerminationKind::Exit,
-        TerminationKind::Signal,
-        TerminationKind::SeccompViolation,
-        TerminationKind::CpuLimit,
-        TerminationKind::MemoryLimit,
-        TerminationKind::WallTimeout,
-        TerminationKind::KilledByHost,
-        TerminationKind::ProtocolViolation,
-    ];
-
-    /// The snake_case name.
-    pub fn name(self) -> &'static str {
-        match self {
-            TerminationKind::Exit => "exit",
-            TerminationKind::Signal => "signal",
-            TerminationKind::SeccompViolation => "seccomp_violation",
-            TerminationKind::CpuLimit => "cpu_limit",
-            TerminationKind::MemoryLimit => "memory_limit",
-            TerminationKind::WallTimeout => "wall_timeout",
-            TerminationKind::KilledByHost => "killed_by_host",
-            TerminationKind::ProtocolViolation => "protocol_violation",
-        }
-    }
-
     /// An end the host did not ask for and the plugin did not choose: a crash, a kill by
     /// the filter or a limit, a missed deadline, a broken protocol.
     pub fn is_abnormal(self) -> bool {
@@ -147,9 +121,16 @@ impl TerminationKind {
     }
 }
 
-impl std::fmt::Display for TerminationKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
+words! {
+    TerminationKind {
+        Exit => "exit",
+        Signal => "signal",
+        SeccompViolation => "seccomp_violation",
+        CpuLimit => "cpu_limit",
+        MemoryLimit => "memory_limit",
+        WallTimeout => "wall_timeout",
+        KilledByHost => "killed_by_host",
+        ProtocolViolation => "protocol_violation",
     }
 }
 

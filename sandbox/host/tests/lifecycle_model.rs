@@ -16,6 +16,9 @@
 //! wrong in one place and shows that the property fails and shrinks to the few steps that
 //! reach the wrong transition.
 
+#[path = "sandbox/common.rs"]
+#[allow(dead_code)]
+mod common;
 #[path = "support/fd_census.rs"]
 mod fd_census;
 #[path = "lifecycle_model/model.rs"]

@@ -29,10 +29,7 @@ fn config() -> &'static SandboxConfig {
     static CONFIG: OnceLock<SandboxConfig> = OnceLock::new();
     CONFIG.get_or_init(|| {
         SandboxConfig::builder(sbx_adversarial_plugins::path("probe"))
-            .runner(
-                sbx_host::config::find_runner()
-                    .unwrap_or_else(|e| panic!("{e} (build it first: cargo build -p sbx-runner)")),
-            )
+            .runner(crate::common::runner())
             .deadlines(Deadlines {
                 load: Duration::from_secs(10),
                 init: Duration::from_secs(5),
