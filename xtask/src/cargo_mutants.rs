@@ -9,6 +9,7 @@
 //! (`conformance/mutants/scopes.toml`; the whole suite for a file no scope names): a
 //! requirement that fails kills the mutant.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -106,7 +107,7 @@ impl Scopes {
             .iter()
             .flat_map(|s| &s.files)
             .chain(&scopes.exclude.files);
-        let mut seen = std::collections::BTreeSet::new();
+        let mut seen = BTreeSet::new();
         for f in all {
             if !f.starts_with(&format!("{SOURCES}/")) {
                 bail!("{SCOPES}: {f} is not under {SOURCES}/");
@@ -161,7 +162,7 @@ impl Scopes {
     /// The suite filter for mutants of `files`: the union of their scopes' words, or
     /// `None` (the whole suite) when a file is in no scope.
     pub fn filter_for(&self, files: &[String]) -> Option<String> {
-        let mut words = std::collections::BTreeSet::new();
+        let mut words = BTreeSet::new();
         for f in files {
             let scope = self
                 .scope
@@ -187,7 +188,7 @@ impl Scopes {
     }
 
     /// Every distinct [`Alone::layers`].
-    pub fn alone_layers(&self) -> std::collections::BTreeSet<&str> {
+    pub fn alone_layers(&self) -> BTreeSet<&str> {
         self.alone.iter().map(|a| a.layers.as_str()).collect()
     }
 }
@@ -267,8 +268,13 @@ pub fn oracle() -> Result<()> {
     );
     let adapter = target.join("debug/sbx-adapter");
     let work = target.join("mutant-oracle");
-    let results = judge_with(&original, &adapter, &work, filter.as_deref(), None)?;
-    let failed = failing_requirements(&results)?;
+    let oracle = Oracle {
+        original: &original,
+        adapter: &adapter,
+        work: &work,
+        filter: filter.as_deref(),
+    };
+    let failed = oracle.reproduced_failures(None, &Default::default())?;
     if !failed.is_empty() {
         bail!("{CAUGHT}{}", failed.join(", "));
     }
@@ -282,18 +288,71 @@ pub fn oracle() -> Result<()> {
         let baseline = failing_pairs(&pristine).with_context(|| {
             format!("the unmutated reference with {layers} alone was not judged first")
         })?;
-        let results = judge_with(&original, &adapter, &work, filter.as_deref(), Some(layers))?;
-        let failed: std::collections::BTreeSet<String> = failing_pairs(&results)?
-            .difference(&baseline)
-            .map(|(r, _)| format!("{r} ({layers} alone)"))
+        let failed: Vec<String> = oracle
+            .reproduced_failures(Some(layers), &baseline)?
+            .into_iter()
+            .map(|r| format!("{r} ({layers} alone)"))
             .collect();
-        let failed: Vec<String> = failed.into_iter().collect();
         if !failed.is_empty() {
             bail!("{CAUGHT}{}", failed.join(", "));
         }
     }
     eprintln!("mutant-oracle: every requirement run passes");
     Ok(())
+}
+
+/// The unmutated checkout's suite, pointed at a mutated tree's adapter on a scope's cases.
+struct Oracle<'a> {
+    original: &'a Path,
+    adapter: &'a Path,
+    work: &'a Path,
+    filter: Option<&'a str>,
+}
+
+impl Oracle<'_> {
+    /// The requirements that fail (beyond `baseline`'s requirement and case pairs) with
+    /// `only` those layers, and fail again when their failing cases run a second time. A
+    /// case that fails once, by the machine's load rather than by the mutant, must not kill
+    /// it: the score would claim a catch the suite cannot repeat.
+    fn reproduced_failures(
+        &self,
+        only: Option<&str>,
+        baseline: &BTreeSet<(String, String)>,
+    ) -> Result<Vec<String>> {
+        let judge = |filter: Option<&str>| {
+            judge_with(self.original, self.adapter, self.work, filter, only)
+                .and_then(|results| failing_pairs(&results))
+                .map(|pairs| &pairs - baseline)
+        };
+        let first = judge(self.filter)?;
+        if first.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cases: BTreeSet<&str> = first.iter().map(|(_, case)| case.as_str()).collect();
+        eprintln!(
+            "mutant-oracle: {} failed; their cases once more",
+            requirements_of(&first).join(", ")
+        );
+        let again = judge(Some(&cases.into_iter().collect::<Vec<_>>().join(",")))?;
+        let both: BTreeSet<(String, String)> = first.intersection(&again).cloned().collect();
+        if both.len() < first.len() {
+            eprintln!(
+                "mutant-oracle: not repeated, so not counted: {}",
+                (&first - &again)
+                    .iter()
+                    .map(|(r, c)| format!("{r} ({c})"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        Ok(requirements_of(&both))
+    }
+}
+
+/// The requirements of some (requirement, case) pairs, each once, in order.
+fn requirements_of(pairs: &BTreeSet<(String, String)>) -> Vec<String> {
+    let ids: BTreeSet<&str> = pairs.iter().map(|(r, _)| r.as_str()).collect();
+    ids.into_iter().map(str::to_owned).collect()
 }
 
 /// Runs the unmutated checkout's suite (its harness and plugins: a mutant of `sbx-package`
@@ -347,12 +406,12 @@ fn read_results(results: &Path) -> Result<sbx_harness::model::RunResult> {
 
 /// The (requirement, case) pairs of a run's results in which a failing or erring
 /// requirement has a failing or erring case.
-fn failing_pairs(results: &Path) -> Result<std::collections::BTreeSet<(String, String)>> {
+fn failing_pairs(results: &Path) -> Result<BTreeSet<(String, String)>> {
     use sbx_harness::model::Verdict;
     let bad = |v: Verdict| matches!(v, Verdict::Fail | Verdict::Error);
     let run = read_results(results)?;
     let sut = run.suts.first().context("the run has no sandbox")?;
-    let failing_cases: std::collections::BTreeSet<&str> = sut
+    let failing_cases: BTreeSet<&str> = sut
         .cases
         .iter()
         .filter(|c| bad(c.verdict))
@@ -580,7 +639,7 @@ fn cargo_mutants(scopes: &Scopes) -> Command {
 
 /// The keys (`cargo_mutants_report::key`) of every mutant cargo-mutants makes of this
 /// checkout: the committed report drops rows of mutants the code no longer has.
-fn current_keys(root: &Path, scopes: &Scopes) -> Result<std::collections::BTreeSet<String>> {
+fn current_keys(root: &Path, scopes: &Scopes) -> Result<BTreeSet<String>> {
     ensure_installed()?;
     let out = cargo_mutants(scopes)
         .arg("--list")
@@ -591,7 +650,7 @@ fn current_keys(root: &Path, scopes: &Scopes) -> Result<std::collections::BTreeS
     if !out.status.success() {
         bail!("cargo mutants --list failed ({})", out.status);
     }
-    let keys: std::collections::BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+    let keys: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(crate::cargo_mutants_report::key)

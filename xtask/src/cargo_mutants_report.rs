@@ -426,7 +426,8 @@ pub fn markdown(rows: &BTreeMap<String, Row>, survivors: &Survivors, target: &Ta
          cargo-mutants mutates the sandbox's crates one function at a time; the conformance \
          suite is the oracle (`xtask/tests/mutant_oracle.rs`), on the cases the mutated file \
          can affect (`conformance/mutants/scopes.toml`). A mutant is caught when the oracle \
-         names a requirement that failed; a survivor is judged in \
+         names a requirement that failed, and failed again when its cases ran once more (a \
+         failure the machine's load caused once does not count); a survivor is judged in \
          `conformance/mutants/survivors.toml`, as equivalent (and why) or as a gap (and its \
          follow-up). Runs are merged: each row keeps its newest judgement and the commit it \
          was judged at. Rows judged at an older commit may have moved or changed.\n\n",
