@@ -158,6 +158,8 @@ vocabulary! {
         /// The plugin's process was started again sooner after a fault than the policy's
         /// backoff.
         RestartedWithoutBackoff = "restarted_without_backoff",
+        /// The processes that run the plugin held more threads than its policy allows.
+        ThreadsBeyondPolicy = "threads_beyond_policy",
     }
 }
 

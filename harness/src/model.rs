@@ -104,6 +104,9 @@ pub enum HarmKind {
     /// The plugin's process was started again sooner after the call that faulted than the
     /// policy's backoff.
     RestartedWithoutBackoff,
+    /// The processes that run the plugin held more threads (and processes) than its policy
+    /// allows, beyond the few a host keeps in them of its own.
+    ThreadsBeyondPolicy,
 }
 
 impl HarmKind {
@@ -132,6 +135,7 @@ impl HarmKind {
         HarmKind::HostArgumentsHanded,
         HarmKind::RestartedBeyondPolicy,
         HarmKind::RestartedWithoutBackoff,
+        HarmKind::ThreadsBeyondPolicy,
     ];
 
     /// The word used in metadata and files.
@@ -160,6 +164,7 @@ impl HarmKind {
             HarmKind::HostArgumentsHanded => "host_arguments_handed",
             HarmKind::RestartedBeyondPolicy => "restarted_beyond_policy",
             HarmKind::RestartedWithoutBackoff => "restarted_without_backoff",
+            HarmKind::ThreadsBeyondPolicy => "threads_beyond_policy",
         }
     }
 

@@ -39,6 +39,9 @@ pub struct TreeFacts {
     pub max_fds: u64,
     /// Threads of the process that had the most.
     pub max_threads: u64,
+    /// Threads of the processes that run the plugin, all together (its processes count
+    /// once each, as their main threads).
+    pub plugin_threads: u64,
     /// Processes below the adapter holding the host's descriptor of the secret.
     pub bait_holders: u64,
 }
@@ -80,6 +83,14 @@ pub fn tree_peak_rss_kib(adapter: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// Threads of `pids` together, those still there.
+pub fn threads_of(pids: &[i32]) -> u64 {
+    pids.iter()
+        .filter_map(|&pid| status(pid))
+        .map(|s| s.threads)
+        .sum()
+}
+
 /// `/proc/PID/status`, when the process is still there.
 fn status(pid: i32) -> Option<procfs::process::Status> {
     procfs::process::Process::new(pid).ok()?.status().ok()
@@ -91,6 +102,7 @@ pub fn tree_facts(adapter: i32, secret: &Path) -> TreeFacts {
         zombies: 0,
         max_fds: 0,
         max_threads: 0,
+        plugin_threads: 0,
         bait_holders: 0,
     };
     let mut pids: Vec<(i32, String)> = descendants(adapter)

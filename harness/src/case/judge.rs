@@ -30,6 +30,8 @@ pub struct Bounds {
     pub stored_mib: u64,
     /// Threads of one process of the case beyond the policy's.
     pub thread_margin: u64,
+    /// Threads of the processes that run the plugin, all together, beyond the policy's.
+    pub plugin_thread_margin: u64,
     /// Descriptors of one process of the case beyond the policy's.
     pub fd_margin: u64,
     /// Zombie processes under the adapter at once.
@@ -456,6 +458,15 @@ fn look_at_effects(case: &Case, obs: &Observations, bounds: &Bounds, h: &mut Vec
             format!(
                 "a process of the case had {} threads (policy {})",
                 tree.max_threads, limits.threads
+            ),
+        ));
+    }
+    if tree.plugin_threads > u64::from(limits.threads) + bounds.plugin_thread_margin {
+        h.push(harm(
+            HarmKind::ThreadsBeyondPolicy,
+            format!(
+                "the processes that run the plugin had {} threads together (policy {})",
+                tree.plugin_threads, limits.threads
             ),
         ));
     }
@@ -963,6 +974,23 @@ mod tests {
             |_, o, b| o.tree.max_threads = 32 + b.thread_margin + 1,
             Verdict::Fail,
             Some(HarmKind::ResourceExhausted),
+        ),
+        (
+            "the plugin's threads at the line",
+            |c, o, b| {
+                o.tree.plugin_threads = u64::from(c.policy.limits.threads) + b.plugin_thread_margin
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "the plugin's threads beyond",
+            |c, o, b| {
+                o.tree.plugin_threads =
+                    u64::from(c.policy.limits.threads) + b.plugin_thread_margin + 1
+            },
+            Verdict::Fail,
+            Some(HarmKind::ThreadsBeyondPolicy),
         ),
         (
             "zombies below",

@@ -22,7 +22,7 @@ use crate::handed::{Handed, HostMarks, PluginImage, census, plugin_processes};
 use crate::model::{CaseResult, Harm, HarmKind, Measured, Outcome, Verdict};
 use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_files, token};
 use crate::package::PackageForm;
-use crate::procfs::{TreeFacts, tree_cpu_ms, tree_facts, tree_pids};
+use crate::procfs::{TreeFacts, threads_of, tree_cpu_ms, tree_facts, tree_pids};
 use crate::protocol::{
     ErrorKind, Feature, HelloResult, InvokeResult, Op, PROTOCOL_VERSION, Policy, Termination,
     encode_bytes,
@@ -312,6 +312,12 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         ..Observations::default()
     };
     let mut notes = std::mem::take(&mut run.notes);
+    if obs.tree.plugin_threads > 0 {
+        notes.push(format!(
+            "the processes that ran the plugin held at most {} threads together (policy {})",
+            obs.tree.plugin_threads, case.policy.limits.threads
+        ));
+    }
     // Before the adapter exits: what it holds for its plugins, not what it leaves behind.
     obs.stored_bytes = scratch.work_bytes();
     let finished = session.finish(Duration::from_secs(5));
@@ -477,10 +483,12 @@ impl Run<'_> {
     fn look_at_tree(&mut self, secret: &Path) {
         let adapter = self.session.adapter_pid;
         let now = tree_facts(adapter, secret);
+        let plugin_threads = threads_of(&self.plugin_pids());
         let t = &mut self.tree;
         t.zombies = t.zombies.max(now.zombies);
         t.max_fds = t.max_fds.max(now.max_fds);
         t.max_threads = t.max_threads.max(now.max_threads);
+        t.plugin_threads = t.plugin_threads.max(plugin_threads);
         t.bait_holders = t.bait_holders.max(now.bait_holders);
     }
 
