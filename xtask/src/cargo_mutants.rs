@@ -405,29 +405,37 @@ fn read_results(results: &Path) -> Result<sbx_harness::model::RunResult> {
 }
 
 /// The (requirement, case) pairs of a run's results in which a failing or erring
-/// requirement has a failing or erring case.
+/// requirement (gaps aside) has a failing or erring case: one of its own, or any case with
+/// a harm that `conformance/harms.toml` says breaks it wherever it is seen.
 fn failing_pairs(results: &Path) -> Result<BTreeSet<(String, String)>> {
-    use sbx_harness::model::Verdict;
-    let bad = |v: Verdict| matches!(v, Verdict::Fail | Verdict::Error);
+    let catalog = sbx_conformance::catalog::parse(sbx_conformance::catalog::CATALOG)?;
+    let harms = sbx_conformance::harms::HarmMap::parse(sbx_conformance::harms::HARMS, &catalog)?;
     let run = read_results(results)?;
     let sut = run.suts.first().context("the run has no sandbox")?;
-    let failing_cases: BTreeSet<&str> = sut
-        .cases
-        .iter()
-        .filter(|c| bad(c.verdict))
-        .map(|c| c.case.as_str())
-        .collect();
-    Ok(sut
-        .requirements
-        .iter()
-        .filter(|r| bad(r.verdict) && !r.gap)
-        .flat_map(|r| {
-            r.cases
+    Ok(pairs_failing(sut, &harms))
+}
+
+/// [`failing_pairs`] of one sandbox's results.
+fn pairs_failing(
+    sut: &sbx_harness::model::SutResult,
+    harms: &sbx_conformance::harms::HarmMap,
+) -> BTreeSet<(String, String)> {
+    use sbx_harness::model::Verdict;
+    let bad = |v: Verdict| matches!(v, Verdict::Fail | Verdict::Error);
+    let mut pairs = BTreeSet::new();
+    for r in sut.requirements.iter().filter(|r| bad(r.verdict) && !r.gap) {
+        for c in sut.cases.iter().filter(|c| bad(c.verdict)) {
+            let its_own = r.cases.contains(&c.case);
+            let breaks_it = c
+                .harm
                 .iter()
-                .filter(|c| failing_cases.contains(c.as_str()))
-                .map(|c| (r.id.clone(), c.clone()))
-        })
-        .collect())
+                .any(|h| harms.named(h.kind).any(|id| id == r.id));
+            if its_own || breaks_it {
+                pairs.insert((r.id.clone(), c.case.clone()));
+            }
+        }
+    }
+    pairs
 }
 
 /// The requirements a run's results fail or err on (gaps aside): what catches a mutant,
@@ -729,6 +737,63 @@ mod tests {
         assert_eq!(
             pristine_dir(Path::new("/r"), "seccomp,landlock"),
             Path::new("/r/target/cargo-mutants/pristine-seccomp-landlock")
+        );
+    }
+
+    #[test]
+    fn a_requirement_fails_through_its_own_cases_and_through_harm_that_breaks_it() {
+        let catalog = sbx_conformance::catalog::parse(sbx_conformance::catalog::CATALOG)
+            .expect("the catalog parses");
+        let harms = sbx_conformance::harms::HarmMap::parse(sbx_conformance::harms::HARMS, &catalog)
+            .expect("the harm map parses");
+        let case = |name: &str, verdict: &str, harm: &str| {
+            let harm = if harm.is_empty() {
+                serde_json::json!([])
+            } else {
+                serde_json::json!([{ "kind": harm, "detail": "seen" }])
+            };
+            serde_json::json!({
+                "case": name, "verdict": verdict, "reason": "", "harm": harm,
+                "outcome": { "kind": "survived", "status": 0 }, "expected": null,
+                "expectation_met": null, "protocol_errors": [], "notes": [],
+                "measured": { "wall_ms": 0, "cpu_ms": 0, "peak_rss_kib": 0,
+                              "stdout_bytes": 0, "stderr_bytes": 0 },
+                "waived": null
+            })
+        };
+        let requirement = |id: &str, verdict: &str, cases: &[&str]| {
+            serde_json::json!({
+                "id": id, "rfc": "MUST", "level": 1, "verdict": verdict, "gap": false,
+                "cases": cases, "reason": "", "waived": null
+            })
+        };
+        let sut: sbx_harness::model::SutResult = serde_json::from_value(serde_json::json!({
+            "sut": { "name": "reference", "role": "candidate", "adapter": "", "features": [] },
+            "self_test": [],
+            "certified_level": 0,
+            "requirements": [
+                requirement("RES-013", "fail", &["hog"]),
+                requirement("PROC-003", "fail", &["bomb"]),
+                requirement("PROC-004", "pass", &["tracer"]),
+            ],
+            "cases": [
+                case("hog", "fail", "threads_beyond_policy"),
+                case("bomb", "pass", ""),
+                case("tracer", "fail", "threads_beyond_policy"),
+            ],
+        }))
+        .expect("a sandbox's results");
+        let pairs: Vec<(String, String)> = pairs_failing(&sut, &harms).into_iter().collect();
+        // PROC-003 fails through a case of another requirement, by the harm that breaks it;
+        // a passing requirement is no pair, whatever its cases saw.
+        assert_eq!(
+            pairs,
+            [
+                ("PROC-003", "hog"),
+                ("PROC-003", "tracer"),
+                ("RES-013", "hog")
+            ]
+            .map(|(r, c)| (r.to_owned(), c.to_owned()))
         );
     }
 
