@@ -160,6 +160,8 @@ vocabulary! {
         RestartedWithoutBackoff = "restarted_without_backoff",
         /// The processes that run the plugin held more threads than its policy allows.
         ThreadsBeyondPolicy = "threads_beyond_policy",
+        /// An answer carried more output than the policy's output bound.
+        OutputBeyondPolicy = "output_beyond_policy",
     }
 }
 

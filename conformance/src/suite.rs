@@ -57,6 +57,9 @@ struct CaseFile {
     input: Option<String>,
     /// What a benign plugin's call must answer, as text.
     output: Option<String>,
+    /// Instead of `output`: the call must answer this text repeated up to the policy's
+    /// output bound, and cut there (a plugin that fills every byte it is given room for).
+    output_fills_bound: Option<String>,
     /// The plugin whose binary replaces a `swapped_after_load` package's once it is loaded.
     swap_in: Option<String>,
     /// Capabilities revoked while the attack call runs, `revoke_after_ms` into it.
@@ -180,6 +183,16 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         if sbx_adversarial_plugins::get(name).is_none() {
             return Err(SuiteError::Unknown(format!(
                 "[case.{name}] names no plugin"
+            )));
+        }
+        if adjust.output.is_some() && adjust.output_fills_bound.is_some() {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] names both output and output_fills_bound"
+            )));
+        }
+        if adjust.output_fills_bound.as_deref() == Some("") {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] output_fills_bound repeats no text"
             )));
         }
         if let Some(other) = &adjust.swap_in
@@ -380,6 +393,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             )
         });
     let settle = Duration::from_millis(adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms));
+    let output_bytes = policy.limits.output_bytes;
     SuiteCase {
         case: Case {
             id: spec.name.to_owned(),
@@ -422,7 +436,14 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 capabilities: adjust.revoke.clone(),
             }),
             expected: Some(expected),
-            expected_output: adjust.output.as_ref().map(|o| o.clone().into_bytes()),
+            expected_output: adjust
+                .output
+                .as_ref()
+                .map(|o| o.clone().into_bytes())
+                .or_else(|| {
+                    let text = adjust.output_fills_bound.as_ref()?;
+                    Some(text.bytes().cycle().take(output_bytes as usize).collect())
+                }),
             exception_ends_s: adjust.exception_ends_s,
             faults_before_call: adjust.fault_input.as_ref().map(|input| FaultsBeforeCall {
                 input: input.clone().into_bytes(),
@@ -540,6 +561,26 @@ mod tests {
         assert!(matches!(settings(&bad), Err(SuiteError::Parse(_))));
         let bad = CASES.replace("cpu_percent = 20", "cpu_percent = 0");
         assert!(matches!(settings(&bad), Err(SuiteError::Invalid(_))));
+    }
+
+    #[test]
+    fn an_answer_that_fills_the_bound_is_the_text_repeated_to_it() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let fill = all.iter().find(|c| c.case.id == "output_fill").unwrap();
+        let expected = fill.case.expected_output.as_deref().unwrap();
+        assert_eq!(expected.len(), s.policy.limits.output_bytes as usize);
+        assert!(expected.starts_with(b"abcdefghijklmnopqrstuvwxyzabc"));
+        let both = CASES.replace(
+            "[case.output_fill]",
+            "[case.output_fill]\noutput = \"conformance\"",
+        );
+        assert!(matches!(settings(&both), Err(SuiteError::Invalid(_))));
+        let empty = CASES.replace(
+            "output_fills_bound = \"abcdefghijklmnopqrstuvwxyz\"  #",
+            "output_fills_bound = \"\"  #",
+        );
+        assert!(matches!(settings(&empty), Err(SuiteError::Invalid(_))));
     }
 
     #[test]

@@ -107,6 +107,8 @@ pub enum HarmKind {
     /// The processes that run the plugin held more threads (and processes) than its policy
     /// allows, beyond the few a host keeps in them of its own.
     ThreadsBeyondPolicy,
+    /// An answer of the plugin's carried more output than its policy's `output_bytes`.
+    OutputBeyondPolicy,
 }
 
 impl HarmKind {
@@ -136,6 +138,7 @@ impl HarmKind {
         HarmKind::RestartedBeyondPolicy,
         HarmKind::RestartedWithoutBackoff,
         HarmKind::ThreadsBeyondPolicy,
+        HarmKind::OutputBeyondPolicy,
     ];
 
     /// The word used in metadata and files.
@@ -165,6 +168,7 @@ impl HarmKind {
             HarmKind::RestartedBeyondPolicy => "restarted_beyond_policy",
             HarmKind::RestartedWithoutBackoff => "restarted_without_backoff",
             HarmKind::ThreadsBeyondPolicy => "threads_beyond_policy",
+            HarmKind::OutputBeyondPolicy => "output_beyond_policy",
         }
     }
 

@@ -544,7 +544,7 @@ impl Run<'_> {
             && bytes.len() > limit as usize
         {
             self.harm.push(harm(
-                HarmKind::ResourceExhausted,
+                HarmKind::OutputBeyondPolicy,
                 format!(
                     "the host answered a call with {} bytes of output (policy {limit})",
                     bytes.len()
