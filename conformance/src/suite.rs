@@ -73,6 +73,10 @@ struct CaseFile {
     audit_denials: Option<u32>,
     /// Check the audit log for at least this many limits hit.
     audit_limit_hits: Option<u32>,
+    /// Check the audit log for each restart the policy allows, then the limit hit and
+    /// the quarantine, once the restarts run out (`restart`'s `max_restarts`).
+    #[serde(default)]
+    audit_restarts_run_out: bool,
     /// The policy's CPU rate cap for this case, percent of one CPU.
     cpu_percent: Option<u32>,
     /// Host services the policy grants by a time-bound exception ...
@@ -183,6 +187,11 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         if sbx_adversarial_plugins::get(name).is_none() {
             return Err(SuiteError::Unknown(format!(
                 "[case.{name}] names no plugin"
+            )));
+        }
+        if adjust.audit_restarts_run_out && adjust.restart.is_none() {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] audit_restarts_run_out without a restart policy"
             )));
         }
         if adjust.output.is_some() && adjust.output_fills_bound.is_some() {
@@ -326,7 +335,10 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
         needs.push(Feature::Broker);
     }
     // A case that reads the audit log needs an adapter that has one.
-    if (adjust.audit_terminated || adjust.audit_denials.is_some())
+    if (adjust.audit_terminated
+        || adjust.audit_denials.is_some()
+        || adjust.audit_limit_hits.is_some()
+        || adjust.audit_restarts_run_out)
         && !needs.contains(&Feature::Audit)
     {
         needs.push(Feature::Audit);
@@ -425,12 +437,17 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 || spec.evidence.contains(&Evidence::ChannelCorrupted),
             audit: (adjust.audit_terminated
                 || adjust.audit_denials.is_some()
-                || adjust.audit_limit_hits.is_some())
-            .then_some(AuditCheck {
-                terminated: adjust.audit_terminated,
-                denials: adjust.audit_denials.unwrap_or(0),
-                limit_hits: adjust.audit_limit_hits.unwrap_or(0),
-            }),
+                || adjust.audit_limit_hits.is_some()
+                || adjust.audit_restarts_run_out)
+                .then_some(AuditCheck {
+                    terminated: adjust.audit_terminated,
+                    denials: adjust.audit_denials.unwrap_or(0),
+                    limit_hits: adjust.audit_limit_hits.unwrap_or(0),
+                    restarts_run_out: adjust
+                        .restart
+                        .filter(|_| adjust.audit_restarts_run_out)
+                        .map(|r| r.max_restarts),
+                }),
             revoke_during_call: (!adjust.revoke.is_empty()).then(|| RevokeDuringCall {
                 after: Duration::from_millis(adjust.revoke_after_ms.unwrap_or(0)),
                 capabilities: adjust.revoke.clone(),
@@ -581,6 +598,25 @@ mod tests {
             "output_fills_bound = \"\"  #",
         );
         assert!(matches!(settings(&empty), Err(SuiteError::Invalid(_))));
+    }
+
+    #[test]
+    fn restarts_that_run_out_are_read_from_the_audit_with_the_policys_count() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let case = &all
+            .iter()
+            .find(|c| c.case.id == "audit_restarts_run_out")
+            .unwrap()
+            .case;
+        let allowed = case.policy.restart.map(|r| r.max_restarts);
+        assert_eq!(case.audit.and_then(|a| a.restarts_run_out), allowed);
+        assert!(case.needs.contains(&Feature::Audit) && case.needs.contains(&Feature::Restarts));
+        let without = CASES.replace(
+            "[case.audit_restarts_run_out]\nrestart = { max_restarts = 2, window_s = 60, backoff_ms = 100 }",
+            "[case.audit_restarts_run_out]",
+        );
+        assert!(matches!(settings(&without), Err(SuiteError::Invalid(_))));
     }
 
     #[test]

@@ -200,6 +200,9 @@ pub struct AuditCheck {
     pub denials: u32,
     /// At least this many `limit_hit` records (a quota or rate the plugin ran into).
     pub limit_hits: u32,
+    /// The host's restarts of the plugin run out after this many: one `restart` record
+    /// each, then a `limit_hit` of `restarts` and a `quarantined` record naming them.
+    pub restarts_run_out: Option<u32>,
 }
 
 /// Calls sent before the call judged, each of which makes the plugin fault.
@@ -1071,6 +1074,46 @@ fn audit_gaps(
             check.denials
         ));
     }
+    if let Some(allowed) = check.restarts_run_out {
+        gaps.extend(restart_gaps(allowed, records));
+    }
+    gaps
+}
+
+/// What the audit `records` lack of a plugin whose `allowed` restarts ran out: a record of
+/// each restart, the limit it hit, and its quarantine with the restarts made.
+fn restart_gaps(allowed: u32, records: &[serde_json::Value]) -> Vec<String> {
+    let event = |r: &&serde_json::Value| r.get("event").and_then(|e| e.as_str()).map(str::to_owned);
+    let restarts = records
+        .iter()
+        .filter(|r| event(r).as_deref() == Some("restart"))
+        .count();
+    let mut gaps = Vec::new();
+    if restarts != allowed as usize {
+        gaps.push(format!(
+            "the policy's {allowed} restart(s) ran out and the audit records {restarts} restart(s)"
+        ));
+    }
+    let limit_hit = records.iter().any(|r| {
+        event(&r).as_deref() == Some("limit_hit")
+            && r.get("limit").and_then(|l| l.as_str()) == Some("restarts")
+    });
+    if !limit_hit {
+        gaps.push("the restarts ran out and the audit records no limit hit of restarts".into());
+    }
+    let quarantined: Vec<Option<u64>> = records
+        .iter()
+        .filter(|r| event(r).as_deref() == Some("quarantined"))
+        .map(|r| r.get("restarts").and_then(|n| n.as_u64()))
+        .collect();
+    match quarantined.as_slice() {
+        [] => gaps.push("the restarts ran out and the audit records no quarantine".into()),
+        [Some(n)] if *n == u64::from(allowed) => {}
+        _ => gaps.push(format!(
+            "the plugin was stopped for good after {allowed} restart(s) and the audit's \
+             quarantine records name {quarantined:?}"
+        )),
+    }
     gaps
 }
 
@@ -1131,4 +1174,36 @@ fn attack_input(cx: &Cx<'_>, adapter_pid: i32) -> Vec<u8> {
         text.push_str(&format!("{key}={value}\n"));
     }
     text.into_bytes()
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::restart_gaps;
+
+    #[test]
+    fn restarts_that_run_out_are_recorded_each_and_the_quarantine_names_them() {
+        let whole = [
+            json!({"event": "restart", "attempt": 1}),
+            json!({"event": "restart", "attempt": 2}),
+            json!({"event": "limit_hit", "limit": "restarts", "value": 3, "max": 2}),
+            json!({"event": "quarantined", "restarts": 2}),
+        ];
+        assert!(restart_gaps(2, &whole).is_empty());
+        // Each record missing, or naming the wrong count, is a gap of its own.
+        for (i, why) in [(0, "restart"), (2, "limit hit"), (3, "no quarantine")] {
+            let mut less = whole.to_vec();
+            less.remove(i);
+            let gaps = restart_gaps(2, &less);
+            assert_eq!(gaps.len(), 1, "{gaps:?}");
+            assert!(gaps[0].contains(why), "{gaps:?}");
+        }
+        let mut miscounted = whole.to_vec();
+        miscounted[3] = json!({"event": "quarantined", "restarts": 3});
+        assert!(restart_gaps(2, &miscounted)[0].contains("quarantine records name"));
+        let mut other_limit = whole.to_vec();
+        other_limit[2] = json!({"event": "limit_hit", "limit": "storage"});
+        assert!(restart_gaps(2, &other_limit)[0].contains("no limit hit of restarts"));
+    }
 }
