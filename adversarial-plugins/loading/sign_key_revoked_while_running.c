@@ -4,7 +4,9 @@
  * "key_revoked_while_running"). Its call starts a thread that logs a heartbeat
  * every 20 ms for a minute, then answers. Trust in the key is gone from the
  * revocation on: a sandbox that only refuses the key at later loads leaves the
- * plugin running, and its heartbeats keep coming and its next call is served.
+ * plugin running, and its heartbeats keep coming and its next call is served. Nor may
+ * the revoked code run once more on its way out: its shutdown, which a sandbox that
+ * ends the plugin gracefully instead of killing it calls, reports that it ran.
  */
 #include "attack.h"
 
@@ -44,4 +46,14 @@ static sbx_status attack(const atk_input *in, atk_out *out)
     return SBX_OK;
 }
 
-ATK_INVOKE_PLUGIN(attack)
+SBX_DECLARE_PLUGIN_ABI();
+ATK_DEFAULT_INIT()
+ATK_DEFAULT_INVOKE(attack)
+
+void sbx_plugin_shutdown(void)
+{
+    static const char line[] = "GAINED sbx_plugin_shutdown ran after its signer's key was revoked";
+    if (atk_host != NULL) {
+        atk_host->log(atk_host->ctx, SBX_LOG_INFO, line, sizeof line - 1);
+    }
+}

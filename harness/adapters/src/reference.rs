@@ -860,6 +860,11 @@ impl Backend for Reference {
         }
         // The host kills and reaps what the key signed, and refuses it at every later load.
         let stopped = self.host().revoke_key(key).map_err(host_error)?;
+        // And what they logged until they ended: a record made after the revocation is the
+        // revoked code running, which the harness must be told of.
+        for handle in &hosted {
+            let _ = self.after(handle, Ok(Value::Null));
+        }
         let mut handles = Vec::new();
         for handle in hosted {
             let Some(loaded) = self.plugins.get_mut(&handle) else {
