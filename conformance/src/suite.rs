@@ -57,6 +57,9 @@ struct CaseFile {
     input: Option<String>,
     /// What a benign plugin's call must answer, as text.
     output: Option<String>,
+    /// How many log records a benign plugin's call writes, each of which must reach the
+    /// host.
+    logs: Option<usize>,
     /// Instead of `output`: the call must answer this text repeated up to the policy's
     /// output bound, and cut there (a plugin that fills every byte it is given room for).
     output_fills_bound: Option<String>,
@@ -461,6 +464,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                     let text = adjust.output_fills_bound.as_ref()?;
                     Some(text.bytes().cycle().take(output_bytes as usize).collect())
                 }),
+            expected_logs: adjust.logs,
             exception_ends_s: adjust.exception_ends_s,
             faults_before_call: adjust.fault_input.as_ref().map(|input| FaultsBeforeCall {
                 input: input.clone().into_bytes(),

@@ -21,6 +21,8 @@ use crate::procfs::TreeFacts;
 pub struct Bounds {
     /// Log records of the plugin a host may pass on in one case.
     pub log_records: usize,
+    /// Bytes of the plugin's log messages a host may pass on in one case, KiB.
+    pub log_kib: usize,
     /// Growth of the case's peak resident size (MiB) over the largest process before a
     /// package's load that shows the package's payload ran.
     pub refused_code_rss_growth_mib: u64,
@@ -75,6 +77,8 @@ pub struct Observations {
     pub logs_after_key_revocation: usize,
     /// Log records of the plugin the host passed on in all.
     pub logs_passed_on: usize,
+    /// Bytes of those records' messages.
+    pub log_bytes_passed_on: usize,
     /// The session kept no more events: `logs_passed_on` is a floor.
     pub events_full: bool,
     /// The process tree at its worst.
@@ -312,6 +316,18 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
                 if obs.events_full { "at least " } else { "" },
                 obs.logs_passed_on,
                 bounds.log_records
+            ),
+        ));
+    }
+    if obs.log_bytes_passed_on > bounds.log_kib << 10 {
+        h.push(harm(
+            HarmKind::ResourceExhausted,
+            format!(
+                "the host passed on {}{} KiB of the plugin's log messages (the suite allows {} \
+                 KiB per case)",
+                if obs.events_full { "at least " } else { "" },
+                obs.log_bytes_passed_on >> 10,
+                bounds.log_kib
             ),
         ));
     }
@@ -653,6 +669,15 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
                 .map(|a| String::from_utf8_lossy(&a[..a.len().min(80)]).into_owned()),
             String::from_utf8_lossy(expected)
         );
+    } else if let Some(expected) = case.expected_logs.filter(|_| !case.hostile)
+        && obs.logs_passed_on < expected
+    {
+        result.verdict = Verdict::Fail;
+        result.reason = format!(
+            "a benign plugin was not served: it wrote {expected} log record(s) and the host \
+             passed on {}",
+            obs.logs_passed_on
+        );
     } else if let Some(form) = case
         .package
         // A manifest asking for what only an exception grants may be refused: whether the
@@ -835,6 +860,7 @@ mod tests {
             reload: false,
             expected: None,
             expected_output: None,
+            expected_logs: None,
             exception_ends_s: None,
             faults_before_call: None,
             inert: None,
@@ -1140,6 +1166,18 @@ mod tests {
             Some(HarmKind::ResourceExhausted),
         ),
         (
+            "log bytes at the line",
+            |_, o, b| o.log_bytes_passed_on = b.log_kib << 10,
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "log bytes beyond",
+            |_, o, b| o.log_bytes_passed_on = (b.log_kib << 10) + 1,
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
+        ),
+        (
             "payload peak below",
             |c, o, b| {
                 c.package = Some(PackageForm::SwappedAfterLoad);
@@ -1296,6 +1334,26 @@ mod tests {
                 c.hostile = false;
                 c.expected_output = Some(b"conformance".to_vec());
                 o.answer = Some(Vec::new());
+            },
+            Verdict::Fail,
+            None,
+        ),
+        (
+            "benign logs passed on",
+            |c, o, _b| {
+                c.hostile = false;
+                c.expected_logs = Some(3);
+                o.logs_passed_on = 3;
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "benign logs dropped",
+            |c, o, _b| {
+                c.hostile = false;
+                c.expected_logs = Some(3);
+                o.logs_passed_on = 2;
             },
             Verdict::Fail,
             None,

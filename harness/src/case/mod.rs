@@ -183,6 +183,9 @@ pub struct Case {
     /// For a benign plugin: what its call must answer (a sandbox that answers other bytes
     /// did not serve it).
     pub expected_output: Option<Vec<u8>>,
+    /// For a benign plugin: how many log records its call writes, all within any rate; a
+    /// sandbox that passes on fewer did not serve it.
+    pub expected_logs: Option<usize>,
     /// The attack cannot do harm on this system under any sandbox (what it needs is
     /// missing here): why. A mutant is then held to the reference's reaction, the only
     /// evidence of its missing layer this system can give.
@@ -305,6 +308,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
             .events_at_key_revocation
             .map_or(0, |at| run.target_logs_since(at)),
         logs_passed_on: run.target_logs_since(0),
+        log_bytes_passed_on: run.target_log_messages(0).map(str::len).sum(),
         events_full: run.session.events.len() >= crate::session::MAX_EVENTS,
         corrupted_after_load: run.corrupted_after_load,
         malformed: run.malformed,
@@ -315,6 +319,12 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         ..Observations::default()
     };
     let mut notes = std::mem::take(&mut run.notes);
+    if obs.logs_passed_on > 0 {
+        notes.push(format!(
+            "the host passed on {} log record(s) of the plugin, {} bytes",
+            obs.logs_passed_on, obs.log_bytes_passed_on
+        ));
+    }
     if obs.tree.plugin_threads > 0 {
         notes.push(format!(
             "the processes that ran the plugin held at most {} threads together (policy {})",
@@ -427,13 +437,21 @@ struct Run<'a> {
 impl Run<'_> {
     /// Log records of the target among the events from the `at`-th on.
     fn target_logs_since(&self, at: usize) -> usize {
+        self.target_log_messages(at).count()
+    }
+
+    /// The messages of the target's log records among the session's events from index
+    /// `at` on.
+    fn target_log_messages(&self, at: usize) -> impl Iterator<Item = &str> {
         let events = &self.session.events;
         events[at.min(events.len())..]
             .iter()
-            .filter(
-                |e| matches!(e, crate::protocol::Event::Log { plugin, .. } if plugin == "target"),
-            )
-            .count()
+            .filter_map(|e| match e {
+                crate::protocol::Event::Log {
+                    plugin, message, ..
+                } if plugin == "target" => Some(message.as_str()),
+                _ => None,
+            })
     }
 
     /// Records harm when the case's processes used more CPU since `started` (when they

@@ -71,6 +71,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         reload: false,
         expected: Some(expected),
         expected_output: None,
+        expected_logs: None,
         exception_ends_s: None,
         faults_before_call: None,
         inert: None,
