@@ -192,9 +192,16 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                 "[case.{name}] names no plugin"
             )));
         }
-        if adjust.audit_restarts_run_out && adjust.restart.is_none() {
+        if adjust.audit_restarts_run_out && adjust.restart.is_none_or(|r| r.max_restarts == 0) {
+            // With none allowed, quarantine is the policy itself, not a limit run into.
             return Err(SuiteError::Invalid(format!(
-                "[case.{name}] audit_restarts_run_out without a restart policy"
+                "[case.{name}] audit_restarts_run_out without a policy that allows a restart"
+            )));
+        }
+        let benign = sbx_adversarial_plugins::get(name).is_some_and(|p| !p.hostile);
+        if !benign && (adjust.output.is_some() || adjust.output_fills_bound.is_some()) {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] names what a hostile plugin must answer: only a benign one's is judged"
             )));
         }
         if adjust.output.is_some() && adjust.output_fills_bound.is_some() {
@@ -621,6 +628,24 @@ mod tests {
             "[case.audit_restarts_run_out]",
         );
         assert!(matches!(settings(&without), Err(SuiteError::Invalid(_))));
+        let none_allowed = CASES.replace(
+            "restart = { max_restarts = 2, window_s = 60, backoff_ms = 100 }  # two restarts, then",
+            "restart = { max_restarts = 0, window_s = 60, backoff_ms = 100 }  # two restarts, then",
+        );
+        assert_ne!(none_allowed, CASES);
+        assert!(matches!(
+            settings(&none_allowed),
+            Err(SuiteError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn only_a_benign_plugin_is_told_what_to_answer() {
+        let hostile = CASES.replace(
+            "[case.res_cpp_thread_spin]",
+            "[case.res_cpp_thread_spin]\noutput = \"conformance\"",
+        );
+        assert!(matches!(settings(&hostile), Err(SuiteError::Invalid(_))));
     }
 
     #[test]

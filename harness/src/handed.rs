@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
-use procfs::process::{FDTarget, MMapPath, MemoryMap, Process};
+use procfs::process::{FDTarget, MMPermissions, MMapPath, MemoryMap, Process};
 
 use crate::model::HarmKind;
 
@@ -81,7 +81,8 @@ pub enum PluginImage {
 
 /// The processes among `pids` that map the plugin file `plugin`: the same inode (and
 /// device, or path: an overlay file system shows another device in maps than stat does),
-/// or, for [`PluginImage::FileOrMemfd`], any memfd.
+/// or, for [`PluginImage::FileOrMemfd`], code from any memfd (an executable mapping: a
+/// host's own memfds, shared-memory rings or buffers, hold data only).
 pub fn plugin_processes(pids: &[i32], plugin: &Path, image: PluginImage) -> Vec<i32> {
     let Ok(meta) = std::fs::metadata(plugin) else {
         return Vec::new();
@@ -97,6 +98,7 @@ pub fn plugin_processes(pids: &[i32], plugin: &Path, image: PluginImage) -> Vec<
         };
         map.inode == meta.ino() && (map.dev == wanted_dev || path == Some(plugin))
             || image == PluginImage::FileOrMemfd
+                && map.perms.contains(MMPermissions::EXECUTE)
                 && path.is_some_and(|p| p.to_string_lossy().starts_with("/memfd:"))
     };
     pids.iter()

@@ -281,7 +281,7 @@ pub fn oracle() -> Result<()> {
     // Another layer may hide the defect: the file's own layer alone, against the
     // unmutated reference with that layer alone.
     if let Some(layers) = scopes.alone_for(&changed) {
-        eprintln!("mutant-oracle: every requirement run passes; again with {layers} alone");
+        eprintln!("mutant-oracle: no requirement failed twice; again with {layers} alone");
         let pristine = pristine_dir(&original, layers).join("results.json");
         // By requirement and case: a requirement the baseline fails through one case still
         // catches the mutant through another.
@@ -297,7 +297,7 @@ pub fn oracle() -> Result<()> {
             bail!("{CAUGHT}{}", failed.join(", "));
         }
     }
-    eprintln!("mutant-oracle: every requirement run passes");
+    eprintln!("mutant-oracle: no requirement failed twice");
     Ok(())
 }
 
@@ -333,6 +333,8 @@ impl Oracle<'_> {
             "mutant-oracle: {} failed; their cases once more",
             requirements_of(&first).join(", ")
         );
+        // Filter words match case names as substrings: a word may run a case more, never
+        // fewer.
         let again = judge(Some(&cases.into_iter().collect::<Vec<_>>().join(",")))?;
         let both: BTreeSet<(String, String)> = first.intersection(&again).cloned().collect();
         if both.len() < first.len() {

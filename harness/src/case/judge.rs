@@ -662,12 +662,18 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
         && obs.answer.as_deref() != Some(expected)
     {
         result.verdict = Verdict::Fail;
+        // The first bytes and the lengths: an expected answer may fill the policy's bound.
+        let shown = |b: &[u8]| {
+            format!(
+                "{:?} ({} bytes)",
+                String::from_utf8_lossy(&b[..b.len().min(80)]),
+                b.len()
+            )
+        };
         result.reason = format!(
-            "a benign plugin was not served: its call answered {:?}, not {:?}",
-            obs.answer
-                .as_deref()
-                .map(|a| String::from_utf8_lossy(&a[..a.len().min(80)]).into_owned()),
-            String::from_utf8_lossy(expected)
+            "a benign plugin was not served: its call answered {}, not {}",
+            obs.answer.as_deref().map_or("nothing".to_owned(), shown),
+            shown(expected)
         );
     } else if let Some(expected) = case.expected_logs.filter(|_| !case.hostile)
         && obs.logs_passed_on < expected
