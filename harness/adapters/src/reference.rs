@@ -17,8 +17,8 @@ use sbx_harness::protocol::{
 use sbx_host::host::{Host, HostConfig, HostError, HostRevoker};
 use sbx_host::plugin_policy::{PolicyStore, RestartPolicy};
 use sbx_host::{
-    Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, Plugin,
-    SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
+    Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, LogRecord,
+    Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
 };
 use sbx_package::TrustStore;
 use serde_json::Value;
@@ -540,7 +540,7 @@ impl Reference {
                 .plugins
                 .get_mut(name)
                 .and_then(|l| l.plugin.take())
-                .and_then(|p| p.kill().ok()),
+                .and_then(|mut p| p.kill().ok()),
         };
         match (record, self.plugins.get_mut(name)) {
             (Some(record), Some(loaded)) => {
@@ -590,19 +590,32 @@ impl Reference {
                 },
             }
         {
-            let new = total.saturating_sub(loaded.forwarded_logs);
-            let room = MAX_FORWARDED_LOGS.saturating_sub(loaded.forwarded_logs);
-            let take = new.min(room).min(logs.len() as u64) as usize;
-            for r in &logs[logs.len() - take..] {
-                self.events.push(Event::Log {
-                    plugin: name.to_owned(),
-                    level: r.level.clone(),
-                    message: r.message.clone(),
-                });
-            }
+            forward_logs(&mut self.events, name, loaded.forwarded_logs, total, &logs);
             loaded.forwarded_logs = total;
         }
         result.map_err(sandbox_error)
+    }
+}
+
+/// Forwards as events the newest of a plugin's kept log records `logs` not yet forwarded:
+/// of the `total` it has logged, those beyond the `forwarded` ones (bounded by
+/// [`MAX_FORWARDED_LOGS`] and by what is kept). `total` is then the forwarded count.
+fn forward_logs(
+    events: &mut Vec<Event>,
+    name: &str,
+    forwarded: u64,
+    total: u64,
+    logs: &[&LogRecord],
+) {
+    let new = total.saturating_sub(forwarded);
+    let room = MAX_FORWARDED_LOGS.saturating_sub(forwarded);
+    let take = new.min(room).min(logs.len() as u64) as usize;
+    for r in &logs[logs.len() - take..] {
+        events.push(Event::Log {
+            plugin: name.to_owned(),
+            level: r.level.clone(),
+            message: r.message.clone(),
+        });
     }
 }
 
@@ -832,7 +845,7 @@ impl Backend for Reference {
                 Err(e) => Err(host_error(e)),
             };
         }
-        let Some(p) = loaded.plugin.take() else {
+        let Some(mut p) = loaded.plugin.take() else {
             return Err(error(ErrorKind::Invalid, "plugin already unloaded"));
         };
         if let Some(t) = p.termination() {
@@ -843,6 +856,15 @@ impl Backend for Reference {
         } else {
             p.shutdown()
         };
+        // What it logged until it ended, its shutdown's records too.
+        let logs: Vec<&LogRecord> = p.logs().collect();
+        forward_logs(
+            &mut self.events,
+            name,
+            loaded.forwarded_logs,
+            p.stats().log_records,
+            &logs,
+        );
         match record {
             Ok(r) => Ok(serde_json::json!({ "termination": termination(&r) })),
             Err(e) => Err(sandbox_error(e)),

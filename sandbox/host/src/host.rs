@@ -135,15 +135,17 @@ impl Managed {
         Some(p)
     }
 
-    /// Ends the running process, if there is one, keeping its figures, its log records and
-    /// how it ended. Whether there was one.
+    /// Ends the running process, if there is one, keeping its figures, its log records (what
+    /// it logged while shutting down too) and how it ended. Whether there was one.
     fn stop_process(&mut self, how: Stop) -> bool {
-        let Some(p) = self.take_process() else {
+        let Some(mut p) = self.plugin.take() else {
             return false;
         };
-        if let Ok(record) = stop(p, how) {
+        if let Ok(record) = stop(&mut p, how) {
             self.ended = Some(record);
         }
+        self.plugin = Some(p);
+        self.take_process();
         true
     }
 }
@@ -417,7 +419,7 @@ impl Host {
             .remove(name)
             .ok_or_else(|| HostError::NotLoaded(name.into()))?;
         Ok(match m.plugin {
-            Some(p) => Some(stop(p, Stop::Gracefully)?),
+            Some(mut p) => Some(stop(&mut p, Stop::Gracefully)?),
             None => m.ended,
         })
     }
@@ -473,7 +475,7 @@ enum Stop {
 /// Ends `p`'s process. One that ended on its own (a fault) is only reaped, and its record
 /// returned. One in a final state cannot shut down: the kill is tried, and if the lifecycle
 /// refuses it, dropping the handle still ends the process.
-fn stop(p: Plugin, how: Stop) -> Result<TerminationRecord, SandboxError> {
+fn stop(p: &mut Plugin, how: Stop) -> Result<TerminationRecord, SandboxError> {
     if let Some(record) = p.termination() {
         return Ok(record.clone());
     }

@@ -478,8 +478,9 @@ impl Plugin {
     }
 
     /// Graceful shutdown: `sbx_plugin_shutdown`, then the process exits. A plugin that does
-    /// not finish within the shutdown deadline is killed. Ends in Terminated.
-    pub fn shutdown(mut self) -> Result<TerminationRecord, SandboxError> {
+    /// not finish within the shutdown deadline is killed. Ends in Terminated; its figures and
+    /// log records, those of the shutdown too, stay readable.
+    pub fn shutdown(&mut self) -> Result<TerminationRecord, SandboxError> {
         let _span = tracing::info_span!("shutdown", plugin = %self.config.name).entered();
         let state = self.state();
         let next = state.apply(Event::Terminate)?;
@@ -499,7 +500,7 @@ impl Plugin {
     }
 
     /// Kills the process now (SIGKILL) and reaps it. Ends in Terminated.
-    pub fn kill(mut self) -> Result<TerminationRecord, SandboxError> {
+    pub fn kill(&mut self) -> Result<TerminationRecord, SandboxError> {
         let next = self.state().apply(Event::Terminate)?;
         let record = self.end(TerminationReason::KilledByHost, Instant::now());
         self.set_state(next);

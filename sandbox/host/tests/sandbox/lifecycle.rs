@@ -97,22 +97,25 @@ fn a_controller_pauses_from_another_thread() {
 
 #[test]
 fn shutdown_from_paused_and_kill_are_terminal() {
-    let p = probe();
+    let mut p = probe();
     p.pause().unwrap();
     let record = p.shutdown().unwrap();
     assert_eq!(record.reason.kind(), sbx_host::TerminationKind::Exit);
-    let p = probe();
+    // Ended: neither a second shutdown nor a kill is taken.
+    assert!(p.shutdown().is_err() && p.kill().is_err());
+    let mut p = probe();
     let pid = p.pid();
     assert_eq!(
         p.kill().unwrap().reason,
         sbx_host::TerminationReason::KilledByHost
     );
     assert!(!crate::common::process_exists(pid));
+    assert!(p.kill().is_err() && p.shutdown().is_err());
 }
 
 #[test]
 fn pausing_a_dead_plugin_fails_at_once() {
-    let p = crate::common::running(config("probe").deadlines(sbx_host::Deadlines {
+    let mut p = crate::common::running(config("probe").deadlines(sbx_host::Deadlines {
         pause: Duration::from_secs(20),
         ..sbx_host::Deadlines::default()
     }));
