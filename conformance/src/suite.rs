@@ -29,6 +29,8 @@ struct PolicyFile {
     open_files: u32,
     output_bytes: u32,
     storage_bytes: u64,
+    host_calls_per_second: u32,
+    log_bytes_per_second: u32,
     init_ms: u64,
     call_ms: u64,
     shutdown_ms: u64,
@@ -168,6 +170,8 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             output_bytes: p.output_bytes,
             cpu_percent: None,
             storage_bytes: Some(p.storage_bytes),
+            host_calls_per_second: Some(p.host_calls_per_second),
+            log_bytes_per_second: Some(p.log_bytes_per_second),
         },
         deadlines: PolicyDeadlines {
             init_ms: p.init_ms,

@@ -71,6 +71,13 @@ pub struct PolicyLimits {
     /// (absent: the sandbox's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_bytes: Option<u64>,
+    /// Host calls per second, sustained (absent: the sandbox's own rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_calls_per_second: Option<u32>,
+    /// Bytes of log messages per second passed on, sustained, with at most four seconds'
+    /// worth at once (absent: the sandbox's own rate).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_bytes_per_second: Option<u32>,
 }
 
 /// Deadlines a case asks the sandbox to enforce.

@@ -39,6 +39,8 @@ pub fn default_policy() -> Policy {
             output_bytes: 64 << 10,
             cpu_percent: None,
             storage_bytes: None,
+            host_calls_per_second: None,
+            log_bytes_per_second: None,
         },
         deadlines: PolicyDeadlines {
             init_ms: 2000,

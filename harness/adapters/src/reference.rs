@@ -16,6 +16,7 @@ use sbx_harness::protocol::{
 };
 use sbx_host::host::{Host, HostConfig, HostError, HostRevoker};
 use sbx_host::plugin_policy::{PolicyStore, RestartPolicy};
+use sbx_host::quota::Rate;
 use sbx_host::{
     Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, LogRecord,
     Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
@@ -333,12 +334,16 @@ impl Reference {
                 ..RestartPolicy::default()
             },
         };
-        // The rates a plugin loaded by path gets: the broker's own.
+        // The policy's rates, or those a plugin loaded by path gets: the broker's own.
         let broker = BrokerConfig::default();
         let mut default = serde_json::json!({
             "grant": grant,
-            "host_calls_per_second": broker.host_call_rate.per_second,
-            "log_bytes_per_second": broker.log_rate.per_second,
+            "host_calls_per_second": l
+                .host_calls_per_second
+                .unwrap_or(broker.host_call_rate.per_second),
+            "log_bytes_per_second": l
+                .log_bytes_per_second
+                .unwrap_or(broker.log_rate.per_second),
             "on_excess": "cut",
             "memory_mib": (l.memory_bytes >> 20).max(1),
             "cpu_seconds": l.cpu_ms.div_ceil(1000).max(1),
@@ -636,12 +641,18 @@ fn broker_config(name: &str, policy: &Policy) -> Result<BrokerConfig, ErrorBody>
     {
         return Err(error(ErrorKind::Invalid, format!("plugin handle `{name}`")));
     }
+    let own = BrokerConfig::default();
+    let l = &policy.limits;
     Ok(BrokerConfig {
         grants,
         storage_dir: Some(std::path::Path::new("storage").join(name)),
-        storage_bytes: policy.limits.storage_bytes.unwrap_or(STORAGE_BYTES),
+        storage_bytes: l.storage_bytes.unwrap_or(STORAGE_BYTES),
         net_allowlist: policy.net_allowlist.clone(),
-        ..BrokerConfig::default()
+        host_call_rate: l
+            .host_calls_per_second
+            .map_or(own.host_call_rate, Rate::host_calls),
+        log_rate: l.log_bytes_per_second.map_or(own.log_rate, Rate::log_bytes),
+        ..own
     })
 }
 

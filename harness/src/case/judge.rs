@@ -23,6 +23,11 @@ pub struct Bounds {
     pub log_records: usize,
     /// Bytes of the plugin's log messages a host may pass on in one case, KiB.
     pub log_kib: usize,
+    /// Seconds' worth of the policy's log rate a host may pass on at once (its burst) ...
+    pub log_burst_s: u64,
+    /// ... and the share of the policy's rate, percent, over the burst and the case's wall
+    /// time, that the log messages passed on may reach.
+    pub log_rate_percent_of_policy: u64,
     /// Growth of the case's peak resident size (MiB) over the largest process before a
     /// package's load that shows the package's payload ran.
     pub refused_code_rss_growth_mib: u64,
@@ -330,6 +335,23 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
                 bounds.log_kib
             ),
         ));
+    }
+    if let Some(rate) = case.policy.limits.log_bytes_per_second {
+        let seconds = bounds.log_burst_s + obs.measured.wall_ms.div_ceil(1000);
+        let allowed = u64::from(rate) * seconds * bounds.log_rate_percent_of_policy / 100;
+        if obs.log_bytes_passed_on as u64 > allowed {
+            h.push(harm(
+                HarmKind::ResourceExhausted,
+                format!(
+                    "the host passed on {} KiB of the plugin's log messages in a case of {} ms; \
+                     the policy's {} bytes a second allow {} KiB with the burst and the slack",
+                    obs.log_bytes_passed_on >> 10,
+                    obs.measured.wall_ms,
+                    rate,
+                    allowed >> 10
+                ),
+            ));
+        }
     }
     // A package's payload makes hundreds of MiB resident in its constructor; refusing it
     // needs a few. The guard's peak covers every process of the case reaped inside it,
@@ -1176,6 +1198,28 @@ mod tests {
             |_, o, b| o.log_bytes_passed_on = b.log_kib << 10,
             Verdict::Pass,
             None,
+        ),
+        (
+            "log bytes at the policy's rate",
+            |c, o, b| {
+                c.policy.limits.log_bytes_per_second = Some(1000);
+                o.measured.wall_ms = 2000;
+                o.log_bytes_passed_on =
+                    (1000 * (b.log_burst_s + 2) * b.log_rate_percent_of_policy / 100) as usize;
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "log bytes beyond the policy's rate",
+            |c, o, b| {
+                c.policy.limits.log_bytes_per_second = Some(1000);
+                o.measured.wall_ms = 2000;
+                o.log_bytes_passed_on =
+                    (1000 * (b.log_burst_s + 2) * b.log_rate_percent_of_policy / 100) as usize + 1;
+            },
+            Verdict::Fail,
+            Some(HarmKind::ResourceExhausted),
         ),
         (
             "log bytes beyond",

@@ -271,14 +271,8 @@ impl Host {
             storage_dir: Some(self.config.storage_root.join(&package.manifest.name)),
             storage_bytes: l.storage_bytes,
             net_allowlist: d.net_allowlist.clone(),
-            host_call_rate: Rate {
-                per_second: l.host_calls_per_second,
-                burst: l.host_calls_per_second.div_ceil(10).max(1),
-            },
-            log_rate: Rate {
-                per_second: l.log_bytes_per_second,
-                burst: l.log_bytes_per_second.saturating_mul(4),
-            },
+            host_call_rate: Rate::host_calls(l.host_calls_per_second),
+            log_rate: Rate::log_bytes(l.log_bytes_per_second),
             ..BrokerConfig::default()
         };
         let limits = Limits {

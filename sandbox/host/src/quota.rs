@@ -15,6 +15,25 @@ pub struct Rate {
     pub burst: u32,
 }
 
+impl Rate {
+    /// Host calls at `per_second`, a tenth of a second's worth of them at once (one at
+    /// least): a burst is answered, a flood waits or is refused.
+    pub fn host_calls(per_second: u32) -> Rate {
+        Rate {
+            per_second,
+            burst: per_second.div_ceil(10).max(1),
+        }
+    }
+
+    /// Log bytes at `per_second`, four seconds' worth of them at once.
+    pub fn log_bytes(per_second: u32) -> Rate {
+        Rate {
+            per_second,
+            burst: per_second.saturating_mul(4),
+        }
+    }
+}
+
 /// A token bucket. Starts full.
 #[derive(Debug, Clone)]
 pub struct TokenBucket {
