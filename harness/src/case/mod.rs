@@ -99,6 +99,8 @@ pub enum AttackFact {
     CanaryEnv,
     /// The policy's storage quota in bytes (0 when it names none).
     StorageQuota,
+    /// The policy's host calls per second (0 when it names none).
+    HostCallRate,
 }
 
 /// The reaction the reference sandbox must show, from the plugin's metadata.
@@ -1185,6 +1187,13 @@ fn attack_input(cx: &Cx<'_>, adapter_pid: i32) -> Vec<u8> {
             AttackFact::UnixName => cx.listeners.unix_name.clone(),
             AttackFact::AdapterPid => adapter_pid.to_string(),
             AttackFact::CanaryEnv => CANARY_ENV.to_owned(),
+            AttackFact::HostCallRate => cx
+                .case
+                .policy
+                .limits
+                .host_calls_per_second
+                .unwrap_or(0)
+                .to_string(),
             AttackFact::StorageQuota => {
                 cx.case.policy.limits.storage_bytes.unwrap_or(0).to_string()
             }
