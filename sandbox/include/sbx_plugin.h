@@ -76,6 +76,8 @@ typedef enum sbx_log_level {
 #define SBX_MAX_METHOD_LEN 256u
 #define SBX_MAX_LOG_LEN 4096u
 #define SBX_MAX_KEY_LEN 128u
+/* A value stored, a network request sent, and an answer returned: at most this. */
+#define SBX_MAX_VALUE_LEN 262144u
 
 /*
  * The host API table. `size` is sizeof(sbx_host_api) as the host built it:

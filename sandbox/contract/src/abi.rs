@@ -247,6 +247,10 @@ mod tests {
         assert_eq!(header_define("SBX_MAX_METHOD_LEN"), MAX_METHOD_LEN as i64);
         assert_eq!(header_define("SBX_MAX_LOG_LEN"), MAX_LOG_LEN as i64);
         assert_eq!(header_define("SBX_MAX_KEY_LEN"), MAX_KEY_LEN as i64);
+        assert_eq!(
+            header_define("SBX_MAX_VALUE_LEN"),
+            sbx_ipc::host_call::MAX_VALUE_LEN as i64
+        );
     }
 
     #[test]
