@@ -1046,17 +1046,9 @@ fn audit_gaps(
     records: &[serde_json::Value],
     outcome: Option<&Outcome>,
 ) -> Vec<String> {
-    fn of<'a>(
-        records: &'a [serde_json::Value],
-        event: &'a str,
-    ) -> impl Iterator<Item = &'a serde_json::Value> {
-        records
-            .iter()
-            .filter(move |r| r.get("event").and_then(|e| e.as_str()) == Some(event))
-    }
     let mut gaps = Vec::new();
     if check.terminated {
-        let reasons: Vec<&str> = of(records, "terminated")
+        let reasons: Vec<&str> = records_of(records, "terminated")
             .filter_map(|r| r.get("reason").and_then(|e| e.as_str()))
             .collect();
         match outcome {
@@ -1079,7 +1071,7 @@ fn audit_gaps(
             _ => {}
         }
     }
-    let limit_hits = of(records, "limit_hit").count();
+    let limit_hits = records_of(records, "limit_hit").count();
     if limit_hits < check.limit_hits as usize {
         gaps.push(format!(
             "the plugin ran into a limit and the audit records {limit_hits} limit hit(s), \
@@ -1087,7 +1079,7 @@ fn audit_gaps(
             check.limit_hits
         ));
     }
-    let denials = of(records, "denied").count();
+    let denials = records_of(records, "denied").count();
     if denials < check.denials as usize {
         gaps.push(format!(
             "{} host calls were refused and the audit records {denials}",
@@ -1100,30 +1092,32 @@ fn audit_gaps(
     gaps
 }
 
+/// The audit `records` whose `event` word is `event`.
+fn records_of<'a>(
+    records: &'a [serde_json::Value],
+    event: &'a str,
+) -> impl Iterator<Item = &'a serde_json::Value> {
+    records
+        .iter()
+        .filter(move |r| r.get("event").and_then(|e| e.as_str()) == Some(event))
+}
+
 /// What the audit `records` lack of a plugin whose `allowed` restarts ran out: a record of
 /// each restart, the limit it hit, and its quarantine with the restarts made.
 fn restart_gaps(allowed: u32, records: &[serde_json::Value]) -> Vec<String> {
-    let event = |r: &&serde_json::Value| r.get("event").and_then(|e| e.as_str()).map(str::to_owned);
-    let restarts = records
-        .iter()
-        .filter(|r| event(r).as_deref() == Some("restart"))
-        .count();
+    let restarts = records_of(records, "restart").count();
     let mut gaps = Vec::new();
     if restarts != allowed as usize {
         gaps.push(format!(
             "the policy's {allowed} restart(s) ran out and the audit records {restarts} restart(s)"
         ));
     }
-    let limit_hit = records.iter().any(|r| {
-        event(&r).as_deref() == Some("limit_hit")
-            && r.get("limit").and_then(|l| l.as_str()) == Some("restarts")
-    });
+    let limit_hit = records_of(records, "limit_hit")
+        .any(|r| r.get("limit").and_then(|l| l.as_str()) == Some("restarts"));
     if !limit_hit {
         gaps.push("the restarts ran out and the audit records no limit hit of restarts".into());
     }
-    let quarantined: Vec<Option<u64>> = records
-        .iter()
-        .filter(|r| event(r).as_deref() == Some("quarantined"))
+    let quarantined: Vec<Option<u64>> = records_of(records, "quarantined")
         .map(|r| r.get("restarts").and_then(|n| n.as_u64()))
         .collect();
     match quarantined.as_slice() {
