@@ -17,12 +17,7 @@ struct echo_job {
 
 static sbx_status echo(const atk_input *in, atk_out *out)
 {
-    if (in->len > out->cap) {
-        out->len = in->len; /* the size needed, as the ABI asks */
-        return SBX_ERR_BUFFER_TOO_SMALL;
-    }
-    atk_put(out, in->data, in->len);
-    return SBX_OK;
+    return atk_echo(in, out);
 }
 
 static void *echo_on_thread(void *arg)

@@ -22,12 +22,7 @@ static sbx_status notify_then_echo(const atk_input *in, atk_out *out)
         atk_printf(out, "notify_user: %d", status);
         return status;
     }
-    if (in->len > out->cap) {
-        out->len = in->len; /* the size needed, as the ABI asks */
-        return SBX_ERR_BUFFER_TOO_SMALL;
-    }
-    atk_put(out, in->data, in->len);
-    return SBX_OK;
+    return atk_echo(in, out);
 }
 
 SBX_DECLARE_PLUGIN_ABI();

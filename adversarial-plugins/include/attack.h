@@ -134,6 +134,18 @@ static inline void atk_put(atk_out *out, const void *data, size_t n)
     }
 }
 
+/* Answers the input unchanged, or SBX_ERR_BUFFER_TOO_SMALL with the size it needs (as the
+ * ABI asks) when it does not fit: what every benign plugin that echoes does. */
+static inline sbx_status atk_echo(const atk_input *in, atk_out *out)
+{
+    if (in->len > out->cap) {
+        out->len = in->len;
+        return SBX_ERR_BUFFER_TOO_SMALL;
+    }
+    atk_put(out, in->data, in->len);
+    return SBX_OK;
+}
+
 static inline void atk_vprintf(atk_out *out, const char *fmt, va_list args)
 {
     char line[1024];
