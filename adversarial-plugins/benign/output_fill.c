@@ -5,24 +5,16 @@
  */
 #include "attack.h"
 
-SBX_DECLARE_PLUGIN_ABI();
-ATK_DEFAULT_INIT()
-ATK_DEFAULT_SHUTDOWN()
-
-sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_t *input,
-                             size_t input_len, uint8_t *output, size_t output_cap,
-                             size_t *output_len)
+static sbx_status fill(const atk_input *in, atk_out *out)
 {
-    size_t i;
-    (void)input;
-    (void)input_len;
-    if (!atk_method_is(method, method_len, "fill")) {
-        *output_len = 0;
-        return SBX_ERR_UNKNOWN_METHOD;
+    (void)in;
+    for (out->len = 0; out->len < out->cap; out->len++) {
+        out->buf[out->len] = (uint8_t)('a' + out->len % 26);
     }
-    for (i = 0; i < output_cap; i++) {
-        output[i] = (uint8_t)('a' + i % 26);
-    }
-    *output_len = output_cap;
     return SBX_OK;
 }
+
+SBX_DECLARE_PLUGIN_ABI();
+ATK_DEFAULT_INIT()
+ATK_METHOD_INVOKE("fill", fill)
+ATK_DEFAULT_SHUTDOWN()

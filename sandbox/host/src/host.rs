@@ -138,13 +138,12 @@ impl Managed {
     /// Ends the running process, if there is one, keeping its figures, its log records (what
     /// it logged while shutting down too) and how it ended. Whether there was one.
     fn stop_process(&mut self, how: Stop) -> bool {
-        let Some(mut p) = self.plugin.take() else {
+        let Some(p) = self.plugin.as_mut() else {
             return false;
         };
-        if let Ok(record) = stop(&mut p, how) {
+        if let Ok(record) = stop(p, how) {
             self.ended = Some(record);
         }
-        self.plugin = Some(p);
         self.take_process();
         true
     }
