@@ -3,7 +3,9 @@
  * absolute paths, encoded and backslash separators, a NUL byte inside the key,
  * an over-long key. It reads the secret and /etc/passwd through storage_get and
  * writes into the forbidden directory through storage_put. A host that maps keys
- * to file names without treating them as opaque data serves the whole disk.
+ * to file names without treating them as opaque data serves the whole disk. Nothing
+ * is ever stored under these keys, so a storage_get answered SBX_OK (bytes from
+ * elsewhere, or a refused call reported as a success) is reported GAINED.
  */
 #include "attack.h"
 
@@ -36,7 +38,10 @@ static sbx_status attack(const atk_input *in, atk_out *out)
     for (size_t i = 0; i < n; i++) {
         size_t got = 0;
         sbx_status status = h->storage_get(h->ctx, keys[i].text, keys[i].len, buf, sizeof buf, &got);
-        if (status == SBX_OK && got > 0) {
+        if (status == SBX_OK) {
+            /* Nothing was ever stored under any of these keys: an answer of SBX_OK hands
+             * the plugin bytes from somewhere else, or tells it a refused call succeeded. */
+            atk_gained(out, "storage_get of a key never stored, key #%zu, answered SBX_OK with %zu bytes", i, got);
             atk_printf(out, "storage_get key #%zu: ", i);
             atk_put(out, buf, got < sizeof buf ? got : sizeof buf);
             atk_put(out, "\n", 1);

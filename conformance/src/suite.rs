@@ -8,7 +8,7 @@ use std::time::Duration;
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
 use sbx_harness::case::{
     AttackFact, AuditCheck, Bounds, Case, Expected, FaultsBeforeCall, NeighbourMethods,
-    RevokeDuringCall,
+    QuarantineCheck, RevokeDuringCall,
 };
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{
@@ -31,6 +31,9 @@ struct PolicyFile {
     storage_bytes: u64,
     host_calls_per_second: u32,
     log_bytes_per_second: u32,
+    /// Configuration values, by key, for plugins granted `config`.
+    #[serde(default)]
+    config: BTreeMap<String, String>,
     init_ms: u64,
     call_ms: u64,
     shutdown_ms: u64,
@@ -82,6 +85,10 @@ struct CaseFile {
     /// the quarantine, once the restarts run out (`restart`'s `max_restarts`).
     #[serde(default)]
     audit_restarts_run_out: bool,
+    /// Check the audit log for a quarantine at the first fault, one the policy never
+    /// restarts, with no restart and no limit hit of restarts (`restart` allows some).
+    #[serde(default)]
+    audit_quarantined_at_once: bool,
     /// The policy's CPU rate cap for this case, percent of one CPU.
     cpu_percent: Option<u32>,
     /// Host services the policy grants by a time-bound exception ...
@@ -179,6 +186,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             shutdown_ms: p.shutdown_ms,
         },
         net_allowlist: Vec::new(),
+        config: p.config.clone(),
         exceptions: Vec::new(),
         restart: None,
     };
@@ -196,10 +204,26 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                 "[case.{name}] names no plugin"
             )));
         }
-        if adjust.audit_restarts_run_out && adjust.restart.is_none_or(|r| r.max_restarts == 0) {
-            // With none allowed, quarantine is the policy itself, not a limit run into.
+        let quarantine_checks = [
+            ("audit_restarts_run_out", adjust.audit_restarts_run_out),
+            (
+                "audit_quarantined_at_once",
+                adjust.audit_quarantined_at_once,
+            ),
+        ];
+        for (option, _) in quarantine_checks.iter().filter(|(_, on)| *on) {
+            if adjust.restart.is_none_or(|r| r.max_restarts == 0) {
+                // With none allowed, quarantine is the policy itself, not a limit run into
+                // nor a restart withheld.
+                return Err(SuiteError::Invalid(format!(
+                    "[case.{name}] {option} without a policy that allows a restart"
+                )));
+            }
+        }
+        if quarantine_checks.iter().all(|(_, on)| *on) {
             return Err(SuiteError::Invalid(format!(
-                "[case.{name}] audit_restarts_run_out without a policy that allows a restart"
+                "[case.{name}] audit_restarts_run_out and audit_quarantined_at_once: a plugin \
+                 is stopped for good one way"
             )));
         }
         let benign = sbx_adversarial_plugins::get(name).is_some_and(|p| !p.hostile);
@@ -352,7 +376,8 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if (adjust.audit_terminated
         || adjust.audit_denials.is_some()
         || adjust.audit_limit_hits.is_some()
-        || adjust.audit_restarts_run_out)
+        || adjust.audit_restarts_run_out
+        || adjust.audit_quarantined_at_once)
         && !needs.contains(&Feature::Audit)
     {
         needs.push(Feature::Audit);
@@ -452,15 +477,21 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             audit: (adjust.audit_terminated
                 || adjust.audit_denials.is_some()
                 || adjust.audit_limit_hits.is_some()
-                || adjust.audit_restarts_run_out)
+                || adjust.audit_restarts_run_out
+                || adjust.audit_quarantined_at_once)
                 .then_some(AuditCheck {
                     terminated: adjust.audit_terminated,
                     denials: adjust.audit_denials.unwrap_or(0),
                     limit_hits: adjust.audit_limit_hits.unwrap_or(0),
-                    restarts_run_out: adjust
-                        .restart
-                        .filter(|_| adjust.audit_restarts_run_out)
-                        .map(|r| r.max_restarts),
+                    quarantine: match adjust.restart {
+                        Some(r) if adjust.audit_restarts_run_out => {
+                            Some(QuarantineCheck::RestartsRunOut(r.max_restarts))
+                        }
+                        Some(_) if adjust.audit_quarantined_at_once => {
+                            Some(QuarantineCheck::AtOnce)
+                        }
+                        _ => None,
+                    },
                 }),
             revoke_during_call: (!adjust.revoke.is_empty()).then(|| RevokeDuringCall {
                 after: Duration::from_millis(adjust.revoke_after_ms.unwrap_or(0)),
@@ -625,7 +656,10 @@ mod tests {
             .unwrap()
             .case;
         let allowed = case.policy.restart.map(|r| r.max_restarts);
-        assert_eq!(case.audit.and_then(|a| a.restarts_run_out), allowed);
+        assert_eq!(
+            case.audit.and_then(|a| a.quarantine),
+            allowed.map(QuarantineCheck::RestartsRunOut)
+        );
         assert!(case.needs.contains(&Feature::Audit) && case.needs.contains(&Feature::Restarts));
         let without = CASES.replace(
             "[case.audit_restarts_run_out]\nrestart = { max_restarts = 2, window_s = 60, backoff_ms = 100 }",

@@ -104,6 +104,10 @@ pub struct Policy {
     /// absent: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub net_allowlist: Vec<String>,
+    /// Read-only configuration values, by key, that `config_get` answers to a plugin
+    /// granted `config`; absent: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub config: BTreeMap<String, String>,
     /// Time-bound exceptions (adapters that declare `exceptions`); absent: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exceptions: Vec<PolicyException>,

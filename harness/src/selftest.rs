@@ -48,6 +48,7 @@ pub fn default_policy() -> Policy {
             shutdown_ms: 1000,
         },
         net_allowlist: Vec::new(),
+        config: Default::default(),
         exceptions: Vec::new(),
         restart: None,
     }

@@ -39,6 +39,9 @@ use crate::serve::{Backend, Revoker, error, invoke_result, write_line};
 /// The plugin whose entry point runs now, for log records (a host call names no plugin).
 static CURRENT: Mutex<String> = Mutex::new(String::new());
 
+/// The configuration values `config_get` answers: the last load's policy's.
+static CONFIG: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
+
 /// Log records are escaped into their JSON line ([`Bare::checked`]).
 static ESCAPE_LOGS: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
@@ -308,6 +311,46 @@ unsafe fn answer(
     abi::OK
 }
 
+/// Answers a `*_get` host call with what `lookup` finds for its key, or not found.
+///
+/// # Safety
+/// The ABI's contract on `key`, `out` and `out_len`.
+unsafe fn get(
+    key: *const c_char,
+    key_len: usize,
+    (out, out_cap, out_len): (*mut u8, usize, *mut usize),
+    lookup: impl FnOnce(&[u8]) -> Option<Vec<u8>>,
+) -> abi::SbxStatus {
+    // SAFETY: the ABI's contract on `key`.
+    let Some(key) = (unsafe { bytes(key.cast(), key_len) }) else {
+        return abi::ERR_INVALID_ARGUMENT;
+    };
+    match lookup(key) {
+        // SAFETY: the ABI's contract on `out` and `out_len`.
+        Some(value) => unsafe { answer(&value, out, out_cap, out_len) },
+        None => abi::ERR_NOT_FOUND,
+    }
+}
+
+unsafe extern "C" fn config_get(
+    _: *mut c_void,
+    key: *const c_char,
+    key_len: usize,
+    out: *mut u8,
+    out_cap: usize,
+    out_len: *mut usize,
+) -> abi::SbxStatus {
+    // SAFETY: the caller's, passed on.
+    unsafe {
+        get(key, key_len, (out, out_cap, out_len), |key| {
+            let config = CONFIG.lock().unwrap_or_else(|p| p.into_inner());
+            config
+                .get(String::from_utf8_lossy(key).as_ref())
+                .map(|v| v.as_bytes().to_vec())
+        })
+    }
+}
+
 unsafe extern "C" fn storage_get(
     _: *mut c_void,
     key: *const c_char,
@@ -316,14 +359,11 @@ unsafe extern "C" fn storage_get(
     out_cap: usize,
     out_len: *mut usize,
 ) -> abi::SbxStatus {
-    // SAFETY: the ABI's contract on `key`.
-    let Some(key) = (unsafe { bytes(key.cast(), key_len) }) else {
-        return abi::ERR_INVALID_ARGUMENT;
-    };
-    match std::fs::read(storage_path(key)) {
-        // SAFETY: the ABI's contract on `out` and `out_len`.
-        Ok(value) => unsafe { answer(&value, out, out_cap, out_len) },
-        Err(_) => abi::ERR_NOT_FOUND,
+    // SAFETY: the caller's, passed on.
+    unsafe {
+        get(key, key_len, (out, out_cap, out_len), |key| {
+            std::fs::read(storage_path(key)).ok()
+        })
     }
 }
 
@@ -429,8 +469,8 @@ unsafe extern "C" fn notify_user(_: *mut c_void, msg: *const c_char, len: usize)
 
 fn host_api() -> *const abi::HostApi {
     static TABLE: std::sync::OnceLock<abi::HostApi> = std::sync::OnceLock::new();
-    // No configuration to give: `config_get` stays the table's default (unavailable).
     TABLE.get_or_init(|| abi::HostApi {
+        config_get,
         storage_get,
         storage_put,
         storage_delete,
@@ -476,6 +516,8 @@ impl Backend for Bare {
     ) -> Result<Value, ErrorBody> {
         let c_path = CString::new(path).map_err(|_| error(ErrorKind::Invalid, "path holds NUL"))?;
         set_current(name);
+        // The configuration of the last load, for every plugin: the suite gives one.
+        *CONFIG.lock().unwrap_or_else(|p| p.into_inner()) = policy.config.clone();
         // Lazy binding (a symbol is resolved when used) unless checked.
         let binding = if self.checked {
             libc::RTLD_NOW

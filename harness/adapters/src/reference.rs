@@ -352,6 +352,7 @@ impl Reference {
             "processes": l.threads,
             "restart": restart,
             "net_allowlist": policy.net_allowlist,
+            "config": policy.config,
         });
         if let Some(cpu) = l.cpu_percent.filter(|_| !self.no_cgroup) {
             default["cpu_percent"] = cpu.into();
@@ -648,6 +649,7 @@ fn broker_config(name: &str, policy: &Policy) -> Result<BrokerConfig, ErrorBody>
         storage_dir: Some(std::path::Path::new("storage").join(name)),
         storage_bytes: l.storage_bytes.unwrap_or(STORAGE_BYTES),
         net_allowlist: policy.net_allowlist.clone(),
+        config: policy.config.clone(),
         host_call_rate: l
             .host_calls_per_second
             .map_or(own.host_call_rate, Rate::host_calls),

@@ -205,9 +205,21 @@ pub struct AuditCheck {
     pub denials: u32,
     /// At least this many `limit_hit` records (a quota or rate the plugin ran into).
     pub limit_hits: u32,
-    /// The host's restarts of the plugin run out after this many: one `restart` record
-    /// each, then a `limit_hit` of `restarts` and a `quarantined` record naming them.
-    pub restarts_run_out: Option<u32>,
+    /// How the host stopped the plugin for good, under a policy that allows restarts.
+    pub quarantine: Option<QuarantineCheck>,
+}
+
+/// How the audit must record a plugin the host stopped for good under a policy that allows
+/// restarts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QuarantineCheck {
+    /// Its restarts ran out after this many: one `restart` record each, then a `limit_hit`
+    /// of `restarts` and a `quarantined` record naming them.
+    RestartsRunOut(u32),
+    /// At its first fault, one the policy never restarts (a kill for an attack): no
+    /// `restart` record, no `limit_hit` of `restarts` (none ran out), and a `quarantined`
+    /// record naming none.
+    AtOnce,
 }
 
 /// Calls sent before the call judged, each of which makes the plugin fault.
@@ -1086,8 +1098,8 @@ fn audit_gaps(
             check.denials
         ));
     }
-    if let Some(allowed) = check.restarts_run_out {
-        gaps.extend(restart_gaps(allowed, records));
+    if let Some(quarantine) = check.quarantine {
+        gaps.extend(quarantine_gaps(quarantine, records));
     }
     gaps
 }
@@ -1102,29 +1114,48 @@ fn records_of<'a>(
         .filter(move |r| r.get("event").and_then(|e| e.as_str()) == Some(event))
 }
 
-/// What the audit `records` lack of a plugin whose `allowed` restarts ran out: a record of
-/// each restart, the limit it hit, and its quarantine with the restarts made.
-fn restart_gaps(allowed: u32, records: &[serde_json::Value]) -> Vec<String> {
+/// What the audit `records` lack of a plugin the host stopped for good as `quarantine`
+/// says: a record of each restart, the limit it hit when they ran out (and none when they
+/// did not), and its quarantine with the restarts made.
+fn quarantine_gaps(quarantine: QuarantineCheck, records: &[serde_json::Value]) -> Vec<String> {
+    let (made, ran_out) = match quarantine {
+        QuarantineCheck::RestartsRunOut(allowed) => (allowed, true),
+        QuarantineCheck::AtOnce => (0, false),
+    };
     let restarts = records_of(records, "restart").count();
     let mut gaps = Vec::new();
-    if restarts != allowed as usize {
-        gaps.push(format!(
-            "the policy's {allowed} restart(s) ran out and the audit records {restarts} restart(s)"
-        ));
+    if restarts != made as usize {
+        gaps.push(if ran_out {
+            format!(
+                "the policy's {made} restart(s) ran out and the audit records {restarts} restart(s)"
+            )
+        } else {
+            format!("the plugin was never restarted and the audit records {restarts} restart(s)")
+        });
     }
     let limit_hit = records_of(records, "limit_hit")
         .any(|r| r.get("limit").and_then(|l| l.as_str()) == Some("restarts"));
-    if !limit_hit {
-        gaps.push("the restarts ran out and the audit records no limit hit of restarts".into());
+    match (ran_out, limit_hit) {
+        (true, false) => {
+            gaps.push("the restarts ran out and the audit records no limit hit of restarts".into())
+        }
+        (false, true) => gaps.push(
+            "the plugin was stopped at its first fault, with its restarts unused, and the audit \
+             records a limit hit of restarts"
+                .into(),
+        ),
+        _ => {}
     }
     let quarantined: Vec<Option<u64>> = records_of(records, "quarantined")
         .map(|r| r.get("restarts").and_then(|n| n.as_u64()))
         .collect();
     match quarantined.as_slice() {
-        [] => gaps.push("the restarts ran out and the audit records no quarantine".into()),
-        [Some(n)] if *n == u64::from(allowed) => {}
+        [] => {
+            gaps.push("the plugin was stopped for good and the audit records no quarantine".into())
+        }
+        [Some(n)] if *n == u64::from(made) => {}
         _ => gaps.push(format!(
-            "the plugin was stopped for good after {allowed} restart(s) and the audit's \
+            "the plugin was stopped for good after {made} restart(s) and the audit's \
              quarantine records name {quarantined:?}"
         )),
     }
@@ -1201,30 +1232,58 @@ fn attack_input(cx: &Cx<'_>, adapter_pid: i32) -> Vec<u8> {
 mod tests {
     use serde_json::json;
 
-    use super::restart_gaps;
+    use super::{QuarantineCheck, quarantine_gaps};
 
     #[test]
     fn restarts_that_run_out_are_recorded_each_and_the_quarantine_names_them() {
+        let ran_out = QuarantineCheck::RestartsRunOut(2);
         let whole = [
             json!({"event": "restart", "attempt": 1}),
             json!({"event": "restart", "attempt": 2}),
             json!({"event": "limit_hit", "limit": "restarts", "value": 3, "max": 2}),
             json!({"event": "quarantined", "restarts": 2}),
         ];
-        assert!(restart_gaps(2, &whole).is_empty());
+        assert!(quarantine_gaps(ran_out, &whole).is_empty());
         // Each record missing, or naming the wrong count, is a gap of its own.
         for (i, why) in [(0, "restart"), (2, "limit hit"), (3, "no quarantine")] {
             let mut less = whole.to_vec();
             less.remove(i);
-            let gaps = restart_gaps(2, &less);
+            let gaps = quarantine_gaps(ran_out, &less);
             assert_eq!(gaps.len(), 1, "{gaps:?}");
             assert!(gaps[0].contains(why), "{gaps:?}");
         }
         let mut miscounted = whole.to_vec();
         miscounted[3] = json!({"event": "quarantined", "restarts": 3});
-        assert!(restart_gaps(2, &miscounted)[0].contains("quarantine records name"));
+        assert!(quarantine_gaps(ran_out, &miscounted)[0].contains("quarantine records name"));
         let mut other_limit = whole.to_vec();
         other_limit[2] = json!({"event": "limit_hit", "limit": "storage"});
-        assert!(restart_gaps(2, &other_limit)[0].contains("no limit hit of restarts"));
+        assert!(quarantine_gaps(ran_out, &other_limit)[0].contains("no limit hit of restarts"));
+    }
+
+    #[test]
+    fn a_quarantine_at_the_first_fault_records_no_restart_and_no_limit_run_into() {
+        let at_once = QuarantineCheck::AtOnce;
+        let whole = [
+            json!({"event": "terminated", "reason": "seccomp_violation"}),
+            json!({"event": "quarantined", "restarts": 0}),
+        ];
+        assert!(quarantine_gaps(at_once, &whole).is_empty());
+        // A limit of restarts said to be run into when none was used is a gap, and so is
+        // a restart, or a quarantine that names one.
+        let mut limit = whole.to_vec();
+        limit.insert(
+            1,
+            json!({"event": "limit_hit", "limit": "restarts", "value": 1, "max": 2}),
+        );
+        let gaps = quarantine_gaps(at_once, &limit);
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert!(gaps[0].contains("limit hit of restarts"), "{gaps:?}");
+        let mut restarted = whole.to_vec();
+        restarted.insert(1, json!({"event": "restart", "attempt": 1}));
+        assert!(quarantine_gaps(at_once, &restarted)[0].contains("never restarted"));
+        let mut miscounted = whole.to_vec();
+        miscounted[1] = json!({"event": "quarantined", "restarts": 1});
+        assert!(quarantine_gaps(at_once, &miscounted)[0].contains("quarantine records name"));
+        assert!(quarantine_gaps(at_once, &whole[..1])[0].contains("no quarantine"));
     }
 }

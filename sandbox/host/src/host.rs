@@ -324,14 +324,9 @@ impl Host {
         }
     }
 
-    /// Withdraws a capability from a plugin: from its running process, and from every
-    /// process a restart starts. Whether the running process held it.
-    pub fn revoke_capability(&self, name: &str, c: Capability) -> Result<bool, HostError> {
-        Ok(self.revoker(name)?.revoke(c))
-    }
-
-    /// A handle that revokes plugin `name`'s capabilities from any thread, as
-    /// [`Host::revoke_capability`] does, while a call of it holds the host.
+    /// A handle that withdraws plugin `name`'s capabilities, from its running process and
+    /// from every process a restart starts: the one way to revoke, from any thread, between
+    /// calls or while a call of it holds the host.
     pub fn revoker(&self, name: &str) -> Result<HostRevoker, HostError> {
         let m = self
             .plugins

@@ -123,8 +123,9 @@ fn a_capability_revoked_at_runtime_is_not_granted_again_by_a_restart() {
     // Revoking again answers that the running process no longer held it.
     assert!(
         !host
-            .revoke_capability(&name, Capability::Storage)
-            .expect("revoke")
+            .revoker(&name)
+            .expect("revoker")
+            .revoke(Capability::Storage)
     );
 }
 
