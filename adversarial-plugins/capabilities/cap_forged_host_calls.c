@@ -1,0 +1,136 @@
+/*
+ * cap_forged_host_calls — with notify and storage granted, asks the host to take what the
+ * contract says it refuses with SBX_ERR_INVALID_ARGUMENT: a message of SBX_MAX_LOG_LEN + 1
+ * bytes, an empty one, and a value of SBX_MAX_VALUE_LEN + 1 bytes. First through the host
+ * API; then, where descriptor 3 is a socket (the reference runner's channel), as HostCall
+ * frames written on the channel itself, which no bound of the runner's host API stands
+ * before. A host that answers any of them SBX_OK enforces its bounds only in code the
+ * plugin shares a process with: a GAINED line says so.
+ */
+#include "attack.h"
+
+#include <sys/stat.h>
+
+enum { SERVICE_STORAGE_PUT = 3, SERVICE_NOTIFY_USER = 7 };
+
+/* Reads exactly `n` bytes from `fd` within a second each. Returns 0, or -1. */
+static int read_exactly(int fd, uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        struct pollfd ready = {fd, POLLIN, 0};
+        if (poll(&ready, 1, 1000) <= 0) {
+            return -1;
+        }
+        ssize_t r = read(fd, p, n);
+        if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
+            continue;
+        }
+        if (r <= 0) {
+            return -1;
+        }
+        p += r;
+        n -= (size_t)r;
+    }
+    return 0;
+}
+
+/* Sends one HostCall frame for `service` whose payload is the length-prefixed `fields`,
+ * reads the host's reply and returns its status, or 1 when none came. */
+static int32_t forged_call(uint16_t service, const uint8_t *const fields[], const uint32_t lens[],
+                           size_t count, atk_out *out)
+{
+    static uint8_t frame[ATK_FRAME_HEADER_LEN + 6 + 2 * 4 + SBX_MAX_VALUE_LEN + 64];
+    size_t payload = 0;
+    for (size_t i = 0; i < count; i++) {
+        payload += 4 + lens[i];
+    }
+    size_t body = 2 + 4 + payload;
+    if (ATK_FRAME_HEADER_LEN + body > sizeof frame) {
+        return 1;
+    }
+    atk_frame_header(frame, (uint32_t)(ATK_FRAME_HEADER_LEN - 4 + body), ATK_KIND_HOST_CALL,
+                     0x5b5b);
+    uint8_t *p = frame + ATK_FRAME_HEADER_LEN;
+    p[0] = (uint8_t)service;
+    p[1] = (uint8_t)(service >> 8);
+    atk_le32(p + 2, (uint32_t)payload);
+    p += 6;
+    for (size_t i = 0; i < count; i++) {
+        atk_le32(p, lens[i]);
+        memcpy(p + 4, fields[i], lens[i]);
+        p += 4 + lens[i];
+    }
+    int err = atk_write_all(ATK_CHANNEL_FD, frame, ATK_FRAME_HEADER_LEN + body);
+    uint8_t reply[ATK_FRAME_HEADER_LEN + 4];
+    if (err != 0) {
+        atk_failed(out, "write a HostCall frame", err);
+        return 1;
+    }
+    if (read_exactly(ATK_CHANNEL_FD, reply, sizeof reply) != 0 ||
+        reply[5] != ATK_KIND_HOST_REPLY) {
+        atk_printf(out, "no HostReply to a forged HostCall\n");
+        return 1;
+    }
+    uint32_t rest = (uint32_t)reply[0] | (uint32_t)reply[1] << 8 | (uint32_t)reply[2] << 16 |
+                    (uint32_t)reply[3] << 24;
+    /* The rest of the reply: its payload's length and bytes. */
+    if (rest > ATK_FRAME_HEADER_LEN) {
+        static uint8_t drain[SBX_MAX_VALUE_LEN + 64];
+        size_t left = rest - (ATK_FRAME_HEADER_LEN - 4) - 4;
+        if (left > sizeof drain || read_exactly(ATK_CHANNEL_FD, drain, left) != 0) {
+            return 1;
+        }
+    }
+    return (int32_t)((uint32_t)reply[16] | (uint32_t)reply[17] << 8 | (uint32_t)reply[18] << 16 |
+                     (uint32_t)reply[19] << 24);
+}
+
+static sbx_status attack(const atk_input *in, atk_out *out)
+{
+    static uint8_t big[SBX_MAX_VALUE_LEN + 1];
+    static const char key[] = "sbx-atk-oversized";
+    const sbx_host_api *h = atk_host;
+    struct stat st;
+    (void)in;
+    if (h == NULL) {
+        return SBX_ERR_INTERNAL;
+    }
+    memset(big, 'v', sizeof big);
+    /* Through the host API. */
+    int gained = 0;
+    if (h->notify_user(h->ctx, (const char *)big, SBX_MAX_LOG_LEN + 1) == SBX_OK) {
+        atk_gained(out, "notify_user of SBX_MAX_LOG_LEN + 1 bytes answered SBX_OK");
+        gained = 1;
+    }
+    if (h->storage_put(h->ctx, key, sizeof key - 1, big, SBX_MAX_VALUE_LEN + 1) == SBX_OK) {
+        atk_gained(out, "storage_put of SBX_MAX_VALUE_LEN + 1 bytes answered SBX_OK");
+        gained = 1;
+    }
+    if (gained) {
+        /* Shown by the easy route: what descriptor 3 is in such a host is not known. */
+        return SBX_OK;
+    }
+    /* On the channel, past the runner's host API. */
+    if (fstat(ATK_CHANNEL_FD, &st) != 0 || !S_ISSOCK(st.st_mode)) {
+        atk_printf(out, "descriptor %d is no socket: no channel to write on\n", ATK_CHANNEL_FD);
+        return SBX_OK;
+    }
+    const uint8_t *long_message[] = {big};
+    const uint32_t long_len[] = {SBX_MAX_LOG_LEN + 1};
+    if (forged_call(SERVICE_NOTIFY_USER, long_message, long_len, 1, out) == SBX_OK) {
+        atk_gained(out, "a forged HostCall of notify_user with SBX_MAX_LOG_LEN + 1 bytes answered SBX_OK");
+    }
+    const uint32_t empty_len[] = {0};
+    if (forged_call(SERVICE_NOTIFY_USER, long_message, empty_len, 1, out) == SBX_OK) {
+        atk_gained(out, "a forged HostCall of notify_user with an empty message answered SBX_OK");
+    }
+    const uint8_t *put[] = {(const uint8_t *)key, big};
+    const uint32_t put_len[] = {sizeof key - 1, SBX_MAX_VALUE_LEN + 1};
+    if (forged_call(SERVICE_STORAGE_PUT, put, put_len, 2, out) == SBX_OK) {
+        atk_gained(out, "a forged HostCall of storage_put with SBX_MAX_VALUE_LEN + 1 bytes answered SBX_OK");
+    }
+    atk_printf(out, "every call beyond the contract refused\n");
+    return SBX_OK;
+}
+
+ATK_INVOKE_PLUGIN(attack)
