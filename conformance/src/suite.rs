@@ -103,6 +103,9 @@ struct CaseFile {
     /// digit.
     #[serde(default)]
     allowlist_listener_prefix: bool,
+    /// The configuration key under which the policy names an echo service of the
+    /// harness's, which its net allowlist holds.
+    allowlisted_service: Option<String>,
     /// The attack runs once, the plugin is unloaded and loaded again, and the attack runs
     /// a second time.
     #[serde(default)]
@@ -470,6 +473,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             swap_in,
             neighbour_threads: adjust.neighbour_threads,
             allowlist_listener_prefix: adjust.allowlist_listener_prefix,
+            allowlisted_service: adjust.allowlisted_service.clone(),
             reload: adjust.reload,
             // Every plugin of the IPC family writes into the host's channel.
             channel_attack: spec.family == Family::Ipc

@@ -364,3 +364,69 @@ impl Listeners {
         }
     }
 }
+
+/// A TCP service of the harness's own on 127.0.0.1 that answers each connection with what
+/// it was sent: a destination a plugin granted the network may reach, unlike the
+/// [`Listeners`], whose every connection is harm.
+pub struct EchoService {
+    /// Its address, `127.0.0.1:PORT`, as a policy's allowlist names it.
+    pub addr: String,
+    stop: Arc<AtomicBool>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl EchoService {
+    /// The most of a request it reads, and how long it waits for more of it: a client that
+    /// never closes its side is answered once it falls silent.
+    const MAX_REQUEST: u64 = 64 << 10;
+    const QUIET: Duration = Duration::from_millis(200);
+
+    /// Starts answering.
+    pub fn start() -> std::io::Result<EchoService> {
+        let listener = TcpListener::bind("127.0.0.1:0")?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?.to_string();
+        let stop = Arc::new(AtomicBool::new(false));
+        let thread = {
+            let stop = Arc::clone(&stop);
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::Relaxed) {
+                    match listener.accept() {
+                        Ok((stream, _)) => Self::answer(stream),
+                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
+                    }
+                }
+            })
+        };
+        Ok(EchoService {
+            addr,
+            stop,
+            thread: Some(thread),
+        })
+    }
+
+    /// Reads the request, to its end or its first quiet spell, and sends it back.
+    fn answer(mut stream: std::net::TcpStream) {
+        use std::io::Write;
+        let _ = stream.set_nonblocking(false);
+        let _ = stream.set_read_timeout(Some(Self::QUIET));
+        let mut request = Vec::new();
+        let mut chunk = [0u8; 4096];
+        while (request.len() as u64) < Self::MAX_REQUEST {
+            match stream.read(&mut chunk) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => request.extend_from_slice(&chunk[..n]),
+            }
+        }
+        let _ = stream.write_all(&request);
+    }
+}
+
+impl Drop for EchoService {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}

@@ -885,6 +885,7 @@ mod tests {
             channel_attack: false,
             neighbour_threads: false,
             allowlist_listener_prefix: false,
+            allowlisted_service: None,
             reload: false,
             expected: None,
             expected_output: None,

@@ -170,6 +170,10 @@ pub struct Case {
     /// digit of its port (`127.0.0.1:4123` for a listener on 41234): a destination that an
     /// exact comparison refuses and a prefix match lets through to the listener.
     pub allowlist_listener_prefix: bool,
+    /// An echo service of the harness's own on 127.0.0.1, which the policy's net allowlist
+    /// holds and its configuration names under this key: a destination the plugin may
+    /// reach.
+    pub allowlisted_service: Option<String>,
     /// Before the attack call, the attack runs once and the plugin is unloaded and loaded
     /// again under the same handle: what it held (storage, quotas) must carry over, not
     /// start afresh.

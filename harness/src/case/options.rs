@@ -110,6 +110,9 @@ impl CaseOptions {
         add(case
             .allowlist_listener_prefix
             .then(|| boxed(ListenerPrefixAllowlist)));
+        if let Some(key) = &case.allowlisted_service {
+            add(Some(boxed(AllowlistedService::start(key)?)));
+        }
         add(case.exception_ends_s.map(|s| boxed(ExceptionEnds(s))));
         add(case.reload.then(|| boxed(Reload)));
         add(case
@@ -321,6 +324,41 @@ impl CaseOption for ListenerPrefixAllowlist {
     fn load_request(&self, cx: &Cx<'_>, mut load: Op) -> Op {
         if let Some(policy) = policy_of(&mut load) {
             policy.net_allowlist = vec![format!("127.0.0.1:{}", cx.listeners.tcp_port / 10)];
+        }
+        load
+    }
+}
+
+/// `allowlisted_service`: an echo service of the harness's own, which the net allowlist
+/// holds and the policy's configuration names under the case's key: a plugin granted the
+/// network must reach it (a connection to it is no harm).
+struct AllowlistedService {
+    key: String,
+    service: crate::observe::EchoService,
+}
+
+impl AllowlistedService {
+    fn start(key: &str) -> Result<AllowlistedService, Stop> {
+        let service = crate::observe::EchoService::start().map_err(|e| {
+            (
+                Verdict::Error,
+                format!("harness: cannot start the allowlisted service: {e}"),
+            )
+        })?;
+        Ok(AllowlistedService {
+            key: key.to_owned(),
+            service,
+        })
+    }
+}
+
+impl CaseOption for AllowlistedService {
+    fn load_request(&self, _cx: &Cx<'_>, mut load: Op) -> Op {
+        if let Some(policy) = policy_of(&mut load) {
+            policy.net_allowlist.push(self.service.addr.clone());
+            policy
+                .config
+                .insert(self.key.clone(), self.service.addr.clone());
         }
         load
     }

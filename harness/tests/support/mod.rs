@@ -68,6 +68,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         channel_attack: false,
         neighbour_threads: false,
         allowlist_listener_prefix: false,
+        allowlisted_service: None,
         reload: false,
         expected: Some(expected),
         expected_output: None,

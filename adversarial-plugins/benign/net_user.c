@@ -1,0 +1,36 @@
+/*
+ * net_user — benign: with config and net granted, reads from its configuration the
+ * destination named by its input (the key), sends that destination its input through
+ * net_request and answers what came back. The suite's destination is a service that echoes,
+ * allowlisted by the policy: a sandbox must let a plugin reach what it was granted.
+ */
+#include "attack.h"
+
+static sbx_status use_net(const atk_input *in, atk_out *out)
+{
+    char dest[256];
+    size_t dest_len = 0, got = 0;
+    sbx_status status;
+    if (atk_host == NULL || in->len > SBX_MAX_KEY_LEN) {
+        return SBX_ERR_INVALID_ARGUMENT;
+    }
+    status = atk_host->config_get(atk_host->ctx, (const char *)in->data, in->len,
+                                  (uint8_t *)dest, sizeof dest, &dest_len);
+    if (status != SBX_OK) {
+        atk_printf(out, "config_get of the destination: %d", status);
+        return SBX_OK;
+    }
+    status = atk_host->net_request(atk_host->ctx, dest, dest_len, in->data, in->len, out->buf,
+                                   out->cap, &got);
+    if (status != SBX_OK) {
+        atk_printf(out, "net_request to %.*s: %d", (int)dest_len, dest, status);
+        return SBX_OK;
+    }
+    out->len = got;
+    return SBX_OK;
+}
+
+SBX_DECLARE_PLUGIN_ABI();
+ATK_DEFAULT_INIT()
+ATK_METHOD_INVOKE("fetch", use_net)
+ATK_DEFAULT_SHUTDOWN()
