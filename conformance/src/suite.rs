@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
 use sbx_harness::case::{
-    AttackFact, AuditCheck, Bounds, Case, Expected, FaultsBeforeCall, NeighbourMethods,
-    QuarantineCheck, RevokeDuringCall,
+    AllowlistedService, AttackFact, AuditCheck, Bounds, Case, Expected, FaultsBeforeCall,
+    NeighbourMethods, QuarantineCheck, RevokeDuringCall,
 };
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{
@@ -106,6 +106,8 @@ struct CaseFile {
     /// The configuration key under which the policy names an echo service of the
     /// harness's, which its net allowlist holds.
     allowlisted_service: Option<String>,
+    /// The same for a port on 127.0.0.1 where nothing listens.
+    allowlisted_closed_port: Option<String>,
     /// The attack runs once, the plugin is unloaded and loaded again, and the attack runs
     /// a second time.
     #[serde(default)]
@@ -227,6 +229,12 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             return Err(SuiteError::Invalid(format!(
                 "[case.{name}] audit_restarts_run_out and audit_quarantined_at_once: a plugin \
                  is stopped for good one way"
+            )));
+        }
+        if adjust.allowlisted_service.is_some() && adjust.allowlisted_closed_port.is_some() {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] allowlisted_service and allowlisted_closed_port: the policy's \
+                 configuration names one destination"
             )));
         }
         let benign = sbx_adversarial_plugins::get(name).is_some_and(|p| !p.hostile);
@@ -473,7 +481,20 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             swap_in,
             neighbour_threads: adjust.neighbour_threads,
             allowlist_listener_prefix: adjust.allowlist_listener_prefix,
-            allowlisted_service: adjust.allowlisted_service.clone(),
+            allowlisted_service: match (
+                &adjust.allowlisted_service,
+                &adjust.allowlisted_closed_port,
+            ) {
+                (Some(key), _) => Some(AllowlistedService {
+                    key: key.clone(),
+                    listening: true,
+                }),
+                (None, Some(key)) => Some(AllowlistedService {
+                    key: key.clone(),
+                    listening: false,
+                }),
+                (None, None) => None,
+            },
             reload: adjust.reload,
             // Every plugin of the IPC family writes into the host's channel.
             channel_attack: spec.family == Family::Ipc

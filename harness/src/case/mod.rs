@@ -170,10 +170,9 @@ pub struct Case {
     /// digit of its port (`127.0.0.1:4123` for a listener on 41234): a destination that an
     /// exact comparison refuses and a prefix match lets through to the listener.
     pub allowlist_listener_prefix: bool,
-    /// An echo service of the harness's own on 127.0.0.1, which the policy's net allowlist
-    /// holds and its configuration names under this key: a destination the plugin may
-    /// reach.
-    pub allowlisted_service: Option<String>,
+    /// A destination on 127.0.0.1 which the policy's net allowlist holds and its
+    /// configuration names: one the plugin may reach.
+    pub allowlisted_service: Option<AllowlistedService>,
     /// Before the attack call, the attack runs once and the plugin is unloaded and loaded
     /// again under the same handle: what it held (storage, quotas) must carry over, not
     /// start afresh.
@@ -196,6 +195,16 @@ pub struct Case {
     /// missing here): why. A mutant is then held to the reference's reaction, the only
     /// evidence of its missing layer this system can give.
     pub inert: Option<String>,
+}
+
+/// A destination the policy allowlists for a case, and names in its configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowlistedService {
+    /// The configuration key that names it.
+    pub key: String,
+    /// Whether anything listens there: an echo service of the harness's own, or a port
+    /// where nothing does (a host service failing on the host's side).
+    pub listening: bool,
 }
 
 /// The records a case expects in the sandbox's audit log, checked against what the case

@@ -110,8 +110,8 @@ impl CaseOptions {
         add(case
             .allowlist_listener_prefix
             .then(|| boxed(ListenerPrefixAllowlist)));
-        if let Some(key) = &case.allowlisted_service {
-            add(Some(boxed(AllowlistedService::start(key)?)));
+        if let Some(wanted) = &case.allowlisted_service {
+            add(Some(boxed(AllowlistedDestination::start(wanted)?)));
         }
         add(case.exception_ends_s.map(|s| boxed(ExceptionEnds(s))));
         add(case.reload.then(|| boxed(Reload)));
@@ -329,36 +329,49 @@ impl CaseOption for ListenerPrefixAllowlist {
     }
 }
 
-/// `allowlisted_service`: an echo service of the harness's own, which the net allowlist
-/// holds and the policy's configuration names under the case's key: a plugin granted the
-/// network must reach it (a connection to it is no harm).
-struct AllowlistedService {
+/// `allowlisted_service` and `allowlisted_closed_port`: a destination the net allowlist
+/// holds and the policy's configuration names under the case's key: an echo service of the
+/// harness's own, which a plugin granted the network must reach (a connection to it is no
+/// harm), or a port on 127.0.0.1 where nothing listens, which no host may report reached.
+struct AllowlistedDestination {
     key: String,
-    service: crate::observe::EchoService,
+    addr: String,
+    /// Answers until the case ends.
+    _service: Option<crate::observe::EchoService>,
 }
 
-impl AllowlistedService {
-    fn start(key: &str) -> Result<AllowlistedService, Stop> {
-        let service = crate::observe::EchoService::start().map_err(|e| {
+impl AllowlistedDestination {
+    fn start(wanted: &super::AllowlistedService) -> Result<AllowlistedDestination, Stop> {
+        let failed = |e: std::io::Error| {
             (
                 Verdict::Error,
-                format!("harness: cannot start the allowlisted service: {e}"),
+                format!("harness: cannot make the allowlisted destination: {e}"),
             )
-        })?;
-        Ok(AllowlistedService {
-            key: key.to_owned(),
-            service,
+        };
+        let (addr, service) = if wanted.listening {
+            let service = crate::observe::EchoService::start().map_err(failed)?;
+            (service.addr.clone(), Some(service))
+        } else {
+            // A port the system just handed out and took back: nothing listens there.
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map_err(failed)?
+                .port();
+            (format!("127.0.0.1:{port}"), None)
+        };
+        Ok(AllowlistedDestination {
+            key: wanted.key.clone(),
+            addr,
+            _service: service,
         })
     }
 }
 
-impl CaseOption for AllowlistedService {
+impl CaseOption for AllowlistedDestination {
     fn load_request(&self, _cx: &Cx<'_>, mut load: Op) -> Op {
         if let Some(policy) = policy_of(&mut load) {
-            policy.net_allowlist.push(self.service.addr.clone());
-            policy
-                .config
-                .insert(self.key.clone(), self.service.addr.clone());
+            policy.net_allowlist.push(self.addr.clone());
+            policy.config.insert(self.key.clone(), self.addr.clone());
         }
         load
     }
