@@ -12,17 +12,10 @@ static sbx_status reach(const atk_input *in, atk_out *out)
     char dest[256];
     uint8_t answer[64];
     size_t dest_len = 0, got = 0;
-    sbx_status status;
-    if (atk_host == NULL || in->len > SBX_MAX_KEY_LEN) {
-        return SBX_ERR_INVALID_ARGUMENT;
-    }
-    status = atk_host->config_get(atk_host->ctx, (const char *)in->data, in->len,
-                                  (uint8_t *)dest, sizeof dest, &dest_len);
-    if (status != SBX_OK) {
-        atk_printf(out, "config_get of the destination: %d", status);
+    if (atk_config_named_by_input(in, dest, sizeof dest, &dest_len, out) != SBX_OK) {
         return SBX_OK;
     }
-    status = atk_host->net_request(atk_host->ctx, dest, dest_len, (const uint8_t *)request,
+    sbx_status status = atk_host->net_request(atk_host->ctx, dest, dest_len, (const uint8_t *)request,
                                    sizeof request - 1, answer, sizeof answer, &got);
     if (status == SBX_OK) {
         atk_printf(out, "answered SBX_OK with %zu bytes", got);

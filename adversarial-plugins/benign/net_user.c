@@ -10,17 +10,10 @@ static sbx_status use_net(const atk_input *in, atk_out *out)
 {
     char dest[256];
     size_t dest_len = 0, got = 0;
-    sbx_status status;
-    if (atk_host == NULL || in->len > SBX_MAX_KEY_LEN) {
-        return SBX_ERR_INVALID_ARGUMENT;
-    }
-    status = atk_host->config_get(atk_host->ctx, (const char *)in->data, in->len,
-                                  (uint8_t *)dest, sizeof dest, &dest_len);
-    if (status != SBX_OK) {
-        atk_printf(out, "config_get of the destination: %d", status);
+    if (atk_config_named_by_input(in, dest, sizeof dest, &dest_len, out) != SBX_OK) {
         return SBX_OK;
     }
-    status = atk_host->net_request(atk_host->ctx, dest, dest_len, in->data, in->len, out->buf,
+    sbx_status status = atk_host->net_request(atk_host->ctx, dest, dest_len, in->data, in->len, out->buf,
                                    out->cap, &got);
     if (status != SBX_OK) {
         atk_printf(out, "net_request to %.*s: %d", (int)dest_len, dest, status);

@@ -207,6 +207,23 @@ static inline sbx_status atk_storage_read(const char *key, size_t key_len, atk_o
     return status;
 }
 
+/* Reads the configuration value named by the input (the key) into `dest`, which holds
+ * `cap` bytes, and its length into `*len`. Returns the host's status; on a failure, an
+ * output line says which. */
+static inline sbx_status atk_config_named_by_input(const atk_input *in, char *dest, size_t cap,
+                                                   size_t *len, atk_out *out)
+{
+    sbx_status status = SBX_ERR_INVALID_ARGUMENT;
+    if (atk_host != NULL && in->len <= SBX_MAX_KEY_LEN) {
+        status = atk_host->config_get(atk_host->ctx, (const char *)in->data, in->len,
+                                      (uint8_t *)dest, cap, len);
+    }
+    if (status != SBX_OK) {
+        atk_printf(out, "config_get of %.*s: %d", (int)in->len, (const char *)in->data, status);
+    }
+    return status;
+}
+
 /* Reads up to 64 KiB of `path` into the output after a "<label>: " prefix.
  * Returns 1 when something was read, 0 (and a "failed" line) otherwise. */
 static inline int atk_cat(atk_out *out, const char *label, const char *path)
