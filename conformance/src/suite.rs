@@ -55,6 +55,9 @@ struct HarnessFile {
 #[serde(deny_unknown_fields)]
 struct CaseFile {
     settle_ms: Option<u64>,
+    /// The settle time ends early once no process runs the plugin.
+    #[serde(default)]
+    settle_ends_when_gone: bool,
     #[serde(default)]
     pause: bool,
     #[serde(default)]
@@ -469,6 +472,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 .into_bytes(),
             policy,
             settle,
+            settle_ends_when_gone: adjust.settle_ends_when_gone,
             pause_while_settling: adjust.pause,
             // A plugin attacking at shutdown gets the settle time after its unload too.
             linger_after_unload: if spec.stage == Stage::Shutdown {

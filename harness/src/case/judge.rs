@@ -875,6 +875,7 @@ mod tests {
             input: Vec::new(),
             policy: crate::selftest::default_policy(),
             settle: Duration::ZERO,
+            settle_ends_when_gone: false,
             pause_while_settling: false,
             linger_after_unload: Duration::ZERO,
             needs: Vec::new(),

@@ -142,6 +142,10 @@ pub struct Case {
     pub policy: Policy,
     /// Idle time after the call, for harm that happens between calls.
     pub settle: Duration,
+    /// The settle time ends early once no process runs the plugin: one the sandbox ended
+    /// can do nothing more (for a long settle that waits out a limit, which a sandbox that
+    /// enforces it reaches sooner).
+    pub settle_ends_when_gone: bool,
     /// Pause the plugin during the settle time, then resume it.
     pub pause_while_settling: bool,
     /// Idle time after the plugin's unload is answered, for what it does after its
@@ -733,7 +737,7 @@ fn drive(
             call_target(run, &cx, &mut options, &input)?;
             options.each(|o| o.after_call(run, &cx))?;
             options.each(|o| o.before_settle(run, &cx))?;
-            std::thread::sleep(case.settle);
+            settle(run, case);
             options.each(|o| o.after_settle(run, &cx))?;
             check_liveness(run, &cx)?;
             true
@@ -749,6 +753,22 @@ fn drive(
     count_reported_death(run);
     options.each(|o| o.after_unload(run, &cx))?;
     finish(run, &cx)
+}
+
+/// Waits the case's settle time, or (`settle_ends_when_gone`) until no process runs the
+/// plugin, whichever comes first.
+fn settle(run: &Run<'_>, case: &Case) {
+    let until = Instant::now() + case.settle;
+    if !case.settle_ends_when_gone {
+        std::thread::sleep(case.settle);
+        return;
+    }
+    while let Some(left) = until.checked_duration_since(Instant::now()) {
+        if run.plugin_pids().is_empty() {
+            return;
+        }
+        std::thread::sleep(left.min(Duration::from_millis(50)));
+    }
 }
 
 /// `hello`: the protocol version, and the features the case needs.

@@ -58,6 +58,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         input: b"conformance".to_vec(),
         policy: sbx_harness::selftest::default_policy(),
         settle: Duration::from_millis(50),
+        settle_ends_when_gone: false,
         pause_while_settling: false,
         linger_after_unload: Duration::ZERO,
         needs: Vec::new(),
