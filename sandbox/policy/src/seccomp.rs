@@ -499,5 +499,15 @@ mod tests {
             "malformed",
         );
         check_err(&"#".repeat(MAX_POLICY_BYTES + 1), "more than");
+        // A dword comparison sees the low 32 bits: a value above them would never match.
+        check_err(
+            "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=0, op='eq', value=0x100000000}], why='x'}]",
+            "does not fit a dword",
+        );
+        let widest = "version = 1\n[stages.s]\nwhy='x'\nallow=[{syscall='read', args=[{index=0, op='eq', value=0xffffffff}], why='x'}]";
+        let policy = SeccompPolicy::parse(widest).expect("parses");
+        policy
+            .compile_first_stage("s", SUBST)
+            .expect("u32::MAX fits a dword comparison");
     }
 }
