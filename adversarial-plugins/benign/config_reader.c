@@ -26,6 +26,10 @@ static sbx_status read_config(const atk_input *in, atk_out *out)
         atk_printf(out, "config_get: %d", status);
         return SBX_OK;
     }
+    if (len > out->cap) {
+        atk_printf(out, "config_get claims %zu bytes in a buffer of %zu", len, out->cap);
+        return SBX_OK;
+    }
     out->len = len;
     return SBX_OK;
 }

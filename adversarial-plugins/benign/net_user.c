@@ -16,7 +16,12 @@ static sbx_status use_net(const atk_input *in, atk_out *out)
     sbx_status status = atk_host->net_request(atk_host->ctx, dest, dest_len, in->data, in->len, out->buf,
                                    out->cap, &got);
     if (status != SBX_OK) {
-        atk_printf(out, "net_request to %.*s: %d", (int)dest_len, dest, status);
+        atk_printf(out, "net_request to %.*s: %d", (int)(dest_len < sizeof dest ? dest_len : sizeof dest),
+                   dest, status);
+        return SBX_OK;
+    }
+    if (got > out->cap) {
+        atk_printf(out, "net_request claims %zu bytes in a buffer of %zu", got, out->cap);
         return SBX_OK;
     }
     out->len = got;

@@ -1,10 +1,11 @@
 /*
  * cap_forged_host_calls — with notify and storage granted, asks the host to take what the
  * contract says it refuses with SBX_ERR_INVALID_ARGUMENT: a message of SBX_MAX_LOG_LEN + 1
- * bytes, an empty one, and a value of SBX_MAX_VALUE_LEN + 1 bytes. First through the host
- * API; then, where descriptor 3 is a socket (the reference runner's channel), as HostCall
- * frames written on the channel itself, which no bound of the runner's host API stands
- * before. A host that answers any of them SBX_OK enforces its bounds only in code the
+ * bytes and a value of SBX_MAX_VALUE_LEN + 1 bytes through the host API; then, where
+ * descriptor 3 is a socket (the reference runner's channel), those two and an empty
+ * message as HostCall frames written on the channel itself, which no bound of the
+ * runner's host API stands before. Each frame waits for its reply, and the first reply
+ * missing ends the attack, so that the channel stays in step. A host that answers any of them SBX_OK enforces its bounds only in code the
  * plugin shares a process with: a GAINED line says so.
  */
 #include "attack.h"
@@ -13,12 +14,13 @@
 
 enum { SERVICE_STORAGE_PUT = 3, SERVICE_NOTIFY_USER = 7 };
 
-/* Reads exactly `n` bytes from `fd` within a second each. Returns 0, or -1. */
+/* Reads exactly `n` bytes from `fd`, waiting at most 500 ms for each part. Returns 0, or
+ * -1. */
 static int read_exactly(int fd, uint8_t *p, size_t n)
 {
     while (n > 0) {
         struct pollfd ready = {fd, POLLIN, 0};
-        if (poll(&ready, 1, 1000) <= 0) {
+        if (poll(&ready, 1, 500) <= 0) {
             return -1;
         }
         ssize_t r = read(fd, p, n);
@@ -35,7 +37,8 @@ static int read_exactly(int fd, uint8_t *p, size_t n)
 }
 
 /* Sends one HostCall frame for `service` whose payload is the length-prefixed `fields`,
- * reads the host's reply and returns its status, or 1 when none came. */
+ * reads the host's reply and returns its status, or 1 when none came (the caller then
+ * stops: a reply still on its way would answer the next frame). */
 static int32_t forged_call(uint16_t service, const uint8_t *const fields[], const uint32_t lens[],
                            size_t count, atk_out *out)
 {
@@ -117,17 +120,28 @@ static sbx_status attack(const atk_input *in, atk_out *out)
     }
     const uint8_t *long_message[] = {big};
     const uint32_t long_len[] = {SBX_MAX_LOG_LEN + 1};
-    if (forged_call(SERVICE_NOTIFY_USER, long_message, long_len, 1, out) == SBX_OK) {
-        atk_gained(out, "a forged HostCall of notify_user with SBX_MAX_LOG_LEN + 1 bytes answered SBX_OK");
-    }
     const uint32_t empty_len[] = {0};
-    if (forged_call(SERVICE_NOTIFY_USER, long_message, empty_len, 1, out) == SBX_OK) {
-        atk_gained(out, "a forged HostCall of notify_user with an empty message answered SBX_OK");
-    }
     const uint8_t *put[] = {(const uint8_t *)key, big};
     const uint32_t put_len[] = {sizeof key - 1, SBX_MAX_VALUE_LEN + 1};
-    if (forged_call(SERVICE_STORAGE_PUT, put, put_len, 2, out) == SBX_OK) {
-        atk_gained(out, "a forged HostCall of storage_put with SBX_MAX_VALUE_LEN + 1 bytes answered SBX_OK");
+    const struct {
+        uint16_t service;
+        const uint8_t *const *fields;
+        const uint32_t *lens;
+        size_t count;
+        const char *what;
+    } calls[] = {
+        {SERVICE_NOTIFY_USER, long_message, long_len, 1, "notify_user with SBX_MAX_LOG_LEN + 1 bytes"},
+        {SERVICE_NOTIFY_USER, long_message, empty_len, 1, "notify_user with an empty message"},
+        {SERVICE_STORAGE_PUT, put, put_len, 2, "storage_put with SBX_MAX_VALUE_LEN + 1 bytes"},
+    };
+    for (size_t i = 0; i < sizeof calls / sizeof calls[0]; i++) {
+        int32_t status =
+            forged_call(calls[i].service, calls[i].fields, calls[i].lens, calls[i].count, out);
+        if (status == SBX_OK) {
+            atk_gained(out, "a forged HostCall of %s answered SBX_OK", calls[i].what);
+        } else if (status == 1) {
+            return SBX_OK;
+        }
     }
     atk_printf(out, "every call beyond the contract refused\n");
     return SBX_OK;

@@ -23,8 +23,9 @@ static int rewrite_first_byte(int fd)
 {
     struct stat st;
     uint8_t head[4];
+    /* pread: the descriptor's position may be another's (a host sharing it). */
     if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size < 4 ||
-        lseek(fd, 0, SEEK_SET) != 0 || read(fd, head, sizeof head) != (ssize_t)sizeof head ||
+        pread(fd, head, sizeof head, 0) != (ssize_t)sizeof head ||
         memcmp(head, "\177ELF", 4) != 0) {
         return 0;
     }

@@ -410,6 +410,8 @@ impl EchoService {
         use std::io::Write;
         let _ = stream.set_nonblocking(false);
         let _ = stream.set_read_timeout(Some(Self::QUIET));
+        // A peer that stops reading cannot hold the case up.
+        let _ = stream.set_write_timeout(Some(Self::QUIET));
         let mut request = Vec::new();
         let mut chunk = [0u8; 4096];
         while (request.len() as u64) < Self::MAX_REQUEST {
@@ -419,6 +421,36 @@ impl EchoService {
             }
         }
         let _ = stream.write_all(&request);
+    }
+}
+
+/// A TCP port on 127.0.0.1 that is bound and not listening, for as long as it is held: a
+/// connection to it is refused, and no other socket of the machine can take it.
+pub struct ClosedPort {
+    /// Its address, `127.0.0.1:PORT`.
+    pub addr: String,
+    _socket: std::os::fd::OwnedFd,
+}
+
+impl ClosedPort {
+    /// Binds a port the system chooses, without listening on it.
+    pub fn bind() -> std::io::Result<ClosedPort> {
+        use nix::sys::socket::{
+            AddressFamily, SockFlag, SockType, SockaddrIn, bind, getsockname, socket,
+        };
+        use std::os::fd::AsRawFd;
+        let socket = socket(
+            AddressFamily::Inet,
+            SockType::Stream,
+            SockFlag::SOCK_CLOEXEC,
+            None,
+        )?;
+        bind(socket.as_raw_fd(), &SockaddrIn::new(127, 0, 0, 1, 0))?;
+        let port = getsockname::<SockaddrIn>(socket.as_raw_fd())?.port();
+        Ok(ClosedPort {
+            addr: format!("127.0.0.1:{port}"),
+            _socket: socket,
+        })
     }
 }
 

@@ -39,7 +39,8 @@ use crate::serve::{Backend, Revoker, error, invoke_result, write_line};
 /// The plugin whose entry point runs now, for log records (a host call names no plugin).
 static CURRENT: Mutex<String> = Mutex::new(String::new());
 
-/// The configuration values `config_get` answers: the last load's policy's.
+/// The configuration values `config_get` answers: the last load's policy's, for every
+/// plugin loaded (the suite gives each plugin of a case the same).
 static CONFIG: Mutex<BTreeMap<String, String>> = Mutex::new(BTreeMap::new());
 
 /// Log records are escaped into their JSON line ([`Bare::checked`]).

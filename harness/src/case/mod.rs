@@ -235,7 +235,7 @@ pub enum QuarantineCheck {
     RestartsRunOut(u32),
     /// At its first fault, one the policy never restarts (a kill for an attack): no
     /// `restart` record, no `limit_hit` of `restarts` (none ran out), and a `quarantined`
-    /// record naming none.
+    /// record naming none. Checked only when the plugin was killed for an attack.
     AtOnce,
 }
 
@@ -755,16 +755,25 @@ fn drive(
     finish(run, &cx)
 }
 
-/// Waits the case's settle time, or (`settle_ends_when_gone`) until no process runs the
-/// plugin, whichever comes first.
+/// Waits the case's settle time, or (`settle_ends_when_gone`) until the process that ran
+/// the plugin as the settle began is gone, whichever comes first. A plugin the harness
+/// cannot find (a sandbox that maps it from a file of its own) gets the whole settle time,
+/// and a process must be missing at two looks in a row.
 fn settle(run: &Run<'_>, case: &Case) {
     let until = Instant::now() + case.settle;
-    if !case.settle_ends_when_gone {
+    let watched = case.settle_ends_when_gone && !run.plugin_pids().is_empty();
+    if !watched {
         std::thread::sleep(case.settle);
         return;
     }
+    let mut missing = 0;
     while let Some(left) = until.checked_duration_since(Instant::now()) {
-        if run.plugin_pids().is_empty() {
+        missing = if run.plugin_pids().is_empty() {
+            missing + 1
+        } else {
+            0
+        };
+        if missing == 2 {
             return;
         }
         std::thread::sleep(left.min(Duration::from_millis(50)));
@@ -1131,8 +1140,14 @@ fn audit_gaps(
             check.denials
         ));
     }
-    if let Some(quarantine) = check.quarantine {
-        gaps.extend(quarantine_gaps(quarantine, records));
+    // A quarantine at the first fault is owed only after a kill for an attack: a sandbox
+    // that refused the attack instead, and saw the plugin crash, may restart it.
+    let killed_for_attack = matches!(outcome, Some(Outcome::Killed { termination })
+        if options::ATTACK_TERMINATIONS.contains(&termination.reason.as_str()));
+    match check.quarantine {
+        Some(QuarantineCheck::AtOnce) if !killed_for_attack => {}
+        Some(quarantine) => gaps.extend(quarantine_gaps(quarantine, records)),
+        None => {}
     }
     gaps
 }

@@ -336,8 +336,14 @@ impl CaseOption for ListenerPrefixAllowlist {
 struct AllowlistedDestination {
     key: String,
     addr: String,
-    /// Answers until the case ends.
-    _service: Option<crate::observe::EchoService>,
+    /// Held until the case ends.
+    _held: Held,
+}
+
+/// What answers at an allowlisted destination, for as long as the case runs.
+enum Held {
+    Service(crate::observe::EchoService),
+    ClosedPort(crate::observe::ClosedPort),
 }
 
 impl AllowlistedDestination {
@@ -348,21 +354,19 @@ impl AllowlistedDestination {
                 format!("harness: cannot make the allowlisted destination: {e}"),
             )
         };
-        let (addr, service) = if wanted.listening {
-            let service = crate::observe::EchoService::start().map_err(failed)?;
-            (service.addr.clone(), Some(service))
+        let held = if wanted.listening {
+            Held::Service(crate::observe::EchoService::start().map_err(failed)?)
         } else {
-            // A port the system just handed out and took back: nothing listens there.
-            let port = std::net::TcpListener::bind("127.0.0.1:0")
-                .and_then(|l| l.local_addr())
-                .map_err(failed)?
-                .port();
-            (format!("127.0.0.1:{port}"), None)
+            Held::ClosedPort(crate::observe::ClosedPort::bind().map_err(failed)?)
+        };
+        let addr = match &held {
+            Held::Service(s) => s.addr.clone(),
+            Held::ClosedPort(p) => p.addr.clone(),
         };
         Ok(AllowlistedDestination {
             key: wanted.key.clone(),
             addr,
-            _service: service,
+            _held: held,
         })
     }
 }
