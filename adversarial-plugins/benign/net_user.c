@@ -13,18 +13,14 @@ static sbx_status use_net(const atk_input *in, atk_out *out)
     if (atk_config_named_by_input(in, dest, sizeof dest, &dest_len, out) != SBX_OK) {
         return SBX_OK;
     }
-    sbx_status status = atk_host->net_request(atk_host->ctx, dest, dest_len, in->data, in->len, out->buf,
-                                   out->cap, &got);
+    sbx_status status = atk_host->net_request(atk_host->ctx, dest, dest_len, in->data, in->len,
+                                              out->buf, out->cap, &got);
     if (status != SBX_OK) {
-        atk_printf(out, "net_request to %.*s: %d", (int)(dest_len < sizeof dest ? dest_len : sizeof dest),
-                   dest, status);
+        int shown = (int)(dest_len < sizeof dest ? dest_len : sizeof dest);
+        atk_printf(out, "net_request to %.*s: %d", shown, dest, status);
         return SBX_OK;
     }
-    if (got > out->cap) {
-        atk_printf(out, "net_request claims %zu bytes in a buffer of %zu", got, out->cap);
-        return SBX_OK;
-    }
-    out->len = got;
+    atk_take_answer(out, got, "net_request");
     return SBX_OK;
 }
 

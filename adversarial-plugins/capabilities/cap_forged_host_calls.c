@@ -74,8 +74,7 @@ static int32_t forged_call(uint16_t service, const uint8_t *const fields[], cons
         atk_printf(out, "no HostReply to a forged HostCall\n");
         return 1;
     }
-    uint32_t rest = (uint32_t)reply[0] | (uint32_t)reply[1] << 8 | (uint32_t)reply[2] << 16 |
-                    (uint32_t)reply[3] << 24;
+    uint32_t rest = atk_le32_get(reply);
     /* The rest of the reply: its payload's length and bytes. */
     if (rest > ATK_FRAME_HEADER_LEN) {
         static uint8_t drain[SBX_MAX_VALUE_LEN + 64];
@@ -84,8 +83,7 @@ static int32_t forged_call(uint16_t service, const uint8_t *const fields[], cons
             return 1;
         }
     }
-    return (int32_t)((uint32_t)reply[16] | (uint32_t)reply[17] << 8 | (uint32_t)reply[18] << 16 |
-                     (uint32_t)reply[19] << 24);
+    return (int32_t)atk_le32_get(reply + ATK_FRAME_HEADER_LEN);
 }
 
 static sbx_status attack(const atk_input *in, atk_out *out)

@@ -207,9 +207,20 @@ static inline sbx_status atk_storage_read(const char *key, size_t key_len, atk_o
     return status;
 }
 
+/* Takes the `got` bytes a host service (`service`) wrote into the output as the answer; a
+ * host that claims more than the output holds gets a line saying so instead. */
+static inline void atk_take_answer(atk_out *out, size_t got, const char *service)
+{
+    if (got > out->cap) {
+        atk_printf(out, "%s claims %zu bytes in a buffer of %zu", service, got, out->cap);
+        return;
+    }
+    out->len = got;
+}
+
 /* Reads the configuration value named by the input (the key) into `dest`, which holds
- * `cap` bytes, and its length into `*len`. Returns the host's status; on a failure, an
- * output line says which. */
+ * `cap` bytes (it may be the output's own buffer), and its length into `*len`. Returns the
+ * host's status; on a failure, an output line says which. */
 static inline sbx_status atk_config_named_by_input(const atk_input *in, char *dest, size_t cap,
                                                    size_t *len, atk_out *out)
 {
@@ -305,6 +316,11 @@ static inline void atk_le32(uint8_t *p, uint32_t v)
     for (int i = 0; i < 4; i++) {
         p[i] = (uint8_t)(v >> (8 * i));
     }
+}
+
+static inline uint32_t atk_le32_get(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
 }
 
 static inline void atk_le64(uint8_t *p, uint64_t v)

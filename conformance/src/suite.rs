@@ -125,6 +125,17 @@ struct CaseFile {
     fault_waits_ms: Vec<u64>,
 }
 
+impl CaseFile {
+    /// Whether the case checks the sandbox's audit log (and so needs an adapter with one).
+    fn reads_audit(&self) -> bool {
+        self.audit_terminated
+            || self.audit_denials.is_some()
+            || self.audit_limit_hits.is_some()
+            || self.audit_restarts_run_out
+            || self.audit_quarantined_at_once
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct File {
@@ -387,13 +398,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
         needs.push(Feature::Broker);
     }
     // A case that reads the audit log needs an adapter that has one.
-    if (adjust.audit_terminated
-        || adjust.audit_denials.is_some()
-        || adjust.audit_limit_hits.is_some()
-        || adjust.audit_restarts_run_out
-        || adjust.audit_quarantined_at_once)
-        && !needs.contains(&Feature::Audit)
-    {
+    if adjust.reads_audit() && !needs.contains(&Feature::Audit) {
         needs.push(Feature::Audit);
     }
     // Packages are verified by the sandbox: a case that loads one needs signatures.
@@ -503,25 +508,18 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             // Every plugin of the IPC family writes into the host's channel.
             channel_attack: spec.family == Family::Ipc
                 || spec.evidence.contains(&Evidence::ChannelCorrupted),
-            audit: (adjust.audit_terminated
-                || adjust.audit_denials.is_some()
-                || adjust.audit_limit_hits.is_some()
-                || adjust.audit_restarts_run_out
-                || adjust.audit_quarantined_at_once)
-                .then_some(AuditCheck {
-                    terminated: adjust.audit_terminated,
-                    denials: adjust.audit_denials.unwrap_or(0),
-                    limit_hits: adjust.audit_limit_hits.unwrap_or(0),
-                    quarantine: match adjust.restart {
-                        Some(r) if adjust.audit_restarts_run_out => {
-                            Some(QuarantineCheck::RestartsRunOut(r.max_restarts))
-                        }
-                        Some(_) if adjust.audit_quarantined_at_once => {
-                            Some(QuarantineCheck::AtOnce)
-                        }
-                        _ => None,
-                    },
-                }),
+            audit: adjust.reads_audit().then_some(AuditCheck {
+                terminated: adjust.audit_terminated,
+                denials: adjust.audit_denials.unwrap_or(0),
+                limit_hits: adjust.audit_limit_hits.unwrap_or(0),
+                quarantine: match adjust.restart {
+                    Some(r) if adjust.audit_restarts_run_out => {
+                        Some(QuarantineCheck::RestartsRunOut(r.max_restarts))
+                    }
+                    Some(_) if adjust.audit_quarantined_at_once => Some(QuarantineCheck::AtOnce),
+                    _ => None,
+                },
+            }),
             revoke_during_call: (!adjust.revoke.is_empty()).then(|| RevokeDuringCall {
                 after: Duration::from_millis(adjust.revoke_after_ms.unwrap_or(0)),
                 capabilities: adjust.revoke.clone(),

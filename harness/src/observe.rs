@@ -424,6 +424,15 @@ impl EchoService {
     }
 }
 
+impl Drop for EchoService {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// A TCP port on 127.0.0.1 that is bound and not listening, for as long as it is held: a
 /// connection to it is refused, and no other socket of the machine can take it.
 pub struct ClosedPort {
@@ -451,14 +460,5 @@ impl ClosedPort {
             addr: format!("127.0.0.1:{port}"),
             _socket: socket,
         })
-    }
-}
-
-impl Drop for EchoService {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }

@@ -335,15 +335,24 @@ impl CaseOption for ListenerPrefixAllowlist {
 /// harm), or a port on 127.0.0.1 where nothing listens, which no host may report reached.
 struct AllowlistedDestination {
     key: String,
-    addr: String,
     /// Held until the case ends.
-    _held: Held,
+    held: Held,
 }
 
 /// What answers at an allowlisted destination, for as long as the case runs.
 enum Held {
     Service(crate::observe::EchoService),
     ClosedPort(crate::observe::ClosedPort),
+}
+
+impl Held {
+    /// Its address, `127.0.0.1:PORT`.
+    fn addr(&self) -> &str {
+        match self {
+            Held::Service(s) => &s.addr,
+            Held::ClosedPort(p) => &p.addr,
+        }
+    }
 }
 
 impl AllowlistedDestination {
@@ -359,14 +368,9 @@ impl AllowlistedDestination {
         } else {
             Held::ClosedPort(crate::observe::ClosedPort::bind().map_err(failed)?)
         };
-        let addr = match &held {
-            Held::Service(s) => s.addr.clone(),
-            Held::ClosedPort(p) => p.addr.clone(),
-        };
         Ok(AllowlistedDestination {
             key: wanted.key.clone(),
-            addr,
-            _held: held,
+            held,
         })
     }
 }
@@ -374,8 +378,9 @@ impl AllowlistedDestination {
 impl CaseOption for AllowlistedDestination {
     fn load_request(&self, _cx: &Cx<'_>, mut load: Op) -> Op {
         if let Some(policy) = policy_of(&mut load) {
-            policy.net_allowlist.push(self.addr.clone());
-            policy.config.insert(self.key.clone(), self.addr.clone());
+            let addr = self.held.addr();
+            policy.net_allowlist.push(addr.to_owned());
+            policy.config.insert(self.key.clone(), addr.to_owned());
         }
         load
     }
