@@ -162,6 +162,9 @@ vocabulary! {
         ThreadsBeyondPolicy = "threads_beyond_policy",
         /// An answer carried more output than the policy's output bound.
         OutputBeyondPolicy = "output_beyond_policy",
+        /// An audit record of a limit the plugin ran into misstates it: the figure that
+        /// went past the bound, or the bound, not the policy's.
+        AuditMisstated = "audit_misstated",
     }
 }
 

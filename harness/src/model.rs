@@ -109,6 +109,10 @@ pub enum HarmKind {
     ThreadsBeyondPolicy,
     /// An answer of the plugin's carried more output than its policy's `output_bytes`.
     OutputBeyondPolicy,
+    /// An audit record of a limit the plugin ran into misstates it: its figure is not past
+    /// its bound (or past it by more than one call can add), or its bound is not the
+    /// policy's.
+    AuditMisstated,
 }
 
 impl HarmKind {
@@ -139,6 +143,7 @@ impl HarmKind {
         HarmKind::RestartedWithoutBackoff,
         HarmKind::ThreadsBeyondPolicy,
         HarmKind::OutputBeyondPolicy,
+        HarmKind::AuditMisstated,
     ];
 
     /// The word used in metadata and files.
@@ -169,6 +174,7 @@ impl HarmKind {
             HarmKind::RestartedWithoutBackoff => "restarted_without_backoff",
             HarmKind::ThreadsBeyondPolicy => "threads_beyond_policy",
             HarmKind::OutputBeyondPolicy => "output_beyond_policy",
+            HarmKind::AuditMisstated => "audit_misstated",
         }
     }
 

@@ -9,14 +9,14 @@
 //! (`conformance/mutants/scopes.toml`; the whole suite for a file no scope names): a
 //! requirement that fails kills the mutant.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 use serde::Deserialize;
 
-use crate::cargo_mutants_report::{CAUGHT, covers};
+use crate::cargo_mutants_report::{CAUGHT, DOCS_DATA, covers, key};
 
 /// The scopes file.
 pub const SCOPES: &str = "conformance/mutants/scopes.toml";
@@ -452,8 +452,9 @@ fn failing_requirements(results: &Path) -> Result<Vec<String>> {
     )
 }
 
-/// `cargo xtask mutants --cargo-mutants [--docs] [--results DIR | ARGS]`: runs
-/// cargo-mutants with ARGS (`--in-diff FILE`, `--shard K/N`, `--file F`, ...), or reads the
+/// `cargo xtask mutants --cargo-mutants [--docs] [--results DIR | [--unjudged] ARGS]`: runs
+/// cargo-mutants with ARGS (`--in-diff FILE`, `--shard K/N`, `--file F`, ...; with
+/// `--unjudged`, only those the committed report has not judged), or reads the
 /// output of an earlier run (`--results DIR`, a `mutants.out`), prints the score and the
 /// survivors, and with `--docs` merges the run into the committed report. `--render`
 /// renders the committed report again (after `survivors.toml` or `scopes.toml` changed,
@@ -464,6 +465,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let survivors = crate::cargo_mutants_report::survivors(&root)?;
     let mut docs = false;
     let mut render = false;
+    let mut unjudged = false;
     let mut results = None;
     let mut extra = Vec::new();
     let mut it = args.iter();
@@ -471,6 +473,7 @@ pub fn run(args: &[String]) -> Result<()> {
         match a.as_str() {
             "--docs" => docs = true,
             "--render" => render = true,
+            "--unjudged" => unjudged = true,
             "--results" => {
                 results = Some(PathBuf::from(
                     it.next().context("--results needs a directory")?,
@@ -482,7 +485,7 @@ pub fn run(args: &[String]) -> Result<()> {
     if render {
         // The committed report again, under this checkout's survivors, scopes and mutants:
         // after a judgement changed, or code moved.
-        if results.is_some() || !extra.is_empty() {
+        if results.is_some() || unjudged || !extra.is_empty() {
             bail!("--render re-renders the committed report; it takes no other argument");
         }
         let current = current_keys(&root, &scopes)?;
@@ -496,10 +499,17 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let out = match results {
         Some(dir) => {
-            if !extra.is_empty() {
+            if unjudged || !extra.is_empty() {
                 bail!("--results reads a run; it takes no cargo-mutants arguments ({extra:?})");
             }
             dir
+        }
+        None if unjudged => {
+            let Some(narrowed) = unjudged_only(&root, &scopes, &extra)? else {
+                println!("every mutant {extra:?} selects is judged in {DOCS_DATA} already");
+                return Ok(());
+            };
+            run_cargo_mutants(&root, &scopes, &narrowed)?
         }
         None => run_cargo_mutants(&root, &scopes, &extra)?,
     };
@@ -530,6 +540,52 @@ pub fn run(args: &[String]) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+/// The arguments that select, of the mutants `extra` selects (`--file`, `--re`, `--shard`,
+/// ...), those the committed report has not judged: each named by an anchored `--re`.
+/// `None` when it has judged them all. A run that stopped part way (a night's budget, a
+/// session's) goes on from where its `--docs` left off. A mutant counts as judged when a
+/// row of the report has its key (file and mutation, not the line: code moves).
+fn unjudged_only(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<Option<Vec<String>>> {
+    let text = std::fs::read_to_string(root.join(DOCS_DATA))
+        .with_context(|| format!("reading {DOCS_DATA}: --unjudged needs the committed report"))?;
+    let report: BTreeMap<String, serde_json::Value> =
+        serde_json::from_str(&text).with_context(|| format!("parsing {DOCS_DATA}"))?;
+    let judged: BTreeSet<String> = report.keys().map(|n| key(n)).collect();
+    let selected = listed(root, scopes, extra)?;
+    let unjudged: Vec<&String> = selected
+        .iter()
+        .filter(|name| !judged.contains(&key(name)))
+        .collect();
+    eprintln!(
+        "xtask: {} of the {} mutants selected are not judged in {DOCS_DATA}",
+        unjudged.len(),
+        selected.len()
+    );
+    if unjudged.is_empty() {
+        return Ok(None);
+    }
+    // The selection is made: what narrowed it (patterns, a shard) would narrow the list of
+    // names again. The files and exclusions stay, so cargo-mutants reads no other file.
+    let mut narrowed = Vec::new();
+    let mut it = extra.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--re" | "-F" | "--exclude-re" | "-E" | "--shard" | "--sharding" => {
+                it.next();
+            }
+            _ if ["--re=", "--exclude-re=", "--shard=", "--sharding="]
+                .iter()
+                .any(|p| a.starts_with(p)) => {}
+            _ => narrowed.push(a.clone()),
+        }
+    }
+    for name in unjudged {
+        narrowed.push("--re".into());
+        narrowed.push(format!("^{}$", regex_syntax::escape(name)));
+    }
+    Ok(Some(narrowed))
 }
 
 /// Runs cargo-mutants with `extra`; the output directory (`mutants.out`), with the commit
@@ -650,9 +706,16 @@ fn cargo_mutants(scopes: &Scopes) -> Command {
 /// The keys (`cargo_mutants_report::key`) of every mutant cargo-mutants makes of this
 /// checkout: the committed report drops rows of mutants the code no longer has.
 fn current_keys(root: &Path, scopes: &Scopes) -> Result<BTreeSet<String>> {
+    Ok(listed(root, scopes, &[])?.iter().map(|n| key(n)).collect())
+}
+
+/// The names of the mutants cargo-mutants makes of this checkout with `extra`, as its
+/// `--list` prints them.
+fn listed(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<Vec<String>> {
     ensure_installed()?;
     let out = cargo_mutants(scopes)
         .arg("--list")
+        .args(extra)
         .current_dir(root)
         .stderr(std::process::Stdio::inherit())
         .output()
@@ -660,15 +723,15 @@ fn current_keys(root: &Path, scopes: &Scopes) -> Result<BTreeSet<String>> {
     if !out.status.success() {
         bail!("cargo mutants --list failed ({})", out.status);
     }
-    let keys: BTreeSet<String> = String::from_utf8_lossy(&out.stdout)
+    let names: Vec<String> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter(|l| !l.trim().is_empty())
-        .map(crate::cargo_mutants_report::key)
+        .map(str::to_owned)
         .collect();
-    if keys.is_empty() {
-        bail!("cargo mutants --list named no mutant");
+    if names.is_empty() {
+        bail!("cargo mutants --list {extra:?} named no mutant");
     }
-    Ok(keys)
+    Ok(names)
 }
 
 fn ensure_installed() -> Result<()> {

@@ -30,7 +30,8 @@ tasks:
                   against it and report the survivors (cargo xtask mutants --help);
                   `mutants --cargo-mutants [--docs] [ARGS]` runs cargo-mutants over the
                   sandbox's crates with the suite as the oracle (ARGS go to cargo mutants:
-                  --in-diff FILE, --shard K/N, --file PATH), prints the score and the
+                  --in-diff FILE, --shard K/N, --file PATH; --unjudged keeps only the
+                  mutants docs/cargo-mutants.json has not judged), prints the score and the
                   survivors, and with --docs merges the run into docs/cargo-mutants.md;
                   `--results DIR` reads an earlier run's mutants.out instead of running;
                   `--render` renders the committed report again (survivors or code changed)

@@ -36,7 +36,8 @@ survivor. Writes target/mutants/report.md and report.json.
     --report FILE   render the report of an earlier run (its report.json) without running
 
 cargo xtask mutants --cargo-mutants [ARGS]: cargo-mutants over the sandbox's crates instead,
-the suite as the oracle; ARGS go to cargo mutants (--in-diff FILE, --shard K/N, --file F).
+the suite as the oracle; ARGS go to cargo mutants (--in-diff FILE, --shard K/N, --file F);
+--unjudged keeps only the mutants the committed report has not judged.
 ";
 
 #[derive(Debug, Deserialize)]

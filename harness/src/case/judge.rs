@@ -58,6 +58,10 @@ pub struct Bounds {
     /// shares with the host (the runner, the C library) count in it, and a memory cgroup
     /// charges them to whoever touched them first.
     pub memory_margin_mib: u64,
+    /// The most one host call can add to what a plugin holds in storage (a key and a value
+    /// at the contract's bounds): how far past the quota the figure of a `storage_bytes`
+    /// limit hit may lie.
+    pub storage_put_bytes: u64,
 }
 
 /// Everything the harness observed of one case, collected once.

@@ -1152,6 +1152,66 @@ fn audit_gaps(
     gaps
 }
 
+/// How each `limit_hit` of `records` misstates what the plugin ran into, for the limits
+/// the protocol names (the sandbox's own limits are its own): its bound must be the
+/// policy's where the policy sets one, and its figure past the bound, by no more than one
+/// call can add where that is known. A log record's size is its figure, and may lie below
+/// the rate once the burst is spent, so only the bound of a log rate is read.
+fn limit_misstatements(
+    records: &[serde_json::Value],
+    policy: &Policy,
+    bounds: &Bounds,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for record in records_of(records, "limit_hit") {
+        let limit = record.get("limit").and_then(|l| l.as_str()).unwrap_or("");
+        // The policy's bound, and how far past it one call can take the figure (`None`:
+        // not read, `Some(None)`: any way past).
+        let (policy_bound, past_by) = match limit {
+            "host_call_rate" => (
+                policy.limits.host_calls_per_second.map(u64::from),
+                Some(None),
+            ),
+            "storage_bytes" => (
+                policy.limits.storage_bytes,
+                Some(Some(bounds.storage_put_bytes)),
+            ),
+            "storage_keys" => (None, Some(Some(1))),
+            "log_bytes_per_second" => (policy.limits.log_bytes_per_second.map(u64::from), None),
+            "restarts" => (
+                policy.restart.map(|r| u64::from(r.max_restarts)),
+                Some(Some(1)),
+            ),
+            _ => continue,
+        };
+        let figure = |name| record.get(name).and_then(|v| v.as_u64());
+        let (Some(value), Some(max)) = (figure("value"), figure("max")) else {
+            wrong.push(format!(
+                "a limit hit of {limit} records no figure and bound: {record}"
+            ));
+            continue;
+        };
+        if let Some(bound) = policy_bound
+            && max != bound
+        {
+            wrong.push(format!(
+                "a limit hit of {limit} names {max} as its bound, and the policy's is {bound}"
+            ));
+        }
+        match past_by {
+            Some(_) if value <= max => wrong.push(format!(
+                "a limit hit of {limit} records {value}, which is not past its bound of {max}"
+            )),
+            Some(Some(most)) if value > max.saturating_add(most) => wrong.push(format!(
+                "a limit hit of {limit} records {value}, further past its bound of {max} than \
+                 one call can take it ({most})"
+            )),
+            _ => {}
+        }
+    }
+    wrong
+}
+
 /// The audit `records` whose `event` word is `event`.
 fn records_of<'a>(
     records: &'a [serde_json::Value],
@@ -1280,7 +1340,81 @@ fn attack_input(cx: &Cx<'_>, adapter_pid: i32) -> Vec<u8> {
 mod tests {
     use serde_json::json;
 
-    use super::{QuarantineCheck, quarantine_gaps};
+    use super::{QuarantineCheck, limit_misstatements, quarantine_gaps};
+    use crate::protocol::PolicyRestart;
+
+    fn bounds() -> super::Bounds {
+        #[derive(serde::Deserialize)]
+        struct CasesFile {
+            bounds: super::Bounds,
+        }
+        let file: CasesFile = toml::from_str(include_str!("../../../conformance/cases.toml"))
+            .expect("conformance/cases.toml has [bounds]");
+        file.bounds
+    }
+
+    #[test]
+    fn a_limit_hit_names_the_policys_bound_and_a_figure_just_past_it() {
+        let mut policy = crate::selftest::default_policy();
+        policy.limits.host_calls_per_second = Some(500);
+        policy.limits.storage_bytes = Some(786_432);
+        policy.limits.log_bytes_per_second = Some(16_384);
+        policy.restart = Some(PolicyRestart {
+            max_restarts: 2,
+            window_s: 60,
+            backoff_ms: 100,
+        });
+        let b = bounds();
+        let hit = |limit: &str, value: u64, max: u64| json!({"event": "limit_hit", "limit": limit, "action": "refused", "value": value, "max": max});
+        let right = [
+            hit("host_call_rate", 501, 500),
+            hit("host_call_rate", 5000, 500),
+            hit("storage_bytes", 786_432 + b.storage_put_bytes, 786_432),
+            hit("storage_keys", 4097, 4096),
+            hit("log_bytes_per_second", 100, 16_384),
+            hit("restarts", 3, 2),
+            // The sandbox's own limits are its own.
+            hit("cpu_rate", 0, 20_000),
+            json!({"event": "denied", "service": "storage_put"}),
+        ];
+        assert!(
+            limit_misstatements(&right, &policy, &b).is_empty(),
+            "{:?}",
+            limit_misstatements(&right, &policy, &b)
+        );
+        for (wrong, why) in [
+            // The bound itself, or short of it, as the figure (a counter read before it
+            // was added to).
+            (hit("host_call_rate", 500, 500), "not past"),
+            (hit("storage_bytes", 700_000, 786_432), "not past"),
+            (hit("storage_keys", 4096, 4096), "not past"),
+            (hit("restarts", 2, 2), "not past"),
+            // A figure no single call reaches (held bytes multiplied, not added).
+            (
+                hit("storage_bytes", 786_433 + b.storage_put_bytes, 786_432),
+                "further past",
+            ),
+            (hit("restarts", 4, 2), "further past"),
+            // A bound that is not the policy's (the sandbox's default).
+            (hit("host_call_rate", 2001, 2000), "the policy's is 500"),
+            (
+                hit("log_bytes_per_second", 100, 65_536),
+                "the policy's is 16384",
+            ),
+            (
+                hit("storage_bytes", 1_048_577, 1_048_576),
+                "the policy's is 786432",
+            ),
+            (
+                json!({"event": "limit_hit", "limit": "storage_keys"}),
+                "no figure",
+            ),
+        ] {
+            let found = limit_misstatements(std::slice::from_ref(&wrong), &policy, &b);
+            assert_eq!(found.len(), 1, "{wrong}: {found:?}");
+            assert!(found[0].contains(why), "{wrong}: {found:?}");
+        }
+    }
 
     #[test]
     fn restarts_that_run_out_are_recorded_each_and_the_quarantine_names_them() {
