@@ -165,6 +165,9 @@ vocabulary! {
         /// An audit record of a limit the plugin ran into misstates it: the figure that
         /// went past the bound, or the bound, not the policy's.
         AuditMisstated = "audit_misstated",
+        /// The sandbox's audit log holds more records of the plugin after one case than a
+        /// host that records each kind of event once per run of it writes.
+        AuditFlooded = "audit_flooded",
     }
 }
 

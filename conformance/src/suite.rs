@@ -94,6 +94,8 @@ struct CaseFile {
     audit_quarantined_at_once: bool,
     /// The policy's CPU rate cap for this case, percent of one CPU.
     cpu_percent: Option<u32>,
+    /// The policy's host call rate for this case, instead of `[policy]`'s.
+    host_calls_per_second: Option<u32>,
     /// Host services the policy grants by a time-bound exception ...
     #[serde(default)]
     exception: Vec<String>,
@@ -311,6 +313,11 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                 "[case.{name}] cpu_percent = 0 leaves the plugin no CPU at all"
             )));
         }
+        if adjust.host_calls_per_second == Some(0) {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] host_calls_per_second = 0 leaves the plugin no host call at all"
+            )));
+        }
     }
     if file.harness.attack_input.is_empty() {
         return Err(SuiteError::Invalid(
@@ -430,6 +437,9 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     let mut policy = settings.policy.clone();
     policy.grants = spec.grants.iter().map(|g| g.as_str().to_owned()).collect();
     policy.limits.cpu_percent = adjust.cpu_percent;
+    if let Some(rate) = adjust.host_calls_per_second {
+        policy.limits.host_calls_per_second = Some(rate);
+    }
     policy.restart = adjust.restart;
     // The exceptions' end, from now; the case writes it again when its load is sent
     // (`Case::exception_ends_s`), however long the run took to get there.
@@ -651,6 +661,8 @@ mod tests {
         assert!(matches!(settings(&bad), Err(SuiteError::Parse(_))));
         let bad = CASES.replace("cpu_percent = 20", "cpu_percent = 0");
         assert!(matches!(settings(&bad), Err(SuiteError::Invalid(_))));
+        let bad = CASES.replace("host_calls_per_second = 10 ", "host_calls_per_second = 0 ");
+        assert!(matches!(settings(&bad), Err(SuiteError::Invalid(_))));
     }
 
     #[test]
@@ -723,5 +735,20 @@ mod tests {
             .map(|c| c.case.id.as_str())
             .collect();
         assert_eq!(capped, ["res_cpu_rate_spin"]);
+    }
+
+    #[test]
+    fn a_case_may_set_its_own_host_call_rate_and_the_others_keep_the_policys() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let rate = |id: &str| {
+            let case = all.iter().find(|c| c.case.id == id).expect(id);
+            case.case.policy.limits.host_calls_per_second
+        };
+        assert_eq!(rate("audit_host_call_refusals"), Some(10));
+        assert_eq!(
+            rate("audit_host_call_limits"),
+            s.policy.limits.host_calls_per_second
+        );
     }
 }

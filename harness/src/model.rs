@@ -113,6 +113,9 @@ pub enum HarmKind {
     /// its bound (or past it by more than one call can add), or its bound is not the
     /// policy's.
     AuditMisstated,
+    /// The sandbox's audit log holds more records of the plugin after one case than the
+    /// suite allows: a plugin can grow the host's audit without bound.
+    AuditFlooded,
 }
 
 impl HarmKind {
@@ -144,6 +147,7 @@ impl HarmKind {
         HarmKind::ThreadsBeyondPolicy,
         HarmKind::OutputBeyondPolicy,
         HarmKind::AuditMisstated,
+        HarmKind::AuditFlooded,
     ];
 
     /// The word used in metadata and files.
@@ -175,6 +179,7 @@ impl HarmKind {
             HarmKind::ThreadsBeyondPolicy => "threads_beyond_policy",
             HarmKind::OutputBeyondPolicy => "output_beyond_policy",
             HarmKind::AuditMisstated => "audit_misstated",
+            HarmKind::AuditFlooded => "audit_flooded",
         }
     }
 

@@ -62,6 +62,8 @@ pub struct Bounds {
     /// at the contract's bounds): how far past the quota the figure of a `storage_bytes`
     /// limit hit may lie.
     pub storage_put_bytes: u64,
+    /// Records of the plugin in the sandbox's audit log after one case.
+    pub audit_records: usize,
 }
 
 /// Everything the harness observed of one case, collected once.

@@ -653,6 +653,17 @@ impl CaseOption for Audit {
             run.harm
                 .push(harm(HarmKind::AuditMisstated, misstated.join("; ")));
         }
+        if records.len() > cx.bench.bounds.audit_records {
+            run.harm.push(harm(
+                HarmKind::AuditFlooded,
+                format!(
+                    "the audit log holds {} records of the plugin after one case (the suite \
+                     allows {})",
+                    records.len(),
+                    cx.bench.bounds.audit_records
+                ),
+            ));
+        }
         Ok(())
     }
 }

@@ -187,6 +187,9 @@ pub struct Broker {
     calls: TokenBucket,
     log: TokenBucket,
     log_throttling: bool,
+    /// The last host call was refused for the rate: the refusals that follow it belong to
+    /// the same run, which the audit records once.
+    rate_refusing: bool,
     stats: BrokerStats,
     notifications: Vec<String>,
     /// The clocks, waits and network it uses.
@@ -286,6 +289,7 @@ impl Broker {
             grants,
             storage,
             log_throttling: false,
+            rate_refusing: false,
             stats: BrokerStats::default(),
             notifications: Vec::new(),
         })
@@ -380,23 +384,12 @@ impl Broker {
         events: &mut Vec<AuditEvent>,
     ) -> (SbxStatus, Vec<u8>) {
         self.stats.host_calls += 1;
-        let request = match HostRequest::decode(service, payload) {
-            Ok(r) => r,
-            Err(e) => {
-                self.deny(
-                    &format!("service {service}"),
-                    Denial::Malformed,
-                    e.to_string(),
-                    events,
-                );
-                return (abi::ERR_INVALID_ARGUMENT, Vec::new());
-            }
-        };
-        let name = request.service().name();
-        // The rate first: refused calls cost a token too, so denials cannot flood the audit.
+        // The rate first, before the call is read: a malformed or refused call costs a
+        // token too, so that no kind of call can flood the audit.
         match self.calls.take(1, self.outside.now()) {
-            Ok(()) => {}
+            Ok(()) => self.rate_refusing = false,
             Err(wait) if wait <= self.config.max_backpressure => {
+                self.rate_refusing = false;
                 // Backpressure: the plugin's call (and so the plugin) waits for its token.
                 self.outside.wait(wait);
                 let _ = self.calls.take(1, self.outside.now());
@@ -413,17 +406,36 @@ impl Broker {
                 }
             }
             Err(_) => {
-                let rate = u64::from(self.config.host_call_rate.per_second);
-                self.limit(
-                    Limit::HostCallRate,
-                    LimitAction::Refused,
-                    rate + 1,
-                    rate,
-                    events,
-                );
+                // A run of refusals is recorded once, at its first: a plugin that keeps
+                // calling past the rate adds nothing more to the audit until a call of its
+                // is served again (at most the rate's worth of records a second).
+                if !self.rate_refusing {
+                    self.rate_refusing = true;
+                    let rate = u64::from(self.config.host_call_rate.per_second);
+                    self.limit(
+                        Limit::HostCallRate,
+                        LimitAction::Refused,
+                        rate + 1,
+                        rate,
+                        events,
+                    );
+                }
                 return (abi::ERR_LIMIT, Vec::new());
             }
         }
+        let request = match HostRequest::decode(service, payload) {
+            Ok(r) => r,
+            Err(e) => {
+                self.deny(
+                    &format!("service {service}"),
+                    Denial::Malformed,
+                    e.to_string(),
+                    events,
+                );
+                return (abi::ERR_INVALID_ARGUMENT, Vec::new());
+            }
+        };
+        let name = request.service().name();
         let capability = Capability::for_service(request.service());
         if let Some(reason) = self.capability_refusal(capability) {
             self.deny(
@@ -738,17 +750,32 @@ mod tests {
         // A clock that moves only when told: the burst is spent and not refilled, however
         // slow the machine.
         let grants = Grants::new(config.grants.clone());
-        let mut b = Broker::with_outside(config, grants, Box::new(crate::outside::Offline::new()))
-            .expect("broker");
+        let clock = crate::outside::Offline::new();
+        let mut b = Broker::with_outside(config, grants, Box::new(clock.clone())).expect("broker");
         assert_eq!(call(&mut b, HostRequest::ClockNow).0, abi::OK);
         assert_eq!(call(&mut b, HostRequest::ClockNow).0, abi::OK);
         let (s, _, ev) = call(&mut b, HostRequest::ClockNow);
         assert_eq!(s, abi::ERR_LIMIT);
         assert!(
-            matches!(&ev[0], AuditEvent::LimitHit { limit, action, .. } if *limit == Limit::HostCallRate && *action == LimitAction::Refused)
+            matches!(&ev[..], [AuditEvent::LimitHit { limit, action, value: 2, max: 1 }] if *limit == Limit::HostCallRate && *action == LimitAction::Refused)
         );
+        // The rest of the run, a malformed call too (the rate comes before the call is
+        // read), is refused without another record: a flood of calls is no flood of the
+        // audit.
+        for _ in 0..100 {
+            let (s, _, ev) = call(&mut b, HostRequest::ClockNow);
+            assert_eq!((s, ev.len()), (abi::ERR_LIMIT, 0));
+        }
         let mut ev = Vec::new();
-        assert_eq!(b.handle(99, &[], &mut ev).0, abi::ERR_INVALID_ARGUMENT);
+        assert_eq!(b.handle(99, &[], &mut ev).0, abi::ERR_LIMIT);
+        assert!(ev.is_empty(), "{ev:?}");
+        assert_eq!(b.stats().limit_hits, 1);
+        // A call served ends the run: the next refusal begins another, recorded again.
+        clock.advance(Duration::from_secs(1));
+        assert_eq!(call(&mut b, HostRequest::ClockNow).0, abi::OK);
+        let (s, _, ev) = call(&mut b, HostRequest::ClockNow);
+        assert_eq!((s, ev.len()), (abi::ERR_LIMIT, 1));
+        assert_eq!(b.stats().limit_hits, 2);
     }
 
     #[test]
