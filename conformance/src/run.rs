@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{IsTerminal, Write};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use sbx_harness::case::{Bench, Sut, run_case};
@@ -32,6 +32,9 @@ pub struct Options {
     pub jobs: usize,
     /// Shard `(i, n)`, 1-based: every n-th case starting at the i-th.
     pub shard: Option<(usize, usize)>,
+    /// Stop at the first case that fails or errs: the cases not yet started are skipped.
+    /// A mutant caught by its first failure need not wait for the rest of the suite.
+    pub fail_fast: bool,
     /// The case guard binary.
     pub guard: PathBuf,
     /// Where expectations files live.
@@ -199,7 +202,13 @@ fn run_sut(
     );
     let done = AtomicUsize::new(0);
     let total = selected.len();
+    // Set by the first case that fails or errs, under `fail_fast`.
+    let stopped = AtomicBool::new(false);
     let one = |c: &SuiteCase| -> CaseResult {
+        if stopped.load(Ordering::Relaxed) {
+            done.fetch_add(1, Ordering::Relaxed);
+            return skipped(c, "not run: an earlier case failed (--fail-fast)");
+        }
         let key = format!("{}-{}", sut.name, c.case.id);
         let mut bench = bench.clone();
         bench.guard_args = outer.case_args(&key);
@@ -213,6 +222,9 @@ fn run_sut(
         };
         outer.cleanup(&key);
         apply_known(&mut result, known);
+        if options.fail_fast && ends_a_fail_fast_run(&result) {
+            stopped.store(true, Ordering::Relaxed);
+        }
         progress(
             done.fetch_add(1, Ordering::Relaxed) + 1,
             total,
@@ -247,7 +259,8 @@ fn run_sut(
     let _ = std::fs::remove_dir_all(&scratch_base);
     let requirements = aggregate(catalog, all, &results, known, harms);
     mark_also_seen(catalog, all, &mut results, harms);
-    let partial = options.filter.is_some() || options.shard.is_some();
+    let partial =
+        options.filter.is_some() || options.shard.is_some() || stopped.load(Ordering::Relaxed);
     let speaks_protocol = self_test.iter().all(|c| c.passed);
     let certified_level = if partial || !speaks_protocol {
         0
@@ -261,6 +274,12 @@ fn run_sut(
         requirements,
         cases: results,
     }
+}
+
+/// Whether `result` stops a `--fail-fast` run: a case that failed or erred, unless the
+/// sandbox's expectations file waives it (a known failure is no news).
+fn ends_a_fail_fast_run(result: &CaseResult) -> bool {
+    result.waived.is_none() && matches!(result.verdict, Verdict::Fail | Verdict::Error)
 }
 
 /// Cases whose harm, unconfined, is an unbounded number of processes.
@@ -703,5 +722,24 @@ mod tests {
             .iter()
             .filter(|r| r.gap)
             .count()
+    }
+
+    #[test]
+    fn a_fail_fast_run_stops_at_a_failure_or_an_error_that_is_not_waived() {
+        let spec = crate::suite::cases(&crate::suite::settings(crate::suite::CASES).unwrap())
+            .into_iter()
+            .next()
+            .expect("a case");
+        let with = |verdict: Verdict, waived: Option<&str>| CaseResult {
+            verdict,
+            waived: waived.map(str::to_owned),
+            ..skipped(&spec, "")
+        };
+        assert!(ends_a_fail_fast_run(&with(Verdict::Fail, None)));
+        assert!(ends_a_fail_fast_run(&with(Verdict::Error, None)));
+        assert!(!ends_a_fail_fast_run(&with(Verdict::Fail, Some("known"))));
+        for verdict in [Verdict::Pass, Verdict::NotApplicable, Verdict::Skipped] {
+            assert!(!ends_a_fail_fast_run(&with(verdict, None)), "{verdict:?}");
+        }
     }
 }

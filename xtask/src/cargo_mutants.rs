@@ -314,40 +314,65 @@ impl Oracle<'_> {
     /// `only` those layers, and fail again when their failing cases run a second time. A
     /// case that fails once, by the machine's load rather than by the mutant, must not kill
     /// it: the score would claim a catch the suite cannot repeat.
+    ///
+    /// With every layer the suite stops at its first failure (`--fail-fast`, see
+    /// [`judge_with`]); when that one is not repeated, the whole suite runs, so that a
+    /// failure of the machine's does not hide the mutant's own.
     fn reproduced_failures(
         &self,
         only: Option<&str>,
         baseline: &BTreeSet<(String, String)>,
     ) -> Result<Vec<String>> {
-        let judge = |filter: Option<&str>| {
-            judge_with(self.original, self.adapter, self.work, filter, only)
-                .and_then(|results| failing_pairs(&results))
-                .map(|pairs| &pairs - baseline)
+        let judge = |filter: Option<&str>, fail_fast: bool| {
+            judge_with(
+                self.original,
+                self.adapter,
+                self.work,
+                filter,
+                only,
+                fail_fast,
+            )
+            .and_then(|results| failing_pairs(&results))
+            .map(|pairs| &pairs - baseline)
         };
-        let first = judge(self.filter)?;
-        if first.is_empty() {
-            return Ok(Vec::new());
-        }
-        let cases: BTreeSet<&str> = first.iter().map(|(_, case)| case.as_str()).collect();
-        eprintln!(
-            "mutant-oracle: {} failed; their cases once more",
-            requirements_of(&first).join(", ")
-        );
-        // Filter words match case names as substrings: a word may run a case more, never
-        // fewer.
-        let again = judge(Some(&cases.into_iter().collect::<Vec<_>>().join(",")))?;
-        let both: BTreeSet<(String, String)> = first.intersection(&again).cloned().collect();
-        if both.len() < first.len() {
+        let modes: &[bool] = if only.is_none() {
+            &[true, false]
+        } else {
+            &[false]
+        };
+        for &fail_fast in modes {
+            let first = judge(self.filter, fail_fast)?;
+            if first.is_empty() {
+                // Nothing failed, so nothing stopped the run: the whole scope passed.
+                return Ok(Vec::new());
+            }
+            let cases: BTreeSet<&str> = first.iter().map(|(_, case)| case.as_str()).collect();
             eprintln!(
-                "mutant-oracle: not repeated, so not counted: {}",
-                (&first - &again)
-                    .iter()
-                    .map(|(r, c)| format!("{r} ({c})"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                "mutant-oracle: {} failed; their cases once more",
+                requirements_of(&first).join(", ")
             );
+            // Filter words match case names as substrings: a word may run a case more,
+            // never fewer.
+            let again = judge(
+                Some(&cases.into_iter().collect::<Vec<_>>().join(",")),
+                false,
+            )?;
+            let both: BTreeSet<(String, String)> = first.intersection(&again).cloned().collect();
+            if both.len() < first.len() {
+                eprintln!(
+                    "mutant-oracle: not repeated, so not counted: {}",
+                    (&first - &again)
+                        .iter()
+                        .map(|(r, c)| format!("{r} ({c})"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            if !both.is_empty() {
+                return Ok(requirements_of(&both));
+            }
         }
-        Ok(requirements_of(&both))
+        Ok(Vec::new())
     }
 }
 
@@ -366,6 +391,7 @@ fn judge_with(
     work: &Path,
     filter: Option<&str>,
     only: Option<&str>,
+    fail_fast: bool,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(work)?;
     // The suite names a sandbox given by path after the file.
@@ -389,6 +415,12 @@ fn judge_with(
         .env_remove("CARGO_TARGET_DIR");
     if let Some(filter) = filter {
         suite.args(["--filter", filter]);
+    }
+    // With every layer the unmutated reference fails nothing, so the first failure is the
+    // mutant's: the rest of the suite need not run. With a layer alone the reference fails
+    // what the others provide, and every case must run to be set against that baseline.
+    if fail_fast {
+        suite.arg("--fail-fast");
     }
     // The exit status would also count the requirements a scoped run skips: the verdicts
     // decide. A requirement that fails (or errs) catches the mutant.

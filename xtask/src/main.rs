@@ -117,6 +117,8 @@ usage: cargo xtask conformance [options]
     --jobs N            cases run in parallel (default: number of CPUs)
     --shard I/N         run every N-th case starting at the I-th (for splitting across machines)
     --out DIR           where to write results (default target/conformance)
+    --fail-fast         stop at the first case that fails or errs (the rest are skipped, and
+                        no level is certified)
     --docs              also write the tables into docs/ (use with --matrix all)
     --self-test         only run the adapter protocol self-test against the sandbox(es)
 ";
@@ -130,6 +132,7 @@ fn conformance(args: &[String]) -> Result<()> {
         filter: None,
         jobs: std::thread::available_parallelism().map_or(2, |n| n.get()),
         shard: None,
+        fail_fast: false,
         guard: PathBuf::new(),
         expectations_dir: PathBuf::from("conformance/expectations"),
     };
@@ -172,6 +175,7 @@ fn conformance(args: &[String]) -> Result<()> {
                 opts.shard = Some((i, n));
             }
             "--out" => out = PathBuf::from(value("--out")?),
+            "--fail-fast" => opts.fail_fast = true,
             "--docs" => docs = true,
             "--self-test" => self_test_only = true,
             "--help" | "-h" => {
