@@ -96,6 +96,8 @@ struct Shared {
     pause_deadline: Duration,
     /// Capabilities in force; revocable from any thread.
     grants: Grants,
+    /// How long the process has been held stopped: a call is not charged for it.
+    paused: Mutex<PauseClock>,
     audit: Audit,
     /// The newest events, also written to the audit log when there is one.
     events: Mutex<VecDeque<AuditEvent>>,
@@ -203,6 +205,7 @@ impl Plugin {
                 proc: ProcessView::new(&config.host_paths.proc_root, proc.pid),
                 pause_deadline: config.deadlines.pause,
                 grants,
+                paused: Mutex::new(PauseClock::default()),
                 audit,
                 events: Mutex::new(VecDeque::new()),
             }),
@@ -460,7 +463,8 @@ impl Plugin {
     }
 
     /// Running -> Paused: stops the process (SIGSTOP) and waits until the kernel reports it
-    /// stopped. A call in flight keeps its deadline.
+    /// stopped. A call in flight is not charged for the time it is held stopped: its
+    /// deadline moves on by as much.
     pub fn pause(&self) -> Result<(), SandboxError> {
         self.controller().pause()
     }
@@ -485,8 +489,10 @@ impl Plugin {
         let state = self.state();
         let next = state.apply(Event::Terminate)?;
         if state == State::Paused {
-            // A stopped process cannot shut down; continue it first.
+            // A stopped process cannot shut down; continue it first. Its shutdown deadline
+            // runs from here: the pause is over.
             let _ = self.shared.signal(libc::SIGCONT);
+            self.shared.pause_ended();
         }
         let budget = self.config.deadlines.shutdown;
         let record = match self.request(Message::Shutdown, Phase::Shutdown, budget) {
@@ -623,7 +629,11 @@ impl Plugin {
     ) -> Result<Message, SandboxError> {
         let id = self.next_id;
         self.next_id += 1;
-        let deadline = Instant::now() + budget;
+        let sent = Instant::now();
+        let paused_before = self.shared.paused_for();
+        // The budget counts the time the process could run: what the host held it stopped
+        // (a pause during the call) moves the deadline on.
+        let deadline = || sent + budget + self.shared.paused_for().saturating_sub(paused_before);
         let timeout = TerminationReason::WallTimeout {
             phase,
             after_ms: budget.as_millis() as u64,
@@ -637,13 +647,15 @@ impl Plugin {
                 request_id: id,
                 message,
             },
-            Some(deadline),
+            Some(deadline()),
         ) {
             return Err(self.send_failed(e, timeout));
         }
         loop {
-            let frame = match self.channel.recv(Some(deadline)) {
+            let frame = match self.channel.recv(Some(deadline())) {
                 Ok(f) => f,
+                // Paused meanwhile: the deadline moved on; wait for the rest of it.
+                Err(ChannelError::Timeout) if deadline() > Instant::now() => continue,
                 Err(ChannelError::Timeout) => return Err(self.fault(timeout)),
                 Err(ChannelError::Closed) => return Err(self.channel_closed()),
                 Err(e) => return Err(self.fault(protocol(e.to_string()))),
@@ -654,7 +666,7 @@ impl Plugin {
             match step {
                 Step::Continue => {}
                 Step::Reply(reply) => {
-                    if let Err(e) = self.channel.send(&reply, Some(deadline)) {
+                    if let Err(e) = self.channel.send(&reply, Some(deadline())) {
                         return Err(self.send_failed(e, timeout.clone()));
                     }
                 }
@@ -687,7 +699,7 @@ impl Plugin {
     fn fault(&mut self, reason: TerminationReason) -> SandboxError {
         self.shared.kill_with(reason.clone());
         let record = self.end(reason, Instant::now());
-        self.set_state(State::Failed);
+        self.set_state(ended_in(&record));
         SandboxError::Ended(Box::new(record))
     }
 
@@ -709,7 +721,7 @@ impl Plugin {
             ));
             self.termination = Some(record.clone());
         }
-        self.set_state(State::Failed);
+        self.set_state(ended_in(&record));
         SandboxError::Ended(Box::new(record))
     }
 
@@ -797,6 +809,26 @@ impl Drop for Plugin {
     }
 }
 
+/// The final state of a plugin whose process ended during a request: Terminated when the
+/// host killed it on request (a [`Controller::kill`] from another thread, seen here first),
+/// Failed for every fault.
+fn ended_in(record: &TerminationRecord) -> State {
+    if record.reason == TerminationReason::KilledByHost {
+        State::Terminated
+    } else {
+        State::Failed
+    }
+}
+
+/// The time a plugin's process has been held stopped, all pauses together.
+#[derive(Debug, Default)]
+struct PauseClock {
+    /// The pauses that ended.
+    ended: Duration,
+    /// When the pause in force began.
+    since: Option<Instant>,
+}
+
 fn protocol(detail: String) -> TerminationReason {
     TerminationReason::ProtocolViolation { detail }
 }
@@ -836,6 +868,26 @@ impl Shared {
             Ok(())
         } else {
             Err(std::io::Error::last_os_error())
+        }
+    }
+
+    /// The time the process has been held stopped so far, the pause in force included.
+    fn paused_for(&self) -> Duration {
+        let clock = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        clock.ended + clock.since.map_or(Duration::ZERO, |s| s.elapsed())
+    }
+
+    /// The process is stopped from now on.
+    fn pause_began(&self) {
+        let mut clock = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        clock.since.get_or_insert_with(Instant::now);
+    }
+
+    /// The process runs again: a request's deadline moves no further.
+    fn pause_ended(&self) {
+        let mut clock = self.paused.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(since) = clock.since.take() {
+            clock.ended += since.elapsed();
         }
     }
 
@@ -913,6 +965,7 @@ impl Controller {
             let _ = self.shared.signal(libc::SIGCONT);
             return Err(e);
         }
+        self.shared.pause_began();
         *state = next;
         Ok(())
     }
@@ -925,6 +978,7 @@ impl Controller {
             .signal(libc::SIGCONT)
             .map_err(SandboxError::Host)?;
         self.shared.wait_stopped(false)?;
+        self.shared.pause_ended();
         *state = next;
         Ok(())
     }
@@ -940,7 +994,8 @@ impl Controller {
         was
     }
 
-    /// Kills the process; the owner's pending or next operation reports it ended.
+    /// Kills the process; the owner's pending or next operation reports it ended, and the
+    /// plugin Terminated (the host asked for its end: no fault of the plugin's).
     pub fn kill(&self) {
         self.shared.kill_with(TerminationReason::KilledByHost);
     }

@@ -6,7 +6,9 @@
 //! `InvalidTransition` naming the state and the event, and changes neither the state nor
 //! the process; a crash or a missed deadline ends in Failed with the right termination;
 //! in a final state the runner is reaped (no `/proc/<pid>`, no zombie); a paused runner is
-//! stopped by the kernel and a live one is not. After each case, once the plugin is
+//! stopped by the kernel and a live one is not. Two requests come from a second thread
+//! while a call is in flight: a pause longer than the call deadline (the call still
+//! answers) and a kill through the `Controller` (the plugin ends Terminated). After each case, once the plugin is
 //! dropped, the host has no descriptor it did not have before (`FdCensus`).
 //!
 //! A separate binary, because the descriptor census is per process: cases run one at a

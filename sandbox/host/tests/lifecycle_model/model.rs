@@ -35,11 +35,18 @@ pub enum Transition {
     PluginCrash,
     /// `invoke("hang")`: the call deadline expires and the host kills the process.
     DeadlineExpiry,
+    /// `invoke("sleep")` of a fraction of the call deadline, during which another thread
+    /// pauses the plugin for longer than the deadline and resumes it: the call is not
+    /// charged for the pause, and answers.
+    PauseDuringCall,
+    /// `invoke("hang")`, during which another thread kills the plugin through its
+    /// `Controller`: the host asked for the end, so it is Terminated, not Failed.
+    KillDuringCall,
 }
 
 impl Transition {
     /// Every transition.
-    pub const ALL: [Transition; 10] = [
+    pub const ALL: [Transition; 12] = [
         Transition::Init,
         Transition::Start,
         Transition::Invoke,
@@ -50,16 +57,21 @@ impl Transition {
         Transition::Kill,
         Transition::PluginCrash,
         Transition::DeadlineExpiry,
+        Transition::PauseDuringCall,
+        Transition::KillDuringCall,
     ];
 
-    /// Weight among the transitions the rules allow: the four that end a plugin are rare,
-    /// so that a case spends about twenty steps in live states before it ends.
+    /// Weight among the transitions the rules allow: the five that end a plugin are rare,
+    /// so that a case spends about twenty steps in live states before it ends, and so is a
+    /// pause during a call, which costs more than the call deadline.
     fn weight(self) -> usize {
         match self {
             Transition::Terminate
             | Transition::Kill
             | Transition::PluginCrash
-            | Transition::DeadlineExpiry => 1,
+            | Transition::DeadlineExpiry
+            | Transition::PauseDuringCall
+            | Transition::KillDuringCall => 1,
             Transition::PluginError => 10,
             _ => 20,
         }
@@ -71,11 +83,14 @@ impl Transition {
         match self {
             Transition::Init => &[Event::Init],
             Transition::Start => &[Event::Start],
-            Transition::Invoke | Transition::PluginError => &[Event::Invoke],
+            Transition::Invoke | Transition::PluginError | Transition::PauseDuringCall => {
+                &[Event::Invoke]
+            }
             Transition::Pause => &[Event::Pause],
             Transition::Resume => &[Event::Resume],
             Transition::Terminate | Transition::Kill => &[Event::Terminate],
             Transition::PluginCrash | Transition::DeadlineExpiry => &[Event::Invoke, Event::Fault],
+            Transition::KillDuringCall => &[Event::Invoke, Event::Terminate],
         }
     }
 }

@@ -120,7 +120,10 @@ fn legal_effect(transition: Transition, observed: &Observed) -> bool {
         (T::Invoke, Observed::Output(out)) => out == b"pong",
         (T::PluginError, Observed::PluginStatus(name)) => *name == "SBX_ERR_INTERNAL",
         (T::Terminate, Observed::Ended(r)) => r.reason == TerminationReason::Exit { code: 0 },
-        (T::Kill, Observed::Ended(r)) => r.reason == TerminationReason::KilledByHost,
+        (T::Kill | T::KillDuringCall, Observed::Ended(r)) => {
+            r.reason == TerminationReason::KilledByHost
+        }
+        (T::PauseDuringCall, Observed::Output(out)) => out == b"slept",
         (T::PluginCrash, Observed::Ended(r)) => {
             matches!(
                 r.reason,
@@ -168,6 +171,34 @@ impl Sandbox {
             T::PluginError => Observed::output(plugin.invoke("error", b"")),
             T::PluginCrash => Observed::output(plugin.invoke("segfault", b"")),
             T::DeadlineExpiry => Observed::output(plugin.invoke("hang", b"")),
+            T::PauseDuringCall => {
+                let control = self.control.clone();
+                // Paused a moment into the call, for longer than the whole call deadline.
+                let pauser = std::thread::spawn(move || {
+                    std::thread::sleep(CALL_DEADLINE / 20);
+                    if control.pause().is_ok() {
+                        std::thread::sleep(CALL_DEADLINE + CALL_DEADLINE / 5);
+                        control.resume().expect("resume what this thread paused");
+                    }
+                });
+                let ms = (CALL_DEADLINE / 3).as_millis().to_string();
+                let observed = Observed::output(plugin.invoke("sleep", ms.as_bytes()));
+                pauser.join().expect("the pausing thread");
+                observed
+            }
+            T::KillDuringCall => {
+                let control = self.control.clone();
+                // Only a call in flight is killed: a refused one leaves the plugin alone.
+                let killer = std::thread::spawn(move || {
+                    std::thread::sleep(CALL_DEADLINE / 20);
+                    if control.state() == State::Running {
+                        control.kill();
+                    }
+                });
+                let observed = Observed::output(plugin.invoke("hang", b""));
+                killer.join().expect("the killing thread");
+                observed
+            }
             T::Pause => Observed::unit(plugin.pause()),
             T::Resume => Observed::unit(plugin.resume()),
             T::Terminate => Observed::ended(self.take_plugin().shutdown()),
