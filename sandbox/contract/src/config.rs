@@ -118,6 +118,20 @@ pub struct RunnerConfig {
     pub host_pid: u32,
 }
 
+impl RunnerConfig {
+    /// Whether the host writes the runner's uid and gid maps, given whether the two run as
+    /// root (they share their credentials until the runner changes its own): when a root
+    /// host's runner leaves root, it is not dumpable, and its `/proc/self/*_map` are root's,
+    /// so it could write them only by making itself dumpable, a window in which any process
+    /// of its new uid could attach to it. Instead it stops itself once it has its user
+    /// namespace, and the host writes the maps from outside (as bubblewrap and nsjail do
+    /// from the parent) and continues it. A runner that stays its host's uid writes its own:
+    /// nothing it could be attached by is not already its host.
+    pub fn ids_mapped_by_host(&self, root: bool) -> bool {
+        root && self.layers.drop_identity && self.layers.namespaces
+    }
+}
+
 /// uid and gid of `nobody`.
 pub const NOBODY: u32 = 65534;
 

@@ -33,6 +33,51 @@ pub enum SpawnError {
         #[source]
         source: io::Error,
     },
+    /// The runner did not stop for its uid and gid maps in time.
+    #[error("the runner did not stop for its id maps within {0:?}")]
+    IdMapTimeout(std::time::Duration),
+    /// Waiting for the runner to stop failed.
+    #[error("waiting for the runner to stop for its id maps: {0}")]
+    IdMapWait(#[source] io::Error),
+}
+
+/// Writes the uid and gid maps of a runner that stopped itself in its new user namespace
+/// (`RunnerConfig::ids_mapped_by_host`), each mapping `id` to itself and nothing else, and
+/// continues it. The runner never has to make itself dumpable to write them.
+///
+/// Waits at most `within` for the stop. A runner that ends instead is left as it is, for
+/// the caller to reap and report; a write that fails (the runner's unshare failed, so its
+/// namespace is the host's) is the runner's to see and report, since it checks its maps.
+pub fn map_runner_ids(pid: Pid, id: u32, within: std::time::Duration) -> Result<(), SpawnError> {
+    use nix::sys::wait::{Id, WaitPidFlag, WaitStatus, waitid};
+    let until = std::time::Instant::now() + within;
+    // Looked at, not consumed: an exit stays for the caller's wait4.
+    let peek = WaitPidFlag::WSTOPPED | WaitPidFlag::WEXITED | WaitPidFlag::WNOWAIT;
+    loop {
+        match waitid(Id::Pid(pid), peek | WaitPidFlag::WNOHANG) {
+            Ok(WaitStatus::Stopped(..)) => break,
+            Ok(WaitStatus::StillAlive) if std::time::Instant::now() < until => {
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(WaitStatus::StillAlive) => return Err(SpawnError::IdMapTimeout(within)),
+            Ok(_) => return Ok(()),
+            Err(nix::errno::Errno::EINTR) => {}
+            Err(e) => return Err(SpawnError::IdMapWait(e.into())),
+        }
+    }
+    // The stop, consumed now that it is seen.
+    let _ = waitid(Id::Pid(pid), WaitPidFlag::WSTOPPED | WaitPidFlag::WNOHANG);
+    let proc = format!("/proc/{pid}");
+    // setgroups first: a gid map is refused while the namespace may still call setgroups.
+    for (file, text) in [
+        ("setgroups", "deny".to_owned()),
+        ("uid_map", format!("{id} {id} 1")),
+        ("gid_map", format!("{id} {id} 1")),
+    ] {
+        let _ = std::fs::write(format!("{proc}/{file}"), text);
+    }
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
+    Ok(())
 }
 
 /// A started runner: its pid and the host ends of its descriptors.

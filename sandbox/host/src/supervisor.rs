@@ -20,7 +20,7 @@ use crate::config::{ConfigError, SandboxConfig};
 use crate::lifecycle::{Event, InvalidTransition, State};
 use crate::process::ProcessView;
 use crate::session::{Expect, HostSession, Step};
-use crate::spawn::{SpawnError, spawn_runner};
+use crate::spawn::{SpawnError, map_runner_ids, spawn_runner};
 use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
 use sbx_contract::abi;
 use sbx_contract::channel::{Channel, ChannelError, StreamChannel};
@@ -181,6 +181,19 @@ impl Plugin {
         }
         // SAFETY: pidfd_open returned a fresh descriptor we own.
         let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+        // A root host's runner leaves root, then stops in its user namespace for the host to
+        // write its maps. (With no id for it, past the largest uid, it refuses to start and
+        // says so.)
+        if runner_cfg.ids_mapped_by_host(nix::unistd::geteuid().is_root())
+            && let Some(id) = runner_cfg
+                .unprivileged_id
+                .for_runner(proc.pid.as_raw() as u32)
+            && let Err(e) = map_runner_ids(proc.pid, id, config.deadlines.load)
+        {
+            let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
+            let _ = nix::sys::wait::waitpid(proc.pid, None);
+            return Err(e.into());
+        }
         let set_up = nix::fcntl::fcntl(
             &proc.violations,
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
@@ -629,11 +642,11 @@ impl Plugin {
     ) -> Result<Message, SandboxError> {
         let id = self.next_id;
         self.next_id += 1;
-        let sent = Instant::now();
-        let paused_before = self.shared.paused_for();
-        // The budget counts the time the process could run: what the host held it stopped
-        // (a pause during the call) moves the deadline on.
-        let deadline = || sent + budget + self.shared.paused_for().saturating_sub(paused_before);
+        let clock = RequestClock {
+            sent: Instant::now(),
+            budget,
+            paused_before: self.shared.paused_for(),
+        };
         let timeout = TerminationReason::WallTimeout {
             phase,
             after_ms: budget.as_millis() as u64,
@@ -647,15 +660,17 @@ impl Plugin {
                 request_id: id,
                 message,
             },
-            Some(deadline()),
+            Some(clock.deadline(&self.shared)),
         ) {
             return Err(self.send_failed(e, timeout));
         }
         loop {
-            let frame = match self.channel.recv(Some(deadline())) {
+            let frame = match self.channel.recv(Some(clock.deadline(&self.shared))) {
                 Ok(f) => f,
                 // Paused meanwhile: the deadline moved on; wait for the rest of it.
-                Err(ChannelError::Timeout) if deadline() > Instant::now() => continue,
+                Err(ChannelError::Timeout) if clock.deadline(&self.shared) > Instant::now() => {
+                    continue;
+                }
                 Err(ChannelError::Timeout) => return Err(self.fault(timeout)),
                 Err(ChannelError::Closed) => return Err(self.channel_closed()),
                 Err(e) => return Err(self.fault(protocol(e.to_string()))),
@@ -666,7 +681,10 @@ impl Plugin {
             match step {
                 Step::Continue => {}
                 Step::Reply(reply) => {
-                    if let Err(e) = self.channel.send(&reply, Some(deadline())) {
+                    if let Err(e) = self
+                        .channel
+                        .send(&reply, Some(clock.deadline(&self.shared)))
+                    {
                         return Err(self.send_failed(e, timeout.clone()));
                     }
                 }
@@ -817,6 +835,22 @@ fn ended_in(record: &TerminationRecord) -> State {
         State::Terminated
     } else {
         State::Failed
+    }
+}
+
+/// When a request must be answered: its budget from when it was sent, moved on by the time
+/// the host held the process stopped meanwhile (a pause during the call), since the budget
+/// counts the time the process could run.
+struct RequestClock {
+    sent: Instant,
+    budget: Duration,
+    /// [`Shared::paused_for`] when it was sent.
+    paused_before: Duration,
+}
+
+impl RequestClock {
+    fn deadline(&self, shared: &Shared) -> Instant {
+        self.sent + self.budget + shared.paused_for().saturating_sub(self.paused_before)
     }
 }
 

@@ -61,13 +61,15 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     check_descriptors(cfg.plugin_fd)?;
     // rlimits first: lowering needs no privilege and they bind everything after, the loader included.
     apply_rlimits(cfg, &mut report)?;
+    // Whether the host writes the user namespace's maps depends on the identity we start as.
+    let ids_by_host = cfg.ids_mapped_by_host(nix::unistd::geteuid().is_root());
     // Leave root before creating namespaces, so the user namespace maps an unprivileged uid.
     drop_identity(cfg, &mut report)?;
     // Changing credentials clears the parent-death signal: set it again, then check the host.
     rearm_parent_death(cfg.host_pid)?;
     // Namespaces need capabilities inside the new user namespace: before they are dropped.
-    unshare_namespaces(layers, &mut report);
-    // Not dumpable from here on, and nobody attached during the window the maps needed.
+    unshare_namespaces(layers, ids_by_host, &mut report);
+    // Not dumpable from here on, and nobody attached while the runner still was.
     seal_dumpable()?;
     // Capabilities last among privileged steps: dropping the bounding set needs CAP_SETPCAP.
     drop_capabilities(layers, &mut report)?;
@@ -329,7 +331,9 @@ fn rearm_parent_death(host_pid: u32) -> Result<(), ConfineError> {
     Ok(())
 }
 
-fn unshare_namespaces(layers: Layers, report: &mut EnforcementReport) {
+/// The namespaces; the user namespace's maps written by the host when `ids_by_host`
+/// (`RunnerConfig::ids_mapped_by_host`), by the runner otherwise.
+fn unshare_namespaces(layers: Layers, ids_by_host: bool, report: &mut EnforcementReport) {
     use nix::sched::{CloneFlags, unshare};
     let names = ["user", "net", "mount", "ipc", "uts", "pid"];
     if !layers.namespaces {
@@ -340,18 +344,33 @@ fn unshare_namespaces(layers: Layers, report: &mut EnforcementReport) {
     }
     let uid = nix::unistd::geteuid().as_raw();
     let gid = nix::unistd::getegid().as_raw();
-    // Leaving root made the process non-dumpable, which makes /proc/self/*_map root's and
-    // unwritable. Open a dumpable window just for the map writes; `seal_dumpable` closes it.
-    set_dumpable(true);
-    let user = unshare(CloneFlags::CLONE_NEWUSER).and_then(|()| map_ids(uid, gid));
-    set_dumpable(false);
+    let user = if ids_by_host {
+        // Leaving root made the process non-dumpable and its /proc/self/*_map root's: the
+        // host writes them while the runner is stopped, and it never becomes dumpable.
+        let unshared = unshare(CloneFlags::CLONE_NEWUSER).map_err(|e| e.to_string());
+        // The host waits for this stop whatever unshare did, then continues the runner.
+        let stopped = nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP)
+            .map_err(|e| format!("stopping for the host to map the ids: {e}"));
+        unshared
+            .and(stopped)
+            .and_then(|()| check_ids_mapped(uid, gid))
+            .map(|()| "by the host; the runner was never dumpable")
+    } else {
+        // Its host's own uid: dumpable anyway, to nothing that is not its host already.
+        set_dumpable(true);
+        let mapped = unshare(CloneFlags::CLONE_NEWUSER)
+            .and_then(|()| map_ids(uid, gid))
+            .map_err(|e| e.to_string());
+        set_dumpable(false);
+        mapped.map(|()| "by the runner, which runs as its host's uid")
+    };
     match user {
-        Ok(()) => report.record(
+        Ok(by) => report.record(
             "namespace.user",
             Status::Applied,
-            format!("uid {uid} and gid {gid} mapped to themselves, nothing else mapped"),
+            format!("uid {uid} and gid {gid} mapped to themselves {by}, nothing else mapped"),
         ),
-        Err(e) => report.record("namespace.user", Status::Unavailable, format!("{e}")),
+        Err(e) => report.record("namespace.user", Status::Unavailable, e),
     }
     for (name, flag, detail) in [
         (
@@ -412,6 +431,27 @@ fn seal_dumpable() -> Result<(), ConfineError> {
             step: "ptrace check",
             source: std::io::Error::other(format!("traced by pid {tracer}")),
         });
+    }
+    Ok(())
+}
+
+/// Whether the host mapped `uid` and `gid` to themselves, and nothing else, in the runner's
+/// user namespace.
+fn check_ids_mapped(uid: u32, gid: u32) -> Result<(), String> {
+    for (file, id) in [("uid_map", uid), ("gid_map", gid)] {
+        let path = format!("/proc/self/{file}");
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("reading {path}: {e}"))?;
+        let lines: Vec<Vec<&str>> = text
+            .lines()
+            .map(|l| l.split_whitespace().collect())
+            .collect();
+        let expected = [id.to_string(), id.to_string(), "1".to_owned()];
+        if lines.len() != 1 || lines[0] != expected {
+            return Err(format!(
+                "the host did not map {file} to {id} alone: {:?}",
+                text.trim()
+            ));
+        }
     }
     Ok(())
 }

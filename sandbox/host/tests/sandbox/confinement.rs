@@ -283,3 +283,34 @@ fn every_layer_is_reported_and_none_is_missing_here() {
     }
     assert!(report.missing().is_empty(), "{}", report.table());
 }
+
+#[test]
+fn a_root_hosts_runner_has_its_ids_mapped_by_the_host_and_is_never_dumpable() {
+    if !nix::unistd::geteuid().is_root() {
+        eprintln!("skipped: only a root host drops the runner's identity");
+        return;
+    }
+    let p = probe();
+    let user = p.enforcement().get("namespace.user").expect("reported");
+    assert_eq!(
+        user.status,
+        sbx_contract::enforcement::Status::Applied,
+        "{}",
+        p.enforcement().table()
+    );
+    // The runner left root, stopped in its new user namespace, and the host wrote the
+    // maps: it never had to make itself dumpable to write them.
+    assert!(
+        user.detail
+            .contains("by the host; the runner was never dumpable"),
+        "{}",
+        user.detail
+    );
+    let id = p.pid() as u32 + sbx_contract::config::PER_PLUGIN_ID_BASE;
+    assert!(
+        user.detail
+            .starts_with(&format!("uid {id} and gid {id} mapped")),
+        "{}",
+        user.detail
+    );
+}
