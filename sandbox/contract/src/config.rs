@@ -99,10 +99,10 @@ pub enum Strictness {
 /// Everything the runner needs, sent as JSON in its argv. Contains no secret.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunnerConfig {
-    /// The plugin shared object (a path the runner opens read-only; `/proc/self/fd/5` when
-    /// the plugin comes sealed on descriptor 5).
+    /// The plugin shared object (a path the runner opens read-only; `/proc/self/fd/6` when
+    /// the plugin comes sealed on descriptor 6).
     pub plugin: PathBuf,
-    /// The plugin is the sealed memfd on descriptor 5 (kept open until it is loaded).
+    /// The plugin is the sealed memfd on descriptor 6 (kept open until it is loaded).
     pub plugin_fd: bool,
     /// Limits to apply.
     pub limits: Limits,

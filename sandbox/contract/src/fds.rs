@@ -6,5 +6,14 @@ use std::os::fd::RawFd;
 pub const CHANNEL_FD: RawFd = 3;
 /// Descriptor number of the violation pipe (SIGSYS handler -> host) in the runner.
 pub const VIOLATION_FD: RawFd = 4;
+/// Descriptor number of the liveness socket in the runner: the host writes a byte on it now
+/// and then, during calls too, and a thread of the runner's own writes it back, so that the
+/// host tells a runner that still answers (working) from one that does not (hung) before a
+/// call's deadline. The plugin shares the process, so an answer is a sign, never a proof.
+pub const LIVENESS_FD: RawFd = 5;
+/// Threads of the runner's own beside the one that runs the plugin's entry points: the one
+/// that answers liveness beats. The task caps (RLIMIT_NPROC, the cgroup's pids.max) leave
+/// room for it, so that the plugin may start as many threads as without it.
+pub const RUNNER_OWN_THREADS: u64 = 1;
 /// Descriptor number of the sealed plugin memfd in the runner, when loading from one.
-pub const PLUGIN_FD: RawFd = 5;
+pub const PLUGIN_FD: RawFd = 6;

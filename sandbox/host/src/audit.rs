@@ -260,6 +260,11 @@ mod tests {
                 backoff_ms: 0,
                 after: s(),
             },
+            AuditEvent::DeadlineMissed {
+                phase: crate::termination::Phase::Call,
+                liveness: Some(crate::liveness::Liveness::Working),
+                last_answer_ms: Some(0),
+            },
             AuditEvent::Quarantined { restarts: 0 },
             AuditEvent::Stats {
                 stats: Box::default(),

@@ -113,6 +113,16 @@ pub enum AuditEvent {
         /// The fault that caused it.
         after: String,
     },
+    /// A request's deadline passed unanswered; the process is killed next.
+    DeadlineMissed {
+        /// The request (`call`, `init`, `shutdown`, ...).
+        phase: crate::termination::Phase,
+        /// Whether it still answered its liveness beats then; `None` before one could be
+        /// answered.
+        liveness: Option<crate::liveness::Liveness>,
+        /// Milliseconds since its last answer to a beat, if it ever answered one.
+        last_answer_ms: Option<u64>,
+    },
     /// Restarts ran out: the plugin is Failed and refuses calls until reloaded.
     Quarantined {
         /// Restarts made before giving up.
@@ -142,6 +152,7 @@ impl AuditEvent {
             AuditEvent::Terminated { .. } => "terminated",
             AuditEvent::Notification { .. } => "notification",
             AuditEvent::Restart { .. } => "restart",
+            AuditEvent::DeadlineMissed { .. } => "deadline_missed",
             AuditEvent::Quarantined { .. } => "quarantined",
             AuditEvent::Stats { .. } => "stats",
         }

@@ -22,6 +22,7 @@ pub mod event;
 pub mod fuzzing;
 pub mod host;
 pub mod lifecycle;
+pub mod liveness;
 pub mod outside;
 pub mod plugin_policy;
 pub mod process;
@@ -42,6 +43,7 @@ pub use config::{
     UnprivilegedId,
 };
 pub use lifecycle::{Event, InvalidTransition, State};
+pub use liveness::Liveness;
 pub use sbx_contract::enforcement::{EnforcementReport, LayerState, Status};
 pub use stats::{LogRecord, Stats};
 pub use supervisor::{Controller, Plugin, SandboxError};

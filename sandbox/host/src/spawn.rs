@@ -14,7 +14,7 @@ use std::path::Path;
 
 use nix::unistd::Pid;
 
-use sbx_contract::fds::{CHANNEL_FD, PLUGIN_FD, VIOLATION_FD};
+use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PLUGIN_FD, VIOLATION_FD};
 
 /// Failure to start the runner.
 #[derive(Debug, thiserror::Error)]
@@ -89,11 +89,13 @@ pub struct RunnerProcess {
     pub channel: OwnedFd,
     /// Read end of the violation pipe.
     pub violations: OwnedFd,
+    /// Host end of the liveness socketpair.
+    pub liveness: OwnedFd,
 }
 
 /// Forks and execs `runner` with `args`, an empty environment, stdin/stdout/stderr on
-/// /dev/null, the channel on fd 3, the violation pipe on fd 4, the sealed plugin (when given)
-/// on fd 5 and nothing else open.
+/// /dev/null, the channel on fd 3, the violation pipe on fd 4, the liveness socket on fd 5,
+/// the sealed plugin (when given) on fd 6 and nothing else open.
 ///
 /// The fork happens on one long-lived spawner thread: the kernel sends the parent-death
 /// signal when the *thread* that forked exits, so forking from a short-lived caller thread
@@ -134,7 +136,7 @@ pub fn spawn_runner(
         std::sync::Mutex::new(tx)
     });
     let (reply_tx, reply_rx) = std::sync::mpsc::channel();
-    // A copy above 10 (close-on-exec) the spawner thread owns until the child has it on fd 5.
+    // A copy above 10 (close-on-exec) the spawner thread owns until the child has it on fd 6.
     let plugin = match plugin {
         Some(fd) => Some(
             nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))
@@ -186,6 +188,13 @@ fn fork_exec(
     .map_err(|e| prep(e.into()))?;
     let (viol_read, viol_write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| prep(e.into()))?;
+    let (live_host, live_child) = nix::sys::socket::socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::Stream,
+        None,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    )
+    .map_err(|e| prep(e.into()))?;
     // Reports exec failure: stays open (close-on-exec) until exec succeeds.
     let (err_read, err_write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| prep(e.into()))?;
@@ -198,6 +207,7 @@ fn fork_exec(
     // dup2 onto 3 and 4 must not clobber a source: move every source above 10 first.
     let child_end = above(child_end).map_err(prep)?;
     let viol_write = above(viol_write).map_err(prep)?;
+    let live_child = above(live_child).map_err(prep)?;
     let devnull = above(devnull).map_err(prep)?;
     let err_write = above(err_write).map_err(prep)?;
 
@@ -219,6 +229,7 @@ fn fork_exec(
     let fds = ChildFds {
         channel: child_end.as_raw_fd(),
         violations: viol_write.as_raw_fd(),
+        liveness: live_child.as_raw_fd(),
         devnull: devnull.as_raw_fd(),
         err: err_write.as_raw_fd(),
         plugin: plugin.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
@@ -238,6 +249,7 @@ fn fork_exec(
     drop(child_end);
     drop(plugin);
     drop(viol_write);
+    drop(live_child);
     drop(devnull);
     drop(err_write);
     let pid = Pid::from_raw(pid);
@@ -270,12 +282,14 @@ fn fork_exec(
         pid,
         channel: host_end,
         violations: viol_read,
+        liveness: live_host,
     })
 }
 
 struct ChildFds<'a> {
     channel: RawFd,
     violations: RawFd,
+    liveness: RawFd,
     devnull: RawFd,
     err: RawFd,
     /// The sealed plugin (above 10), or -1.
@@ -333,12 +347,13 @@ unsafe fn child_after_fork(
             (fds.devnull, 2),
             (fds.channel, CHANNEL_FD),
             (fds.violations, VIOLATION_FD),
+            (fds.liveness, LIVENESS_FD),
         ] {
             if libc::dup2(from, to) < 0 {
                 fail(fds.err);
             }
         }
-        let mut last_kept = VIOLATION_FD;
+        let mut last_kept = LIVENESS_FD;
         if fds.plugin >= 0 {
             if libc::dup2(fds.plugin, PLUGIN_FD) < 0 {
                 fail(fds.err);

@@ -18,6 +18,7 @@ use crate::broker::{Broker, BrokerConfigError, Capability, Grants};
 use crate::cgroup::{CapLayer, PluginCgroup};
 use crate::config::{ConfigError, SandboxConfig};
 use crate::lifecycle::{Event, InvalidTransition, State};
+use crate::liveness::{BEAT_INTERVAL, Beats, Liveness};
 use crate::process::ProcessView;
 use crate::session::{Expect, HostSession, Step};
 use crate::spawn::{SpawnError, map_runner_ids, spawn_runner};
@@ -98,6 +99,8 @@ struct Shared {
     grants: Grants,
     /// How long the process has been held stopped: a call is not charged for it.
     paused: Mutex<PauseClock>,
+    /// The liveness beats, sent while a request waits.
+    beats: Beats,
     audit: Audit,
     /// The newest events, also written to the audit log when there is one.
     events: Mutex<VecDeque<AuditEvent>>,
@@ -154,7 +157,11 @@ impl Plugin {
                     config
                         .memory_cap_mib
                         .map_or(i64::MAX as u64, |mib| mib << 20),
-                    config.limits.processes,
+                    // The runner's liveness thread is not the plugin's.
+                    config
+                        .limits
+                        .processes
+                        .saturating_add(sbx_contract::fds::RUNNER_OWN_THREADS),
                     config.cpu_rate_percent,
                 )
             });
@@ -199,9 +206,10 @@ impl Plugin {
             nix::fcntl::FcntlArg::F_SETFL(nix::fcntl::OFlag::O_NONBLOCK),
         )
         .map_err(std::io::Error::from)
-        .and_then(|_| StreamChannel::new(proc.channel));
-        let channel = match set_up {
-            Ok(c) => c,
+        .and_then(|_| Beats::new(proc.liveness))
+        .and_then(|beats| Ok((StreamChannel::new(proc.channel)?, beats)));
+        let (channel, beats) = match set_up {
+            Ok(both) => both,
             Err(e) => {
                 // Nothing may be left behind: kill and reap before reporting.
                 let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
@@ -219,6 +227,7 @@ impl Plugin {
                 pause_deadline: config.deadlines.pause,
                 grants,
                 paused: Mutex::new(PauseClock::default()),
+                beats,
                 audit,
                 events: Mutex::new(VecDeque::new()),
             }),
@@ -642,6 +651,7 @@ impl Plugin {
     ) -> Result<Message, SandboxError> {
         let id = self.next_id;
         self.next_id += 1;
+        self.shared.beats.start();
         let clock = RequestClock {
             sent: Instant::now(),
             budget,
@@ -665,13 +675,30 @@ impl Plugin {
             return Err(self.send_failed(e, timeout));
         }
         loop {
-            let frame = match self.channel.recv(Some(clock.deadline(&self.shared))) {
+            // Woken for each liveness beat while the answer is due.
+            let wake = clock
+                .deadline(&self.shared)
+                .min(Instant::now() + BEAT_INTERVAL);
+            let frame = match self.channel.recv(Some(wake)) {
                 Ok(f) => f,
-                // Paused meanwhile: the deadline moved on; wait for the rest of it.
+                // Not due yet (or paused meanwhile, which moved the deadline on): a beat,
+                // unless the host holds the process stopped, then wait on.
                 Err(ChannelError::Timeout) if clock.deadline(&self.shared) > Instant::now() => {
+                    if self.state() != State::Paused {
+                        self.shared.beats.beat();
+                    }
                     continue;
                 }
-                Err(ChannelError::Timeout) => return Err(self.fault(timeout)),
+                Err(ChannelError::Timeout) => {
+                    // Whether it still answered its beats: busy or blocked in the request
+                    // (working), or answering nothing (hung).
+                    self.shared.emit(AuditEvent::DeadlineMissed {
+                        phase,
+                        liveness: self.shared.beats.liveness(),
+                        last_answer_ms: self.shared.beats.last_answer_ms(),
+                    });
+                    return Err(self.fault(timeout));
+                }
                 Err(ChannelError::Closed) => return Err(self.channel_closed()),
                 Err(e) => return Err(self.fault(protocol(e.to_string()))),
             };
@@ -1037,5 +1064,11 @@ impl Controller {
     /// Current lifecycle state.
     pub fn state(&self) -> State {
         *self.shared.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// What the liveness beats say of the runner while its owner waits for an answer (a
+    /// call in flight): working, hung, or `None` before a beat had time to be answered.
+    pub fn liveness(&self) -> Option<Liveness> {
+        self.shared.beats.liveness()
     }
 }

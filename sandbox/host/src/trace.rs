@@ -93,6 +93,17 @@ pub(crate) fn audit_event(plugin: &str, event: &AuditEvent) {
             backoff_ms,
             after,
         } => tracing::warn!(plugin, attempt, backoff_ms, after, "restart"),
+        AuditEvent::DeadlineMissed {
+            phase,
+            liveness,
+            last_answer_ms,
+        } => tracing::warn!(
+            plugin,
+            phase = ?phase,
+            liveness = liveness.map_or("unknown", |l| l.name()),
+            last_answer_ms,
+            "deadline missed"
+        ),
         AuditEvent::Quarantined { restarts } => {
             tracing::error!(plugin, restarts, "quarantined")
         }

@@ -15,7 +15,7 @@ use landlock::{
 
 use sbx_contract::config::{Layers, RunnerConfig};
 use sbx_contract::enforcement::{EnforcementReport, Status};
-use sbx_contract::fds::{CHANNEL_FD, PLUGIN_FD, VIOLATION_FD};
+use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PLUGIN_FD, VIOLATION_FD};
 use sbx_policy::seccomp::{PolicyError, SeccompPolicy, Substitutions};
 
 /// The Landlock ABI whose rights the runner asks for (filesystem, TCP, signal and abstract
@@ -116,11 +116,11 @@ fn io_err(step: &'static str) -> impl FnOnce(nix::errno::Errno) -> ConfineError 
 
 fn check_descriptors(plugin_fd: bool) -> Result<(), ConfineError> {
     let ours: &[i32] = if plugin_fd {
-        &[CHANNEL_FD, VIOLATION_FD, PLUGIN_FD]
+        &[CHANNEL_FD, VIOLATION_FD, LIVENESS_FD, PLUGIN_FD]
     } else {
-        &[CHANNEL_FD, VIOLATION_FD]
+        &[CHANNEL_FD, VIOLATION_FD, LIVENESS_FD]
     };
-    let last = *ours.last().unwrap_or(&VIOLATION_FD);
+    let last = *ours.last().unwrap_or(&LIVENESS_FD);
     for &fd in ours {
         // SAFETY: F_GETFD only queries the descriptor table.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
@@ -219,7 +219,11 @@ struct ProcessCap {
 /// hold (a later process of the user narrows it; only a cgroup gives an exact cap).
 /// Root is never held to RLIMIT_NPROC, so the limit stays as configured then.
 fn process_cap(cfg: &RunnerConfig) -> ProcessCap {
-    let wanted = cfg.limits.processes;
+    // The liveness thread is the runner's, not the plugin's.
+    let wanted = cfg
+        .limits
+        .processes
+        .saturating_add(sbx_contract::fds::RUNNER_OWN_THREADS);
     let uid = nix::unistd::getuid();
     if uid.is_root() {
         return ProcessCap {

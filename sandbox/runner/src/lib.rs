@@ -2,8 +2,9 @@
 //!
 //! `sbx-runner` is a thin binary over [`main`]. The order is fixed: take the channel,
 //! confine ([`confine::confine`]), report what is in force (`Confined` frame), refuse in
-//! strict mode if a layer is missing, load the plugin (constructors run confined), tighten
-//! seccomp to the `plugin` stage, announce `Loaded`, serve.
+//! strict mode if a layer is missing, start the thread that answers the host's liveness
+//! beats, load the plugin (constructors run confined), tighten seccomp to the `plugin`
+//! stage, announce `Loaded`, serve.
 
 pub mod confine;
 pub mod serve;
@@ -39,6 +40,10 @@ pub fn main(args: &[String]) -> ! {
             exit_code::CONFINEMENT,
             format!("strict mode: not in force: {}", names.join(", ")),
         );
+    }
+    // Before any plugin byte: its constructors may already block the main thread.
+    if let Err(e) = serve::answer_liveness_beats() {
+        serve::fail(exit_code::CONFINEMENT, format!("liveness thread: {e}"));
     }
     serve::load_and_serve(&cfg, confined.plugin_stage)
 }

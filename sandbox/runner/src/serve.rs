@@ -12,7 +12,7 @@ use sbx_contract::abi::{self, SbxStatus};
 use sbx_contract::channel::{Channel, StreamChannel};
 use sbx_contract::config::RunnerConfig;
 use sbx_contract::exit_code;
-use sbx_contract::fds::CHANNEL_FD;
+use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD};
 
 /// The channel, shared between the serve loop and host API calls from plugin threads.
 static CHANNEL: OnceLock<Mutex<StreamChannel>> = OnceLock::new();
@@ -34,6 +34,38 @@ pub fn open_channel() -> std::io::Result<()> {
     CHANNEL
         .set(Mutex::new(chan))
         .map_err(|_| std::io::Error::other("channel opened twice"))
+}
+
+/// Answers the host's liveness beats (`LIVENESS_FD`) from a thread of its own, so that they
+/// are answered while the main thread is inside the plugin too: each byte read is written
+/// back. The thread ends when the host closes its end. The plugin shares the process and can
+/// stop it; the host then sees a runner that answers nothing, which is what it is.
+pub fn answer_liveness_beats() -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    // A runner started by hand has nothing on the descriptor (see `open_channel`).
+    // SAFETY: F_GETFD only reads the descriptor's flags; no memory is passed.
+    if unsafe { libc::fcntl(LIVENESS_FD, libc::F_GETFD) } < 0 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::NotConnected,
+            format!("no liveness socket on descriptor {LIVENESS_FD}"),
+        ));
+    }
+    // SAFETY: the host placed this descriptor for this process and nothing else owns it.
+    let mut socket = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(LIVENESS_FD) });
+    // Unnamed: naming a thread is a prctl the filter refuses.
+    std::thread::Builder::new()
+        // A read, a write and a byte buffer: the smallest stack the C library allows
+        // (the default would be 8 MiB of the plugin's address space).
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            let mut buf = [0u8; 64];
+            while let Ok(n) = socket.read(&mut buf) {
+                if n == 0 || socket.write_all(&buf[..n]).is_err() {
+                    return;
+                }
+            }
+        })
+        .map(drop)
 }
 
 /// Sends a frame; `false` when the channel is gone.
@@ -139,7 +171,7 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
     };
     if cfg.plugin_fd {
         // The loader has mapped the sealed plugin; the descriptor itself is not the plugin's.
-        // SAFETY: closing descriptor 5, which the host placed for loading and nothing owns.
+        // SAFETY: closing descriptor 6, which the host placed for loading and nothing owns.
         unsafe { libc::close(sbx_contract::fds::PLUGIN_FD) };
     }
     // The loader's extra rights (open, map executable, install filters) end here, on every

@@ -256,6 +256,10 @@ sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_
     if (!strcmp(m, "abort")) abort();
     if (!strcmp(m, "exit")) exit(atoi(arg));
     if (!strcmp(m, "hang")) for (;;) pause();
+    if (!strcmp(m, "stop_self")) { /* the whole process stops: nothing of it answers */
+        raise(SIGSTOP);
+        for (;;) pause();
+    }
     if (!strcmp(m, "sleep")) { /* arg: milliseconds, counted on the monotonic clock */
         long ms = atol(arg);
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};

@@ -225,7 +225,8 @@ fn rlimits_are_in_force_inside() {
     assert_eq!(
         call(&mut p, "rlimits", ""),
         format!(
-            "as={} cpu=10 nofile=32 fsize=0 nproc=32 core=0",
+            // The plugin's 32 tasks and the runner's liveness thread.
+            "as={} cpu=10 nofile=32 fsize=0 nproc=33 core=0",
             512u64 << 20
         )
     );
@@ -238,11 +239,11 @@ fn rlimits_are_in_force_inside() {
 }
 
 #[test]
-fn only_the_channel_and_the_violation_pipe_are_inherited() {
+fn only_the_channel_the_violation_pipe_and_the_liveness_socket_are_inherited() {
     // Descriptors of the host (this test binary holds several) must not reach the plugin.
     let _held = std::fs::File::open("/proc/self/status").unwrap();
     let mut p = probe();
-    assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 ");
+    assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 5 ");
 }
 
 #[test]

@@ -9,4 +9,3 @@ mod lifecycle;
 mod packages;
 mod supervision;
 mod templates;
-mod traces;

@@ -74,6 +74,74 @@ fn a_hang_hits_the_call_deadline() {
     next_plugin_is_served();
 }
 
+/// The deadline missed by the call `method`, and what the liveness beats said then.
+fn missed_deadline(method: &str) -> AuditEvent {
+    let mut p = running(config("probe").deadlines(Deadlines {
+        call: Duration::from_secs(1),
+        ..Deadlines::default()
+    }));
+    let control = p.controller();
+    // Asked from another thread while the call is in flight, as an operator's tool would:
+    // the first thing the beats say (however slow the machine, it stays what they say).
+    let during = std::thread::spawn(move || {
+        let until = Instant::now() + Duration::from_secs(10);
+        loop {
+            match control.liveness() {
+                Some(said) => return Some(said),
+                None if Instant::now() > until => return None,
+                None => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    });
+    let record = ended(&mut p, method, "");
+    assert!(matches!(
+        record.reason,
+        TerminationReason::WallTimeout {
+            phase: Phase::Call,
+            ..
+        }
+    ));
+    let missed = p
+        .events()
+        .into_iter()
+        .find(|e| matches!(e, AuditEvent::DeadlineMissed { .. }))
+        .unwrap_or_else(|| panic!("no deadline_missed record: {:?}", p.events()));
+    let AuditEvent::DeadlineMissed { liveness, .. } = &missed else {
+        unreachable!()
+    };
+    assert_eq!(
+        during.join().expect("the asking thread"),
+        *liveness,
+        "what the beats said during the call and at its deadline"
+    );
+    missed
+}
+
+#[test]
+fn a_call_blocked_in_the_plugin_is_recorded_working_at_its_deadline() {
+    // The plugin's thread waits in pause(); the runner's liveness thread answers.
+    let AuditEvent::DeadlineMissed {
+        phase,
+        liveness,
+        last_answer_ms,
+    } = missed_deadline("hang")
+    else {
+        unreachable!()
+    };
+    assert_eq!(phase, Phase::Call);
+    assert_eq!(liveness, Some(sbx_host::Liveness::Working));
+    assert!(last_answer_ms.is_some(), "{last_answer_ms:?}");
+}
+
+#[test]
+fn a_runner_that_answers_nothing_is_recorded_hung_at_its_deadline() {
+    // The whole process stops itself: no thread of it answers a beat.
+    let AuditEvent::DeadlineMissed { liveness, .. } = missed_deadline("stop_self") else {
+        unreachable!()
+    };
+    assert_eq!(liveness, Some(sbx_host::Liveness::Hung));
+}
+
 #[test]
 fn garbage_on_the_channel_is_a_protocol_violation() {
     let mut p = probe();

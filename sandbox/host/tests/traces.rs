@@ -1,12 +1,20 @@
 //! The host's traces: an activation, a call and its host calls, each with its sizes,
 //! duration and outcome at a level a host can filter, and nothing the plugin wrote.
+//!
+//! A binary of its own: the subscriber is this test's thread's (`with_default`), and
+//! `tracing` may miss its events while other tests' threads reach the same call sites at
+//! the same moment (it caches, per call site, whether anyone listens).
+
+#[path = "sandbox/common.rs"]
+#[allow(dead_code)]
+mod common;
 
 use std::sync::{Arc, Mutex};
 
 use sbx_host::Capability;
 use sbx_host::broker::BrokerConfig;
 
-use crate::common::{config, running};
+use common::{config, running};
 
 /// Everything the subscriber writes, kept.
 #[derive(Clone, Default)]
