@@ -75,29 +75,31 @@ impl Beats {
     /// last request's beats are read and dropped).
     pub fn start(&self) {
         let mut heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
-        let mut buf = [0u8; 64];
-        while let Ok(n) = nix::unistd::read(&self.socket, &mut buf) {
-            if n == 0 {
-                break;
-            }
-        }
+        self.answered();
         *heard = Heard::default();
     }
 
     /// Takes in the answers that arrived, then sends a beat.
     pub fn beat(&self) {
         let mut heard = self.heard.lock().unwrap_or_else(|p| p.into_inner());
-        let mut buf = [0u8; 64];
-        while let Ok(n) = nix::unistd::read(&self.socket, &mut buf) {
-            if n == 0 {
-                break;
-            }
+        if self.answered() {
             heard.last_answer = Some(Instant::now());
         }
         // A full socket (a runner that stopped reading) drops the beat: it is answered or
         // it is not, and either says what it must.
         let _ = nix::unistd::write(&self.socket, b"b");
         heard.first_beat.get_or_insert_with(Instant::now);
+    }
+
+    /// Reads every answer that has arrived; whether there was any.
+    fn answered(&self) -> bool {
+        let mut buf = [0u8; 64];
+        let mut any = false;
+        // Until the socket is empty (EAGAIN) or closed (0).
+        while let Ok(1..) = nix::unistd::read(&self.socket, &mut buf) {
+            any = true;
+        }
+        any
     }
 
     /// What the beats say of the request in flight (or the last one); `None` until a beat

@@ -179,22 +179,10 @@ fn fork_exec(
     let prep = SpawnError::Prepare;
     // Host ends are close-on-exec; the child ends are moved to 3 and 4 by dup2, which clears
     // close-on-exec on the copies only.
-    let (host_end, child_end) = nix::sys::socket::socketpair(
-        nix::sys::socket::AddressFamily::Unix,
-        nix::sys::socket::SockType::Stream,
-        None,
-        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|e| prep(e.into()))?;
+    let (host_end, child_end) = stream_pair().map_err(prep)?;
     let (viol_read, viol_write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| prep(e.into()))?;
-    let (live_host, live_child) = nix::sys::socket::socketpair(
-        nix::sys::socket::AddressFamily::Unix,
-        nix::sys::socket::SockType::Stream,
-        None,
-        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
-    )
-    .map_err(|e| prep(e.into()))?;
+    let (live_host, live_child) = stream_pair().map_err(prep)?;
     // Reports exec failure: stays open (close-on-exec) until exec succeeds.
     let (err_read, err_write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| prep(e.into()))?;
@@ -296,6 +284,16 @@ struct ChildFds<'a> {
     plugin: RawFd,
     /// `cgroup.procs` files to join before exec (NUL-terminated paths).
     cgroups: &'a [*const libc::c_char],
+}
+
+/// A connected pair of stream sockets, both close-on-exec.
+fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
+    Ok(nix::sys::socket::socketpair(
+        nix::sys::socket::AddressFamily::Unix,
+        nix::sys::socket::SockType::Stream,
+        None,
+        nix::sys::socket::SockFlag::SOCK_CLOEXEC,
+    )?)
 }
 
 /// Duplicates `fd` to a number >= 10 (close-on-exec) and closes the original.
