@@ -14,6 +14,7 @@
  *   token_env      name of an environment variable of the host holding a canary
  *   storage_bytes  the policy's storage quota (0: none named)
  *   host_call_rate the policy's host calls per second (0: none named)
+ *   storage_keys   the keys the policy lets a plugin store (0: none named)
  *
  * How a plugin reports: it appends to its output whatever it obtained (the bytes it
  * read, so a canary token becomes visible to the harness) and one line beginning

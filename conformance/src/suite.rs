@@ -29,6 +29,7 @@ struct PolicyFile {
     open_files: u32,
     output_bytes: u32,
     storage_bytes: u64,
+    storage_keys: u64,
     host_calls_per_second: u32,
     log_bytes_per_second: u32,
     /// Configuration values, by key, for plugins granted `config`.
@@ -198,6 +199,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             output_bytes: p.output_bytes,
             cpu_percent: None,
             storage_bytes: Some(p.storage_bytes),
+            storage_keys: Some(p.storage_keys),
             host_calls_per_second: Some(p.host_calls_per_second),
             log_bytes_per_second: Some(p.log_bytes_per_second),
         },

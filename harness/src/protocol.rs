@@ -71,6 +71,10 @@ pub struct PolicyLimits {
     /// (absent: the sandbox's own).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub storage_bytes: Option<u64>,
+    /// Keys the plugin may hold in storage, kept across unloads and reloads like the bytes
+    /// (absent: the sandbox's own bound).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub storage_keys: Option<u64>,
     /// Host calls per second, sustained (absent: the sandbox's own rate).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host_calls_per_second: Option<u32>,

@@ -39,6 +39,7 @@ pub fn default_policy() -> Policy {
             output_bytes: 64 << 10,
             cpu_percent: None,
             storage_bytes: None,
+            storage_keys: None,
             host_calls_per_second: None,
             log_bytes_per_second: None,
         },

@@ -348,6 +348,7 @@ impl Reference {
             "memory_mib": (l.memory_bytes >> 20).max(1),
             "cpu_seconds": l.cpu_ms.div_ceil(1000).max(1),
             "storage_bytes": l.storage_bytes.unwrap_or(STORAGE_BYTES),
+            "storage_keys": l.storage_keys.unwrap_or(broker.storage_keys),
             "output_bytes": l.output_bytes,
             "processes": l.threads,
             "restart": restart,
@@ -648,6 +649,7 @@ fn broker_config(name: &str, policy: &Policy) -> Result<BrokerConfig, ErrorBody>
         grants,
         storage_dir: Some(std::path::Path::new("storage").join(name)),
         storage_bytes: l.storage_bytes.unwrap_or(STORAGE_BYTES),
+        storage_keys: l.storage_keys.unwrap_or(own.storage_keys),
         net_allowlist: policy.net_allowlist.clone(),
         config: policy.config.clone(),
         host_call_rate: l

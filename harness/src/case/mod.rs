@@ -101,6 +101,8 @@ pub enum AttackFact {
     StorageQuota,
     /// The policy's host calls per second (0 when it names none).
     HostCallRate,
+    /// The keys the policy lets a plugin store (0 when it names none).
+    StorageKeys,
 }
 
 /// The reaction the reference sandbox must show, from the plugin's metadata.
@@ -1176,7 +1178,7 @@ fn limit_misstatements(
                 policy.limits.storage_bytes,
                 Some(Some(bounds.storage_put_bytes)),
             ),
-            "storage_keys" => (None, Some(Some(1))),
+            "storage_keys" => (policy.limits.storage_keys, Some(Some(1))),
             "log_bytes_per_second" => (policy.limits.log_bytes_per_second.map(u64::from), None),
             "restarts" => (
                 policy.restart.map(|r| u64::from(r.max_restarts)),
@@ -1330,6 +1332,7 @@ fn attack_input(cx: &Cx<'_>, adapter_pid: i32) -> Vec<u8> {
             AttackFact::StorageQuota => {
                 cx.case.policy.limits.storage_bytes.unwrap_or(0).to_string()
             }
+            AttackFact::StorageKeys => cx.case.policy.limits.storage_keys.unwrap_or(0).to_string(),
         };
         text.push_str(&format!("{key}={value}\n"));
     }

@@ -100,6 +100,8 @@ pub struct BrokerConfig {
     pub storage_dir: Option<PathBuf>,
     /// Bytes of keys and values the plugin may store.
     pub storage_bytes: u64,
+    /// Keys the plugin may store (each is a file): at most [`crate::storage::MAX_KEYS`].
+    pub storage_keys: u64,
     /// Destinations `net_request` may reach, as `host:port` in canonical form.
     pub net_allowlist: Vec<String>,
     /// Host calls (every service but `log`).
@@ -119,6 +121,7 @@ impl Default for BrokerConfig {
             config: BTreeMap::new(),
             storage_dir: None,
             storage_bytes: 1 << 20,
+            storage_keys: crate::storage::MAX_KEYS,
             net_allowlist: Vec::new(),
             host_call_rate: Rate {
                 per_second: 2000,
@@ -277,7 +280,9 @@ impl Broker {
             })?;
         }
         let storage = match &config.storage_dir {
-            Some(dir) => Some(Storage::open(dir, config.storage_bytes)?),
+            Some(dir) => {
+                Some(Storage::open(dir, config.storage_bytes)?.with_max_keys(config.storage_keys))
+            }
             None => None,
         };
         let now = outside.now();

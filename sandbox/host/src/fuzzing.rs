@@ -128,6 +128,11 @@ pub fn fuzz_host_session(data: &[u8]) {
             "storage beyond its quota of {} bytes",
             config.storage_bytes
         );
+        assert!(
+            stored_files(&storage_dir) <= config.storage_keys,
+            "storage beyond its bound of {} keys",
+            config.storage_keys
+        );
 
         match step {
             Step::Continue => {}
@@ -270,6 +275,8 @@ struct Setup {
     /// The longest a throttled call waits for its token, milliseconds (the clock is the
     /// input's: a wait moves it on, it sleeps for nothing).
     max_backpressure_ms: u8,
+    /// Keys the plugin may store.
+    storage_keys: u8,
 }
 
 impl Setup {
@@ -285,6 +292,7 @@ impl Setup {
             config: BTreeMap::from([("greeting".into(), "hello".into())]),
             storage_dir: Some(storage_dir.to_owned()),
             storage_bytes: u64::from(self.storage_bytes),
+            storage_keys: u64::from(self.storage_keys),
             // Empty: an allowlisted request would leave the process; the refusals are the
             // surface under test here.
             net_allowlist: Vec::new(),
@@ -449,16 +457,24 @@ fn fresh_storage_dir() -> PathBuf {
     dir
 }
 
-/// Bytes of the files in `dir` (the stored values).
-fn storage_bytes(dir: &Path) -> u64 {
+/// The metadata of the files in `dir` (the stored values).
+fn stored(dir: &Path) -> impl Iterator<Item = std::fs::Metadata> {
     std::fs::read_dir(dir)
         .into_iter()
         .flatten()
         .flatten()
         .filter_map(|e| e.metadata().ok())
         .filter(|m| m.is_file())
-        .map(|m| m.len())
-        .sum()
+}
+
+/// Bytes of the files in `dir` (the stored values).
+fn storage_bytes(dir: &Path) -> u64 {
+    stored(dir).map(|m| m.len()).sum()
+}
+
+/// How many files `dir` holds (one per stored key).
+fn stored_files(dir: &Path) -> u64 {
+    stored(dir).count() as u64
 }
 
 #[cfg(test)]

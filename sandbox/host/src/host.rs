@@ -269,6 +269,7 @@ impl Host {
             config: d.config.clone(),
             storage_dir: Some(self.config.storage_root.join(&package.manifest.name)),
             storage_bytes: l.storage_bytes,
+            storage_keys: l.storage_keys,
             net_allowlist: d.net_allowlist.clone(),
             host_call_rate: Rate::host_calls(l.host_calls_per_second),
             log_rate: Rate::log_bytes(l.log_bytes_per_second),

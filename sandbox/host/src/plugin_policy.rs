@@ -106,6 +106,8 @@ pub struct RuleLimits {
     pub cpu_percent: Option<u32>,
     /// Storage bytes.
     pub storage_bytes: Option<u64>,
+    /// Storage keys (at most `storage::MAX_KEYS`).
+    pub storage_keys: Option<u64>,
     /// Host calls per second.
     pub host_calls_per_second: Option<u32>,
     /// Log bytes per second.
@@ -132,6 +134,7 @@ struct RuleToml {
     cpu_seconds: Option<u64>,
     cpu_percent: Option<u32>,
     storage_bytes: Option<u64>,
+    storage_keys: Option<u64>,
     host_calls_per_second: Option<u32>,
     log_bytes_per_second: Option<u32>,
     output_bytes: Option<u32>,
@@ -221,6 +224,8 @@ pub struct DecidedLimits {
     pub cpu_percent: Option<u32>,
     /// Storage bytes.
     pub storage_bytes: u64,
+    /// Storage keys.
+    pub storage_keys: u64,
     /// Host calls per second.
     pub host_calls_per_second: u32,
     /// Log bytes per second.
@@ -301,6 +306,7 @@ fn rule(raw: RuleToml, at: &str, base: Option<&Rule>) -> Result<Rule, PolicyErro
         cpu_seconds: raw.cpu_seconds,
         cpu_percent: raw.cpu_percent,
         storage_bytes: raw.storage_bytes,
+        storage_keys: raw.storage_keys,
         host_calls_per_second: raw.host_calls_per_second,
         log_bytes_per_second: raw.log_bytes_per_second,
         output_bytes: raw.output_bytes,
@@ -495,6 +501,12 @@ impl PolicyStore {
                 (policy, a) => policy.or(a),
             },
             storage_bytes: min(storage, asked.storage_bytes),
+            storage_keys: l
+                .storage_keys
+                .or(d.storage_keys)
+                .map_or(crate::storage::MAX_KEYS, |k| {
+                    k.min(crate::storage::MAX_KEYS)
+                }),
             host_calls_per_second: asked
                 .host_calls_per_second
                 .map_or(rate, |a| a.min(rate))

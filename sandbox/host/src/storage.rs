@@ -70,6 +70,8 @@ pub struct Storage {
     quota: u64,
     used: u64,
     keys: u64,
+    /// Keys it may hold: at most [`MAX_KEYS`].
+    max_keys: u64,
 }
 
 /// The file of `key`'s value in `dir`.
@@ -149,7 +151,15 @@ impl Storage {
             quota,
             used,
             keys,
+            max_keys: MAX_KEYS,
         })
+    }
+
+    /// The same storage holding at most `max` keys (a policy's bound; never more than
+    /// [`MAX_KEYS`]). Keys already stored beyond it stay; no new one is added.
+    pub fn with_max_keys(mut self, max: u64) -> Storage {
+        self.max_keys = max.min(MAX_KEYS);
+        self
     }
 
     /// Keys stored.
@@ -209,10 +219,10 @@ impl Storage {
                 quota: self.quota,
             });
         }
-        if old.is_none() && self.keys >= MAX_KEYS {
+        if old.is_none() && self.keys >= self.max_keys {
             return Err(StorageError::TooManyKeys {
                 keys: self.keys,
-                max: MAX_KEYS,
+                max: self.max_keys,
             });
         }
         let path = self.path(key);
