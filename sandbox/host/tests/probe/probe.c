@@ -92,6 +92,16 @@ static int tcp_connect(const char *port_text) {
     return connect(fd, (struct sockaddr *)&a, sizeof a);
 }
 
+/* Writes on the descriptor `arg` points to, as fast as it can, for ever. */
+static void *flood(void *arg)
+{
+    static char junk[65536];
+    int fd = *(int *)arg;
+    for (;;) {
+        if (write(fd, junk, sizeof junk) < 0 && errno != EAGAIN && errno != EINTR) return NULL;
+    }
+}
+
 sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_t *input,
                              size_t input_len, uint8_t *output, size_t output_cap,
                              size_t *output_len) {
@@ -256,6 +266,14 @@ sbx_status sbx_plugin_invoke(const char *method, size_t method_len, const uint8_
     if (!strcmp(m, "abort")) abort();
     if (!strcmp(m, "exit")) exit(atoi(arg));
     if (!strcmp(m, "hang")) for (;;) pause();
+    if (!strcmp(m, "flood_fd")) { /* arg: a descriptor to write on without end, from a thread */
+        static int flood_fd;
+        pthread_t t;
+        flood_fd = atoi(arg);
+        int rc = pthread_create(&t, NULL, flood, &flood_fd);
+        if (rc) return reply("errno %d", rc);
+        for (;;) pause();
+    }
     if (!strcmp(m, "stop_self")) { /* the whole process stops: nothing of it answers */
         raise(SIGSTOP);
         for (;;) pause();

@@ -143,6 +143,34 @@ fn a_runner_that_answers_nothing_is_recorded_hung_at_its_deadline() {
 }
 
 #[test]
+fn a_plugin_flooding_the_liveness_socket_still_meets_its_deadline() {
+    // A thread of the plugin writes on the liveness socket without end: the host reads a
+    // bounded amount at each beat and ends the call at its deadline all the same.
+    let mut p = running(config("probe").deadlines(Deadlines {
+        call: Duration::from_millis(500),
+        ..Deadlines::default()
+    }));
+    let started = Instant::now();
+    let record = ended(
+        &mut p,
+        "flood_fd",
+        &sbx_contract::fds::LIVENESS_FD.to_string(),
+    );
+    assert!(
+        matches!(
+            record.reason,
+            TerminationReason::WallTimeout {
+                phase: Phase::Call,
+                ..
+            }
+        ),
+        "{record:?}"
+    );
+    // Bounded by the deadline (generous slack for a loaded machine), not held by the flood.
+    assert!(started.elapsed() < Duration::from_secs(30));
+}
+
+#[test]
 fn garbage_on_the_channel_is_a_protocol_violation() {
     let mut p = probe();
     let record = ended(&mut p, "garbage", "");
