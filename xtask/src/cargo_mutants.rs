@@ -9,7 +9,7 @@
 //! (`conformance/mutants/scopes.toml`; the whole suite for a file no scope names): a
 //! requirement that fails kills the mutant.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -580,10 +580,8 @@ pub fn run(args: &[String]) -> Result<()> {
 /// session's) goes on from where its `--docs` left off. A mutant counts as judged when a
 /// row of the report has its key (file and mutation, not the line: code moves).
 fn unjudged_only(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<Option<Vec<String>>> {
-    let text = std::fs::read_to_string(root.join(DOCS_DATA))
-        .with_context(|| format!("reading {DOCS_DATA}: --unjudged needs the committed report"))?;
-    let report: BTreeMap<String, serde_json::Value> =
-        serde_json::from_str(&text).with_context(|| format!("parsing {DOCS_DATA}"))?;
+    let report = crate::cargo_mutants_report::read_docs(root)?
+        .with_context(|| format!("--unjudged needs the committed report, {DOCS_DATA}"))?;
     let judged: BTreeSet<String> = report.keys().map(|n| key(n)).collect();
     let selected = listed(root, scopes, extra)?;
     let unjudged: Vec<&String> = selected

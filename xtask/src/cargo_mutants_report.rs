@@ -363,6 +363,19 @@ fn in_target<'r>(
         .filter(|(_, r)| target.files.iter().any(|f| covers(f, &r.file)))
 }
 
+/// The committed data (`DOCS_DATA`): every judged mutant's row; `None` when there is none
+/// yet.
+pub fn read_docs(root: &Path) -> Result<Option<BTreeMap<String, Row>>> {
+    let data = root.join(DOCS_DATA);
+    match std::fs::read_to_string(&data) {
+        Ok(text) => serde_json::from_str(&text)
+            .map(Some)
+            .with_context(|| format!("parsing {}", data.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(e).with_context(|| format!("reading {}", data.display())),
+    }
+}
+
 /// Merges `rows` into the committed data, drops the rows of mutants whose key is not in
 /// `current` (the code no longer has them), and rewrites the report.
 pub fn write_docs(
@@ -373,13 +386,7 @@ pub fn write_docs(
     target: &Target,
 ) -> Result<()> {
     let data = root.join(DOCS_DATA);
-    let mut all: BTreeMap<String, Row> = match std::fs::read_to_string(&data) {
-        Ok(text) => {
-            serde_json::from_str(&text).with_context(|| format!("parsing {}", data.display()))?
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-        Err(e) => return Err(e).with_context(|| format!("reading {}", data.display())),
-    };
+    let mut all = read_docs(root)?.unwrap_or_default();
     merge(&mut all, rows);
     prune(&mut all, current);
     std::fs::write(&data, serde_json::to_string_pretty(&all)? + "\n")

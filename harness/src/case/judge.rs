@@ -745,6 +745,19 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
     }
 }
 
+/// The suite's own `[bounds]` (`conformance/cases.toml`), for the tests of the judge and its
+/// checks.
+#[cfg(test)]
+pub(super) fn suite_bounds() -> Bounds {
+    #[derive(Deserialize)]
+    struct CasesFile {
+        bounds: Bounds,
+    }
+    let file: CasesFile = toml::from_str(include_str!("../../../conformance/cases.toml"))
+        .expect("conformance/cases.toml has [bounds]");
+    file.bounds
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -862,15 +875,7 @@ mod tests {
     use crate::guard::LeftProcess;
     use crate::protocol::Termination;
 
-    fn bounds() -> Bounds {
-        #[derive(Deserialize)]
-        struct CasesFile {
-            bounds: Bounds,
-        }
-        let file: CasesFile = toml::from_str(include_str!("../../../conformance/cases.toml"))
-            .expect("conformance/cases.toml has [bounds]");
-        file.bounds
-    }
+    use super::suite_bounds as bounds;
 
     fn hostile() -> Case {
         Case {

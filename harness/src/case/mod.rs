@@ -1346,15 +1346,7 @@ mod tests {
     use super::{QuarantineCheck, limit_misstatements, quarantine_gaps};
     use crate::protocol::PolicyRestart;
 
-    fn bounds() -> super::Bounds {
-        #[derive(serde::Deserialize)]
-        struct CasesFile {
-            bounds: super::Bounds,
-        }
-        let file: CasesFile = toml::from_str(include_str!("../../../conformance/cases.toml"))
-            .expect("conformance/cases.toml has [bounds]");
-        file.bounds
-    }
+    use super::judge::suite_bounds as bounds;
 
     #[test]
     fn a_limit_hit_names_the_policys_bound_and_a_figure_just_past_it() {

@@ -316,6 +316,11 @@ mod tests {
                 crate::termination::TerminationKind::ALL
                     .iter()
                     .map(|w| ("terminated", w.name())),
+            )
+            .chain(
+                crate::liveness::Liveness::ALL
+                    .iter()
+                    .map(|w| ("deadline_missed", w.name())),
             );
         for (event, word) in words {
             assert!(

@@ -80,6 +80,13 @@ pub fn map_runner_ids(pid: Pid, id: u32, within: std::time::Duration) -> Result<
     Ok(())
 }
 
+/// Gives up on a runner not yet handed to its supervisor: kills and reaps it, so that
+/// nothing of it is left behind.
+pub fn kill_and_reap(pid: Pid) {
+    let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
+    let _ = nix::sys::wait::waitpid(pid, None);
+}
+
 /// A started runner: its pid and the host ends of its descriptors.
 #[derive(Debug)]
 pub struct RunnerProcess {
@@ -177,8 +184,8 @@ fn fork_exec(
     cgroups: &[std::path::PathBuf],
 ) -> Result<RunnerProcess, SpawnError> {
     let prep = SpawnError::Prepare;
-    // Host ends are close-on-exec; the child ends are moved to 3 and 4 by dup2, which clears
-    // close-on-exec on the copies only.
+    // Host ends are close-on-exec; the child ends are moved to 3, 4 and 5 by dup2, which
+    // clears close-on-exec on the copies only.
     let (host_end, child_end) = stream_pair().map_err(prep)?;
     let (viol_read, viol_write) =
         nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| prep(e.into()))?;
@@ -192,7 +199,7 @@ fn fork_exec(
         nix::sys::stat::Mode::empty(),
     )
     .map_err(|e| prep(e.into()))?;
-    // dup2 onto 3 and 4 must not clobber a source: move every source above 10 first.
+    // dup2 onto 3 to 6 must not clobber a source: move every source above 10 first.
     let child_end = above(child_end).map_err(prep)?;
     let viol_write = above(viol_write).map_err(prep)?;
     let live_child = above(live_child).map_err(prep)?;
@@ -252,8 +259,7 @@ fn fork_exec(
             Err(nix::errno::Errno::EINTR) => {}
             Err(e) => {
                 // Cannot tell whether exec worked: leave nothing behind.
-                let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
-                let _ = nix::sys::wait::waitpid(pid, None);
+                kill_and_reap(pid);
                 return Err(prep(e.into()));
             }
         }

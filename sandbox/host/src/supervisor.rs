@@ -21,7 +21,7 @@ use crate::lifecycle::{Event, InvalidTransition, State};
 use crate::liveness::{BEAT_INTERVAL, Beats, Liveness};
 use crate::process::ProcessView;
 use crate::session::{Expect, HostSession, Step};
-use crate::spawn::{SpawnError, map_runner_ids, spawn_runner};
+use crate::spawn::{SpawnError, kill_and_reap, map_runner_ids, spawn_runner};
 use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
 use sbx_contract::abi;
 use sbx_contract::channel::{Channel, ChannelError, StreamChannel};
@@ -182,8 +182,7 @@ impl Plugin {
         let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, proc.pid.as_raw(), 0) };
         if raw < 0 {
             let err = std::io::Error::last_os_error();
-            let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(proc.pid, None);
+            kill_and_reap(proc.pid);
             return Err(SandboxError::Host(err));
         }
         // SAFETY: pidfd_open returned a fresh descriptor we own.
@@ -197,8 +196,7 @@ impl Plugin {
                 .for_runner(proc.pid.as_raw() as u32)
             && let Err(e) = map_runner_ids(proc.pid, id, config.deadlines.load)
         {
-            let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
-            let _ = nix::sys::wait::waitpid(proc.pid, None);
+            kill_and_reap(proc.pid);
             return Err(e.into());
         }
         let set_up = nix::fcntl::fcntl(
@@ -212,8 +210,7 @@ impl Plugin {
             Ok(both) => both,
             Err(e) => {
                 // Nothing may be left behind: kill and reap before reporting.
-                let _ = nix::sys::signal::kill(proc.pid, nix::sys::signal::Signal::SIGKILL);
-                let _ = nix::sys::wait::waitpid(proc.pid, None);
+                kill_and_reap(proc.pid);
                 return Err(SandboxError::Host(e));
             }
         };

@@ -17,20 +17,25 @@ use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD};
 /// The channel, shared between the serve loop and host API calls from plugin threads.
 static CHANNEL: OnceLock<Mutex<StreamChannel>> = OnceLock::new();
 
-/// Takes ownership of fd 3 as the channel. Call once.
-pub fn open_channel() -> std::io::Result<()> {
-    // A runner started by hand has nothing on descriptor 3: owning it would close a
-    // descriptor that is not open, which Rust's I/O safety turns into an abort.
+/// Takes ownership of descriptor `fd`, which the host places before exec (`what` it is, for
+/// the error). Call once per descriptor.
+fn take_placed(fd: i32, what: &str) -> std::io::Result<OwnedFd> {
+    // A runner started by hand has nothing there: owning it would close a descriptor that
+    // is not open, which Rust's I/O safety turns into an abort.
     // SAFETY: F_GETFD only reads the descriptor's flags; no memory is passed.
-    if unsafe { libc::fcntl(CHANNEL_FD, libc::F_GETFD) } < 0 {
+    if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::NotConnected,
-            format!("no channel on descriptor {CHANNEL_FD}: the host starts sbx-runner"),
+            format!("no {what} on descriptor {fd}: the host starts sbx-runner"),
         ));
     }
-    // SAFETY: fd 3 was placed by the host for this process and nothing else owns it.
-    let fd = unsafe { OwnedFd::from_raw_fd(CHANNEL_FD) };
-    let chan = StreamChannel::new(fd)?;
+    // SAFETY: the host placed `fd` for this process, and no other code takes it.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// Takes ownership of fd 3 as the channel. Call once.
+pub fn open_channel() -> std::io::Result<()> {
+    let chan = StreamChannel::new(take_placed(CHANNEL_FD, "channel")?)?;
     CHANNEL
         .set(Mutex::new(chan))
         .map_err(|_| std::io::Error::other("channel opened twice"))
@@ -42,16 +47,7 @@ pub fn open_channel() -> std::io::Result<()> {
 /// stop it; the host then sees a runner that answers nothing, which is what it is.
 pub fn answer_liveness_beats() -> std::io::Result<()> {
     use std::io::{Read, Write};
-    // A runner started by hand has nothing on the descriptor (see `open_channel`).
-    // SAFETY: F_GETFD only reads the descriptor's flags; no memory is passed.
-    if unsafe { libc::fcntl(LIVENESS_FD, libc::F_GETFD) } < 0 {
-        return Err(std::io::Error::new(
-            std::io::ErrorKind::NotConnected,
-            format!("no liveness socket on descriptor {LIVENESS_FD}"),
-        ));
-    }
-    // SAFETY: the host placed this descriptor for this process and nothing else owns it.
-    let mut socket = std::fs::File::from(unsafe { OwnedFd::from_raw_fd(LIVENESS_FD) });
+    let mut socket = std::fs::File::from(take_placed(LIVENESS_FD, "liveness socket")?);
     // Unnamed: naming a thread is a prctl the filter refuses.
     std::thread::Builder::new()
         // A read, a write and a byte buffer: the smallest stack the C library allows

@@ -16,6 +16,14 @@ fn ended(p: &mut Plugin, method: &str, input: &str) -> sbx_host::TerminationReco
     }
 }
 
+/// A running probe whose calls have `call` to answer.
+fn probe_with_call_deadline(call: Duration) -> Plugin {
+    running(config("probe").deadlines(Deadlines {
+        call,
+        ..Deadlines::default()
+    }))
+}
+
 /// After a fault, a fresh plugin is served normally.
 fn next_plugin_is_served() {
     let mut next = running(config("template_c"));
@@ -56,10 +64,7 @@ fn exit_inside_a_call_is_an_exit_record() {
 
 #[test]
 fn a_hang_hits_the_call_deadline() {
-    let mut p = running(config("probe").deadlines(Deadlines {
-        call: Duration::from_millis(300),
-        ..Deadlines::default()
-    }));
+    let mut p = probe_with_call_deadline(Duration::from_millis(300));
     let started = Instant::now();
     let record = ended(&mut p, "hang", "");
     assert_eq!(
@@ -76,10 +81,7 @@ fn a_hang_hits_the_call_deadline() {
 
 /// The deadline missed by the call `method`, and what the liveness beats said then.
 fn missed_deadline(method: &str) -> AuditEvent {
-    let mut p = running(config("probe").deadlines(Deadlines {
-        call: Duration::from_secs(1),
-        ..Deadlines::default()
-    }));
+    let mut p = probe_with_call_deadline(Duration::from_secs(1));
     let control = p.controller();
     // Asked from another thread while the call is in flight, as an operator's tool would:
     // the first thing the beats say (however slow the machine, it stays what they say).
@@ -146,10 +148,7 @@ fn a_runner_that_answers_nothing_is_recorded_hung_at_its_deadline() {
 fn a_plugin_flooding_the_liveness_socket_still_meets_its_deadline() {
     // A thread of the plugin writes on the liveness socket without end: the host reads a
     // bounded amount at each beat and ends the call at its deadline all the same.
-    let mut p = running(config("probe").deadlines(Deadlines {
-        call: Duration::from_millis(500),
-        ..Deadlines::default()
-    }));
+    let mut p = probe_with_call_deadline(Duration::from_millis(500));
     let started = Instant::now();
     let record = ended(
         &mut p,
