@@ -168,6 +168,9 @@ vocabulary! {
         /// The sandbox's audit log holds more records of the plugin after one case than a
         /// host that records each kind of event once per run of it writes.
         AuditFlooded = "audit_flooded",
+        /// The sandbox's figures of the plugin misstate the calls it saw answered, or count
+        /// fewer host calls, refusals, limits or dropped log records than the plugin caused.
+        FiguresMisstated = "figures_misstated",
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
 use sbx_harness::case::{
     AllowlistedService, AttackFact, AuditCheck, Bounds, Case, Expected, FaultsBeforeCall,
-    NeighbourMethods, QuarantineCheck, RevokeDuringCall,
+    FiguresFloor, NeighbourMethods, QuarantineCheck, RevokeDuringCall,
 };
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{
@@ -85,6 +85,10 @@ struct CaseFile {
     audit_denials: Option<u32>,
     /// Check the audit log for at least this many limits hit.
     audit_limit_hits: Option<u32>,
+    /// What the plugin's call makes the sandbox count, at least: the floor of its figures
+    /// of the plugin, read in every case with an adapter that keeps them (`figures`).
+    #[serde(default)]
+    figures: FiguresFloor,
     /// Check the audit log for each restart the policy allows, then the limit hit and
     /// the quarantine, once the restarts run out (`restart`'s `max_restarts`).
     #[serde(default)]
@@ -532,6 +536,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                     _ => None,
                 },
             }),
+            figures_at_least: adjust.figures,
             revoke_during_call: (!adjust.revoke.is_empty()).then(|| RevokeDuringCall {
                 after: Duration::from_millis(adjust.revoke_after_ms.unwrap_or(0)),
                 capabilities: adjust.revoke.clone(),

@@ -116,6 +116,10 @@ pub enum HarmKind {
     /// The sandbox's audit log holds more records of the plugin after one case than the
     /// suite allows: a plugin can grow the host's audit without bound.
     AuditFlooded,
+    /// The sandbox's figures of the plugin (`figures`) misstate what it did: calls the
+    /// harness saw answered, or fewer host calls, refusals, limits or dropped log records
+    /// than its call is known to make.
+    FiguresMisstated,
 }
 
 impl HarmKind {
@@ -148,6 +152,7 @@ impl HarmKind {
         HarmKind::OutputBeyondPolicy,
         HarmKind::AuditMisstated,
         HarmKind::AuditFlooded,
+        HarmKind::FiguresMisstated,
     ];
 
     /// The word used in metadata and files.
@@ -180,6 +185,7 @@ impl HarmKind {
             HarmKind::OutputBeyondPolicy => "output_beyond_policy",
             HarmKind::AuditMisstated => "audit_misstated",
             HarmKind::AuditFlooded => "audit_flooded",
+            HarmKind::FiguresMisstated => "figures_misstated",
         }
     }
 

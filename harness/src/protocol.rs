@@ -48,6 +48,9 @@ pub enum Feature {
     /// Restarts in the policy (`restart`): a packaged plugin that faults transiently is
     /// started again, within the policy's bounds, and one that attacks is not.
     Restarts,
+    /// `figures` answers with the sandbox's own counts of a plugin's calls, host calls,
+    /// refusals and limits hit ([`Figures`]), which the harness holds to what it saw.
+    Figures,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -230,6 +233,12 @@ pub enum Op {
         /// Handle.
         plugin: String,
     },
+    /// The sandbox's figures of a loaded plugin since its load ([`Figures`]), over every
+    /// process of it (adapters that declare `figures`).
+    Figures {
+        /// Handle.
+        plugin: String,
+    },
     /// Shut a plugin down and forget it.
     Unload {
         /// Handle.
@@ -323,6 +332,27 @@ pub struct InvokeResult {
     /// Output bytes, base64.
     #[serde(default)]
     pub output_b64: String,
+}
+
+/// What a sandbox counts of one plugin since its load, over every process of it (a
+/// restart the sandbox makes is the same load): the telemetry an operator reads. The
+/// harness holds each count to what the case saw.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Figures {
+    /// Calls of the plugin's methods answered with a status (the plugin's, or an error
+    /// status of the sandbox's for a method it does not have).
+    pub invocations: u64,
+    /// Of those, the calls answered with a status other than `SBX_OK`.
+    pub errors: u64,
+    /// Host calls the plugin made (every service but `log`), served or not.
+    pub host_calls: u64,
+    /// Host calls and log records refused: not granted, revoked, or malformed.
+    pub denials: u64,
+    /// Times a host call or log record ran into a limit (a rate, a quota, a key bound),
+    /// slowed or refused.
+    pub limit_hits: u64,
+    /// Log records the plugin wrote that were not passed on (a rate, a bound).
+    pub log_records_dropped: u64,
 }
 
 /// A message from the adapter.

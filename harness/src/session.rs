@@ -60,6 +60,36 @@ pub enum Answer {
     Malformed(String),
 }
 
+/// What the harness saw of one plugin's calls since its last load was answered: what the
+/// sandbox's [`Figures`](crate::protocol::Figures) are held to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CallTally {
+    /// Calls answered with a status.
+    pub answered: u64,
+    /// Of those, answered with a status other than `SBX_OK`.
+    pub errors: u64,
+    /// Calls that got no answer in time: the sandbox may have finished them since.
+    pub unanswered: u64,
+}
+
+impl CallTally {
+    /// Counts the answer to one call.
+    fn count(&mut self, answer: &Answer) {
+        match answer {
+            Answer::Ok(v) => {
+                if let Ok(r) = serde_json::from_value::<protocol::InvokeResult>(v.clone()) {
+                    self.answered += 1;
+                    if r.status != 0 {
+                        self.errors += 1;
+                    }
+                }
+            }
+            Answer::Late => self.unanswered += 1,
+            Answer::Err(_) | Answer::Closed | Answer::Malformed(_) => {}
+        }
+    }
+}
+
 enum Line {
     Text(Vec<u8>),
     TooLong(usize),
@@ -87,6 +117,8 @@ pub struct Session {
     pub seen: Vec<u8>,
     /// Bytes the adapter wrote to stdout.
     pub stdout_bytes: u64,
+    /// The calls of each plugin (by handle) since its last load was answered.
+    pub calls: std::collections::BTreeMap<String, CallTally>,
     closed: bool,
 }
 
@@ -254,6 +286,7 @@ impl Session {
             protocol_errors: Vec::new(),
             seen: Vec::new(),
             stdout_bytes: 0,
+            calls: std::collections::BTreeMap::new(),
             closed: false,
         })
     }
@@ -265,8 +298,26 @@ impl Session {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let line = serde_json::to_string(&Request { id, op }).unwrap_or_default();
-        self.exchange(&line, id, deadline)
+        let line = serde_json::to_string(&Request { id, op: op.clone() }).unwrap_or_default();
+        let answer = self.exchange(&line, id, deadline);
+        self.tally(&op, &answer);
+        answer
+    }
+
+    /// Counts `answer` to `op` in [`Session::calls`]: a load answered starts a plugin's
+    /// tally afresh, a call answered adds to it.
+    fn tally(&mut self, op: &Op, answer: &Answer) {
+        match op {
+            Op::Load { plugin, .. } | Op::LoadPackage { plugin, .. }
+                if matches!(answer, Answer::Ok(_)) =>
+            {
+                self.calls.insert(plugin.clone(), CallTally::default());
+            }
+            Op::Invoke { plugin, .. } => {
+                self.calls.entry(plugin.clone()).or_default().count(answer);
+            }
+            _ => {}
+        }
     }
 
     /// Sends a raw line (which may be malformed on purpose) and waits for the answer to
@@ -291,6 +342,7 @@ impl Session {
     ) -> (Answer, Vec<Answer>) {
         let end = Instant::now() + deadline;
         let mut ids = Vec::new();
+        let mut sent = Vec::new();
         for (i, op) in std::iter::once(first).chain(overlapping).enumerate() {
             if self.closed {
                 break;
@@ -300,13 +352,17 @@ impl Session {
             }
             let id = self.next_id;
             self.next_id += 1;
-            let line = serde_json::to_string(&Request { id, op }).unwrap_or_default();
+            let line = serde_json::to_string(&Request { id, op: op.clone() }).unwrap_or_default();
             if !self.send_line(&line) {
                 break;
             }
             ids.push(id);
+            sent.push(op);
         }
         let mut answers = self.await_answers(&ids, end);
+        for (op, answer) in sent.iter().zip(&answers) {
+            self.tally(op, answer);
+        }
         answers.resize_with(ids.len().max(1), || Answer::Closed);
         let first = answers.remove(0);
         (first, answers)
@@ -493,5 +549,37 @@ impl Drop for Session {
             let _ = self.guard.kill();
             let _ = self.guard.wait();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Answer, CallTally};
+    use crate::protocol::{ErrorBody, ErrorKind};
+
+    #[test]
+    fn a_call_counts_when_answered_with_a_status_and_as_unanswered_when_late() {
+        let mut tally = CallTally::default();
+        tally.count(&Answer::Ok(
+            serde_json::json!({"status": 0, "output_b64": ""}),
+        ));
+        tally.count(&Answer::Ok(serde_json::json!({"status": -3})));
+        tally.count(&Answer::Late);
+        // Neither a call the sandbox ended or refused, nor an answer that is no result.
+        tally.count(&Answer::Err(ErrorBody {
+            kind: ErrorKind::Terminated,
+            message: String::new(),
+            termination: None,
+        }));
+        tally.count(&Answer::Ok(serde_json::json!({})));
+        tally.count(&Answer::Closed);
+        assert_eq!(
+            tally,
+            CallTally {
+                answered: 2,
+                errors: 1,
+                unanswered: 1
+            }
+        );
     }
 }

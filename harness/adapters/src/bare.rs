@@ -499,6 +499,7 @@ impl Backend for Bare {
                 Feature::Signatures,
                 Feature::TerminationReasons,
                 Feature::Audit,
+                Feature::Figures,
                 Feature::KeyRevocation,
                 Feature::Exceptions,
                 // A plugin's fault is this host's own (it runs in this process): nothing is
@@ -661,6 +662,11 @@ impl Backend for Bare {
     /// The naive host says it audits, and records nothing.
     fn audit(&mut self, _: &str) -> Result<Value, ErrorBody> {
         Ok(serde_json::json!({ "records": [] }))
+    }
+
+    /// The naive host counts nothing of what its plugins do.
+    fn figures(&mut self, _: &str) -> Result<Value, ErrorBody> {
+        Ok(serde_json::to_value(sbx_harness::protocol::Figures::default()).unwrap_or_default())
     }
 
     /// The naive host acknowledges a revocation and goes on serving: its grants were

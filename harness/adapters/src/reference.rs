@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sbx_harness::protocol::{
-    ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy, Termination,
+    ErrorBody, ErrorKind, Event, Feature, Figures, HelloResult, PROTOCOL_VERSION, Policy,
+    Termination,
 };
 use sbx_host::host::{Host, HostConfig, HostError, HostRevoker};
 use sbx_host::plugin_policy::{PolicyStore, RestartPolicy};
@@ -740,6 +741,7 @@ impl Backend for Reference {
                 Feature::Deadlines,
                 Feature::TerminationReasons,
                 Feature::Audit,
+                Feature::Figures,
                 Feature::KeyRevocation,
                 Feature::Exceptions,
                 Feature::Restarts,
@@ -963,6 +965,18 @@ impl Backend for Reference {
         Ok(serde_json::json!({ "records": newest }))
     }
 
+    fn figures(&mut self, plugin: &str) -> Result<Value, ErrorBody> {
+        let loaded = self.get(plugin)?;
+        // The host's figures of a package span every process it started for it; those of
+        // a plugin loaded by path are its one process's.
+        let stats = match (loaded.hosted.clone(), &loaded.plugin) {
+            (Some(name), _) => self.host().stats(&name).map_err(host_error)?,
+            (None, Some(p)) => p.stats(),
+            (None, None) => return Err(error(ErrorKind::Invalid, "plugin already unloaded")),
+        };
+        serde_json::to_value(figures(&stats)).map_err(|e| error(ErrorKind::Internal, e.to_string()))
+    }
+
     fn revoker(&self) -> Option<Revoker> {
         let controllers = Arc::clone(&self.controllers);
         Some(Arc::new(move |plugin: &str, capability: &str| {
@@ -979,6 +993,19 @@ impl Backend for Reference {
             // Takes effect at the plugin's next use, even in the middle of a call.
             Ok(serde_json::json!({ "revoked": revocation.revoke(c) }))
         }))
+    }
+}
+
+/// The protocol's figures of the host's: the broker's counts of host calls, and the log
+/// records dropped for the rate and for the bound of those kept.
+fn figures(stats: &sbx_host::Stats) -> Figures {
+    Figures {
+        invocations: stats.invocations,
+        errors: stats.errors,
+        host_calls: stats.broker.host_calls,
+        denials: stats.broker.denials,
+        limit_hits: stats.broker.limit_hits,
+        log_records_dropped: stats.broker.logs_throttled + stats.logs_dropped,
     }
 }
 

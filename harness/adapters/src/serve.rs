@@ -52,6 +52,15 @@ pub trait Backend {
             "this adapter keeps no audit log",
         ))
     }
+    /// The sandbox's counts of a loaded plugin since its load ([`protocol::Figures`]). The
+    /// default: none kept.
+    fn figures(&mut self, plugin: &str) -> Result<Value, ErrorBody> {
+        let _ = plugin;
+        Err(error(
+            ErrorKind::Unsupported,
+            "this adapter keeps no figures of its plugins",
+        ))
+    }
     /// Revokes a publisher key: stops every running plugin it signed, refuses its packages
     /// from now on. `{"stopped": [handles]}`. The default: no key revocation.
     fn revoke_key(&mut self, key: &str) -> Result<Value, ErrorBody> {
@@ -233,6 +242,7 @@ pub fn serve_from(
             Op::Revoke { .. } => continue,
             Op::RevokeKey { key } => (backend.revoke_key(&key), false),
             Op::Audit { plugin } => (backend.audit(&plugin), false),
+            Op::Figures { plugin } => (backend.figures(&plugin), false),
             Op::Unload { plugin } => (backend.unload(&plugin), false),
             Op::Bye => (Ok(serde_json::json!({})), true),
         };

@@ -894,6 +894,7 @@ mod tests {
             swap_in: None,
             revoke_during_call: None,
             audit: None,
+            figures_at_least: Default::default(),
             channel_attack: false,
             neighbour_threads: false,
             allowlist_listener_prefix: false,

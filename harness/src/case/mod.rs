@@ -24,10 +24,10 @@ use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_
 use crate::package::PackageForm;
 use crate::procfs::{TreeFacts, threads_of, tree_cpu_ms, tree_facts, tree_pids};
 use crate::protocol::{
-    ErrorKind, Feature, HelloResult, InvokeResult, Op, PROTOCOL_VERSION, Policy, Termination,
-    encode_bytes,
+    ErrorKind, Feature, Figures, HelloResult, InvokeResult, Op, PROTOCOL_VERSION, Policy,
+    Termination, encode_bytes,
 };
-use crate::session::{Answer, Launch, Session};
+use crate::session::{Answer, CallTally, Launch, Session};
 
 /// A sandbox under test: how to start its adapter.
 #[derive(Debug, Clone)]
@@ -165,6 +165,9 @@ pub struct Case {
     pub revoke_during_call: Option<RevokeDuringCall>,
     /// What the sandbox's audit log must hold for the plugin at the end (`audit`).
     pub audit: Option<AuditCheck>,
+    /// What the sandbox's figures of the plugin must count at least (`figures`): what the
+    /// plugin is known to do in its call.
+    pub figures_at_least: FiguresFloor,
     /// The plugin attacks the host's channel: garbage in the adapter's output from its load
     /// on is the plugin's doing (harm: `channel_corrupted`), not an adapter fault.
     pub channel_attack: bool,
@@ -226,6 +229,21 @@ pub struct AuditCheck {
     pub limit_hits: u32,
     /// How the host stopped the plugin for good, under a policy that allows restarts.
     pub quarantine: Option<QuarantineCheck>,
+}
+
+/// What a case's plugin is known to make the sandbox count, at least, in its call: the
+/// floor of the sandbox's [`Figures`] beyond what the harness counts itself (calls).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FiguresFloor {
+    /// Host calls it makes.
+    pub host_calls: u64,
+    /// Host calls and log records of it that must be refused.
+    pub denials: u64,
+    /// Limits it runs into.
+    pub limit_hits: u64,
+    /// Log records of it that cannot all be passed on.
+    pub log_records_dropped: u64,
 }
 
 /// How the audit must record a plugin the host stopped for good under a policy that allows
@@ -321,6 +339,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         handed: BTreeSet::new(),
         before_target: Vec::new(),
         answer: None,
+        features: Vec::new(),
     };
     let stopped = match drive(&mut run, bench, case, &scratch, &listeners, &canaries) {
         Ok(()) | Err(Stop::Ended) => None,
@@ -465,6 +484,8 @@ struct Run<'a> {
     before_target: Vec<i32>,
     /// What the target's call answered, when it answered.
     answer: Option<Vec<u8>>,
+    /// What the adapter declared it supports.
+    features: Vec<Feature>,
 }
 
 impl Run<'_> {
@@ -750,6 +771,7 @@ fn drive(
     options.each(|o| o.after_neighbour_check(run, &cx))?;
     still_answers(run)?;
     if loaded {
+        check_figures(run, &cx)?;
         unload_target(run, &cx)?;
     }
     count_reported_death(run);
@@ -813,6 +835,7 @@ fn handshake(run: &mut Run<'_>, case: &Case) -> Result<(), Stop> {
             ),
         ));
     }
+    run.features = hello.features.clone();
     if let Some(missing) = case.needs.iter().find(|f| !hello.features.contains(f)) {
         return Err(Stop::Abort(
             Verdict::NotApplicable,
@@ -1032,6 +1055,113 @@ fn still_answers(run: &mut Run<'_>) -> Result<(), Stop> {
     );
     run.absorb("second hello", &answer)?;
     Ok(())
+}
+
+/// With `figures`: the sandbox's counts of the plugin, before its unload, against the calls
+/// the harness saw answered since its load and what its call is known to make the sandbox
+/// count.
+fn check_figures(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+    if !run.features.contains(&Feature::Figures) {
+        return Ok(());
+    }
+    let answer = run.session.request(
+        Op::Figures {
+            plugin: "target".into(),
+        },
+        cx.call_deadline,
+    );
+    run.absorb("figures", &answer)?;
+    let reported: Figures = match answer {
+        Answer::Ok(v) => serde_json::from_value(v).map_err(|e| {
+            (
+                Verdict::Error,
+                format!("adapter: malformed figures result: {e}"),
+            )
+        })?,
+        Answer::Err(e) => {
+            return Err(Stop::Abort(
+                Verdict::Error,
+                format!("adapter: figures answered {:?}: {}", e.kind, e.message),
+            ));
+        }
+        _ => return Ok(()),
+    };
+    let seen = run.session.calls.get("target").copied().unwrap_or_default();
+    let wrong = figures_misstatements(&reported, &seen, &cx.case.figures_at_least);
+    if !wrong.is_empty() {
+        run.harm
+            .push(harm(HarmKind::FiguresMisstated, wrong.join("; ")));
+    }
+    Ok(())
+}
+
+/// How the sandbox's `reported` figures of a plugin misstate what the harness saw of its
+/// calls (`seen`, since its load: a call that got no answer in time may have been finished
+/// since) and what its call is known to make the sandbox count (`floor`).
+fn figures_misstatements(
+    reported: &Figures,
+    seen: &CallTally,
+    floor: &FiguresFloor,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    let counted =
+        |name: &str, figure: u64, at_least: u64, at_most: u64, wrong: &mut Vec<String>| {
+            if figure < at_least || figure > at_most {
+                let expected = if at_least == at_most {
+                    format!("{at_least}")
+                } else if at_most == u64::MAX {
+                    format!("at least {at_least}")
+                } else {
+                    format!("{at_least} to {at_most}")
+                };
+                wrong.push(format!(
+                    "{name}: the sandbox counts {figure}, not {expected}"
+                ));
+            }
+        };
+    counted(
+        "calls answered",
+        reported.invocations,
+        seen.answered,
+        seen.answered + seen.unanswered,
+        &mut wrong,
+    );
+    counted(
+        "calls answered with an error status",
+        reported.errors,
+        seen.errors,
+        seen.errors + seen.unanswered,
+        &mut wrong,
+    );
+    counted(
+        "host calls",
+        reported.host_calls,
+        floor.host_calls,
+        u64::MAX,
+        &mut wrong,
+    );
+    counted(
+        "refusals",
+        reported.denials,
+        floor.denials,
+        u64::MAX,
+        &mut wrong,
+    );
+    counted(
+        "limits hit",
+        reported.limit_hits,
+        floor.limit_hits,
+        u64::MAX,
+        &mut wrong,
+    );
+    counted(
+        "log records dropped",
+        reported.log_records_dropped,
+        floor.log_records_dropped,
+        u64::MAX,
+        &mut wrong,
+    );
+    wrong
 }
 
 /// Unloads the plugin, lingers, and checks no process of it runs on.
@@ -1343,10 +1473,88 @@ fn attack_input(cx: &Cx<'_>, adapter_pid: i32) -> Vec<u8> {
 mod tests {
     use serde_json::json;
 
-    use super::{QuarantineCheck, limit_misstatements, quarantine_gaps};
-    use crate::protocol::PolicyRestart;
+    use super::{
+        CallTally, FiguresFloor, QuarantineCheck, figures_misstatements, limit_misstatements,
+        quarantine_gaps,
+    };
+    use crate::protocol::{Figures, PolicyRestart};
 
     use super::judge::suite_bounds as bounds;
+
+    #[test]
+    fn figures_count_the_calls_seen_and_at_least_what_the_plugin_caused() {
+        let seen = CallTally {
+            answered: 3,
+            errors: 1,
+            unanswered: 0,
+        };
+        let floor = FiguresFloor {
+            host_calls: 40,
+            denials: 15,
+            limit_hits: 1,
+            log_records_dropped: 1,
+        };
+        let true_figures = Figures {
+            invocations: 3,
+            errors: 1,
+            host_calls: 41,
+            denials: 15,
+            limit_hits: 2,
+            log_records_dropped: 24,
+        };
+        assert_eq!(
+            figures_misstatements(&true_figures, &seen, &floor),
+            Vec::<String>::new()
+        );
+        /// A change of the true figures, and how the misstatement it makes begins.
+        type Misstatement = (fn(&mut Figures), &'static str);
+        let wrong: [Misstatement; 8] = [
+            (
+                |f| f.invocations = 2,
+                "calls answered: the sandbox counts 2, not 3",
+            ),
+            (
+                |f| f.invocations = 4,
+                "calls answered: the sandbox counts 4, not 3",
+            ),
+            (|f| f.errors = 0, "calls answered with an error status"),
+            (|f| f.errors = 2, "calls answered with an error status"),
+            (
+                |f| f.host_calls = 39,
+                "host calls: the sandbox counts 39, not at least 40",
+            ),
+            (|f| f.denials = 0, "refusals"),
+            (|f| f.limit_hits = 0, "limits hit"),
+            (|f| f.log_records_dropped = 0, "log records dropped"),
+        ];
+        for (change, what) in wrong {
+            let mut figures = true_figures;
+            change(&mut figures);
+            let found = figures_misstatements(&figures, &seen, &floor);
+            assert_eq!(found.len(), 1, "{what}: {found:?}");
+            assert!(found[0].starts_with(what), "{what}: {found:?}");
+        }
+        // A call that got no answer in time may have been finished since: counted or not.
+        let late = CallTally {
+            unanswered: 1,
+            ..seen
+        };
+        for invocations in [3, 4] {
+            let figures = Figures {
+                invocations,
+                ..true_figures
+            };
+            assert!(figures_misstatements(&figures, &late, &floor).is_empty());
+        }
+        let figures = Figures {
+            invocations: 5,
+            ..true_figures
+        };
+        assert_eq!(
+            figures_misstatements(&figures, &late, &floor),
+            vec!["calls answered: the sandbox counts 5, not 3 to 4".to_owned()]
+        );
+    }
 
     #[test]
     fn a_limit_hit_names_the_policys_bound_and_a_figure_just_past_it() {

@@ -66,6 +66,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         swap_in: None,
         revoke_during_call: None,
         audit: None,
+        figures_at_least: Default::default(),
         channel_attack: false,
         neighbour_threads: false,
         allowlist_listener_prefix: false,
