@@ -520,7 +520,7 @@ pub fn run(args: &[String]) -> Result<()> {
         if results.is_some() || unjudged || !extra.is_empty() {
             bail!("--render re-renders the committed report; it takes no other argument");
         }
-        let current = current_keys(&root, &scopes)?;
+        let current = current_mutants(&root, &scopes)?;
         return crate::cargo_mutants_report::write_docs(
             &root,
             &Default::default(),
@@ -562,7 +562,7 @@ pub fn run(args: &[String]) -> Result<()> {
     crate::cargo_mutants_report::print(&rows, &survivors, &scopes.target);
     println!("lists: {}", out.display());
     if docs {
-        let current = current_keys(&root, &scopes)?;
+        let current = current_mutants(&root, &scopes)?;
         crate::cargo_mutants_report::write_docs(
             &root,
             &rows,
@@ -733,10 +733,10 @@ fn cargo_mutants(scopes: &Scopes) -> Command {
     cmd
 }
 
-/// The keys (`cargo_mutants_report::key`) of every mutant cargo-mutants makes of this
-/// checkout: the committed report drops rows of mutants the code no longer has.
-fn current_keys(root: &Path, scopes: &Scopes) -> Result<BTreeSet<String>> {
-    Ok(listed(root, scopes, &[])?.iter().map(|n| key(n)).collect())
+/// The names of every mutant cargo-mutants makes of this checkout: the committed report
+/// drops rows of mutants the code no longer has.
+fn current_mutants(root: &Path, scopes: &Scopes) -> Result<Vec<String>> {
+    listed(root, scopes, &[])
 }
 
 /// The names of the mutants cargo-mutants makes of this checkout with `extra`, as its

@@ -381,14 +381,14 @@ pub fn read_docs(root: &Path) -> Result<Option<BTreeMap<String, Row>>> {
 pub fn write_docs(
     root: &Path,
     rows: &BTreeMap<String, Row>,
-    current: &std::collections::BTreeSet<String>,
+    current: &[String],
     survivors: &Survivors,
     target: &Target,
 ) -> Result<()> {
     let data = root.join(DOCS_DATA);
     let mut all = read_docs(root)?.unwrap_or_default();
     merge(&mut all, rows);
-    prune(&mut all, current);
+    prune(&mut all, current, |commit| commit_time(root, commit));
     std::fs::write(&data, serde_json::to_string_pretty(&all)? + "\n")
         .with_context(|| format!("writing {}", data.display()))?;
     let report = root.join(DOCS_REPORT);
@@ -419,10 +419,62 @@ fn merge(all: &mut BTreeMap<String, Row>, rows: &BTreeMap<String, Row>) {
     all.extend(rows.iter().map(|(k, r)| (k.clone(), r.clone())));
 }
 
-/// Drops the rows of mutants the code no longer has: a row whose key no mutant of the
-/// checkout has (`current`).
-fn prune(all: &mut BTreeMap<String, Row>, current: &std::collections::BTreeSet<String>) {
-    all.retain(|name, _| current.contains(&key(name)));
+/// Drops the rows of mutants the code no longer has, of the checkout's mutants `current`
+/// (their names). A row whose key no mutant has goes. Where more rows share a key and a
+/// column than the checkout has mutants of them, a mutant was judged again after code above
+/// it moved, beside its old row: the rows of mutants at their place in the checkout stay
+/// first, then the most recently judged (`judged_when`: a commit's time, 0 when unknown).
+/// A group no current mutant shares (its column moved too) is kept whole.
+fn prune(all: &mut BTreeMap<String, Row>, current: &[String], judged_when: impl Fn(&str) -> i64) {
+    let keys: std::collections::BTreeSet<String> = current.iter().map(|n| key(n)).collect();
+    all.retain(|name, _| keys.contains(&key(name)));
+    let mut places: BTreeMap<String, usize> = BTreeMap::new();
+    for name in current {
+        *places.entry(key_and_column(name)).or_default() += 1;
+    }
+    let mut groups: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for name in all.keys() {
+        groups
+            .entry(key_and_column(name))
+            .or_default()
+            .push(name.clone());
+    }
+    for (group, mut names) in groups {
+        let room = places.get(&group).copied().unwrap_or(0);
+        if room == 0 || names.len() <= room {
+            continue;
+        }
+        names.sort_by_key(|name| {
+            (
+                !current.contains(name),
+                std::cmp::Reverse(judged_when(&all[name].judged_at)),
+            )
+        });
+        for stale in &names[room..] {
+            all.remove(stale);
+        }
+    }
+}
+
+/// A mutant's [`key`] and its column: what stays of its name when code above it moves.
+fn key_and_column(name: &str) -> String {
+    let column = name.split(':').nth(2).unwrap_or("");
+    format!("{} @{column}", key(name))
+}
+
+/// When `commit` (as a row names it: abbreviated, `+` for a tree with changes) was made,
+/// in seconds; 0 when git does not know it.
+fn commit_time(root: &Path, commit: &str) -> i64 {
+    std::process::Command::new("git")
+        .args(["log", "-1", "--format=%ct"])
+        .arg(commit.trim_end_matches('+'))
+        .current_dir(root)
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+        .unwrap_or(0)
 }
 
 /// The report: the scores, the survivors with their judgements, every row.
@@ -538,10 +590,7 @@ mod tests {
 
     #[test]
     fn a_run_of_part_of_a_function_keeps_the_rows_it_did_not_judge() {
-        let at = |commit: &str| Row {
-            judged_at: commit.into(),
-            ..row(Outcome::Missed)
-        };
+        let at = missed_at;
         let mut all: BTreeMap<String, Row> = [
             ("f.rs:10:5: replace > with < in one".to_owned(), at("old")),
             ("f.rs:20:5: replace > with < in one".to_owned(), at("old")),
@@ -567,14 +616,58 @@ mod tests {
                 row(Outcome::Missed),
             ),
         ]);
-        let current = std::collections::BTreeSet::from([
-            key("a.rs:3:1: replace f -> bool with true"),
-            key("a.rs:4:1: replace f -> bool with false"),
-        ]);
-        prune(&mut all, &current);
+        let current = [
+            "a.rs:3:1: replace f -> bool with true".to_owned(),
+            "a.rs:4:1: replace f -> bool with false".to_owned(),
+        ];
+        prune(&mut all, &current, |_| 0);
         assert_eq!(
             all.keys().collect::<Vec<_>>(),
             ["a.rs:1:1: replace f -> bool with true"]
+        );
+    }
+
+    #[test]
+    fn a_mutant_judged_again_after_its_line_moved_leaves_no_old_row_beside_the_new() {
+        // Rows of one key and column, at lines `lines`, judged first, second and third.
+        let rows = |lines: [u32; 3]| -> BTreeMap<String, Row> {
+            lines
+                .iter()
+                .zip(["first", "second", "third"])
+                .map(|(line, commit)| {
+                    (
+                        format!("f.rs:{line}:9: replace + with * in one"),
+                        missed_at(commit),
+                    )
+                })
+                .collect()
+        };
+        // Two mutants; code above the second moved it from 20 to 25, and a run judged it
+        // there. The first has not moved.
+        let mut all = rows([10, 20, 25]);
+        let current = [
+            "f.rs:10:9: replace + with * in one".to_owned(),
+            "f.rs:25:9: replace + with * in one".to_owned(),
+        ];
+        let order = |commit: &str| match commit {
+            "first" => 1,
+            "second" => 2,
+            _ => 3,
+        };
+        prune(&mut all, &current, order);
+        assert_eq!(
+            all.keys().collect::<Vec<_>>(),
+            current.iter().collect::<Vec<_>>()
+        );
+        // Where no row is at a current place (all moved), the newest stay.
+        let mut all = rows([11, 21, 26]);
+        prune(&mut all, &current, order);
+        assert_eq!(
+            all.keys().collect::<Vec<_>>(),
+            [
+                "f.rs:21:9: replace + with * in one",
+                "f.rs:26:9: replace + with * in one"
+            ]
         );
     }
 
@@ -604,6 +697,14 @@ mod tests {
             vec!["xtask: the mutated sandbox does not build".to_owned()]
         );
         assert_eq!(judge("MissedMutant", "").0, Outcome::Missed);
+    }
+
+    /// A survivor's row, judged at `commit`.
+    fn missed_at(commit: &str) -> Row {
+        Row {
+            judged_at: commit.into(),
+            ..row(Outcome::Missed)
+        }
     }
 
     fn row(outcome: Outcome) -> Row {
