@@ -11,9 +11,11 @@ pub const VIOLATION_FD: RawFd = 4;
 /// host tells a runner that still answers (working) from one that does not (hung) before a
 /// call's deadline. The plugin shares the process, so an answer is a sign, never a proof.
 pub const LIVENESS_FD: RawFd = 5;
-/// Threads of the runner's own beside the one that runs the plugin's entry points: the one
-/// that answers liveness beats. The task caps (RLIMIT_NPROC, the cgroup's pids.max) leave
-/// room for it, so that the plugin may start as many threads as without it.
-pub const RUNNER_OWN_THREADS: u64 = 1;
+/// Tasks of the runner's own beside the thread that runs the plugin's entry points: the
+/// thread that answers liveness beats, the runner's first process, which waits outside the
+/// plugin's pid namespace, and that namespace's init. The task caps (RLIMIT_NPROC, the
+/// cgroup's pids.max) leave room for them, so that the plugin may start as many threads as
+/// without them.
+pub const RUNNER_OWN_TASKS: u64 = 3;
 /// Descriptor number of the sealed plugin memfd in the runner, when loading from one.
 pub const PLUGIN_FD: RawFd = 6;

@@ -52,6 +52,23 @@ impl ProcessView {
         })
     }
 
+    /// The process's children (of its main thread), by pid; none once it is gone.
+    pub fn children(&self) -> Vec<Pid> {
+        self.process()
+            .and_then(|p| p.task_main_thread().ok())
+            .and_then(|t| t.children().ok())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|pid| i32::try_from(pid).ok().map(Pid::from_raw))
+            .collect()
+    }
+
+    /// The process's id in the innermost pid namespace it is in (`NSpid`'s last field), or
+    /// `None` once it is gone.
+    pub fn innermost_pid(&self) -> Option<i32> {
+        self.process()?.status().ok()?.nspid?.last().copied()
+    }
+
     /// CPU time and peak memory so far, or `None` once the process is gone.
     pub fn usage(&self) -> Option<Usage> {
         let process = self.process()?;

@@ -6,7 +6,7 @@
 
 use std::collections::VecDeque;
 use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
@@ -94,6 +94,10 @@ struct Shared {
     pid: Pid,
     /// What procfs says about the process.
     proc: ProcessView,
+    /// The process that runs the plugin, when the runner started one in a pid namespace of
+    /// its own: what a pause stops and what the figures read. Found once the runner reports
+    /// its confinement.
+    plugin_process: OnceLock<PluginProcess>,
     pause_deadline: Duration,
     /// Capabilities in force; revocable from any thread.
     grants: Grants,
@@ -104,6 +108,12 @@ struct Shared {
     audit: Audit,
     /// The newest events, also written to the audit log when there is one.
     events: Mutex<VecDeque<AuditEvent>>,
+}
+
+/// The runner's child that runs the plugin, pid 2 of its own pid namespace.
+struct PluginProcess {
+    pidfd: OwnedFd,
+    proc: ProcessView,
 }
 
 /// A sandboxed plugin: a confined runner process and the channel to it.
@@ -157,11 +167,11 @@ impl Plugin {
                     config
                         .memory_cap_mib
                         .map_or(i64::MAX as u64, |mib| mib << 20),
-                    // The runner's liveness thread is not the plugin's.
+                    // The runner's liveness thread and its init are not the plugin's.
                     config
                         .limits
                         .processes
-                        .saturating_add(sbx_contract::fds::RUNNER_OWN_THREADS),
+                        .saturating_add(sbx_contract::fds::RUNNER_OWN_TASKS),
                     config.cpu_rate_percent,
                 )
             });
@@ -221,6 +231,7 @@ impl Plugin {
                 pidfd,
                 pid: proc.pid,
                 proc: ProcessView::new(&config.host_paths.proc_root, proc.pid),
+                plugin_process: OnceLock::new(),
                 pause_deadline: config.deadlines.pause,
                 grants,
                 paused: Mutex::new(PauseClock::default()),
@@ -312,6 +323,9 @@ impl Plugin {
             };
             match frame.message {
                 Message::Confined { report } if self.enforcement.layers.is_empty() => {
+                    // Sent by the process that runs the plugin: it exists by now.
+                    self.shared
+                        .find_plugin_process(&self.config.host_paths.proc_root);
                     match serde_json::from_slice::<EnforcementReport>(&report) {
                         Ok(r) if !r.layers.is_empty() => self.enforcement = r,
                         _ => {
@@ -556,7 +570,7 @@ impl Plugin {
     /// process has ended, from its reaping).
     pub fn stats(&self) -> Stats {
         let mut s = self.stats.clone();
-        if let Some(usage) = self.shared.proc.usage() {
+        if let Some(usage) = self.shared.plugin_view().usage() {
             s.cpu_us = usage.cpu_us;
             s.peak_rss_kib = usage.peak_rss_kib;
         } else if let Some(t) = &self.termination {
@@ -911,22 +925,55 @@ impl Shared {
         }
     }
 
+    /// Sends `signal` to the process that runs the plugin; a SIGKILL to the runner too.
     fn signal(&self, signal: i32) -> std::io::Result<()> {
-        // SAFETY: pidfd_send_signal with our pidfd, no siginfo, no flags.
-        let rc = unsafe {
-            libc::syscall(
-                libc::SYS_pidfd_send_signal,
-                self.pidfd.as_raw_fd(),
-                signal,
-                std::ptr::null::<libc::siginfo_t>(),
-                0,
-            )
+        let Some(plugin) = self.plugin_process.get() else {
+            return send_signal(&self.pidfd, signal);
         };
-        if rc == 0 {
-            Ok(())
-        } else {
-            Err(std::io::Error::last_os_error())
+        if signal == libc::SIGKILL {
+            // The runner first: the plugin's process dies with it in any case.
+            let runner = send_signal(&self.pidfd, signal);
+            let _ = send_signal(&plugin.pidfd, signal);
+            return runner;
         }
+        send_signal(&plugin.pidfd, signal)
+    }
+
+    /// What procfs says of the process that runs the plugin.
+    fn plugin_view(&self) -> &ProcessView {
+        self.plugin_process.get().map_or(&self.proc, |p| &p.proc)
+    }
+
+    /// Looks for the process the runner started for the plugin, seen in procfs (the
+    /// runner's word is not needed): its one child that is not its pid namespace's init
+    /// (pid 1 there). None when the runner runs the plugin itself (no pid namespace).
+    fn find_plugin_process(&self, proc_root: &std::path::Path) {
+        let runs_plugin = |pid: &Pid| ProcessView::new(proc_root, *pid).innermost_pid() != Some(1);
+        let candidates: Vec<Pid> = self
+            .proc
+            .children()
+            .into_iter()
+            .filter(runs_plugin)
+            .collect();
+        let [child] = candidates[..] else {
+            return;
+        };
+        // SAFETY: pidfd_open with a pid and no flags; the descriptor is checked below.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, child.as_raw(), 0) };
+        if raw < 0 {
+            return;
+        }
+        // SAFETY: pidfd_open returned a fresh descriptor we own.
+        let pidfd = unsafe { OwnedFd::from_raw_fd(raw as i32) };
+        // Still the runner's child once the descriptor is open: the descriptor is of that
+        // process, not of one that took its pid after it ended (the runner reaps it).
+        if !self.proc.children().contains(&child) {
+            return;
+        }
+        let _ = self.plugin_process.set(PluginProcess {
+            pidfd,
+            proc: ProcessView::new(proc_root, child),
+        });
     }
 
     /// The time the process has been held stopped so far, the pause in force included.
@@ -979,7 +1026,7 @@ impl Shared {
     fn wait_stopped(&self, stopped: bool) -> Result<(), SandboxError> {
         let until = Instant::now() + self.pause_deadline;
         loop {
-            match self.proc.state() {
+            match self.plugin_view().state() {
                 // A dead process neither stops nor continues: say so at once rather than
                 // waiting out the deadline with the state lock held.
                 None | Some('Z' | 'X') => return Err(SandboxError::EndedWhileWaiting),
@@ -987,7 +1034,7 @@ impl Shared {
                 // thread has stopped, or another could still be spending CPU.
                 Some(s)
                     if (s == 'T' || s == 't') == stopped
-                        && (!stopped || self.proc.every_thread_stopped()) =>
+                        && (!stopped || self.plugin_view().every_thread_stopped()) =>
                 {
                     return Ok(());
                 }
@@ -1001,6 +1048,25 @@ impl Shared {
                 _ => std::thread::sleep(Duration::from_millis(1)),
             }
         }
+    }
+}
+
+/// Sends `signal` to the process `pidfd` refers to.
+fn send_signal(pidfd: &OwnedFd, signal: i32) -> std::io::Result<()> {
+    // SAFETY: pidfd_send_signal with our pidfd, no siginfo, no flags.
+    let rc = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            pidfd.as_raw_fd(),
+            signal,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
     }
 }
 

@@ -68,7 +68,7 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // Changing credentials clears the parent-death signal: set it again, then check the host.
     rearm_parent_death(cfg.host_pid)?;
     // Namespaces need capabilities inside the new user namespace: before they are dropped.
-    unshare_namespaces(layers, ids_by_host, &mut report);
+    let pid_namespace = unshare_namespaces(layers, ids_by_host, &mut report);
     // Not dumpable from here on, and nobody attached while the runner still was.
     seal_dumpable()?;
     // Capabilities last among privileged steps: dropping the bounding set needs CAP_SETPCAP.
@@ -82,6 +82,19 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // a ninth thread allocates under contention: an openat the filter kills, at random, in
     // an honest multi-threaded plugin. A fixed limit means it never asks.
     limit_malloc_arenas();
+    // Every layer but the filter is in force: the namespace's init and the plugin's process
+    // start under all of them; this process stays outside, between the host and them.
+    if pid_namespace {
+        super::init::start_plugin_process().map_err(|source| ConfineError::Step {
+            step: "pid namespace: starting the plugin's process",
+            source,
+        })?;
+        report.record(
+            "namespace.pid",
+            Status::Applied,
+            "the plugin's process is pid 2 of a pid namespace of its own, beside an init that holds nothing: no process of the host or of another plugin has an id in it; the runner's first process waits outside it and ends as it ends",
+        );
+    }
     // The SIGSYS handler must be in place before the filter that raises SIGSYS.
     super::violation::install_handler().map_err(|source| ConfineError::Step {
         step: "SIGSYS handler",
@@ -219,11 +232,11 @@ struct ProcessCap {
 /// hold (a later process of the user narrows it; only a cgroup gives an exact cap).
 /// Root is never held to RLIMIT_NPROC, so the limit stays as configured then.
 fn process_cap(cfg: &RunnerConfig) -> ProcessCap {
-    // The liveness thread is the runner's, not the plugin's.
+    // The liveness thread and the init outside the pid namespace are the runner's, not the plugin's.
     let wanted = cfg
         .limits
         .processes
-        .saturating_add(sbx_contract::fds::RUNNER_OWN_THREADS);
+        .saturating_add(sbx_contract::fds::RUNNER_OWN_TASKS);
     let uid = nix::unistd::getuid();
     if uid.is_root() {
         return ProcessCap {
@@ -337,14 +350,16 @@ fn rearm_parent_death(host_pid: u32) -> Result<(), ConfineError> {
 
 /// The namespaces; the user namespace's maps written by the host when `ids_by_host`
 /// (`RunnerConfig::ids_mapped_by_host`), by the runner otherwise.
-fn unshare_namespaces(layers: Layers, ids_by_host: bool, report: &mut EnforcementReport) {
+/// Unshares the namespaces, recording each; whether the next child will be in a pid
+/// namespace of its own (its entry is recorded once the child runs).
+fn unshare_namespaces(layers: Layers, ids_by_host: bool, report: &mut EnforcementReport) -> bool {
     use nix::sched::{CloneFlags, unshare};
     let names = ["user", "net", "mount", "ipc", "uts", "pid"];
     if !layers.namespaces {
         for n in names {
             report.record(format!("namespace.{n}"), Status::Disabled, "switched off");
         }
-        return;
+        return false;
     }
     let uid = nix::unistd::geteuid().as_raw();
     let gid = nix::unistd::getegid().as_raw();
@@ -399,16 +414,15 @@ fn unshare_namespaces(layers: Layers, ids_by_host: bool, report: &mut Enforcemen
             ),
         }
     }
-    // unshare(CLONE_NEWPID) without entering the namespace makes every later
-    // clone(CLONE_THREAD) fail with EINVAL, and entering it would put an init process
-    // between the host and the plugin. What a pid namespace would hide is covered by other
-    // layers: no /proc (Landlock), no signals out of the sandbox (Landlock scope), no
-    // ptrace and no process creation (seccomp).
-    report.record(
-        "namespace.pid",
-        Status::NotNeeded,
-        "not created (it would forbid plugin threads); other processes are hidden by Landlock (no /proc), unreachable by signals (Landlock scope) and by ptrace (seccomp)",
-    );
+    // The namespace holds the runner's next child, not the runner: the plugin's process,
+    // started once every other layer is in force (`init`).
+    match unshare(CloneFlags::CLONE_NEWPID) {
+        Ok(()) => true,
+        Err(e) => {
+            report.record("namespace.pid", Status::Unavailable, format!("{e}"));
+            false
+        }
+    }
 }
 
 fn set_dumpable(on: bool) {

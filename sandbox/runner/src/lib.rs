@@ -7,6 +7,7 @@
 //! stage, announce `Loaded`, serve.
 
 pub mod confine;
+pub mod init;
 pub mod serve;
 pub mod violation;
 

@@ -290,11 +290,14 @@ impl<R: Rules> StateMachineTest for RealSandbox<R> {
             assert_eq!(kernel, None, "runner {pid} still exists in {state:?}");
         } else {
             assert!(is_alive(pid), "runner {pid} is {kernel:?} in {state:?}");
+            // A pause stops the process that runs the plugin.
+            let runs = crate::common::plugin_process(pid);
+            let kernel = kernel_state(runs);
             let stopped = matches!(kernel, Some('T' | 't'));
             assert_eq!(
                 stopped,
                 state == State::Paused,
-                "runner {pid} is {kernel:?} in {state:?}"
+                "the plugin's process {runs} is {kernel:?} in {state:?}"
             );
         }
     }

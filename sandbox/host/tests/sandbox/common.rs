@@ -59,6 +59,23 @@ pub fn call(p: &mut Plugin, method: &str, input: &str) -> String {
 }
 
 /// True while a process with this pid exists (zombies included).
+/// The process that runs the plugin, seen in `/proc`: the runner's child that is not its
+/// pid namespace's init (pid 1 there), or the runner itself when it has none.
+pub fn plugin_process(runner: i32) -> i32 {
+    let children = std::fs::read_to_string(format!("/proc/{runner}/task/{runner}/children"))
+        .unwrap_or_default();
+    let innermost_pid = |pid: &i32| {
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+        let nspid = status.lines().find_map(|l| l.strip_prefix("NSpid:"));
+        nspid.and_then(|ids| ids.split_whitespace().last().map(str::to_owned))
+    };
+    children
+        .split_whitespace()
+        .filter_map(|c| c.parse().ok())
+        .find(|c| innermost_pid(c).as_deref() != Some("1"))
+        .unwrap_or(runner)
+}
+
 pub fn process_exists(pid: i32) -> bool {
     std::path::Path::new(&format!("/proc/{pid}")).exists()
 }

@@ -124,15 +124,40 @@ fn landlock_alone_refuses_files_outside_the_plugin() {
 }
 
 #[test]
-fn landlock_scope_alone_refuses_signals_to_the_host() {
+fn the_pid_namespace_alone_hides_the_host() {
     let mut p = probe_without(Layers {
         seccomp: false,
+        landlock: false,
         ..Layers::ALL
     });
+    // Not refused: no process has the host's pid where the plugin runs.
+    assert_eq!(signal_the_host(&mut p), format!("errno {}", libc::ESRCH));
+    let pid_namespace = p
+        .enforcement()
+        .layers
+        .iter()
+        .find(|l| l.layer == "namespace.pid")
+        .map(|l| l.status);
     assert_eq!(
-        call(&mut p, "kill", &std::process::id().to_string()),
-        format!("errno {}", libc::EPERM)
+        pid_namespace,
+        Some(sbx_contract::enforcement::Status::Applied)
     );
+}
+
+#[test]
+fn landlock_scope_alone_refuses_signals_to_the_host() {
+    // Without namespaces: the host's pid exists where the plugin runs.
+    let mut p = probe_without(Layers {
+        seccomp: false,
+        namespaces: false,
+        ..Layers::ALL
+    });
+    assert_eq!(signal_the_host(&mut p), format!("errno {}", libc::EPERM));
+}
+
+/// What the plugin's `kill(host, SIGTERM)` answers.
+fn signal_the_host(p: &mut sbx_host::Plugin) -> String {
+    call(p, "kill", &std::process::id().to_string())
 }
 
 #[test]
@@ -225,9 +250,11 @@ fn rlimits_are_in_force_inside() {
     assert_eq!(
         call(&mut p, "rlimits", ""),
         format!(
-            // The plugin's 32 tasks and the runner's liveness thread.
-            "as={} cpu=10 nofile=32 fsize=0 nproc=33 core=0",
-            512u64 << 20
+            // The plugin's 32 tasks and the runner's own: its liveness thread, its first
+            // process and the pid namespace's init.
+            "as={} cpu=10 nofile=32 fsize=0 nproc={} core=0",
+            512u64 << 20,
+            32 + sbx_contract::fds::RUNNER_OWN_TASKS
         )
     );
     // Beyond the address-space limit an allocation fails instead of growing.

@@ -66,7 +66,8 @@ fn wait_cpu_above(pid: i32, than: u64) -> bool {
 #[test]
 fn pause_really_stops_cpu_use_and_resume_restarts_it() {
     let mut p = probe();
-    let pid = p.pid();
+    // What a pause stops: the process that runs the plugin.
+    let pid = crate::common::plugin_process(p.pid());
     // A plugin thread spins in the background after the call returns.
     assert_eq!(call(&mut p, "spin_thread", ""), "ok spinning");
     assert!(wait_cpu_above(pid, 0), "spinner never ran");
