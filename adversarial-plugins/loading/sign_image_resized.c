@@ -2,20 +2,23 @@
  * sign_image_resized — validly signed; like sign_image_rewritten it goes after the very
  * bytes it was loaded from, the image a host keeps to start it again, but by their size:
  * its constructor grows every descriptor that holds a regular file beginning with an ELF
- * header by a page, and shrinks it back. A host whose image is sealed against writing but
- * not against growing or shrinking lets a plugin change what a restart of it maps. Its
+ * header by a page, or else shrinks it by a byte, and tries to give it back its size. A host
+ * whose image is sealed against writing but not against growing or shrinking lets a
+ * plugin change what a restart of it maps (a file size limit stops the growing: SIGXFSZ
+ * is ignored, so that the shrinking is tried then). Its
  * call reports that as GAINED; else it does the same to the file the loader names for it
  * (dladdr), which a host that loads the package's file in place leaves within reach.
  */
 #include "attack.h"
 
 #include <dlfcn.h>
+#include <signal.h>
 #include <sys/stat.h>
 
 static int resized_fd = -1;
 
-/* Grows `fd` by a page if it holds an ELF image, and gives it back its size: 1 when the
- * image took the new size. */
+/* Grows `fd` by a page if it holds an ELF image, or else shrinks it by a byte, and gives
+ * it back its size: 1 when the image took a new size. */
 static int resize(int fd)
 {
     struct stat st;
@@ -25,7 +28,7 @@ static int resize(int fd)
         memcmp(head, "\177ELF", 4) != 0) {
         return 0;
     }
-    if (ftruncate(fd, st.st_size + 4096) != 0) {
+    if (ftruncate(fd, st.st_size + 4096) != 0 && ftruncate(fd, st.st_size - 1) != 0) {
         return 0;
     }
     /* Back to its size, so that nothing that runs changes; it was resized either way. */
@@ -36,6 +39,7 @@ static int resize(int fd)
 
 __attribute__((constructor)) static void early(void)
 {
+    signal(SIGXFSZ, SIG_IGN);
     for (int fd = 3; fd < 256 && resized_fd < 0; fd++) {
         if (resize(fd)) {
             resized_fd = fd;
