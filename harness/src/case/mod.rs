@@ -1103,65 +1103,52 @@ fn figures_misstatements(
     seen: &CallTally,
     floor: &FiguresFloor,
 ) -> Vec<String> {
-    let mut wrong = Vec::new();
-    let counted =
-        |name: &str, figure: u64, at_least: u64, at_most: u64, wrong: &mut Vec<String>| {
-            if figure < at_least || figure > at_most {
-                let expected = if at_least == at_most {
-                    format!("{at_least}")
-                } else if at_most == u64::MAX {
-                    format!("at least {at_least}")
-                } else {
-                    format!("{at_least} to {at_most}")
-                };
-                wrong.push(format!(
-                    "{name}: the sandbox counts {figure}, not {expected}"
-                ));
-            }
-        };
-    counted(
-        "calls answered",
-        reported.invocations,
-        seen.answered,
-        seen.answered + seen.unanswered,
-        &mut wrong,
-    );
-    counted(
-        "calls answered with an error status",
-        reported.errors,
-        seen.errors,
-        seen.errors + seen.unanswered,
-        &mut wrong,
-    );
-    counted(
-        "host calls",
-        reported.host_calls,
-        floor.host_calls,
-        u64::MAX,
-        &mut wrong,
-    );
-    counted(
-        "refusals",
-        reported.denials,
-        floor.denials,
-        u64::MAX,
-        &mut wrong,
-    );
-    counted(
-        "limits hit",
-        reported.limit_hits,
-        floor.limit_hits,
-        u64::MAX,
-        &mut wrong,
-    );
-    counted(
-        "log records dropped",
-        reported.log_records_dropped,
-        floor.log_records_dropped,
-        u64::MAX,
-        &mut wrong,
-    );
-    wrong
+    // Each figure with the least and the most it may be.
+    let bounded = [
+        (
+            "calls answered",
+            reported.invocations,
+            seen.answered,
+            seen.answered + seen.unanswered,
+        ),
+        (
+            "calls answered with an error status",
+            reported.errors,
+            seen.errors,
+            seen.errors + seen.unanswered,
+        ),
+        (
+            "host calls",
+            reported.host_calls,
+            floor.host_calls,
+            u64::MAX,
+        ),
+        ("refusals", reported.denials, floor.denials, u64::MAX),
+        (
+            "limits hit",
+            reported.limit_hits,
+            floor.limit_hits,
+            u64::MAX,
+        ),
+        (
+            "log records dropped",
+            reported.log_records_dropped,
+            floor.log_records_dropped,
+            u64::MAX,
+        ),
+    ];
+    bounded
+        .into_iter()
+        .filter(|&(_, figure, least, most)| figure < least || figure > most)
+        .map(|(name, figure, least, most)| {
+            let expected = match (least, most) {
+                (l, m) if l == m => format!("{l}"),
+                (l, u64::MAX) => format!("at least {l}"),
+                (l, m) => format!("{l} to {m}"),
+            };
+            format!("{name}: the sandbox counts {figure}, not {expected}")
+        })
+        .collect()
 }
 
 /// Unloads the plugin, lingers, and checks no process of it runs on.
