@@ -92,6 +92,9 @@ struct Loaded {
     /// How it ended, once its process is gone outside an unload (its key was revoked, it
     /// died while paused or resumed, or the host ended a package's process in a call).
     stopped: Option<TerminationRecord>,
+    /// Its figures when its process was reaped outside an unload (it died while paused or
+    /// resumed), which neither the host nor a process of it holds any longer.
+    ended_stats: Option<sbx_host::Stats>,
 }
 
 impl Loaded {
@@ -433,6 +436,7 @@ impl Reference {
             hosted: None,
             forwarded_logs: 0,
             stopped: None,
+            ended_stats: None,
         };
         self.register(name, loaded, init)
     }
@@ -477,6 +481,7 @@ impl Reference {
             hosted: Some(hosted),
             forwarded_logs: 0,
             stopped: None,
+            ended_stats: None,
         };
         self.register(name, loaded, Ok(()))
     }
@@ -542,18 +547,24 @@ impl Reference {
             .unwrap_or_else(|p| p.into_inner())
             .remove(name);
         let hosted = self.plugins.get(name).and_then(|l| l.hosted.clone());
-        let record = match hosted {
-            Some(hosted) => self.host().unload(&hosted).ok().flatten(),
-            None => self
-                .plugins
-                .get_mut(name)
-                .and_then(|l| l.plugin.take())
-                .and_then(|mut p| p.kill().ok()),
+        let (record, stats) = match hosted {
+            Some(hosted) => {
+                let stats = self.host().stats(&hosted).ok();
+                (self.host().unload(&hosted).ok().flatten(), stats)
+            }
+            None => match self.plugins.get_mut(name).and_then(|l| l.plugin.take()) {
+                Some(mut p) => {
+                    let record = p.kill().ok();
+                    (record, Some(p.stats()))
+                }
+                None => (None, None),
+            },
         };
         match (record, self.plugins.get_mut(name)) {
             (Some(record), Some(loaded)) => {
                 let answer = terminated(termination(&record));
                 loaded.stopped = Some(record);
+                loaded.ended_stats = stats;
                 answer
             }
             _ => error(
@@ -968,11 +979,15 @@ impl Backend for Reference {
     fn figures(&mut self, plugin: &str) -> Result<Value, ErrorBody> {
         let loaded = self.get(plugin)?;
         // The host's figures of a package span every process it started for it; those of
-        // a plugin loaded by path are its one process's.
-        let stats = match (loaded.hosted.clone(), &loaded.plugin) {
-            (Some(name), _) => self.host().stats(&name).map_err(host_error)?,
-            (None, Some(p)) => p.stats(),
-            (None, None) => return Err(error(ErrorKind::Invalid, "plugin already unloaded")),
+        // a plugin loaded by path are its one process's; those of a plugin reaped outside
+        // an unload were kept when it was.
+        let stats = match (&loaded.ended_stats, loaded.hosted.clone(), &loaded.plugin) {
+            (Some(kept), _, _) => kept.clone(),
+            (None, Some(name), _) => self.host().stats(&name).map_err(host_error)?,
+            (None, None, Some(p)) => p.stats(),
+            (None, None, None) => {
+                return Err(error(ErrorKind::Invalid, "plugin already unloaded"));
+            }
         };
         serde_json::to_value(figures(&stats)).map_err(|e| error(ErrorKind::Internal, e.to_string()))
     }

@@ -52,14 +52,34 @@ impl ProcessView {
         })
     }
 
-    /// The process's children (of its main thread), by pid; none once it is gone.
+    /// The process's children, by pid: its main thread's `children` file, or, on a kernel
+    /// built without that file, every process of the tree whose parent it is. None once
+    /// it is gone.
     pub fn children(&self) -> Vec<Pid> {
-        self.process()
-            .and_then(|p| p.task_main_thread().ok())
-            .and_then(|t| t.children().ok())
-            .unwrap_or_default()
+        let Some(process) = self.process() else {
+            return Vec::new();
+        };
+        match process.task_main_thread().and_then(|t| t.children()) {
+            Ok(pids) => pids
+                .into_iter()
+                .filter_map(|pid| i32::try_from(pid).ok().map(Pid::from_raw))
+                .collect(),
+            Err(_) => self.children_by_parent(process.pid),
+        }
+    }
+
+    /// Every process of the tree whose parent is `parent`.
+    fn children_by_parent(&self, parent: i32) -> Vec<Pid> {
+        let Some(root) = self.dir.parent() else {
+            return Vec::new();
+        };
+        procfs::process::all_processes_with_root(root)
             .into_iter()
-            .filter_map(|pid| i32::try_from(pid).ok().map(Pid::from_raw))
+            .flatten()
+            .flatten()
+            .filter_map(|p| p.stat().ok())
+            .filter(|s| s.ppid == parent && s.pid != parent)
+            .map(|s| Pid::from_raw(s.pid))
             .collect()
     }
 
@@ -116,6 +136,24 @@ mod tests {
             std::fs::create_dir_all(&t).expect("task");
             std::fs::write(t.join("stat"), stat(*tid, *s, 0, 0)).expect("task stat");
         }
+    }
+
+    #[test]
+    fn children_come_from_the_children_file_or_else_from_every_parent() {
+        let root = tempfile::tempdir().expect("tempdir");
+        fake_process(root.path(), 41, 'S', &[(41, 'S')]);
+        // The fake stat names pid 1 as every process's parent.
+        let init = root.path().join("1");
+        fake_process(root.path(), 1, 'S', &[(1, 'S')]);
+        fake_process(root.path(), 7, 'S', &[(7, 'S')]);
+        let view = |pid| ProcessView::new(root.path(), Pid::from_raw(pid));
+        // No children file: the kernel has none; every process whose parent it is.
+        let mut by_parent = view(1).children();
+        by_parent.sort();
+        assert_eq!(by_parent, [Pid::from_raw(7), Pid::from_raw(41)]);
+        std::fs::write(init.join("task/1/children"), "41 ").expect("children");
+        assert_eq!(view(1).children(), [Pid::from_raw(41)]);
+        assert!(view(99).children().is_empty());
     }
 
     #[test]

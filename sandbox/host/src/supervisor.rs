@@ -110,6 +110,10 @@ struct Shared {
     events: Mutex<VecDeque<AuditEvent>>,
 }
 
+/// How long the runner may take to end once the plugin's process has ended (it reaps it,
+/// ends the namespace's init and ends the same way at once): a bound, not a wait.
+const RUNNER_ENDS_WITH_PLUGIN_WITHIN: Duration = Duration::from_secs(1);
+
 /// The runner's child that runs the plugin, pid 2 of its own pid namespace.
 struct PluginProcess {
     pidfd: OwnedFd,
@@ -787,6 +791,13 @@ impl Plugin {
         if let Some(t) = &self.termination {
             return t.clone();
         }
+        // The plugin's process has ended already: the runner ends as it did, at once. A
+        // kill before it has would record a crash as the host's kill.
+        let grace = if self.shared.plugin_process_ended() {
+            grace.max(Instant::now() + RUNNER_ENDS_WITH_PLUGIN_WITHIN)
+        } else {
+            grace
+        };
         if !self.shared.wait_exit(grace) {
             self.shared.kill_with(reason);
         }
@@ -937,6 +948,13 @@ impl Shared {
             return runner;
         }
         send_signal(&plugin.pidfd, signal)
+    }
+
+    /// The runner's child that runs the plugin has ended (the runner ends as it did).
+    fn plugin_process_ended(&self) -> bool {
+        self.plugin_process
+            .get()
+            .is_some_and(|p| matches!(p.proc.state(), None | Some('Z' | 'X')))
     }
 
     /// What procfs says of the process that runs the plugin.
