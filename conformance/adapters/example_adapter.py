@@ -78,16 +78,24 @@ class Failure(Exception):
 def ended(termination):
     return Failure("terminated", "plugin ended: " + termination["reason"], termination)
 
-def describe(status):
-    """A waitpid status as a protocol termination."""
+def cpu_seconds_allowed(policy):
+    """The policy's CPU time as RLIMIT_CPU's soft limit: whole seconds, at least one."""
+    return max(1, math.ceil(policy["limits"]["cpu_ms"] / 1000))
+
+def describe(status, rusage, policy):
+    """A wait4 status and rusage as a protocol termination."""
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         try:
             name = signal.Signals(sig).name
         except ValueError:
             name = "signal %d" % sig
-        # RLIMIT_CPU's soft limit sends SIGXCPU: say so rather than just "signal".
-        return {"reason": "cpu_limit" if sig == signal.SIGXCPU else "signal", "detail": name}
+        # RLIMIT_CPU's soft limit sends SIGXCPU, its hard limit (a second on) SIGKILL: a
+        # SIGKILL with the CPU time used up is the limit. Say so rather than just "signal".
+        used = rusage.ru_utime + rusage.ru_stime
+        if sig == signal.SIGXCPU or (sig == signal.SIGKILL and used >= cpu_seconds_allowed(policy)):
+            return {"reason": "cpu_limit", "detail": "%s after %.1f s of CPU" % (name, used)}
+        return {"reason": "signal", "detail": name}
     return {"reason": "exit", "detail": "exit status %d" % os.WEXITSTATUS(status)}
 
 # ---- The child: loads one plugin and serves the parent's commands ------------------------
@@ -115,7 +123,7 @@ def child_main(path, policy, config, cmd_r, evt_w):
     # caps descriptor *numbers*: leave room for the ones we hold (0-2 and the pipes).
     limits = policy["limits"]
     resource.setrlimit(resource.RLIMIT_AS, (limits["memory_bytes"],) * 2)
-    cpu = max(1, math.ceil(limits["cpu_ms"] / 1000))
+    cpu = cpu_seconds_allowed(policy)
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))  # SIGXCPU, then SIGKILL
     nofile = max(cmd_r, evt_w) + 1 + limits["open_files"]
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -231,9 +239,9 @@ class Adapter:
             return p.ended
         give_up = time.monotonic() + grace
         while True:
-            pid, status = os.waitpid(p.pid, os.WNOHANG)
+            pid, status, rusage = os.wait4(p.pid, os.WNOHANG)
             if pid:
-                return self.release(p, describe(status))
+                return self.release(p, describe(status, rusage, p.policy))
             if time.monotonic() >= give_up:
                 self.signal(p, signal.SIGKILL)
                 os.waitpid(p.pid, 0)
@@ -284,9 +292,9 @@ class Adapter:
             if not p.ended:
                 while isinstance(self.pump(p, 0), dict):
                     pass  # stray frames (a plugin may write to our pipe) are dropped
-                pid, status = os.waitpid(p.pid, os.WNOHANG)
+                pid, status, rusage = os.wait4(p.pid, os.WNOHANG)
                 if pid:
-                    t = self.release(p, describe(status))
+                    t = self.release(p, describe(status, rusage, p.policy))
                     emit({"event": "terminated", "plugin": p.name, "termination": t})
 
     def live(self, req):

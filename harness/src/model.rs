@@ -120,6 +120,10 @@ pub enum HarmKind {
     /// harness saw answered, or fewer host calls, refusals, limits or dropped log records
     /// than its call is known to make.
     FiguresMisstated,
+    /// The sandbox reported that the plugin died of a signal that sandboxes end processes
+    /// with (SIGKILL, SIGTERM), or of a signal it did not name: it ended the plugin and did
+    /// not say why.
+    EndUnexplained,
 }
 
 impl HarmKind {
@@ -153,6 +157,7 @@ impl HarmKind {
         HarmKind::AuditMisstated,
         HarmKind::AuditFlooded,
         HarmKind::FiguresMisstated,
+        HarmKind::EndUnexplained,
     ];
 
     /// The word used in metadata and files.
@@ -186,6 +191,7 @@ impl HarmKind {
             HarmKind::AuditMisstated => "audit_misstated",
             HarmKind::AuditFlooded => "audit_flooded",
             HarmKind::FiguresMisstated => "figures_misstated",
+            HarmKind::EndUnexplained => "end_unexplained",
         }
     }
 

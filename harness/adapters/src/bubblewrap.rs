@@ -97,7 +97,7 @@ impl Bubblewrap {
                     let t = match status.and_then(|s| s.signal()) {
                         Some(sig) => Termination {
                             reason: "signal".into(),
-                            detail: format!("signal {sig}"),
+                            detail: sbx_host::termination::signal_name(sig),
                         },
                         None => Termination {
                             reason: "exit".into(),

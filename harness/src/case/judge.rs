@@ -618,6 +618,11 @@ fn look_at_guard_report(
 /// Harm in the sandbox's own answers, against its interest: a package that had to be
 /// refused was started, or a swapped file's code ran.
 fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
+    if let Outcome::Killed { termination } = outcome
+        && let Some(unexplained) = unexplained_end(termination)
+    {
+        h.push(harm(HarmKind::EndUnexplained, unexplained));
+    }
     if let Some(form) = case.package
         && form.must_refuse()
         && matches!(outcome, Outcome::Killed { .. } | Outcome::Survived { .. })
@@ -648,6 +653,47 @@ fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
             ),
         ));
     }
+}
+
+/// The signals sandboxes end processes with. A plugin never dies of one by its own fault,
+/// so a report that it died of one says who ended it and not why.
+const ENDING_SIGNALS: [i32; 2] = [libc::SIGKILL, libc::SIGTERM];
+
+/// What is wrong with a reported end, if it names no cause: a `signal` that is one of
+/// [`ENDING_SIGNALS`], or a `signal` whose detail names none (neither `SIGSEGV` nor `11`).
+fn unexplained_end(t: &crate::protocol::Termination) -> Option<String> {
+    if t.reason != "signal" {
+        return None;
+    }
+    match reported_signal(&t.detail) {
+        Some(signal) if ENDING_SIGNALS.contains(&signal) => Some(format!(
+            "the plugin's end was reported as {}, which sandboxes end processes with: the \
+             sandbox ended it and did not say why (a limit, a deadline, a refused system \
+             call or a decision of the host)",
+            signal_word(signal)
+        )),
+        Some(_) => None,
+        None => Some(format!(
+            "the plugin's end was reported as a signal without naming it: {:?}",
+            t.detail.chars().take(80).collect::<String>()
+        )),
+    }
+}
+
+/// The signal a termination's detail names: its first `SIG...` word that is a signal's
+/// name, else its first number.
+fn reported_signal(detail: &str) -> Option<i32> {
+    let words = || detail.split(|c: char| !c.is_ascii_alphanumeric());
+    words()
+        .filter(|w| w.starts_with("SIG"))
+        .find_map(|w| w.parse::<nix::sys::signal::Signal>().ok())
+        .map(|s| s as i32)
+        .or_else(|| words().find_map(|w| w.parse::<i32>().ok()))
+}
+
+fn signal_word(signal: i32) -> String {
+    nix::sys::signal::Signal::try_from(signal)
+        .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned())
 }
 
 /// The verdict from the harm found: any harm fails; then a malformed session is an error,
@@ -918,11 +964,21 @@ mod tests {
         }
     }
 
+    /// An end of `reason`; a `signal` is a SIGSEGV, as the reference words it.
     fn killed(reason: &str) -> Outcome {
+        let detail = if reason == "signal" {
+            r#"Signal { signal: 11, name: "SIGSEGV" }"#
+        } else {
+            ""
+        };
+        ended(reason, detail)
+    }
+
+    fn ended(reason: &str, detail: &str) -> Outcome {
         Outcome::Killed {
             termination: Termination {
                 reason: reason.into(),
-                detail: String::new(),
+                detail: detail.into(),
             },
         }
     }
@@ -1372,6 +1428,38 @@ mod tests {
             |c, _, _b| c.hostile = false,
             Verdict::Pass,
             None,
+        ),
+        (
+            "ended by the sandbox, with its cause",
+            |_, o, _b| o.outcome = Some(killed("wall_timeout")),
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "died of its own fault, named",
+            |_, o, _b| o.outcome = Some(ended("signal", "signal 6")),
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "ended by a bare SIGKILL",
+            |_, o, _b| {
+                o.outcome = Some(ended("signal", r#"Signal { signal: 9, name: "SIGKILL" }"#))
+            },
+            Verdict::Fail,
+            Some(HarmKind::EndUnexplained),
+        ),
+        (
+            "ended by a SIGTERM given as its number",
+            |_, o, _b| o.outcome = Some(ended("signal", "terminated by signal 15")),
+            Verdict::Fail,
+            Some(HarmKind::EndUnexplained),
+        ),
+        (
+            "died of a signal not named",
+            |_, o, _b| o.outcome = Some(ended("signal", "it crashed")),
+            Verdict::Fail,
+            Some(HarmKind::EndUnexplained),
         ),
         (
             "benign not served",
