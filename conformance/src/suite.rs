@@ -741,7 +741,7 @@ mod tests {
             .filter(|c| c.case.policy.limits.cpu_percent.is_some())
             .map(|c| c.case.id.as_str())
             .collect();
-        assert_eq!(capped, ["res_cpu_rate_spin"]);
+        assert_eq!(capped, ["audit_cpu_throttled", "res_cpu_rate_spin"]);
     }
 
     #[test]

@@ -353,6 +353,15 @@ pub struct Figures {
     pub limit_hits: u64,
     /// Log records the plugin wrote that were not passed on (a rate, a bound).
     pub log_records_dropped: u64,
+    /// CPU time its processes used (user and system), milliseconds.
+    pub cpu_ms: u64,
+    /// The largest resident memory of any of its processes, KiB.
+    pub peak_rss_kib: u64,
+    /// Time from each call sent to its answer, summed over the calls counted in
+    /// `invocations`, milliseconds.
+    pub call_ms: u64,
+    /// Time a CPU rate cap held its processes back, milliseconds.
+    pub throttled_ms: u64,
 }
 
 /// A message from the adapter.

@@ -1021,6 +1021,10 @@ fn figures(stats: &sbx_host::Stats) -> Figures {
         denials: stats.broker.denials,
         limit_hits: stats.broker.limit_hits,
         log_records_dropped: stats.broker.logs_throttled + stats.logs_dropped,
+        cpu_ms: stats.cpu_us / 1000,
+        peak_rss_kib: stats.peak_rss_kib,
+        call_ms: stats.total_latency_us / 1000,
+        throttled_ms: stats.cpu_throttled_us / 1000,
     }
 }
 

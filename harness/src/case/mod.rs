@@ -244,6 +244,14 @@ pub struct FiguresFloor {
     pub limit_hits: u64,
     /// Log records of it that cannot all be passed on.
     pub log_records_dropped: u64,
+    /// CPU time its call spins for, ms.
+    pub cpu_ms: u64,
+    /// Memory its call makes resident, KiB.
+    pub peak_rss_kib: u64,
+    /// Time its calls take to answer, ms.
+    pub call_ms: u64,
+    /// Time a CPU rate cap of the case holds it back, ms.
+    pub throttled_ms: u64,
 }
 
 /// How the audit must record a plugin the host stopped for good under a policy that allows
@@ -1136,6 +1144,25 @@ fn figures_misstatements(
             floor.log_records_dropped,
             u64::MAX,
         ),
+        ("CPU time (ms)", reported.cpu_ms, floor.cpu_ms, u64::MAX),
+        (
+            "peak resident memory (KiB)",
+            reported.peak_rss_kib,
+            floor.peak_rss_kib,
+            u64::MAX,
+        ),
+        (
+            "time in calls (ms)",
+            reported.call_ms,
+            floor.call_ms,
+            u64::MAX,
+        ),
+        (
+            "time held back by the CPU rate cap (ms)",
+            reported.throttled_ms,
+            floor.throttled_ms,
+            u64::MAX,
+        ),
     ];
     bounded
         .into_iter()
@@ -1480,6 +1507,10 @@ mod tests {
             denials: 15,
             limit_hits: 1,
             log_records_dropped: 1,
+            cpu_ms: 100,
+            peak_rss_kib: 1 << 17,
+            call_ms: 1000,
+            throttled_ms: 100,
         };
         let true_figures = Figures {
             invocations: 3,
@@ -1488,6 +1519,10 @@ mod tests {
             denials: 15,
             limit_hits: 2,
             log_records_dropped: 24,
+            cpu_ms: 240,
+            peak_rss_kib: 500 << 10,
+            call_ms: 1210,
+            throttled_ms: 900,
         };
         assert_eq!(
             figures_misstatements(&true_figures, &seen, &floor),
@@ -1495,7 +1530,7 @@ mod tests {
         );
         /// A change of the true figures, and how the misstatement it makes begins.
         type Misstatement = (fn(&mut Figures), &'static str);
-        let wrong: [Misstatement; 8] = [
+        let wrong: [Misstatement; 12] = [
             (
                 |f| f.invocations = 2,
                 "calls answered: the sandbox counts 2, not 3",
@@ -1513,6 +1548,13 @@ mod tests {
             (|f| f.denials = 0, "refusals"),
             (|f| f.limit_hits = 0, "limits hit"),
             (|f| f.log_records_dropped = 0, "log records dropped"),
+            (
+                |f| f.cpu_ms = 0,
+                "CPU time (ms): the sandbox counts 0, not at least 100",
+            ),
+            (|f| f.peak_rss_kib = 7808, "peak resident memory"),
+            (|f| f.call_ms = 12, "time in calls"),
+            (|f| f.throttled_ms = 0, "time held back by the CPU rate cap"),
         ];
         for (change, what) in wrong {
             let mut figures = true_figures;
