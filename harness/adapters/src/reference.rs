@@ -596,17 +596,19 @@ impl Reference {
     ) -> Result<Value, ErrorBody> {
         let host = self.host.as_ref();
         if let Some(loaded) = self.plugins.get_mut(name)
-            && let Some((total, logs)) = match loaded.process(host) {
-                Some(p) => Some((p.stats().log_records, p.logs().collect::<Vec<_>>())),
-                // A package whose process the host has just ended (a fault in this call):
-                // what it logged before it ended is still to be told.
-                None => match (&loaded.hosted, host) {
-                    (Some(hosted), Some(host)) if loaded.stopped.is_none() => host
-                        .stats(hosted)
-                        .ok()
-                        .map(|s| (s.log_records, host.ended_logs(hosted).iter().collect())),
-                    _ => None,
-                },
+            && let Some((total, logs)) = match (&loaded.hosted, host) {
+                // A package: its records over every process the host started for it, so
+                // that what a process wrote in the call that faulted is still told when
+                // the host has ended it, or restarted it within the call.
+                (Some(hosted), Some(host)) if loaded.stopped.is_none() => host
+                    .stats(hosted)
+                    .ok()
+                    .map(|s| (s.log_records, host.logs(hosted).collect::<Vec<_>>())),
+                (Some(_), _) => None,
+                (None, _) => loaded
+                    .plugin
+                    .as_ref()
+                    .map(|p| (p.stats().log_records, p.logs().collect())),
             }
         {
             forward_logs(&mut self.events, name, loaded.forwarded_logs, total, &logs);

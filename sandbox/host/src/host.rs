@@ -424,6 +424,20 @@ impl Host {
         self.plugins.get(name).map_or(&[], |m| &m.ended_logs)
     }
 
+    /// The log records kept of plugin `name`, newest last: those of its last process that
+    /// ended, then those of its running process. After a fault the host restarted inside a
+    /// call, the records the faulting process wrote in that call are the newest but the
+    /// running process's, which has written none yet.
+    pub fn logs(&self, name: &str) -> impl Iterator<Item = &LogRecord> {
+        let m = self.plugins.get(name);
+        let ended = m.map_or(&[][..], |m| &m.ended_logs[..]);
+        let running = m
+            .and_then(|m| m.plugin.as_ref())
+            .into_iter()
+            .flat_map(Plugin::logs);
+        ended.iter().chain(running)
+    }
+
     /// Figures of plugin `name`, over all its processes since it was loaded.
     pub fn stats(&self, name: &str) -> Result<Stats, HostError> {
         let m = self
