@@ -418,14 +418,9 @@ impl Host {
         self.plugins.get(name).and_then(|m| m.ended.as_ref())
     }
 
-    /// The log records the last process of plugin `name` had kept when it ended (newest
-    /// last): what a plugin logged in the call that ended it is not lost with its process.
-    pub fn ended_logs(&self, name: &str) -> &[LogRecord] {
-        self.plugins.get(name).map_or(&[], |m| &m.ended_logs)
-    }
-
     /// The log records kept of plugin `name`, newest last: those of its last process that
-    /// ended, then those of its running process. After a fault the host restarted inside a
+    /// ended (what a plugin logged in the call that ended it is not lost with its process),
+    /// then those of its running process. After a fault the host restarted inside a
     /// call, the records the faulting process wrote in that call are the newest but the
     /// running process's, which has written none yet.
     pub fn logs(&self, name: &str) -> impl Iterator<Item = &LogRecord> {
