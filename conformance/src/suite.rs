@@ -101,6 +101,8 @@ struct CaseFile {
     cpu_percent: Option<u32>,
     /// The policy's host call rate for this case, instead of `[policy]`'s.
     host_calls_per_second: Option<u32>,
+    /// The policy's memory for this case, instead of `[policy]`'s.
+    memory_bytes: Option<u64>,
     /// Host services the policy grants by a time-bound exception ...
     #[serde(default)]
     exception: Vec<String>,
@@ -154,6 +156,10 @@ struct File {
     #[serde(default)]
     case: BTreeMap<String, CaseFile>,
 }
+
+/// The least memory a case may give its plugin: a process of the loader and libc, the
+/// plugin and its call's buffers holds about 8 MiB.
+const MIN_CASE_MEMORY: u64 = 32 << 20;
 
 /// The suite settings.
 #[derive(Debug, Clone)]
@@ -324,6 +330,12 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                 "[case.{name}] host_calls_per_second = 0 leaves the plugin no host call at all"
             )));
         }
+        if adjust.memory_bytes.is_some_and(|m| m < MIN_CASE_MEMORY) {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] memory_bytes below {} MiB leaves the plugin too little to load in",
+                MIN_CASE_MEMORY >> 20
+            )));
+        }
     }
     if file.harness.attack_input.is_empty() {
         return Err(SuiteError::Invalid(
@@ -445,6 +457,9 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     policy.limits.cpu_percent = adjust.cpu_percent;
     if let Some(rate) = adjust.host_calls_per_second {
         policy.limits.host_calls_per_second = Some(rate);
+    }
+    if let Some(memory) = adjust.memory_bytes {
+        policy.limits.memory_bytes = memory;
     }
     policy.restart = adjust.restart;
     // The exceptions' end, from now; the case writes it again when its load is sent
@@ -742,6 +757,20 @@ mod tests {
             .map(|c| c.case.id.as_str())
             .collect();
         assert_eq!(capped, ["audit_cpu_throttled", "res_cpu_rate_spin"]);
+    }
+
+    #[test]
+    fn a_case_may_set_its_own_memory_within_reason() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let memory = |id: &str| {
+            let case = all.iter().find(|c| c.case.id == id).expect(id);
+            case.case.policy.limits.memory_bytes
+        };
+        assert_eq!(memory("res_package_malloc_bomb"), 64 << 20);
+        assert_eq!(memory("res_malloc_bomb"), s.policy.limits.memory_bytes);
+        let starved = CASES.replace("memory_bytes = 67108864 ", "memory_bytes = 1048576 ");
+        assert!(matches!(settings(&starved), Err(SuiteError::Invalid(_))));
     }
 
     #[test]
