@@ -45,6 +45,18 @@ pub struct Requirement {
     /// Cases beyond the plugins whose metadata attacks it.
     #[serde(default)]
     pub cases: Vec<String>,
+    /// Cases in which it is observed, not attacked: a harm that `harms.toml` names it for
+    /// fails it there, and nothing else of the case bears on it (the case's own attack
+    /// fails what the case attacks).
+    #[serde(default)]
+    pub observed_in: Vec<String>,
+}
+
+impl Requirement {
+    /// Every case that tests it beyond the plugins that attack it.
+    pub fn listed_cases(&self) -> impl Iterator<Item = &String> {
+        self.cases.iter().chain(&self.observed_in)
+    }
 }
 
 #[derive(Deserialize)]
@@ -122,7 +134,7 @@ mod tests {
     #[test]
     fn every_case_a_requirement_lists_is_a_plugin_of_the_suite() {
         for req in parse(CATALOG).unwrap() {
-            for case in &req.cases {
+            for case in req.listed_cases() {
                 assert!(
                     sbx_adversarial_plugins::get(case).is_some(),
                     "{} lists case {case}, which is no plugin",
@@ -141,7 +153,7 @@ mod tests {
             .collect();
         for req in parse(CATALOG).unwrap() {
             assert!(
-                attacked.contains(req.id.as_str()) || !req.cases.is_empty(),
+                attacked.contains(req.id.as_str()) || req.listed_cases().next().is_some(),
                 "no plugin attacks {} and no case serves it",
                 req.id
             );

@@ -111,7 +111,7 @@ fn select<'a>(
     let listed_under = |case: &str, word: &str| {
         catalog
             .iter()
-            .any(|r| r.id.contains(word) && r.cases.iter().any(|c| c == case))
+            .any(|r| r.id.contains(word) && r.listed_cases().any(|c| c == case))
     };
     cases
         .iter()
@@ -382,6 +382,7 @@ pub fn aggregate(
                 .iter()
                 .filter(|(_, reqs)| reqs.contains(&id))
                 .map(|(case, _)| (*case).to_owned())
+                .chain(req.observed_in.iter().cloned())
                 .collect();
             case_ids.sort();
             case_ids.dedup();
@@ -391,8 +392,9 @@ pub fn aggregate(
                 .iter()
                 .filter_map(|case| by_case.get(case.as_str()).copied())
                 .map(|r| {
-                    let breaks_it = r.harm.is_empty()
-                        || r.expectation_met == Some(false)
+                    let attacks_it = attacks_of(&r.case).contains(&id);
+                    let breaks_it = (attacks_it
+                        && (r.harm.is_empty() || r.expectation_met == Some(false)))
                         || r.harm
                             .iter()
                             .any(|h| harms.bears_on(h.kind, attacks_of(&r.case), id));
@@ -701,6 +703,27 @@ mod tests {
         let failing: Vec<_> = v.iter().filter(|(_, v)| **v == Verdict::Fail).collect();
         assert_eq!(failing.len(), 1 + gaps(), "{failing:?}");
         assert!(results[0].also_seen.is_empty());
+    }
+
+    /// A case in which a requirement is only observed fails it by the harm named for it, not
+    /// by its own attack: a CPU spin left unbounded fails the CPU limits, not the report of
+    /// how the plugin ended; an end reported as a bare SIGKILL fails that report.
+    #[test]
+    fn a_case_a_requirement_is_observed_in_fails_it_only_by_its_own_harm() {
+        let mut spin = vec![failed(
+            "res_cpu_spin_ignore_signals",
+            &[HarmKind::ResourceExhausted],
+        )];
+        let v = verdicts(&mut spin);
+        assert_eq!(v["RES-003"], Verdict::Fail);
+        assert_eq!(v["AUDIT-007"], Verdict::Pass);
+        let mut unexplained = vec![failed(
+            "res_cpu_spin_ignore_signals",
+            &[HarmKind::EndUnexplained],
+        )];
+        let v = verdicts(&mut unexplained);
+        assert_eq!(v["AUDIT-007"], Verdict::Fail);
+        assert_eq!(v["RES-003"], Verdict::Pass);
     }
 
     /// A failed case with no harm (a reaction other than the reference's) still fails what

@@ -820,7 +820,7 @@ impl Backend for Reference {
         // A package's process the host ended, and did not start again (its policy allows
         // no restart, or no more), is this handle's no more: the host may run another load
         // of the same package under the same name. One it restarted serves the handle on,
-        // its log records counted afresh.
+        // its log records counted on from the host's figures of every process of it.
         let restarted = |loaded: &Loaded, host: Option<&Host>| {
             loaded
                 .hosted
@@ -831,12 +831,9 @@ impl Backend for Reference {
         if let Some(record) = ended
             && let Some(loaded) = self.plugins.get_mut(name)
             && loaded.hosted.is_some()
+            && !restarted(loaded, self.host.as_ref())
         {
-            if restarted(loaded, self.host.as_ref()) {
-                loaded.forwarded_logs = 0;
-            } else {
-                loaded.stopped = Some(record);
-            }
+            loaded.stopped = Some(record);
         }
         answer
     }

@@ -71,6 +71,8 @@ pub struct Bounds {
 pub struct Observations {
     /// Harm seen while the session ran (answers, events, the census).
     pub during: Vec<Harm>,
+    /// The sandbox's figures of the target, read before its unload.
+    pub figures: Option<crate::protocol::Figures>,
     /// The plugin's fate, as far as the session got.
     pub outcome: Option<Outcome>,
     /// The session stopped early: a verdict that is not about harm (not applicable, or a
@@ -256,6 +258,44 @@ pub(super) fn restart_processes(all: &[PluginProcess]) -> Vec<PluginProcess> {
     restarts.into_iter().skip(skip).collect()
 }
 
+/// The sandbox's CPU and memory figures of the plugin against the harness's own measurement
+/// of every process of the case, where the case knows the plugin's share of it.
+fn look_at_figures_against_measured(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
+    let Some(f) = &obs.figures else {
+        return;
+    };
+    let floor = &case.figures_at_least;
+    let m = &obs.measured;
+    let short = [
+        (
+            "CPU time",
+            "ms",
+            f.cpu_ms,
+            m.cpu_ms,
+            floor.cpu_share_percent,
+        ),
+        (
+            "peak resident memory",
+            "KiB",
+            f.peak_rss_kib,
+            m.peak_rss_kib,
+            floor.peak_rss_share_percent,
+        ),
+    ];
+    for (what, unit, figure, measured, share) in short {
+        if share > 0 && figure.saturating_mul(100) < measured.saturating_mul(share) {
+            h.push(harm(
+                HarmKind::FiguresMisstated,
+                format!(
+                    "{what}: the sandbox counts {figure} {unit} of the plugin, and the harness \
+                     measured {measured} {unit} of the case's processes, at least {share}% of \
+                     it the plugin's"
+                ),
+            ));
+        }
+    }
+}
+
 /// Text for an outcome.
 pub fn describe_outcome(o: &Outcome) -> String {
     match o {
@@ -393,6 +433,7 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
         return result;
     };
     look_at_guard_report(case, g, obs.host_gone, bounds, h);
+    look_at_figures_against_measured(case, obs, h);
     result.outcome = obs.outcome.clone().unwrap_or(Outcome::Unknown);
     look_at_answers(case, &result.outcome, &mut result.harm);
     // One entry per kind, holding every distinct observation of it.
@@ -660,35 +701,66 @@ fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
 const ENDING_SIGNALS: [i32; 2] = [libc::SIGKILL, libc::SIGTERM];
 
 /// What is wrong with a reported end, if it names no cause: a `signal` that is one of
-/// [`ENDING_SIGNALS`], or a `signal` whose detail names none (neither `SIGSEGV` nor `11`).
+/// [`ENDING_SIGNALS`] or that names none (see [`reported_signal`]), or an `other` that says
+/// nothing more.
 fn unexplained_end(t: &crate::protocol::Termination) -> Option<String> {
-    if t.reason != "signal" {
-        return None;
-    }
-    match reported_signal(&t.detail) {
-        Some(signal) if ENDING_SIGNALS.contains(&signal) => Some(format!(
-            "the plugin's end was reported as {}, which sandboxes end processes with: the \
-             sandbox ended it and did not say why (a limit, a deadline, a refused system \
-             call or a decision of the host)",
-            signal_word(signal)
-        )),
-        Some(_) => None,
-        None => Some(format!(
-            "the plugin's end was reported as a signal without naming it: {:?}",
-            t.detail.chars().take(80).collect::<String>()
-        )),
+    match t.reason.as_str() {
+        "signal" => match reported_signal(&t.detail) {
+            Some(signal) if ENDING_SIGNALS.contains(&signal) => Some(format!(
+                "the plugin's end was reported as {}, which sandboxes end processes with: the \
+                 sandbox ended it and did not say why (a limit, a deadline, a refused system \
+                 call or a decision of the host)",
+                signal_word(signal)
+            )),
+            Some(_) => None,
+            None => Some(format!(
+                "the plugin's end was reported as a signal without naming it: {:?}",
+                t.detail.chars().take(80).collect::<String>()
+            )),
+        },
+        "other" if t.detail.trim().is_empty() => {
+            Some("the plugin's end was reported as `other`, with nothing more".into())
+        }
+        _ => None,
     }
 }
 
-/// The signal a termination's detail names: its first `SIG...` word that is a signal's
-/// name, else its first number.
+/// The signal a termination's detail names: a signal's name (`SIGSEGV`, `SIG34`,
+/// `SIGRTMIN+3`), else the number after the word `signal` (`signal 6`, `killed by
+/// signal: 9`). Only a signal's number counts (1 to 64); a bare number elsewhere (a pid, a
+/// duration) names nothing.
 fn reported_signal(detail: &str) -> Option<i32> {
-    let words = || detail.split(|c: char| !c.is_ascii_alphanumeric());
-    words()
-        .filter(|w| w.starts_with("SIG"))
-        .find_map(|w| w.parse::<nix::sys::signal::Signal>().ok())
-        .map(|s| s as i32)
-        .or_else(|| words().find_map(|w| w.parse::<i32>().ok()))
+    let words: Vec<&str> = detail
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '+' || c == '-'))
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.iter().find_map(|w| signal_named(w)).or_else(|| {
+        words
+            .windows(2)
+            .find(|pair| pair[0].eq_ignore_ascii_case("signal"))
+            .and_then(|pair| pair[1].parse::<i32>().ok())
+            .filter(|n| SIGNAL_NUMBERS.contains(n))
+    })
+}
+
+/// The numbers signals have on Linux.
+const SIGNAL_NUMBERS: std::ops::RangeInclusive<i32> = 1..=64;
+
+/// The signal a `SIG...` word names: a conventional name, `SIG<number>`, or a real-time
+/// signal (`SIGRTMIN`, `SIGRTMAX-2`), which no sandbox ends a process with.
+fn signal_named(word: &str) -> Option<i32> {
+    let rest = word.strip_prefix("SIG")?;
+    if let Ok(signal) = word.parse::<nix::sys::signal::Signal>() {
+        return Some(signal as i32);
+    }
+    if let Some(n) = rest
+        .parse::<i32>()
+        .ok()
+        .filter(|n| SIGNAL_NUMBERS.contains(n))
+    {
+        return Some(n);
+    }
+    (rest.starts_with("RTMIN") || rest.starts_with("RTMAX")).then_some(libc::SIGRTMIN())
 }
 
 fn signal_word(signal: i32) -> String {
@@ -750,7 +822,9 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
             shown(expected)
         );
     } else if let Some(expected) = case.expected_logs.filter(|_| !case.hostile)
-        && obs.logs_passed_on < expected
+        // Each record once: one passed on twice misstates what the plugin said (unless the
+        // session stopped keeping events, when the count is a floor).
+        && (obs.logs_passed_on < expected || (obs.logs_passed_on > expected && !obs.events_full))
     {
         result.verdict = Verdict::Fail;
         result.reason = format!(
@@ -806,6 +880,26 @@ pub(super) fn suite_bounds() -> Bounds {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_reported_signal_is_read_from_its_name_or_the_number_after_signal() {
+        let rows: [(&str, Option<i32>); 11] = [
+            (r#"Signal { signal: 9, name: "SIGKILL" }"#, Some(9)),
+            ("SIGSEGV", Some(11)),
+            ("signal 6", Some(6)),
+            ("killed by signal: 15", Some(15)),
+            ("pid 9 died of signal 11", Some(11)),
+            ("SIG34", Some(34)),
+            ("SIGRTMIN+9", Some(libc::SIGRTMIN())),
+            ("SIGRTMAX-15", Some(libc::SIGRTMIN())),
+            ("after 15 ms: segmentation fault", None),
+            ("signal 4242", None),
+            ("", None),
+        ];
+        for (detail, signal) in rows {
+            assert_eq!(super::reported_signal(detail), signal, "{detail:?}");
+        }
+    }
+
     #[test]
     fn the_attack_terminations_are_protocol_words() {
         for word in super::super::options::ATTACK_TERMINATIONS {
@@ -1442,6 +1536,42 @@ mod tests {
             None,
         ),
         (
+            "CPU figure a fair share of the case's",
+            |c, o, _b| {
+                c.figures_at_least.cpu_share_percent = 50;
+                o.measured.cpu_ms = 4100;
+                o.figures = Some(crate::protocol::Figures {
+                    cpu_ms: 4008,
+                    ..Default::default()
+                });
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "CPU figure short of the case's",
+            |c, o, _b| {
+                c.figures_at_least.cpu_share_percent = 50;
+                o.measured.cpu_ms = 4100;
+                o.figures = Some(crate::protocol::Figures {
+                    cpu_ms: 12,
+                    ..Default::default()
+                });
+            },
+            Verdict::Fail,
+            Some(HarmKind::FiguresMisstated),
+        ),
+        (
+            "memory figure short of the case's",
+            |c, o, _b| {
+                c.figures_at_least.peak_rss_share_percent = 50;
+                o.measured.peak_rss_kib = 455_160;
+                o.figures = Some(crate::protocol::Figures::default());
+            },
+            Verdict::Fail,
+            Some(HarmKind::FiguresMisstated),
+        ),
+        (
             "ended by a bare SIGKILL",
             |_, o, _b| {
                 o.outcome = Some(ended("signal", r#"Signal { signal: 9, name: "SIGKILL" }"#))
@@ -1452,6 +1582,18 @@ mod tests {
         (
             "ended by a SIGTERM given as its number",
             |_, o, _b| o.outcome = Some(ended("signal", "terminated by signal 15")),
+            Verdict::Fail,
+            Some(HarmKind::EndUnexplained),
+        ),
+        (
+            "a real-time signal, named",
+            |_, o, _b| o.outcome = Some(ended("signal", "SIGRTMIN+9")),
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "ended as other, with nothing said",
+            |_, o, _b| o.outcome = Some(ended("other", "")),
             Verdict::Fail,
             Some(HarmKind::EndUnexplained),
         ),
@@ -1506,6 +1648,16 @@ mod tests {
                 c.hostile = false;
                 c.expected_logs = Some(3);
                 o.logs_passed_on = 2;
+            },
+            Verdict::Fail,
+            None,
+        ),
+        (
+            "benign logs passed on twice",
+            |c, o, _b| {
+                c.hostile = false;
+                c.expected_logs = Some(3);
+                o.logs_passed_on = 4;
             },
             Verdict::Fail,
             None,

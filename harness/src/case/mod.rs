@@ -252,6 +252,12 @@ pub struct FiguresFloor {
     pub call_ms: u64,
     /// Time a CPU rate cap of the case holds it back, ms.
     pub throttled_ms: u64,
+    /// Share of the CPU time the harness measured of the case's processes that the
+    /// plugin's own is known to be at least, percent: its CPU figure must reach that share
+    /// (a spin that dwarfs what the adapter does, however soon the sandbox ends it).
+    pub cpu_share_percent: u64,
+    /// The same for the largest resident memory of a process of the case.
+    pub peak_rss_share_percent: u64,
 }
 
 /// How the audit must record a plugin the host stopped for good under a policy that allows
@@ -348,6 +354,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         before_target: Vec::new(),
         answer: None,
         features: Vec::new(),
+        figures: None,
     };
     let stopped = match drive(&mut run, bench, case, &scratch, &listeners, &canaries) {
         Ok(()) | Err(Stop::Ended) => None,
@@ -375,6 +382,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         host_gone: run.host_gone,
         outcome: run.outcome.take(),
         answer: run.answer.take(),
+        figures: run.figures.take(),
         during: std::mem::take(&mut run.harm),
         ..Observations::default()
     };
@@ -494,6 +502,8 @@ struct Run<'a> {
     answer: Option<Vec<u8>>,
     /// What the adapter declared it supports.
     features: Vec<Feature>,
+    /// The sandbox's figures of the target, read before its unload.
+    figures: Option<Figures>,
 }
 
 impl Run<'_> {
@@ -1100,6 +1110,8 @@ fn check_figures(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
         run.harm
             .push(harm(HarmKind::FiguresMisstated, wrong.join("; ")));
     }
+    // Held to the harness's own measurement of the case once the case is over (the judge).
+    run.figures = Some(reported);
     Ok(())
 }
 
@@ -1511,6 +1523,7 @@ mod tests {
             peak_rss_kib: 1 << 17,
             call_ms: 1000,
             throttled_ms: 100,
+            ..FiguresFloor::default()
         };
         let true_figures = Figures {
             invocations: 3,
