@@ -710,20 +710,17 @@ mod tests {
     /// how the plugin ended; an end reported as a bare SIGKILL fails that report.
     #[test]
     fn a_case_a_requirement_is_observed_in_fails_it_only_by_its_own_harm() {
-        let mut spin = vec![failed(
-            "res_cpu_spin_ignore_signals",
-            &[HarmKind::ResourceExhausted],
-        )];
-        let v = verdicts(&mut spin);
-        assert_eq!(v["RES-003"], Verdict::Fail);
-        assert_eq!(v["AUDIT-007"], Verdict::Pass);
-        let mut unexplained = vec![failed(
-            "res_cpu_spin_ignore_signals",
-            &[HarmKind::EndUnexplained],
-        )];
-        let v = verdicts(&mut unexplained);
-        assert_eq!(v["AUDIT-007"], Verdict::Fail);
-        assert_eq!(v["RES-003"], Verdict::Pass);
+        for (kind, fails, passes) in [
+            (HarmKind::ResourceExhausted, "RES-003", "AUDIT-007"),
+            (HarmKind::EndUnexplained, "AUDIT-007", "RES-003"),
+        ] {
+            let v = verdicts(&mut [failed("res_cpu_spin_ignore_signals", &[kind])]);
+            assert_eq!(
+                (v[fails], v[passes]),
+                (Verdict::Fail, Verdict::Pass),
+                "{kind:?}"
+            );
+        }
     }
 
     /// A failed case with no harm (a reaction other than the reference's) still fails what
