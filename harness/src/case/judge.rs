@@ -737,9 +737,8 @@ fn reported_signal(detail: &str) -> Option<i32> {
     words.iter().find_map(|w| signal_named(w)).or_else(|| {
         words
             .windows(2)
-            .find(|pair| pair[0].eq_ignore_ascii_case("signal"))
-            .and_then(|pair| pair[1].parse::<i32>().ok())
-            .filter(|n| SIGNAL_NUMBERS.contains(n))
+            .filter(|pair| pair[0].eq_ignore_ascii_case("signal"))
+            .find_map(|pair| (pair[1].parse::<i32>().ok()).filter(|n| SIGNAL_NUMBERS.contains(n)))
     })
 }
 
@@ -882,7 +881,8 @@ pub(super) fn suite_bounds() -> Bounds {
 mod tests {
     #[test]
     fn a_reported_signal_is_read_from_its_name_or_the_number_after_signal() {
-        let rows: [(&str, Option<i32>); 11] = [
+        let rows: [(&str, Option<i32>); 12] = [
+            ("Signal { signal: 6 }", Some(6)),
             (r#"Signal { signal: 9, name: "SIGKILL" }"#, Some(9)),
             ("SIGSEGV", Some(11)),
             ("signal 6", Some(6)),
