@@ -759,14 +759,17 @@ mod tests {
         assert_eq!(capped, ["audit_cpu_throttled", "res_cpu_rate_spin"]);
     }
 
+    /// The policy limits case `id` loads its plugin with.
+    fn limits_of<'a>(all: &'a [SuiteCase], id: &str) -> &'a sbx_harness::protocol::PolicyLimits {
+        let case = all.iter().find(|c| c.case.id == id).expect(id);
+        &case.case.policy.limits
+    }
+
     #[test]
     fn a_case_may_set_its_own_memory_within_reason() {
         let s = settings(CASES).unwrap();
         let all = cases(&s);
-        let memory = |id: &str| {
-            let case = all.iter().find(|c| c.case.id == id).expect(id);
-            case.case.policy.limits.memory_bytes
-        };
+        let memory = |id: &str| limits_of(&all, id).memory_bytes;
         assert_eq!(memory("res_package_malloc_bomb"), 64 << 20);
         assert_eq!(memory("res_malloc_bomb"), s.policy.limits.memory_bytes);
         let starved = CASES.replace("memory_bytes = 67108864 ", "memory_bytes = 1048576 ");
@@ -777,10 +780,7 @@ mod tests {
     fn a_case_may_set_its_own_host_call_rate_and_the_others_keep_the_policys() {
         let s = settings(CASES).unwrap();
         let all = cases(&s);
-        let rate = |id: &str| {
-            let case = all.iter().find(|c| c.case.id == id).expect(id);
-            case.case.policy.limits.host_calls_per_second
-        };
+        let rate = |id: &str| limits_of(&all, id).host_calls_per_second;
         assert_eq!(rate("audit_host_call_refusals"), Some(10));
         assert_eq!(
             rate("audit_host_call_limits"),

@@ -71,8 +71,9 @@ pub struct Bounds {
 pub struct Observations {
     /// Harm seen while the session ran (answers, events, the census).
     pub during: Vec<Harm>,
-    /// The sandbox's figures of the target, read before its unload.
-    pub figures: Option<crate::protocol::Figures>,
+    /// The sandbox's figures of the target, read before its unload, and the calls the
+    /// session had seen answered since its load by then.
+    pub figures: Option<(crate::protocol::Figures, crate::session::CallTally)>,
     /// The plugin's fate, as far as the session got.
     pub outcome: Option<Outcome>,
     /// The session stopped early: a verdict that is not about harm (not applicable, or a
@@ -258,13 +259,19 @@ pub(super) fn restart_processes(all: &[PluginProcess]) -> Vec<PluginProcess> {
     restarts.into_iter().skip(skip).collect()
 }
 
-/// The sandbox's CPU and memory figures of the plugin against the harness's own measurement
-/// of every process of the case, where the case knows the plugin's share of it.
-fn look_at_figures_against_measured(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
-    let Some(f) = &obs.figures else {
+/// The sandbox's figures of the plugin: against the calls the session saw answered and the
+/// floor its case names (`figures_misstatements`), and its CPU and memory against the
+/// harness's own measurement of every process of the case, where the case knows the
+/// plugin's share of it.
+fn look_at_figures(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
+    let Some((f, seen)) = &obs.figures else {
         return;
     };
     let floor = &case.figures_at_least;
+    let wrong = super::figures_misstatements(f, seen, floor);
+    if !wrong.is_empty() {
+        h.push(harm(HarmKind::FiguresMisstated, wrong.join("; ")));
+    }
     let m = &obs.measured;
     let short = [
         (
@@ -421,6 +428,7 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
             ));
         }
     }
+    look_at_figures(case, obs, h);
     if let Some((verdict, reason)) = &obs.stopped {
         result.verdict = *verdict;
         result.reason = reason.clone();
@@ -433,7 +441,6 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
         return result;
     };
     look_at_guard_report(case, g, obs.host_gone, bounds, h);
-    look_at_figures_against_measured(case, obs, h);
     result.outcome = obs.outcome.clone().unwrap_or(Outcome::Unknown);
     look_at_answers(case, &result.outcome, &mut result.harm);
     // One entry per kind, holding every distinct observation of it.
@@ -1540,10 +1547,13 @@ mod tests {
             |c, o, _b| {
                 c.figures_at_least.cpu_share_percent = 50;
                 o.measured.cpu_ms = 4100;
-                o.figures = Some(crate::protocol::Figures {
-                    cpu_ms: 4008,
-                    ..Default::default()
-                });
+                o.figures = Some((
+                    crate::protocol::Figures {
+                        cpu_ms: 4008,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                ));
             },
             Verdict::Pass,
             None,
@@ -1553,10 +1563,13 @@ mod tests {
             |c, o, _b| {
                 c.figures_at_least.cpu_share_percent = 50;
                 o.measured.cpu_ms = 4100;
-                o.figures = Some(crate::protocol::Figures {
-                    cpu_ms: 12,
-                    ..Default::default()
-                });
+                o.figures = Some((
+                    crate::protocol::Figures {
+                        cpu_ms: 12,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                ));
             },
             Verdict::Fail,
             Some(HarmKind::FiguresMisstated),
@@ -1566,7 +1579,7 @@ mod tests {
             |c, o, _b| {
                 c.figures_at_least.peak_rss_share_percent = 50;
                 o.measured.peak_rss_kib = 455_160;
-                o.figures = Some(crate::protocol::Figures::default());
+                o.figures = Some(Default::default());
             },
             Verdict::Fail,
             Some(HarmKind::FiguresMisstated),

@@ -502,8 +502,9 @@ struct Run<'a> {
     answer: Option<Vec<u8>>,
     /// What the adapter declared it supports.
     features: Vec<Feature>,
-    /// The sandbox's figures of the target, read before its unload.
-    figures: Option<Figures>,
+    /// The sandbox's figures of the target, read before its unload, and the calls the
+    /// session had seen answered since its load by then.
+    figures: Option<(Figures, CallTally)>,
 }
 
 impl Run<'_> {
@@ -789,7 +790,7 @@ fn drive(
     options.each(|o| o.after_neighbour_check(run, &cx))?;
     still_answers(run)?;
     if loaded {
-        check_figures(run, &cx)?;
+        read_figures(run, &cx)?;
         unload_target(run, &cx)?;
     }
     count_reported_death(run);
@@ -1075,10 +1076,9 @@ fn still_answers(run: &mut Run<'_>) -> Result<(), Stop> {
     Ok(())
 }
 
-/// With `figures`: the sandbox's counts of the plugin, before its unload, against the calls
-/// the harness saw answered since its load and what its call is known to make the sandbox
-/// count.
-fn check_figures(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+/// With `figures`: reads the sandbox's figures of the plugin before its unload, with the
+/// calls the harness saw answered since its load, for the judge (`look_at_figures`).
+fn read_figures(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
     if !run.features.contains(&Feature::Figures) {
         return Ok(());
     }
@@ -1105,13 +1105,7 @@ fn check_figures(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
         _ => return Ok(()),
     };
     let seen = run.session.calls.get("target").copied().unwrap_or_default();
-    let wrong = figures_misstatements(&reported, &seen, &cx.case.figures_at_least);
-    if !wrong.is_empty() {
-        run.harm
-            .push(harm(HarmKind::FiguresMisstated, wrong.join("; ")));
-    }
-    // Held to the harness's own measurement of the case once the case is over (the judge).
-    run.figures = Some(reported);
+    run.figures = Some((reported, seen));
     Ok(())
 }
 
