@@ -8,7 +8,7 @@ use std::time::Duration;
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
 use sbx_harness::case::{
     AllowlistedService, AttackFact, AuditCheck, Bounds, Case, Expected, FaultsBeforeCall,
-    FiguresFloor, NeighbourMethods, QuarantineCheck, RevokeDuringCall,
+    FiguresFloor, NeighbourMethods, PausePlan, QuarantineCheck, RevokeDuringCall,
 };
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{
@@ -59,8 +59,8 @@ struct CaseFile {
     /// The settle time ends early once no process runs the plugin.
     #[serde(default)]
     settle_ends_when_gone: bool,
-    #[serde(default)]
-    pause: bool,
+    /// Pause the plugin after its call, through the settle time (and its unload).
+    pause: Option<PausePlan>,
     #[serde(default)]
     needs: Vec<Feature>,
     input: Option<String>,
@@ -509,7 +509,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             policy,
             settle,
             settle_ends_when_gone: adjust.settle_ends_when_gone,
-            pause_while_settling: adjust.pause,
+            pause: adjust.pause,
             // A plugin attacking at shutdown gets the settle time after its unload too.
             linger_after_unload: if spec.stage == Stage::Shutdown {
                 settle

@@ -1034,7 +1034,7 @@ mod tests {
             policy: crate::selftest::default_policy(),
             settle: Duration::ZERO,
             settle_ends_when_gone: false,
-            pause_while_settling: false,
+            pause: None,
             linger_after_unload: Duration::ZERO,
             needs: Vec::new(),
             package: None,

@@ -106,6 +106,17 @@ pub enum AttackFact {
 }
 
 /// The reaction the reference sandbox must show, from the plugin's metadata.
+/// How a case pauses its plugin once the call is answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PausePlan {
+    /// Paused through the settle time, then resumed.
+    ThroughSettle,
+    /// Paused through the settle time and still paused when it is unloaded: its shutdown
+    /// must run all the same.
+    UntilUnload,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Expected {
     /// Load refused.
@@ -148,8 +159,8 @@ pub struct Case {
     /// can do nothing more (for a long settle that waits out a limit, which a sandbox that
     /// enforces it reaches sooner).
     pub settle_ends_when_gone: bool,
-    /// Pause the plugin during the settle time, then resume it.
-    pub pause_while_settling: bool,
+    /// Pause the plugin for the settle time, and when to resume it.
+    pub pause: Option<PausePlan>,
     /// Idle time after the plugin's unload is answered, for what it does after its
     /// shutdown (its log records arriving then are harm: `ran_after_unload`).
     pub linger_after_unload: Duration,

@@ -125,7 +125,7 @@ impl CaseOptions {
             .cpu_percent
             .map(|cap| boxed(CpuRate::new(cap))));
         add(key_revocation.map(boxed));
-        add(case.pause_while_settling.then(|| boxed(Pause)));
+        add(case.pause.map(|plan| boxed(Pause(plan))));
         add(case.audit.map(|check| boxed(Audit(check))));
         add(case.policy.restart.map(|policy| {
             boxed(Restarts {
@@ -582,8 +582,8 @@ impl CaseOption for SignerKeyRevocation {
 }
 
 /// `pause`: the target is paused through the settle time, then resumed and given the same
-/// time again for what was due while it was stopped.
-struct Pause;
+/// time again for what was due while it was stopped; or left paused for its unload.
+struct Pause(super::PausePlan);
 
 impl CaseOption for Pause {
     fn before_settle(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
@@ -600,7 +600,9 @@ impl CaseOption for Pause {
     }
 
     fn after_settle(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
-        if matches!(run.outcome, Some(Outcome::Survived { .. })) {
+        if self.0 == super::PausePlan::ThroughSettle
+            && matches!(run.outcome, Some(Outcome::Survived { .. }))
+        {
             let a = run.session.request(
                 Op::Resume {
                     plugin: "target".into(),

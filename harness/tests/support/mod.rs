@@ -59,7 +59,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         policy: sbx_harness::selftest::default_policy(),
         settle: Duration::from_millis(50),
         settle_ends_when_gone: false,
-        pause_while_settling: false,
+        pause: None,
         linger_after_unload: Duration::ZERO,
         needs: Vec::new(),
         package: None,

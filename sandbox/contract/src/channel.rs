@@ -5,11 +5,12 @@
 //! (a stalled half frame) costs the caller at most its deadline, never a hang.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use std::time::Instant;
 
 use nix::errno::Errno;
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+use nix::sys::socket::{ControlMessage, ControlMessageOwned, MsgFlags, recvmsg, sendmsg};
 use sbx_ipc::{DecodeError, EncodeError, Frame, FrameReader};
 
 /// A channel failure.
@@ -39,6 +40,11 @@ pub trait Channel: Send {
     fn send(&mut self, frame: &Frame, deadline: Option<Instant>) -> Result<(), ChannelError>;
     /// Receives one frame, waiting at most until `deadline` (`None`: no limit).
     fn recv(&mut self, deadline: Option<Instant>) -> Result<Frame, ChannelError>;
+    /// The first descriptor the peer passed with its bytes and nobody has taken yet
+    /// ([`StreamChannel::send_passing`]). A transport that cannot pass one has none.
+    fn take_passed(&mut self) -> Option<OwnedFd> {
+        None
+    }
 }
 
 /// [`Channel`] over a connected `SOCK_STREAM` socket (one end of a socketpair).
@@ -47,6 +53,11 @@ pub struct StreamChannel {
     reader: FrameReader,
     buf: Vec<u8>,
     out: Vec<u8>,
+    /// Whether reads take in descriptors the peer passes ([`StreamChannel::accepting_passed`]).
+    accepts_passed: bool,
+    /// The first descriptor received and not taken; any later one is closed on arrival,
+    /// so that a peer passing descriptors costs this side one at most.
+    passed: Option<OwnedFd>,
 }
 
 /// Bytes read from the socket per `read` call.
@@ -64,7 +75,99 @@ impl StreamChannel {
             reader: FrameReader::new(),
             buf: vec![0; READ_CHUNK],
             out: Vec::new(),
+            accepts_passed: false,
+            passed: None,
         })
+    }
+
+    /// This channel, reading with `recvmsg` so that a descriptor the peer passes is kept
+    /// ([`Channel::take_passed`]). Without it, reads are plain `read`s (what the runner's
+    /// seccomp policy allows) and a passed descriptor is closed by the kernel.
+    pub fn accepting_passed(mut self) -> Self {
+        self.accepts_passed = true;
+        self
+    }
+
+    /// Sends one frame with the descriptor `fd` passed along (`SCM_RIGHTS`, with its first
+    /// bytes), waiting at most until `deadline`. The peer's [`Channel::take_passed`] has it
+    /// once the frame has arrived.
+    pub fn send_passing(
+        &mut self,
+        frame: &Frame,
+        fd: BorrowedFd<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<(), ChannelError> {
+        self.out.clear();
+        frame.encode_into(&mut self.out)?;
+        let fds = [fd.as_raw_fd()];
+        let rights = [ControlMessage::ScmRights(&fds)];
+        let written = loop {
+            let iov = [io::IoSlice::new(&self.out)];
+            match sendmsg::<()>(
+                self.fd.as_raw_fd(),
+                &iov,
+                &rights,
+                MsgFlags::MSG_NOSIGNAL,
+                None,
+            ) {
+                Ok(n) => break n,
+                Err(Errno::EAGAIN) => self.wait(PollFlags::POLLOUT, deadline)?,
+                Err(Errno::EINTR) => {}
+                Err(Errno::EPIPE | Errno::ECONNRESET) => return Err(ChannelError::Closed),
+                Err(e) => return Err(ChannelError::Io(e.into())),
+            }
+        };
+        self.write_out(written, deadline)
+    }
+
+    /// Writes `self.out` from byte `written` on.
+    fn write_out(
+        &mut self,
+        mut written: usize,
+        deadline: Option<Instant>,
+    ) -> Result<(), ChannelError> {
+        while written < self.out.len() {
+            match nix::unistd::write(&self.fd, &self.out[written..]) {
+                Ok(n) => written += n,
+                Err(Errno::EAGAIN) => self.wait(PollFlags::POLLOUT, deadline)?,
+                Err(Errno::EINTR) => {}
+                Err(Errno::EPIPE | Errno::ECONNRESET) => return Err(ChannelError::Closed),
+                Err(e) => return Err(ChannelError::Io(e.into())),
+            }
+        }
+        Ok(())
+    }
+
+    /// Reads what the socket holds into `self.buf`, keeping a descriptor passed with it
+    /// (close-on-exec: no process the host starts later inherits it).
+    fn read_some(&mut self) -> nix::Result<usize> {
+        if !self.accepts_passed {
+            return nix::unistd::read(&self.fd, &mut self.buf);
+        }
+        let mut space = nix::cmsg_space!([RawFd; MAX_PASSED]);
+        let mut iov = [io::IoSliceMut::new(&mut self.buf)];
+        let msg = recvmsg::<()>(
+            self.fd.as_raw_fd(),
+            &mut iov,
+            Some(&mut space),
+            MsgFlags::MSG_CMSG_CLOEXEC,
+        )?;
+        let bytes = msg.bytes;
+        let mut received = Vec::new();
+        for cmsg in msg.cmsgs()? {
+            if let ControlMessageOwned::ScmRights(fds) = cmsg {
+                received.extend(fds);
+            }
+        }
+        for raw in received {
+            // SAFETY: the kernel installed `raw` in this process for this message; nothing
+            // else knows it, so it is owned here and closed unless kept.
+            let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+            if self.passed.is_none() {
+                self.passed = Some(fd);
+            }
+        }
+        Ok(bytes)
     }
 
     /// The raw descriptor (for the runner's stdio-free diagnostics and tests).
@@ -101,17 +204,7 @@ impl Channel for StreamChannel {
     fn send(&mut self, frame: &Frame, deadline: Option<Instant>) -> Result<(), ChannelError> {
         self.out.clear();
         frame.encode_into(&mut self.out)?;
-        let mut written = 0;
-        while written < self.out.len() {
-            match nix::unistd::write(&self.fd, &self.out[written..]) {
-                Ok(n) => written += n,
-                Err(Errno::EAGAIN) => self.wait(PollFlags::POLLOUT, deadline)?,
-                Err(Errno::EINTR) => {}
-                Err(Errno::EPIPE | Errno::ECONNRESET) => return Err(ChannelError::Closed),
-                Err(e) => return Err(ChannelError::Io(e.into())),
-            }
-        }
-        Ok(())
+        self.write_out(0, deadline)
     }
 
     fn recv(&mut self, deadline: Option<Instant>) -> Result<Frame, ChannelError> {
@@ -119,7 +212,7 @@ impl Channel for StreamChannel {
             if let Some(frame) = self.reader.next_frame()? {
                 return Ok(frame);
             }
-            match nix::unistd::read(&self.fd, &mut self.buf) {
+            match self.read_some() {
                 Ok(0) => return Err(ChannelError::Closed),
                 Ok(n) => self.reader.push(&self.buf[..n])?,
                 Err(Errno::EAGAIN) => self.wait(PollFlags::POLLIN, deadline)?,
@@ -128,5 +221,91 @@ impl Channel for StreamChannel {
                 Err(e) => return Err(ChannelError::Io(e.into())),
             }
         }
+    }
+
+    fn take_passed(&mut self) -> Option<OwnedFd> {
+        self.passed.take()
+    }
+}
+
+/// Descriptors one read takes in; the kernel closes any beyond them (`MSG_CTRUNC`).
+const MAX_PASSED: usize = 4;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+    use sbx_ipc::Message;
+
+    fn pair() -> (StreamChannel, StreamChannel) {
+        let (a, b) = socketpair(
+            AddressFamily::Unix,
+            SockType::Stream,
+            None,
+            SockFlag::SOCK_CLOEXEC,
+        )
+        .expect("socketpair");
+        (
+            StreamChannel::new(a).expect("a"),
+            StreamChannel::new(b).expect("b").accepting_passed(),
+        )
+    }
+
+    fn frame(n: u32) -> Frame {
+        Frame {
+            request_id: u64::from(n),
+            message: Message::Loaded { abi_version: n },
+        }
+    }
+
+    #[test]
+    fn a_passed_descriptor_arrives_with_its_frame_and_is_taken_once() {
+        let (mut runner, mut host) = pair();
+        let (passed, _other_end) = std::io::pipe().expect("pipe");
+        runner
+            .send_passing(&frame(1), passed.as_fd(), None)
+            .expect("sent");
+        runner.send(&frame(2), None).expect("sent");
+        assert_eq!(host.recv(None).expect("first"), frame(1));
+        let got = host.take_passed().expect("the descriptor");
+        assert!(host.take_passed().is_none(), "taken once");
+        let flags = nix::fcntl::fcntl(&got, nix::fcntl::FcntlArg::F_GETFD).expect("flags");
+        assert!(
+            nix::fcntl::FdFlag::from_bits_retain(flags).contains(nix::fcntl::FdFlag::FD_CLOEXEC),
+            "close-on-exec"
+        );
+        assert_eq!(host.recv(None).expect("second"), frame(2));
+        assert!(host.take_passed().is_none());
+    }
+
+    #[test]
+    fn descriptors_beyond_the_first_are_closed_on_arrival() {
+        let (mut runner, mut host) = pair();
+        let (first, _a) = std::io::pipe().expect("pipe");
+        let (second, _b) = std::io::pipe().expect("pipe");
+        runner
+            .send_passing(&frame(1), first.as_fd(), None)
+            .expect("sent");
+        runner
+            .send_passing(&frame(2), second.as_fd(), None)
+            .expect("sent");
+        assert_eq!(host.recv(None).expect("first"), frame(1));
+        assert_eq!(host.recv(None).expect("second"), frame(2));
+        let kept = host.take_passed().expect("the first");
+        let ino = |fd: BorrowedFd<'_>| nix::sys::stat::fstat(fd).expect("fstat").st_ino;
+        assert_eq!(ino(kept.as_fd()), ino(first.as_fd()));
+        assert!(host.take_passed().is_none(), "the second was not kept");
+    }
+
+    #[test]
+    fn a_channel_that_accepts_none_keeps_none() {
+        let (mut runner, host) = pair();
+        let mut plain = StreamChannel::new(host.fd).expect("plain");
+        let (passed, _other_end) = std::io::pipe().expect("pipe");
+        runner
+            .send_passing(&frame(1), passed.as_fd(), None)
+            .expect("sent");
+        assert_eq!(plain.recv(None).expect("the frame"), frame(1));
+        assert!(plain.take_passed().is_none());
     }
 }

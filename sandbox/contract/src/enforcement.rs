@@ -7,6 +7,10 @@
 
 use serde::{Deserialize, Serialize};
 
+/// The layer of the seccomp stage that hands the loader's calls to the host: when it is in
+/// force, the runner passes its listener with the `Confined` frame.
+pub const LOAD_GUARD_LAYER: &str = "seccomp.load_guard";
+
 /// State of one layer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

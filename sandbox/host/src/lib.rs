@@ -23,6 +23,7 @@ pub mod fuzzing;
 pub mod host;
 pub mod lifecycle;
 pub mod liveness;
+pub mod load_guard;
 pub mod outside;
 pub mod plugin_policy;
 pub mod process;

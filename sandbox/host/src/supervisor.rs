@@ -19,13 +19,14 @@ use crate::cgroup::{CapLayer, PluginCgroup};
 use crate::config::{ConfigError, SandboxConfig};
 use crate::lifecycle::{Event, InvalidTransition, State};
 use crate::liveness::{BEAT_INTERVAL, Beats, Liveness};
+use crate::load_guard::LoadGuard;
 use crate::process::ProcessView;
 use crate::session::{Expect, HostSession, Step};
 use crate::spawn::{SpawnError, kill_and_reap, map_runner_ids, spawn_runner};
 use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
 use sbx_contract::abi;
 use sbx_contract::channel::{Channel, ChannelError, StreamChannel};
-use sbx_contract::enforcement::{EnforcementReport, Status};
+use sbx_contract::enforcement::{EnforcementReport, LOAD_GUARD_LAYER, Status};
 
 pub use crate::session::MAX_KEPT_LOGS;
 pub use crate::stats::{LogRecord, Stats};
@@ -219,7 +220,7 @@ impl Plugin {
         )
         .map_err(std::io::Error::from)
         .and_then(|_| Beats::new(proc.liveness))
-        .and_then(|beats| Ok((StreamChannel::new(proc.channel)?, beats)));
+        .and_then(|beats| Ok((StreamChannel::new(proc.channel)?.accepting_passed(), beats)));
         let (channel, beats) = match set_up {
             Ok(both) => both,
             Err(e) => {
@@ -317,6 +318,9 @@ impl Plugin {
             phase: Phase::Load,
             after_ms: self.config.deadlines.load.as_millis() as u64,
         };
+        // Answers the loader's calls from `Confined` to `Loaded`; dropped on every way out,
+        // which ends the loader's rights.
+        let mut guard = None;
         loop {
             let frame = match self.channel.recv(Some(deadline)) {
                 Ok(f) => f,
@@ -337,8 +341,14 @@ impl Plugin {
                             return Err((msg.clone(), protocol(msg)));
                         }
                     }
+                    guard = self
+                        .take_load_guard()
+                        .map_err(|msg| (msg.clone(), protocol(msg)))?;
                 }
                 Message::Loaded { abi_version } if !self.enforcement.layers.is_empty() => {
+                    // Whoever wrote it, the loader's rights end here.
+                    let let_through = guard.take().map(LoadGuard::end);
+                    tracing::debug!(?let_through, "loader calls let through until Loaded");
                     if abi_version != abi::ABI_VERSION {
                         let msg = format!("runner reports ABI {abi_version}");
                         return Err((msg.clone(), protocol(msg)));
@@ -359,6 +369,26 @@ impl Plugin {
                     return Err((msg.clone(), protocol(msg)));
                 }
             }
+        }
+    }
+
+    /// The guard of the loader's calls, started on the listener the runner passed with its
+    /// report: one when the report has the `seccomp.load_guard` layer in force, none
+    /// otherwise.
+    fn take_load_guard(&mut self) -> Result<Option<LoadGuard>, String> {
+        let guarded = self
+            .enforcement
+            .get(LOAD_GUARD_LAYER)
+            .is_some_and(|l| l.status == Status::Applied);
+        match (guarded, self.channel.take_passed()) {
+            (true, Some(listener)) => LoadGuard::watch(listener, &self.config.host_paths.proc_root)
+                .map(Some)
+                .map_err(|e| format!("load guard: {e}")),
+            (true, None) => Err("the runner reports a load guard and passed no listener".into()),
+            (false, Some(_)) => {
+                Err("the runner passed a descriptor and reports no load guard".into())
+            }
+            (false, None) => Ok(None),
         }
     }
 

@@ -277,7 +277,41 @@ impl SeccompPolicy {
             subst,
         )
     }
+
+    /// The allowlist filter of one stage whose every other call waits for the holder of
+    /// the filter's listener (`SECCOMP_RET_USER_NOTIF`; install it with
+    /// `SECCOMP_FILTER_FLAG_NEW_LISTENER`).
+    pub fn compile_notifying_stage(
+        &self,
+        stage: &str,
+        subst: Substitutions,
+    ) -> Result<BpfProgram, PolicyError> {
+        let rules = self.stage_rules(stage)?;
+        // seccompiler has no user-notification action: the filter is built with a trace
+        // action no other filter uses, whose return instructions then become notifications.
+        let mut filter = build(
+            stage,
+            &rules,
+            SeccompAction::Trace(NOTIFY_PLACEHOLDER),
+            SeccompAction::Allow,
+            subst,
+        )?;
+        let placeholder = u32::from(SeccompAction::Trace(NOTIFY_PLACEHOLDER));
+        for insn in filter.iter_mut() {
+            if insn.code == BPF_RET_K && insn.k == placeholder {
+                insn.k = libc::SECCOMP_RET_USER_NOTIF;
+            }
+        }
+        Ok(filter)
+    }
 }
+
+/// The trace value that marks, in a filter being built, the returns that become
+/// notifications ([`SeccompPolicy::compile_notifying_stage`]).
+const NOTIFY_PLACEHOLDER: u32 = 0x5bc;
+
+/// A BPF return of a constant (`BPF_RET | BPF_K`).
+const BPF_RET_K: u16 = 0x06;
 
 fn build(
     stage: &str,
@@ -416,6 +450,7 @@ pub fn symbol(name: &str) -> Option<u64> {
         "F_DUPFD_CLOEXEC" => libc::F_DUPFD_CLOEXEC.into(),
         "ENOENT" => libc::ENOENT.into(),
         "SECCOMP_FILTER_FLAG_TSYNC" => libc::SECCOMP_FILTER_FLAG_TSYNC as i64,
+        "SECCOMP_FILTER_FLAG_NEW_LISTENER" => libc::SECCOMP_FILTER_FLAG_NEW_LISTENER as i64,
         "PR_SET_NO_NEW_PRIVS" => libc::PR_SET_NO_NEW_PRIVS.into(),
         "SECCOMP_SET_MODE_FILTER" => libc::SECCOMP_SET_MODE_FILTER.into(),
         _ => return None,
@@ -462,6 +497,50 @@ mod tests {
                 assert!(!rule.why.trim().is_empty(), "{} has no why", rule.syscall);
             }
         }
+    }
+
+    #[test]
+    fn a_notifying_stage_waits_for_the_listener_where_the_stage_traps() {
+        let policy = SeccompPolicy::reference().unwrap();
+        let returns = |filter: &BpfProgram| {
+            filter
+                .iter()
+                .filter(|i| i.code == BPF_RET_K)
+                .map(|i| i.k)
+                .collect::<Vec<_>>()
+        };
+        let trapping = returns(&policy.compile_stage("load_guard", SUBST).unwrap());
+        let notifying = returns(&policy.compile_notifying_stage("load_guard", SUBST).unwrap());
+        let trap = u32::from(SeccompAction::Trap);
+        assert_eq!(trapping.len(), notifying.len());
+        assert!(trapping.contains(&trap));
+        for (t, n) in trapping.iter().zip(&notifying) {
+            let expected = if *t == trap {
+                libc::SECCOMP_RET_USER_NOTIF
+            } else {
+                *t
+            };
+            assert_eq!(*n, expected, "the stage's other returns stay as they are");
+        }
+    }
+
+    #[test]
+    fn the_load_guard_is_the_plugin_stage_and_the_listener_hand_over() {
+        let policy = SeccompPolicy::reference().unwrap();
+        let names = |stage| {
+            policy
+                .stage_rules(stage)
+                .unwrap()
+                .iter()
+                .map(|r| r.syscall.clone())
+                .collect::<std::collections::BTreeSet<_>>()
+        };
+        let extra: Vec<_> = names("load_guard")
+            .difference(&names("plugin"))
+            .cloned()
+            .collect();
+        assert_eq!(extra, ["sendmsg"]);
+        assert!(names("loader").contains("sendmsg"));
     }
 
     fn check_err(text: &str, expected: &str) {

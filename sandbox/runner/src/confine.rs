@@ -6,7 +6,7 @@
 //! recorded as unavailable, never skipped silently.
 
 use std::ffi::CString;
-use std::os::fd::RawFd;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use landlock::{
     ABI, Access, AccessFs, AccessNet, CompatLevel, Compatible, LandlockStatus, Ruleset,
@@ -14,7 +14,7 @@ use landlock::{
 };
 
 use sbx_contract::config::{Layers, RunnerConfig};
-use sbx_contract::enforcement::{EnforcementReport, Status};
+use sbx_contract::enforcement::{EnforcementReport, LOAD_GUARD_LAYER, Status};
 use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PLUGIN_FD, VIOLATION_FD};
 use sbx_policy::seccomp::{PolicyError, SeccompPolicy, Substitutions};
 
@@ -51,6 +51,9 @@ pub struct Confined {
     pub report: EnforcementReport,
     /// The `plugin` stage filter, when seccomp is on.
     pub plugin_stage: Option<seccompiler::BpfProgram>,
+    /// The listener of the `load_guard` stage, when seccomp is on: the host must hold it
+    /// before the loader's first call beyond the `plugin` stage, which waits for it.
+    pub load_guard: Option<OwnedFd>,
 }
 
 /// Confines the current process. See the module documentation for the contract.
@@ -101,10 +104,11 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
         source,
     })?;
     // Seccomp last: from here on, every syscall of the loader and of plugin constructors is filtered.
-    let plugin_stage = install_seccomp(layers, &mut report)?;
+    let (plugin_stage, load_guard) = install_seccomp(layers, &mut report)?.unzip();
     Ok(Confined {
         report,
         plugin_stage,
+        load_guard,
     })
 }
 
@@ -661,10 +665,12 @@ fn restrict_landlock(cfg: &RunnerConfig, report: &mut EnforcementReport) {
     }
 }
 
+/// Installs the `loader` stage and the `load_guard` above it: the `plugin` stage to install
+/// once loaded, and the guard's listener.
 fn install_seccomp(
     layers: Layers,
     report: &mut EnforcementReport,
-) -> Result<Option<seccompiler::BpfProgram>, ConfineError> {
+) -> Result<Option<(seccompiler::BpfProgram, OwnedFd)>, ConfineError> {
     if !layers.seccomp {
         report.record("seccomp", Status::Disabled, "switched off");
         return Ok(None);
@@ -676,6 +682,7 @@ fn install_seccomp(
     // Compile everything before installing anything: after the first filter, a compile
     // failure could not even be reported.
     let first = policy.compile_first_stage("loader", subst)?;
+    let guard = policy.compile_notifying_stage("load_guard", subst)?;
     let plugin = policy.compile_stage("plugin", subst)?;
     for filter in &first {
         seccompiler::apply_filter(filter).map_err(|e| ConfineError::Step {
@@ -683,6 +690,11 @@ fn install_seccomp(
             source: std::io::Error::other(e),
         })?;
     }
+    // Last: a call it hands to the listener waits until the host holds it.
+    let listener = install_with_listener(&guard).map_err(|source| ConfineError::Step {
+        step: "seccomp load guard",
+        source,
+    })?;
     report.record(
         "seccomp",
         Status::Applied,
@@ -694,7 +706,39 @@ fn install_seccomp(
             policy.errno.len()
         ),
     );
-    Ok(Some(plugin))
+    report.record(
+        LOAD_GUARD_LAYER,
+        Status::Applied,
+        "every call the loader is allowed beyond the plugin's waits for the host, which lets it through only until the plugin is loaded: a Loaded the plugin forges ends the loader's rights as the runner's does",
+    );
+    Ok(Some((plugin, listener)))
+}
+
+/// Installs `filter` on this thread with a new listener (`SECCOMP_FILTER_FLAG_NEW_LISTENER`),
+/// and returns the listener.
+fn install_with_listener(filter: &seccompiler::BpfProgram) -> std::io::Result<OwnedFd> {
+    let prog = libc::sock_fprog {
+        len: u16::try_from(filter.len()).map_err(std::io::Error::other)?,
+        // seccompiler's instruction has the kernel's layout (`#[repr(C)]`, code, jt, jf, k).
+        filter: filter.as_ptr().cast::<libc::sock_filter>().cast_mut(),
+    };
+    // SAFETY: seccomp(2) copies the program `prog` describes (valid for the call) into the
+    // kernel and keeps no pointer to it; no_new_privs is set (seccompiler's filters before
+    // this one needed it too).
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_seccomp,
+            libc::SECCOMP_SET_MODE_FILTER,
+            libc::SECCOMP_FILTER_FLAG_NEW_LISTENER,
+            &prog as *const libc::sock_fprog,
+        )
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    let fd = i32::try_from(fd).map_err(std::io::Error::other)?;
+    // SAFETY: seccomp returned a fresh descriptor, the listener, which nothing else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 /// NUL-terminated copy of a path, for dlopen.

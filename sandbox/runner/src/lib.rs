@@ -31,7 +31,14 @@ pub fn main(args: &[String]) -> ! {
         Err(e) => serve::fail(exit_code::CONFINEMENT, format!("confinement failed: {e}")),
     };
     let report = serde_json::to_vec(&confined.report).unwrap_or_default();
-    if !serve::send(0, sbx_ipc::Message::Confined { report }) {
+    let confined_frame = sbx_ipc::Message::Confined { report };
+    // The guard's listener goes to the host with the report, and this process keeps no copy
+    // of it: whoever holds it decides the loader's calls.
+    let sent = match confined.load_guard {
+        Some(listener) => serve::send_passing(0, confined_frame, listener),
+        None => serve::send(0, confined_frame),
+    };
+    if !sent {
         std::process::exit(exit_code::CHANNEL);
     }
     let missing = confined.report.missing();

@@ -1,7 +1,7 @@
 //! Loading the plugin under confinement and serving the host's requests.
 
 use std::ffi::{CStr, c_char, c_int, c_void};
-use std::os::fd::{FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, FromRawFd, OwnedFd};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, OnceLock};
 
@@ -75,6 +75,24 @@ pub fn send(request_id: u64, message: Message) -> bool {
             request_id,
             message,
         },
+        None,
+    )
+    .is_ok()
+}
+
+/// Sends a frame with descriptor `fd` passed along, then closes this process's copy of it;
+/// `false` when the channel is gone.
+pub fn send_passing(request_id: u64, message: Message, fd: OwnedFd) -> bool {
+    let Some(chan) = CHANNEL.get() else {
+        return false;
+    };
+    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
+    chan.send_passing(
+        &Frame {
+            request_id,
+            message,
+        },
+        fd.as_fd(),
         None,
     )
     .is_ok()

@@ -70,6 +70,27 @@ fn seccomp_kills_open_once_loaded() {
     assert_seccomp_kills("open_raw", "/etc/passwd", Some(libc::SYS_openat));
 }
 
+/// A constructor that writes `Loaded` itself and answers the host from inside dlopen(), so
+/// that the runner never installs the `plugin` stage, keeps none of the loader's rights: the
+/// host ends them when it hears `Loaded`, whoever wrote it.
+#[test]
+fn a_forged_loaded_ends_the_loaders_rights_all_the_same() {
+    let mut p = running(config("load_forged_loaded"));
+    match p.invoke("attack", b"") {
+        Err(SandboxError::Plugin { code, .. }) => {
+            assert_eq!(code, sbx_contract::abi::ERR_DENIED, "every attempt refused")
+        }
+        other => panic!("expected the forged runner's refusal, got {other:?}"),
+    }
+    // Without the guard the same constructor keeps them.
+    let mut unguarded = running(config("load_forged_loaded").layers(Layers {
+        seccomp: false,
+        ..Layers::default()
+    }));
+    let gained = call(&mut unguarded, "attack", "");
+    assert!(gained.contains("GAINED opened"), "{gained}");
+}
+
 #[test]
 fn seccomp_kills_terminal_injection() {
     assert_seccomp_kills("tiocsti", "", Some(libc::SYS_ioctl));
@@ -306,6 +327,7 @@ fn every_layer_is_reported_and_none_is_missing_here() {
         "rlimit.nproc",
         "rlimit.core",
         "seccomp",
+        "seccomp.load_guard",
     ] {
         assert!(report.get(layer).is_some(), "{layer} not reported");
     }
