@@ -1030,7 +1030,9 @@ fn call_target(
 fn check_liveness(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
     // While the plugin still runs: its threads, descriptors and children.
     run.look_at_tree(&cx.scratch.secret);
-    if matches!(run.outcome, Some(Outcome::Survived { .. })) {
+    // A plugin kept paused for its unload is not called meanwhile: a sandbox refuses that.
+    let paused = cx.case.pause == Some(PausePlan::UntilUnload);
+    if !paused && matches!(run.outcome, Some(Outcome::Survived { .. })) {
         // Liveness: any answer, even "unknown method", proves the plugin still serves.
         let answer = run.session.request(
             Op::Invoke {

@@ -136,6 +136,10 @@ pub struct Plugin {
     /// Dropped after the process is reaped (fields drop after `Drop::drop`).
     cgroup: Option<PluginCgroup>,
     termination: Option<TerminationRecord>,
+    /// Answers the loader's calls from `Confined` to `Loaded`, where it ends. A load that
+    /// fails keeps it until the process is ended, so that the runner is not failed by its
+    /// own loader's calls first and ends as the host decided.
+    load_guard: Option<LoadGuard>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -254,6 +258,7 @@ impl Plugin {
             latencies: VecDeque::new(),
             cgroup,
             termination: None,
+            load_guard: None,
         };
         let deadline = Instant::now() + config.deadlines.load;
         match plugin.await_loaded(deadline) {
@@ -318,9 +323,6 @@ impl Plugin {
             phase: Phase::Load,
             after_ms: self.config.deadlines.load.as_millis() as u64,
         };
-        // Answers the loader's calls from `Confined` to `Loaded`; dropped on every way out,
-        // which ends the loader's rights.
-        let mut guard = None;
         loop {
             let frame = match self.channel.recv(Some(deadline)) {
                 Ok(f) => f,
@@ -341,13 +343,13 @@ impl Plugin {
                             return Err((msg.clone(), protocol(msg)));
                         }
                     }
-                    guard = self
+                    self.load_guard = self
                         .take_load_guard()
                         .map_err(|msg| (msg.clone(), protocol(msg)))?;
                 }
                 Message::Loaded { abi_version } if !self.enforcement.layers.is_empty() => {
                     // Whoever wrote it, the loader's rights end here.
-                    let let_through = guard.take().map(LoadGuard::end);
+                    let let_through = self.load_guard.take().map(LoadGuard::end);
                     tracing::debug!(?let_through, "loader calls let through until Loaded");
                     if abi_version != abi::ABI_VERSION {
                         let msg = format!("runner reports ABI {abi_version}");

@@ -74,6 +74,24 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     let pid_namespace = unshare_namespaces(layers, ids_by_host, &mut report);
     // Not dumpable from here on, and nobody attached while the runner still was.
     seal_dumpable()?;
+    // The pid namespace's init and the plugin's process start here, while they still hold
+    // their user namespace's capabilities: the plugin's process needs them to make its
+    // root (and /proc of its namespace, which only a process inside it can mount). The
+    // init and the runner's first process drop them at once and only wait.
+    if pid_namespace {
+        super::init::start_plugin_process(layers).map_err(|source| ConfineError::Step {
+            step: "pid namespace: starting the plugin's process",
+            source,
+        })?;
+        report.record(
+            "namespace.pid",
+            Status::Applied,
+            "the plugin's process is pid 2 of a pid namespace of its own, beside an init that holds nothing: no process of the host or of another plugin has an id in it; the runner's first process waits outside it and ends as it ends",
+        );
+    }
+    // Before the capabilities go (mount and pivot_root need them) and before Landlock,
+    // which forbids both.
+    enter_empty_root(cfg, pid_namespace, &mut report)?;
     // Capabilities last among privileged steps: dropping the bounding set needs CAP_SETPCAP.
     drop_capabilities(layers, &mut report)?;
     // no_new_privs: required for unprivileged Landlock and seccomp; forbids gaining privilege by exec.
@@ -85,19 +103,6 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // a ninth thread allocates under contention: an openat the filter kills, at random, in
     // an honest multi-threaded plugin. A fixed limit means it never asks.
     limit_malloc_arenas();
-    // Every layer but the filter is in force: the namespace's init and the plugin's process
-    // start under all of them; this process stays outside, between the host and them.
-    if pid_namespace {
-        super::init::start_plugin_process().map_err(|source| ConfineError::Step {
-            step: "pid namespace: starting the plugin's process",
-            source,
-        })?;
-        report.record(
-            "namespace.pid",
-            Status::Applied,
-            "the plugin's process is pid 2 of a pid namespace of its own, beside an init that holds nothing: no process of the host or of another plugin has an id in it; the runner's first process waits outside it and ends as it ends",
-        );
-    }
     // The SIGSYS handler must be in place before the filter that raises SIGSYS.
     super::violation::install_handler().map_err(|source| ConfineError::Step {
         step: "SIGSYS handler",
@@ -493,7 +498,74 @@ fn map_ids(uid: u32, gid: u32) -> nix::Result<()> {
     write("/proc/self/gid_map", format!("{gid} {gid} 1"))
 }
 
-fn drop_capabilities(layers: Layers, report: &mut EnforcementReport) -> Result<(), ConfineError> {
+/// The plugin's root: an empty one ([`super::root`]) where the mount namespace is the
+/// runner's own, and for a sealed plugin (loaded through `/proc/self/fd`) the pid namespace
+/// too.
+fn enter_empty_root(
+    cfg: &RunnerConfig,
+    pid_namespace: bool,
+    report: &mut EnforcementReport,
+) -> Result<(), ConfineError> {
+    if !cfg.layers.namespaces {
+        report.record("root", Status::Disabled, "namespaces switched off");
+        return Ok(());
+    }
+    if report
+        .get("namespace.mount")
+        .is_none_or(|l| l.status != Status::Applied)
+    {
+        report.record("root", Status::Unavailable, "no mount namespace of its own");
+        return Ok(());
+    }
+    if cfg.plugin_fd && !pid_namespace {
+        report.record(
+            "root",
+            Status::Unavailable,
+            "a sealed plugin is loaded through /proc, which only a pid namespace of its own can have",
+        );
+        return Ok(());
+    }
+    let plugin = (!cfg.plugin_fd).then_some(cfg.plugin.as_path());
+    match super::root::enter_empty_root(&cfg.loader_paths, plugin, cfg.plugin_fd) {
+        Ok(root) => {
+            let bound = root
+                .bound
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            let proc = if root.proc {
+                "; /proc of the plugin's pid namespace"
+            } else {
+                ""
+            };
+            report.record(
+                "root",
+                Status::Applied,
+                format!(
+                    "an empty tmpfs, read-only, holding only {bound}{proc}: no other host path exists for the plugin, not even to stat"
+                ),
+            );
+            Ok(())
+        }
+        // Half made: the process holds no more than what was bound so far.
+        Err(e) if e.switched => Err(ConfineError::Step {
+            step: "empty root",
+            source: e.source,
+        }),
+        Err(e) => {
+            report.record("root", Status::Unavailable, e.to_string());
+            Ok(())
+        }
+    }
+}
+
+/// Empties every capability set (and the bounding set, where it can); the report says
+/// what was dropped.
+pub(crate) fn drop_capabilities(
+    layers: Layers,
+    report: &mut EnforcementReport,
+) -> Result<(), ConfineError> {
     if !layers.drop_capabilities {
         report.record("capabilities", Status::Disabled, "switched off");
         return Ok(());

@@ -8,6 +8,7 @@
 
 pub mod confine;
 pub mod init;
+pub mod root;
 pub mod serve;
 pub mod violation;
 

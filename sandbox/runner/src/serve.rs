@@ -116,6 +116,22 @@ pub fn fail(code: i32, message: String) -> ! {
     std::process::exit(code)
 }
 
+/// Sends an error frame, then waits until the host closes the channel (or ends this
+/// process) and exits with `code`. For a failure the plugin may have caused after the host
+/// stopped answering the loader's calls (a `Loaded` it forged ends them): the host, not a
+/// race with this process's own exit, decides how it ended.
+fn fail_and_wait(code: i32, message: String) -> ! {
+    send(
+        0,
+        Message::Error {
+            code: abi::ERR_INTERNAL,
+            message,
+        },
+    );
+    while recv().is_some() {}
+    std::process::exit(code)
+}
+
 /// Entry points resolved from a loaded plugin.
 struct Plugin {
     init: abi::InitFn,
@@ -194,7 +210,7 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
     if let Some(filter) = plugin_stage
         && let Err(e) = seccompiler::apply_filter_all_threads(&filter)
     {
-        fail(exit_code::CONFINEMENT, format!("seccomp plugin stage: {e}"));
+        fail_and_wait(exit_code::CONFINEMENT, format!("seccomp plugin stage: {e}"));
     }
     if !send(
         0,

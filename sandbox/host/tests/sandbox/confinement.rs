@@ -125,8 +125,10 @@ fn clone3_answers_enosys_and_threads_still_work() {
 
 #[test]
 fn landlock_alone_refuses_files_outside_the_plugin() {
+    // Without the namespaces: in the plugin's own root the host's files do not exist.
     let mut p = probe_without(Layers {
         seccomp: false,
+        namespaces: false,
         ..Layers::ALL
     });
     assert_eq!(
@@ -142,6 +144,40 @@ fn landlock_alone_refuses_files_outside_the_plugin() {
     assert!(!target.exists());
     // The plugin file itself stays readable: that is the one rule.
     assert!(call(&mut p, "open", plugin("probe").to_str().unwrap()).starts_with("ok"));
+}
+
+#[test]
+fn the_empty_root_alone_leaves_nothing_of_the_hosts_to_find() {
+    let mut p = probe_without(Layers {
+        seccomp: false,
+        landlock: false,
+        ..Layers::ALL
+    });
+    let root = p.enforcement().get("root").expect("root reported").clone();
+    assert_eq!(
+        root.status,
+        sbx_contract::enforcement::Status::Applied,
+        "{}",
+        root.detail
+    );
+    let scratch = tempfile::tempdir().unwrap();
+    let secret = scratch.path().join("secret");
+    std::fs::write(&secret, "secret").unwrap();
+    for path in ["/etc/passwd", secret.to_str().unwrap()] {
+        assert_eq!(
+            call(&mut p, "open", path),
+            format!("errno {}", libc::ENOENT),
+            "{path}"
+        );
+    }
+    // What the loader reads is there, read-only.
+    assert!(call(&mut p, "open", plugin("probe").to_str().unwrap()).starts_with("ok"));
+    assert!(call(&mut p, "open", "/etc/ld.so.cache").starts_with("ok"));
+    let beside = plugin("probe").with_file_name("written");
+    assert_eq!(
+        call(&mut p, "create", beside.to_str().unwrap()),
+        format!("errno {}", libc::EROFS)
+    );
 }
 
 #[test]
@@ -328,6 +364,7 @@ fn every_layer_is_reported_and_none_is_missing_here() {
         "rlimit.core",
         "seccomp",
         "seccomp.load_guard",
+        "root",
     ] {
         assert!(report.get(layer).is_some(), "{layer} not reported");
     }
