@@ -64,6 +64,11 @@ pub struct Bounds {
     pub storage_put_bytes: u64,
     /// Records of the plugin in the sandbox's audit log after one case.
     pub audit_records: usize,
+    /// How far the sandbox's CPU figure of the plugin may lie above the harness's
+    /// measurement of every process of the case, milliseconds (clocks of coarser grain).
+    pub figures_cpu_over_measured_ms: u64,
+    /// The same for its peak resident memory, KiB.
+    pub figures_rss_over_measured_kib: u64,
 }
 
 /// Everything the harness observed of one case, collected once.
@@ -261,9 +266,9 @@ pub(super) fn restart_processes(all: &[PluginProcess]) -> Vec<PluginProcess> {
 
 /// The sandbox's figures of the plugin: against the calls the session saw answered and the
 /// floor its case names (`figures_misstatements`), and its CPU and memory against the
-/// harness's own measurement of every process of the case, where the case knows the
-/// plugin's share of it.
-fn look_at_figures(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
+/// harness's own measurement of every process of the case: at least the plugin's share of
+/// it where the case knows that share, and never more than all of it.
+fn look_at_figures(case: &Case, obs: &Observations, bounds: &Bounds, h: &mut Vec<Harm>) {
     let Some((f, seen)) = &obs.figures else {
         return;
     };
@@ -297,6 +302,35 @@ fn look_at_figures(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
                     "{what}: the sandbox counts {figure} {unit} of the plugin, and the harness \
                      measured {measured} {unit} of the case's processes, at least {share}% of \
                      it the plugin's"
+                ),
+            ));
+        }
+    }
+    // The plugin's processes are among the case's: no more than all of them took.
+    let over = [
+        (
+            "CPU time",
+            "ms",
+            f.cpu_ms,
+            m.cpu_ms,
+            bounds.figures_cpu_over_measured_ms,
+        ),
+        (
+            "peak resident memory",
+            "KiB",
+            f.peak_rss_kib,
+            m.peak_rss_kib,
+            bounds.figures_rss_over_measured_kib,
+        ),
+    ];
+    for (what, unit, figure, measured, slack) in over {
+        // Nothing measured (no guard report): nothing to hold the figure to.
+        if measured > 0 && figure > measured.saturating_add(slack) {
+            h.push(harm(
+                HarmKind::FiguresMisstated,
+                format!(
+                    "{what}: the sandbox counts {figure} {unit} of the plugin, more than the \
+                     {measured} {unit} the harness measured of every process of the case"
                 ),
             ));
         }
@@ -428,7 +462,7 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
             ));
         }
     }
-    look_at_figures(case, obs, h);
+    look_at_figures(case, obs, bounds, h);
     if let Some((verdict, reason)) = &obs.stopped {
         result.verdict = *verdict;
         result.reason = reason.clone();
@@ -1580,6 +1614,51 @@ mod tests {
                 c.figures_at_least.peak_rss_share_percent = 50;
                 o.measured.peak_rss_kib = 455_160;
                 o.figures = Some(Default::default());
+            },
+            Verdict::Fail,
+            Some(HarmKind::FiguresMisstated),
+        ),
+        (
+            "CPU figure above all the case took",
+            |_, o, b| {
+                o.measured.cpu_ms = 4100;
+                o.figures = Some((
+                    crate::protocol::Figures {
+                        cpu_ms: 4100 + b.figures_cpu_over_measured_ms + 1,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                ));
+            },
+            Verdict::Fail,
+            Some(HarmKind::FiguresMisstated),
+        ),
+        (
+            "CPU figure above the measurement within its grain",
+            |_, o, b| {
+                o.measured.cpu_ms = 4100;
+                o.figures = Some((
+                    crate::protocol::Figures {
+                        cpu_ms: 4100 + b.figures_cpu_over_measured_ms,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                ));
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "memory figure above the largest process of the case",
+            |_, o, b| {
+                o.measured.peak_rss_kib = 455_160;
+                o.figures = Some((
+                    crate::protocol::Figures {
+                        peak_rss_kib: 455_160 + b.figures_rss_over_measured_kib + 1,
+                        ..Default::default()
+                    },
+                    Default::default(),
+                ));
             },
             Verdict::Fail,
             Some(HarmKind::FiguresMisstated),
