@@ -79,9 +79,11 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // root (and /proc of its namespace, which only a process inside it can mount). The
     // init and the runner's first process drop them at once and only wait.
     if pid_namespace {
-        super::init::start_plugin_process(layers).map_err(|source| ConfineError::Step {
-            step: "pid namespace: starting the plugin's process",
-            source,
+        super::init::start_plugin_process(|| hold_no_privilege(layers)).map_err(|source| {
+            ConfineError::Step {
+                step: "pid namespace: starting the plugin's process",
+                source,
+            }
         })?;
         report.record(
             "namespace.pid",
@@ -560,12 +562,24 @@ fn enter_empty_root(
     }
 }
 
+/// Empties the capability sets and sets no_new_privs (as `layers` say), for the pid
+/// namespace's init and the runner's first process: they start before the plugin's process
+/// drops its own, and need none to wait.
+fn hold_no_privilege(layers: Layers) -> std::io::Result<()> {
+    let mut unused = EnforcementReport::default();
+    drop_capabilities(layers, &mut unused).map_err(std::io::Error::other)?;
+    if layers.no_new_privs {
+        // SAFETY: prctl with integer arguments only.
+        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
 /// Empties every capability set (and the bounding set, where it can); the report says
 /// what was dropped.
-pub(crate) fn drop_capabilities(
-    layers: Layers,
-    report: &mut EnforcementReport,
-) -> Result<(), ConfineError> {
+fn drop_capabilities(layers: Layers, report: &mut EnforcementReport) -> Result<(), ConfineError> {
     if !layers.drop_capabilities {
         report.record("capabilities", Status::Disabled, "switched off");
         return Ok(());

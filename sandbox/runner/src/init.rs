@@ -30,15 +30,17 @@ use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, raise, sigprocmask};
 use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
-use sbx_contract::config::Layers;
-use sbx_contract::enforcement::EnforcementReport;
 use sbx_contract::exit_code;
 use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PLUGIN_FD, VIOLATION_FD};
 
 /// Starts the namespace's init, then the process that runs the plugin, in the pid
 /// namespace the runner unshared. Returns in the plugin's process; the runner waits for it
 /// and never returns.
-pub fn start_plugin_process(layers: Layers) -> std::io::Result<()> {
+/// `hold_no_privilege` runs first in the init and in the runner's first process, which need
+/// none of what the plugin's process still holds here.
+pub fn start_plugin_process(
+    hold_no_privilege: impl Fn() -> std::io::Result<()>,
+) -> std::io::Result<()> {
     // The runner holds the write end until it ends: a child that sees it hang up knows the
     // runner ended before the child asked to end with it.
     let (alive_r, alive_w) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC)?;
@@ -46,7 +48,7 @@ pub fn start_plugin_process(layers: Layers) -> std::io::Result<()> {
     let init = match unsafe { fork() }? {
         ForkResult::Child => {
             drop(alive_w);
-            if die_with_runner(alive_r).is_err() || hold_no_privilege(layers).is_err() {
+            if die_with_runner(alive_r).is_err() || hold_no_privilege().is_err() {
                 std::process::exit(exit_code::CONFINEMENT);
             }
             drop_runner_descriptors();
@@ -62,7 +64,7 @@ pub fn start_plugin_process(layers: Layers) -> std::io::Result<()> {
         }
         Ok(ForkResult::Parent { child }) => {
             drop(alive_r);
-            if hold_no_privilege(layers).is_err() {
+            if hold_no_privilege().is_err() {
                 let _ = kill(child, Signal::SIGKILL);
                 let _ = kill(init, Signal::SIGKILL);
                 std::process::exit(exit_code::CONFINEMENT);
@@ -91,21 +93,6 @@ fn die_with_runner(alive_r: OwnedFd) -> std::io::Result<()> {
             .is_some_and(|r| r.intersects(PollFlags::POLLHUP | PollFlags::POLLIN));
     if runner_gone {
         std::process::exit(exit_code::CONFINEMENT);
-    }
-    Ok(())
-}
-
-/// Empties the capability sets and sets no_new_privs (as the configuration's layers say):
-/// the init and the runner's first process start before the plugin's process drops them,
-/// and need none to wait.
-fn hold_no_privilege(layers: Layers) -> std::io::Result<()> {
-    let mut unused = EnforcementReport::default();
-    super::confine::drop_capabilities(layers, &mut unused).map_err(std::io::Error::other)?;
-    if layers.no_new_privs {
-        // SAFETY: prctl with integer arguments only.
-        if unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) } != 0 {
-            return Err(std::io::Error::last_os_error());
-        }
     }
     Ok(())
 }
