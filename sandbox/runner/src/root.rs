@@ -74,6 +74,8 @@ pub fn enter_empty_root(
         .and_then(|()| nix::unistd::pivot_root(".", &OLD_ROOT[1..]).map_err(io::Error::from))
         .and_then(|()| nix::unistd::chdir("/").map_err(io::Error::from));
     if let Err(e) = switched {
+        // Back where it was: the host's root, nothing of the tmpfs left.
+        let _ = nix::unistd::chdir("/");
         let _ = umount2(BUILD_AT, MntFlags::MNT_DETACH);
         return Err(before(e));
     }
