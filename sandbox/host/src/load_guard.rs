@@ -99,8 +99,11 @@ fn let_through_until_stopped(listener: &OwnedFd, stopped: &OwnedFd) -> u64 {
         }
         let listener_ready = ready(&fds[0]);
         if listener_ready.contains(PollFlags::POLLIN) {
-            if let_one_through(listener) {
-                let_through += 1;
+            match let_one_through(listener) {
+                Ok(true) => let_through += 1,
+                Ok(false) => {}
+                // Not a listener this host can answer: stop, and every call fails.
+                Err(_) => return let_through,
             }
         } else if !listener_ready.is_empty() {
             // Hung up: no process uses the filter any more.
@@ -111,7 +114,7 @@ fn let_through_until_stopped(listener: &OwnedFd, stopped: &OwnedFd) -> u64 {
 
 /// Receives one handed-over call and lets it go on; `false` when there was none to answer
 /// (its caller died, or was interrupted, in between).
-fn let_one_through(listener: &OwnedFd) -> bool {
+fn let_one_through(listener: &OwnedFd) -> io::Result<bool> {
     // SAFETY: seccomp_notif is plain data (integers and seccomp_data's integers); the kernel
     // requires it zeroed before it fills it.
     let mut notif: libc::seccomp_notif = unsafe { std::mem::zeroed() };
@@ -124,7 +127,7 @@ fn let_one_through(listener: &OwnedFd) -> bool {
         )
     };
     if got != 0 {
-        return false;
+        return gone_meanwhile(io::Error::last_os_error());
     }
     let resp = libc::seccomp_notif_resp {
         id: notif.id,
@@ -142,5 +145,17 @@ fn let_one_through(listener: &OwnedFd) -> bool {
             &resp as *const libc::seccomp_notif_resp,
         )
     };
-    sent == 0
+    if sent != 0 {
+        return gone_meanwhile(io::Error::last_os_error());
+    }
+    Ok(true)
+}
+
+/// `Ok(false)` for the errors that only mean the call is gone (its caller died or its wait
+/// was interrupted: ENOENT), the error itself otherwise.
+fn gone_meanwhile(e: io::Error) -> io::Result<bool> {
+    match e.raw_os_error() {
+        Some(libc::ENOENT | libc::EINTR) => Ok(false),
+        _ => Err(e),
+    }
 }
