@@ -99,36 +99,33 @@ impl StreamChannel {
     ) -> Result<(), ChannelError> {
         self.out.clear();
         frame.encode_into(&mut self.out)?;
-        let fds = [fd.as_raw_fd()];
-        let rights = [ControlMessage::ScmRights(&fds)];
-        let written = loop {
-            let iov = [io::IoSlice::new(&self.out)];
-            match sendmsg::<()>(
-                self.fd.as_raw_fd(),
-                &iov,
-                &rights,
-                MsgFlags::MSG_NOSIGNAL,
-                None,
-            ) {
-                Ok(n) => break n,
-                Err(Errno::EAGAIN) => self.wait(PollFlags::POLLOUT, deadline)?,
-                Err(Errno::EINTR) => {}
-                Err(Errno::EPIPE | Errno::ECONNRESET) => return Err(ChannelError::Closed),
-                Err(e) => return Err(ChannelError::Io(e.into())),
-            }
-        };
-        self.write_out(written, deadline)
+        self.write_out(Some(fd), deadline)
     }
 
-    /// Writes `self.out` from byte `written` on.
+    /// Writes all of `self.out`, passing `passing` with the first bytes that leave.
     fn write_out(
         &mut self,
-        mut written: usize,
+        mut passing: Option<BorrowedFd<'_>>,
         deadline: Option<Instant>,
     ) -> Result<(), ChannelError> {
+        let mut written = 0;
         while written < self.out.len() {
-            match nix::unistd::write(&self.fd, &self.out[written..]) {
-                Ok(n) => written += n,
+            let rest = &self.out[written..];
+            let sent = match passing {
+                Some(fd) => sendmsg::<()>(
+                    self.fd.as_raw_fd(),
+                    &[io::IoSlice::new(rest)],
+                    &[ControlMessage::ScmRights(&[fd.as_raw_fd()])],
+                    MsgFlags::MSG_NOSIGNAL,
+                    None,
+                ),
+                None => nix::unistd::write(&self.fd, rest),
+            };
+            match sent {
+                Ok(n) => {
+                    written += n;
+                    passing = None;
+                }
                 Err(Errno::EAGAIN) => self.wait(PollFlags::POLLOUT, deadline)?,
                 Err(Errno::EINTR) => {}
                 Err(Errno::EPIPE | Errno::ECONNRESET) => return Err(ChannelError::Closed),
@@ -204,7 +201,7 @@ impl Channel for StreamChannel {
     fn send(&mut self, frame: &Frame, deadline: Option<Instant>) -> Result<(), ChannelError> {
         self.out.clear();
         frame.encode_into(&mut self.out)?;
-        self.write_out(0, deadline)
+        self.write_out(None, deadline)
     }
 
     fn recv(&mut self, deadline: Option<Instant>) -> Result<Frame, ChannelError> {

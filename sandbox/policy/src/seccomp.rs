@@ -268,14 +268,7 @@ impl SeccompPolicy {
         stage: &str,
         subst: Substitutions,
     ) -> Result<BpfProgram, PolicyError> {
-        let rules = self.stage_rules(stage)?;
-        build(
-            stage,
-            &rules,
-            SeccompAction::Trap,
-            SeccompAction::Allow,
-            subst,
-        )
+        self.compile_allowlist(stage, SeccompAction::Trap, subst)
     }
 
     /// The allowlist filter of one stage whose every other call waits for the holder of
@@ -286,16 +279,10 @@ impl SeccompPolicy {
         stage: &str,
         subst: Substitutions,
     ) -> Result<BpfProgram, PolicyError> {
-        let rules = self.stage_rules(stage)?;
         // seccompiler has no user-notification action: the filter is built with a trace
         // action no other filter uses, whose return instructions then become notifications.
-        let mut filter = build(
-            stage,
-            &rules,
-            SeccompAction::Trace(NOTIFY_PLACEHOLDER),
-            SeccompAction::Allow,
-            subst,
-        )?;
+        let mut filter =
+            self.compile_allowlist(stage, SeccompAction::Trace(NOTIFY_PLACEHOLDER), subst)?;
         let placeholder = u32::from(SeccompAction::Trace(NOTIFY_PLACEHOLDER));
         for insn in filter.iter_mut() {
             if insn.code == BPF_RET_K && insn.k == placeholder {
@@ -303,6 +290,17 @@ impl SeccompPolicy {
             }
         }
         Ok(filter)
+    }
+
+    /// The allowlist of `stage`: its rules allow, everything else gets `otherwise`.
+    fn compile_allowlist(
+        &self,
+        stage: &str,
+        otherwise: SeccompAction,
+        subst: Substitutions,
+    ) -> Result<BpfProgram, PolicyError> {
+        let rules = self.stage_rules(stage)?;
+        build(stage, &rules, otherwise, SeccompAction::Allow, subst)
     }
 }
 

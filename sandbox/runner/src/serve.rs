@@ -64,48 +64,38 @@ pub fn answer_liveness_beats() -> std::io::Result<()> {
         .map(drop)
 }
 
+/// `f` with the channel held; `None` when it was never opened.
+fn with_channel<T>(f: impl FnOnce(&mut StreamChannel) -> T) -> Option<T> {
+    let chan = CHANNEL.get()?;
+    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
+    Some(f(&mut chan))
+}
+
 /// Sends a frame; `false` when the channel is gone.
 pub fn send(request_id: u64, message: Message) -> bool {
-    let Some(chan) = CHANNEL.get() else {
-        return false;
+    let frame = Frame {
+        request_id,
+        message,
     };
-    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
-    chan.send(
-        &Frame {
-            request_id,
-            message,
-        },
-        None,
-    )
-    .is_ok()
+    with_channel(|chan| chan.send(&frame, None).is_ok()).unwrap_or(false)
 }
 
 /// Sends a frame with descriptor `fd` passed along, then closes this process's copy of it;
 /// `false` when the channel is gone.
 pub fn send_passing(request_id: u64, message: Message, fd: OwnedFd) -> bool {
-    let Some(chan) = CHANNEL.get() else {
-        return false;
+    let frame = Frame {
+        request_id,
+        message,
     };
-    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
-    chan.send_passing(
-        &Frame {
-            request_id,
-            message,
-        },
-        fd.as_fd(),
-        None,
-    )
-    .is_ok()
+    with_channel(|chan| chan.send_passing(&frame, fd.as_fd(), None).is_ok()).unwrap_or(false)
 }
 
 fn recv() -> Option<Frame> {
-    let chan = CHANNEL.get()?;
-    let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
-    chan.recv(None).ok()
+    with_channel(|chan| chan.recv(None).ok()).flatten()
 }
 
-/// Sends an error frame and exits with `code`.
-pub fn fail(code: i32, message: String) -> ! {
+/// Sends the host an error frame (the runner's own failure), if the channel is there.
+fn send_error(message: String) {
     send(
         0,
         Message::Error {
@@ -113,6 +103,11 @@ pub fn fail(code: i32, message: String) -> ! {
             message,
         },
     );
+}
+
+/// Sends an error frame and exits with `code`.
+pub fn fail(code: i32, message: String) -> ! {
+    send_error(message);
     std::process::exit(code)
 }
 
@@ -121,13 +116,7 @@ pub fn fail(code: i32, message: String) -> ! {
 /// stopped answering the loader's calls (a `Loaded` it forged ends them): the host, not a
 /// race with this process's own exit, decides how it ended.
 fn fail_and_wait(code: i32, message: String) -> ! {
-    send(
-        0,
-        Message::Error {
-            code: abi::ERR_INTERNAL,
-            message,
-        },
-    );
+    send_error(message);
     while recv().is_some() {}
     std::process::exit(code)
 }
