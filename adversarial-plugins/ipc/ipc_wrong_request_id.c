@@ -6,11 +6,20 @@
  */
 #include "attack.h"
 
+/* The request the forged frame claims to answer, and its output (ipc_replayed_request_id
+ * names others). */
+#ifndef FORGED_REQUEST_ID
+#define FORGED_REQUEST_ID UINT64_MAX
+#endif
+#ifndef FORGED_ANSWER
+#define FORGED_ANSWER "sbx-atk answer to nobody"
+#endif
+
 static sbx_status attack(const atk_input *in, atk_out *out)
 {
-    static const char forged[] = "sbx-atk answer to nobody";
+    static const char forged[] = FORGED_ANSWER;
     (void)in;
-    int err = atk_write_result_frame(ATK_CHANNEL_FD, UINT64_MAX, forged, sizeof forged - 1);
+    int err = atk_write_result_frame(ATK_CHANNEL_FD, FORGED_REQUEST_ID, forged, sizeof forged - 1);
     if (err != 0) {
         atk_failed(out, "write to the channel", err);
         return SBX_ERR_INTERNAL;

@@ -124,6 +124,13 @@ pub enum HarmKind {
     /// with (SIGKILL, SIGTERM), or of a signal it did not name: it ended the plugin and did
     /// not say why.
     EndUnexplained,
+    /// The sandbox's inventory of the plugin (`inventory`) misstates it: the process it
+    /// names does not run the plugin, its capabilities are not those its policy grants, or
+    /// its state is not the one the harness sees.
+    InventoryMisstated,
+    /// The sandbox's audit log does not tell the plugin's lifecycle: a transition left
+    /// out, one that names no state, or an unloaded plugin's last transition not its end.
+    TransitionsUnrecorded,
 }
 
 impl HarmKind {
@@ -158,6 +165,8 @@ impl HarmKind {
         HarmKind::AuditFlooded,
         HarmKind::FiguresMisstated,
         HarmKind::EndUnexplained,
+        HarmKind::InventoryMisstated,
+        HarmKind::TransitionsUnrecorded,
     ];
 
     /// The word used in metadata and files.
@@ -192,6 +201,8 @@ impl HarmKind {
             HarmKind::AuditFlooded => "audit_flooded",
             HarmKind::FiguresMisstated => "figures_misstated",
             HarmKind::EndUnexplained => "end_unexplained",
+            HarmKind::InventoryMisstated => "inventory_misstated",
+            HarmKind::TransitionsUnrecorded => "transitions_unrecorded",
         }
     }
 

@@ -30,6 +30,39 @@ pub fn descendants(root: i32) -> Vec<(i32, String, String)> {
     out
 }
 
+/// The words of [`crate::protocol::CONFINEMENT_WORDS`] that hold for process `pid`, as
+/// `/proc` shows it: a system call filter, `no_new_privs`, no effective capability, and
+/// each namespace not the harness's own. `None` when it cannot be read (it ended).
+pub fn confinement_of(pid: i32) -> Option<std::collections::BTreeSet<&'static str>> {
+    let process = procfs::process::Process::new(pid).ok()?;
+    let status = process.status().ok()?;
+    let mut words = std::collections::BTreeSet::new();
+    if status.seccomp.is_some_and(|mode| mode != 0) {
+        words.insert("seccomp");
+    }
+    if status.nonewprivs == Some(1) {
+        words.insert("no_new_privs");
+    }
+    if status.capeff == 0 {
+        words.insert("capabilities_dropped");
+    }
+    for (word, ns) in [
+        ("namespace.user", "user"),
+        ("namespace.pid", "pid"),
+        ("namespace.net", "net"),
+        ("namespace.mount", "mnt"),
+        ("namespace.ipc", "ipc"),
+        ("namespace.uts", "uts"),
+    ] {
+        let theirs = std::fs::read_link(format!("/proc/{pid}/ns/{ns}")).ok()?;
+        let ours = std::fs::read_link(format!("/proc/self/ns/{ns}")).ok()?;
+        if theirs != ours {
+            words.insert(word);
+        }
+    }
+    Some(words)
+}
+
 /// Facts about the adapter's process tree at its worst.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TreeFacts {

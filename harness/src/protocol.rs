@@ -51,6 +51,10 @@ pub enum Feature {
     /// `figures` answers with the sandbox's own counts of a plugin's calls, host calls,
     /// refusals and limits hit ([`Figures`]), which the harness holds to what it saw.
     Figures,
+    /// `inventory` answers with what the sandbox says of a loaded plugin: the process it
+    /// runs it in, its state and the capabilities it may use ([`Inventory`]), which the
+    /// harness holds to what it sees.
+    Inventory,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -239,6 +243,12 @@ pub enum Op {
         /// Handle.
         plugin: String,
     },
+    /// What the sandbox says of a loaded plugin ([`Inventory`]; adapters that declare
+    /// `inventory`).
+    Inventory {
+        /// Handle.
+        plugin: String,
+    },
     /// Shut a plugin down and forget it.
     Unload {
         /// Handle.
@@ -362,6 +372,60 @@ pub struct Figures {
     pub call_ms: u64,
     /// Time a CPU rate cap held its processes back, milliseconds.
     pub throttled_ms: u64,
+    /// Messages of the plugin's (`notify_user`) the sandbox holds for its user: those it
+    /// showed, not those it refused or dropped.
+    pub notifications: u64,
+}
+
+/// What a sandbox says of one loaded plugin: the inventory an operator keeps of what runs
+/// and with which rights. The harness holds each entry to what it sees.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// A process of the sandbox's, in the harness's pid namespace, in which or below which
+    /// the plugin's code runs; 0 when none does any longer.
+    pub pid: i32,
+    /// Where the plugin is in its life.
+    pub state: InventoryState,
+    /// The host services the plugin may use now, by capability name (`log` may be left
+    /// out): those its policy grants, less any revoked since.
+    pub grants: Vec<String>,
+    /// The confinement the sandbox says is in force on every process that runs the
+    /// plugin, by the words of [`CONFINEMENT_WORDS`] (other words, for what the harness
+    /// cannot see from outside, are the sandbox's own and not read); absent when it does
+    /// not say.
+    #[serde(default)]
+    pub confinement: Option<Vec<String>>,
+}
+
+/// The confinement words of an [`Inventory`] the harness holds to what `/proc` shows of
+/// every process that runs the plugin: a system call filter (`seccomp`), `no_new_privs`,
+/// no effective capability (`capabilities_dropped`), and a namespace of each kind other
+/// than the harness's own.
+pub const CONFINEMENT_WORDS: &[&str] = &[
+    "seccomp",
+    "no_new_privs",
+    "capabilities_dropped",
+    "namespace.user",
+    "namespace.pid",
+    "namespace.net",
+    "namespace.mount",
+    "namespace.ipc",
+    "namespace.uts",
+];
+
+/// A plugin's state in a sandbox's [`Inventory`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum InventoryState {
+    /// Loaded and serving calls.
+    Running,
+    /// Suspended by the host (`pause`).
+    Paused,
+    /// Its process ended; it serves nothing until loaded again.
+    Ended,
+    /// Ended and kept from starting again: the sandbox gave up on it (an attack, restarts
+    /// run out).
+    Quarantined,
 }
 
 /// A message from the adapter.

@@ -12,15 +12,16 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sbx_harness::protocol::{
-    ErrorBody, ErrorKind, Event, Feature, Figures, HelloResult, PROTOCOL_VERSION, Policy,
-    Termination,
+    ErrorBody, ErrorKind, Event, Feature, Figures, HelloResult, Inventory, InventoryState,
+    PROTOCOL_VERSION, Policy, Termination,
 };
 use sbx_host::host::{Host, HostConfig, HostError, HostRevoker};
 use sbx_host::plugin_policy::{PolicyStore, RestartPolicy};
 use sbx_host::quota::Rate;
 use sbx_host::{
-    Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, Layers, Limits, LogRecord,
-    Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, TerminationRecord, UnprivilegedId,
+    Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, EnforcementReport, Layers,
+    Limits, LogRecord, Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, State, Status,
+    TerminationRecord, UnprivilegedId,
 };
 use sbx_package::TrustStore;
 use serde_json::Value;
@@ -94,7 +95,34 @@ struct Loaded {
     stopped: Option<TerminationRecord>,
     /// Its figures when its process was reaped outside an unload (it died while paused or
     /// resumed), which neither the host nor a process of it holds any longer.
-    ended_stats: Option<sbx_host::Stats>,
+    ended_stats: Option<Counted>,
+}
+
+/// What the protocol's figures of a plugin are read from: the host's figures, and the
+/// messages it holds for the plugin's user (an embedder's `Plugin::notifications`).
+#[derive(Clone)]
+struct Counted {
+    stats: sbx_host::Stats,
+    notifications: usize,
+}
+
+impl Counted {
+    /// What `p`, a plugin's one process, holds.
+    fn of(p: &Plugin) -> Counted {
+        Counted {
+            stats: p.stats(),
+            notifications: p.notifications().len(),
+        }
+    }
+
+    /// What `host` holds of its plugin `name`: figures over every process it started for
+    /// it, and the messages of its running one (the host keeps no ended process's).
+    fn hosted(host: &Host, name: &str) -> Result<Counted, ErrorBody> {
+        Ok(Counted {
+            stats: host.stats(name).map_err(host_error)?,
+            notifications: host.plugin(name).map_or(0, |p| p.notifications().len()),
+        })
+    }
 }
 
 impl Loaded {
@@ -549,13 +577,13 @@ impl Reference {
         let hosted = self.plugins.get(name).and_then(|l| l.hosted.clone());
         let (record, stats) = match hosted {
             Some(hosted) => {
-                let stats = self.host().stats(&hosted).ok();
+                let stats = Counted::hosted(self.host(), &hosted).ok();
                 (self.host().unload(&hosted).ok().flatten(), stats)
             }
             None => match self.plugins.get_mut(name).and_then(|l| l.plugin.take()) {
                 Some(mut p) => {
                     let record = p.kill().ok();
-                    (record, Some(p.stats()))
+                    (record, Some(Counted::of(&p)))
                 }
                 None => (None, None),
             },
@@ -755,6 +783,7 @@ impl Backend for Reference {
                 Feature::TerminationReasons,
                 Feature::Audit,
                 Feature::Figures,
+                Feature::Inventory,
                 Feature::KeyRevocation,
                 Feature::Exceptions,
                 Feature::Restarts,
@@ -980,15 +1009,53 @@ impl Backend for Reference {
         // The host's figures of a package span every process it started for it; those of
         // a plugin loaded by path are its one process's; those of a plugin reaped outside
         // an unload were kept when it was.
-        let stats = match (&loaded.ended_stats, loaded.hosted.clone(), &loaded.plugin) {
+        let counted = match (&loaded.ended_stats, loaded.hosted.clone(), &loaded.plugin) {
             (Some(kept), _, _) => kept.clone(),
-            (None, Some(name), _) => self.host().stats(&name).map_err(host_error)?,
-            (None, None, Some(p)) => p.stats(),
+            (None, Some(name), _) => Counted::hosted(self.host(), &name)?,
+            (None, None, Some(p)) => Counted::of(p),
             (None, None, None) => {
                 return Err(error(ErrorKind::Invalid, "plugin already unloaded"));
             }
         };
-        serde_json::to_value(figures(&stats)).map_err(|e| error(ErrorKind::Internal, e.to_string()))
+        serde_json::to_value(figures(&counted))
+            .map_err(|e| error(ErrorKind::Internal, e.to_string()))
+    }
+
+    fn inventory(&mut self, plugin: &str) -> Result<Value, ErrorBody> {
+        let loaded = self.get(plugin)?;
+        let host = self.host.as_ref();
+        let process = loaded.process(host);
+        // What the host says of a package: the grants it decided, less any revoked since,
+        // and whether it gave up on it; of a plugin loaded by path, its process's own.
+        let (quarantined, grants) = match (&loaded.hosted, host) {
+            (Some(name), Some(host)) => {
+                let decided = host
+                    .decision(name)
+                    .map(|d| d.granted.clone())
+                    .unwrap_or_default();
+                let grants = match process {
+                    Some(p) => decided.intersection(&p.grants()).copied().collect(),
+                    None => decided,
+                };
+                (host.is_quarantined(name), grants)
+            }
+            _ => (false, process.map(Plugin::grants).unwrap_or_default()),
+        };
+        let state = match process.map(Plugin::state) {
+            _ if quarantined => InventoryState::Quarantined,
+            Some(State::Paused) => InventoryState::Paused,
+            Some(s) if !s.is_final() => InventoryState::Running,
+            _ => InventoryState::Ended,
+        };
+        let inventory = Inventory {
+            pid: process
+                .filter(|p| !p.state().is_final())
+                .map_or(0, Plugin::pid),
+            state,
+            grants: grants.iter().map(|c| c.name().to_owned()).collect(),
+            confinement: process.map(|p| confinement_words(p.enforcement())),
+        };
+        serde_json::to_value(inventory).map_err(|e| error(ErrorKind::Internal, e.to_string()))
     }
 
     fn revoker(&self) -> Option<Revoker> {
@@ -1010,9 +1077,24 @@ impl Backend for Reference {
     }
 }
 
-/// The protocol's figures of the host's: the broker's counts of host calls, and the log
-/// records dropped for the rate and for the bound of those kept.
-fn figures(stats: &sbx_host::Stats) -> Figures {
+/// The protocol's confinement words for the layers the runner reported in force (applied,
+/// or weaker than configured): its layer names, but `capabilities_dropped` for their drop.
+fn confinement_words(report: &EnforcementReport) -> Vec<String> {
+    report
+        .layers
+        .iter()
+        .filter(|l| matches!(l.status, Status::Applied | Status::Partial))
+        .map(|l| match l.layer.as_str() {
+            "capabilities" => "capabilities_dropped".to_owned(),
+            other => other.to_owned(),
+        })
+        .collect()
+}
+
+/// The protocol's figures of the host's: the broker's counts of host calls, the log
+/// records dropped for the rate and for the bound of those kept, and the messages kept.
+fn figures(counted: &Counted) -> Figures {
+    let stats = &counted.stats;
     Figures {
         invocations: stats.invocations,
         errors: stats.errors,
@@ -1024,6 +1106,7 @@ fn figures(stats: &sbx_host::Stats) -> Figures {
         peak_rss_kib: stats.peak_rss_kib,
         call_ms: stats.total_latency_us / 1000,
         throttled_ms: stats.cpu_throttled_us / 1000,
+        notifications: counted.notifications as u64,
     }
 }
 

@@ -61,6 +61,15 @@ pub trait Backend {
             "this adapter keeps no figures of its plugins",
         ))
     }
+    /// What the sandbox says of a loaded plugin ([`protocol::Inventory`]). The default: no
+    /// inventory kept.
+    fn inventory(&mut self, plugin: &str) -> Result<Value, ErrorBody> {
+        let _ = plugin;
+        Err(error(
+            ErrorKind::Unsupported,
+            "this adapter keeps no inventory of its plugins",
+        ))
+    }
     /// Revokes a publisher key: stops every running plugin it signed, refuses its packages
     /// from now on. `{"stopped": [handles]}`. The default: no key revocation.
     fn revoke_key(&mut self, key: &str) -> Result<Value, ErrorBody> {
@@ -243,6 +252,7 @@ pub fn serve_from(
             Op::RevokeKey { key } => (backend.revoke_key(&key), false),
             Op::Audit { plugin } => (backend.audit(&plugin), false),
             Op::Figures { plugin } => (backend.figures(&plugin), false),
+            Op::Inventory { plugin } => (backend.inventory(&plugin), false),
             Op::Unload { plugin } => (backend.unload(&plugin), false),
             Op::Bye => (Ok(serde_json::json!({})), true),
         };

@@ -79,6 +79,8 @@ pub struct Observations {
     /// The sandbox's figures of the target, read before its unload, and the calls the
     /// session had seen answered since its load by then.
     pub figures: Option<(crate::protocol::Figures, crate::session::CallTally)>,
+    /// The sandbox's inventory of the target, as often as it was read.
+    pub inventory: Vec<InventoryRead>,
     /// The plugin's fate, as far as the session got.
     pub outcome: Option<Outcome>,
     /// The session stopped early: a verdict that is not about harm (not applicable, or a
@@ -126,6 +128,31 @@ pub struct Observations {
     pub measured: Measured,
     /// Lines of the adapter that are not the protocol.
     pub protocol_errors: Vec<String>,
+}
+
+/// When the harness asks the sandbox for its inventory of the target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InventoryMoment {
+    /// Its load answered, before its call: it runs, with what its policy grants.
+    Loaded,
+    /// After its call and the settle time, before its unload.
+    BeforeUnload,
+}
+
+/// The sandbox's inventory of the target at one moment, with what the harness saw then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InventoryRead {
+    /// When it was read.
+    pub moment: InventoryMoment,
+    /// What the sandbox said.
+    pub reported: crate::protocol::Inventory,
+    /// Whether the process it names runs the plugin (maps it, or is a process of the
+    /// sandbox's above one that does); `None` when not looked at (before the unload, or
+    /// no process could be found that maps the plugin).
+    pub pid_runs_plugin: Option<bool>,
+    /// The confinement words (`CONFINEMENT_WORDS`) that `/proc` showed for every process
+    /// that ran the plugin then; `None` when not looked at.
+    pub confinement_seen: Option<BTreeSet<String>>,
 }
 
 /// The first line of `output` in which a plugin reports a privilege it gained (from
@@ -337,6 +364,109 @@ fn look_at_figures(case: &Case, obs: &Observations, bounds: &Bounds, h: &mut Vec
     }
 }
 
+/// Records `inventory_misstated` for each way the sandbox's inventory of the target
+/// misstates what the harness sees: the process it names, the capabilities its policy
+/// grants (by rule, or by an exception that may not have ended yet), and its state once
+/// loaded and before its unload, given how its call ended.
+fn look_at_inventory(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
+    let policy = &case.policy;
+    let least: BTreeSet<&str> = policy
+        .grants
+        .iter()
+        .map(String::as_str)
+        .filter(|c| *c != "log")
+        .collect();
+    let most: BTreeSet<&str> = least
+        .iter()
+        .copied()
+        .chain(policy.exceptions.iter().map(|e| e.capability.as_str()))
+        .collect();
+    for read in &obs.inventory {
+        let said = &read.reported;
+        let mut wrong = Vec::new();
+        if read.pid_runs_plugin == Some(false) {
+            wrong.push(format!(
+                "it names process {} for the plugin, which neither runs it nor is a process \
+                 of the sandbox's above one that does",
+                said.pid
+            ));
+        }
+        let grants: BTreeSet<&str> = said
+            .grants
+            .iter()
+            .map(String::as_str)
+            .filter(|c| *c != "log")
+            .collect();
+        if read.moment == InventoryMoment::Loaded
+            && !(least.is_subset(&grants) && grants.is_subset(&most))
+        {
+            wrong.push(format!(
+                "it lists the capabilities {grants:?} for a plugin its policy grants {least:?} \
+                 (with its exceptions, at most {most:?})"
+            ));
+        }
+        if let (Some(said), Some(seen)) = (&said.confinement, &read.confinement_seen) {
+            let said: BTreeSet<&str> = said
+                .iter()
+                .map(String::as_str)
+                .filter(|w| crate::protocol::CONFINEMENT_WORDS.contains(w))
+                .collect();
+            let seen: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
+            if said != seen {
+                wrong.push(format!(
+                    "it says {said:?} are in force on the plugin's processes, where the \
+                     harness sees {seen:?}"
+                ));
+            }
+        }
+        if let Some(expected) = expected_state(case, obs, read.moment)
+            && said.state != expected
+        {
+            wrong.push(format!(
+                "it gives the plugin's state as {:?} when it is {expected:?}",
+                said.state
+            ));
+        }
+        if !wrong.is_empty() {
+            let when = match read.moment {
+                InventoryMoment::Loaded => "once the plugin was loaded",
+                InventoryMoment::BeforeUnload => "before its unload",
+            };
+            h.push(harm(
+                HarmKind::InventoryMisstated,
+                format!("the sandbox's inventory {when}: {}", wrong.join("; ")),
+            ));
+        }
+    }
+}
+
+/// The state the target is known to be in at `moment`, when the harness knows it: running
+/// once loaded; before its unload, still running when its call was answered (paused when
+/// the case keeps it paused through its unload), and quarantined when the case shows the
+/// sandbox had to give up on it. A plugin whose call ended it otherwise may have been
+/// restarted, or not: either is the sandbox's to choose.
+fn expected_state(
+    case: &Case,
+    obs: &Observations,
+    moment: InventoryMoment,
+) -> Option<crate::protocol::InventoryState> {
+    use crate::protocol::InventoryState;
+    if moment == InventoryMoment::Loaded {
+        return Some(InventoryState::Running);
+    }
+    let quarantine = case.audit.and_then(|a| a.quarantine);
+    match &obs.outcome {
+        _ if quarantine.is_some_and(|q| super::owes_quarantine(q, obs.outcome.as_ref())) => {
+            Some(InventoryState::Quarantined)
+        }
+        Some(Outcome::Survived { .. }) if case.pause == Some(super::PausePlan::UntilUnload) => {
+            Some(InventoryState::Paused)
+        }
+        Some(Outcome::Survived { .. }) => Some(InventoryState::Running),
+        _ => None,
+    }
+}
+
 /// Text for an outcome.
 pub fn describe_outcome(o: &Outcome) -> String {
     match o {
@@ -463,6 +593,7 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
         }
     }
     look_at_figures(case, obs, bounds, h);
+    look_at_inventory(case, obs, h);
     if let Some((verdict, reason)) = &obs.stopped {
         result.verdict = *verdict;
         result.reason = reason.clone();
@@ -1054,7 +1185,7 @@ mod tests {
 
     use super::*;
     use crate::guard::LeftProcess;
-    use crate::protocol::Termination;
+    use crate::protocol::{InventoryState, Termination};
 
     use super::suite_bounds as bounds;
 
@@ -1123,6 +1254,16 @@ mod tests {
         (3000 * b.cpu_percent_of_policy / 100 + b.cpu_margin_ms) * 1000
     }
 
+    /// The audit a case under a restart policy expects of a plugin killed for an attack.
+    fn quarantined_at_once() -> super::super::AuditCheck {
+        super::super::AuditCheck {
+            terminated: false,
+            denials: 0,
+            limit_hits: 0,
+            quarantine: Some(super::super::QuarantineCheck::AtOnce),
+        }
+    }
+
     /// A case in which nothing happened: the plugin was called and still answers, the
     /// guard reported a quiet tree.
     fn quiet() -> Observations {
@@ -1134,6 +1275,46 @@ mod tests {
     }
 
     type Change = fn(&mut Case, &mut Observations, &Bounds);
+
+    /// The sandbox's inventory of a plugin granted storage, read at `moment`: it runs in
+    /// process 4242, which the harness saw run it.
+    fn inventory(
+        moment: InventoryMoment,
+        state: crate::protocol::InventoryState,
+        grants: &[&str],
+    ) -> InventoryRead {
+        InventoryRead {
+            moment,
+            reported: crate::protocol::Inventory {
+                pid: 4242,
+                state,
+                grants: grants.iter().map(|g| (*g).to_owned()).collect(),
+                confinement: None,
+            },
+            pid_runs_plugin: (moment == InventoryMoment::Loaded).then_some(true),
+            confinement_seen: (moment == InventoryMoment::Loaded)
+                .then(|| ["seccomp".to_owned(), "namespace.pid".to_owned()].into()),
+        }
+    }
+
+    /// The inventory read once, before the unload, with no grants.
+    fn before_unload(state: InventoryState) -> Vec<InventoryRead> {
+        vec![inventory(InventoryMoment::BeforeUnload, state, &[])]
+    }
+
+    /// The inventory read once, once the plugin was loaded.
+    fn once_loaded(state: InventoryState, grants: &[&str]) -> Vec<InventoryRead> {
+        vec![inventory(InventoryMoment::Loaded, state, grants)]
+    }
+
+    /// A case whose policy grants storage, and a clock exception.
+    fn granted_storage(c: &mut Case) {
+        c.policy.grants = vec!["storage".into()];
+        c.policy.exceptions = vec![crate::protocol::PolicyException {
+            capability: "clock".into(),
+            until: "2026-12-05T00:00:00Z".into(),
+        }];
+    }
 
     /// Each row: what differs from a quiet case, and the verdict and harm it must give.
     /// Every line the judge draws is tested on both sides of it.
@@ -1662,6 +1843,167 @@ mod tests {
             },
             Verdict::Fail,
             Some(HarmKind::FiguresMisstated),
+        ),
+        (
+            "inventory true once loaded and before unload",
+            |c, o, _b| {
+                granted_storage(c);
+                o.inventory = vec![
+                    inventory(
+                        InventoryMoment::Loaded,
+                        InventoryState::Running,
+                        &["log", "storage"],
+                    ),
+                    inventory(InventoryMoment::BeforeUnload, InventoryState::Running, &[]),
+                ];
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "inventory with an exception's capability",
+            |c, o, _b| {
+                granted_storage(c);
+                o.inventory = once_loaded(InventoryState::Running, &["storage", "clock"]);
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "inventory names a process that does not run the plugin",
+            |c, o, _b| {
+                granted_storage(c);
+                let mut read = inventory(
+                    InventoryMoment::Loaded,
+                    InventoryState::Running,
+                    &["storage"],
+                );
+                read.pid_runs_plugin = Some(false);
+                o.inventory = vec![read];
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory says the confinement seen, and words of its own",
+            |_, o, _b| {
+                let mut read = inventory(InventoryMoment::Loaded, InventoryState::Running, &[]);
+                read.reported.confinement = Some(
+                    ["namespace.pid", "seccomp", "landlock.fs"]
+                        .map(str::to_owned)
+                        .into(),
+                );
+                o.inventory = vec![read];
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "inventory says no confinement where some is seen",
+            |_, o, _b| {
+                let mut read = inventory(InventoryMoment::Loaded, InventoryState::Running, &[]);
+                read.reported.confinement = Some(Vec::new());
+                o.inventory = vec![read];
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory says confinement not seen",
+            |_, o, _b| {
+                let mut read = inventory(InventoryMoment::Loaded, InventoryState::Running, &[]);
+                read.reported.confinement = Some(
+                    ["namespace.pid", "seccomp", "namespace.net"]
+                        .map(str::to_owned)
+                        .into(),
+                );
+                o.inventory = vec![read];
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory lists fewer capabilities than granted",
+            |c, o, _b| {
+                granted_storage(c);
+                o.inventory = once_loaded(InventoryState::Running, &["log"]);
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory lists more capabilities than granted",
+            |c, o, _b| {
+                granted_storage(c);
+                o.inventory = once_loaded(InventoryState::Running, &["storage", "net"]);
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory has a loaded plugin quarantined",
+            |c, o, _b| {
+                granted_storage(c);
+                o.inventory = once_loaded(InventoryState::Quarantined, &["storage"]);
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory has a plugin that answered ended",
+            |_, o, _b| {
+                o.inventory = before_unload(InventoryState::Ended);
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory has a plugin kept paused running",
+            |c, o, _b| {
+                c.pause = Some(super::super::PausePlan::UntilUnload);
+                o.inventory = before_unload(InventoryState::Running);
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory has a plugin kept paused paused",
+            |c, o, _b| {
+                c.pause = Some(super::super::PausePlan::UntilUnload);
+                o.inventory = before_unload(InventoryState::Paused);
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "inventory has a plugin killed for an attack under restarts merely ended",
+            |c, o, _b| {
+                c.audit = Some(quarantined_at_once());
+                o.outcome = Some(killed("seccomp_violation"));
+                o.inventory = before_unload(InventoryState::Ended);
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory has a plugin killed for an attack under restarts quarantined",
+            |c, o, _b| {
+                c.audit = Some(quarantined_at_once());
+                o.outcome = Some(killed("seccomp_violation"));
+                o.inventory = before_unload(InventoryState::Quarantined);
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "inventory has a plugin that crashed under restarts running again",
+            |c, o, _b| {
+                c.audit = Some(quarantined_at_once());
+                o.outcome = Some(killed("signal"));
+                o.inventory = before_unload(InventoryState::Running);
+            },
+            Verdict::Pass,
+            None,
         ),
         (
             "ended by a bare SIGKILL",

@@ -15,7 +15,10 @@ use std::time::{Duration, Instant};
 use std::collections::{BTreeMap, BTreeSet};
 
 use judge::harm;
-pub use judge::{Bounds, Observations, describe_outcome, gained_line, judge, unjudged};
+pub use judge::{
+    Bounds, InventoryMoment, InventoryRead, Observations, describe_outcome, gained_line, judge,
+    unjudged,
+};
 use options::{CaseOptions, Target};
 
 use crate::handed::{Handed, HostMarks, PluginImage, census, plugin_processes};
@@ -24,8 +27,8 @@ use crate::observe::{CANARY_ENV, Canaries, Listeners, Scratch, clean_tmp_attack_
 use crate::package::PackageForm;
 use crate::procfs::{TreeFacts, threads_of, tree_cpu_ms, tree_facts, tree_pids};
 use crate::protocol::{
-    ErrorKind, Feature, Figures, HelloResult, InvokeResult, Op, PROTOCOL_VERSION, Policy,
-    Termination, encode_bytes,
+    ErrorKind, Feature, Figures, HelloResult, Inventory, InvokeResult, Op, PROTOCOL_VERSION,
+    Policy, Termination, encode_bytes,
 };
 use crate::session::{Answer, CallTally, Launch, Session};
 
@@ -263,6 +266,8 @@ pub struct FiguresFloor {
     pub call_ms: u64,
     /// Time a CPU rate cap of the case holds it back, ms.
     pub throttled_ms: u64,
+    /// Messages it shows the user (`notify_user`).
+    pub notifications: u64,
     /// Share of the CPU time the harness measured of the case's processes that the
     /// plugin's own is known to be at least, percent: its CPU figure must reach that share
     /// (a spin that dwarfs what the adapter does, however soon the sandbox ends it).
@@ -366,6 +371,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         answer: None,
         features: Vec::new(),
         figures: None,
+        inventory: Vec::new(),
     };
     let stopped = match drive(&mut run, bench, case, &scratch, &listeners, &canaries) {
         Ok(()) | Err(Stop::Ended) => None,
@@ -394,6 +400,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         outcome: run.outcome.take(),
         answer: run.answer.take(),
         figures: run.figures.take(),
+        inventory: std::mem::take(&mut run.inventory),
         during: std::mem::take(&mut run.harm),
         ..Observations::default()
     };
@@ -516,6 +523,8 @@ struct Run<'a> {
     /// The sandbox's figures of the target, read before its unload, and the calls the
     /// session had seen answered since its load by then.
     figures: Option<(Figures, CallTally)>,
+    /// The sandbox's inventory of the target, once loaded and before its unload.
+    inventory: Vec<InventoryRead>,
 }
 
 impl Run<'_> {
@@ -781,6 +790,7 @@ fn drive(
     let loaded = match load_target(run, &cx, &mut options)? {
         Some(load) => {
             run.census_of_the_handed();
+            read_inventory(run, &cx, InventoryMoment::Loaded)?;
             let input = call_input(run, &cx);
             let target = Target {
                 load: &load,
@@ -801,6 +811,7 @@ fn drive(
     options.each(|o| o.after_neighbour_check(run, &cx))?;
     still_answers(run)?;
     if loaded {
+        read_inventory(run, &cx, InventoryMoment::BeforeUnload)?;
         read_figures(run, &cx)?;
         unload_target(run, &cx)?;
     }
@@ -1089,37 +1100,109 @@ fn still_answers(run: &mut Run<'_>) -> Result<(), Stop> {
     Ok(())
 }
 
+/// Asks the adapter `op` (named `what` in reports) and reads its answer as a `T`: `None`
+/// when no answer came (the session judges the silence); a malformed answer or an error
+/// stops the case as an adapter fault.
+fn ask<T: serde::de::DeserializeOwned>(
+    run: &mut Run<'_>,
+    cx: &Cx<'_>,
+    op: Op,
+    what: &str,
+) -> Result<Option<T>, Stop> {
+    let answer = run.session.request(op, cx.call_deadline);
+    run.absorb(what, &answer)?;
+    match answer {
+        Answer::Ok(v) => serde_json::from_value(v).map(Some).map_err(|e| {
+            Stop::Abort(
+                Verdict::Error,
+                format!("adapter: malformed {what} result: {e}"),
+            )
+        }),
+        Answer::Err(e) => Err(Stop::Abort(
+            Verdict::Error,
+            format!("adapter: {what} answered {:?}: {}", e.kind, e.message),
+        )),
+        _ => Ok(None),
+    }
+}
+
 /// With `figures`: reads the sandbox's figures of the plugin before its unload, with the
 /// calls the harness saw answered since its load, for the judge (`look_at_figures`).
 fn read_figures(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
     if !run.features.contains(&Feature::Figures) {
         return Ok(());
     }
-    let answer = run.session.request(
-        Op::Figures {
-            plugin: "target".into(),
-        },
-        cx.call_deadline,
-    );
-    run.absorb("figures", &answer)?;
-    let reported: Figures = match answer {
-        Answer::Ok(v) => serde_json::from_value(v).map_err(|e| {
-            (
-                Verdict::Error,
-                format!("adapter: malformed figures result: {e}"),
-            )
-        })?,
-        Answer::Err(e) => {
-            return Err(Stop::Abort(
-                Verdict::Error,
-                format!("adapter: figures answered {:?}: {}", e.kind, e.message),
-            ));
-        }
-        _ => return Ok(()),
+    let op = Op::Figures {
+        plugin: "target".into(),
+    };
+    let Some(reported) = ask::<Figures>(run, cx, op, "figures")? else {
+        return Ok(());
     };
     let seen = run.session.calls.get("target").copied().unwrap_or_default();
     run.figures = Some((reported, seen));
     Ok(())
+}
+
+/// With `inventory`: reads what the sandbox says of the target at `moment`, and, once it
+/// is loaded, whether the process it names runs the plugin, for the judge
+/// (`look_at_inventory`).
+fn read_inventory(run: &mut Run<'_>, cx: &Cx<'_>, moment: InventoryMoment) -> Result<(), Stop> {
+    if !run.features.contains(&Feature::Inventory) {
+        return Ok(());
+    }
+    let op = Op::Inventory {
+        plugin: "target".into(),
+    };
+    let Some(reported) = ask::<Inventory>(run, cx, op, "inventory")? else {
+        return Ok(());
+    };
+    let running = match moment {
+        InventoryMoment::Loaded => run.plugin_pids(),
+        InventoryMoment::BeforeUnload => Vec::new(),
+    };
+    if moment == InventoryMoment::Loaded && running.is_empty() {
+        run.notes.push(
+            "no process below the adapter maps the plugin once loaded: the process and the \
+             confinement the inventory names were not checked"
+                .into(),
+        );
+    }
+    let pid_runs_plugin =
+        (!running.is_empty()).then(|| runs_plugin(reported.pid, &running, run.session.adapter_pid));
+    run.inventory.push(InventoryRead {
+        moment,
+        reported,
+        pid_runs_plugin,
+        confinement_seen: confinement_of_all(&running),
+    });
+    Ok(())
+}
+
+/// The confinement words that hold for every one of the processes `running` the plugin
+/// (of those that can still be read); `None` when none can.
+fn confinement_of_all(running: &[i32]) -> Option<BTreeSet<String>> {
+    running
+        .iter()
+        .filter_map(|pid| crate::procfs::confinement_of(*pid))
+        .map(|words| {
+            words
+                .into_iter()
+                .map(str::to_owned)
+                .collect::<BTreeSet<String>>()
+        })
+        .reduce(|all, one| all.intersection(&one).cloned().collect())
+}
+
+/// Whether `pid` is one of the processes `running` the plugin, or a process of the
+/// sandbox's (below the `adapter`) above one of them: not the host itself, nor a process
+/// outside it (init is above every process).
+fn runs_plugin(pid: i32, running: &[i32], adapter: i32) -> bool {
+    running.contains(&pid)
+        || pid != adapter
+            && tree_pids(adapter).contains(&pid)
+            && crate::procfs::descendants(pid)
+                .iter()
+                .any(|(below, ..)| running.contains(below))
 }
 
 /// How the sandbox's `reported` figures of a plugin misstate what the harness saw of its
@@ -1181,6 +1264,13 @@ fn figures_misstatements(
             reported.throttled_ms,
             floor.throttled_ms,
             u64::MAX,
+        ),
+        // A message shown is a host call made: no more than the sandbox counts of those.
+        (
+            "notifications shown",
+            reported.notifications,
+            floor.notifications,
+            reported.host_calls,
         ),
     ];
     bounded
@@ -1305,16 +1395,24 @@ fn audit_gaps(
             check.denials
         ));
     }
-    // A quarantine at the first fault is owed only after a kill for an attack: a sandbox
-    // that refused the attack instead, and saw the plugin crash, may restart it.
-    let killed_for_attack = matches!(outcome, Some(Outcome::Killed { termination })
-        if options::ATTACK_TERMINATIONS.contains(&termination.reason.as_str()));
-    match check.quarantine {
-        Some(QuarantineCheck::AtOnce) if !killed_for_attack => {}
-        Some(quarantine) => gaps.extend(quarantine_gaps(quarantine, records)),
-        None => {}
+    if let Some(quarantine) = check.quarantine
+        && owes_quarantine(quarantine, outcome)
+    {
+        gaps.extend(quarantine_gaps(quarantine, records));
     }
     gaps
+}
+
+/// Whether a plugin whose case expects `quarantine` was stopped for good, given its
+/// `outcome`: always once its restarts ran out; at its first fault only after a kill for
+/// an attack (a sandbox that refused the attack instead, and saw the plugin crash, may
+/// restart it).
+fn owes_quarantine(quarantine: QuarantineCheck, outcome: Option<&Outcome>) -> bool {
+    match quarantine {
+        QuarantineCheck::RestartsRunOut(_) => true,
+        QuarantineCheck::AtOnce => matches!(outcome, Some(Outcome::Killed { termination })
+            if options::ATTACK_TERMINATIONS.contains(&termination.reason.as_str())),
+    }
 }
 
 /// How each `limit_hit` of `records` misstates what the plugin ran into, for the limits
@@ -1378,6 +1476,64 @@ fn limit_misstatements(
 }
 
 /// The audit `records` whose `event` word is `event`.
+/// The states of a plugin's lifecycle, as the audit's `state` records name them (`unloaded`:
+/// before a process of it is loaded).
+pub const LIFECYCLE_WORDS: &[&str] = &[
+    "unloaded",
+    "loaded",
+    "initialized",
+    "running",
+    "paused",
+    "terminated",
+    "failed",
+];
+
+/// How the audit's `state` records of a plugin, read after its unload, fail to tell its
+/// lifecycle: each transition must start where the one before it left the plugin, name
+/// states of the lifecycle, and the last must end it (`terminated` or `failed`). The
+/// records may be the
+/// newest of many: the first one read may start anywhere. A record from `unloaded` (or from
+/// `loaded`, for a sandbox that records no transition into it) starts a new process of the
+/// plugin, after a restart.
+fn transition_gaps(records: &[serde_json::Value]) -> Vec<String> {
+    let word = |r: &serde_json::Value, key: &str| {
+        r.get(key)
+            .and_then(|w| w.as_str())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let transitions: Vec<(String, String)> = records_of(records, "state")
+        .map(|r| (word(r, "from"), word(r, "to")))
+        .collect();
+    let mut gaps = Vec::new();
+    for (from, to) in &transitions {
+        for w in [from, to] {
+            if !LIFECYCLE_WORDS.contains(&w.as_str()) {
+                gaps.push(format!(
+                    "a transition names `{w}`, no state of the lifecycle"
+                ));
+            }
+        }
+    }
+    for pair in transitions.windows(2) {
+        let ((_, left_in), (from, to)) = (&pair[0], &pair[1]);
+        if from != left_in && from != "unloaded" && from != "loaded" {
+            gaps.push(format!(
+                "a transition from {from} to {to} follows one that left the plugin {left_in}: \
+                 the transitions between were not recorded"
+            ));
+        }
+    }
+    match transitions.last() {
+        None => gaps.push("the audit records no transition of the plugin's lifecycle".into()),
+        Some((_, to)) if to != "terminated" && to != "failed" => gaps.push(format!(
+            "the plugin was unloaded and its last recorded transition leaves it {to}"
+        )),
+        Some(_) => {}
+    }
+    gaps
+}
+
 fn records_of<'a>(
     records: &'a [serde_json::Value],
     event: &'a str,
@@ -1508,7 +1664,7 @@ mod tests {
 
     use super::{
         CallTally, FiguresFloor, QuarantineCheck, figures_misstatements, limit_misstatements,
-        quarantine_gaps,
+        quarantine_gaps, runs_plugin, transition_gaps,
     };
     use crate::protocol::{Figures, PolicyRestart};
 
@@ -1530,6 +1686,7 @@ mod tests {
             peak_rss_kib: 1 << 17,
             call_ms: 1000,
             throttled_ms: 100,
+            notifications: 2,
             ..FiguresFloor::default()
         };
         let true_figures = Figures {
@@ -1543,6 +1700,7 @@ mod tests {
             peak_rss_kib: 500 << 10,
             call_ms: 1210,
             throttled_ms: 900,
+            notifications: 2,
         };
         assert_eq!(
             figures_misstatements(&true_figures, &seen, &floor),
@@ -1550,7 +1708,7 @@ mod tests {
         );
         /// A change of the true figures, and how the misstatement it makes begins.
         type Misstatement = (fn(&mut Figures), &'static str);
-        let wrong: [Misstatement; 12] = [
+        let wrong: [Misstatement; 14] = [
             (
                 |f| f.invocations = 2,
                 "calls answered: the sandbox counts 2, not 3",
@@ -1575,6 +1733,15 @@ mod tests {
             (|f| f.peak_rss_kib = 7808, "peak resident memory"),
             (|f| f.call_ms = 12, "time in calls"),
             (|f| f.throttled_ms = 0, "time held back by the CPU rate cap"),
+            (
+                |f| f.notifications = 1,
+                "notifications shown: the sandbox counts 1, not 2 to 41",
+            ),
+            // More messages shown than host calls made.
+            (
+                |f| f.notifications = 42,
+                "notifications shown: the sandbox counts 42, not 2 to 41",
+            ),
         ];
         for (change, what) in wrong {
             let mut figures = true_figures;
@@ -1692,6 +1859,77 @@ mod tests {
         let mut other_limit = whole.to_vec();
         other_limit[2] = json!({"event": "limit_hit", "limit": "storage"});
         assert!(quarantine_gaps(ran_out, &other_limit)[0].contains("no limit hit of restarts"));
+    }
+
+    /// A lifecycle told transition by transition passes; one with a transition left out,
+    /// a word of no state, or no end, does not.
+    #[test]
+    fn the_audit_tells_the_lifecycle_transition_by_transition() {
+        let state = |from: &str, to: &str| json!({"event": "state", "from": from, "to": to});
+        let told = [
+            state("loaded", "initialized"),
+            state("initialized", "running"),
+            json!({"event": "denied", "service": "storage_put"}),
+            state("running", "paused"),
+            state("paused", "running"),
+            state("running", "failed"),
+            // A restart: a new process, loaded again.
+            state("unloaded", "loaded"),
+            state("loaded", "initialized"),
+            state("initialized", "running"),
+            state("running", "terminated"),
+        ];
+        assert_eq!(transition_gaps(&told), Vec::<String>::new());
+        // The newest records of many: the first read may start anywhere.
+        assert_eq!(transition_gaps(&told[3..]), Vec::<String>::new());
+        let mut paused_unrecorded = told.to_vec();
+        paused_unrecorded.remove(3);
+        assert!(transition_gaps(&paused_unrecorded)[0].contains("were not recorded"));
+        let no_end = &told[..9];
+        assert!(transition_gaps(no_end)[0].contains("leaves it running"));
+        assert!(transition_gaps(&told[2..3])[0].contains("no transition"));
+        let mut unknown = told.to_vec();
+        unknown.push(state("terminated", "zombie"));
+        let gaps = transition_gaps(&unknown);
+        assert!(gaps.iter().any(|g| g.contains("`zombie`")), "{gaps:?}");
+    }
+
+    /// The process an inventory names runs the plugin when it maps it, or is below the
+    /// host and above one that does; the host itself, init and no process do not.
+    #[test]
+    fn an_inventorys_process_runs_the_plugin_or_is_the_sandboxs_above_it() {
+        let host = std::process::id() as i32;
+        let mut runner = std::process::Command::new("sh")
+            .args(["-c", "sleep 30 & wait"])
+            .spawn()
+            .expect("a shell runs");
+        let runner_pid = runner.id() as i32;
+        // The plugin's process: the shell's child, once it is there.
+        let mut plugin = None;
+        for _ in 0..200 {
+            plugin = crate::procfs::descendants(runner_pid)
+                .first()
+                .map(|(pid, ..)| *pid);
+            if plugin.is_some() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let plugin = plugin.expect("the shell started its child");
+        let running = [plugin];
+        let named = |pid| runs_plugin(pid, &running, host);
+        let found = (
+            named(plugin),
+            named(runner_pid),
+            named(host),
+            named(1),
+            named(0),
+        );
+        let _ = std::process::Command::new("kill")
+            .arg(plugin.to_string())
+            .status();
+        let _ = runner.wait();
+        assert_eq!(found, (true, true, false, false, false));
     }
 
     #[test]

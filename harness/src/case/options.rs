@@ -650,6 +650,11 @@ impl CaseOption for Audit {
         if !gaps.is_empty() {
             run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
         }
+        let gaps = super::transition_gaps(&records);
+        if !gaps.is_empty() {
+            run.harm
+                .push(harm(HarmKind::TransitionsUnrecorded, gaps.join("; ")));
+        }
         let misstated = super::limit_misstatements(&records, &cx.case.policy, &cx.bench.bounds);
         if !misstated.is_empty() {
             run.harm

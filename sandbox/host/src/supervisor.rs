@@ -680,12 +680,7 @@ impl Plugin {
         let from = *current;
         *current = state;
         drop(current);
-        if from != state {
-            self.shared.emit(AuditEvent::State {
-                from: from.name().into(),
-                to: state.name().into(),
-            });
-        }
+        self.shared.emit_transition(from, state);
     }
 
     /// Sends a request and waits for its reply. Any fault ends the process and moves the
@@ -962,6 +957,17 @@ impl Shared {
         events.push_back(event);
     }
 
+    /// Records a transition of the plugin's lifecycle, when it is one (`from` is not `to`):
+    /// whoever made it, the owner or a [`Controller`] from another thread.
+    fn emit_transition(&self, from: State, to: State) {
+        if from != to {
+            self.emit(AuditEvent::State {
+                from: from.name().into(),
+                to: to.name().into(),
+            });
+        }
+    }
+
     fn emit_all(&self, events: Vec<AuditEvent>) {
         for e in events {
             self.emit(e);
@@ -1130,6 +1136,7 @@ impl Controller {
     /// Running -> Paused (SIGSTOP, then waits until the kernel shows the process stopped).
     pub fn pause(&self) -> Result<(), SandboxError> {
         let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let from = *state;
         let next = state.apply(Event::Pause)?;
         self.shared
             .signal(libc::SIGSTOP)
@@ -1141,12 +1148,15 @@ impl Controller {
         }
         self.shared.pause_began();
         *state = next;
+        drop(state);
+        self.shared.emit_transition(from, next);
         Ok(())
     }
 
     /// Paused -> Running (SIGCONT).
     pub fn resume(&self) -> Result<(), SandboxError> {
         let mut state = self.shared.state.lock().unwrap_or_else(|p| p.into_inner());
+        let from = *state;
         let next = state.apply(Event::Resume)?;
         self.shared
             .signal(libc::SIGCONT)
@@ -1154,6 +1164,8 @@ impl Controller {
         self.shared.wait_stopped(false)?;
         self.shared.pause_ended();
         *state = next;
+        drop(state);
+        self.shared.emit_transition(from, next);
         Ok(())
     }
 
