@@ -1489,13 +1489,15 @@ pub const LIFECYCLE_WORDS: &[&str] = &[
 ];
 
 /// How the audit's `state` records of a plugin, read after its unload, fail to tell its
-/// lifecycle: each transition must start where the one before it left the plugin, name
-/// states of the lifecycle, and the last must end it (`terminated` or `failed`). The
-/// records may be the
+/// lifecycle, given how the case saw it end (`outcome`): each transition must start where
+/// the one before it left the plugin, name states of the lifecycle, and the last must end
+/// it: `terminated` when the host ended it (its unload, or its kill by the host's hand),
+/// `failed` when a fault did (a crash, a limit, a deadline, an attack). The records may be
+/// the
 /// newest of many: the first one read may start anywhere. A record from `unloaded` (or from
 /// `loaded`, for a sandbox that records no transition into it) starts a new process of the
 /// plugin, after a restart.
-fn transition_gaps(records: &[serde_json::Value]) -> Vec<String> {
+fn transition_gaps(records: &[serde_json::Value], outcome: Option<&Outcome>) -> Vec<String> {
     let word = |r: &serde_json::Value, key: &str| {
         r.get(key)
             .and_then(|w| w.as_str())
@@ -1524,15 +1526,42 @@ fn transition_gaps(records: &[serde_json::Value]) -> Vec<String> {
             ));
         }
     }
+    let ended_in: &[&str] = match outcome {
+        Some(Outcome::Survived { .. }) => &["terminated"],
+        Some(Outcome::Killed { termination }) if termination.reason == "killed_by_host" => {
+            &["terminated"]
+        }
+        Some(Outcome::Killed { termination }) if FAULTS.contains(&termination.reason.as_str()) => {
+            &["failed"]
+        }
+        _ => &["terminated", "failed"],
+    };
     match transitions.last() {
         None => gaps.push("the audit records no transition of the plugin's lifecycle".into()),
-        Some((_, to)) if to != "terminated" && to != "failed" => gaps.push(format!(
-            "the plugin was unloaded and its last recorded transition leaves it {to}"
+        Some((_, to)) if !ended_in.contains(&to.as_str()) => gaps.push(format!(
+            "the plugin {} and its last recorded transition leaves it {to}, not {}",
+            match outcome {
+                Some(Outcome::Killed { termination }) => format!("ended ({})", termination.reason),
+                _ => "was unloaded".to_owned(),
+            },
+            ended_in.join(" or ")
         )),
         Some(_) => {}
     }
     gaps
 }
+
+/// The ends of a plugin that are faults of its own, not the host's doing (words of
+/// [`crate::protocol::TERMINATION_REASONS`]).
+const FAULTS: [&str; 7] = [
+    "signal",
+    "seccomp_violation",
+    "cpu_limit",
+    "memory_limit",
+    "wall_timeout",
+    "protocol_violation",
+    "exit",
+];
 
 fn records_of<'a>(
     records: &'a [serde_json::Value],
@@ -1666,6 +1695,7 @@ mod tests {
         CallTally, FiguresFloor, QuarantineCheck, figures_misstatements, limit_misstatements,
         quarantine_gaps, runs_plugin, transition_gaps,
     };
+    use crate::model::Outcome;
     use crate::protocol::{Figures, PolicyRestart};
 
     use super::judge::suite_bounds as bounds;
@@ -1879,19 +1909,37 @@ mod tests {
             state("initialized", "running"),
             state("running", "terminated"),
         ];
-        assert_eq!(transition_gaps(&told), Vec::<String>::new());
+        let unloaded = Outcome::Survived { status: Some(0) };
+        let ended = |reason: &str| Outcome::Killed {
+            termination: crate::protocol::Termination {
+                reason: reason.into(),
+                detail: String::new(),
+            },
+        };
+        let gaps = |records: &[serde_json::Value], outcome: &Outcome| {
+            transition_gaps(records, Some(outcome))
+        };
+        assert_eq!(gaps(&told, &unloaded), Vec::<String>::new());
+        assert_eq!(gaps(&told, &ended("killed_by_host")), Vec::<String>::new());
         // The newest records of many: the first read may start anywhere.
-        assert_eq!(transition_gaps(&told[3..]), Vec::<String>::new());
+        assert_eq!(gaps(&told[3..], &unloaded), Vec::<String>::new());
         let mut paused_unrecorded = told.to_vec();
         paused_unrecorded.remove(3);
-        assert!(transition_gaps(&paused_unrecorded)[0].contains("were not recorded"));
+        assert!(gaps(&paused_unrecorded, &unloaded)[0].contains("were not recorded"));
         let no_end = &told[..9];
-        assert!(transition_gaps(no_end)[0].contains("leaves it running"));
-        assert!(transition_gaps(&told[2..3])[0].contains("no transition"));
+        assert!(gaps(no_end, &unloaded)[0].contains("leaves it running"));
+        assert!(gaps(&told[2..3], &unloaded)[0].contains("no transition"));
         let mut unknown = told.to_vec();
         unknown.push(state("terminated", "zombie"));
-        let gaps = transition_gaps(&unknown);
-        assert!(gaps.iter().any(|g| g.contains("`zombie`")), "{gaps:?}");
+        let found = gaps(&unknown, &unloaded);
+        assert!(found.iter().any(|g| g.contains("`zombie`")), "{found:?}");
+        // A fault ends it failed, the host's hand terminated: not the other way round.
+        let crashed = &told[..6];
+        assert_eq!(gaps(crashed, &ended("signal")), Vec::<String>::new());
+        assert!(gaps(crashed, &unloaded)[0].contains("not terminated"));
+        assert!(gaps(&told, &ended("seccomp_violation"))[0].contains("not failed"));
+        // An end the case did not see: either will do.
+        assert_eq!(transition_gaps(crashed, None), Vec::<String>::new());
     }
 
     /// The process an inventory names runs the plugin when it maps it, or is below the

@@ -650,7 +650,7 @@ impl CaseOption for Audit {
         if !gaps.is_empty() {
             run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
         }
-        let gaps = super::transition_gaps(&records);
+        let gaps = super::transition_gaps(&records, run.outcome.as_ref());
         if !gaps.is_empty() {
             run.harm
                 .push(harm(HarmKind::TransitionsUnrecorded, gaps.join("; ")));
