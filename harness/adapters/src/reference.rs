@@ -95,7 +95,7 @@ struct Loaded {
     stopped: Option<TerminationRecord>,
     /// Its figures when its process was reaped outside an unload (it died while paused or
     /// resumed), which neither the host nor a process of it holds any longer.
-    ended_stats: Option<Counted>,
+    ended_counts: Option<Counted>,
 }
 
 /// What the protocol's figures of a plugin are read from: the host's figures, and the
@@ -464,7 +464,7 @@ impl Reference {
             hosted: None,
             forwarded_logs: 0,
             stopped: None,
-            ended_stats: None,
+            ended_counts: None,
         };
         self.register(name, loaded, init)
     }
@@ -509,7 +509,7 @@ impl Reference {
             hosted: Some(hosted),
             forwarded_logs: 0,
             stopped: None,
-            ended_stats: None,
+            ended_counts: None,
         };
         self.register(name, loaded, Ok(()))
     }
@@ -592,7 +592,7 @@ impl Reference {
             (Some(record), Some(loaded)) => {
                 let answer = terminated(termination(&record));
                 loaded.stopped = Some(record);
-                loaded.ended_stats = stats;
+                loaded.ended_counts = stats;
                 answer
             }
             _ => error(
@@ -1009,7 +1009,7 @@ impl Backend for Reference {
         // The host's figures of a package span every process it started for it; those of
         // a plugin loaded by path are its one process's; those of a plugin reaped outside
         // an unload were kept when it was.
-        let counted = match (&loaded.ended_stats, loaded.hosted.clone(), &loaded.plugin) {
+        let counted = match (&loaded.ended_counts, loaded.hosted.clone(), &loaded.plugin) {
             (Some(kept), _, _) => kept.clone(),
             (None, Some(name), _) => Counted::hosted(self.host(), &name)?,
             (None, None, Some(p)) => Counted::of(p),
@@ -1041,17 +1041,11 @@ impl Backend for Reference {
             }
             _ => (false, process.map(Plugin::grants).unwrap_or_default()),
         };
-        let state = match process.map(Plugin::state) {
-            _ if quarantined => InventoryState::Quarantined,
-            Some(State::Paused) => InventoryState::Paused,
-            Some(s) if !s.is_final() => InventoryState::Running,
-            _ => InventoryState::Ended,
-        };
         let inventory = Inventory {
             pid: process
                 .filter(|p| !p.state().is_final())
                 .map_or(0, Plugin::pid),
-            state,
+            state: inventory_state(process.map(Plugin::state), quarantined),
             grants: grants.iter().map(|c| c.name().to_owned()).collect(),
             confinement: process.map(|p| confinement_words(p.enforcement())),
         };
@@ -1074,6 +1068,17 @@ impl Backend for Reference {
             // Takes effect at the plugin's next use, even in the middle of a call.
             Ok(serde_json::json!({ "revoked": revocation.revoke(c) }))
         }))
+    }
+}
+
+/// The protocol's word for a plugin's state: its process's (`None`: it has none any
+/// longer), unless the host gave up on it.
+fn inventory_state(process: Option<State>, quarantined: bool) -> InventoryState {
+    match process {
+        _ if quarantined => InventoryState::Quarantined,
+        Some(State::Paused) => InventoryState::Paused,
+        Some(s) if !s.is_final() => InventoryState::Running,
+        _ => InventoryState::Ended,
     }
 }
 
