@@ -304,6 +304,8 @@ struct RawMetadata {
     artifact: Option<String>,
     package: Option<String>,
     inert_unless: Option<String>,
+    #[serde(default)]
+    exits: bool,
     expect: RawExpect,
 }
 
@@ -332,6 +334,7 @@ struct Plugin {
     artifact: Artifact,
     package: Option<Package>,
     inert_unless: Option<Surface>,
+    exits: bool,
     outcome: Outcome,
     termination: Option<Termination>,
 }
@@ -748,6 +751,7 @@ fn validate(
             artifact,
             package,
             inert_unless,
+            exits: raw.exits,
             outcome,
             termination,
         }),
@@ -862,7 +866,7 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
              summary: {summary:?},\n        attacks: {attacks},\n        stage: Stage::{stage:?},\n        \
              evidence: {evidence},\n        grants: {grants},\n        method: {method:?},\n        \
              artifact: Artifact::{artifact:?},\n        package: {package},\n        inert_unless: {inert_unless},\n        \
-             expect: {expect},\n        \
+             exits: {exits},\n        expect: {expect},\n        \
              hostile: {hostile},\n    }},",
             name = p.name,
             family = p.family,
@@ -886,6 +890,7 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
             inert_unless = p
                 .inert_unless
                 .map_or("None".to_string(), |s| format!("Some(Surface::{s:?})")),
+            exits = p.exits,
             hostile = p.hostile(),
         );
     }

@@ -47,6 +47,9 @@ pub struct PluginSpec {
     pub package: Option<Package>,
     /// What the system must offer for the attack to do harm at all (probed by the harness).
     pub inert_unless: Option<Surface>,
+    /// Its code may end its own process by an exit (or by executing a program that exits):
+    /// a sandbox that reports any other plugin's end as an exit hides what ended it.
+    pub exits: bool,
     /// What the reference sandbox must do with it.
     pub expect: Expectation,
     /// False for the benign and template plugins.

@@ -536,6 +536,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 (None, None) => None,
             },
             reload: adjust.reload,
+            may_exit: spec.exits,
             // Every plugin of the IPC family writes into the host's channel.
             channel_attack: spec.family == Family::Ipc
                 || spec.evidence.contains(&Evidence::ChannelCorrupted),

@@ -832,7 +832,7 @@ fn look_at_guard_report(
 /// refused was started, or a swapped file's code ran.
 fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
     if let Outcome::Killed { termination } = outcome
-        && let Some(unexplained) = unexplained_end(termination)
+        && let Some(unexplained) = unexplained_end(termination, case.may_exit)
     {
         h.push(harm(HarmKind::EndUnexplained, unexplained));
     }
@@ -873,10 +873,17 @@ fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
 const ENDING_SIGNALS: [i32; 2] = [libc::SIGKILL, libc::SIGTERM];
 
 /// What is wrong with a reported end, if it names no cause: a `signal` that is one of
-/// [`ENDING_SIGNALS`] or that names none (see [`reported_signal`]), or an `other` that says
-/// nothing more.
-fn unexplained_end(t: &crate::protocol::Termination) -> Option<String> {
+/// [`ENDING_SIGNALS`] or that names none (see [`reported_signal`]), an `other` that says
+/// nothing more, or an `exit` of a plugin whose code never ends its process (`may_exit`
+/// false): something else ended it, and the report does not say what.
+fn unexplained_end(t: &crate::protocol::Termination, may_exit: bool) -> Option<String> {
     match t.reason.as_str() {
+        "exit" if !may_exit => Some(format!(
+            "the plugin's end was reported as an exit ({}), and its code never ends its \
+             process: the filter, a crash, a limit or the host ended it, and the report does \
+             not say which",
+            t.detail.chars().take(80).collect::<String>()
+        )),
         "signal" => match reported_signal(&t.detail) {
             Some(signal) if ENDING_SIGNALS.contains(&signal) => Some(format!(
                 "the plugin's end was reported as {}, which sandboxes end processes with: the \
@@ -1212,6 +1219,7 @@ mod tests {
             allowlist_listener_prefix: false,
             allowlisted_service: None,
             reload: false,
+            may_exit: false,
             expected: None,
             expected_output: None,
             expected_logs: None,
@@ -2022,6 +2030,21 @@ mod tests {
         (
             "a real-time signal, named",
             |_, o, _b| o.outcome = Some(ended("signal", "SIGRTMIN+9")),
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "ended by an exit its code never makes",
+            |_, o, _b| o.outcome = Some(ended("exit", "Exit { code: 0 }")),
+            Verdict::Fail,
+            Some(HarmKind::EndUnexplained),
+        ),
+        (
+            "ended by an exit of a plugin that exits",
+            |c, o, _b| {
+                c.may_exit = true;
+                o.outcome = Some(ended("exit", "Exit { code: 3 }"));
+            },
             Verdict::Pass,
             None,
         ),

@@ -200,6 +200,9 @@ pub struct Case {
     /// again under the same handle: what it held (storage, quotas) must carry over, not
     /// start afresh.
     pub reload: bool,
+    /// The plugin's code may end its own process by an exit: for any other, an end
+    /// reported as an exit hides what ended it.
+    pub may_exit: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
     /// When the policy's exceptions end, in seconds from the moment the load is sent

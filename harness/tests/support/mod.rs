@@ -72,6 +72,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         allowlist_listener_prefix: false,
         allowlisted_service: None,
         reload: false,
+        may_exit: false,
         expected: Some(expected),
         expected_output: None,
         expected_logs: None,
