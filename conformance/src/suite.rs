@@ -81,6 +81,10 @@ struct CaseFile {
     /// Check the audit log for the runner's end.
     #[serde(default)]
     audit_terminated: bool,
+    /// Read the audit log for the plugin's lifecycle alone (every case that reads it checks
+    /// its transitions).
+    #[serde(default)]
+    audit_transitions: bool,
     /// Check the audit log for at least this many refused host calls.
     audit_denials: Option<u32>,
     /// Check the audit log for at least this many limits hit.
@@ -138,6 +142,7 @@ impl CaseFile {
     /// Whether the case checks the sandbox's audit log (and so needs an adapter with one).
     fn reads_audit(&self) -> bool {
         self.audit_terminated
+            || self.audit_transitions
             || self.audit_denials.is_some()
             || self.audit_limit_hits.is_some()
             || self.audit_restarts_run_out

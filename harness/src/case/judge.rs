@@ -369,64 +369,32 @@ fn look_at_figures(case: &Case, obs: &Observations, bounds: &Bounds, h: &mut Vec
 /// grants (by rule, or by an exception that may not have ended yet), and its state once
 /// loaded and before its unload, given how its call ended.
 fn look_at_inventory(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
-    let policy = &case.policy;
-    let least: BTreeSet<&str> = policy
-        .grants
-        .iter()
-        .map(String::as_str)
-        .filter(|c| *c != "log")
-        .collect();
-    let most: BTreeSet<&str> = least
-        .iter()
-        .copied()
-        .chain(policy.exceptions.iter().map(|e| e.capability.as_str()))
-        .collect();
     for read in &obs.inventory {
         let said = &read.reported;
-        let mut wrong = Vec::new();
-        if read.pid_runs_plugin == Some(false) {
-            wrong.push(format!(
-                "it names process {} for the plugin, which neither runs it nor is a process \
-                 of the sandbox's above one that does",
-                said.pid
-            ));
-        }
-        let grants: BTreeSet<&str> = said
-            .grants
-            .iter()
-            .map(String::as_str)
-            .filter(|c| *c != "log")
-            .collect();
-        if read.moment == InventoryMoment::Loaded
-            && !(least.is_subset(&grants) && grants.is_subset(&most))
-        {
-            wrong.push(format!(
-                "it lists the capabilities {grants:?} for a plugin its policy grants {least:?} \
-                 (with its exceptions, at most {most:?})"
-            ));
-        }
-        if let (Some(said), Some(seen)) = (&said.confinement, &read.confinement_seen) {
-            let said: BTreeSet<&str> = said
-                .iter()
-                .map(String::as_str)
-                .filter(|w| crate::protocol::CONFINEMENT_WORDS.contains(w))
-                .collect();
-            let seen: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
-            if said != seen {
-                wrong.push(format!(
-                    "it says {said:?} are in force on the plugin's processes, where the \
-                     harness sees {seen:?}"
-                ));
-            }
-        }
-        if let Some(expected) = expected_state(case, obs, read.moment)
-            && said.state != expected
-        {
-            wrong.push(format!(
-                "it gives the plugin's state as {:?} when it is {expected:?}",
-                said.state
-            ));
-        }
+        let wrong: Vec<String> = [
+            (read.pid_runs_plugin == Some(false)).then(|| {
+                format!(
+                    "it names process {} for the plugin, which neither runs it nor is a \
+                     process of the sandbox's above one that does",
+                    said.pid
+                )
+            }),
+            (read.moment == InventoryMoment::Loaded)
+                .then(|| grants_misstated(&case.policy, &said.grants))
+                .flatten(),
+            confinement_misstated(said.confinement.as_deref(), read.confinement_seen.as_ref()),
+            expected_state(case, obs, read.moment)
+                .filter(|expected| said.state != *expected)
+                .map(|expected| {
+                    format!(
+                        "it gives the plugin's state as {:?} when it is {expected:?}",
+                        said.state
+                    )
+                }),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
         if !wrong.is_empty() {
             let when = match read.moment {
                 InventoryMoment::Loaded => "once the plugin was loaded",
@@ -438,6 +406,52 @@ fn look_at_inventory(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
             ));
         }
     }
+}
+
+/// How the capabilities an inventory lists (`log` aside) misstate those the `policy`
+/// grants: every one of its grants, and no more than those with its exceptions' (an
+/// exception may have ended).
+fn grants_misstated(policy: &crate::protocol::Policy, listed: &[String]) -> Option<String> {
+    let but_log = |c: &&str| *c != "log";
+    let least: BTreeSet<&str> = policy
+        .grants
+        .iter()
+        .map(String::as_str)
+        .filter(but_log)
+        .collect();
+    let most: BTreeSet<&str> = least
+        .iter()
+        .copied()
+        .chain(policy.exceptions.iter().map(|e| e.capability.as_str()))
+        .collect();
+    let listed: BTreeSet<&str> = listed.iter().map(String::as_str).filter(but_log).collect();
+    (!(least.is_subset(&listed) && listed.is_subset(&most))).then(|| {
+        format!(
+            "it lists the capabilities {listed:?} for a plugin its policy grants {least:?} \
+             (with its exceptions, at most {most:?})"
+        )
+    })
+}
+
+/// How the confinement an inventory `said` is in force misstates what `/proc` showed
+/// (`seen`), of the words the harness can check; nothing when either is missing.
+fn confinement_misstated(
+    said: Option<&[String]>,
+    seen: Option<&BTreeSet<String>>,
+) -> Option<String> {
+    let (said, seen) = (said?, seen?);
+    let said: BTreeSet<&str> = said
+        .iter()
+        .map(String::as_str)
+        .filter(|w| crate::protocol::CONFINEMENT_WORDS.contains(w))
+        .collect();
+    let seen: BTreeSet<&str> = seen.iter().map(String::as_str).collect();
+    (said != seen).then(|| {
+        format!(
+            "it says {said:?} are in force on the plugin's processes, where the harness sees \
+             {seen:?}"
+        )
+    })
 }
 
 /// The state the target is known to be in at `moment`, when the harness knows it: running
