@@ -1041,11 +1041,13 @@ impl Backend for Reference {
             }
             _ => (false, process.map(Plugin::grants).unwrap_or_default()),
         };
+        // One reading of the state for both the process named and the state given.
+        let state = process.map(Plugin::state);
         let inventory = Inventory {
             pid: process
-                .filter(|p| !p.state().is_final())
+                .filter(|_| state.is_some_and(|s| !s.is_final()))
                 .map_or(0, Plugin::pid),
-            state: inventory_state(process.map(Plugin::state), quarantined),
+            state: inventory_state(state, quarantined),
             grants: grants.iter().map(|c| c.name().to_owned()).collect(),
             confinement: process.map(|p| confinement_words(p.enforcement())),
         };

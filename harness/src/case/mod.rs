@@ -1478,10 +1478,9 @@ fn limit_misstatements(
     wrong
 }
 
-/// The audit `records` whose `event` word is `event`.
 /// The states of a plugin's lifecycle, as the audit's `state` records name them (`unloaded`:
 /// before a process of it is loaded).
-pub const LIFECYCLE_WORDS: &[&str] = &[
+const LIFECYCLE_WORDS: &[&str] = &[
     "unloaded",
     "loaded",
     "initialized",
@@ -1496,24 +1495,20 @@ pub const LIFECYCLE_WORDS: &[&str] = &[
 /// the one before it left the plugin, name states of the lifecycle, and the last must end
 /// it: `terminated` when the host ended it (its unload, or its kill by the host's hand),
 /// `failed` when a fault did (a crash, a limit, a deadline, an attack). The records may be
-/// the
-/// newest of many: the first one read may start anywhere. A record from `unloaded` (or from
-/// `loaded`, for a sandbox that records no transition into it) starts a new process of the
-/// plugin, after a restart.
-fn transition_gaps(records: &[serde_json::Value], outcome: Option<&Outcome>) -> Vec<String> {
-    let word = |r: &serde_json::Value, key: &str| {
-        r.get(key)
-            .and_then(|w| w.as_str())
-            .unwrap_or_default()
-            .to_owned()
+/// the newest of many: the first one read may start anywhere. A record from `unloaded` (or
+/// from `loaded`, for a sandbox that records no transition into it) starts a new process of
+/// the plugin, after a restart.
+fn transition_gaps<'a>(records: &'a [serde_json::Value], outcome: Option<&Outcome>) -> Vec<String> {
+    let word = |r: &'a serde_json::Value, key: &str| -> &'a str {
+        r.get(key).and_then(|w| w.as_str()).unwrap_or_default()
     };
-    let transitions: Vec<(String, String)> = records_of(records, "state")
+    let transitions: Vec<(&str, &str)> = records_of(records, "state")
         .map(|r| (word(r, "from"), word(r, "to")))
         .collect();
     let mut gaps = Vec::new();
-    for (from, to) in &transitions {
+    for &(from, to) in &transitions {
         for w in [from, to] {
-            if !LIFECYCLE_WORDS.contains(&w.as_str()) {
+            if !LIFECYCLE_WORDS.contains(&w) {
                 gaps.push(format!(
                     "a transition names `{w}`, no state of the lifecycle"
                 ));
@@ -1522,7 +1517,7 @@ fn transition_gaps(records: &[serde_json::Value], outcome: Option<&Outcome>) -> 
     }
     for pair in transitions.windows(2) {
         let ((_, left_in), (from, to)) = (&pair[0], &pair[1]);
-        if from != left_in && from != "unloaded" && from != "loaded" {
+        if from != left_in && !matches!(*from, "unloaded" | "loaded") {
             gaps.push(format!(
                 "a transition from {from} to {to} follows one that left the plugin {left_in}: \
                  the transitions between were not recorded"
@@ -1541,7 +1536,7 @@ fn transition_gaps(records: &[serde_json::Value], outcome: Option<&Outcome>) -> 
     };
     match transitions.last() {
         None => gaps.push("the audit records no transition of the plugin's lifecycle".into()),
-        Some((_, to)) if !ended_in.contains(&to.as_str()) => gaps.push(format!(
+        Some((_, to)) if !ended_in.contains(to) => gaps.push(format!(
             "the plugin {} and its last recorded transition leaves it {to}, not {}",
             match outcome {
                 Some(Outcome::Killed { termination }) => format!("ended ({})", termination.reason),
@@ -1566,6 +1561,7 @@ const FAULTS: [&str; 7] = [
     "exit",
 ];
 
+/// The audit `records` whose `event` word is `event`.
 fn records_of<'a>(
     records: &'a [serde_json::Value],
     event: &'a str,
