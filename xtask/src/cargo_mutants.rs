@@ -511,6 +511,13 @@ pub fn run(args: &[String]) -> Result<()> {
                     it.next().context("--results needs a directory")?,
                 ))
             }
+            // cargo-mutants reads --file as a glob, so a directory alone matches no file and
+            // the run would quietly test nothing of it: a directory means everything under it.
+            "--file" | "-f" => {
+                let path = it.next().with_context(|| format!("{a} needs a path"))?;
+                extra.push(a.clone());
+                extra.push(file_glob(path));
+            }
             _ => extra.push(a.clone()),
         }
     }
@@ -616,6 +623,18 @@ fn unjudged_only(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<Optio
         narrowed.push(format!("^{}$", regex_syntax::escape(name)));
     }
     Ok(Some(narrowed))
+}
+
+/// A `--file` argument as cargo-mutants' glob: a directory (`sandbox/runner/src/`, or one
+/// that exists without the slash) stands for every file under it.
+fn file_glob(path: &str) -> String {
+    if path.ends_with('/') {
+        format!("{path}**")
+    } else if Path::new(path).is_dir() {
+        format!("{path}/**")
+    } else {
+        path.to_owned()
+    }
 }
 
 /// Runs cargo-mutants with `extra`; the output directory (`mutants.out`), with the commit
@@ -889,6 +908,23 @@ mod tests {
                 ("RES-013", "hog")
             ]
             .map(|(r, c)| (r.to_owned(), c.to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_directory_given_to_file_means_every_file_under_it() {
+        assert_eq!(file_glob("sandbox/runner/src/"), "sandbox/runner/src/**");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .expect("root");
+        let dir = root.join("sandbox/runner/src");
+        assert_eq!(
+            file_glob(dir.to_str().expect("utf-8")),
+            format!("{}/**", dir.display())
+        );
+        assert_eq!(
+            file_glob("sandbox/host/src/broker.rs"),
+            "sandbox/host/src/broker.rs"
         );
     }
 

@@ -3,6 +3,7 @@
 //!     cargo xtask test           every test, clippy and formatting (what CI runs)
 //!     cargo xtask conformance    the conformance suite against the reference sandbox
 //!     cargo xtask plugins        build the plugin suite and copy it to target/plugins/
+//!     cargo xtask bench          the overhead benchmarks against their floors
 //!     cargo xtask fuzz           run the cargo-fuzz targets for a time budget
 //!     cargo xtask mutants        mutation analysis: does the suite catch each mutant?
 
@@ -12,6 +13,7 @@ use std::process::{Command, ExitCode};
 use anyhow::{Context, Result, bail};
 
 mod architecture;
+mod bench;
 mod cargo_mutants;
 mod cargo_mutants_report;
 mod fuzz;
@@ -24,6 +26,9 @@ tasks:
     test          run every test of the workspace, then clippy (-D warnings) and rustfmt --check
     conformance   run the conformance suite against the reference sandbox and write a report
     plugins       build the plugin suite and copy the shared objects to target/plugins/
+    bench         run the overhead benchmarks, print each figure against its floor, write
+                  target/bench/ (summary, history, trend chart); --save NAME / --baseline NAME
+                  keep a run or fail on a regression against one (cargo xtask bench --help)
     fuzz          run the cargo-fuzz targets for a time budget, triage crashes, write a summary
                   (cargo xtask fuzz --help)
     mutants       apply each hand-written mutant of the reference sandbox, run the suite
@@ -46,6 +51,7 @@ fn main() -> ExitCode {
             Some("conformance") => conformance(&args[1..]),
             Some("plugins") => plugins(),
             Some("fuzz") => fuzz::fuzz(&args[1..]),
+            Some("bench") => bench::bench(&args[1..]),
             Some("mutants") if args.get(1).is_some_and(|a| a == "--cargo-mutants") => {
                 cargo_mutants::run(&args[2..])
             }

@@ -1,0 +1,338 @@
+//! What the reference sandbox costs, each figure beside its floor in the same criterion
+//! group, so that a ratio comes from one run on one machine (`cargo xtask bench` reads them
+//! and pairs them as `xtask/bench.toml` says):
+//!
+//! - `invoke/<size>`: one round trip of the echo plugin (`sandbox`), against the same bytes
+//!   sent to a forked child over a raw socketpair and echoed back (`socketpair`), and
+//!   against the plugin's own `sbx_plugin_invoke` called in this process (`in_process`);
+//! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`),
+//!   against fork and exec of `/bin/true` (`fork_exec`) and against bubblewrap running it
+//!   with every namespace unshared (`bwrap`, when `bwrap` is installed);
+//! - `throughput/<n>`: calls spread over `n` busy plugins (`sandbox`), against `n` raw
+//!   socketpair children (`socketpair`); criterion's time per element is the time per call.
+
+use std::hint::black_box;
+use std::io::{Read, Write};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sbx_host::{Limits, Plugin, SandboxConfig};
+
+/// The largest input the echo plugin can be sent and answer: a frame holds at most
+/// `MAX_FRAME_LEN` bytes, of which the header, the request id, the method and the
+/// lengths take a few (`sbx-ipc`'s PROTOCOL.md). Larger inputs need the sealed buffer of a
+/// later change.
+const LARGEST: usize = sbx_ipc::MAX_FRAME_LEN - 64;
+
+/// The sizes of the round trips measured.
+const SIZES: [(&str, usize); 5] = [
+    ("0B", 0),
+    ("64B", 64),
+    ("4KiB", 4 << 10),
+    ("64KiB", 64 << 10),
+    ("largest", LARGEST),
+];
+
+/// How many plugins (and raw children) are kept busy at once.
+const BUSY: [usize; 4] = [1, 2, 8, 32];
+
+fn echo_config() -> SandboxConfig {
+    let runner = sbx_host::config::find_runner()
+        .unwrap_or_else(|e| panic!("{e} (build it first: cargo build -p sbx-runner)"));
+    SandboxConfig::builder(sbx_adversarial_plugins::path("echo"))
+        .runner(runner)
+        .limits(Limits {
+            output_bytes: LARGEST as u32,
+            ..Limits::default()
+        })
+        .build()
+        .expect("a valid configuration")
+}
+
+fn running_echo(config: &SandboxConfig) -> Plugin {
+    let mut plugin = Plugin::spawn(config).expect("the echo plugin spawns");
+    plugin.init(b"").expect("init");
+    plugin.start().expect("start");
+    plugin
+}
+
+/// A forked child that echoes length-prefixed messages over a socketpair: the least any
+/// process boundary costs, with nothing of the sandbox in it.
+struct RawEchoChild {
+    stream: UnixStream,
+    pid: libc::pid_t,
+}
+
+impl RawEchoChild {
+    fn spawn() -> RawEchoChild {
+        let (parent, child) = UnixStream::pair().expect("socketpair");
+        // Allocated before the fork: the child may only make async-signal-safe calls, and
+        // allocating is not one of them (criterion's analysis threads may exist).
+        let mut buffer = vec![0u8; LARGEST + 4];
+        // SAFETY: the child runs `echo_forever`, which makes only read, write and _exit
+        // calls on memory allocated before the fork, and never returns.
+        let pid = unsafe { libc::fork() };
+        assert!(pid >= 0, "fork: {}", std::io::Error::last_os_error());
+        if pid == 0 {
+            echo_forever(child.as_raw_fd(), &mut buffer);
+        }
+        drop(child);
+        RawEchoChild {
+            stream: parent,
+            pid,
+        }
+    }
+
+    fn round_trip(&mut self, input: &[u8], output: &mut Vec<u8>) {
+        let len = u32::try_from(input.len()).expect("an input under 4 GiB");
+        self.stream.write_all(&len.to_le_bytes()).expect("write");
+        self.stream.write_all(input).expect("write");
+        let mut prefix = [0u8; 4];
+        self.stream.read_exact(&mut prefix).expect("read");
+        output.resize(u32::from_le_bytes(prefix) as usize, 0);
+        self.stream.read_exact(output).expect("read");
+    }
+}
+
+impl Drop for RawEchoChild {
+    fn drop(&mut self) {
+        let _ = self.stream.shutdown(std::net::Shutdown::Both);
+        // SAFETY: waits for this process's own child, which exits once its socket closes.
+        unsafe { libc::waitpid(self.pid, std::ptr::null_mut(), 0) };
+    }
+}
+
+/// The raw child's whole life: read a length and that many bytes, write them back, until
+/// the socket closes. Only async-signal-safe calls.
+fn echo_forever(fd: RawFd, buffer: &mut [u8]) -> ! {
+    loop {
+        if !read_fully(fd, &mut buffer[..4]) {
+            break;
+        }
+        let len = u32::from_le_bytes([buffer[0], buffer[1], buffer[2], buffer[3]]) as usize;
+        if len > buffer.len() - 4 || !read_fully(fd, &mut buffer[4..4 + len]) {
+            break;
+        }
+        if !write_fully(fd, &buffer[..4 + len]) {
+            break;
+        }
+    }
+    // SAFETY: ends the forked child without running the parent's exit handlers.
+    unsafe { libc::_exit(0) }
+}
+
+fn read_fully(fd: RawFd, mut buf: &mut [u8]) -> bool {
+    while !buf.is_empty() {
+        // SAFETY: reads into memory this process owns, at most its length.
+        let n = unsafe { libc::read(fd, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return false;
+        }
+        buf = &mut buf[n as usize..];
+    }
+    true
+}
+
+fn write_fully(fd: RawFd, mut buf: &[u8]) -> bool {
+    while !buf.is_empty() {
+        // SAFETY: writes from memory this process owns, at most its length.
+        let n = unsafe { libc::write(fd, buf.as_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return false;
+        }
+        buf = &buf[n as usize..];
+    }
+    true
+}
+
+/// The echo plugin's `sbx_plugin_invoke`, loaded into this process: what the call costs
+/// with no boundary at all.
+struct InProcessEcho {
+    invoke: SbxPluginInvoke,
+}
+
+type SbxPluginInvoke = unsafe extern "C" fn(
+    *const libc::c_char,
+    usize,
+    *const u8,
+    usize,
+    *mut u8,
+    usize,
+    *mut usize,
+) -> i32;
+
+impl InProcessEcho {
+    fn load(path: &Path) -> InProcessEcho {
+        let path = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).expect("a path");
+        // SAFETY: loads the suite's benign echo plugin, whose constructors do nothing; the
+        // handle is never closed, so the function pointer below stays valid.
+        let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_LOCAL) };
+        assert!(!handle.is_null(), "dlopen of the echo plugin failed");
+        // SAFETY: looks up a symbol in the handle just opened.
+        let symbol = unsafe { libc::dlsym(handle, c"sbx_plugin_invoke".as_ptr()) };
+        assert!(
+            !symbol.is_null(),
+            "the echo plugin exports no sbx_plugin_invoke"
+        );
+        // SAFETY: the plugin ABI (sbx_plugin.h) gives sbx_plugin_invoke this signature.
+        let invoke = unsafe { std::mem::transmute::<*mut libc::c_void, SbxPluginInvoke>(symbol) };
+        InProcessEcho { invoke }
+    }
+
+    fn call(&self, input: &[u8], output: &mut [u8]) -> usize {
+        let method = b"echo";
+        let mut len = 0usize;
+        // SAFETY: every pointer is valid for the length passed beside it for the whole call,
+        // as the ABI asks; the plugin writes at most `output.len()` bytes.
+        let status = unsafe {
+            (self.invoke)(
+                method.as_ptr().cast(),
+                method.len(),
+                input.as_ptr(),
+                input.len(),
+                output.as_mut_ptr(),
+                output.len(),
+                &mut len,
+            )
+        };
+        assert_eq!(status, 0, "the in-process echo failed");
+        len
+    }
+}
+
+fn invoke(c: &mut Criterion) {
+    let config = echo_config();
+    let mut plugin = running_echo(&config);
+    let mut raw = RawEchoChild::spawn();
+    let in_process = InProcessEcho::load(&sbx_adversarial_plugins::path("echo"));
+    let mut group = c.benchmark_group("invoke");
+    for (name, size) in SIZES {
+        let input = vec![0x5a; size];
+        let mut output = Vec::with_capacity(size);
+        let mut out_buffer = vec![0u8; size.max(1)];
+        group.throughput(Throughput::Bytes(size as u64));
+        group.bench_function(BenchmarkId::new("sandbox", name), |b| {
+            b.iter(|| black_box(plugin.invoke("echo", black_box(&input)).expect("echo")))
+        });
+        group.bench_function(BenchmarkId::new("socketpair", name), |b| {
+            b.iter(|| raw.round_trip(black_box(&input), &mut output))
+        });
+        group.bench_function(BenchmarkId::new("in_process", name), |b| {
+            b.iter(|| black_box(in_process.call(black_box(&input), &mut out_buffer)))
+        });
+    }
+    group.finish();
+    plugin.shutdown().expect("shutdown");
+}
+
+fn activation(c: &mut Criterion) {
+    let config = echo_config();
+    let mut group = c.benchmark_group("activation");
+    group.sample_size(20);
+    // Spawn to first answer is timed; the shutdown after it is not.
+    group.bench_function("sandbox_cold", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let mut plugin = running_echo(&config);
+                black_box(plugin.invoke("echo", b"first").expect("echo"));
+                spent += started.elapsed();
+                plugin.shutdown().expect("shutdown");
+            }
+            spent
+        })
+    });
+    group.bench_function("fork_exec", |b| {
+        b.iter(|| run_to_end(&mut Command::new("/bin/true")))
+    });
+    if let Some(bwrap) = on_path("bwrap") {
+        group.bench_function("bwrap", |b| {
+            b.iter(|| {
+                run_to_end(Command::new(&bwrap).args([
+                    "--ro-bind",
+                    "/",
+                    "/",
+                    "--unshare-all",
+                    "/bin/true",
+                ]))
+            })
+        });
+    } else {
+        eprintln!("activation/bwrap: bwrap is not installed, so this floor is not measured");
+    }
+    group.finish();
+}
+
+fn run_to_end(command: &mut Command) {
+    let status = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .status()
+        .expect("the floor's command starts");
+    assert!(status.success(), "the floor's command failed: {status}");
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("PATH")?
+        .to_str()?
+        .split(':')
+        .map(|dir| Path::new(dir).join(name))
+        .find(|p| p.is_file())
+}
+
+fn throughput(c: &mut Criterion) {
+    let config = echo_config();
+    let input = vec![0x5a; 64];
+    let mut group = c.benchmark_group("throughput");
+    group.throughput(Throughput::Elements(1));
+    for busy in BUSY {
+        let mut plugins: Vec<Plugin> = (0..busy).map(|_| running_echo(&config)).collect();
+        group.bench_function(BenchmarkId::new("sandbox", busy), |b| {
+            b.iter_custom(|calls| {
+                spread(&mut plugins, calls, |p| {
+                    black_box(p.invoke("echo", &input).expect("echo"));
+                })
+            })
+        });
+        for mut plugin in plugins {
+            plugin.shutdown().expect("shutdown");
+        }
+        let mut children: Vec<RawEchoChild> = (0..busy).map(|_| RawEchoChild::spawn()).collect();
+        group.bench_function(BenchmarkId::new("socketpair", busy), |b| {
+            b.iter_custom(|calls| {
+                spread(&mut children, calls, |child| {
+                    let mut output = Vec::with_capacity(64);
+                    child.round_trip(&input, &mut output);
+                })
+            })
+        });
+    }
+    group.finish();
+}
+
+/// Makes `calls` calls, spread evenly over `workers`, each worker on its own thread; the
+/// time from the first call to the last answer.
+fn spread<W: Send>(workers: &mut [W], calls: u64, call: impl Fn(&mut W) + Sync) -> Duration {
+    let n = workers.len() as u64;
+    let started = Instant::now();
+    std::thread::scope(|scope| {
+        for (i, worker) in workers.iter_mut().enumerate() {
+            let share = calls / n + u64::from((i as u64) < calls % n);
+            let call = &call;
+            scope.spawn(move || {
+                for _ in 0..share {
+                    call(worker);
+                }
+            });
+        }
+    });
+    started.elapsed()
+}
+
+criterion_group!(benches, invoke, activation, throughput);
+criterion_main!(benches);
