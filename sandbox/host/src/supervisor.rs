@@ -81,6 +81,16 @@ pub enum SandboxError {
     /// The broker configuration cannot be served (bad allowlist, storage directory).
     #[error(transparent)]
     Broker(#[from] BrokerConfigError),
+    /// The host's own request does not fit the channel (an input too large for one frame):
+    /// nothing was sent, and the plugin goes on as it was. The caller's fault, never the
+    /// plugin's.
+    #[error("the request is {len} bytes framed, more than the channel carries ({max})")]
+    RequestTooLarge {
+        /// The request's framed length.
+        len: usize,
+        /// The largest frame the channel carries.
+        max: usize,
+    },
 }
 
 /// Call latencies kept for the percentiles.
@@ -692,6 +702,19 @@ impl Plugin {
         budget: Duration,
     ) -> Result<Message, SandboxError> {
         let id = self.next_id;
+        let frame = Frame {
+            request_id: id,
+            message,
+        };
+        // Refused before anything starts: a request too large is the host's own, and the
+        // plugin, which never saw it, must not pay for it.
+        let len = frame.encoded_len();
+        if len > sbx_ipc::MAX_FRAME_LEN {
+            return Err(SandboxError::RequestTooLarge {
+                len,
+                max: sbx_ipc::MAX_FRAME_LEN,
+            });
+        }
         self.next_id += 1;
         self.shared.beats.start();
         let clock = RequestClock {
@@ -703,17 +726,14 @@ impl Plugin {
             phase,
             after_ms: budget.as_millis() as u64,
         };
-        let expect = match message {
+        let expect = match frame.message {
             Message::Heartbeat => Expect::Heartbeat,
             _ => Expect::Reply,
         };
-        if let Err(e) = self.channel.send(
-            &Frame {
-                request_id: id,
-                message,
-            },
-            Some(clock.deadline(&self.shared)),
-        ) {
+        if let Err(e) = self
+            .channel
+            .send(&frame, Some(clock.deadline(&self.shared)))
+        {
             return Err(self.send_failed(e, timeout));
         }
         loop {

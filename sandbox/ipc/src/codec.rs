@@ -204,6 +204,12 @@ impl Frame {
         Ok(out)
     }
 
+    /// The frame's encoded length, length prefix included (saturated on overflow): a sender
+    /// can refuse a frame above [`MAX_FRAME_LEN`] before it commits to sending it.
+    pub fn encoded_len(&self) -> usize {
+        HEADER_LEN.saturating_add(self.message.body_len())
+    }
+
     /// Appends the encoded frame to `out`, so a sender can batch frames in one buffer.
     ///
     /// The size is computed and checked before anything is written: an oversized frame is
@@ -213,7 +219,7 @@ impl Frame {
     ///
     /// [`EncodeError::TooLarge`] if the frame would exceed [`MAX_FRAME_LEN`].
     pub fn encode_into(&self, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-        let total = HEADER_LEN.saturating_add(self.message.body_len());
+        let total = self.encoded_len();
         if total > MAX_FRAME_LEN {
             return Err(EncodeError::TooLarge { len: total });
         }

@@ -170,6 +170,24 @@ fn a_plugin_flooding_the_liveness_socket_still_meets_its_deadline() {
 }
 
 #[test]
+fn an_input_too_large_for_the_channel_is_the_callers_error_and_the_plugin_goes_on() {
+    let mut p = running(config("echo"));
+    let input = vec![b'x'; sbx_ipc::MAX_FRAME_LEN];
+    match p.invoke("echo", &input) {
+        Err(SandboxError::RequestTooLarge { len, max }) => {
+            assert!(len > max);
+            assert_eq!(max, sbx_ipc::MAX_FRAME_LEN);
+        }
+        other => panic!("expected RequestTooLarge, got {other:?}"),
+    }
+    assert_eq!(p.state(), sbx_host::State::Running);
+    assert!(p.termination().is_none(), "nothing ended");
+    assert_eq!(call(&mut p, "echo", "still here"), "still here");
+    assert_eq!(p.stats().errors, 0, "the plugin made no error");
+    p.shutdown().expect("shutdown");
+}
+
+#[test]
 fn garbage_on_the_channel_is_a_protocol_violation() {
     let mut p = probe();
     let record = ended(&mut p, "garbage", "");
