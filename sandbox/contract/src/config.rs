@@ -116,6 +116,10 @@ pub struct RunnerConfig {
     pub loader_paths: Vec<PathBuf>,
     /// The host's pid: the runner exits if its parent is not this process.
     pub host_pid: u32,
+    /// Bytes in each half of the payload window on descriptor 7; 0: no window (inputs and
+    /// outputs stay inline, bounded by a frame).
+    #[serde(default)]
+    pub payload_window: u64,
 }
 
 impl RunnerConfig {
@@ -131,6 +135,14 @@ impl RunnerConfig {
         root && self.layers.drop_identity && self.layers.namespaces
     }
 }
+
+/// The largest output a `Result` frame carries (a frame less its header and fields, rounded
+/// down): the output bound of a plugin without a payload window, and the most a runner
+/// answers inline.
+pub const MAX_FRAME_OUTPUT: u64 = (sbx_ipc::MAX_FRAME_LEN - 64) as u64;
+
+/// The payload window a host gives by default: 16 MiB each way.
+pub const DEFAULT_PAYLOAD_WINDOW: u64 = 16 << 20;
 
 /// uid and gid of `nobody`.
 pub const NOBODY: u32 = 65534;

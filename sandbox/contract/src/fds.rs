@@ -19,3 +19,8 @@ pub const LIVENESS_FD: RawFd = 5;
 pub const RUNNER_OWN_TASKS: u64 = 3;
 /// Descriptor number of the sealed plugin memfd in the runner, when loading from one.
 pub const PLUGIN_FD: RawFd = 6;
+/// Descriptor number of the payload window in the runner, when the host gives one: a memory
+/// file of two halves (input, output) sealed against growing and shrinking, for inputs and
+/// outputs larger than a frame carries (`sbx-ipc`'s PROTOCOL.md). The plugin's process maps
+/// it at its first use and closes the descriptor.
+pub const PAYLOAD_WINDOW_FD: RawFd = 7;

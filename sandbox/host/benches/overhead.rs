@@ -2,7 +2,8 @@
 //! group, so that a ratio comes from one run on one machine (`cargo xtask bench` reads them
 //! and pairs them as `xtask/bench.toml` says):
 //!
-//! - `invoke/<size>`: one round trip of the echo plugin (`sandbox`), against the same bytes
+//! - `invoke/<size>`: one round trip of the echo plugin (`sandbox`; from 1 MiB through the
+//!   payload window), against the same bytes
 //!   sent to a forked child over a raw socketpair and echoed back (`socketpair`), and
 //!   against the plugin's own `sbx_plugin_invoke` called in this process (`in_process`);
 //! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`),
@@ -22,33 +23,35 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sbx_host::{Limits, Plugin, SandboxConfig};
 
-/// The largest input the echo plugin can be sent and answer: a frame holds at most
-/// `MAX_FRAME_LEN` bytes, of which the header, the request id, the method and the
-/// lengths take a few (`sbx-ipc`'s PROTOCOL.md). Larger inputs need the sealed buffer of a
-/// later change.
-const LARGEST: usize = sbx_ipc::MAX_FRAME_LEN - 64;
+/// The largest input measured: the default payload window's half.
+const LARGEST: usize = sbx_host::config::DEFAULT_PAYLOAD_WINDOW as usize;
 
-/// The sizes of the round trips measured.
-const SIZES: [(&str, usize); 5] = [
+/// The sizes of the round trips measured. Up to 64 KiB the echo plugin runs with the default
+/// output bound, as most plugins do, and its calls travel inline; from 1 MiB its output
+/// bound is the window's, and input and output travel through the payload window.
+const SIZES: [(&str, usize); 6] = [
     ("0B", 0),
     ("64B", 64),
     ("4KiB", 4 << 10),
     ("64KiB", 64 << 10),
-    ("largest", LARGEST),
+    ("1MiB", 1 << 20),
+    ("16MiB", LARGEST),
 ];
 
 /// How many plugins (and raw children) are kept busy at once.
 const BUSY: [usize; 4] = [1, 2, 8, 32];
 
-fn echo_config() -> SandboxConfig {
+/// The echo plugin with the default configuration, or with outputs as large as the window.
+fn echo_config(large: bool) -> SandboxConfig {
     let runner = sbx_host::config::find_runner()
         .unwrap_or_else(|e| panic!("{e} (build it first: cargo build -p sbx-runner)"));
+    let mut limits = Limits::default();
+    if large {
+        limits.output_bytes = LARGEST as u32;
+    }
     SandboxConfig::builder(sbx_adversarial_plugins::path("echo"))
         .runner(runner)
-        .limits(Limits {
-            output_bytes: LARGEST as u32,
-            ..Limits::default()
-        })
+        .limits(limits)
         .build()
         .expect("a valid configuration")
 }
@@ -205,8 +208,8 @@ impl InProcessEcho {
 }
 
 fn invoke(c: &mut Criterion) {
-    let config = echo_config();
-    let mut plugin = running_echo(&config);
+    let mut plugin = running_echo(&echo_config(false));
+    let mut large = running_echo(&echo_config(true));
     let mut raw = RawEchoChild::spawn();
     let in_process = InProcessEcho::load(&sbx_adversarial_plugins::path("echo"));
     let mut group = c.benchmark_group("invoke");
@@ -215,8 +218,13 @@ fn invoke(c: &mut Criterion) {
         let mut output = Vec::with_capacity(size);
         let mut out_buffer = vec![0u8; size.max(1)];
         group.throughput(Throughput::Bytes(size as u64));
+        let sandbox = if size > 64 << 10 {
+            &mut large
+        } else {
+            &mut plugin
+        };
         group.bench_function(BenchmarkId::new("sandbox", name), |b| {
-            b.iter(|| black_box(plugin.invoke("echo", black_box(&input)).expect("echo")))
+            b.iter(|| black_box(sandbox.invoke("echo", black_box(&input)).expect("echo")))
         });
         group.bench_function(BenchmarkId::new("socketpair", name), |b| {
             b.iter(|| raw.round_trip(black_box(&input), &mut output))
@@ -227,10 +235,11 @@ fn invoke(c: &mut Criterion) {
     }
     group.finish();
     plugin.shutdown().expect("shutdown");
+    large.shutdown().expect("shutdown");
 }
 
 fn activation(c: &mut Criterion) {
-    let config = echo_config();
+    let config = echo_config(false);
     let mut group = c.benchmark_group("activation");
     group.sample_size(20);
     // Spawn to first answer is timed; the shutdown after it is not.
@@ -286,7 +295,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 fn throughput(c: &mut Criterion) {
-    let config = echo_config();
+    let config = echo_config(false);
     let input = vec![0x5a; 64];
     let mut group = c.benchmark_group("throughput");
     group.throughput(Throughput::Elements(1));

@@ -9,7 +9,8 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 pub use sbx_contract::config::{
-    Layers, Limits, NOBODY, PER_PLUGIN_ID_BASE, RunnerConfig, Strictness, UnprivilegedId,
+    DEFAULT_PAYLOAD_WINDOW, Layers, Limits, MAX_FRAME_OUTPUT, NOBODY, PER_PLUGIN_ID_BASE,
+    RunnerConfig, Strictness, UnprivilegedId,
 };
 
 use crate::broker::BrokerConfig;
@@ -79,6 +80,10 @@ pub struct SandboxConfig {
     pub unprivileged_id: UnprivilegedId,
     /// Read-only paths for the dynamic loader.
     pub loader_paths: Vec<PathBuf>,
+    /// Bytes in each half (input, output) of the payload window, the memory file that
+    /// carries inputs and outputs larger than a frame; 0: none, and both are bounded by a
+    /// frame. Default [`DEFAULT_PAYLOAD_WINDOW`].
+    pub payload_window: u64,
 }
 
 /// Where the host finds the kernel's interfaces: written nowhere else, so that a test can
@@ -100,6 +105,9 @@ impl Default for HostPaths {
         }
     }
 }
+
+/// The largest payload window half: `InvokeShared` and `ResultShared` name lengths in 32 bits.
+pub const MAX_PAYLOAD_WINDOW: u64 = u32::MAX as u64;
 
 /// Paths the dynamic loader reads on Debian-like and most other distributions.
 pub const DEFAULT_LOADER_PATHS: &[&str] = &[
@@ -156,6 +164,7 @@ impl SandboxConfig {
             strictness: Strictness::BestEffort,
             unprivileged_id: UnprivilegedId::default(),
             loader_paths: DEFAULT_LOADER_PATHS.iter().map(PathBuf::from).collect(),
+            payload_window: DEFAULT_PAYLOAD_WINDOW,
         }
     }
 
@@ -188,6 +197,7 @@ impl SandboxConfig {
             unprivileged_id: self.unprivileged_id,
             loader_paths: self.loader_paths.clone(),
             host_pid,
+            payload_window: self.payload_window,
         }
     }
 }
@@ -209,6 +219,7 @@ pub struct SandboxConfigBuilder {
     strictness: Strictness,
     unprivileged_id: UnprivilegedId,
     loader_paths: Vec<PathBuf>,
+    payload_window: u64,
 }
 
 impl SandboxConfigBuilder {
@@ -281,6 +292,12 @@ impl SandboxConfigBuilder {
         self.loader_paths = paths;
         self
     }
+    /// Bytes in each half of the payload window (default [`DEFAULT_PAYLOAD_WINDOW`]); 0:
+    /// none, and inputs and outputs are bounded by a frame.
+    pub fn payload_window(mut self, bytes: u64) -> Self {
+        self.payload_window = bytes;
+        self
+    }
 
     /// Validates and builds.
     pub fn build(self) -> Result<SandboxConfig, ConfigError> {
@@ -311,7 +328,8 @@ impl SandboxConfigBuilder {
     }
 
     fn finish(self, plugin: PathBuf) -> Result<SandboxConfig, ConfigError> {
-        let max_output = (sbx_ipc::MAX_FRAME_LEN - 64) as u64;
+        // With a window an output may fill its half; without, one frame.
+        let max_output = self.payload_window.max(MAX_FRAME_OUTPUT);
         let l = &self.limits;
         for (name, value) in [
             ("address_space_bytes", l.address_space_bytes),
@@ -332,7 +350,14 @@ impl SandboxConfigBuilder {
             return Err(ConfigError::InvalidLimit {
                 name: "output_bytes",
                 value: u64::from(l.output_bytes),
-                why: "larger than a channel frame can carry",
+                why: "larger than the payload window (or, without one, a frame) can carry",
+            });
+        }
+        if self.payload_window > MAX_PAYLOAD_WINDOW {
+            return Err(ConfigError::InvalidLimit {
+                name: "payload_window",
+                value: self.payload_window,
+                why: "larger than a frame's length field can name (4 GiB)",
             });
         }
         let runner = match self.runner {
@@ -360,6 +385,7 @@ impl SandboxConfigBuilder {
             strictness: self.strictness,
             unprivileged_id: self.unprivileged_id,
             loader_paths: self.loader_paths,
+            payload_window: self.payload_window,
         })
     }
 }

@@ -37,8 +37,9 @@ const MAX_EVENTS_PER_FRAME: usize = 2;
 /// - the kept logs stay within [`MAX_KEPT_LOGS`] and their counters agree;
 /// - a frame causes at most a couple of audit events (denials cannot flood the audit);
 /// - the plugin's storage on disk stays within its quota;
-/// - an answer is only ever a `Result` within the output limit or a heartbeat echo, and only
-///   to the request that waits for it.
+/// - an answer is only ever a `Result` within the output limit, a `ResultShared` within both
+///   the output limit and the payload window (and only when there is one), or a heartbeat
+///   echo, and only to the request that waits for it.
 ///
 /// A protocol breach ends the case, as it ends the process.
 pub fn fuzz_host_session(data: &[u8]) {
@@ -56,7 +57,8 @@ pub fn fuzz_host_session(data: &[u8]) {
     let broker = Broker::with_outside(config.clone(), grants.clone(), Box::new(clock.clone()))
         .expect("a valid broker config");
     let output_limit = usize::from(setup.output_limit);
-    let mut session = HostSession::new(broker, output_limit);
+    let window = setup.window.map(u64::from);
+    let mut session = HostSession::new(broker, output_limit).with_window(window);
     let mut revoked = BTreeSet::new();
     let mut pending: Option<(u64, Expect)> = None;
     let mut next_id = 1u64;
@@ -159,6 +161,12 @@ pub fn fuzz_host_session(data: &[u8]) {
                     (Message::Heartbeat, Expect::Heartbeat) => {}
                     (Message::Result { output }, Expect::Reply) => {
                         assert!(output.len() <= output_limit, "output beyond its limit");
+                    }
+                    (Message::ResultShared { output_len }, Expect::Reply) => {
+                        let half = window.expect("a window output without a window");
+                        let len = u64::from(*output_len);
+                        assert!(len <= half, "a window output beyond the window");
+                        assert!(len <= output_limit as u64, "output beyond its limit");
                     }
                     (other, _) => panic!("{} taken as the answer to {expect:?}", other.name()),
                 }
@@ -277,6 +285,8 @@ struct Setup {
     max_backpressure_ms: u8,
     /// Keys the plugin may store.
     storage_keys: u8,
+    /// Bytes in each half of the runner's payload window, if it has one.
+    window: Option<u16>,
 }
 
 impl Setup {
@@ -347,6 +357,11 @@ enum Wire {
     },
     Heartbeat {
         other_id: Option<u64>,
+    },
+    /// An output in the payload window, of any length the runner claims.
+    ResultShared {
+        other_id: Option<u64>,
+        output_len: u32,
     },
     /// Bytes through the decoder; whatever decodes is delivered.
     Raw(Vec<u8>),
@@ -429,6 +444,10 @@ impl Wire {
                 (other_id, Message::Error { code, message })
             }
             Wire::Heartbeat { other_id } => (other_id, Message::Heartbeat),
+            Wire::ResultShared {
+                other_id,
+                output_len,
+            } => (other_id, Message::ResultShared { output_len }),
             Wire::Raw(bytes) => return decode(&bytes).ok().map(|(frame, _)| frame),
         };
         Some(Frame {

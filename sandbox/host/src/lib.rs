@@ -36,6 +36,7 @@ pub mod storage;
 pub mod supervisor;
 pub mod termination;
 mod trace;
+pub mod window;
 
 pub use audit::{Audit, AuditEvent, AuditLog, AuditRecord};
 pub use broker::{BrokerConfig, Capability};

@@ -68,6 +68,8 @@ pub struct HostSession {
     logs: VecDeque<LogRecord>,
     counts: LogCounts,
     output_limit: usize,
+    /// Bytes in each half of the payload window, when the runner has one.
+    window: Option<u64>,
 }
 
 impl HostSession {
@@ -78,7 +80,15 @@ impl HostSession {
             logs: VecDeque::new(),
             counts: LogCounts::default(),
             output_limit,
+            window: None,
         }
+    }
+
+    /// This session, for a runner given a payload window of `half` bytes each way: it may
+    /// answer with `ResultShared`.
+    pub fn with_window(mut self, half: Option<u64>) -> HostSession {
+        self.window = half;
+        self
     }
 
     /// What `frame` means while request `pending` waits for `expect`. Audit events it causes
@@ -130,6 +140,19 @@ impl HostSession {
                     Step::Answer(Message::Result { output })
                 }
             }
+            // An output in the window: only a runner that has one, and no more than the half
+            // or the call's bound (the host reads exactly this many bytes of it).
+            Message::ResultShared { output_len } if !heartbeat && self.window.is_some() => {
+                let bound = self
+                    .window
+                    .unwrap_or_default()
+                    .min(self.output_limit as u64);
+                if u64::from(output_len) > bound {
+                    Step::Violation(format!("{output_len} output bytes in the payload window"))
+                } else {
+                    Step::Answer(Message::ResultShared { output_len })
+                }
+            }
             // The runner caught the plugin breaking the ABI (an output length beyond its
             // buffer): a fault, not an answer.
             Message::Error { code, message } if code == abi::RUNNER_ABI_VIOLATION => {
@@ -176,5 +199,42 @@ impl HostSession {
     /// Messages the plugin showed the user through `notify_user`.
     pub fn notifications(&self) -> &[String] {
         self.broker.notifications()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broker::{BrokerConfig, Grants};
+
+    fn session(window: Option<u64>) -> HostSession {
+        let broker = Broker::new(BrokerConfig::default(), Grants::new(Default::default()))
+            .expect("the default broker");
+        HostSession::new(broker, 1000).with_window(window)
+    }
+
+    fn answer(session: &mut HostSession, output_len: u32) -> Step {
+        let frame = Frame {
+            request_id: 1,
+            message: Message::ResultShared { output_len },
+        };
+        session.on_frame(1, Expect::Reply, frame, &mut Vec::new())
+    }
+
+    #[test]
+    fn an_output_in_the_window_is_an_answer_only_within_the_window_and_the_bound() {
+        let mut s = session(Some(500));
+        assert!(matches!(
+            answer(&mut s, 500),
+            Step::Answer(Message::ResultShared { output_len: 500 })
+        ));
+        // Past the window's half, though within the output bound.
+        assert!(matches!(answer(&mut s, 501), Step::Violation(_)));
+        // Past the output bound, though within the window.
+        let mut s = session(Some(5000));
+        assert!(matches!(answer(&mut s, 1001), Step::Violation(_)));
+        // A runner without a window cannot answer through one.
+        let mut s = session(None);
+        assert!(matches!(answer(&mut s, 1), Step::Violation(_)));
     }
 }

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use nix::unistd::Pid;
 
-use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PLUGIN_FD, VIOLATION_FD};
+use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PAYLOAD_WINDOW_FD, PLUGIN_FD, VIOLATION_FD};
 
 /// Failure to start the runner.
 #[derive(Debug, thiserror::Error)]
@@ -102,7 +102,8 @@ pub struct RunnerProcess {
 
 /// Forks and execs `runner` with `args`, an empty environment, stdin/stdout/stderr on
 /// /dev/null, the channel on fd 3, the violation pipe on fd 4, the liveness socket on fd 5,
-/// the sealed plugin (when given) on fd 6 and nothing else open.
+/// the sealed plugin (when given) on fd 6, the payload window (when given) on fd 7 and
+/// nothing else open.
 ///
 /// The fork happens on one long-lived spawner thread: the kernel sends the parent-death
 /// signal when the *thread* that forked exits, so forking from a short-lived caller thread
@@ -111,11 +112,13 @@ pub fn spawn_runner(
     runner: &Path,
     args: &[String],
     plugin: Option<std::os::fd::BorrowedFd<'_>>,
+    window: Option<std::os::fd::BorrowedFd<'_>>,
     cgroups: &[std::path::PathBuf],
 ) -> Result<RunnerProcess, SpawnError> {
     type Job = (
         std::path::PathBuf,
         Vec<String>,
+        Option<OwnedFd>,
         Option<OwnedFd>,
         Vec<std::path::PathBuf>,
         std::sync::mpsc::Sender<Result<RunnerProcess, SpawnError>>,
@@ -136,27 +139,30 @@ pub fn spawn_runner(
                     libc::sigfillset(&mut all);
                     libc::pthread_sigmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
                 }
-                for (runner, args, plugin, cgroups, reply) in rx {
-                    let _ = reply.send(fork_exec(&runner, &args, plugin, &cgroups));
+                for (runner, args, plugin, window, cgroups, reply) in rx {
+                    let _ = reply.send(fork_exec(&runner, &args, plugin, window, &cgroups));
                 }
             });
         std::sync::Mutex::new(tx)
     });
     let (reply_tx, reply_rx) = std::sync::mpsc::channel();
-    // A copy above 10 (close-on-exec) the spawner thread owns until the child has it on fd 6.
-    let plugin = match plugin {
-        Some(fd) => Some(
-            nix::fcntl::fcntl(fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))
-                // SAFETY: F_DUPFD_CLOEXEC returned a fresh descriptor that nothing else owns.
-                .map(|raw| unsafe { OwnedFd::from_raw_fd(raw) })
-                .map_err(|e| SpawnError::Prepare(e.into()))?,
-        ),
-        None => None,
+    // Copies above 10 (close-on-exec) the spawner thread owns until the child has them on
+    // fds 6 and 7.
+    let above_ten = |fd: Option<std::os::fd::BorrowedFd<'_>>| {
+        fd.map(|fd| {
+            fd.try_clone_to_owned()
+                .and_then(above)
+                .map_err(SpawnError::Prepare)
+        })
+        .transpose()
     };
+    let plugin = above_ten(plugin)?;
+    let window = above_ten(window)?;
     let job = (
         runner.to_path_buf(),
         args.to_vec(),
         plugin,
+        window,
         cgroups.to_vec(),
         reply_tx,
     );
@@ -181,6 +187,7 @@ fn fork_exec(
     runner: &Path,
     args: &[String],
     plugin: Option<OwnedFd>,
+    window: Option<OwnedFd>,
     cgroups: &[std::path::PathBuf],
 ) -> Result<RunnerProcess, SpawnError> {
     let prep = SpawnError::Prepare;
@@ -228,6 +235,7 @@ fn fork_exec(
         devnull: devnull.as_raw_fd(),
         err: err_write.as_raw_fd(),
         plugin: plugin.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+        window: window.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
         cgroups: &cgroup_ptrs,
     };
 
@@ -243,6 +251,7 @@ fn fork_exec(
     }
     drop(child_end);
     drop(plugin);
+    drop(window);
     drop(viol_write);
     drop(live_child);
     drop(devnull);
@@ -288,6 +297,8 @@ struct ChildFds<'a> {
     err: RawFd,
     /// The sealed plugin (above 10), or -1.
     plugin: RawFd,
+    /// The payload window (above 10), or -1.
+    window: RawFd,
     /// `cgroup.procs` files to join before exec (NUL-terminated paths).
     cgroups: &'a [*const libc::c_char],
 }
@@ -363,6 +374,16 @@ unsafe fn child_after_fork(
                 fail(fds.err);
             }
             last_kept = PLUGIN_FD;
+        }
+        if fds.window >= 0 {
+            if libc::dup2(fds.window, PAYLOAD_WINDOW_FD) < 0 {
+                fail(fds.err);
+            }
+            if fds.plugin < 0 {
+                // Below the window, outside the range closed next: nothing may stay there.
+                libc::close(PLUGIN_FD);
+            }
+            last_kept = PAYLOAD_WINDOW_FD;
         }
         // Every other descriptor is closed, except the error pipe, which is close-on-exec
         // and must survive until exec to report a failure.

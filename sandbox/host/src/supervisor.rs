@@ -16,7 +16,7 @@ use sbx_ipc::{Frame, Message};
 use crate::audit::{Audit, AuditEvent, MAX_KEPT_EVENTS};
 use crate::broker::{Broker, BrokerConfigError, Capability, Grants};
 use crate::cgroup::{CapLayer, PluginCgroup};
-use crate::config::{ConfigError, SandboxConfig};
+use crate::config::{ConfigError, MAX_FRAME_OUTPUT, SandboxConfig};
 use crate::lifecycle::{Event, InvalidTransition, State};
 use crate::liveness::{BEAT_INTERVAL, Beats, Liveness};
 use crate::load_guard::LoadGuard;
@@ -24,6 +24,7 @@ use crate::process::ProcessView;
 use crate::session::{Expect, HostSession, Step};
 use crate::spawn::{SpawnError, kill_and_reap, map_runner_ids, spawn_runner};
 use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
+use crate::window::PayloadWindow;
 use sbx_contract::abi;
 use sbx_contract::channel::{Channel, ChannelError, StreamChannel};
 use sbx_contract::enforcement::{EnforcementReport, LOAD_GUARD_LAYER, Status};
@@ -81,14 +82,14 @@ pub enum SandboxError {
     /// The broker configuration cannot be served (bad allowlist, storage directory).
     #[error(transparent)]
     Broker(#[from] BrokerConfigError),
-    /// The host's own request does not fit the channel (an input too large for one frame):
-    /// nothing was sent, and the plugin goes on as it was. The caller's fault, never the
-    /// plugin's.
-    #[error("the request is {len} bytes framed, more than the channel carries ({max})")]
+    /// The host's own request does not fit the channel (an input larger than the payload
+    /// window, or without one than a frame): nothing was sent, and the plugin goes on as it
+    /// was. The caller's fault, never the plugin's.
+    #[error("the request is {len} bytes, more than the channel carries ({max})")]
     RequestTooLarge {
-        /// The request's framed length.
+        /// The request's length: the input's in the window, the frame's without one.
         len: usize,
-        /// The largest frame the channel carries.
+        /// The most the window's half, or a frame, carries.
         max: usize,
     },
 }
@@ -150,6 +151,9 @@ pub struct Plugin {
     /// fails keeps it until the process is ended, so that the runner is not failed by its
     /// own loader's calls first and ends as the host decided.
     load_guard: Option<LoadGuard>,
+    /// The memory file that carries inputs and outputs too large for a frame, when the
+    /// configuration gives one.
+    window: Option<PayloadWindow>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -205,8 +209,18 @@ impl Plugin {
         let json = serde_json::to_string(&runner_cfg)
             .map_err(|e| SandboxError::Host(std::io::Error::other(e)))?;
         let plugin_fd = config.sealed.as_ref().map(|s| s.fd());
+        let window = match config.payload_window {
+            0 => None,
+            half => Some(PayloadWindow::create(half).map_err(SandboxError::Host)?),
+        };
         let procs = cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
-        let proc = spawn_runner(&config.runner, &[json], plugin_fd, &procs)?;
+        let proc = spawn_runner(
+            &config.runner,
+            &[json],
+            plugin_fd,
+            window.as_ref().map(PayloadWindow::fd),
+            &procs,
+        )?;
         // SAFETY: pidfd_open on a child we have not reaped: the pid is ours.
         let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, proc.pid.as_raw(), 0) };
         if raw < 0 {
@@ -263,12 +277,14 @@ impl Plugin {
             config: config.clone(),
             enforcement: EnforcementReport::default(),
             next_id: 1,
-            session: HostSession::new(broker, config.limits.output_bytes as usize),
+            session: HostSession::new(broker, config.limits.output_bytes as usize)
+                .with_window(window.as_ref().map(PayloadWindow::half)),
             stats: Stats::default(),
             latencies: VecDeque::new(),
             cgroup,
             termination: None,
             load_guard: None,
+            window,
         };
         let deadline = Instant::now() + config.deadlines.load;
         match plugin.await_loaded(deadline) {
@@ -460,10 +476,7 @@ impl Plugin {
         .entered();
         self.check(Event::Invoke)?;
         let started = Instant::now();
-        let msg = Message::Invoke {
-            method: method.to_owned(),
-            input: input.to_vec(),
-        };
+        let msg = self.call_message(method, input)?;
         let result = self.request(msg, Phase::Call, self.config.deadlines.call);
         self.note_cpu_throttling();
         let duration_us = started.elapsed().as_micros() as u64;
@@ -483,6 +496,9 @@ impl Plugin {
             Ok(Message::Result { output }) => {
                 tracing::info!(duration_us, output_bytes = output.len(), "call answered")
             }
+            Ok(Message::ResultShared { output_len }) => {
+                tracing::info!(duration_us, output_bytes = output_len, "call answered")
+            }
             Ok(_) => tracing::info!(duration_us, output_bytes = 0, "call answered"),
             Err(SandboxError::Plugin { name, .. }) => {
                 tracing::info!(duration_us, status = *name, "call refused by the plugin")
@@ -491,9 +507,46 @@ impl Plugin {
         }
         match result? {
             Message::Result { output } => Ok(output),
+            // Within the window's half and the output bound: the session checked both.
+            Message::ResultShared { output_len } => match &self.window {
+                Some(window) => window
+                    .read_output(u64::from(output_len))
+                    .map_err(SandboxError::Host),
+                None => Ok(Vec::new()),
+            },
             // `request` returns a Result message for every call that is not a heartbeat.
             _ => Ok(Vec::new()),
         }
+    }
+
+    /// The message that carries a call. Inline while the input is small and the output bound
+    /// fits a frame; otherwise through the payload window, where the input is written first
+    /// (and the output may be as large as the bound). Without a window everything is inline,
+    /// and a frame bounds the input.
+    fn call_message(&self, method: &str, input: &[u8]) -> Result<Message, SandboxError> {
+        let inline = || Message::Invoke {
+            method: method.to_owned(),
+            input: input.to_vec(),
+        };
+        let Some(window) = &self.window else {
+            return Ok(inline());
+        };
+        let large_output = u64::from(self.config.limits.output_bytes) > MAX_FRAME_OUTPUT;
+        if input.len() <= sbx_ipc::INLINE_MAX && !large_output {
+            return Ok(inline());
+        }
+        let input_len = u32::try_from(input.len())
+            .ok()
+            .filter(|&len| u64::from(len) <= window.half())
+            .ok_or(SandboxError::RequestTooLarge {
+                len: input.len(),
+                max: usize::try_from(window.half()).unwrap_or(usize::MAX),
+            })?;
+        window.write_input(input).map_err(SandboxError::Host)?;
+        Ok(Message::InvokeShared {
+            method: method.to_owned(),
+            input_len,
+        })
     }
 
     /// Reports the time the CPU rate cap held the plugin back since the last look: a

@@ -107,6 +107,13 @@ pub fn decode(buf: &[u8]) -> Result<(Frame, usize), DecodeError> {
         },
         MessageKind::Heartbeat => Message::Heartbeat,
         MessageKind::Shutdown => Message::Shutdown,
+        MessageKind::InvokeShared => Message::InvokeShared {
+            method: body.string("InvokeShared.method")?,
+            input_len: body.u32("InvokeShared.input_len")?,
+        },
+        MessageKind::ResultShared => Message::ResultShared {
+            output_len: body.u32("ResultShared.output_len")?,
+        },
     };
     body.finish()?;
     Ok((
@@ -267,6 +274,15 @@ impl Frame {
                 put_bytes(out, message.as_bytes())
             }
             Message::Heartbeat | Message::Shutdown => Ok(()),
+            Message::InvokeShared { method, input_len } => {
+                put_bytes(out, method.as_bytes())?;
+                out.extend_from_slice(&input_len.to_le_bytes());
+                Ok(())
+            }
+            Message::ResultShared { output_len } => {
+                out.extend_from_slice(&output_len.to_le_bytes());
+                Ok(())
+            }
         }
     }
 }
@@ -288,6 +304,8 @@ impl Message {
             Message::HostReply { payload, .. } => 4usize.saturating_add(field(payload.len())),
             Message::Log { message, .. } => 1usize.saturating_add(field(message.len())),
             Message::Heartbeat | Message::Shutdown => 0,
+            Message::InvokeShared { method, .. } => field(method.len()).saturating_add(4),
+            Message::ResultShared { .. } => 4,
         }
     }
 }

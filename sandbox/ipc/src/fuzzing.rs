@@ -218,6 +218,8 @@ impl<'a> Choices<'a> {
             MessageKind::HostCall => 2 + FIELD_LEN_PREFIX,
             MessageKind::Log => 1 + FIELD_LEN_PREFIX,
             MessageKind::Heartbeat | MessageKind::Shutdown => 0,
+            MessageKind::InvokeShared => FIELD_LEN_PREFIX + 4,
+            MessageKind::ResultShared => 4,
         };
         let mut room = start.saturating_sub(overhead);
         let message = match kind {
@@ -255,6 +257,13 @@ impl<'a> Choices<'a> {
             },
             MessageKind::Heartbeat => Message::Heartbeat,
             MessageKind::Shutdown => Message::Shutdown,
+            MessageKind::InvokeShared => Message::InvokeShared {
+                method: self.text(&mut room),
+                input_len: u32::from_le_bytes(self.array()),
+            },
+            MessageKind::ResultShared => Message::ResultShared {
+                output_len: u32::from_le_bytes(self.array()),
+            },
         };
         *budget = budget.saturating_sub(start.saturating_sub(room));
         Frame {

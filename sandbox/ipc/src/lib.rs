@@ -41,6 +41,11 @@ pub use reader::FrameReader;
 /// layer above.
 pub const MAX_FRAME_LEN: usize = 1 << 20;
 
+/// Largest input or output sent inline in a frame when a payload window exists: anything
+/// larger goes through the window ([`Message::InvokeShared`], [`Message::ResultShared`]),
+/// where it costs two copies instead of the socket's four, and is not bounded by a frame.
+pub const INLINE_MAX: usize = 64 * 1024;
+
 /// Length of the fixed frame header: length prefix, version, kind, reserved and request id.
 pub const HEADER_LEN: usize = 16;
 

@@ -39,6 +39,23 @@ pub enum Message {
         /// Opaque method input.
         input: Vec<u8>,
     },
+    /// Host -> runner: call a plugin method whose input is in the payload window, the
+    /// memory file the host and the runner share for inputs and outputs too large for a
+    /// frame (its first half holds the input).
+    InvokeShared {
+        /// Method name.
+        method: String,
+        /// Bytes of input at the start of the window; the runner refuses more than the window
+        /// holds.
+        input_len: u32,
+    },
+    /// Runner -> host: the successful result of an [`Message::InvokeShared`] or
+    /// [`Message::Invoke`] whose output is in the payload window's second half.
+    ResultShared {
+        /// Bytes of output at the start of the window's second half; the host refuses more
+        /// than the half holds or the output bound allows.
+        output_len: u32,
+    },
     /// Runner -> host: the successful result of an [`Message::Invoke`].
     Result {
         /// Opaque method output.
@@ -107,11 +124,15 @@ pub enum MessageKind {
     Heartbeat = 10,
     /// [`Message::Shutdown`].
     Shutdown = 11,
+    /// [`Message::InvokeShared`].
+    InvokeShared = 12,
+    /// [`Message::ResultShared`].
+    ResultShared = 13,
 }
 
 impl MessageKind {
     /// Every kind, in wire order, so tests and generators can cover them all.
-    pub const ALL: [MessageKind; 11] = [
+    pub const ALL: [MessageKind; 13] = [
         MessageKind::Confined,
         MessageKind::Loaded,
         MessageKind::Init,
@@ -123,6 +144,8 @@ impl MessageKind {
         MessageKind::Log,
         MessageKind::Heartbeat,
         MessageKind::Shutdown,
+        MessageKind::InvokeShared,
+        MessageKind::ResultShared,
     ];
 
     /// The kind byte on the wire.
@@ -144,6 +167,8 @@ impl MessageKind {
             MessageKind::Log => "Log",
             MessageKind::Heartbeat => "Heartbeat",
             MessageKind::Shutdown => "Shutdown",
+            MessageKind::InvokeShared => "InvokeShared",
+            MessageKind::ResultShared => "ResultShared",
         }
     }
 }
@@ -164,6 +189,8 @@ impl TryFrom<u8> for MessageKind {
             9 => MessageKind::Log,
             10 => MessageKind::Heartbeat,
             11 => MessageKind::Shutdown,
+            12 => MessageKind::InvokeShared,
+            13 => MessageKind::ResultShared,
             _ => return Err(DecodeError::UnknownKind { kind }),
         })
     }
@@ -237,6 +264,8 @@ impl Message {
             Message::Log { .. } => MessageKind::Log,
             Message::Heartbeat => MessageKind::Heartbeat,
             Message::Shutdown => MessageKind::Shutdown,
+            Message::InvokeShared { .. } => MessageKind::InvokeShared,
+            Message::ResultShared { .. } => MessageKind::ResultShared,
         }
     }
 

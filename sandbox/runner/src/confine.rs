@@ -15,7 +15,7 @@ use landlock::{
 
 use sbx_contract::config::{Layers, RunnerConfig};
 use sbx_contract::enforcement::{EnforcementReport, LOAD_GUARD_LAYER, Status};
-use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PLUGIN_FD, VIOLATION_FD};
+use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PAYLOAD_WINDOW_FD, PLUGIN_FD, VIOLATION_FD};
 use sbx_policy::seccomp::{PolicyError, SeccompPolicy, Substitutions};
 
 /// The Landlock ABI whose rights the runner asks for (filesystem, TCP, signal and abstract
@@ -61,7 +61,8 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     let mut report = EnforcementReport::default();
     let layers = cfg.layers;
     // Our own descriptors must be there, and nothing else may be inherited.
-    check_descriptors(cfg.plugin_fd)?;
+    let placed = placed_descriptors(cfg);
+    check_descriptors(&placed)?;
     // rlimits first: lowering needs no privilege and they bind everything after, the loader included.
     apply_rlimits(cfg, &mut report)?;
     // Whether the host writes the user namespace's maps depends on the identity we start as.
@@ -79,12 +80,12 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // root (and /proc of its namespace, which only a process inside it can mount). The
     // init and the runner's first process drop them at once and only wait.
     if pid_namespace {
-        super::init::start_plugin_process(|| hold_no_privilege(layers)).map_err(|source| {
-            ConfineError::Step {
+        super::init::start_plugin_process(|| hold_no_privilege(layers), &placed).map_err(
+            |source| ConfineError::Step {
                 step: "pid namespace: starting the plugin's process",
                 source,
-            }
-        })?;
+            },
+        )?;
         report.record(
             "namespace.pid",
             Status::Applied,
@@ -138,12 +139,19 @@ fn io_err(step: &'static str) -> impl FnOnce(nix::errno::Errno) -> ConfineError 
     }
 }
 
-fn check_descriptors(plugin_fd: bool) -> Result<(), ConfineError> {
-    let ours: &[i32] = if plugin_fd {
-        &[CHANNEL_FD, VIOLATION_FD, LIVENESS_FD, PLUGIN_FD]
-    } else {
-        &[CHANNEL_FD, VIOLATION_FD, LIVENESS_FD]
-    };
+/// The descriptors the host placed for this runner, in ascending order.
+fn placed_descriptors(cfg: &RunnerConfig) -> Vec<i32> {
+    let mut placed = vec![CHANNEL_FD, VIOLATION_FD, LIVENESS_FD];
+    if cfg.plugin_fd {
+        placed.push(PLUGIN_FD);
+    }
+    if cfg.payload_window > 0 {
+        placed.push(PAYLOAD_WINDOW_FD);
+    }
+    placed
+}
+
+fn check_descriptors(ours: &[i32]) -> Result<(), ConfineError> {
     let last = *ours.last().unwrap_or(&LIVENESS_FD);
     for &fd in ours {
         // SAFETY: F_GETFD only queries the descriptor table.

@@ -23,7 +23,7 @@
 //! The runner is single-threaded here (its liveness thread starts after confinement), so
 //! every side of each fork may do anything.
 
-use std::os::fd::{AsFd, OwnedFd};
+use std::os::fd::{AsFd, OwnedFd, RawFd};
 
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use nix::sys::signal::{SigSet, SigmaskHow, Signal, kill, raise, sigprocmask};
@@ -31,15 +31,17 @@ use nix::sys::wait::{WaitStatus, waitpid};
 use nix::unistd::{ForkResult, Pid, fork};
 
 use sbx_contract::exit_code;
-use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PLUGIN_FD, VIOLATION_FD};
 
 /// Starts the namespace's init, then the process that runs the plugin, in the pid
 /// namespace the runner unshared. Returns in the plugin's process; the runner waits for it
 /// and never returns.
 /// `hold_no_privilege` runs first in the init and in the runner's first process, which need
 /// none of what the plugin's process still holds here.
+/// `placed` are the descriptors the host placed for the runner, which the init and the
+/// runner's first process let go of.
 pub fn start_plugin_process(
     hold_no_privilege: impl Fn() -> std::io::Result<()>,
+    placed: &[RawFd],
 ) -> std::io::Result<()> {
     // The runner holds the write end until it ends: a child that sees it hang up knows the
     // runner ended before the child asked to end with it.
@@ -51,7 +53,7 @@ pub fn start_plugin_process(
             if die_with_runner(alive_r).is_err() || hold_no_privilege().is_err() {
                 std::process::exit(exit_code::CONFINEMENT);
             }
-            drop_runner_descriptors();
+            drop_runner_descriptors(placed);
             wait_as_namespace_init()
         }
         ForkResult::Parent { child } => child,
@@ -69,7 +71,7 @@ pub fn start_plugin_process(
                 let _ = kill(init, Signal::SIGKILL);
                 std::process::exit(exit_code::CONFINEMENT);
             }
-            drop_runner_descriptors();
+            drop_runner_descriptors(placed);
             wait_for_plugin(child, init, alive_w)
         }
         Err(e) => {
@@ -98,9 +100,10 @@ fn die_with_runner(alive_r: OwnedFd) -> std::io::Result<()> {
 }
 
 /// Lets go of the descriptors the host placed for the runner: the plugin's process holds
-/// its own copies, and nothing else uses them.
-fn drop_runner_descriptors() {
-    for fd in [CHANNEL_FD, VIOLATION_FD, LIVENESS_FD, PLUGIN_FD] {
+/// its own copies, and nothing else uses them. Only those: a number the host did not place
+/// may be a descriptor of this process's own (the pipe above), which closing would break.
+fn drop_runner_descriptors(placed: &[RawFd]) {
+    for &fd in placed {
         // SAFETY: closing descriptors nothing in this process uses from here on.
         unsafe { libc::close(fd) };
     }

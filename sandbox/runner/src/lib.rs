@@ -11,6 +11,7 @@ pub mod init;
 pub mod root;
 pub mod serve;
 pub mod violation;
+pub mod window;
 
 use sbx_contract::config::{RunnerConfig, Strictness};
 use sbx_contract::exit_code;

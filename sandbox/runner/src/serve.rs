@@ -14,6 +14,8 @@ use sbx_contract::config::RunnerConfig;
 use sbx_contract::exit_code;
 use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD};
 
+use crate::window::Window;
+
 /// The channel, shared between the serve loop and host API calls from plugin threads.
 static CHANNEL: OnceLock<Mutex<StreamChannel>> = OnceLock::new();
 
@@ -209,7 +211,13 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
     ) {
         std::process::exit(exit_code::CHANNEL);
     }
-    let mut output = vec![0u8; cfg.limits.output_bytes as usize];
+    // Inline outputs: at most what a frame carries. A larger output bound is served in the
+    // payload window, which the host then uses for every call.
+    let inline_cap = u64::from(cfg.limits.output_bytes).min(sbx_contract::config::MAX_FRAME_OUTPUT);
+    let mut output = vec![0u8; inline_cap as usize];
+    // Mapped at the first call through it: a plugin that never needs it keeps its address
+    // space whole.
+    let mut window: Option<Window> = None;
     // The ABI promises shutdown only to a plugin whose init succeeded.
     let mut initialized = false;
     loop {
@@ -229,7 +237,13 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
                 status_reply(rc, Vec::new())
             }
             Message::Invoke { method, input } => {
-                in_entry(|| invoke(&plugin, &method, &input, &mut output))
+                in_entry(|| match invoke(&plugin, &method, &input, &mut output) {
+                    Ok(len) => status_reply(abi::OK, output[..len].to_vec()),
+                    Err(reply) => reply,
+                })
+            }
+            Message::InvokeShared { method, input_len } => {
+                invoke_in_window(cfg, &plugin, &method, input_len, &mut window)
             }
             Message::Heartbeat => Message::Heartbeat,
             Message::Shutdown => {
@@ -252,12 +266,61 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
     }
 }
 
-fn invoke(plugin: &Plugin, method: &str, input: &[u8], output: &mut [u8]) -> Message {
+/// A call whose input is in the payload window, and whose output goes there too: a large
+/// output stays there (`ResultShared`), a small one travels inline.
+fn invoke_in_window(
+    cfg: &RunnerConfig,
+    plugin: &Plugin,
+    method: &str,
+    input_len: u32,
+    window: &mut Option<Window>,
+) -> Message {
+    let refused = |code, message: String| Message::Error { code, message };
+    if cfg.payload_window == 0 {
+        return refused(
+            abi::ERR_PROTOCOL,
+            "this runner has no payload window".into(),
+        );
+    }
+    if window.is_none() {
+        match Window::map(cfg.payload_window) {
+            Ok(w) => *window = Some(w),
+            Err(e) => return refused(abi::ERR_INTERNAL, format!("payload window: {e}")),
+        }
+    }
+    let Some(w) = window.as_mut() else {
+        return refused(abi::ERR_INTERNAL, "payload window not mapped".into());
+    };
+    let cap = (cfg.limits.output_bytes as usize).min(w.half());
+    let Some((input, output)) = w.buffers(input_len as usize, cap) else {
+        return refused(
+            abi::ERR_INVALID_ARGUMENT,
+            format!("an input of {input_len} bytes in a window of {}", w.half()),
+        );
+    };
+    match in_entry(|| invoke(plugin, method, input, output)) {
+        Ok(len) if len > sbx_ipc::INLINE_MAX => Message::ResultShared {
+            // len <= cap <= the half, whose size the host named in 32 bits.
+            output_len: len as u32,
+        },
+        Ok(len) => status_reply(abi::OK, output[..len].to_vec()),
+        Err(reply) => reply,
+    }
+}
+
+/// Calls the plugin's invoke: the length of its output, or the reply that says why there
+/// is none.
+fn invoke(
+    plugin: &Plugin,
+    method: &str,
+    input: &[u8],
+    output: &mut [u8],
+) -> Result<usize, Message> {
     if method.len() > abi::MAX_METHOD_LEN {
-        return Message::Error {
+        return Err(Message::Error {
             code: abi::ERR_INVALID_ARGUMENT,
             message: format!("method name of {} bytes", method.len()),
-        };
+        });
     }
     let mut out_len: usize = 0;
     // SAFETY: every pointer is valid for the call: method and input borrowed from the frame,
@@ -275,20 +338,19 @@ fn invoke(plugin: &Plugin, method: &str, input: &[u8], output: &mut [u8]) -> Mes
     };
     if rc == abi::OK && out_len > output.len() {
         // The plugin claims more than the buffer holds: never read past it.
-        return Message::Error {
+        return Err(Message::Error {
             code: abi::RUNNER_ABI_VIOLATION,
             message: format!(
                 "plugin claimed {out_len} output bytes in a buffer of {}",
                 output.len()
             ),
-        };
+        });
     }
-    let data = if rc == abi::OK {
-        output[..out_len].to_vec()
+    if rc == abi::OK {
+        Ok(out_len)
     } else {
-        Vec::new()
-    };
-    status_reply(rc, data)
+        Err(status_reply(rc, Vec::new()))
+    }
 }
 
 fn status_reply(rc: SbxStatus, output: Vec<u8>) -> Message {

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use sbx_host::{Layers, SandboxError, TerminationReason};
+use sbx_host::{Layers, Limits, SandboxError, TerminationReason};
 
 use crate::common::{call, config, plugin, probe, probe_without, running};
 
@@ -323,10 +323,20 @@ fn rlimits_are_in_force_inside() {
 }
 
 #[test]
-fn only_the_channel_the_violation_pipe_and_the_liveness_socket_are_inherited() {
+fn only_the_channel_the_violation_pipe_the_liveness_socket_and_the_window_are_inherited() {
     // Descriptors of the host (this test binary holds several) must not reach the plugin.
     let _held = std::fs::File::open("/proc/self/status").unwrap();
     let mut p = probe();
+    // 7: the payload window, the plugin's own inputs and outputs, until its first use.
+    assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 5 7 ");
+    // Calls through the window (an output bound beyond a frame's): the runner maps it and
+    // closes the descriptor before the plugin runs.
+    let mut p = running(config("probe").limits(Limits {
+        output_bytes: 2 << 20,
+        ..Limits::default()
+    }));
+    assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 5 ");
+    let mut p = running(config("probe").payload_window(0));
     assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 5 ");
 }
 

@@ -74,6 +74,7 @@ fn the_sealed_descriptor_is_closed_before_the_plugin_runs() {
     let mut p = Plugin::spawn(&config).expect("spawn");
     p.init(b"").expect("init");
     p.start().expect("start");
-    // Descriptor 6, the sealed plugin, is gone; 5 is the liveness socket.
-    assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 5 ");
+    // Descriptor 6, the sealed plugin, is gone; 5 is the liveness socket, 7 the payload
+    // window.
+    assert_eq!(call(&mut p, "fds", ""), "ok 0 1 2 3 4 5 7 ");
 }

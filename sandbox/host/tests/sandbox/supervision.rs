@@ -169,22 +169,88 @@ fn a_plugin_flooding_the_liveness_socket_still_meets_its_deadline() {
     assert!(started.elapsed() < Duration::from_secs(30));
 }
 
+/// `input` echoed by the echo plugin of `config`, and the plugin still answering after it.
+fn echoed(config: sbx_host::SandboxConfigBuilder, input: &[u8]) -> Result<Vec<u8>, SandboxError> {
+    let mut p = running(config);
+    let answer = p.invoke("echo", input);
+    assert_eq!(p.state(), sbx_host::State::Running, "the plugin goes on");
+    assert!(p.termination().is_none(), "nothing ended");
+    assert_eq!(call(&mut p, "echo", "still here"), "still here");
+    assert_eq!(p.stats().errors, 0, "the plugin made no error");
+    p.shutdown().expect("shutdown");
+    answer
+}
+
+fn large_output(bytes: u32) -> Limits {
+    Limits {
+        output_bytes: bytes,
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn inputs_and_outputs_beyond_a_frame_travel_through_the_payload_window() {
+    let input: Vec<u8> = (0..(4 << 20) + 7).map(|i| (i % 251) as u8).collect();
+    let large = config("echo").limits(large_output(8 << 20));
+    assert_eq!(echoed(large, &input).expect("a 4 MiB echo"), input);
+    // Call after call: the window is mapped once, and each call rewrites it.
+    let mut p = running(config("echo").limits(large_output(2 << 20)));
+    for round in 0..20u8 {
+        let input = vec![round; (1 << 20) + usize::from(round)];
+        assert_eq!(
+            p.invoke("echo", &input).expect("echo"),
+            input,
+            "round {round}"
+        );
+    }
+    p.shutdown().expect("shutdown");
+    // A large input under the default output bound: in through the window, and its output
+    // (bounded by a frame) inline.
+    let input = vec![7u8; 200 << 10];
+    assert_eq!(
+        echoed(config("echo"), &input).expect("a 200 KiB echo"),
+        input
+    );
+}
+
+#[test]
+fn a_large_output_asked_for_by_a_small_input_comes_back_whole() {
+    let mut p = running(config("output_fill").limits(large_output(3 << 20)));
+    let output = p.invoke("fill", b"").expect("fill");
+    assert_eq!(
+        output.len(),
+        3 << 20,
+        "the whole output bound, through the window"
+    );
+    assert!(
+        output
+            .iter()
+            .enumerate()
+            .all(|(i, &b)| b == b'a' + (i % 26) as u8)
+    );
+    p.shutdown().expect("shutdown");
+}
+
 #[test]
 fn an_input_too_large_for_the_channel_is_the_callers_error_and_the_plugin_goes_on() {
-    let mut p = running(config("echo"));
+    // Larger than the window's half.
+    let window = 1 << 20;
+    let input = vec![b'x'; window as usize + 1];
+    match echoed(config("echo").payload_window(window), &input) {
+        Err(SandboxError::RequestTooLarge { len, max }) => {
+            assert_eq!((len, max), (input.len(), window as usize));
+        }
+        other => panic!("expected RequestTooLarge, got {other:?}"),
+    }
+    // Without a window, larger than a frame.
     let input = vec![b'x'; sbx_ipc::MAX_FRAME_LEN];
-    match p.invoke("echo", &input) {
+    match echoed(config("echo").payload_window(0), &input) {
         Err(SandboxError::RequestTooLarge { len, max }) => {
             assert!(len > max);
             assert_eq!(max, sbx_ipc::MAX_FRAME_LEN);
         }
         other => panic!("expected RequestTooLarge, got {other:?}"),
     }
-    assert_eq!(p.state(), sbx_host::State::Running);
-    assert!(p.termination().is_none(), "nothing ended");
-    assert_eq!(call(&mut p, "echo", "still here"), "still here");
-    assert_eq!(p.stats().errors, 0, "the plugin made no error");
-    p.shutdown().expect("shutdown");
 }
 
 #[test]

@@ -74,6 +74,13 @@ fn samples() -> Vec<Frame> {
         },
         Message::Heartbeat,
         Message::Shutdown,
+        Message::InvokeShared {
+            method: "echo".into(),
+            input_len: 16 << 20,
+        },
+        Message::ResultShared {
+            output_len: 3 << 20,
+        },
     ];
     messages
         .into_iter()
