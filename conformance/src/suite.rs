@@ -8,7 +8,7 @@ use std::time::Duration;
 use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
 use sbx_harness::case::{
     AllowlistedService, AttackFact, AuditCheck, Bounds, Case, Expected, FaultsBeforeCall,
-    FiguresFloor, NeighbourMethods, PausePlan, QuarantineCheck, RevokeDuringCall,
+    FiguresFloor, NeighbourMethods, PauseDuringCall, PausePlan, QuarantineCheck, RevokeDuringCall,
 };
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{
@@ -59,8 +59,13 @@ struct CaseFile {
     /// The settle time ends early once no process runs the plugin.
     #[serde(default)]
     settle_ends_when_gone: bool,
-    /// Pause the plugin after its call, through the settle time (and its unload).
+    /// Pause the plugin after its call, through the settle time (and its unload); or
+    /// (`during_call`) while its call is pending ...
     pause: Option<PausePlan>,
+    /// ... this long into the call ...
+    pause_after_ms: Option<u64>,
+    /// ... and for this long before it is resumed.
+    pause_hold_ms: Option<u64>,
     #[serde(default)]
     needs: Vec<Feature>,
     input: Option<String>,
@@ -241,6 +246,22 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
             return Err(SuiteError::Unknown(format!(
                 "[case.{name}] names no plugin"
             )));
+        }
+        let pause_timed = adjust.pause_after_ms.is_some() && adjust.pause_hold_ms.is_some();
+        let pause_timing = adjust.pause_after_ms.is_some() || adjust.pause_hold_ms.is_some();
+        match adjust.pause {
+            Some(PausePlan::DuringCall) if !pause_timed => {
+                return Err(SuiteError::Invalid(format!(
+                    "[case.{name}] pause = \"during_call\" needs pause_after_ms and pause_hold_ms"
+                )));
+            }
+            Some(PausePlan::DuringCall) => {}
+            _ if pause_timing => {
+                return Err(SuiteError::Invalid(format!(
+                    "[case.{name}] pause_after_ms and pause_hold_ms time only a pause during the call"
+                )));
+            }
+            _ => {}
         }
         let quarantine_checks = [
             ("audit_restarts_run_out", adjust.audit_restarts_run_out),
@@ -515,6 +536,13 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             settle,
             settle_ends_when_gone: adjust.settle_ends_when_gone,
             pause: adjust.pause,
+            pause_during_call: match (adjust.pause_after_ms, adjust.pause_hold_ms) {
+                (Some(after), Some(hold)) => Some(PauseDuringCall {
+                    after: Duration::from_millis(after),
+                    hold: Duration::from_millis(hold),
+                }),
+                _ => None,
+            },
             // A plugin attacking at shutdown gets the settle time after its unload too.
             linger_after_unload: if spec.stage == Stage::Shutdown {
                 settle

@@ -55,6 +55,9 @@ pub enum Feature {
     /// runs it in, its state and the capabilities it may use ([`Inventory`]), which the
     /// harness holds to what it sees.
     Inventory,
+    /// `pause` and `resume` are answered while a call of the plugin is pending, and the
+    /// time it spends paused does not count against the call's deadline.
+    PauseDuringCall,
 }
 
 /// Limits a case asks the sandbox to enforce.

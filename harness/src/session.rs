@@ -329,27 +329,28 @@ impl Session {
         self.exchange(line, id, deadline)
     }
 
-    /// Sends `first`, waits `after`, sends each of `overlapping` without waiting for the
-    /// first's answer (only `revoke` may overlap a pending `invoke`), then collects every
-    /// answer in whatever order they come, within `deadline` of the first request.
-    /// Returns the first's answer and the others', in request order.
+    /// Sends `first`, then each of `overlapping` after its wait (from the request before
+    /// it) without waiting for the first's answer (only `revoke`, and `pause` and `resume`
+    /// where the sandbox declares `pause_during_call`, may overlap a pending `invoke`), then
+    /// collects every answer in whatever order they come, within `deadline` of the first
+    /// request. Returns the first's answer and the others', in request order.
     pub fn request_overlapping(
         &mut self,
         first: Op,
-        after: Duration,
-        overlapping: Vec<Op>,
+        overlapping: Vec<(Duration, Op)>,
         deadline: Duration,
     ) -> (Answer, Vec<Answer>) {
-        let end = Instant::now() + deadline;
+        let schedule = std::iter::once((Duration::ZERO, first)).chain(overlapping);
         let mut ids = Vec::new();
         let mut sent = Vec::new();
-        for (i, op) in std::iter::once(first).chain(overlapping).enumerate() {
+        // The deadline runs from the first request: the ones after it are sent while it
+        // is pending.
+        let end = Instant::now() + deadline;
+        for (wait, op) in schedule {
             if self.closed {
                 break;
             }
-            if i == 1 {
-                std::thread::sleep(after);
-            }
+            std::thread::sleep(wait);
             let id = self.next_id;
             self.next_id += 1;
             let line = serde_json::to_string(&Request { id, op: op.clone() }).unwrap_or_default();

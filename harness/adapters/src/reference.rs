@@ -26,7 +26,7 @@ use sbx_host::{
 use sbx_package::TrustStore;
 use serde_json::Value;
 
-use crate::serve::{Backend, Revoker, error, invoke_result, terminated};
+use crate::serve::{Backend, Pauser, Revoker, error, invoke_result, terminated};
 
 /// The mutants, by name.
 pub const MUTANTS: &[&str] = &[
@@ -188,8 +188,8 @@ pub struct Reference {
     audit: Option<Arc<AuditLog>>,
     /// The `no-audit` mutant.
     no_audit: bool,
-    /// Where each running plugin's `revoke` goes (its process, or its host), for the
-    /// request reader.
+    /// Where each running plugin's `revoke` goes (its process, or its host), and its
+    /// `pause` and `resume` while a call is pending (its process), for the request reader.
     controllers: Arc<Mutex<BTreeMap<String, Revocation>>>,
     /// The host of the packages, made at the first request that needs it (after
     /// `isolate`): it remembers the keys revoked during the session.
@@ -784,6 +784,7 @@ impl Backend for Reference {
                 Feature::Audit,
                 Feature::Figures,
                 Feature::Inventory,
+                Feature::PauseDuringCall,
                 Feature::KeyRevocation,
                 Feature::Exceptions,
                 Feature::Restarts,
@@ -1069,6 +1070,39 @@ impl Backend for Reference {
                 .ok_or_else(|| error(ErrorKind::Invalid, format!("no plugin `{plugin}`")))?;
             // Takes effect at the plugin's next use, even in the middle of a call.
             Ok(serde_json::json!({ "revoked": revocation.revoke(c) }))
+        }))
+    }
+
+    fn pauser(&self) -> Option<Pauser> {
+        let controllers = Arc::clone(&self.controllers);
+        Some(Arc::new(move |plugin: &str, pause: bool| {
+            let map = controllers.lock().unwrap_or_else(|p| p.into_inner());
+            let controller = match map.get(plugin) {
+                Some(Revocation::Process(controller)) => controller,
+                Some(Revocation::Hosted(_)) => {
+                    return Err(error(
+                        ErrorKind::Unsupported,
+                        "a package's plugin is paused between its calls only",
+                    ));
+                }
+                None => return Err(error(ErrorKind::Invalid, format!("no plugin `{plugin}`"))),
+            };
+            // The same Controller an embedder's other thread would use; the pending call
+            // waits, its deadline moved on by the time paused.
+            let done = if pause {
+                controller.pause()
+            } else {
+                controller.resume()
+            };
+            done.map(|()| serde_json::json!({})).map_err(|e| {
+                error(
+                    ErrorKind::Internal,
+                    format!(
+                        "{} during a call: {e}",
+                        if pause { "pause" } else { "resume" }
+                    ),
+                )
+            })
         }))
     }
 }

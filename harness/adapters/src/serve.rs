@@ -86,7 +86,18 @@ pub trait Backend {
     fn revoker(&self) -> Option<Revoker> {
         None
     }
+    /// What answers `pause` and `resume` that come while a call is pending, on the thread
+    /// that reads requests (`pause_during_call`); `None`: they wait for the call, as every
+    /// other request does.
+    fn pauser(&self) -> Option<Pauser> {
+        None
+    }
 }
+
+/// Pauses (`true`) or resumes (`false`) plugin `plugin` while a call of it is pending;
+/// shared with the request reader.
+pub type Pauser =
+    std::sync::Arc<dyn Fn(&str, bool) -> Result<Value, ErrorBody> + Send + Sync + 'static>;
 
 /// Withdraws capability `capability` of plugin `plugin`; shared with the request reader.
 pub type Revoker =
@@ -137,10 +148,13 @@ pub fn write_line(line: &str) {
 }
 
 /// Reads requests on its own thread. `revoke` is answered there at once (it may overlap a
-/// pending `invoke`); every other request goes to the serving loop, in order.
+/// pending `invoke`), and so are `pause` and `resume` while an `invoke` is pending when the
+/// backend has a [`Pauser`]; every other request goes to the serving loop, in order.
 fn read_requests(
     mut input: impl BufRead,
     revoker: Option<Revoker>,
+    pauser: Option<Pauser>,
+    call_pending: &std::sync::atomic::AtomicBool,
     to_serve: std::sync::mpsc::Sender<protocol::Request>,
 ) -> std::io::Result<()> {
     loop {
@@ -178,6 +192,24 @@ fn read_requests(
             }
             continue;
         }
+        let overlapping_pause = match &request.op {
+            Op::Pause { plugin } => Some((plugin, true)),
+            Op::Resume { plugin } => Some((plugin, false)),
+            _ => None,
+        };
+        if let (Some((plugin, pause)), Some(pauser)) = (overlapping_pause, &pauser)
+            && call_pending.load(std::sync::atomic::Ordering::SeqCst)
+        {
+            match pauser(plugin, pause) {
+                Ok(ok) => write_line(&protocol::ok_line(request.id, ok)),
+                Err(e) => write_line(&protocol::error_line(request.id, &e)),
+            }
+            continue;
+        }
+        if matches!(request.op, Op::Invoke { .. }) {
+            // Cleared by the serving loop once the call is answered.
+            call_pending.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         let bye = matches!(request.op, Op::Bye);
         if to_serve.send(request).is_err() || bye {
             return Ok(());
@@ -197,10 +229,16 @@ pub fn serve_from(
 ) -> Result<(), std::io::Error> {
     let (to_serve, requests) = std::sync::mpsc::channel();
     let revoker = backend.revoker();
-    let reader = std::thread::spawn(move || read_requests(input, revoker, to_serve));
+    let pauser = backend.pauser();
+    let call_pending = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let reader = {
+        let call_pending = std::sync::Arc::clone(&call_pending);
+        std::thread::spawn(move || read_requests(input, revoker, pauser, &call_pending, to_serve))
+    };
     // Ends when the reader does (end of input, or after forwarding `bye`).
     for request in requests {
         let id = request.id;
+        let is_call = matches!(request.op, Op::Invoke { .. });
         let (answer, bye) = match request.op {
             Op::Hello { .. } => (
                 Ok(serde_json::to_value(backend.hello()).unwrap_or(Value::Null)),
@@ -258,6 +296,10 @@ pub fn serve_from(
         };
         for event in backend.take_events() {
             write_line(&serde_json::to_string(&event).unwrap_or_default());
+        }
+        if is_call {
+            // Before the answer is out: a pause read after it goes to this loop, in order.
+            call_pending.store(false, std::sync::atomic::Ordering::SeqCst);
         }
         match answer {
             Ok(ok) => write_line(&protocol::ok_line(id, ok)),

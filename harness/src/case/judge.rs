@@ -1221,6 +1221,7 @@ mod tests {
             settle: Duration::ZERO,
             settle_ends_when_gone: false,
             pause: None,
+            pause_during_call: None,
             linger_after_unload: Duration::ZERO,
             needs: Vec::new(),
             package: None,

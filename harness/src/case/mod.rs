@@ -118,6 +118,19 @@ pub enum PausePlan {
     /// Paused through the settle time and still paused when it is unloaded: its shutdown
     /// must run all the same.
     UntilUnload,
+    /// Paused while its call is pending, held, then resumed: the call must be answered, the
+    /// time paused not counted against its deadline ([`Case::pause_during_call`]).
+    DuringCall,
+}
+
+/// When a `during_call` pause comes and how long it holds the plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PauseDuringCall {
+    /// After the call is sent.
+    pub after: Duration,
+    /// From the pause to the resume: longer than what is left of the call's deadline, so
+    /// that a sandbox counting the pause kills the plugin for it.
+    pub hold: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -164,6 +177,8 @@ pub struct Case {
     pub settle_ends_when_gone: bool,
     /// Pause the plugin for the settle time, and when to resume it.
     pub pause: Option<PausePlan>,
+    /// With [`PausePlan::DuringCall`]: when the pause comes and how long it holds.
+    pub pause_during_call: Option<PauseDuringCall>,
     /// Idle time after the plugin's unload is answered, for what it does after its
     /// shutdown (its log records arriving then are harm: `ran_after_unload`).
     pub linger_after_unload: Duration,
@@ -1004,17 +1019,23 @@ fn call_target(
 ) -> Result<(), Stop> {
     let call = target_call(cx, input);
     options.notify(|o| o.call_sent(run));
-    let (answer, during) = match options.during_call() {
-        None => (run.session.request(call, cx.call_deadline), Vec::new()),
-        Some((after, ops)) => run
-            .session
-            .request_overlapping(call, after, ops, cx.call_deadline),
+    let schedule = options.during_call();
+    let (answer, during) = if schedule.is_empty() {
+        (run.session.request(call, cx.call_deadline), Vec::new())
+    } else {
+        run.session
+            .request_overlapping(call, schedule, cx.call_deadline)
     };
     options.notify(|o| o.call_answered(run, cx));
     run.check_target_answer("invoke", &answer, cx)?;
+    // A plugin that ended during its call takes the requests after its end with it (a
+    // `resume` of a process that is gone is refused): the call's end is what is judged.
+    let ended_in_call = matches!(&answer, Answer::Err(e) if e.kind == ErrorKind::Terminated);
     for a in &during {
         run.absorb("a request sent during the call", a)?;
-        if let Answer::Err(e) = a {
+        if let Answer::Err(e) = a
+            && !ended_in_call
+        {
             return Err(Stop::Abort(
                 Verdict::Error,
                 format!(

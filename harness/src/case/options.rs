@@ -55,9 +55,10 @@ pub(super) trait CaseOption {
         Ok(())
     }
 
-    /// Requests sent while the call is pending, and how long after it.
-    fn during_call(&self) -> Option<(Duration, Vec<Op>)> {
-        None
+    /// Requests sent while the call is pending, each with the wait before it (from the
+    /// request before it, the call first).
+    fn during_call(&self) -> Vec<(Duration, Op)> {
+        Vec::new()
     }
 
     /// Just before the call is sent.
@@ -125,7 +126,9 @@ impl CaseOptions {
             .cpu_percent
             .map(|cap| boxed(CpuRate::new(cap))));
         add(key_revocation.map(boxed));
-        add(case.pause.map(|plan| boxed(Pause(plan))));
+        add(case
+            .pause
+            .map(|plan| boxed(Pause(plan, case.pause_during_call))));
         add(case.audit.map(|check| boxed(Audit(check))));
         add(case.policy.restart.map(|policy| {
             boxed(Restarts {
@@ -152,8 +155,12 @@ impl CaseOptions {
     }
 
     /// What is sent while the call is pending (one option at most asks for it).
-    pub fn during_call(&self) -> Option<(Duration, Vec<Op>)> {
-        self.0.iter().find_map(|o| o.during_call())
+    pub fn during_call(&self) -> Vec<(Duration, Op)> {
+        self.0
+            .iter()
+            .map(|o| o.during_call())
+            .find(|schedule| !schedule.is_empty())
+            .unwrap_or_default()
     }
 
     /// Calls `hook` on every option (for the hooks that cannot stop a case).
@@ -451,17 +458,21 @@ impl CaseOption for Reload {
 struct RevokeDuringCall(super::RevokeDuringCall);
 
 impl CaseOption for RevokeDuringCall {
-    fn during_call(&self) -> Option<(Duration, Vec<Op>)> {
-        let revokes = self
-            .0
+    fn during_call(&self) -> Vec<(Duration, Op)> {
+        // All at once, `after` into the call.
+        self.0
             .capabilities
             .iter()
-            .map(|c| Op::Revoke {
-                plugin: "target".into(),
-                capability: c.clone(),
+            .enumerate()
+            .map(|(i, c)| {
+                let wait = if i == 0 { self.0.after } else { Duration::ZERO };
+                let revoke = Op::Revoke {
+                    plugin: "target".into(),
+                    capability: c.clone(),
+                };
+                (wait, revoke)
             })
-            .collect();
-        Some((self.0.after, revokes))
+            .collect()
     }
 }
 
@@ -582,12 +593,26 @@ impl CaseOption for SignerKeyRevocation {
 }
 
 /// `pause`: the target is paused through the settle time, then resumed and given the same
-/// time again for what was due while it was stopped; or left paused for its unload.
-struct Pause(super::PausePlan);
+/// time again for what was due while it was stopped; or left paused for its unload; or
+/// paused while its call is pending, and resumed before it is answered.
+struct Pause(super::PausePlan, Option<super::PauseDuringCall>);
 
 impl CaseOption for Pause {
+    fn during_call(&self) -> Vec<(Duration, Op)> {
+        let (super::PausePlan::DuringCall, Some(timing)) = (self.0, self.1) else {
+            return Vec::new();
+        };
+        let target = || "target".to_owned();
+        vec![
+            (timing.after, Op::Pause { plugin: target() }),
+            (timing.hold, Op::Resume { plugin: target() }),
+        ]
+    }
+
     fn before_settle(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
-        if matches!(run.outcome, Some(Outcome::Survived { .. })) {
+        if self.0 != super::PausePlan::DuringCall
+            && matches!(run.outcome, Some(Outcome::Survived { .. }))
+        {
             let a = run.session.request(
                 Op::Pause {
                     plugin: "target".into(),

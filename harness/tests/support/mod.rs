@@ -60,6 +60,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         settle: Duration::from_millis(50),
         settle_ends_when_gone: false,
         pause: None,
+        pause_during_call: None,
         linger_after_unload: Duration::ZERO,
         needs: Vec::new(),
         package: None,
