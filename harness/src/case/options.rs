@@ -620,6 +620,11 @@ impl CaseOption for Pause {
                 cx.call_deadline,
             );
             run.absorb("pause", &a)?;
+            // As for the resume: a plugin found ended is judged by its end, any other
+            // refusal of a pause the sandbox declares is its error.
+            if let Answer::Err(e) = a {
+                terminated_or_error(run, e)?;
+            }
         }
         Ok(())
     }
