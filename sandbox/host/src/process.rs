@@ -18,6 +18,10 @@ pub struct ProcessView {
 pub struct Usage {
     /// User and system time, microseconds.
     pub cpu_us: u64,
+    /// User time alone, microseconds.
+    pub cpu_user_us: u64,
+    /// System time alone, microseconds.
+    pub cpu_system_us: u64,
     /// Peak resident set (VmHWM), KiB.
     pub peak_rss_kib: u64,
 }
@@ -95,8 +99,11 @@ impl ProcessView {
         let stat = process.stat().ok()?;
         let hz = procfs::ticks_per_second().max(1);
         let peak_rss_kib = process.status().ok().and_then(|s| s.vmhwm).unwrap_or(0);
+        let us = |ticks: u64| ticks * 1_000_000 / hz;
         Some(Usage {
-            cpu_us: (stat.utime + stat.stime) * 1_000_000 / hz,
+            cpu_us: us(stat.utime + stat.stime),
+            cpu_user_us: us(stat.utime),
+            cpu_system_us: us(stat.stime),
             peak_rss_kib,
         })
     }
@@ -169,6 +176,8 @@ mod tests {
             stopped.usage(),
             Some(Usage {
                 cpu_us: 300 * 1_000_000 / hz,
+                cpu_user_us: 250 * 1_000_000 / hz,
+                cpu_system_us: 50 * 1_000_000 / hz,
                 peak_rss_kib: 2048
             })
         );

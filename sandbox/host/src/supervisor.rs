@@ -898,10 +898,18 @@ impl Plugin {
         } else {
             grace
         };
+        // What the plugin's own process used, read just before the kill: the runner dies by
+        // the same kill before it can reap that process, so its wait4 would not count it.
+        let mut last_seen = None;
         if !self.shared.wait_exit(grace) {
+            last_seen = self
+                .shared
+                .plugin_process
+                .get()
+                .and_then(|p| p.proc.usage());
             self.shared.kill_with(reason);
         }
-        let record = self.reap();
+        let record = self.reap(last_seen);
         self.termination = Some(record.clone());
         self.shared.emit(AuditEvent::Terminated {
             reason: record.reason.kind(),
@@ -913,7 +921,10 @@ impl Plugin {
         record
     }
 
-    fn reap(&mut self) -> TerminationRecord {
+    /// Reaps the runner; `last_seen` is its plugin's process's use, read before a kill
+    /// that left the runner no time to reap that process (its own figures are then the
+    /// floor of the record's).
+    fn reap(&mut self, last_seen: Option<crate::process::Usage>) -> TerminationRecord {
         let mut status: libc::c_int = 0;
         // SAFETY: zeroed rusage is a valid out-parameter.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -946,6 +957,11 @@ impl Plugin {
             oom_killed: self.cgroup.as_ref().is_some_and(|c| c.oom_killed()),
             ..ReapFacts::default()
         };
+        if let Some(seen) = last_seen {
+            facts.cpu_user_us = facts.cpu_user_us.max(seen.cpu_user_us);
+            facts.cpu_system_us = facts.cpu_system_us.max(seen.cpu_system_us);
+            facts.peak_rss_kib = facts.peak_rss_kib.max(seen.peak_rss_kib);
+        }
         // Without a status (wait4 failed) nothing is invented: the record has neither code
         // nor signal and names the host as the cause.
         if reaped && libc::WIFEXITED(status) {
