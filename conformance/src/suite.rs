@@ -112,6 +112,8 @@ struct CaseFile {
     host_calls_per_second: Option<u32>,
     /// The policy's memory for this case, instead of `[policy]`'s.
     memory_bytes: Option<u64>,
+    /// The policy's CPU time for this case, instead of `[policy]`'s.
+    cpu_ms: Option<u64>,
     /// Host services the policy grants by a time-bound exception ...
     #[serde(default)]
     exception: Vec<String>,
@@ -356,6 +358,11 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                 "[case.{name}] host_calls_per_second = 0 leaves the plugin no host call at all"
             )));
         }
+        if adjust.cpu_ms == Some(0) {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] cpu_ms = 0 leaves the plugin no time to load in"
+            )));
+        }
         if adjust.memory_bytes.is_some_and(|m| m < MIN_CASE_MEMORY) {
             return Err(SuiteError::Invalid(format!(
                 "[case.{name}] memory_bytes below {} MiB leaves the plugin too little to load in",
@@ -486,6 +493,9 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     }
     if let Some(memory) = adjust.memory_bytes {
         policy.limits.memory_bytes = memory;
+    }
+    if let Some(cpu) = adjust.cpu_ms {
+        policy.limits.cpu_ms = cpu;
     }
     policy.restart = adjust.restart;
     // The exceptions' end, from now; the case writes it again when its load is sent

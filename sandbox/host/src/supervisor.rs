@@ -120,6 +120,8 @@ struct Shared {
     audit: Audit,
     /// The newest events, also written to the audit log when there is one.
     events: Mutex<VecDeque<AuditEvent>>,
+    /// What the plugin's process had used when the host killed it (see `kill_with`).
+    used_before_kill: Mutex<Option<crate::process::Usage>>,
 }
 
 /// How long the runner may take to end once the plugin's process has ended (it reaps it,
@@ -271,6 +273,7 @@ impl Plugin {
                 beats,
                 audit,
                 events: Mutex::new(VecDeque::new()),
+                used_before_kill: Mutex::new(None),
             }),
             channel: Box::new(channel),
             violations: proc.violations,
@@ -898,18 +901,15 @@ impl Plugin {
         } else {
             grace
         };
-        // What the plugin's own process used, read just before the kill: the runner dies by
-        // the same kill before it can reap that process, so its wait4 would not count it.
-        let mut last_seen = None;
         if !self.shared.wait_exit(grace) {
-            last_seen = self
-                .shared
-                .plugin_process
-                .get()
-                .and_then(|p| p.proc.usage());
             self.shared.kill_with(reason);
         }
-        let record = self.reap(last_seen);
+        let used_before_kill = *self
+            .shared
+            .used_before_kill
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        let record = self.reap(used_before_kill);
         self.termination = Some(record.clone());
         self.shared.emit(AuditEvent::Terminated {
             reason: record.reason.kind(),
@@ -921,10 +921,10 @@ impl Plugin {
         record
     }
 
-    /// Reaps the runner; `last_seen` is its plugin's process's use, read before a kill
-    /// that left the runner no time to reap that process (its own figures are then the
+    /// Reaps the runner; `used_before_kill` is its plugin's process's use, read before a
+    /// kill that left the runner no time to reap that process (its figures are then the
     /// floor of the record's).
-    fn reap(&mut self, last_seen: Option<crate::process::Usage>) -> TerminationRecord {
+    fn reap(&mut self, used_before_kill: Option<crate::process::Usage>) -> TerminationRecord {
         let mut status: libc::c_int = 0;
         // SAFETY: zeroed rusage is a valid out-parameter.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -957,7 +957,7 @@ impl Plugin {
             oom_killed: self.cgroup.as_ref().is_some_and(|c| c.oom_killed()),
             ..ReapFacts::default()
         };
-        if let Some(seen) = last_seen {
+        if let Some(seen) = used_before_kill {
             facts.cpu_user_us = facts.cpu_user_us.max(seen.cpu_user_us);
             facts.cpu_system_us = facts.cpu_system_us.max(seen.cpu_system_us);
             facts.peak_rss_kib = facts.peak_rss_kib.max(seen.peak_rss_kib);
@@ -1147,6 +1147,15 @@ impl Shared {
             *r = Some(reason);
         }
         drop(r);
+        // What the plugin's own process has used, read before it dies: the runner dies by
+        // the same kill, before it can reap that process, so the runner's reaping does not
+        // count it.
+        if let Some(used) = self.plugin_process.get().and_then(|p| p.proc.usage()) {
+            *self
+                .used_before_kill
+                .lock()
+                .unwrap_or_else(|p| p.into_inner()) = Some(used);
+        }
         let _ = self.signal(libc::SIGKILL);
     }
 
