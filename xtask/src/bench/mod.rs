@@ -21,7 +21,8 @@ usage: cargo xtask bench [--quick] [--filter REGEX] [--save NAME] [--baseline NA
 
 Runs the benchmarks of xtask/bench.toml (criterion, in release mode), pairs each figure with
 its floor measured in the same run, prints figure, floor and ratio, and writes
-target/bench/summary.json, target/bench/history.jsonl and target/bench/trend.svg.
+target/bench/summary.json (and summary.md, a Markdown table), target/bench/history.jsonl and
+target/bench/trend.svg.
 
     --quick          criterion's quick mode: fewer samples, wider intervals (for CI)
     --filter REGEX   only the benchmarks whose id matches (criterion's filter); figures
@@ -219,13 +220,20 @@ pub fn bench(args: &[String]) -> Result<()> {
         serde_json::to_string_pretty(&summary)? + "\n",
     )
     .with_context(|| format!("writing {}", summary_path.display()))?;
+    let table_path = out.join("summary.md");
+    std::fs::write(&table_path, markdown_table(&summary))
+        .with_context(|| format!("writing {}", table_path.display()))?;
     let history_path = out.join("history.jsonl");
     append_history(&history_path, &summary)?;
     let history = read_history(&history_path)?;
     let chart = out.join("trend.svg");
     std::fs::write(&chart, trend_svg(&history))
         .with_context(|| format!("writing {}", chart.display()))?;
-    eprintln!("xtask: wrote {}", summary_path.display());
+    eprintln!(
+        "xtask: wrote {} and {}",
+        summary_path.display(),
+        table_path.display()
+    );
     eprintln!("xtask: appended to {}", history_path.display());
     eprintln!("xtask: drew {}", chart.display());
     if let Some(name) = &opts.save {
@@ -506,6 +514,44 @@ fn print_table(summary: &Summary) {
     }
 }
 
+/// The run as a Markdown table (what the README's performance section shows).
+fn markdown_table(summary: &Summary) -> String {
+    let mut out = String::from("| figure | value | floor | floor value | ratio (95%) | target |\n");
+    out.push_str("|---|---|---|---|---|---|\n");
+    for f in &summary.figures {
+        let target = match f.target {
+            None => String::new(),
+            Some(t) => {
+                let (sign, r) = match t {
+                    Target::AtMost(r) => ("≤", r),
+                    Target::AtLeast(r) => ("≥", r),
+                };
+                let verdict = if t.met_by(f.ratio) { "met" } else { "missed" };
+                format!("{sign} {r}: {verdict}")
+            }
+        };
+        out.push_str(&format!(
+            "| {} (`{}`) | {} | `{}` | {} | {:.2} ({:.2}..{:.2}) | {} |\n",
+            f.what,
+            f.id,
+            show(f.value, f.unit),
+            f.floor_id,
+            show(f.floor, f.unit),
+            f.ratio,
+            f.ratio_interval[0],
+            f.ratio_interval[1],
+            target
+        ));
+    }
+    for n in &summary.not_measured {
+        out.push_str(&format!(
+            "| `{}` against `{}` | not measured: {} | | | | |\n",
+            n.id, n.floor_id, n.why
+        ));
+    }
+    out
+}
+
 /// A value with a readable unit.
 fn show(value: f64, unit: Unit) -> String {
     match unit {
@@ -774,6 +820,16 @@ mod tests {
         assert_eq!(s.not_measured.len(), 1);
         assert!(s.not_measured[0].why.contains("activation/bwrap"));
         assert!(s.not_measured[0].why.contains("`bwrap`"));
+    }
+
+    #[test]
+    fn the_table_has_a_row_per_figure_with_its_verdict() {
+        let mut f = figure(1.2, [1.1, 1.3], Unit::Nanoseconds);
+        f.target = Some(Target::AtMost(1.0));
+        let table = markdown_table(&run(f));
+        assert_eq!(table.lines().count(), 3);
+        assert!(table.contains("`invoke/sandbox/64B`"));
+        assert!(table.contains("≤ 1: missed"));
     }
 
     #[test]
