@@ -171,6 +171,9 @@ vocabulary! {
         /// The sandbox's figures of the plugin misstate the calls it saw answered, or count
         /// fewer host calls, refusals, limits or dropped log records than the plugin caused.
         FiguresMisstated = "figures_misstated",
+        /// A paused plugin still ran: a thread not stopped when the pause was answered, or
+        /// CPU used while it was paused.
+        PauseNotInForce = "pause_not_in_force",
     }
 }
 

@@ -527,6 +527,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                     | Evidence::ProcessLeft
                     | Evidence::ResourceExhausted
                     | Evidence::FileWritten
+                    | Evidence::PauseNotInForce
             )
         });
     let settle = Duration::from_millis(adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms));

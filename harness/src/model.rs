@@ -131,6 +131,9 @@ pub enum HarmKind {
     /// The sandbox's audit log does not tell the plugin's lifecycle: a transition left
     /// out, one that names no state, or an unloaded plugin's last transition not its end.
     TransitionsUnrecorded,
+    /// A paused plugin still ran: a thread of its processes was not stopped when the pause
+    /// was answered, or its processes used CPU while it was paused.
+    PauseNotInForce,
 }
 
 impl HarmKind {
@@ -167,6 +170,7 @@ impl HarmKind {
         HarmKind::EndUnexplained,
         HarmKind::InventoryMisstated,
         HarmKind::TransitionsUnrecorded,
+        HarmKind::PauseNotInForce,
     ];
 
     /// The word used in metadata and files.
@@ -203,6 +207,7 @@ impl HarmKind {
             HarmKind::EndUnexplained => "end_unexplained",
             HarmKind::InventoryMisstated => "inventory_misstated",
             HarmKind::TransitionsUnrecorded => "transitions_unrecorded",
+            HarmKind::PauseNotInForce => "pause_not_in_force",
         }
     }
 

@@ -116,6 +116,20 @@ pub fn tree_peak_rss_kib(adapter: i32) -> u64 {
         .unwrap_or(0)
 }
 
+/// The threads of `pids` that are neither stopped nor ended, each as `pid/tid (state)`.
+pub fn threads_not_stopped(pids: &[i32]) -> Vec<String> {
+    pids.iter()
+        .filter_map(|&pid| Some((pid, procfs::process::Process::new(pid).ok()?.tasks().ok()?)))
+        .flat_map(|(pid, tasks)| {
+            tasks.flatten().filter_map(move |task| {
+                let state = task.stat().ok()?.state;
+                (!matches!(state, 'T' | 't' | 'Z' | 'X'))
+                    .then(|| format!("{pid}/{} ({state})", task.tid))
+            })
+        })
+        .collect()
+}
+
 /// Threads of `pids` together, those still there.
 pub fn threads_of(pids: &[i32]) -> u64 {
     pids.iter()

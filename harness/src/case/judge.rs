@@ -69,6 +69,9 @@ pub struct Bounds {
     pub figures_cpu_over_measured_ms: u64,
     /// The same for its peak resident memory, KiB.
     pub figures_rss_over_measured_kib: u64,
+    /// CPU time the case's processes may use while its plugin is paused, milliseconds (the
+    /// adapter's and the neighbour's own, between them idle).
+    pub paused_cpu_ms: u64,
 }
 
 /// Everything the harness observed of one case, collected once.

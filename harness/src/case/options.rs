@@ -128,7 +128,7 @@ impl CaseOptions {
         add(key_revocation.map(boxed));
         add(case
             .pause
-            .map(|plan| boxed(Pause(plan, case.pause_during_call))));
+            .map(|plan| boxed(Pause(plan, case.pause_during_call, None))));
         add(case.audit.map(|check| boxed(Audit(check))));
         add(case.policy.restart.map(|policy| {
             boxed(Restarts {
@@ -594,8 +594,52 @@ impl CaseOption for SignerKeyRevocation {
 
 /// `pause`: the target is paused through the settle time, then resumed and given the same
 /// time again for what was due while it was stopped; or left paused for its unload; or
-/// paused while its call is pending, and resumed before it is answered.
-struct Pause(super::PausePlan, Option<super::PauseDuringCall>);
+/// paused while its call is pending, and resumed before it is answered. A pause between
+/// calls is looked at: every thread of the plugin's processes stopped when it is
+/// answered, and no CPU used while it holds.
+struct Pause(
+    super::PausePlan,
+    Option<super::PauseDuringCall>,
+    /// The case's CPU (ms) when the pause was answered.
+    Option<u64>,
+);
+
+impl Pause {
+    /// What a pause between calls must have done once it is answered: every thread of the
+    /// plugin's processes stopped.
+    fn look_at_stopped(&mut self, run: &mut Run<'_>) {
+        let running = crate::procfs::threads_not_stopped(&run.plugin_pids());
+        if !running.is_empty() {
+            run.harm.push(harm(
+                HarmKind::PauseNotInForce,
+                format!(
+                    "when the pause was answered, threads of the plugin's processes still ran: {}",
+                    running.join(", ")
+                ),
+            ));
+        }
+        self.2 = Some(crate::procfs::tree_cpu_ms(run.session.adapter_pid));
+    }
+
+    /// The CPU the case's processes used while the plugin was held paused.
+    fn look_at_paused_cpu(&self, run: &mut Run<'_>, cx: &Cx<'_>) {
+        let Some(at_pause) = self.2 else {
+            return;
+        };
+        let used = crate::procfs::tree_cpu_ms(run.session.adapter_pid).saturating_sub(at_pause);
+        if used > cx.bench.bounds.paused_cpu_ms {
+            run.harm.push(harm(
+                HarmKind::PauseNotInForce,
+                format!(
+                    "the case's processes used {used} ms of CPU while the plugin was paused \
+                     ({} ms; at most {} ms is the adapter's and the neighbour's own)",
+                    cx.case.settle.as_millis(),
+                    cx.bench.bounds.paused_cpu_ms
+                ),
+            ));
+        }
+    }
+}
 
 impl CaseOption for Pause {
     fn during_call(&self) -> Vec<(Duration, Op)> {
@@ -622,14 +666,16 @@ impl CaseOption for Pause {
             run.absorb("pause", &a)?;
             // As for the resume: a plugin found ended is judged by its end, any other
             // refusal of a pause the sandbox declares is its error.
-            if let Answer::Err(e) = a {
-                terminated_or_error(run, e)?;
+            match a {
+                Answer::Err(e) => terminated_or_error(run, e)?,
+                _ => self.look_at_stopped(run),
             }
         }
         Ok(())
     }
 
     fn after_settle(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+        self.look_at_paused_cpu(run, cx);
         if self.0 == super::PausePlan::ThroughSettle
             && matches!(run.outcome, Some(Outcome::Survived { .. }))
         {
