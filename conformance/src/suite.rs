@@ -257,7 +257,18 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                     "[case.{name}] pause = \"during_call\" needs pause_after_ms and pause_hold_ms"
                 )));
             }
-            Some(PausePlan::DuringCall) => {}
+            Some(PausePlan::DuringCall) => {
+                // The harness waits for the call's answer as long as the call's deadline
+                // and its slack, counted from the call: the pause must end well before.
+                let waits = adjust.pause_after_ms.unwrap_or(0) + adjust.pause_hold_ms.unwrap_or(0);
+                let answered_within = file.policy.call_ms + file.harness.slack_ms;
+                if waits >= answered_within {
+                    return Err(SuiteError::Invalid(format!(
+                        "[case.{name}] pause_after_ms + pause_hold_ms ({waits} ms) must end before \
+                         the harness stops waiting for the call ({answered_within} ms)"
+                    )));
+                }
+            }
             _ if pause_timing => {
                 return Err(SuiteError::Invalid(format!(
                     "[case.{name}] pause_after_ms and pause_hold_ms time only a pause during the call"

@@ -116,15 +116,16 @@ pub fn tree_peak_rss_kib(adapter: i32) -> u64 {
         .unwrap_or(0)
 }
 
-/// The threads of `pids` that are neither stopped nor ended, each as `pid/tid (state)`.
-pub fn threads_not_stopped(pids: &[i32]) -> Vec<String> {
+/// The threads of `pids` that are running or runnable (`R`), each as `pid/tid (R)`. A
+/// thread stopped by a signal is `T`, one held by a cgroup freezer sleeps (`S` or `D`):
+/// neither runs, however the sandbox paused it.
+pub fn threads_running(pids: &[i32]) -> Vec<String> {
     pids.iter()
         .filter_map(|&pid| Some((pid, procfs::process::Process::new(pid).ok()?.tasks().ok()?)))
         .flat_map(|(pid, tasks)| {
             tasks.flatten().filter_map(move |task| {
                 let state = task.stat().ok()?.state;
-                (!matches!(state, 'T' | 't' | 'Z' | 'X'))
-                    .then(|| format!("{pid}/{} ({state})", task.tid))
+                (state == 'R').then(|| format!("{pid}/{} ({state})", task.tid))
             })
         })
         .collect()

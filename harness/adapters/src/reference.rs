@@ -1077,8 +1077,10 @@ impl Backend for Reference {
         let controllers = Arc::clone(&self.controllers);
         Some(Arc::new(move |plugin: &str, pause: bool| {
             let map = controllers.lock().unwrap_or_else(|p| p.into_inner());
+            // Out of the map before the pause, which may wait for the plugin to stop: a
+            // revocation meanwhile must not wait for it.
             let controller = match map.get(plugin) {
-                Some(Revocation::Process(controller)) => controller,
+                Some(Revocation::Process(controller)) => controller.clone(),
                 Some(Revocation::Hosted(_)) => {
                     return Err(error(
                         ErrorKind::Unsupported,
@@ -1087,6 +1089,7 @@ impl Backend for Reference {
                 }
                 None => return Err(error(ErrorKind::Invalid, format!("no plugin `{plugin}`"))),
             };
+            drop(map);
             // The same Controller an embedder's other thread would use; the pending call
             // waits, its deadline moved on by the time paused.
             let done = if pause {

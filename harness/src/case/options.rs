@@ -605,10 +605,10 @@ struct Pause(
 );
 
 impl Pause {
-    /// What a pause between calls must have done once it is answered: every thread of the
-    /// plugin's processes stopped.
+    /// What a pause between calls must have done once it is answered: no thread of the
+    /// plugin's processes still running.
     fn look_at_stopped(&mut self, run: &mut Run<'_>) {
-        let running = crate::procfs::threads_not_stopped(&run.plugin_pids());
+        let running = crate::procfs::threads_running(&run.plugin_pids());
         if !running.is_empty() {
             run.harm.push(harm(
                 HarmKind::PauseNotInForce,

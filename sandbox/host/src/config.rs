@@ -353,6 +353,14 @@ impl SandboxConfigBuilder {
                 why: "larger than the payload window (or, without one, a frame) can carry",
             });
         }
+        if self.payload_window != 0 && self.payload_window < MAX_FRAME_OUTPUT {
+            return Err(ConfigError::InvalidLimit {
+                name: "payload_window",
+                value: self.payload_window,
+                why: "smaller than a frame carries: a window must hold whatever would have \
+                      travelled inline (0: no window)",
+            });
+        }
         if self.payload_window > MAX_PAYLOAD_WINDOW {
             return Err(ConfigError::InvalidLimit {
                 name: "payload_window",
@@ -413,4 +421,54 @@ pub fn find_runner() -> Result<PathBuf, ConfigError> {
                 .collect::<Vec<_>>()
                 .join(", "),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with_window(bytes: u64) -> Result<SandboxConfig, ConfigError> {
+        // The runner is named, so that the check does not look for one.
+        SandboxConfig::builder("/bin/true")
+            .runner("/bin/true")
+            .payload_window(bytes)
+            .build()
+    }
+
+    #[test]
+    fn a_payload_window_is_none_or_holds_at_least_a_frame() {
+        assert!(with_window(0).is_ok());
+        assert!(with_window(MAX_FRAME_OUTPUT).is_ok());
+        assert!(with_window(DEFAULT_PAYLOAD_WINDOW).is_ok());
+        for refused in [1, 64 * 1024, MAX_FRAME_OUTPUT - 1, MAX_PAYLOAD_WINDOW + 1] {
+            assert!(
+                matches!(
+                    with_window(refused),
+                    Err(ConfigError::InvalidLimit {
+                        name: "payload_window",
+                        ..
+                    })
+                ),
+                "a window of {refused} bytes"
+            );
+        }
+    }
+
+    #[test]
+    fn the_output_bound_may_reach_the_window_and_no_further() {
+        let limits = |output_bytes| Limits {
+            output_bytes,
+            ..Limits::default()
+        };
+        let build = |window, output| {
+            SandboxConfig::builder("/bin/true")
+                .runner("/bin/true")
+                .payload_window(window)
+                .limits(limits(output))
+                .build()
+        };
+        assert!(build(DEFAULT_PAYLOAD_WINDOW, 16 << 20).is_ok());
+        assert!(build(DEFAULT_PAYLOAD_WINDOW, (16 << 20) + 1).is_err());
+        assert!(build(0, (2 << 20) as u32).is_err());
+    }
 }

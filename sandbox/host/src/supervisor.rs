@@ -1151,10 +1151,16 @@ impl Shared {
         // the same kill, before it can reap that process, so the runner's reaping does not
         // count it.
         if let Some(used) = self.plugin_process.get().and_then(|p| p.proc.usage()) {
-            *self
+            // Two kills may race (a Controller's and a fault's): the later reading is the
+            // larger, whichever stores last.
+            let mut kept = self
                 .used_before_kill
                 .lock()
-                .unwrap_or_else(|p| p.into_inner()) = Some(used);
+                .unwrap_or_else(|p| p.into_inner());
+            *kept = Some(match *kept {
+                Some(earlier) if earlier.cpu_us > used.cpu_us => earlier,
+                _ => used,
+            });
         }
         let _ = self.signal(libc::SIGKILL);
     }
