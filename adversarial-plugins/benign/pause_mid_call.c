@@ -1,6 +1,6 @@
 /*
  * pause_mid_call — benign: sleeps 1.2 s inside its call, then answers its input. The
- * harness pauses it 0.4 s into the call and holds it 2.5 s, past the call's deadline in
+ * harness pauses it 0.3 s into the call and holds it 2 s, past the call's deadline in
  * wall time though it ran for much less: a host that counts the time it held the plugin
  * stopped against the call kills a plugin that did nothing wrong.
  */

@@ -1,7 +1,7 @@
 /*
- * res_kernel_spin_cpu_limit — res_kernel_spin under a policy of one second of CPU, shorter
- * than its call's deadline: it spins inside the kernel (maps 4 MiB populated and unmaps
- * it) until the CPU limit ends it. Its process then ends on its own, and the host learns
+ * res_kernel_spin_cpu_limit — spins inside the kernel inside its call (maps 4 MiB
+ * populated, so that the kernel zeroes every page, and unmaps it), under a policy of one
+ * second of CPU, shorter than its call's deadline, until the CPU limit ends it. Its process then ends on its own, and the host learns
  * what it used from reaping it: a host that reads only the user time of that reaping
  * reports a plugin that used up its CPU as nearly idle.
  */
