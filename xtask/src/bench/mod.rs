@@ -486,17 +486,7 @@ fn print_table(summary: &Summary) {
         "figure", "value", "floor", "floor value", "ratio", "ratio 95%"
     );
     for f in &summary.figures {
-        let target = match f.target {
-            None => String::new(),
-            Some(t) => {
-                let (sign, r) = match t {
-                    Target::AtMost(r) => ("<=", r),
-                    Target::AtLeast(r) => (">=", r),
-                };
-                let verdict = if t.met_by(f.ratio) { "met" } else { "missed" };
-                format!("{sign} {r}: {verdict}")
-            }
-        };
+        let target = target_text(f, ["<=", ">="]);
         println!(
             "{:<26} {:>14} {:<26} {:>14} {:>8.3} {:>8.3}..{:<7.3} {}",
             f.id,
@@ -514,22 +504,26 @@ fn print_table(summary: &Summary) {
     }
 }
 
+/// A figure's target and whether the run met it (empty without one), with `signs` for
+/// "at most" and "at least".
+fn target_text(f: &Figure, signs: [&str; 2]) -> String {
+    let Some(t) = f.target else {
+        return String::new();
+    };
+    let (sign, r) = match t {
+        Target::AtMost(r) => (signs[0], r),
+        Target::AtLeast(r) => (signs[1], r),
+    };
+    let verdict = if t.met_by(f.ratio) { "met" } else { "missed" };
+    format!("{sign} {r}: {verdict}")
+}
+
 /// The run as a Markdown table (what the README's performance section shows).
 fn markdown_table(summary: &Summary) -> String {
     let mut out = String::from("| figure | value | floor | floor value | ratio (95%) | target |\n");
     out.push_str("|---|---|---|---|---|---|\n");
     for f in &summary.figures {
-        let target = match f.target {
-            None => String::new(),
-            Some(t) => {
-                let (sign, r) = match t {
-                    Target::AtMost(r) => ("≤", r),
-                    Target::AtLeast(r) => ("≥", r),
-                };
-                let verdict = if t.met_by(f.ratio) { "met" } else { "missed" };
-                format!("{sign} {r}: {verdict}")
-            }
-        };
+        let target = target_text(f, ["≤", "≥"]);
         out.push_str(&format!(
             "| {} (`{}`) | {} | `{}` | {} | {:.2} ({:.2}..{:.2}) | {} |\n",
             f.what,
