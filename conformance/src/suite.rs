@@ -146,6 +146,14 @@ struct CaseFile {
 }
 
 impl CaseFile {
+    /// The timing of a pause during the call, when both its times are given.
+    fn pause_during_call(&self) -> Option<PauseDuringCall> {
+        Some(PauseDuringCall {
+            after: Duration::from_millis(self.pause_after_ms?),
+            hold: Duration::from_millis(self.pause_hold_ms?),
+        })
+    }
+
     /// Whether the case checks the sandbox's audit log (and so needs an adapter with one).
     fn reads_audit(&self) -> bool {
         self.audit_terminated
@@ -249,19 +257,18 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                 "[case.{name}] names no plugin"
             )));
         }
-        let pause_timed = adjust.pause_after_ms.is_some() && adjust.pause_hold_ms.is_some();
-        let pause_timing = adjust.pause_after_ms.is_some() || adjust.pause_hold_ms.is_some();
-        match adjust.pause {
-            Some(PausePlan::DuringCall) if !pause_timed => {
+        let timed_in_part = adjust.pause_after_ms.is_some() || adjust.pause_hold_ms.is_some();
+        match (adjust.pause, adjust.pause_during_call()) {
+            (Some(PausePlan::DuringCall), None) => {
                 return Err(SuiteError::Invalid(format!(
                     "[case.{name}] pause = \"during_call\" needs pause_after_ms and pause_hold_ms"
                 )));
             }
-            Some(PausePlan::DuringCall) => {
+            (Some(PausePlan::DuringCall), Some(timing)) => {
                 // The harness waits for the call's answer as long as the call's deadline
                 // and its slack, counted from the call: the pause must end well before.
-                let waits = adjust.pause_after_ms.unwrap_or(0) + adjust.pause_hold_ms.unwrap_or(0);
-                let answered_within = file.policy.call_ms + file.harness.slack_ms;
+                let waits = (timing.after + timing.hold).as_millis();
+                let answered_within = u128::from(file.policy.call_ms + file.harness.slack_ms);
                 if waits >= answered_within {
                     return Err(SuiteError::Invalid(format!(
                         "[case.{name}] pause_after_ms + pause_hold_ms ({waits} ms) must end before \
@@ -269,7 +276,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                     )));
                 }
             }
-            _ if pause_timing => {
+            _ if timed_in_part => {
                 return Err(SuiteError::Invalid(format!(
                     "[case.{name}] pause_after_ms and pause_hold_ms time only a pause during the call"
                 )));
@@ -558,13 +565,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             settle,
             settle_ends_when_gone: adjust.settle_ends_when_gone,
             pause: adjust.pause,
-            pause_during_call: match (adjust.pause_after_ms, adjust.pause_hold_ms) {
-                (Some(after), Some(hold)) => Some(PauseDuringCall {
-                    after: Duration::from_millis(after),
-                    hold: Duration::from_millis(hold),
-                }),
-                _ => None,
-            },
+            pause_during_call: adjust.pause_during_call(),
             // A plugin attacking at shutdown gets the settle time after its unload too.
             linger_after_unload: if spec.stage == Stage::Shutdown {
                 settle
@@ -830,6 +831,29 @@ mod tests {
         assert_eq!(memory("res_malloc_bomb"), s.policy.limits.memory_bytes);
         let starved = CASES.replace("memory_bytes = 67108864 ", "memory_bytes = 1048576 ");
         assert!(matches!(settings(&starved), Err(SuiteError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_pause_during_the_call_is_timed_whole_and_ends_before_the_harness_stops_waiting() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let timing = all
+            .iter()
+            .find(|c| c.case.id == "pause_mid_call")
+            .and_then(|c| c.case.pause_during_call)
+            .expect("pause_mid_call is timed");
+        assert_eq!(timing.after, Duration::from_millis(300));
+        assert_eq!(timing.hold, Duration::from_millis(2000));
+        for broken in [
+            // A time missing.
+            CASES.replace("pause_hold_ms = 2000 ", ""),
+            // Past the call's deadline and the harness's slack (5 s).
+            CASES.replace("pause_hold_ms = 2000 ", "pause_hold_ms = 4700 "),
+            // Timing given to a pause that is not during the call.
+            CASES.replace("pause = \"during_call\"", "pause = \"through_settle\""),
+        ] {
+            assert!(matches!(settings(&broken), Err(SuiteError::Invalid(_))));
+        }
     }
 
     #[test]

@@ -147,6 +147,14 @@ pub fn write_line(line: &str) {
     let _ = out.flush();
 }
 
+/// Writes the answer to request `id`: its `ok` line or its `error` line.
+fn write_answer(id: u64, answer: Result<Value, ErrorBody>) {
+    match answer {
+        Ok(ok) => write_line(&protocol::ok_line(id, ok)),
+        Err(e) => write_line(&protocol::error_line(id, &e)),
+    }
+}
+
 /// Reads requests on its own thread. `revoke` is answered there at once (it may overlap a
 /// pending `invoke`), and so are `pause` and `resume` while an `invoke` is pending when the
 /// backend has a [`Pauser`]; every other request goes to the serving loop, in order.
@@ -186,10 +194,7 @@ fn read_requests(
                     "this adapter has no capability broker",
                 )),
             };
-            match answer {
-                Ok(ok) => write_line(&protocol::ok_line(request.id, ok)),
-                Err(e) => write_line(&protocol::error_line(request.id, &e)),
-            }
+            write_answer(request.id, answer);
             continue;
         }
         let overlapping_pause = match &request.op {
@@ -200,10 +205,7 @@ fn read_requests(
         if let (Some((plugin, pause)), Some(pauser)) = (overlapping_pause, &pauser)
             && call_pending.load(std::sync::atomic::Ordering::SeqCst)
         {
-            match pauser(plugin, pause) {
-                Ok(ok) => write_line(&protocol::ok_line(request.id, ok)),
-                Err(e) => write_line(&protocol::error_line(request.id, &e)),
-            }
+            write_answer(request.id, pauser(plugin, pause));
             continue;
         }
         if matches!(request.op, Op::Invoke { .. }) {
@@ -301,10 +303,7 @@ pub fn serve_from(
             // Before the answer is out: a pause read after it goes to this loop, in order.
             call_pending.store(false, std::sync::atomic::Ordering::SeqCst);
         }
-        match answer {
-            Ok(ok) => write_line(&protocol::ok_line(id, ok)),
-            Err(e) => write_line(&protocol::error_line(id, &e)),
-        }
+        write_answer(id, answer);
         if bye {
             break;
         }

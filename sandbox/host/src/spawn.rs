@@ -8,7 +8,7 @@
 
 use std::ffi::CString;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 
@@ -149,12 +149,7 @@ pub fn spawn_runner(
     // Copies above 10 (close-on-exec) the spawner thread owns until the child has them on
     // fds 6 and 7.
     let above_ten = |fd: Option<std::os::fd::BorrowedFd<'_>>| {
-        fd.map(|fd| {
-            fd.try_clone_to_owned()
-                .and_then(above)
-                .map_err(SpawnError::Prepare)
-        })
-        .transpose()
+        fd.map(above).transpose().map_err(SpawnError::Prepare)
     };
     let plugin = above_ten(plugin)?;
     let window = above_ten(window)?;
@@ -313,8 +308,9 @@ fn stream_pair() -> io::Result<(OwnedFd, OwnedFd)> {
     )?)
 }
 
-/// Duplicates `fd` to a number >= 10 (close-on-exec) and closes the original.
-fn above(fd: OwnedFd) -> io::Result<OwnedFd> {
+/// Duplicates `fd` to a number >= 10 (close-on-exec); an owned original is closed once
+/// duplicated, a borrowed one stays its owner's.
+fn above(fd: impl AsFd) -> io::Result<OwnedFd> {
     let new = nix::fcntl::fcntl(&fd, nix::fcntl::FcntlArg::F_DUPFD_CLOEXEC(10))?;
     // SAFETY: F_DUPFD_CLOEXEC returned a fresh descriptor that nothing else owns.
     Ok(unsafe { OwnedFd::from_raw_fd(new) })

@@ -282,14 +282,12 @@ fn invoke_in_window(
             "this runner has no payload window".into(),
         );
     }
-    if window.is_none() {
-        match Window::map(cfg.payload_window) {
-            Ok(w) => *window = Some(w),
+    let w = match window {
+        Some(w) => w,
+        None => match Window::map(cfg.payload_window) {
+            Ok(mapped) => window.insert(mapped),
             Err(e) => return refused(abi::ERR_INTERNAL, format!("payload window: {e}")),
-        }
-    }
-    let Some(w) = window.as_mut() else {
-        return refused(abi::ERR_INTERNAL, "payload window not mapped".into());
+        },
     };
     let cap = (cfg.limits.output_bytes as usize).min(w.half());
     let Some((input, output)) = w.buffers(input_len as usize, cap) else {
