@@ -15,7 +15,7 @@ use sbx_harness::protocol::{
     ErrorBody, ErrorKind, Event, Feature, Figures, HelloResult, Inventory, InventoryState,
     PROTOCOL_VERSION, Policy, Termination,
 };
-use sbx_host::host::{Host, HostConfig, HostError, HostRevoker};
+use sbx_host::host::{Host, HostConfig, HostError, HostRevoker, HostedPlugin};
 use sbx_host::plugin_policy::{PolicyStore, RestartPolicy};
 use sbx_host::quota::Rate;
 use sbx_host::{
@@ -125,13 +125,32 @@ impl Counted {
     }
 }
 
+/// A plugin's running process: the adapter's own, or one its host holds for the while.
+enum Process<'a> {
+    Own(&'a Plugin),
+    Hosted(HostedPlugin<'a>),
+}
+
+impl std::ops::Deref for Process<'_> {
+    type Target = Plugin;
+
+    fn deref(&self) -> &Plugin {
+        match self {
+            Process::Own(p) => p,
+            Process::Hosted(p) => p,
+        }
+    }
+}
+
 impl Loaded {
     /// Its running process, wherever it lives.
-    fn process<'a>(&'a self, host: Option<&'a Host>) -> Option<&'a Plugin> {
+    fn process<'a>(&'a self, host: Option<&'a Host>) -> Option<Process<'a>> {
         match &self.hosted {
-            Some(name) if self.stopped.is_none() => host.and_then(|h| h.plugin(name)),
+            Some(name) if self.stopped.is_none() => {
+                host.and_then(|h| h.plugin(name)).map(Process::Hosted)
+            }
             Some(_) => None,
-            None => self.plugin.as_ref(),
+            None => self.plugin.as_ref().map(Process::Own),
         }
     }
 }
@@ -140,13 +159,13 @@ impl Loaded {
     /// The answer to a request for a plugin whose process is gone: how it ended, if the
     /// host stopped it, or that it was unloaded.
     fn gone(&self, host: Option<&Host>) -> ErrorBody {
-        let ended = self.stopped.as_ref().or_else(|| {
+        let ended = self.stopped.clone().or_else(|| {
             // A package's process the host ended (a fault quarantines it).
             let name = self.hosted.as_ref()?;
             host?.last_termination(name)
         });
         match ended {
-            Some(record) => terminated(termination(record)),
+            Some(record) => terminated(termination(&record)),
             None => error(ErrorKind::Invalid, "plugin already unloaded"),
         }
     }
@@ -609,7 +628,7 @@ impl Reference {
     }
 
     /// The running process of `plugin`, or the answer that it is gone.
-    fn running(&self, plugin: &str) -> Result<&Plugin, ErrorBody> {
+    fn running(&self, plugin: &str) -> Result<Process<'_>, ErrorBody> {
         let loaded = self.get(plugin)?;
         loaded
             .process(self.host.as_ref())
@@ -631,12 +650,12 @@ impl Reference {
                 (Some(hosted), Some(host)) if loaded.stopped.is_none() => host
                     .stats(hosted)
                     .ok()
-                    .map(|s| (s.log_records, host.logs(hosted).collect::<Vec<_>>())),
+                    .map(|s| (s.log_records, host.logs(hosted))),
                 (Some(_), _) => None,
                 (None, _) => loaded
                     .plugin
                     .as_ref()
-                    .map(|p| (p.stats().log_records, p.logs().collect())),
+                    .map(|p| (p.stats().log_records, p.logs().cloned().collect())),
             }
         {
             forward_logs(&mut self.events, name, loaded.forwarded_logs, total, &logs);
@@ -654,7 +673,7 @@ fn forward_logs(
     name: &str,
     forwarded: u64,
     total: u64,
-    logs: &[&LogRecord],
+    logs: &[LogRecord],
 ) {
     let new = total.saturating_sub(forwarded);
     let room = MAX_FORWARDED_LOGS.saturating_sub(forwarded);
@@ -869,14 +888,18 @@ impl Backend for Reference {
     }
 
     fn pause(&mut self, name: &str) -> Result<Value, ErrorBody> {
-        match self.running(name)?.pause() {
+        // Out of the process's handle first: a package's holds its host's lock of it.
+        let result = self.running(name)?.pause();
+        match result {
             Err(SandboxError::EndedWhileWaiting) => Err(self.reap_ended(name)),
             result => self.after(name, result.map(|()| serde_json::json!({}))),
         }
     }
 
     fn resume(&mut self, name: &str) -> Result<Value, ErrorBody> {
-        match self.running(name)?.resume() {
+        // Out of the process's handle first: a package's holds its host's lock of it.
+        let result = self.running(name)?.resume();
+        match result {
             Err(SandboxError::EndedWhileWaiting) => Err(self.reap_ended(name)),
             result => self.after(name, result.map(|()| serde_json::json!({}))),
         }
@@ -914,7 +937,7 @@ impl Backend for Reference {
             p.shutdown()
         };
         // What it logged until it ended, its shutdown's records too.
-        let logs: Vec<&LogRecord> = p.logs().collect();
+        let logs: Vec<LogRecord> = p.logs().cloned().collect();
         forward_logs(
             &mut self.events,
             name,
@@ -955,11 +978,7 @@ impl Backend for Reference {
             let Some(name) = loaded.hosted.as_ref().filter(|n| stopped.contains(n)) else {
                 continue;
             };
-            let record = self
-                .host
-                .as_ref()
-                .and_then(|h| h.last_termination(name))
-                .cloned();
+            let record = self.host.as_ref().and_then(|h| h.last_termination(name));
             self.controllers
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
@@ -1025,32 +1044,38 @@ impl Backend for Reference {
     fn inventory(&mut self, plugin: &str) -> Result<Value, ErrorBody> {
         let loaded = self.get(plugin)?;
         let host = self.host.as_ref();
-        let process = loaded.process(host);
-        // What the host says of a package: the grants it decided, less any revoked since,
-        // and whether it gave up on it; of a plugin loaded by path, its process's own.
-        let (quarantined, grants) = match (&loaded.hosted, host) {
-            (Some(name), Some(host)) => {
-                let decided = host
-                    .decision(name)
+        // What the host says of a package, asked before its process is held (which holds
+        // the host's lock of the plugin): the grants it decided and whether it gave up on it.
+        let hosted = match (&loaded.hosted, host) {
+            (Some(name), Some(host)) => Some((
+                host.decision(name)
                     .map(|d| d.granted.clone())
-                    .unwrap_or_default();
-                let grants = match process {
-                    Some(p) => decided.intersection(&p.grants()).copied().collect(),
-                    None => decided,
-                };
-                (host.is_quarantined(name), grants)
-            }
-            _ => (false, process.map(Plugin::grants).unwrap_or_default()),
+                    .unwrap_or_default(),
+                host.is_quarantined(name),
+            )),
+            _ => None,
+        };
+        let process = loaded.process(host);
+        // A package's grants are the decided ones less any revoked since; a plugin loaded
+        // by path has its process's own.
+        let (quarantined, grants) = match (hosted, &process) {
+            (Some((decided, quarantined)), Some(p)) => (
+                quarantined,
+                decided.intersection(&p.grants()).copied().collect(),
+            ),
+            (Some((decided, quarantined)), None) => (quarantined, decided),
+            (None, p) => (false, p.as_ref().map(|p| p.grants()).unwrap_or_default()),
         };
         // One reading of the state for both the process named and the state given.
-        let state = process.map(Plugin::state);
+        let state = process.as_ref().map(|p| p.state());
         let inventory = Inventory {
             pid: process
+                .as_ref()
                 .filter(|_| state.is_some_and(|s| !s.is_final()))
-                .map_or(0, Plugin::pid),
+                .map_or(0, |p| p.pid()),
             state: inventory_state(state, quarantined),
             grants: grants.iter().map(|c| c.name().to_owned()).collect(),
-            confinement: process.map(|p| confinement_words(p.enforcement())),
+            confinement: process.as_ref().map(|p| confinement_words(p.enforcement())),
         };
         serde_json::to_value(inventory).map_err(|e| error(ErrorKind::Internal, e.to_string()))
     }

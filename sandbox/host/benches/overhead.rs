@@ -9,8 +9,10 @@
 //! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`),
 //!   against fork and exec of `/bin/true` (`fork_exec`) and against bubblewrap running it
 //!   with every namespace unshared (`bwrap`, when `bwrap` is installed);
-//! - `throughput/<n>`: calls spread over `n` busy plugins (`sandbox`), against `n` raw
-//!   socketpair children (`socketpair`); criterion's time per element is the time per call.
+//! - `throughput/<n>`: calls spread over `n` busy plugins, each on a thread of its own: each
+//!   its own `Plugin` (`sandbox`), or all signed packages of one `Host` shared by the threads
+//!   (`host`), against `n` raw socketpair children (`socketpair`); criterion's time per
+//!   element is the time per call.
 
 use std::hint::black_box;
 use std::io::{Read, Write};
@@ -21,7 +23,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use sbx_host::host::{Host, HostConfig};
+use sbx_host::plugin_policy::PolicyStore;
 use sbx_host::{Limits, Plugin, SandboxConfig};
+use sbx_package::{Manifest, Publisher, RequestedLimits, SecretKey, TrustStore};
 
 /// The largest input measured: the default payload window's half.
 const LARGEST: usize = sbx_host::config::DEFAULT_PAYLOAD_WINDOW as usize;
@@ -312,6 +317,19 @@ fn throughput(c: &mut Criterion) {
         for mut plugin in plugins {
             plugin.shutdown().expect("shutdown");
         }
+        let packages = tempfile::tempdir().expect("a directory for the packages");
+        let (mut host, mut names) = echo_host(packages.path(), busy);
+        group.bench_function(BenchmarkId::new("host", busy), |b| {
+            let host = &host;
+            b.iter_custom(|calls| {
+                spread(&mut names, calls, |name| {
+                    black_box(host.invoke(name, "echo", &input).expect("echo"));
+                })
+            })
+        });
+        for name in &names {
+            host.unload(name).expect("unload");
+        }
         let mut children: Vec<RawEchoChild> = (0..busy).map(|_| RawEchoChild::spawn()).collect();
         group.bench_function(BenchmarkId::new("socketpair", busy), |b| {
             b.iter_custom(|calls| {
@@ -323,6 +341,57 @@ fn throughput(c: &mut Criterion) {
         });
     }
     group.finish();
+}
+
+/// The policy of the echo packages: the limits of `plugins.example.toml`'s default rule,
+/// with a minute of CPU for a whole run of calls.
+const ECHO_POLICY: &str = r#"
+format = 1
+version = 1
+[default]
+grant = ["log"]
+memory_mib = 256
+cpu_seconds = 60
+storage_bytes = 1048576
+host_calls_per_second = 200
+"#;
+
+/// A host of `n` echo plugins, each a package signed in `dir`; their names.
+fn echo_host(dir: &Path, n: usize) -> (Host, Vec<String>) {
+    let key = SecretKey::generate().expect("a signing key");
+    let binary = std::fs::read(sbx_adversarial_plugins::path("echo")).expect("the echo plugin");
+    let mut host = Host::new(HostConfig {
+        trust: TrustStore {
+            publishers: vec![Publisher {
+                name: "bench".into(),
+                key: key.public(),
+            }],
+            ..TrustStore::default()
+        },
+        policy: PolicyStore::parse(ECHO_POLICY).expect("the policy"),
+        storage_root: dir.join("storage"),
+        audit: None,
+        runner: Some(echo_config(false).runner),
+        deadlines: Default::default(),
+        layers: sbx_host::Layers::ALL,
+        host_paths: Default::default(),
+    });
+    let names = (0..n)
+        .map(|i| {
+            let manifest = Manifest {
+                name: format!("echo-{i}"),
+                version: "1.0.0".into(),
+                abi_version: sbx_contract::abi::ABI_VERSION,
+                sha256: [0; 32],
+                capabilities: vec!["log".into()],
+                limits: RequestedLimits::default(),
+            };
+            let package = dir.join(&manifest.name);
+            sbx_package::sign(&manifest, &binary, &key, &package).expect("sign");
+            host.load(&package, b"").expect("the echo package loads")
+        })
+        .collect();
+    (host, names)
 }
 
 /// Makes `calls` calls, spread evenly over `workers`, each worker on its own thread; the

@@ -8,10 +8,17 @@
 //! when its restarts within the window run out, or on a fault that is not transient (a
 //! seccomp kill, a protocol violation: the plugin attacked), it is quarantined: Failed, and
 //! refused until loaded again. Other plugins are served throughout.
+//!
+//! The call path takes no lock of the host's: each plugin is behind a lock of its own, so
+//! threads sharing a `&Host` call different plugins at the same time, and a call waits only
+//! for another call of the same plugin. What changes the set of plugins or the host's
+//! configuration (load, unload, a new trust store, policy or deadlines, a revoked key)
+//! takes `&mut self`; an embedder that does both at once holds the host in an `RwLock`,
+//! calls under its read lock and the rest under its write lock.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant, SystemTime};
 
 use sbx_package::{TrustStore, VerifiedPackage};
@@ -104,7 +111,7 @@ struct Managed {
 
 /// What a plugin's restarts must not grant again, and its running process to revoke it
 /// in: shared with its [`HostRevoker`]s, which revoke from any thread, even while a call
-/// holds the host.
+/// holds the plugin.
 #[derive(Default)]
 struct Withdrawals {
     withdrawn: BTreeSet<Capability>,
@@ -112,7 +119,7 @@ struct Withdrawals {
 }
 
 /// Revokes capabilities of one hosted plugin from any thread, even while one of its calls
-/// holds the [`Host`]: in its running process at once, and in every process a restart
+/// holds it: in its running process at once, and in every process a restart
 /// starts after.
 #[derive(Clone)]
 pub struct HostRevoker(Arc<Mutex<Withdrawals>>);
@@ -152,10 +159,17 @@ impl Managed {
 /// Several signed plugins under one policy and one audit log.
 pub struct Host {
     config: HostConfig,
-    plugins: BTreeMap<String, Managed>,
+    plugins: BTreeMap<String, Entry>,
     /// Keys revoked with [`Host::revoke_key`]: they stay revoked whatever trust store
     /// replaces the configured one.
     revoked_keys: BTreeSet<String>,
+}
+
+/// A hosted plugin: behind its own lock, which a call of it holds (and no other call), and
+/// its withdrawals beside it, reachable without waiting for that call.
+struct Entry {
+    managed: Mutex<Managed>,
+    withdrawals: Arc<Mutex<Withdrawals>>,
 }
 
 /// Whether a fault is worth a restart: a crash, a deadline or a resource limit may be
@@ -182,6 +196,14 @@ impl Host {
         Audit::new(self.config.audit.clone(), plugin)
     }
 
+    /// Plugin `name`, once the call of it that holds it (if any) has returned.
+    fn managed(&self, name: &str) -> Result<MutexGuard<'_, Managed>, HostError> {
+        self.plugins
+            .get(name)
+            .map(|e| lock(&e.managed))
+            .ok_or_else(|| HostError::NotLoaded(name.into()))
+    }
+
     /// Verifies, decides, spawns, initialises and starts the package in `dir`. Returns the
     /// plugin's name.
     pub fn load(&mut self, dir: &Path, init: &[u8]) -> Result<String, HostError> {
@@ -202,7 +224,11 @@ impl Host {
             };
         let name = package.manifest.name.clone();
         // A quarantined or stopped plugin is replaced: loading it again is how it comes back.
-        if self.plugins.get(&name).is_some_and(|m| m.plugin.is_some()) {
+        if self
+            .plugins
+            .get_mut(&name)
+            .is_some_and(|m| lock_mut(m).plugin.is_some())
+        {
             return Err(HostError::AlreadyLoaded(name));
         }
         let audit = self.audit(&name);
@@ -211,7 +237,7 @@ impl Host {
             sha256: sbx_package::hex(&package.sha256),
             signer: package.signer.clone(),
         });
-        let decision = self.decide(&package);
+        let decision = decide(&self.config.policy, &package);
         audit.record(&decision.audit_event());
         if !decision.load {
             audit.record(&AuditEvent::PackageRefused {
@@ -239,23 +265,14 @@ impl Host {
             withdrawals: Arc::default(),
         };
         managed.plugin = Some(start(&managed.config, audit, init, &managed.withdrawals)?);
-        self.plugins.insert(name.clone(), managed);
+        self.plugins.insert(
+            name.clone(),
+            Entry {
+                withdrawals: Arc::clone(&managed.withdrawals),
+                managed: Mutex::new(managed),
+            },
+        );
         Ok(name)
-    }
-
-    fn decide(&self, package: &VerifiedPackage) -> Decision {
-        let requested: BTreeSet<Capability> = package
-            .manifest
-            .capabilities
-            .iter()
-            .filter_map(|c| Capability::from_name(c))
-            .collect();
-        self.config.policy.decide(
-            &package.manifest.name,
-            &requested,
-            &package.manifest.limits,
-            SystemTime::now(),
-        )
     }
 
     fn sandbox_config(
@@ -303,13 +320,12 @@ impl Host {
     }
 
     /// Calls `method` on plugin `name`. A transient fault restarts the plugin (the call
-    /// itself still fails, with the fault); see the module documentation.
-    pub fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Vec<u8>, HostError> {
+    /// itself still fails, with the fault); see the module documentation. Calls of other
+    /// plugins, from other threads, go on meanwhile; one of the same plugin waits for this.
+    pub fn invoke(&self, name: &str, method: &str, input: &[u8]) -> Result<Vec<u8>, HostError> {
         let audit = self.audit(name);
-        let m = self
-            .plugins
-            .get_mut(name)
-            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        let mut guard = self.managed(name)?;
+        let m = &mut *guard;
         if m.quarantined {
             return Err(HostError::Quarantined(name.into()));
         }
@@ -327,13 +343,13 @@ impl Host {
 
     /// A handle that withdraws plugin `name`'s capabilities, from its running process and
     /// from every process a restart starts: the one way to revoke, from any thread, between
-    /// calls or while a call of it holds the host.
+    /// calls or while a call of it holds the plugin.
     pub fn revoker(&self, name: &str) -> Result<HostRevoker, HostError> {
-        let m = self
+        let entry = self
             .plugins
             .get(name)
             .ok_or_else(|| HostError::NotLoaded(name.into()))?;
-        Ok(HostRevoker(Arc::clone(&m.withdrawals)))
+        Ok(HostRevoker(Arc::clone(&entry.withdrawals)))
     }
 
     /// Revokes a signer key, given by id or as the whole public key in either letter case:
@@ -347,6 +363,7 @@ impl Host {
         self.revoked_keys.insert(id.clone());
         let mut stopped = Vec::new();
         for (name, m) in &mut self.plugins {
+            let m = lock_mut(m);
             if m.package.signer != id {
                 continue;
             }
@@ -380,14 +397,10 @@ impl Host {
     /// longer granted are revoked at runtime; a plugin the new store refuses is stopped.
     pub fn reload_policy(&mut self, policy: PolicyStore) {
         self.config.policy = policy;
-        let names: Vec<String> = self.plugins.keys().cloned().collect();
-        for name in names {
-            let decision = self.decide(&self.plugins[&name].package);
-            let audit = self.audit(&name);
-            audit.record(&decision.audit_event());
-            let Some(m) = self.plugins.get_mut(&name) else {
-                continue;
-            };
+        for (name, m) in &mut self.plugins {
+            let m = lock_mut(m);
+            let decision = decide(&self.config.policy, &m.package);
+            Audit::new(self.config.audit.clone(), name).record(&decision.audit_event());
             // Withdrawn from the running process and from its restarts alike.
             let revoker = HostRevoker(Arc::clone(&m.withdrawals));
             for c in m.decision.granted.difference(&decision.granted) {
@@ -406,7 +419,10 @@ impl Host {
         let m = self
             .plugins
             .remove(name)
-            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+            .ok_or_else(|| HostError::NotLoaded(name.into()))?
+            .managed
+            .into_inner()
+            .unwrap_or_else(|p| p.into_inner());
         Ok(match m.plugin {
             Some(mut p) => Some(stop(&mut p, Stop::Gracefully)?),
             None => m.ended,
@@ -414,8 +430,8 @@ impl Host {
     }
 
     /// How the last process of plugin `name` ended, when it faulted or the host stopped it.
-    pub fn last_termination(&self, name: &str) -> Option<&TerminationRecord> {
-        self.plugins.get(name).and_then(|m| m.ended.as_ref())
+    pub fn last_termination(&self, name: &str) -> Option<TerminationRecord> {
+        self.managed(name).ok()?.ended.clone()
     }
 
     /// The log records kept of plugin `name`, newest last: those of its last process that
@@ -423,22 +439,17 @@ impl Host {
     /// then those of its running process. After a fault the host restarted inside a
     /// call, the records the faulting process wrote in that call are the newest but the
     /// running process's, which has written none yet.
-    pub fn logs(&self, name: &str) -> impl Iterator<Item = &LogRecord> {
-        let m = self.plugins.get(name);
-        let ended = m.map_or(&[][..], |m| &m.ended_logs[..]);
-        let running = m
-            .and_then(|m| m.plugin.as_ref())
-            .into_iter()
-            .flat_map(Plugin::logs);
-        ended.iter().chain(running)
+    pub fn logs(&self, name: &str) -> Vec<LogRecord> {
+        let Ok(m) = self.managed(name) else {
+            return Vec::new();
+        };
+        let running = m.plugin.as_ref().into_iter().flat_map(Plugin::logs);
+        m.ended_logs.iter().chain(running).cloned().collect()
     }
 
     /// Figures of plugin `name`, over all its processes since it was loaded.
     pub fn stats(&self, name: &str) -> Result<Stats, HostError> {
-        let m = self
-            .plugins
-            .get(name)
-            .ok_or_else(|| HostError::NotLoaded(name.into()))?;
+        let m = self.managed(name)?;
         Ok(match &m.plugin {
             Some(p) => m.past.followed_by(&p.stats()),
             None => m.past.clone(),
@@ -446,19 +457,63 @@ impl Host {
     }
 
     /// The decision in force for plugin `name`.
-    pub fn decision(&self, name: &str) -> Option<&Decision> {
-        self.plugins.get(name).map(|m| &m.decision)
+    pub fn decision(&self, name: &str) -> Option<Decision> {
+        Some(self.managed(name).ok()?.decision.clone())
     }
 
     /// Whether plugin `name` is quarantined.
     pub fn is_quarantined(&self, name: &str) -> bool {
-        self.plugins.get(name).is_some_and(|m| m.quarantined)
+        self.managed(name).is_ok_and(|m| m.quarantined)
     }
 
-    /// The running plugin `name` (to pause, read events, and so on).
-    pub fn plugin(&self, name: &str) -> Option<&Plugin> {
-        self.plugins.get(name).and_then(|m| m.plugin.as_ref())
+    /// The running process of plugin `name` (to pause, read events, and so on), held until
+    /// the returned handle is dropped: a call of it waits meanwhile.
+    pub fn plugin(&self, name: &str) -> Option<HostedPlugin<'_>> {
+        let m = self.managed(name).ok()?;
+        m.plugin.is_some().then_some(HostedPlugin(m))
     }
+}
+
+/// The running process of a hosted plugin, held: see [`Host::plugin`].
+pub struct HostedPlugin<'a>(MutexGuard<'a, Managed>);
+
+impl std::ops::Deref for HostedPlugin<'_> {
+    type Target = Plugin;
+
+    fn deref(&self) -> &Plugin {
+        // Made only for a plugin with a process, which nothing can take while this holds it.
+        self.0
+            .plugin
+            .as_ref()
+            .expect("a HostedPlugin is made only with a running process")
+    }
+}
+
+/// A plugin's lock, also after a thread panicked holding it: what it guards is replaced
+/// whole or not at all.
+fn lock(m: &Mutex<Managed>) -> MutexGuard<'_, Managed> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A plugin under `&mut Host`, which no call can hold.
+fn lock_mut(e: &mut Entry) -> &mut Managed {
+    e.managed.get_mut().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the policy decides for `package` now.
+fn decide(policy: &PolicyStore, package: &VerifiedPackage) -> Decision {
+    let requested: BTreeSet<Capability> = package
+        .manifest
+        .capabilities
+        .iter()
+        .filter_map(|c| Capability::from_name(c))
+        .collect();
+    policy.decide(
+        &package.manifest.name,
+        &requested,
+        &package.manifest.limits,
+        SystemTime::now(),
+    )
 }
 
 /// How [`stop`] ends a process.

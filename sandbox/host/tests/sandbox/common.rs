@@ -81,7 +81,7 @@ pub fn process_exists(pid: i32) -> bool {
 }
 
 /// Invokes through a multi-plugin host and returns the output as text.
-pub fn call_host(h: &mut sbx_host::host::Host, name: &str, method: &str, input: &str) -> String {
+pub fn call_host(h: &sbx_host::host::Host, name: &str, method: &str, input: &str) -> String {
     let out = h
         .invoke(name, method, input.as_bytes())
         .unwrap_or_else(|e| panic!("{name}.{method}({input}): {e:?}"));

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use sbx_host::audit::{AuditLog, read_log};
 use sbx_host::host::{Host, HostConfig, HostError};
@@ -110,16 +111,16 @@ fn a_capability_revoked_at_runtime_is_not_granted_again_by_a_restart() {
     let trust = signed("probe", &pkg, &["log", "storage"]);
     let (mut host, _audit) = host(dir.path(), trust);
     let name = host.load(&pkg, b"").expect("load");
-    assert_eq!(call_host(&mut host, &name, "put", "kept=1"), "status 0");
+    assert_eq!(call_host(&host, &name, "put", "kept=1"), "status 0");
     // Revoked from another thread, as while a call holds the host.
     let revoker = host.revoker(&name).expect("revoker");
     let revoked = std::thread::spawn(move || revoker.revoke(Capability::Storage));
     assert!(revoked.join().expect("revoke"));
-    let denied = call_host(&mut host, &name, "put", "kept=2");
+    let denied = call_host(&host, &name, "put", "kept=2");
     assert_ne!(denied, "status 0");
     assert!(host.invoke(&name, "segfault", b"").is_err());
     assert!(!host.is_quarantined(&name), "restarted");
-    assert_eq!(call_host(&mut host, &name, "put", "kept=3"), denied);
+    assert_eq!(call_host(&host, &name, "put", "kept=3"), denied);
     // Revoking again answers that the running process no longer held it.
     assert!(
         !host
@@ -136,7 +137,7 @@ fn a_crash_restarts_the_plugin_with_its_data_then_quarantine_ends_it() {
     let trust = signed("probe", &pkg, &["log", "storage"]);
     let (mut host, audit) = host(dir.path(), trust);
     let name = host.load(&pkg, b"").expect("load");
-    assert_eq!(call_host(&mut host, &name, "put", "kept=1"), "status 0");
+    assert_eq!(call_host(&host, &name, "put", "kept=1"), "status 0");
     for _ in 0..2 {
         match host.invoke(&name, "segfault", b"") {
             Err(HostError::Sandbox(SandboxError::Ended(r))) => {
@@ -145,7 +146,7 @@ fn a_crash_restarts_the_plugin_with_its_data_then_quarantine_ends_it() {
             other => panic!("{other:?}"),
         }
         // Restarted, and its storage is still there.
-        assert_eq!(call_host(&mut host, &name, "get", "kept"), "status 0 1");
+        assert_eq!(call_host(&host, &name, "get", "kept"), "status 0 1");
     }
     // The third fault within the window exhausts the restarts.
     assert!(host.invoke(&name, "segfault", b"").is_err());
@@ -159,13 +160,13 @@ fn a_crash_restarts_the_plugin_with_its_data_then_quarantine_ends_it() {
     assert_eq!(log.last().map(String::as_str), Some("quarantined"));
     assert!(host.stats(&name).expect("stats").invocations >= 3);
     assert!(matches!(
-        host.last_termination(&name).map(|r| &r.reason),
+        host.last_termination(&name).map(|r| r.reason),
         Some(TerminationReason::Signal { .. })
     ));
     // Loading it again is how a quarantined plugin comes back, with its storage.
     let again = host.load(&pkg, b"").expect("load again");
     assert!(!host.is_quarantined(&again));
-    assert_eq!(call_host(&mut host, &again, "get", "kept"), "status 0 1");
+    assert_eq!(call_host(&host, &again, "get", "kept"), "status 0 1");
 }
 
 #[test]
@@ -218,7 +219,7 @@ fn a_plugin_over_its_memory_cap_is_stopped_by_the_cap() {
         .expect("cgroup.memory reported");
     println!("memory cap: {:?} {}", cap.status, cap.detail);
     // 32 MiB fits in the 64 MiB cap.
-    assert!(call_host(&mut host, &name, "malloc", "32").starts_with("ok"));
+    assert!(call_host(&host, &name, "malloc", "32").starts_with("ok"));
     match host.invoke(&name, "malloc", b"200") {
         Err(HostError::Sandbox(SandboxError::Ended(r))) if cap.status == Status::Applied => {
             assert_eq!(r.reason, TerminationReason::MemoryLimit, "{r:?}");
@@ -231,4 +232,42 @@ fn a_plugin_over_its_memory_cap_is_stopped_by_the_cap() {
         }
         other => panic!("{cap:?}: {other:?}"),
     }
+}
+
+#[test]
+fn calls_of_different_plugins_through_one_host_run_at_the_same_time() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (slow_pkg, quick_pkg) = (dir.path().join("slow"), dir.path().join("quick"));
+    let mut trust = signed_as("slow", "probe", &slow_pkg, &[]);
+    trust
+        .publishers
+        .extend(signed_as("quick", "probe", &quick_pkg, &[]).publishers);
+    let (mut host, _audit) = host(dir.path(), trust);
+    let slow = host.load(&slow_pkg, b"").expect("load slow");
+    let quick = host.load(&quick_pkg, b"").expect("load quick");
+    let host = &host;
+    // One thread's call holds its plugin for two seconds; calls of the other plugin from
+    // another thread meanwhile must not wait for it, as they would behind one host lock.
+    let (slow_done, quick_done) = std::thread::scope(|scope| {
+        let slow_call = scope.spawn(|| {
+            assert_eq!(call_host(host, &slow, "sleep", "2000"), "slept");
+            Instant::now()
+        });
+        std::thread::sleep(Duration::from_millis(300));
+        for _ in 0..10 {
+            assert_eq!(call_host(host, &quick, "ping", ""), "pong");
+        }
+        let quick_done = Instant::now();
+        (slow_call.join().expect("the slow call"), quick_done)
+    });
+    assert!(
+        quick_done < slow_done,
+        "the quick plugin's calls waited for the slow plugin's"
+    );
+}
+
+#[test]
+fn a_host_is_shared_between_threads() {
+    fn shared<T: Send + Sync>() {}
+    shared::<Host>();
 }
