@@ -3,9 +3,11 @@
 //! `target/bench/summary.json`, appends the run to `target/bench/history.jsonl`, draws the
 //! history's trend (`target/bench/trend.svg`), and saves or compares named baselines. A
 //! regression beyond the noise (see [`regressions`]) fails the run. With `--instructions`,
-//! the instruction counts instead ([`instructions`]), the gate CI runs.
+//! the instruction counts instead ([`instructions`]), the gate CI runs. A full run also
+//! times the conformance suite ([`suite`]).
 
 mod instructions;
+mod suite;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -22,11 +24,14 @@ usage: cargo xtask bench [--quick] [--filter REGEX] [--save NAME] [--baseline NA
 Runs the benchmarks of xtask/bench.toml (criterion, in release mode), pairs each figure with
 its floor measured in the same run, prints figure, floor and ratio, and writes
 target/bench/summary.json (and summary.md, a Markdown table), target/bench/history.jsonl and
-target/bench/trend.svg.
+target/bench/trend.svg. A full run also times the whole conformance suite against the
+reference and against the no-isolation control (about three minutes).
 
-    --quick          criterion's quick mode: fewer samples, wider intervals (for CI)
+    --quick          criterion's quick mode: fewer samples, wider intervals (for CI); the
+                     suite is not timed
     --filter REGEX   only the benchmarks whose id matches (criterion's filter); figures
-                     whose benchmarks did not run are listed as not measured
+                     whose benchmarks did not run are listed as not measured, the suite's
+                     among them
     --save NAME      keep this run's summary as target/bench/baselines/NAME.json
     --baseline NAME  compare with that baseline and fail on a regression beyond the noise
 
@@ -44,6 +49,7 @@ struct BenchSpec {
     suite: Vec<Suite>,
     regression: RegressionRule,
     figure: Vec<FigureSpec>,
+    suite_wall: suite::SuiteWallSpec,
     instructions: instructions::InstructionsSpec,
 }
 
@@ -82,6 +88,9 @@ enum Unit {
     /// One iteration is one call: calls per second, higher is better.
     #[serde(rename = "calls/s")]
     CallsPerSecond,
+    /// A whole run's wall time (the suite's), measured once: lower is better.
+    #[serde(rename = "s")]
+    Seconds,
 }
 
 impl Unit {
@@ -90,6 +99,7 @@ impl Unit {
         match self {
             Unit::Nanoseconds => ns,
             Unit::CallsPerSecond => 1e9 / ns,
+            Unit::Seconds => ns / 1e9,
         }
     }
 
@@ -101,15 +111,20 @@ impl Unit {
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 enum Target {
+    /// The ratio at most this.
     AtMost(f64),
+    /// The ratio at least this.
     AtLeast(f64),
+    /// The value itself at most this many seconds (a budget, not a ratio).
+    SecondsAtMost(f64),
 }
 
 impl Target {
-    fn met_by(self, ratio: f64) -> bool {
+    fn met_by(self, f: &Figure) -> bool {
         match self {
-            Target::AtMost(r) => ratio <= r,
-            Target::AtLeast(r) => ratio >= r,
+            Target::AtMost(r) => f.ratio <= r,
+            Target::AtLeast(r) => f.ratio >= r,
+            Target::SecondsAtMost(s) => f.value <= s,
         }
     }
 }
@@ -208,7 +223,20 @@ pub fn bench(args: &[String]) -> Result<()> {
         crate::cargo(&args)?;
     }
     let medians = read_criterion(&root.join("target/criterion"), started)?;
-    let summary = summarise(&spec, &medians, opts.quick, commit(&root));
+    let mut summary = summarise(&spec, &medians, opts.quick, commit(&root));
+    match (opts.quick, &opts.filter) {
+        (true, _) => summary.not_measured.push(suite::skipped(
+            &spec.suite_wall,
+            "the quick mode does not time the whole suite",
+        )),
+        (false, Some(_)) => summary.not_measured.push(suite::skipped(
+            &spec.suite_wall,
+            "a run with --filter does not time the whole suite",
+        )),
+        (false, None) => summary
+            .figures
+            .push(suite::measure(&root, &spec.suite_wall)?),
+    }
     print_table(&summary);
     if summary.figures.is_empty() {
         bail!("no figure of xtask/bench.toml was measured (see the list above)");
@@ -510,12 +538,12 @@ fn target_text(f: &Figure, signs: [&str; 2]) -> String {
     let Some(t) = f.target else {
         return String::new();
     };
-    let (sign, r) = match t {
-        Target::AtMost(r) => (signs[0], r),
-        Target::AtLeast(r) => (signs[1], r),
-    };
-    let verdict = if t.met_by(f.ratio) { "met" } else { "missed" };
-    format!("{sign} {r}: {verdict}")
+    let verdict = if t.met_by(f) { "met" } else { "missed" };
+    match t {
+        Target::AtMost(r) => format!("{} {r}: {verdict}", signs[0]),
+        Target::AtLeast(r) => format!("{} {r}: {verdict}", signs[1]),
+        Target::SecondsAtMost(s) => format!("{} {s} s: {verdict}", signs[0]),
+    }
 }
 
 /// The run as a Markdown table (what the README's performance section shows).
@@ -553,6 +581,7 @@ fn show(value: f64, unit: Unit) -> String {
         Unit::Nanoseconds if value >= 1e6 => format!("{:.3} ms", value / 1e6),
         Unit::Nanoseconds if value >= 1e3 => format!("{:.3} µs", value / 1e3),
         Unit::Nanoseconds => format!("{:.1} ns", value),
+        Unit::Seconds => format!("{:.1} s", value),
     }
 }
 
@@ -566,6 +595,11 @@ fn regressions(base: &Summary, now: &Summary, rule: RegressionRule) -> Vec<Strin
         let Some(b) = before.get(&f.key()) else {
             continue;
         };
+        // Measured once: without an interval, noise and change cannot be told apart, so
+        // the figure is reported and drawn, never gated.
+        if f.unit == Unit::Seconds {
+            continue;
+        }
         let share = rule.wall_ratio_percent / 100.0;
         let (worse, separated) = if f.unit.higher_is_better() {
             (
@@ -791,6 +825,7 @@ mod tests {
             suite = [{ package = "p", bench = "b" }]
             regression = { wall_ratio_percent = 10 }
             instructions = { packages = [], bench = "i", runner_version = "0", regression_percent = 2 }
+            suite_wall = { id = "s", sut = "r", floor = "f", floor_sut = "n", seconds_at_most = 45, what = "w" }
             [[figure]]
             id = "activation/sandbox_cold"
             floor = "activation/bwrap"
@@ -824,6 +859,27 @@ mod tests {
         assert_eq!(table.lines().count(), 3);
         assert!(table.contains("`invoke/sandbox/64B`"));
         assert!(table.contains("≤ 1: missed"));
+    }
+
+    #[test]
+    fn the_suite_is_held_to_its_budget_and_never_gated_on_one_run() {
+        let suite = |seconds: f64| Figure {
+            id: "conformance/reference".into(),
+            value: seconds,
+            unit: Unit::Seconds,
+            floor_id: "conformance/none".into(),
+            floor: 40.0,
+            ratio: seconds / 40.0,
+            ratio_interval: [seconds / 40.0; 2],
+            target: Some(Target::SecondsAtMost(45.0)),
+            what: String::new(),
+        };
+        let table = markdown_table(&run(suite(88.0)));
+        assert!(table.contains("88.0 s"), "{table}");
+        assert!(table.contains("≤ 45 s: missed"), "{table}");
+        assert!(markdown_table(&run(suite(44.0))).contains("≤ 45 s: met"));
+        // Twice as slow, but measured once: reported, not a regression.
+        assert!(regressions(&run(suite(44.0)), &run(suite(88.0)), RULE).is_empty());
     }
 
     #[test]

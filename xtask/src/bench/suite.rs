@@ -1,0 +1,101 @@
+//! The conformance suite's wall time as a figure of `cargo xtask bench`: the whole suite
+//! against the reference sandbox, beside the same suite against the no-isolation control in
+//! the same run, so the ratio is what the sandbox adds to the suite on this machine, and the
+//! value is held to the suite's own budget (`xtask/bench.toml`, `[suite_wall]`).
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+use serde::Deserialize;
+
+use super::{Figure, NotMeasured, Target, Unit};
+
+/// `[suite_wall]` of `xtask/bench.toml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SuiteWallSpec {
+    /// The figure's id.
+    id: String,
+    /// The sandbox the figure runs the suite against.
+    sut: String,
+    /// The floor's id.
+    floor: String,
+    /// The sandbox the floor runs the same suite against.
+    floor_sut: String,
+    /// The suite's budget, in seconds of wall time.
+    seconds_at_most: f64,
+    what: String,
+}
+
+/// Why the figure was not measured, in a run that skips it.
+pub fn skipped(spec: &SuiteWallSpec, why: &str) -> NotMeasured {
+    NotMeasured {
+        id: spec.id.clone(),
+        floor_id: spec.floor.clone(),
+        why: why.to_owned(),
+    }
+}
+
+/// Runs the whole suite against the figure's sandbox and then the floor's, one run each,
+/// and times them. The binaries are built first, so that neither time holds a build.
+pub fn measure(root: &Path, spec: &SuiteWallSpec) -> Result<Figure> {
+    crate::cargo(&[
+        "build",
+        "--quiet",
+        "-p",
+        "sbx-adapters",
+        "-p",
+        "sbx-harness",
+        "-p",
+        "sbx-runner",
+        "--bins",
+    ])?;
+    let value = time_suite(root, &spec.sut)?;
+    let floor = time_suite(root, &spec.floor_sut)?;
+    let ratio = value / floor;
+    Ok(Figure {
+        id: spec.id.clone(),
+        value,
+        unit: Unit::Seconds,
+        floor_id: spec.floor.clone(),
+        floor,
+        ratio,
+        // One run each: no interval to tell the noise by (see `regressions`).
+        ratio_interval: [ratio, ratio],
+        target: Some(Target::SecondsAtMost(spec.seconds_at_most)),
+        what: spec.what.clone(),
+    })
+}
+
+/// The wall time of one whole run of the suite against `sut`, in seconds. Its verdicts do
+/// not matter here (the control is never certified); that it ran every case does.
+fn time_suite(root: &Path, sut: &str) -> Result<f64> {
+    let out = root.join("target/bench/suite").join(sut);
+    let results = out.join("results.json");
+    let _ = std::fs::remove_file(&results);
+    eprintln!("xtask: the conformance suite against {sut}, timed");
+    let started = Instant::now();
+    Command::new(std::env::current_exe()?)
+        .args(["conformance", "--sut", sut, "--out"])
+        .arg(&out)
+        .current_dir(root)
+        .stdout(Stdio::null())
+        .status()
+        .with_context(|| format!("running the suite against {sut}"))?;
+    let seconds = started.elapsed().as_secs_f64();
+    let text = std::fs::read_to_string(&results).with_context(|| {
+        format!(
+            "the suite against {sut} wrote no {}: it did not run to its end",
+            results.display()
+        )
+    })?;
+    let run: sbx_harness::model::RunResult =
+        serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
+    let cases = run.suts.first().map_or(0, |s| s.cases.len());
+    if cases == 0 {
+        anyhow::bail!("the suite against {sut} ran no case: its time would mean nothing");
+    }
+    Ok(seconds)
+}
