@@ -6,7 +6,8 @@
 //!   payload window), against the same bytes
 //!   sent to a forked child over a raw socketpair and echoed back (`socketpair`), and
 //!   against the plugin's own `sbx_plugin_invoke` called in this process (`in_process`);
-//! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`),
+//! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`), or
+//!   from a warm pool's loaded spare only its init and first answer (`sandbox_warm`),
 //!   against fork and exec of `/bin/true` (`fork_exec`) and against bubblewrap running it
 //!   with every namespace unshared (`bwrap`, when `bwrap` is installed);
 //! - `throughput/<n>`: calls spread over `n` busy plugins, each on a thread of its own: each
@@ -25,7 +26,8 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sbx_host::host::{Host, HostConfig};
 use sbx_host::plugin_policy::PolicyStore;
-use sbx_host::{Limits, Plugin, SandboxConfig};
+use sbx_host::pool::WarmPool;
+use sbx_host::{Audit, Limits, Plugin, SandboxConfig};
 use sbx_package::{Manifest, Publisher, RequestedLimits, SecretKey, TrustStore};
 
 /// The largest input measured: the default payload window's half.
@@ -42,6 +44,9 @@ const SIZES: [(&str, usize); 6] = [
     ("1MiB", 1 << 20),
     ("16MiB", LARGEST),
 ];
+
+/// Spares made ready at once for the warm activations timed in a row.
+const WARM_BATCH: u64 = 16;
 
 /// How many plugins (and raw children) are kept busy at once.
 const BUSY: [usize; 4] = [1, 2, 8, 32];
@@ -258,6 +263,34 @@ fn activation(c: &mut Criterion) {
                 black_box(plugin.invoke("echo", b"first").expect("echo"));
                 spent += started.elapsed();
                 plugin.shutdown().expect("shutdown");
+            }
+            spent
+        })
+    });
+    // Take, init and the first answer are timed; the spares are spawned before, and each
+    // plugin shut down after, outside the time, as a pool refills between activations.
+    group.bench_function("sandbox_warm", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            let mut left = iters;
+            while left > 0 {
+                let batch = left.min(WARM_BATCH);
+                let pool = WarmPool::new(&config, batch as usize);
+                pool.fill().expect("the spares spawn");
+                let mut plugins = Vec::with_capacity(batch as usize);
+                let started = Instant::now();
+                for _ in 0..batch {
+                    let mut plugin = pool.take(Audit::new(None, "echo")).expect("take");
+                    plugin.init(b"").expect("init");
+                    plugin.start().expect("start");
+                    black_box(plugin.invoke("echo", b"first").expect("echo"));
+                    plugins.push(plugin);
+                }
+                spent += started.elapsed();
+                for mut plugin in plugins {
+                    plugin.shutdown().expect("shutdown");
+                }
+                left -= batch;
             }
             spent
         })

@@ -26,6 +26,7 @@ pub mod liveness;
 pub mod load_guard;
 pub mod outside;
 pub mod plugin_policy;
+pub mod pool;
 pub mod process;
 pub mod quota;
 pub mod sealed;

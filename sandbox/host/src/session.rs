@@ -91,6 +91,12 @@ impl HostSession {
         self
     }
 
+    /// Serves host calls from now on with `broker` (a warm spare's, replaced when it becomes
+    /// a plugin's process). The log records kept so far stay.
+    pub fn replace_broker(&mut self, broker: Broker) {
+        self.broker = broker;
+    }
+
     /// What `frame` means while request `pending` waits for `expect`. Audit events it causes
     /// are appended to `events`.
     pub fn on_frame(

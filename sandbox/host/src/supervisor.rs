@@ -117,7 +117,9 @@ struct Shared {
     paused: Mutex<PauseClock>,
     /// The liveness beats, sent while a request waits.
     beats: Beats,
-    audit: Audit,
+    /// Where events go: replaced once when a warm spare becomes a plugin's process
+    /// ([`Plugin::adopt`]).
+    audit: Mutex<Audit>,
     /// The newest events, also written to the audit log when there is one.
     events: Mutex<VecDeque<AuditEvent>>,
     /// What the plugin's process had used when the host killed it (see `kill_with`).
@@ -271,7 +273,7 @@ impl Plugin {
                 grants,
                 paused: Mutex::new(PauseClock::default()),
                 beats,
-                audit,
+                audit: Mutex::new(audit),
                 events: Mutex::new(VecDeque::new()),
                 used_before_kill: Mutex::new(None),
             }),
@@ -735,6 +737,33 @@ impl Plugin {
         self.termination.as_ref()
     }
 
+    /// Makes this loaded process, spawned as a warm spare with `config` less its storage,
+    /// the process of `config`'s plugin: a broker of `config`'s own (its storage opened now,
+    /// so that what an earlier process of the plugin stored since counts, and nothing of a
+    /// store in use was touched while the spare waited), and its events recorded to
+    /// `audit` from now on, those kept since its spawn first.
+    pub(crate) fn adopt(
+        &mut self,
+        config: &SandboxConfig,
+        audit: Audit,
+    ) -> Result<(), SandboxError> {
+        let broker = Broker::new(config.broker.clone(), self.shared.grants.clone())?;
+        self.session.replace_broker(broker);
+        self.config = config.clone();
+        let kept = self.events();
+        let mut current = self.shared.audit.lock().unwrap_or_else(|p| p.into_inner());
+        for event in &kept {
+            audit.record(event);
+        }
+        *current = audit;
+        Ok(())
+    }
+
+    /// Whether the process has ended, without waiting and without reaping it.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.termination.is_some() || self.shared.wait_exit(Instant::now())
+    }
+
     // ---- internals ---------------------------------------------------------------
 
     fn check(&self, event: Event) -> Result<State, SandboxError> {
@@ -1038,7 +1067,10 @@ fn tv_us(tv: libc::timeval) -> u64 {
 
 impl Shared {
     fn emit(&self, event: AuditEvent) {
-        self.audit.record(&event);
+        self.audit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(&event);
         let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
         if events.len() == MAX_KEPT_EVENTS {
             events.pop_front();

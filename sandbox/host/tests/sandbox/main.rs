@@ -7,5 +7,6 @@ mod fuzz_replay;
 mod host;
 mod lifecycle;
 mod packages;
+mod pool;
 mod supervision;
 mod templates;
