@@ -463,6 +463,8 @@ impl Reference {
                 deadlines: Deadlines::default(),
                 layers,
                 host_paths: Default::default(),
+                // Restarts take a warm spare, as a long-running host keeps them.
+                warm_spares: 1,
             })
         })
     }

@@ -196,8 +196,13 @@ pub(super) fn harm(kind: HarmKind, detail: String) -> Harm {
 /// A process that ran the plugin, as the harness's watch saw it (boot clock, ms).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct PluginProcess {
-    /// When it started, floored to the clock tick.
+    /// When it began to run the plugin, at the earliest: when it started, floored to the
+    /// clock tick, or, for a process the watch saw alive before it mapped the plugin (one
+    /// a sandbox started ahead, to load the plugin later), the last look without it.
     pub start: u64,
+    /// When it began to run the plugin, at the latest, for a process seen before it mapped
+    /// the plugin: the first look that found it mapped. Otherwise its start and a tick.
+    pub began_by: Option<u64>,
     /// The last look that found it alive: it ended after this, if it ended.
     pub last_seen: u64,
     /// It was there when the load was answered: the load's own, never a restart.
@@ -225,6 +230,8 @@ pub(super) fn restart_harms(
     let mut all = processes.to_vec();
     all.sort_by_key(|p| p.start);
     let restarts: Vec<PluginProcess> = restart_processes(&all);
+    // Harm only where it is certain: each process is taken to have begun as late as it can.
+    let latest = |p: &PluginProcess| p.began_by.unwrap_or(p.start + tick_ms);
     let mut harms = Vec::new();
     for r in &restarts {
         // The process it replaced: the one started last before it, and seen no more by
@@ -232,16 +239,16 @@ pub(super) fn restart_harms(
         let before = all
             .iter()
             .rfind(|p| p.start <= r.start && *p != r)
-            .filter(|p| p.last_seen <= r.start + tick_ms);
+            .filter(|p| p.last_seen <= latest(r));
         if let Some(before) = before
-            && r.start + tick_ms < before.last_seen + policy.backoff_ms
+            && latest(r) < before.last_seen + policy.backoff_ms
         {
             harms.push(harm(
                 HarmKind::RestartedWithoutBackoff,
                 format!(
-                    "a process of the plugin started at most {} ms after the one before it was \
-                     last seen alive; the policy's backoff is {} ms",
-                    (r.start + tick_ms).saturating_sub(before.last_seen),
+                    "a process of the plugin began to run it at most {} ms after the one before \
+                     it was last seen alive; the policy's backoff is {} ms",
+                    latest(r).saturating_sub(before.last_seen),
                     policy.backoff_ms
                 ),
             ));
@@ -249,7 +256,7 @@ pub(super) fn restart_harms(
         }
     }
     if let Some(kill) = killed_for_attack
-        && let Some(again) = restarts.iter().find(|r| r.start + tick_ms >= kill)
+        && let Some(again) = restarts.iter().find(|r| latest(r) >= kill)
     {
         harms.push(harm(
             HarmKind::RestartedBeyondPolicy,
@@ -1122,6 +1129,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, &(start, last_seen))| PluginProcess {
                     start,
+                    began_by: None,
                     last_seen,
                     loaded: i == 0,
                 })
@@ -1145,6 +1153,23 @@ mod tests {
             judged(&[(100, 1000), (1050, 1060)], &[1000], &policy, None),
             [HarmKind::RestartedWithoutBackoff]
         );
+        // A process started ahead (a warm spare) is judged by when it began to run the
+        // plugin: after its last look without it, by its first look with it.
+        let ahead = |without: u64, first: u64| {
+            let spare = PluginProcess {
+                start: without,
+                began_by: Some(first),
+                last_seen: first + 500,
+                loaded: false,
+            };
+            let load = procs(&[(100, 1000)]);
+            super::restart_harms(&[load[0], spare], &[1000], &policy, 10, None)
+                .into_iter()
+                .map(|h| h.kind)
+                .collect::<Vec<HarmKind>>()
+        };
+        assert_eq!(ahead(1290, 1300), []);
+        assert_eq!(ahead(1080, 1100), [HarmKind::RestartedWithoutBackoff]);
         // A process started while the one before it still ran replaced nothing: no backoff
         // is owed between them (the window still counts it).
         assert_eq!(

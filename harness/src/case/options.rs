@@ -893,9 +893,15 @@ struct ProcessWatch {
     loaded: Vec<(i32, u64)>,
 }
 
-/// Each process that ran the plugin, by its pid and start, with the last look that found
-/// it alive (boot clock, ms).
-type Seen = std::collections::BTreeMap<(i32, u64), u64>;
+/// What the watch's looks found, each process by its pid and start (boot clock, ms).
+#[derive(Default)]
+struct Seen {
+    /// Each process that ran the plugin: the first and the last look that found it so.
+    running: std::collections::BTreeMap<(i32, u64), (u64, u64)>,
+    /// Each other process of the sandbox's tree: the last look that found it alive without
+    /// the plugin (a process started ahead, which may map it later).
+    without: std::collections::BTreeMap<(i32, u64), u64>,
+}
 
 impl ProcessWatch {
     fn start(run: &Run<'_>) -> ProcessWatch {
@@ -910,17 +916,22 @@ impl ProcessWatch {
         let look = move |seen: &mut Seen| {
             let now = crate::procfs::boot_clock_ms();
             let pids = crate::procfs::tree_pids(adapter);
-            for pid in crate::handed::plugin_processes(&pids, &plugin, image) {
-                if !before.contains(&pid)
-                    && let Some(start) = crate::procfs::start_boot_ms(pid)
-                {
-                    seen.insert((pid, start), now);
+            let running = crate::handed::plugin_processes(&pids, &plugin, image);
+            for pid in pids.iter().filter(|pid| !before.contains(pid)) {
+                let Some(start) = crate::procfs::start_boot_ms(*pid) else {
+                    continue;
+                };
+                let key = (*pid, start);
+                if running.contains(pid) {
+                    seen.running.entry(key).or_insert((now, now)).1 = now;
+                } else if !seen.running.contains_key(&key) {
+                    seen.without.insert(key, now);
                 }
             }
         };
-        let mut seen = Seen::new();
+        let mut seen = Seen::default();
         look(&mut seen);
-        let loaded = seen.keys().copied().collect();
+        let loaded = seen.running.keys().copied().collect();
         let stopping = std::sync::Arc::clone(&stop);
         let thread = std::thread::spawn(move || {
             loop {
@@ -947,11 +958,18 @@ impl ProcessWatch {
             .take()
             .and_then(|t| t.join().ok())
             .unwrap_or_default();
-        seen.into_iter()
-            .map(|(key, last_seen)| PluginProcess {
-                start: key.1,
-                last_seen,
-                loaded: self.loaded.contains(&key),
+        seen.running
+            .iter()
+            .map(|(key, &(first, last_seen))| {
+                // Seen alive without the plugin first: it began to run it after that look,
+                // and by the first look that found it running it.
+                let late = seen.without.get(key).map(|&without| (without, first));
+                PluginProcess {
+                    start: late.map_or(key.1, |(without, _)| without.max(key.1)),
+                    began_by: late.map(|(_, first)| first),
+                    last_seen,
+                    loaded: self.loaded.contains(key),
+                }
             })
             .collect()
     }

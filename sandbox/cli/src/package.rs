@@ -278,6 +278,8 @@ pub fn host(args: HostArgs) -> Outcome {
         deadlines: sbx_host::Deadlines::default(),
         layers: sbx_host::Layers::ALL,
         host_paths: Default::default(),
+        // One call and an unload: no restart would take a spare.
+        warm_spares: 0,
     });
     let name = host
         .load(&args.package, args.init.as_bytes())

@@ -120,6 +120,11 @@ pub struct RunnerConfig {
     /// outputs stay inline, bounded by a frame).
     #[serde(default)]
     pub payload_window: u64,
+    /// Wait after the confinement (its `Confined` sent, the liveness thread started) for the
+    /// host's `Load` before loading the plugin: a warm spare, confined ahead of need, that
+    /// runs no byte of the plugin until it is activated.
+    #[serde(default)]
+    pub await_load: bool,
 }
 
 impl RunnerConfig {

@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use sbx_host::host::{Host, HostConfig};
 use sbx_host::plugin_policy::PolicyStore;
-use sbx_host::pool::WarmPool;
+use sbx_host::pool::{Spare, WarmPool};
 use sbx_host::{Audit, Limits, Plugin, SandboxConfig};
 use sbx_package::{Manifest, Publisher, RequestedLimits, SecretKey, TrustStore};
 
@@ -275,7 +275,7 @@ fn activation(c: &mut Criterion) {
             let mut left = iters;
             while left > 0 {
                 let batch = left.min(WARM_BATCH);
-                let pool = WarmPool::new(&config, batch as usize);
+                let pool = WarmPool::new(&config, batch as usize, Spare::Loaded);
                 pool.fill().expect("the spares spawn");
                 let mut plugins = Vec::with_capacity(batch as usize);
                 let started = Instant::now();
@@ -408,6 +408,7 @@ fn echo_host(dir: &Path, n: usize) -> (Host, Vec<String>) {
         deadlines: Default::default(),
         layers: sbx_host::Layers::ALL,
         host_paths: Default::default(),
+        warm_spares: 0,
     });
     let names = (0..n)
         .map(|i| {

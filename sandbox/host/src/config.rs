@@ -198,6 +198,7 @@ impl SandboxConfig {
             loader_paths: self.loader_paths.clone(),
             host_pid,
             payload_window: self.payload_window,
+            await_load: false,
         }
     }
 }

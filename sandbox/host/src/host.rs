@@ -27,6 +27,7 @@ use crate::audit::{Audit, AuditEvent, AuditLog};
 use crate::broker::{BrokerConfig, Capability};
 use crate::config::{Deadlines, Layers, Limits, SandboxConfig};
 use crate::plugin_policy::{Decision, PolicyStore};
+use crate::pool::{Spare, WarmPool};
 use crate::quota::Rate;
 use crate::supervisor::{Controller, LogRecord, Plugin, SandboxError, Stats};
 use crate::termination::{TerminationReason, TerminationRecord};
@@ -87,6 +88,12 @@ pub struct HostConfig {
     pub layers: Layers,
     /// Where the host finds cgroups and /proc for every plugin.
     pub host_paths: crate::config::HostPaths,
+    /// Confined spares kept ready for each plugin (a [`WarmPool`] of this many,
+    /// [`Spare::Confined`], refilled in the background), from which a restart takes its
+    /// process: exec and confinement are then behind it, and it loads the plugin only when
+    /// the restart is due. 0: every restart spawns cold. Spares end with the plugin's
+    /// unload, its quarantine or a revoked key.
+    pub warm_spares: usize,
 }
 
 struct Managed {
@@ -107,6 +114,8 @@ struct Managed {
     ended_logs: Vec<LogRecord>,
     /// Capabilities revoked at runtime, which no restart grants again.
     withdrawals: Arc<Mutex<Withdrawals>>,
+    /// Its warm spares, when the host keeps any: where its restarts take their process.
+    spares: Option<WarmPool>,
 }
 
 /// What a plugin's restarts must not grant again, and its running process to revoke it
@@ -263,8 +272,23 @@ impl Host {
             ended: None,
             ended_logs: Vec::new(),
             withdrawals: Arc::default(),
+            spares: None,
         };
-        managed.plugin = Some(start(&managed.config, audit, init, &managed.withdrawals)?);
+        managed.plugin = Some(start(
+            &managed.config,
+            audit,
+            init,
+            &managed.withdrawals,
+            None,
+        )?);
+        // After its first process is up: the spares are for its restarts.
+        if self.config.warm_spares > 0 {
+            // Confined only: a spare that loaded the plugin would run its code before a
+            // restart is due, beyond the restart budget and the backoff.
+            let mut pool = WarmPool::new(&managed.config, self.config.warm_spares, Spare::Confined);
+            pool.refill_in_background();
+            managed.spares = Some(pool);
+        }
         self.plugins.insert(
             name.clone(),
             Entry {
@@ -369,6 +393,7 @@ impl Host {
             }
             // Refused from now on; only a plugin that was running is reported stopped.
             m.quarantined = true;
+            m.spares = None;
             if m.stop_process(Stop::Now) {
                 stopped.push(name.clone());
             }
@@ -408,6 +433,7 @@ impl Host {
             }
             if !decision.load && m.stop_process(Stop::Gracefully) {
                 m.quarantined = true;
+                m.spares = None;
             }
             m.decision = decision;
         }
@@ -459,6 +485,15 @@ impl Host {
     /// The decision in force for plugin `name`.
     pub fn decision(&self, name: &str) -> Option<Decision> {
         Some(self.managed(name).ok()?.decision.clone())
+    }
+
+    /// The runner pids of plugin `name`'s warm spares ready now: processes of it (their
+    /// constructors ran) that run no activation yet.
+    pub fn spare_pids(&self, name: &str) -> Vec<i32> {
+        self.managed(name)
+            .ok()
+            .and_then(|m| m.spares.as_ref().map(WarmPool::spare_pids))
+            .unwrap_or_default()
     }
 
     /// Whether plugin `name` is quarantined.
@@ -546,12 +581,16 @@ fn start(
     audit: Audit,
     init: &[u8],
     withdrawals: &Mutex<Withdrawals>,
+    spares: Option<&WarmPool>,
 ) -> Result<Plugin, SandboxError> {
     let lock = || withdrawals.lock().unwrap_or_else(|p| p.into_inner());
     let mut config = config.clone();
     let withdrawn = lock().withdrawn.clone();
     config.broker.grants.retain(|c| !withdrawn.contains(c));
-    let mut p = Plugin::spawn_audited(&config, audit)?;
+    let mut p = match spares {
+        Some(pool) => pool.take_granting(&config.broker.grants, audit)?,
+        None => Plugin::spawn_audited(&config, audit)?,
+    };
     {
         // A revocation since the grants were read is made here, before init runs; one
         // after finds this process running.
@@ -592,6 +631,7 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
             });
         }
         m.quarantined = true;
+        m.spares = None;
         audit.record(&AuditEvent::Quarantined {
             restarts: attempt - 1,
         });
@@ -605,11 +645,18 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
     });
     std::thread::sleep(backoff);
     m.restarts.push_back(Instant::now());
-    match start(&m.config, audit.clone(), &m.init, &m.withdrawals) {
+    match start(
+        &m.config,
+        audit.clone(),
+        &m.init,
+        &m.withdrawals,
+        m.spares.as_ref(),
+    ) {
         Ok(p) => m.plugin = Some(p),
         Err(_) => {
             // A plugin that cannot even start again is not transiently faulty.
             m.quarantined = true;
+            m.spares = None;
             audit.record(&AuditEvent::Quarantined { restarts: attempt });
         }
     }

@@ -1,9 +1,18 @@
-//! Warm activation: spare runners of one plugin, spawned, confined and loaded ahead of need,
-//! so that an activation is only its `init` and its first answer.
+//! Warm activation: spare runners of one plugin, spawned and confined ahead of need.
 //!
-//! A [`WarmPool`] keeps up to `spares` processes of one [`SandboxConfig`] in the `Loaded`
-//! state: exec, every confinement layer, the loader and the plugin's constructors are behind
-//! them. [`WarmPool::take`] hands one out as the plugin's process (a broker of its own, its
+//! A [`WarmPool`] keeps up to `spares` processes of one [`SandboxConfig`], each made ready
+//! one of two ways ([`Spare`]):
+//!
+//! - [`Spare::Loaded`]: exec, every confinement layer, the loader and the plugin's
+//!   constructors are behind it; an activation is only its `init` and first answer. The
+//!   plugin's code has then run before anyone asked for it: a restart budget or a backoff
+//!   that bounds how often a faulting plugin runs again does not bound its spares.
+//! - [`Spare::Confined`]: exec and every confinement layer are behind it, and its runner
+//!   waits for the host's `Load`; no byte of the plugin runs until it is activated, which
+//!   then loads it (constructors included) before its `init`. What [`crate::host::Host`]
+//!   keeps for restarts.
+//!
+//! [`WarmPool::take`] hands one out as the plugin's process (a broker of its own, its
 //! storage opened then, its events recorded to the caller's audit log), or spawns one cold
 //! when none is ready. **A spare serves one activation and is never given back**: the pool
 //! has no way to take a process in again, so nothing of one activation (memory, threads,
@@ -16,12 +25,13 @@
 //! [`WarmPool::refill_in_background`] is called, by a thread of the pool's own after each
 //! take. Dropping the pool stops that thread and kills and reaps every spare.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::audit::Audit;
+use crate::broker::Capability;
 use crate::config::SandboxConfig;
 use crate::supervisor::{Plugin, SandboxError};
 
@@ -29,7 +39,16 @@ use crate::supervisor::{Plugin, SandboxError};
 /// plugin whose spares cannot start must not have the host spawn it in a loop.
 const RETRY_AFTER_FAILURE: Duration = Duration::from_secs(1);
 
-/// Loaded spares of one plugin, ready to be activated. See the module documentation.
+/// How far a spare is made ready before it is taken.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Spare {
+    /// Confined, and waiting to load the plugin: no plugin code runs before the take.
+    Confined,
+    /// Confined and loaded: the plugin's constructors ran; the take is its `init` away.
+    Loaded,
+}
+
+/// Spares of one plugin, ready to be activated. See the module documentation.
 pub struct WarmPool {
     shared: Arc<Shared>,
     filler: Option<JoinHandle<()>>,
@@ -40,6 +59,7 @@ struct Shared {
     config: SandboxConfig,
     /// What a spare is spawned with: the configuration less its storage.
     spare: SandboxConfig,
+    kind: Spare,
     wanted: usize,
     ready: Mutex<Ready>,
     /// Wakes the filler: a spare was taken, or the pool is closing.
@@ -55,14 +75,16 @@ struct Ready {
 }
 
 impl WarmPool {
-    /// A pool of up to `spares` loaded processes of `config`'s plugin; none is spawned yet.
-    pub fn new(config: &SandboxConfig, spares: usize) -> WarmPool {
+    /// A pool of up to `spares` processes of `config`'s plugin, made ready as `kind` says;
+    /// none is spawned yet.
+    pub fn new(config: &SandboxConfig, spares: usize, kind: Spare) -> WarmPool {
         let mut spare = config.clone();
         spare.broker.storage_dir = None;
         WarmPool {
             shared: Arc::new(Shared {
                 config: config.clone(),
                 spare,
+                kind,
                 wanted: spares,
                 ready: Mutex::new(Ready::default()),
                 wake: Condvar::new(),
@@ -74,7 +96,7 @@ impl WarmPool {
     /// Spawns spares on the calling thread until the pool holds as many as it keeps.
     pub fn fill(&self) -> Result<(), SandboxError> {
         while self.shared.lock().spares.len() < self.shared.wanted {
-            let spare = Plugin::spawn(&self.shared.spare)?;
+            let spare = self.shared.spawn_spare()?;
             self.shared.lock().spares.push_back(spare);
         }
         Ok(())
@@ -108,20 +130,35 @@ impl WarmPool {
     }
 
     /// The plugin's process, its events recorded to `audit`: a spare when one is ready and
-    /// alive (one that ended while it waited is reaped and passed over), otherwise one
-    /// spawned now. Either way it is `Loaded`, for its `init`.
+    /// alive (one that ended while it waited is reaped and passed over; a confined one loads
+    /// the plugin now), otherwise one spawned now. Either way it is `Loaded`, for its `init`.
     pub fn take(&self, audit: Audit) -> Result<Plugin, SandboxError> {
+        self.take_granting(&self.shared.config.broker.grants.clone(), audit)
+    }
+
+    /// [`WarmPool::take`], with only `grants` of the pool's (a spare holds them all: what
+    /// was withdrawn from the plugin since the pool was made is withdrawn from it here).
+    pub fn take_granting(
+        &self,
+        grants: &BTreeSet<Capability>,
+        audit: Audit,
+    ) -> Result<Plugin, SandboxError> {
+        let mut config = self.shared.config.clone();
+        config.broker.grants.retain(|c| grants.contains(c));
         loop {
             let spare = self.shared.lock().spares.pop_front();
             self.shared.wake.notify_all();
             let Some(mut plugin) = spare else {
-                return Plugin::spawn_audited(&self.shared.config, audit);
+                return Plugin::spawn_audited(&config, audit);
             };
             if plugin.has_ended() {
                 // Dropped: killed (already dead) and reaped.
                 continue;
             }
-            plugin.adopt(&self.shared.config, audit)?;
+            match self.shared.kind {
+                Spare::Loaded => plugin.adopt(&config, audit)?,
+                Spare::Confined => plugin.load_confined(&config, audit)?,
+            }
             return Ok(plugin);
         }
     }
@@ -130,6 +167,13 @@ impl WarmPool {
 impl Shared {
     fn lock(&self) -> MutexGuard<'_, Ready> {
         self.ready.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn spawn_spare(&self) -> Result<Plugin, SandboxError> {
+        match self.kind {
+            Spare::Loaded => Plugin::spawn(&self.spare),
+            Spare::Confined => Plugin::spawn_confined(&self.spare),
+        }
     }
 
     /// The filler's loop: a spare for every one missing, until the pool closes.
@@ -144,7 +188,7 @@ impl Shared {
                     return;
                 }
             }
-            match Plugin::spawn(&self.spare) {
+            match self.spawn_spare() {
                 Ok(spare) => {
                     let mut ready = self.lock();
                     if ready.closing {

@@ -182,6 +182,66 @@ impl Plugin {
     pub fn spawn_audited(config: &SandboxConfig, audit: Audit) -> Result<Plugin, SandboxError> {
         // Confinement, load and its outcome, as the runner reports them (crate::trace).
         let _span = tracing::info_span!("activation", plugin = %config.name).entered();
+        let mut plugin = Plugin::start_runner(config, audit, false)?;
+        let deadline = Instant::now() + config.deadlines.load;
+        plugin.finish_loading(deadline)?;
+        Ok(plugin)
+    }
+
+    /// A warm spare that runs no byte of the plugin yet: spawned and confined, its runner
+    /// waiting for [`Plugin::load_confined`]. Events are kept in memory until then.
+    pub(crate) fn spawn_confined(config: &SandboxConfig) -> Result<Plugin, SandboxError> {
+        let _span = tracing::info_span!("spare", plugin = %config.name).entered();
+        let audit = Audit::new(None, config.name.clone());
+        let mut plugin = Plugin::start_runner(config, audit, true)?;
+        let deadline = Instant::now() + config.deadlines.load;
+        if let Err(message) = plugin.await_loaded(deadline, true) {
+            let termination = plugin.end(message.1, deadline);
+            return Err(SandboxError::ActivationFailed {
+                phase: Phase::Load,
+                message: message.0,
+                termination: Box::new(termination),
+            });
+        }
+        Ok(plugin)
+    }
+
+    /// Activates a spare of [`Plugin::spawn_confined`] as `config`'s plugin, its events
+    /// recorded to `audit` ([`Plugin::adopt`]): its runner loads the plugin now, within
+    /// the load deadline from now.
+    pub(crate) fn load_confined(
+        &mut self,
+        config: &SandboxConfig,
+        audit: Audit,
+    ) -> Result<(), SandboxError> {
+        let _span = tracing::info_span!("activation", plugin = %config.name).entered();
+        self.adopt(config, audit)?;
+        let deadline = Instant::now() + config.deadlines.load;
+        let sent = self.channel.send(
+            &Frame {
+                request_id: 0,
+                message: Message::Load,
+            },
+            Some(deadline),
+        );
+        if let Err(e) = sent {
+            let termination = self.end(protocol(format!("channel: {e}")), deadline);
+            return Err(SandboxError::ActivationFailed {
+                phase: Phase::Load,
+                message: format!("channel: {e}"),
+                termination: Box::new(termination),
+            });
+        }
+        self.finish_loading(deadline)
+    }
+
+    /// Forks and execs the runner for `config` and sets up the host's side of it; nothing
+    /// read from it yet. `await_load`: it waits after its confinement for `Load`.
+    fn start_runner(
+        config: &SandboxConfig,
+        audit: Audit,
+        await_load: bool,
+    ) -> Result<Plugin, SandboxError> {
         let grants = Grants::new(config.broker.grants.clone());
         // Before anything is spawned: a broker that cannot serve is a configuration error.
         let broker = Broker::new(config.broker.clone(), grants.clone())?;
@@ -203,6 +263,7 @@ impl Plugin {
                 )
             });
         let mut runner_cfg = config.runner_config(std::process::id());
+        runner_cfg.await_load = await_load;
         if let (Some(c), Some(mib)) = (&cgroup, config.memory_cap_mib)
             && c.layer() == CapLayer::None
         {
@@ -261,7 +322,7 @@ impl Plugin {
                 return Err(SandboxError::Host(e));
             }
         };
-        let mut plugin = Plugin {
+        Ok(Plugin {
             shared: Arc::new(Shared {
                 state: Mutex::new(State::Loaded),
                 host_reason: Mutex::new(None),
@@ -290,9 +351,14 @@ impl Plugin {
             termination: None,
             load_guard: None,
             window,
-        };
-        let deadline = Instant::now() + config.deadlines.load;
-        match plugin.await_loaded(deadline) {
+        })
+    }
+
+    /// Waits for `Confined` (unless it came) and `Loaded`, and records the process as the
+    /// plugin's; on failure the process is ended and reaped first.
+    fn finish_loading(&mut self, deadline: Instant) -> Result<(), SandboxError> {
+        let plugin = self;
+        match plugin.await_loaded(deadline, false) {
             Ok(()) => {
                 if let Some(c) = &plugin.cgroup
                     && plugin.config.memory_cap_mib.is_some()
@@ -334,7 +400,7 @@ impl Plugin {
                     from: "unloaded".into(),
                     to: "loaded".into(),
                 });
-                Ok(plugin)
+                Ok(())
             }
             Err(message) => {
                 let termination = plugin.end(message.1, deadline);
@@ -347,9 +413,13 @@ impl Plugin {
         }
     }
 
-    /// Waits for `Confined` then `Loaded`. On failure returns a message and the reason the
-    /// host should record if it has to kill the process.
-    fn await_loaded(&mut self, deadline: Instant) -> Result<(), (String, TerminationReason)> {
+    /// Waits for `Confined` then `Loaded` (`only_confined`: returns at `Confined`). On failure
+    /// returns a message and the reason the host should record if it has to kill the process.
+    fn await_loaded(
+        &mut self,
+        deadline: Instant,
+        only_confined: bool,
+    ) -> Result<(), (String, TerminationReason)> {
         let timeout = TerminationReason::WallTimeout {
             phase: Phase::Load,
             after_ms: self.config.deadlines.load.as_millis() as u64,
@@ -377,6 +447,9 @@ impl Plugin {
                     self.load_guard = self
                         .take_load_guard()
                         .map_err(|msg| (msg.clone(), protocol(msg)))?;
+                    if only_confined {
+                        return Ok(());
+                    }
                 }
                 Message::Loaded { abi_version } if !self.enforcement.layers.is_empty() => {
                     // Whoever wrote it, the loader's rights end here.
@@ -737,23 +810,38 @@ impl Plugin {
         self.termination.as_ref()
     }
 
-    /// Makes this loaded process, spawned as a warm spare with `config` less its storage,
-    /// the process of `config`'s plugin: a broker of `config`'s own (its storage opened now,
-    /// so that what an earlier process of the plugin stored since counts, and nothing of a
-    /// store in use was touched while the spare waited), and its events recorded to
-    /// `audit` from now on, those kept since its spawn first.
+    /// Makes this loaded process, spawned as a warm spare with `config` less its storage
+    /// (and with as many grants or more), the process of `config`'s plugin: its grants
+    /// narrowed to `config`'s (a spare spawned before a revocation holds what was revoked
+    /// since), a broker of `config`'s own (its storage opened now, so that what an earlier
+    /// process of the plugin stored since counts, and nothing of a store in use was touched
+    /// while the spare waited), and its events recorded to `audit` from now on, those kept
+    /// since its spawn first (but for grants it no longer holds).
     pub(crate) fn adopt(
         &mut self,
         config: &SandboxConfig,
         audit: Audit,
     ) -> Result<(), SandboxError> {
+        for c in self.shared.grants.current() {
+            if !config.broker.grants.contains(&c) {
+                self.shared.grants.revoke(c);
+            }
+        }
         let broker = Broker::new(config.broker.clone(), self.shared.grants.clone())?;
         self.session.replace_broker(broker);
         self.config = config.clone();
         let kept = self.events();
         let mut current = self.shared.audit.lock().unwrap_or_else(|p| p.into_inner());
         for event in &kept {
-            audit.record(event);
+            let withdrawn = matches!(
+                event,
+                AuditEvent::Granted { capability }
+                    if Capability::from_name(capability)
+                        .is_some_and(|c| !config.broker.grants.contains(&c))
+            );
+            if !withdrawn {
+                audit.record(event);
+            }
         }
         *current = audit;
         Ok(())

@@ -107,6 +107,7 @@ pub fn decode(buf: &[u8]) -> Result<(Frame, usize), DecodeError> {
         },
         MessageKind::Heartbeat => Message::Heartbeat,
         MessageKind::Shutdown => Message::Shutdown,
+        MessageKind::Load => Message::Load,
         MessageKind::InvokeShared => Message::InvokeShared {
             method: body.string("InvokeShared.method")?,
             input_len: body.u32("InvokeShared.input_len")?,
@@ -273,7 +274,7 @@ impl Frame {
                 out.push(level.to_byte());
                 put_bytes(out, message.as_bytes())
             }
-            Message::Heartbeat | Message::Shutdown => Ok(()),
+            Message::Heartbeat | Message::Shutdown | Message::Load => Ok(()),
             Message::InvokeShared { method, input_len } => {
                 put_bytes(out, method.as_bytes())?;
                 out.extend_from_slice(&input_len.to_le_bytes());
@@ -303,7 +304,7 @@ impl Message {
             Message::HostCall { payload, .. } => 2usize.saturating_add(field(payload.len())),
             Message::HostReply { payload, .. } => 4usize.saturating_add(field(payload.len())),
             Message::Log { message, .. } => 1usize.saturating_add(field(message.len())),
-            Message::Heartbeat | Message::Shutdown => 0,
+            Message::Heartbeat | Message::Shutdown | Message::Load => 0,
             Message::InvokeShared { method, .. } => field(method.len()).saturating_add(4),
             Message::ResultShared { .. } => 4,
         }

@@ -217,7 +217,7 @@ impl<'a> Choices<'a> {
             MessageKind::Error | MessageKind::HostReply => 4 + FIELD_LEN_PREFIX,
             MessageKind::HostCall => 2 + FIELD_LEN_PREFIX,
             MessageKind::Log => 1 + FIELD_LEN_PREFIX,
-            MessageKind::Heartbeat | MessageKind::Shutdown => 0,
+            MessageKind::Heartbeat | MessageKind::Shutdown | MessageKind::Load => 0,
             MessageKind::InvokeShared => FIELD_LEN_PREFIX + 4,
             MessageKind::ResultShared => 4,
         };
@@ -257,6 +257,7 @@ impl<'a> Choices<'a> {
             },
             MessageKind::Heartbeat => Message::Heartbeat,
             MessageKind::Shutdown => Message::Shutdown,
+            MessageKind::Load => Message::Load,
             MessageKind::InvokeShared => Message::InvokeShared {
                 method: self.text(&mut room),
                 input_len: u32::from_le_bytes(self.array()),

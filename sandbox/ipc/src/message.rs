@@ -93,6 +93,9 @@ pub enum Message {
     Heartbeat,
     /// Host -> runner: stop after the current request.
     Shutdown,
+    /// Host -> runner: load the plugin now. Only a runner started to wait for it after its
+    /// confinement (a warm spare) accepts it, once, before anything else.
+    Load,
 }
 
 /// The kind byte of a frame: which [`Message`] variant its body encodes.
@@ -128,11 +131,13 @@ pub enum MessageKind {
     InvokeShared = 12,
     /// [`Message::ResultShared`].
     ResultShared = 13,
+    /// [`Message::Load`].
+    Load = 14,
 }
 
 impl MessageKind {
     /// Every kind, in wire order, so tests and generators can cover them all.
-    pub const ALL: [MessageKind; 13] = [
+    pub const ALL: [MessageKind; 14] = [
         MessageKind::Confined,
         MessageKind::Loaded,
         MessageKind::Init,
@@ -146,6 +151,7 @@ impl MessageKind {
         MessageKind::Shutdown,
         MessageKind::InvokeShared,
         MessageKind::ResultShared,
+        MessageKind::Load,
     ];
 
     /// The kind byte on the wire.
@@ -169,6 +175,7 @@ impl MessageKind {
             MessageKind::Shutdown => "Shutdown",
             MessageKind::InvokeShared => "InvokeShared",
             MessageKind::ResultShared => "ResultShared",
+            MessageKind::Load => "Load",
         }
     }
 }
@@ -191,6 +198,7 @@ impl TryFrom<u8> for MessageKind {
             11 => MessageKind::Shutdown,
             12 => MessageKind::InvokeShared,
             13 => MessageKind::ResultShared,
+            14 => MessageKind::Load,
             _ => return Err(DecodeError::UnknownKind { kind }),
         })
     }
@@ -264,6 +272,7 @@ impl Message {
             Message::Log { .. } => MessageKind::Log,
             Message::Heartbeat => MessageKind::Heartbeat,
             Message::Shutdown => MessageKind::Shutdown,
+            Message::Load => MessageKind::Load,
             Message::InvokeShared { .. } => MessageKind::InvokeShared,
             Message::ResultShared { .. } => MessageKind::ResultShared,
         }

@@ -3,7 +3,7 @@
 //! `sbx-runner` is a thin binary over [`main`]. The order is fixed: take the channel,
 //! confine ([`confine::confine`]), report what is in force (`Confined` frame), refuse in
 //! strict mode if a layer is missing, start the thread that answers the host's liveness
-//! beats, load the plugin (constructors run confined), tighten seccomp to the `plugin`
+//! beats, (a warm spare: wait for the host's `Load`), load the plugin (constructors run confined), tighten seccomp to the `plugin`
 //! stage, announce `Loaded`, serve.
 
 pub mod confine;
@@ -54,6 +54,10 @@ pub fn main(args: &[String]) -> ! {
     // Before any plugin byte: its constructors may already block the main thread.
     if let Err(e) = serve::answer_liveness_beats() {
         serve::fail(exit_code::CONFINEMENT, format!("liveness thread: {e}"));
+    }
+    // A warm spare: confined, and idle until the host activates it.
+    if cfg.await_load {
+        serve::await_load();
     }
     serve::load_and_serve(&cfg, confined.plugin_stage)
 }

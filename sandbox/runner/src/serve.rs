@@ -183,6 +183,22 @@ fn dl_error() -> String {
     }
 }
 
+/// Waits for the host's `Load`: the first frame of a warm spare's channel. Anything else,
+/// or a channel that closes, ends the runner before any byte of the plugin runs.
+pub fn await_load() {
+    match recv() {
+        Some(Frame {
+            message: Message::Load,
+            ..
+        }) => {}
+        Some(other) => fail(
+            exit_code::CHANNEL,
+            format!("expected Load, got {}", other.message.name()),
+        ),
+        None => std::process::exit(exit_code::CHANNEL),
+    }
+}
+
 /// Loads the plugin, tightens seccomp, announces it, and serves until shutdown.
 pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfProgram>) -> ! {
     SERIALISED_HOST_CALLS.store(cfg.layers.serialised_host_calls, Ordering::SeqCst);

@@ -45,6 +45,8 @@ fn host(dir: &Path, trust: TrustStore) -> (Host, Arc<AuditLog>) {
         deadlines: sbx_host::Deadlines::default(),
         layers: sbx_host::Layers::ALL,
         host_paths: Default::default(),
+        // Restarts from a warm spare: the path a host that keeps them takes.
+        warm_spares: 1,
     });
     (host, audit)
 }
@@ -270,4 +272,38 @@ fn calls_of_different_plugins_through_one_host_run_at_the_same_time() {
 fn a_host_is_shared_between_threads() {
     fn shared<T: Send + Sync>() {}
     shared::<Host>();
+}
+
+#[test]
+fn a_restart_takes_the_warm_spare_and_a_quarantine_ends_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    let trust = signed("probe", &pkg, &["log", "storage"]);
+    let (mut host, _audit) = host(dir.path(), trust);
+    let name = host.load(&pkg, b"").expect("load");
+    let ready_spare = |host: &Host| {
+        let until = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(&pid) = host.spare_pids(&name).first() {
+                return pid;
+            }
+            assert!(Instant::now() < until, "no spare was made ready");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let spare = ready_spare(&host);
+    assert_eq!(call_host(&host, &name, "put", "kept=1"), "status 0");
+    assert!(host.invoke(&name, "segfault", b"").is_err());
+    assert_eq!(host.plugin(&name).expect("restarted").pid(), spare);
+    assert_eq!(call_host(&host, &name, "get", "kept"), "status 0 1");
+    // Its restarts run out: quarantined, and the spare ready at its last fault, which no
+    // restart took, is ended and reaped.
+    let mut last = spare;
+    while !host.is_quarantined(&name) {
+        last = ready_spare(&host);
+        let _ = host.invoke(&name, "segfault", b"");
+    }
+    assert_ne!(last, spare);
+    assert!(host.spare_pids(&name).is_empty());
+    assert!(!std::path::Path::new(&format!("/proc/{last}")).exists());
 }

@@ -70,7 +70,7 @@ fn header_fields() {
             DecodeError::UnsupportedVersion { version: 2 },
         ),
         (raw(1, 0, 0, 0, &[]), DecodeError::UnknownKind { kind: 0 }),
-        (raw(1, 14, 0, 0, &[]), DecodeError::UnknownKind { kind: 14 }),
+        (raw(1, 15, 0, 0, &[]), DecodeError::UnknownKind { kind: 15 }),
         (
             raw(1, 255, 0, 0, &[]),
             DecodeError::UnknownKind { kind: 255 },

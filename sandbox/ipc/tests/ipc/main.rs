@@ -81,6 +81,7 @@ fn samples() -> Vec<Frame> {
         Message::ResultShared {
             output_len: 3 << 20,
         },
+        Message::Load,
     ];
     messages
         .into_iter()

@@ -81,6 +81,11 @@ fn shutdown_round_trips() {
 }
 
 #[test]
+fn load_round_trips() {
+    round_trip(MessageKind::Load);
+}
+
+#[test]
 fn samples_cover_every_kind() {
     let kinds: Vec<_> = samples().iter().map(|frame| frame.message.kind()).collect();
     assert_eq!(kinds, MessageKind::ALL);
