@@ -96,8 +96,11 @@ pub enum Strictness {
     Strict,
 }
 
-/// Everything the runner needs, sent as JSON in its argv. Contains no secret.
+/// Everything the runner needs, sent as JSON in its argv. Contains no secret. A field the
+/// runner does not know is refused, not ignored: a runner older than its host would
+/// otherwise run without what the host asked for (a warm spare that loads at once).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RunnerConfig {
     /// The plugin shared object (a path the runner opens read-only; `/proc/self/fd/6` when
     /// the plugin comes sealed on descriptor 6).
@@ -189,5 +192,35 @@ impl Default for UnprivilegedId {
         UnprivilegedId::PerPlugin {
             base: PER_PLUGIN_ID_BASE,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> RunnerConfig {
+        RunnerConfig {
+            plugin: "/p.so".into(),
+            plugin_fd: false,
+            limits: Limits::default(),
+            layers: Layers::default(),
+            strictness: Strictness::default(),
+            unprivileged_id: UnprivilegedId::default(),
+            loader_paths: Vec::new(),
+            host_pid: 1,
+            payload_window: 0,
+            await_load: true,
+        }
+    }
+
+    #[test]
+    fn a_field_the_runner_does_not_know_is_refused() {
+        let mut json = serde_json::to_value(config()).expect("serialises");
+        let back: RunnerConfig = serde_json::from_value(json.clone()).expect("round trip");
+        assert_eq!(back, config());
+        json["from_a_newer_host"] = serde_json::json!(true);
+        let refused = serde_json::from_value::<RunnerConfig>(json).expect_err("refused");
+        assert!(refused.to_string().contains("from_a_newer_host"), "{refused}");
     }
 }

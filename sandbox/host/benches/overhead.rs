@@ -6,8 +6,9 @@
 //!   payload window), against the same bytes
 //!   sent to a forked child over a raw socketpair and echoed back (`socketpair`), and
 //!   against the plugin's own `sbx_plugin_invoke` called in this process (`in_process`);
-//! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`), or
-//!   from a warm pool's loaded spare only its init and first answer (`sandbox_warm`),
+//! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`); from
+//!   a warm pool's loaded spare only its init and first answer (`sandbox_warm`); from a
+//!   confined spare its load, init and first answer (`sandbox_warm_confined`),
 //!   against fork and exec of `/bin/true` (`fork_exec`) and against bubblewrap running it
 //!   with every namespace unshared (`bwrap`, when `bwrap` is installed);
 //! - `throughput/<n>`: calls spread over `n` busy plugins, each on a thread of its own: each
@@ -267,34 +268,40 @@ fn activation(c: &mut Criterion) {
             spent
         })
     });
-    // Take, init and the first answer are timed; the spares are spawned before, and each
-    // plugin shut down after, outside the time, as a pool refills between activations.
-    group.bench_function("sandbox_warm", |b| {
-        b.iter_custom(|iters| {
-            let mut spent = Duration::ZERO;
-            let mut left = iters;
-            while left > 0 {
-                let batch = left.min(WARM_BATCH);
-                let pool = WarmPool::new(&config, batch as usize, Spare::Loaded);
-                pool.fill().expect("the spares spawn");
-                let mut plugins = Vec::with_capacity(batch as usize);
-                let started = Instant::now();
-                for _ in 0..batch {
-                    let mut plugin = pool.take(Audit::new(None, "echo")).expect("take");
-                    plugin.init(b"").expect("init");
-                    plugin.start().expect("start");
-                    black_box(plugin.invoke("echo", b"first").expect("echo"));
-                    plugins.push(plugin);
+    // Take, init and the first answer are timed (a confined spare's take loads the plugin
+    // too); the spares are spawned before, and each plugin shut down after, outside the
+    // time, as a pool refills between activations.
+    for (id, kind) in [
+        ("sandbox_warm", Spare::Loaded),
+        ("sandbox_warm_confined", Spare::Confined),
+    ] {
+        group.bench_function(id, |b| {
+            b.iter_custom(|iters| {
+                let mut spent = Duration::ZERO;
+                let mut left = iters;
+                while left > 0 {
+                    let batch = left.min(WARM_BATCH);
+                    let pool = WarmPool::new(&config, batch as usize, kind);
+                    pool.fill().expect("the spares spawn");
+                    let mut plugins = Vec::with_capacity(batch as usize);
+                    let started = Instant::now();
+                    for _ in 0..batch {
+                        let mut plugin = pool.take(Audit::new(None, "echo")).expect("take");
+                        plugin.init(b"").expect("init");
+                        plugin.start().expect("start");
+                        black_box(plugin.invoke("echo", b"first").expect("echo"));
+                        plugins.push(plugin);
+                    }
+                    spent += started.elapsed();
+                    for mut plugin in plugins {
+                        plugin.shutdown().expect("shutdown");
+                    }
+                    left -= batch;
                 }
-                spent += started.elapsed();
-                for mut plugin in plugins {
-                    plugin.shutdown().expect("shutdown");
-                }
-                left -= batch;
-            }
-            spent
-        })
-    });
+                spent
+            })
+        });
+    }
     group.bench_function("fork_exec", |b| {
         b.iter(|| run_to_end(&mut Command::new("/bin/true")))
     });
