@@ -221,6 +221,9 @@ mod tests {
         assert_eq!(back, config());
         json["from_a_newer_host"] = serde_json::json!(true);
         let refused = serde_json::from_value::<RunnerConfig>(json).expect_err("refused");
-        assert!(refused.to_string().contains("from_a_newer_host"), "{refused}");
+        assert!(
+            refused.to_string().contains("from_a_newer_host"),
+            "{refused}"
+        );
     }
 }
