@@ -213,10 +213,12 @@ pub(super) struct PluginProcess {
 /// it was sent; `tick_ms`: the resolution of a start). Every process but the load's is a
 /// restart ([`restart_processes`]). Harm is declared only where the
 /// figures prove it, whenever a host restarts (at once after the fault, or only when the
-/// next call comes): a restart that started sooner than the policy's backoff after the
-/// process before it was last seen alive (the fault came after that), more restarts
-/// within one window than the policy allows, and any restart after the call in which the
-/// sandbox said it killed the plugin for an attack (`killed_for_attack`).
+/// next call comes): a restart that began to run the plugin sooner than the policy's
+/// backoff after the process before it was last seen alive (the fault came after that),
+/// more restarts within one window than the policy allows, and any restart begun after the
+/// call in which the sandbox said it killed the plugin for an attack (`killed_for_attack`).
+/// A process the sandbox started ahead and gave the plugin later (a warm spare) is judged
+/// by when it began to run it, not by when it started.
 pub(super) fn restart_harms(
     processes: &[PluginProcess],
     sent: &[u64],
@@ -255,14 +257,20 @@ pub(super) fn restart_harms(
             break;
         }
     }
+    // Begun after the kill's call was sent: for a process seen before it ran the plugin,
+    // the look that found it without it; for another, its start (to the tick).
+    let began_after = |p: &PluginProcess, t: u64| match p.began_by {
+        Some(_) => p.start >= t,
+        None => p.start + tick_ms >= t,
+    };
     if let Some(kill) = killed_for_attack
-        && let Some(again) = restarts.iter().find(|r| latest(r) >= kill)
+        && let Some(again) = restarts.iter().find(|r| began_after(r, kill))
     {
         harms.push(harm(
             HarmKind::RestartedBeyondPolicy,
             format!(
-                "a process of the plugin started {} ms after the call it was killed in for an \
-                 attack was sent: a plugin that attacked is never restarted",
+                "a process of the plugin began to run it {} ms after the call it was killed in \
+                 for an attack was sent: a plugin that attacked is never restarted",
                 again.start.saturating_sub(kill)
             ),
         ));

@@ -896,7 +896,8 @@ struct ProcessWatch {
 /// What the watch's looks found, each process by its pid and start (boot clock, ms).
 #[derive(Default)]
 struct Seen {
-    /// Each process that ran the plugin: the first and the last look that found it so.
+    /// Each process that ran the plugin: the end of the first look that found it so, and
+    /// the start of the last.
     running: std::collections::BTreeMap<(i32, u64), (u64, u64)>,
     /// Each other process of the sandbox's tree: the last look that found it alive without
     /// the plugin (a process started ahead, which may map it later).
@@ -914,16 +915,20 @@ impl ProcessWatch {
         let before = run.before_target.clone();
         // One look: the clock first, so that a process found alive was alive then.
         let look = move |seen: &mut Seen| {
+            // Read before the processes are: one found alive, or found without the plugin,
+            // was so at this time or later.
             let now = crate::procfs::boot_clock_ms();
             let pids = crate::procfs::tree_pids(adapter);
             let running = crate::handed::plugin_processes(&pids, &plugin, image);
+            // Read after: one found running the plugin began to by this time.
+            let by = crate::procfs::boot_clock_ms();
             for pid in pids.iter().filter(|pid| !before.contains(pid)) {
                 let Some(start) = crate::procfs::start_boot_ms(*pid) else {
                     continue;
                 };
                 let key = (*pid, start);
                 if running.contains(pid) {
-                    seen.running.entry(key).or_insert((now, now)).1 = now;
+                    seen.running.entry(key).or_insert((by, now)).1 = now;
                 } else if !seen.running.contains_key(&key) {
                     seen.without.insert(key, now);
                 }

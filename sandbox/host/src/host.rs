@@ -281,8 +281,8 @@ impl Host {
             &managed.withdrawals,
             None,
         )?);
-        // After its first process is up: the spares are for its restarts.
-        if self.config.warm_spares > 0 {
+        // After its first process is up: the spares are for its restarts, if it has any.
+        if self.config.warm_spares > 0 && managed.decision.restart.max_restarts > 0 {
             // Confined only: a spare that loaded the plugin would run its code before a
             // restart is due, beyond the restart budget and the backoff.
             let mut pool = WarmPool::new(&managed.config, self.config.warm_spares, Spare::Confined);
@@ -487,8 +487,8 @@ impl Host {
         Some(self.managed(name).ok()?.decision.clone())
     }
 
-    /// The runner pids of plugin `name`'s warm spares ready now: processes of it (their
-    /// constructors ran) that run no activation yet.
+    /// The runner pids of plugin `name`'s warm spares ready now: confined runners kept for
+    /// its restarts, which have loaded nothing of it yet.
     pub fn spare_pids(&self, name: &str) -> Vec<i32> {
         self.managed(name)
             .ok()
@@ -502,7 +502,9 @@ impl Host {
     }
 
     /// The running process of plugin `name` (to pause, read events, and so on), held until
-    /// the returned handle is dropped: a call of it waits meanwhile.
+    /// the returned handle is dropped. Meanwhile everything else of the same plugin waits
+    /// for it (a call, its figures, logs, decision, quarantine, spares): drop the handle
+    /// before asking the host anything more of that plugin on the same thread.
     pub fn plugin(&self, name: &str) -> Option<HostedPlugin<'_>> {
         let m = self.managed(name).ok()?;
         m.plugin.is_some().then_some(HostedPlugin(m))

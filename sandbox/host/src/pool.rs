@@ -118,8 +118,8 @@ impl WarmPool {
         self.shared.lock().spares.len()
     }
 
-    /// The runner pids of the spares ready now (processes of the plugin that run no
-    /// activation yet: an inventory lists them too).
+    /// The runner pids of the spares ready now: processes kept for the plugin that run no
+    /// activation yet (a loaded one has run its constructors; a confined one nothing).
     pub fn spare_pids(&self) -> Vec<i32> {
         self.shared.lock().spares.iter().map(Plugin::pid).collect()
     }
@@ -157,7 +157,13 @@ impl WarmPool {
             }
             match self.shared.kind {
                 Spare::Loaded => plugin.adopt(&config, audit)?,
-                Spare::Confined => plugin.load_confined(&config, audit)?,
+                // One that could not be told to load ran nothing of the plugin: another is
+                // taken, and its failure is not the plugin's.
+                Spare::Confined => {
+                    if !plugin.load_confined(&config, audit.clone())? {
+                        continue;
+                    }
+                }
             }
             return Ok(plugin);
         }

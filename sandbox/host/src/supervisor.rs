@@ -208,31 +208,28 @@ impl Plugin {
 
     /// Activates a spare of [`Plugin::spawn_confined`] as `config`'s plugin, its events
     /// recorded to `audit` ([`Plugin::adopt`]): its runner loads the plugin now, within
-    /// the load deadline from now.
+    /// the load deadline from now. `Ok(false)`: the spare could not be told to load (it
+    /// ended while it waited, or its channel failed), so nothing of the plugin ran in it
+    /// and nothing of it reached `audit`: the caller takes another. An error after that is
+    /// the load's own.
     pub(crate) fn load_confined(
         &mut self,
         config: &SandboxConfig,
         audit: Audit,
-    ) -> Result<(), SandboxError> {
+    ) -> Result<bool, SandboxError> {
         let _span = tracing::info_span!("activation", plugin = %config.name).entered();
-        self.adopt(config, audit)?;
         let deadline = Instant::now() + config.deadlines.load;
-        let sent = self.channel.send(
-            &Frame {
-                request_id: 0,
-                message: Message::Load,
-            },
-            Some(deadline),
-        );
-        if let Err(e) = sent {
-            let termination = self.end(protocol(format!("channel: {e}")), deadline);
-            return Err(SandboxError::ActivationFailed {
-                phase: Phase::Load,
-                message: format!("channel: {e}"),
-                termination: Box::new(termination),
-            });
+        let load = Frame {
+            request_id: 0,
+            message: Message::Load,
+        };
+        if self.channel.send(&load, Some(deadline)).is_err() {
+            return Ok(false);
         }
-        self.finish_loading(deadline)
+        // Before anything the load reports is recorded: its records go to `audit` too.
+        self.adopt(config, audit)?;
+        self.finish_loading(deadline)?;
+        Ok(true)
     }
 
     /// Forks and execs the runner for `config` and sets up the host's side of it; nothing
@@ -830,8 +827,10 @@ impl Plugin {
         let broker = Broker::new(config.broker.clone(), self.shared.grants.clone())?;
         self.session.replace_broker(broker);
         self.config = config.clone();
-        let kept = self.events();
+        // The audit first: an event emitted meanwhile is then either kept (and replayed) or
+        // recorded to the new one, never to the spare's.
         let mut current = self.shared.audit.lock().unwrap_or_else(|p| p.into_inner());
+        let kept = self.events();
         for event in &kept {
             let withdrawn = matches!(
                 event,

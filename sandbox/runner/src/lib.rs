@@ -3,8 +3,8 @@
 //! `sbx-runner` is a thin binary over [`main`]. The order is fixed: take the channel,
 //! confine ([`confine::confine`]), report what is in force (`Confined` frame), refuse in
 //! strict mode if a layer is missing, start the thread that answers the host's liveness
-//! beats, (a warm spare: wait for the host's `Load`), load the plugin (constructors run confined), tighten seccomp to the `plugin`
-//! stage, announce `Loaded`, serve.
+//! beats, (a warm spare: wait for the host's `Load`), load the plugin (constructors run
+//! confined), tighten seccomp to the `plugin` stage, announce `Loaded`, serve.
 
 pub mod confine;
 pub mod init;
