@@ -112,6 +112,8 @@ struct CaseFile {
     host_calls_per_second: Option<u32>,
     /// The policy's memory for this case, instead of `[policy]`'s.
     memory_bytes: Option<u64>,
+    /// The policy's output bound for this case, instead of `[policy]`'s.
+    output_bytes: Option<u32>,
     /// The policy's CPU time for this case, instead of `[policy]`'s.
     cpu_ms: Option<u64>,
     /// Host services the policy grants by a time-bound exception ...
@@ -512,6 +514,9 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if let Some(memory) = adjust.memory_bytes {
         policy.limits.memory_bytes = memory;
     }
+    if let Some(output) = adjust.output_bytes {
+        policy.limits.output_bytes = output;
+    }
     if let Some(cpu) = adjust.cpu_ms {
         policy.limits.cpu_ms = cpu;
     }
@@ -866,5 +871,14 @@ mod tests {
             rate("audit_host_call_limits"),
             s.policy.limits.host_calls_per_second
         );
+    }
+
+    #[test]
+    fn a_case_may_set_its_own_output_bound_and_the_others_keep_the_policys() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let output = |id: &str| limits_of(&all, id).output_bytes;
+        assert_eq!(output("echo_windowed"), 2 << 20);
+        assert_eq!(output("echo"), s.policy.limits.output_bytes);
     }
 }
