@@ -191,6 +191,24 @@ impl Scopes {
     pub fn alone_layers(&self) -> BTreeSet<&str> {
         self.alone.iter().map(|a| a.layers.as_str()).collect()
     }
+
+    /// The distinct [`Alone::layers`] of the files a run mutates: those of every
+    /// [`Alone`] with a file under one of cargo-mutants' `--file` globs (`globs`), or
+    /// all of them when the run names no file.
+    pub fn alone_layers_for(&self, globs: &[&str]) -> BTreeSet<&str> {
+        if globs.is_empty() {
+            return self.alone_layers();
+        }
+        let overlaps = |path: &str, glob: &str| {
+            let prefix = glob.trim_end_matches("**");
+            path.starts_with(prefix) || prefix.starts_with(path)
+        };
+        self.alone
+            .iter()
+            .filter(|a| a.files.iter().any(|p| globs.iter().any(|g| overlaps(p, g))))
+            .map(|a| a.layers.as_str())
+            .collect()
+    }
 }
 
 /// Where the unmutated reference's run with `layers` (`all`, or `--only` layers) is kept,
@@ -664,7 +682,13 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
     }
     // With one layer alone the reference fails what the others provide: the oracle
     // counts only failures beyond these.
-    for layers in scopes.alone_layers() {
+    // Only the layer sets the selected files are judged with: each is a whole run.
+    let globs: Vec<&str> = extra
+        .windows(2)
+        .filter(|w| w[0] == "--file" || w[0] == "-f")
+        .map(|w| w[1].as_str())
+        .collect();
+    for layers in scopes.alone_layers_for(&globs) {
         eprintln!("xtask: the unmutated reference with {layers} alone");
         let out = pristine_dir(root, layers);
         let wrapper = root
@@ -848,6 +872,19 @@ mod tests {
         );
         assert_eq!(s.alone_for(&["sandbox/host/src/broker.rs".into()]), None);
         assert_eq!(s.alone_for(&[]), None);
+        // A run's baselines: the layer sets of the files it mutates, all without a file.
+        let runner = s.alone_layers_for(&["sandbox/runner/src/**"]);
+        assert_eq!(runner.len(), 1, "{runner:?}");
+        assert!(
+            runner
+                .iter()
+                .all(|l| l.ends_with("runner-descriptor-close"))
+        );
+        assert!(
+            s.alone_layers_for(&["sandbox/host/src/broker.rs"])
+                .is_empty()
+        );
+        assert_eq!(s.alone_layers_for(&[]), s.alone_layers());
         assert_eq!(
             pristine_dir(Path::new("/r"), "seccomp,landlock"),
             Path::new("/r/target/cargo-mutants/pristine-seccomp-landlock")

@@ -777,7 +777,9 @@ mod tests {
                             "namespaces",
                             "identity-drop",
                             "capability-drop",
-                            "no-new-privs"
+                            "no-new-privs",
+                            "host-descriptor-close",
+                            "runner-descriptor-close"
                         ]
                         .contains(&l),
                         "{}: unknown layer {l}",

@@ -48,6 +48,11 @@ pub const MUTANTS: &[&str] = &[
 /// The containment layers `--only` names: the reference with those alone, every other
 /// containment layer relaxed (rlimits, deadlines and the cgroup stay: they guard the
 /// machine, not the boundary). Each layer alone must stop the attacks it is meant for.
+///
+/// The two that close descriptors, the host's before exec and the runner's first thing,
+/// are each other's cover and relaxed only when one of them is named: the one not named is
+/// then relaxed. (The harness hands this adapter a descriptor of the secret that is not
+/// close-on-exec, descriptor 9: what the one named must keep from the plugin.)
 pub const LAYERS: &[&str] = &[
     "seccomp",
     "landlock",
@@ -55,7 +60,12 @@ pub const LAYERS: &[&str] = &[
     "identity-drop",
     "capability-drop",
     "no-new-privs",
+    "host-descriptor-close",
+    "runner-descriptor-close",
 ];
+
+/// The descriptor layers of [`LAYERS`].
+const DESCRIPTOR_LAYERS: [&str; 2] = ["host-descriptor-close", "runner-descriptor-close"];
 
 /// The `shared-id` mutant's uid is this plus the adapter's process id: above the per-plugin
 /// ids (`sbx_host::config::PER_PLUGIN_ID_BASE` plus a process id below 2^22).
@@ -293,6 +303,10 @@ impl Reference {
         l.drop_identity &= on("identity-drop");
         l.drop_capabilities &= on("capability-drop");
         l.no_new_privs &= on("no-new-privs");
+        if DESCRIPTOR_LAYERS.iter().any(|d| on(d)) {
+            l.host_closes_descriptors &= on("host-descriptor-close");
+            l.runner_closes_descriptors &= on("runner-descriptor-close");
+        }
         self.isolated = Some(keep.join(","));
         Ok(self)
     }

@@ -59,6 +59,14 @@ pub struct Layers {
     /// the runner's own discipline, switched off only by the conformance mutant.)
     #[serde(default = "on")]
     pub serialised_host_calls: bool,
+    /// The host closes every descriptor it did not place before it execs the runner.
+    #[serde(default = "on")]
+    pub host_closes_descriptors: bool,
+    /// The runner closes every descriptor above those placed for it, first thing: a
+    /// descriptor a host left open does not reach the plugin. (With the host's closing,
+    /// each is the other's cover; the conformance suite relaxes one to show the other.)
+    #[serde(default = "on")]
+    pub runner_closes_descriptors: bool,
 }
 
 fn on() -> bool {
@@ -76,6 +84,8 @@ impl Layers {
         rlimits: true,
         seccomp: true,
         serialised_host_calls: true,
+        host_closes_descriptors: true,
+        runner_closes_descriptors: true,
     };
 }
 

@@ -103,7 +103,9 @@ pub struct RunnerProcess {
 /// Forks and execs `runner` with `args`, an empty environment, stdin/stdout/stderr on
 /// /dev/null, the channel on fd 3, the violation pipe on fd 4, the liveness socket on fd 5,
 /// the sealed plugin (when given) on fd 6, the payload window (when given) on fd 7 and
-/// nothing else open.
+/// nothing else open (`close_inherited`; without it, a descriptor of the host's that is not
+/// close-on-exec stays open for the runner to close: the conformance suite's way to show
+/// the runner's own closing alone).
 ///
 /// The fork happens on one long-lived spawner thread: the kernel sends the parent-death
 /// signal when the *thread* that forked exits, so forking from a short-lived caller thread
@@ -114,6 +116,7 @@ pub fn spawn_runner(
     plugin: Option<std::os::fd::BorrowedFd<'_>>,
     window: Option<std::os::fd::BorrowedFd<'_>>,
     cgroups: &[std::path::PathBuf],
+    close_inherited: bool,
 ) -> Result<RunnerProcess, SpawnError> {
     type Job = (
         std::path::PathBuf,
@@ -121,6 +124,7 @@ pub fn spawn_runner(
         Option<OwnedFd>,
         Option<OwnedFd>,
         Vec<std::path::PathBuf>,
+        bool,
         std::sync::mpsc::Sender<Result<RunnerProcess, SpawnError>>,
     );
     static SPAWNER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
@@ -139,8 +143,9 @@ pub fn spawn_runner(
                     libc::sigfillset(&mut all);
                     libc::pthread_sigmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
                 }
-                for (runner, args, plugin, window, cgroups, reply) in rx {
-                    let _ = reply.send(fork_exec(&runner, &args, plugin, window, &cgroups));
+                for (runner, args, plugin, window, cgroups, close, reply) in rx {
+                    let sent = fork_exec(&runner, &args, plugin, window, &cgroups, close);
+                    let _ = reply.send(sent);
                 }
             });
         std::sync::Mutex::new(tx)
@@ -159,6 +164,7 @@ pub fn spawn_runner(
         plugin,
         window,
         cgroups.to_vec(),
+        close_inherited,
         reply_tx,
     );
     let sent = spawner
@@ -184,6 +190,7 @@ fn fork_exec(
     plugin: Option<OwnedFd>,
     window: Option<OwnedFd>,
     cgroups: &[std::path::PathBuf],
+    close_inherited: bool,
 ) -> Result<RunnerProcess, SpawnError> {
     let prep = SpawnError::Prepare;
     // Host ends are close-on-exec; the child ends are moved to 3, 4 and 5 by dup2, which
@@ -232,6 +239,7 @@ fn fork_exec(
         plugin: plugin.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
         window: window.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
         cgroups: &cgroup_ptrs,
+        close_inherited,
     };
 
     // SAFETY: fork in a multi-threaded process; the child only runs `child_after_fork`,
@@ -296,6 +304,8 @@ struct ChildFds<'a> {
     window: RawFd,
     /// `cgroup.procs` files to join before exec (NUL-terminated paths).
     cgroups: &'a [*const libc::c_char],
+    /// Close every descriptor not placed (see [`spawn_runner`]).
+    close_inherited: bool,
 }
 
 /// A connected pair of stream sockets, both close-on-exec.
@@ -383,7 +393,7 @@ unsafe fn child_after_fork(
         }
         // Every other descriptor is closed, except the error pipe, which is close-on-exec
         // and must survive until exec to report a failure.
-        if fds.err > last_kept + 1 {
+        if fds.close_inherited && fds.err > last_kept + 1 {
             libc::syscall(
                 libc::SYS_close_range,
                 (last_kept + 1) as libc::c_uint,
@@ -391,12 +401,14 @@ unsafe fn child_after_fork(
                 0 as libc::c_uint,
             );
         }
-        libc::syscall(
-            libc::SYS_close_range,
-            (fds.err + 1) as libc::c_uint,
-            libc::c_uint::MAX,
-            0 as libc::c_uint,
-        );
+        if fds.close_inherited {
+            libc::syscall(
+                libc::SYS_close_range,
+                (fds.err + 1) as libc::c_uint,
+                libc::c_uint::MAX,
+                0 as libc::c_uint,
+            );
+        }
         // Ignored dispositions survive exec: reset every signal to its default, then unblock
         // (the spawner thread forks with everything blocked) right before exec.
         let mut dfl: libc::sigaction = std::mem::zeroed();

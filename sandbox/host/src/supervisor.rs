@@ -282,6 +282,7 @@ impl Plugin {
             plugin_fd,
             window.as_ref().map(PayloadWindow::fd),
             &procs,
+            config.layers.host_closes_descriptors,
         )?;
         // SAFETY: pidfd_open on a child we have not reaped: the pid is ours.
         let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, proc.pid.as_raw(), 0) };

@@ -62,7 +62,7 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     let layers = cfg.layers;
     // Our own descriptors must be there, and nothing else may be inherited.
     let placed = placed_descriptors(cfg);
-    check_descriptors(&placed)?;
+    check_descriptors(&placed, layers.runner_closes_descriptors, &mut report)?;
     // rlimits first: lowering needs no privilege and they bind everything after, the loader included.
     apply_rlimits(cfg, &mut report)?;
     // Whether the host writes the user namespace's maps depends on the identity we start as.
@@ -151,13 +151,25 @@ fn placed_descriptors(cfg: &RunnerConfig) -> Vec<i32> {
     placed
 }
 
-fn check_descriptors(ours: &[i32]) -> Result<(), ConfineError> {
+fn check_descriptors(
+    ours: &[i32],
+    close_others: bool,
+    report: &mut EnforcementReport,
+) -> Result<(), ConfineError> {
     let last = *ours.last().unwrap_or(&LIVENESS_FD);
     for &fd in ours {
         // SAFETY: F_GETFD only queries the descriptor table.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
             return Err(ConfineError::MissingDescriptor { fd });
         }
+    }
+    if !close_others {
+        report.record(
+            "descriptors",
+            Status::Disabled,
+            "switched off: descriptors the host left open stay",
+        );
+        return Ok(());
     }
     // SAFETY: closes descriptors above ours; none of them is owned by Rust code yet.
     let rc = unsafe {
@@ -174,6 +186,11 @@ fn check_descriptors(ours: &[i32]) -> Result<(), ConfineError> {
             source: std::io::Error::last_os_error(),
         });
     }
+    report.record(
+        "descriptors",
+        Status::Applied,
+        format!("every descriptor above {last} closed"),
+    );
     Ok(())
 }
 
