@@ -664,8 +664,17 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
     eprintln!("xtask: the unmutated reference first");
     // Judged by the oracle's rule (any requirement that fails or errs, SHOULDs too), not
     // by the exit status.
+    // Every earlier baseline goes first: a mutant whose layer set this run does not
+    // measure (its file reached by a glob the selection below does not read) must find
+    // none, and fail loudly, rather than be judged against another commit's.
+    if let Ok(entries) = std::fs::read_dir(root.join(OUTPUT)) {
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with("pristine-") {
+                let _ = std::fs::remove_file(entry.path().join("results.json"));
+            }
+        }
+    }
     let pristine_out = pristine_dir(root, "all");
-    let _ = std::fs::remove_file(pristine_out.join("results.json"));
     let _ = Command::new(std::env::current_exe()?)
         .args(["conformance", "--jobs", "2", "--out"])
         .arg(&pristine_out)

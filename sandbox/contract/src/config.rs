@@ -225,6 +225,16 @@ mod tests {
     }
 
     #[test]
+    fn a_host_that_names_no_descriptor_layer_keeps_both_closings() {
+        let mut json = serde_json::to_value(Layers::ALL).expect("serialises");
+        let layers = json.as_object_mut().expect("an object");
+        layers.remove("host_closes_descriptors");
+        layers.remove("runner_closes_descriptors");
+        let read: Layers = serde_json::from_value(json).expect("an older host's layers");
+        assert!(read.host_closes_descriptors && read.runner_closes_descriptors);
+    }
+
+    #[test]
     fn a_field_the_runner_does_not_know_is_refused() {
         let mut json = serde_json::to_value(config()).expect("serialises");
         let back: RunnerConfig = serde_json::from_value(json.clone()).expect("round trip");

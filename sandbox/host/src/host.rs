@@ -88,7 +88,8 @@ pub struct HostConfig {
     pub layers: Layers,
     /// Where the host finds cgroups and /proc for every plugin.
     pub host_paths: crate::config::HostPaths,
-    /// Confined spares kept ready for each plugin (a [`WarmPool`] of this many,
+    /// Confined spares kept ready for each plugin whose policy allows restarts (a
+    /// [`WarmPool`] of this many,
     /// [`Spare::Confined`], refilled in the background), from which a restart takes its
     /// process: exec and confinement are then behind it, and it loads the plugin only when
     /// the restart is due. 0: every restart spawns cold. Spares end with the plugin's

@@ -218,17 +218,21 @@ impl Plugin {
         audit: Audit,
     ) -> Result<bool, SandboxError> {
         let _span = tracing::info_span!("activation", plugin = %config.name).entered();
-        let deadline = Instant::now() + config.deadlines.load;
         let load = Frame {
             request_id: 0,
             message: Message::Load,
         };
-        if self.channel.send(&load, Some(deadline)).is_err() {
+        if self
+            .channel
+            .send(&load, Some(Instant::now() + config.deadlines.load))
+            .is_err()
+        {
             return Ok(false);
         }
         // Before anything the load reports is recorded: its records go to `audit` too.
         self.adopt(config, audit)?;
-        self.finish_loading(deadline)?;
+        // From here: opening the storage in `adopt` is not the load's time.
+        self.finish_loading(Instant::now() + config.deadlines.load)?;
         Ok(true)
     }
 
@@ -369,6 +373,20 @@ impl Plugin {
                         .enforcement
                         .record("cgroup.memory", status, c.detail().to_owned());
                 }
+                let (status, detail) = if plugin.config.layers.host_closes_descriptors {
+                    (
+                        Status::Applied,
+                        "the host closed every descriptor it did not place before exec",
+                    )
+                } else {
+                    (
+                        Status::Disabled,
+                        "switched off: the host's descriptors not close-on-exec reach the runner",
+                    )
+                };
+                plugin
+                    .enforcement
+                    .record("descriptors.host", status, detail);
                 if let Some((holds, detail)) = plugin.cgroup.as_ref().and_then(|c| c.cpu_detail()) {
                     let status = if holds {
                         Status::Applied
@@ -1155,10 +1173,11 @@ fn tv_us(tv: libc::timeval) -> u64 {
 
 impl Shared {
     fn emit(&self, event: AuditEvent) {
-        self.audit
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .record(&event);
+        // Kept while the audit is held, in the order `Plugin::adopt` takes them: an event
+        // is either recorded to the audit it replaces and kept (so replayed), or recorded
+        // to the new one.
+        let audit = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+        audit.record(&event);
         let mut events = self.events.lock().unwrap_or_else(|p| p.into_inner());
         if events.len() == MAX_KEPT_EVENTS {
             events.pop_front();

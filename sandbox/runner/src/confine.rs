@@ -1,7 +1,9 @@
 //! The confinement sequence, in one function, a step per line, in the order it must run.
 //!
-//! Runs in the runner right after exec: a fresh single-threaded process holding only the
-//! channel (fd 3) and the violation pipe (fd 4), with no plugin byte loaded yet. Every step
+//! Runs in the runner right after exec: a fresh single-threaded process holding the
+//! descriptors the host placed (the channel on fd 3, the violation pipe on 4, ...; the host
+//! closed the rest, and the first step closes any it left), with no plugin byte loaded yet.
+//! Every step
 //! records what it achieved in the [`EnforcementReport`]; a step the kernel refuses is
 //! recorded as unavailable, never skipped silently.
 

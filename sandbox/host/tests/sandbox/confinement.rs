@@ -375,6 +375,8 @@ fn every_layer_is_reported_and_none_is_missing_here() {
         "seccomp",
         "seccomp.load_guard",
         "root",
+        "descriptors",
+        "descriptors.host",
     ] {
         assert!(report.get(layer).is_some(), "{layer} not reported");
     }
