@@ -96,6 +96,21 @@ fn cargo(args: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// Builds what a run of the suite runs: the adapters, the harness's case guard, the runner.
+fn build_suite_binaries() -> Result<()> {
+    cargo(&[
+        "build",
+        "--quiet",
+        "-p",
+        "sbx-adapters",
+        "-p",
+        "sbx-harness",
+        "-p",
+        "sbx-runner",
+        "--bins",
+    ])
+}
+
 fn test() -> Result<()> {
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
@@ -194,17 +209,7 @@ fn conformance(args: &[String]) -> Result<()> {
     if sut.is_some() && matrix.is_some() {
         bail!("give --sut or --matrix, not both");
     }
-    cargo(&[
-        "build",
-        "--quiet",
-        "-p",
-        "sbx-adapters",
-        "-p",
-        "sbx-harness",
-        "-p",
-        "sbx-runner",
-        "--bins",
-    ])?;
+    build_suite_binaries()?;
     let bin = std::fs::canonicalize("target/debug").context("target/debug")?;
     opts.guard = bin.join("sbx-case-guard");
     let adapter = bin.join("sbx-adapter");

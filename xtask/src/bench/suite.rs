@@ -41,17 +41,7 @@ const BUDGET: &str = "budget";
 /// Runs the whole suite against the figure's sandbox once and times it. The binaries are
 /// built first, so that the time holds no build.
 pub fn measure(root: &Path, spec: &SuiteWallSpec) -> Result<Figure> {
-    crate::cargo(&[
-        "build",
-        "--quiet",
-        "-p",
-        "sbx-adapters",
-        "-p",
-        "sbx-harness",
-        "-p",
-        "sbx-runner",
-        "--bins",
-    ])?;
+    crate::build_suite_binaries()?;
     let value = time_suite(root, &spec.sut)?;
     let floor = spec.seconds_at_most;
     let ratio = value / floor;
