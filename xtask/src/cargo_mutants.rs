@@ -449,20 +449,13 @@ fn judge_with(
     Ok(results)
 }
 
-/// A run's `results.json`.
-fn read_results(results: &Path) -> Result<sbx_harness::model::RunResult> {
-    let text = std::fs::read_to_string(results)
-        .with_context(|| format!("no results at {}", results.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))
-}
-
 /// The (requirement, case) pairs of a run's results in which a failing or erring
 /// requirement (gaps aside) has a failing or erring case: one of its own, or any case with
 /// a harm that `conformance/harms.toml` says breaks it wherever it is seen.
 fn failing_pairs(results: &Path) -> Result<BTreeSet<(String, String)>> {
     let catalog = sbx_conformance::catalog::parse(sbx_conformance::catalog::CATALOG)?;
     let harms = sbx_conformance::harms::HarmMap::parse(sbx_conformance::harms::HARMS, &catalog)?;
-    let run = read_results(results)?;
+    let run = crate::mutants::read_results(results)?;
     let sut = run.suts.first().context("the run has no sandbox")?;
     Ok(pairs_failing(sut, &harms))
 }
@@ -494,7 +487,7 @@ fn pairs_failing(
 /// and what the unmutated reference must show none of.
 fn failing_requirements(results: &Path) -> Result<Vec<String>> {
     use sbx_harness::model::Verdict;
-    let run = read_results(results)?;
+    let run = crate::mutants::read_results(results)?;
     Ok(
         crate::mutants::requirements_judged(&run, &[Verdict::Fail, Verdict::Error])?
             .into_iter()

@@ -133,7 +133,7 @@ impl WarmPool {
     /// alive (one that ended while it waited is reaped and passed over; a confined one loads
     /// the plugin now), otherwise one spawned now. Either way it is `Loaded`, for its `init`.
     pub fn take(&self, audit: Audit) -> Result<Plugin, SandboxError> {
-        self.take_granting(&self.shared.config.broker.grants.clone(), audit)
+        self.take_granting(&self.shared.config.broker.grants, audit)
     }
 
     /// [`WarmPool::take`], with only `grants` of the pool's (a spare holds them all: what

@@ -195,13 +195,8 @@ impl Plugin {
         let audit = Audit::new(None, config.name.clone());
         let mut plugin = Plugin::start_runner(config, audit, true)?;
         let deadline = Instant::now() + config.deadlines.load;
-        if let Err(message) = plugin.await_loaded(deadline, true) {
-            let termination = plugin.end(message.1, deadline);
-            return Err(SandboxError::ActivationFailed {
-                phase: Phase::Load,
-                message: message.0,
-                termination: Box::new(termination),
-            });
+        if let Err(failure) = plugin.await_loaded(deadline, true) {
+            return Err(plugin.load_failed(failure, deadline));
         }
         Ok(plugin)
     }
@@ -418,14 +413,22 @@ impl Plugin {
                 });
                 Ok(())
             }
-            Err(message) => {
-                let termination = plugin.end(message.1, deadline);
-                Err(SandboxError::ActivationFailed {
-                    phase: Phase::Load,
-                    message: message.0,
-                    termination: Box::new(termination),
-                })
-            }
+            Err(failure) => Err(plugin.load_failed(failure, deadline)),
+        }
+    }
+
+    /// Ends a process whose load failed (`failure`: what to say, and the reason to record
+    /// if it must be killed) and the error that says so.
+    fn load_failed(
+        &mut self,
+        (message, reason): (String, TerminationReason),
+        deadline: Instant,
+    ) -> SandboxError {
+        let termination = self.end(reason, deadline);
+        SandboxError::ActivationFailed {
+            phase: Phase::Load,
+            message,
+            termination: Box::new(termination),
         }
     }
 

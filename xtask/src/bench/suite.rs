@@ -75,14 +75,8 @@ fn time_suite(root: &Path, sut: &str) -> Result<f64> {
         .status()
         .with_context(|| format!("running the suite against {sut}"))?;
     let seconds = started.elapsed().as_secs_f64();
-    let text = std::fs::read_to_string(&results).with_context(|| {
-        format!(
-            "the suite against {sut} wrote no {}: it did not run to its end",
-            results.display()
-        )
-    })?;
-    let run: sbx_harness::model::RunResult =
-        serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))?;
+    let run = crate::mutants::read_results(&results)
+        .with_context(|| format!("the suite against {sut} did not run to its end"))?;
     let cases = run.suts.first().map_or(0, |s| s.cases.len());
     if cases == 0 {
         anyhow::bail!("the suite against {sut} ran no case: its time would mean nothing");
