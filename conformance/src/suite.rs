@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage};
+use sbx_adversarial_plugins::{Evidence, Expectation, Family, PluginSpec, Stage, Termination};
 use sbx_harness::case::{
     AllowlistedService, AttackFact, AuditCheck, Bounds, Case, Expected, FaultsBeforeCall,
     FiguresFloor, NeighbourMethods, PauseDuringCall, PausePlan, QuarantineCheck, RevokeDuringCall,
@@ -38,6 +38,9 @@ struct PolicyFile {
     init_ms: u64,
     call_ms: u64,
     shutdown_ms: u64,
+    /// The deadline of the stage a plugin hangs in, when it is expected to be ended at it
+    /// (`wall_timeout`), if shorter than that stage's own.
+    hang_deadline_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -520,6 +523,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if let Some(cpu) = adjust.cpu_ms {
         policy.limits.cpu_ms = cpu;
     }
+    shorten_the_hung_stage(&mut policy, spec, settings.file.policy.hang_deadline_ms);
     policy.restart = adjust.restart;
     // The exceptions' end, from now; the case writes it again when its load is sent
     // (`Case::exception_ends_s`), however long the run took to get there.
@@ -643,6 +647,24 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
         spec,
         exclusive,
     }
+}
+
+/// A plugin expected to be ended at its stage's deadline waits that deadline out: the
+/// case gives that stage `hang_ms` if it is shorter. The length of a deadline is not what
+/// such a case judges (that it is met, however the plugin hangs, is), and the wait is most
+/// of the case's time.
+fn shorten_the_hung_stage(policy: &mut Policy, spec: &PluginSpec, hang_ms: u64) {
+    if spec.expect.termination() != Some(Termination::WallTimeout) {
+        return;
+    }
+    let deadline = match spec.stage {
+        Stage::Init => &mut policy.deadlines.init_ms,
+        Stage::Invoke => &mut policy.deadlines.call_ms,
+        Stage::Shutdown => &mut policy.deadlines.shutdown_ms,
+        // A constructor runs within the load, which has no deadline of its own.
+        Stage::Constructor => return,
+    };
+    *deadline = (*deadline).min(hang_ms);
 }
 
 #[cfg(test)]
@@ -836,6 +858,26 @@ mod tests {
         assert_eq!(memory("res_malloc_bomb"), s.policy.limits.memory_bytes);
         let starved = CASES.replace("memory_bytes = 67108864 ", "memory_bytes = 1048576 ");
         assert!(matches!(settings(&starved), Err(SuiteError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_plugin_ended_at_its_deadline_waits_the_shorter_hang_deadline_of_its_stage_alone() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let deadlines = |id: &str| {
+            let case = all.iter().find(|c| c.case.id == id).expect(id);
+            let d = &case.case.policy.deadlines;
+            (d.init_ms, d.call_ms, d.shutdown_ms)
+        };
+        let (init, call, shutdown) = (2000, 2000, 1000);
+        assert_eq!(deadlines("echo"), (init, call, shutdown));
+        assert_eq!(deadlines("life_hang_invoke"), (init, 1000, shutdown));
+        assert_eq!(deadlines("life_hang_init"), (1000, call, shutdown));
+        // Ended by its CPU limit, not by a deadline: its call keeps the suite's.
+        assert_eq!(
+            deadlines("res_cpu_spin_ignore_signals"),
+            (init, call, shutdown)
+        );
     }
 
     #[test]

@@ -9,12 +9,15 @@
 use std::collections::BTreeMap;
 use std::io::Read;
 use std::net::{TcpListener, UdpSocket};
+use std::os::fd::AsFd;
 use std::os::linux::net::SocketAddrExt;
 use std::os::unix::fs::PermissionsExt;
-use std::os::unix::net::{SocketAddr, UnixListener};
+use std::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -263,11 +266,9 @@ pub struct Listeners {
     pub udp_port: u16,
     /// Abstract unix socket name (without the leading NUL).
     pub unix_name: String,
-    tcp: Arc<AtomicU64>,
-    udp: Arc<AtomicU64>,
-    unix: Arc<AtomicU64>,
-    stop: Arc<AtomicBool>,
-    threads: Vec<JoinHandle<()>>,
+    /// Written once to end the counting thread.
+    wake: UnixStream,
+    counter: Option<JoinHandle<Received>>,
 }
 
 /// What the listeners received.
@@ -281,87 +282,98 @@ pub struct Received {
     pub unix: u64,
 }
 
+/// The listeners' sockets, counted by one thread that sleeps in poll(2) until one of them
+/// (or the wake-up of [`Listeners::close`]) is ready.
+struct Counted {
+    tcp: TcpListener,
+    udp: UdpSocket,
+    unix: UnixListener,
+    woken: UnixStream,
+    received: Received,
+}
+
+impl Counted {
+    /// Counts until woken, then once more: what a plugin sent before the adapter ended is
+    /// queued in the sockets by then, so the last look finds it without a wait.
+    fn run(mut self) -> Received {
+        loop {
+            let woken = {
+                let mut fds = [
+                    PollFd::new(self.tcp.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(self.udp.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(self.unix.as_fd(), PollFlags::POLLIN),
+                    PollFd::new(self.woken.as_fd(), PollFlags::POLLIN),
+                ];
+                match poll(&mut fds, PollTimeout::NONE) {
+                    Ok(_) | Err(nix::errno::Errno::EINTR) => {}
+                    Err(_) => return self.drained(),
+                }
+                fds[3].any().unwrap_or(true)
+            };
+            if woken {
+                return self.drained();
+            }
+            self.drain();
+        }
+    }
+
+    /// Takes everything queued in the three sockets (each is non-blocking).
+    fn drain(&mut self) {
+        while self.tcp.accept().is_ok() {
+            self.received.tcp += 1;
+        }
+        let mut buf = [0u8; 2048];
+        while self.udp.recv_from(&mut buf).is_ok() {
+            self.received.udp += 1;
+        }
+        while self.unix.accept().is_ok() {
+            self.received.unix += 1;
+        }
+    }
+
+    fn drained(mut self) -> Received {
+        self.drain();
+        self.received
+    }
+}
+
 impl Listeners {
     /// Opens the three listeners and starts counting.
     pub fn open(unix_name: &str) -> std::io::Result<Listeners> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let tcp_listener = TcpListener::bind("127.0.0.1:0")?;
-        tcp_listener.set_nonblocking(true)?;
-        let udp_socket = UdpSocket::bind("127.0.0.1:0")?;
-        udp_socket.set_read_timeout(Some(Duration::from_millis(20)))?;
+        let tcp = TcpListener::bind("127.0.0.1:0")?;
+        tcp.set_nonblocking(true)?;
+        let udp = UdpSocket::bind("127.0.0.1:0")?;
+        udp.set_nonblocking(true)?;
         let addr = SocketAddr::from_abstract_name(unix_name.as_bytes())?;
-        let unix_listener = UnixListener::bind_addr(&addr)?;
-        unix_listener.set_nonblocking(true)?;
-        let tcp_port = tcp_listener.local_addr()?.port();
-        let udp_port = udp_socket.local_addr()?.port();
-        let (tcp, udp, unix) = (
-            Arc::new(AtomicU64::new(0)),
-            Arc::new(AtomicU64::new(0)),
-            Arc::new(AtomicU64::new(0)),
-        );
-        let mut threads = Vec::new();
-        {
-            let (stop, count) = (Arc::clone(&stop), Arc::clone(&tcp));
-            threads.push(std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    match tcp_listener.accept() {
-                        Ok(_) => {
-                            count.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                    }
-                }
-            }));
-        }
-        {
-            let (stop, count) = (Arc::clone(&stop), Arc::clone(&udp));
-            threads.push(std::thread::spawn(move || {
-                let mut buf = [0u8; 2048];
-                while !stop.load(Ordering::Relaxed) {
-                    if udp_socket.recv_from(&mut buf).is_ok() {
-                        count.fetch_add(1, Ordering::Relaxed);
-                    }
-                }
-            }));
-        }
-        {
-            let (stop, count) = (Arc::clone(&stop), Arc::clone(&unix));
-            threads.push(std::thread::spawn(move || {
-                while !stop.load(Ordering::Relaxed) {
-                    match unix_listener.accept() {
-                        Ok(_) => {
-                            count.fetch_add(1, Ordering::Relaxed);
-                        }
-                        Err(_) => std::thread::sleep(Duration::from_millis(10)),
-                    }
-                }
-            }));
-        }
+        let unix = UnixListener::bind_addr(&addr)?;
+        unix.set_nonblocking(true)?;
+        let tcp_port = tcp.local_addr()?.port();
+        let udp_port = udp.local_addr()?.port();
+        let (wake, woken) = UnixStream::pair()?;
+        let counted = Counted {
+            tcp,
+            udp,
+            unix,
+            woken,
+            received: Received::default(),
+        };
         Ok(Listeners {
             tcp_port,
             udp_port,
             unix_name: unix_name.to_string(),
-            tcp,
-            udp,
-            unix,
-            stop,
-            threads,
+            wake,
+            counter: Some(std::thread::spawn(move || counted.run())),
         })
     }
 
     /// Stops listening and says what arrived.
     pub fn close(mut self) -> Received {
-        // Let anything in flight land before the count is taken.
-        std::thread::sleep(Duration::from_millis(30));
-        self.stop.store(true, Ordering::Relaxed);
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-        Received {
-            tcp: self.tcp.load(Ordering::Relaxed),
-            udp: self.udp.load(Ordering::Relaxed),
-            unix: self.unix.load(Ordering::Relaxed),
-        }
+        use std::io::Write;
+        let _ = self.wake.write_all(&[1]);
+        self.counter
+            .take()
+            .and_then(|t| t.join().ok())
+            .unwrap_or_default()
     }
 }
 
@@ -460,5 +472,41 @@ impl ClosedPort {
             addr: format!("127.0.0.1:{port}"),
             _socket: socket,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What arrives just before the close is counted, with no wait in between: by then the
+    /// plugin's processes are gone, and what they sent is queued in the sockets.
+    #[test]
+    fn listeners_count_what_arrived_right_up_to_their_close() {
+        let name = format!("sbx-conformance-test-{}", &token()[..16]);
+        let listeners = Listeners::open(&name).unwrap();
+        let _tcp = std::net::TcpStream::connect(("127.0.0.1", listeners.tcp_port)).unwrap();
+        let _tcp_again = std::net::TcpStream::connect(("127.0.0.1", listeners.tcp_port)).unwrap();
+        let udp = UdpSocket::bind("127.0.0.1:0").unwrap();
+        for _ in 0..3 {
+            udp.send_to(b"x", ("127.0.0.1", listeners.udp_port))
+                .unwrap();
+        }
+        let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+        let _unix = UnixStream::connect_addr(&addr).unwrap();
+        assert_eq!(
+            listeners.close(),
+            Received {
+                tcp: 2,
+                udp: 3,
+                unix: 1
+            }
+        );
+    }
+
+    #[test]
+    fn listeners_that_received_nothing_say_so() {
+        let name = format!("sbx-conformance-test-{}", &token()[..16]);
+        assert_eq!(Listeners::open(&name).unwrap().close(), Received::default());
     }
 }

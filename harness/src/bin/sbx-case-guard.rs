@@ -11,7 +11,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, ExitCode};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use sbx_harness::guard::{GuardReport, GuardStarted, LeftProcess};
 use sbx_harness::procfs::descendants;
@@ -272,14 +272,23 @@ fn main() -> ExitCode {
             break;
         }
     }
-    // Give the orphans of a dying tree a moment to be reparented to us.
-    std::thread::sleep(Duration::from_millis(50));
+    // A process of a dying tree gets a moment to end (a sandbox that killed its plugin as
+    // it exited has not waited for it): it is left when it still runs 50 ms on. An adapter
+    // that ended everything before it exited leaves nothing to wait for.
     let me = std::process::id() as i32;
-    result.left = descendants(me)
-        .into_iter()
-        .filter(|(_, _, state)| state != "Z")
-        .map(|(pid, name, state)| LeftProcess { pid, name, state })
-        .collect();
+    let alive = || -> Vec<LeftProcess> {
+        descendants(me)
+            .into_iter()
+            .filter(|(_, _, state)| state != "Z")
+            .map(|(pid, name, state)| LeftProcess { pid, name, state })
+            .collect()
+    };
+    let until = Instant::now() + Duration::from_millis(50);
+    result.left = alive();
+    while !result.left.is_empty() && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(5));
+        result.left = alive();
+    }
     // Kill and reap everything, repeatedly: a fork bomb forks while we kill.
     for _ in 0..200 {
         let rest = descendants(me);
