@@ -417,28 +417,28 @@ impl Plugin {
         }
     }
 
-    /// Ends a process whose load failed (`failure`: what to say, and the reason to record
-    /// if it must be killed) and the error that says so.
-    fn load_failed(
-        &mut self,
-        (message, reason): (String, TerminationReason),
-        deadline: Instant,
-    ) -> SandboxError {
-        let termination = self.end(reason, deadline);
+    /// Ends a process whose load failed and the error that says so. A runner that ends by
+    /// itself (it refused the load, or its channel closed as it died) gets until `deadline`
+    /// to do so, and its end is recorded as it happened; one that broke the protocol is
+    /// killed at once: what sent the bad frame may be the plugin's constructor, still
+    /// running with the loader's rights.
+    fn load_failed(&mut self, failure: LoadFailure, deadline: Instant) -> SandboxError {
+        let grace = if failure.ends_by_itself {
+            deadline
+        } else {
+            Instant::now()
+        };
+        let termination = self.end(failure.reason, grace);
         SandboxError::ActivationFailed {
             phase: Phase::Load,
-            message,
+            message: failure.message,
             termination: Box::new(termination),
         }
     }
 
     /// Waits for `Confined` then `Loaded` (`only_confined`: returns at `Confined`). On failure
     /// returns a message and the reason the host should record if it has to kill the process.
-    fn await_loaded(
-        &mut self,
-        deadline: Instant,
-        only_confined: bool,
-    ) -> Result<(), (String, TerminationReason)> {
+    fn await_loaded(&mut self, deadline: Instant, only_confined: bool) -> Result<(), LoadFailure> {
         let timeout = TerminationReason::WallTimeout {
             phase: Phase::Load,
             after_ms: self.config.deadlines.load.as_millis() as u64,
@@ -447,9 +447,21 @@ impl Plugin {
             let frame = match self.channel.recv(Some(deadline)) {
                 Ok(f) => f,
                 Err(ChannelError::Timeout) => {
-                    return Err(("load deadline expired".into(), timeout));
+                    return Err(LoadFailure::fault("load deadline expired".into(), timeout));
                 }
-                Err(e) => return Err((format!("channel: {e}"), protocol(e.to_string()))),
+                Err(ChannelError::Closed) => {
+                    let closed = ChannelError::Closed.to_string();
+                    return Err(LoadFailure::ending(
+                        format!("channel: {closed}"),
+                        protocol(closed),
+                    ));
+                }
+                Err(e) => {
+                    return Err(LoadFailure::fault(
+                        format!("channel: {e}"),
+                        protocol(e.to_string()),
+                    ));
+                }
             };
             match frame.message {
                 Message::Confined { report } if self.enforcement.layers.is_empty() => {
@@ -459,13 +471,12 @@ impl Plugin {
                     match serde_json::from_slice::<EnforcementReport>(&report) {
                         Ok(r) if !r.layers.is_empty() => self.enforcement = r,
                         _ => {
-                            let msg = "unreadable enforcement report".to_string();
-                            return Err((msg.clone(), protocol(msg)));
+                            return Err(LoadFailure::broken(
+                                "unreadable enforcement report".into(),
+                            ));
                         }
                     }
-                    self.load_guard = self
-                        .take_load_guard()
-                        .map_err(|msg| (msg.clone(), protocol(msg)))?;
+                    self.load_guard = self.take_load_guard().map_err(LoadFailure::broken)?;
                     if only_confined {
                         return Ok(());
                     }
@@ -475,8 +486,9 @@ impl Plugin {
                     let let_through = self.load_guard.take().map(LoadGuard::end);
                     tracing::debug!(?let_through, "loader calls let through until Loaded");
                     if abi_version != abi::ABI_VERSION {
-                        let msg = format!("runner reports ABI {abi_version}");
-                        return Err((msg.clone(), protocol(msg)));
+                        return Err(LoadFailure::broken(format!(
+                            "runner reports ABI {abi_version}"
+                        )));
                     }
                     return Ok(());
                 }
@@ -487,11 +499,16 @@ impl Plugin {
                 }
                 // The runner's own refusal (strict mode, dlopen failure, bad ABI version).
                 Message::Error { message, .. } => {
-                    return Err((message, TerminationReason::KilledByHost));
+                    return Err(LoadFailure::ending(
+                        message,
+                        TerminationReason::KilledByHost,
+                    ));
                 }
                 other => {
-                    let msg = format!("unexpected {} while loading", other.name());
-                    return Err((msg.clone(), protocol(msg)));
+                    return Err(LoadFailure::broken(format!(
+                        "unexpected {} while loading",
+                        other.name()
+                    )));
                 }
             }
         }
@@ -1164,6 +1181,39 @@ struct PauseClock {
     ended: Duration,
     /// When the pause in force began.
     since: Option<Instant>,
+}
+
+/// Why a load failed: what to say, the reason recorded if the host kills the runner, and
+/// whether the runner is ending by itself ([`Plugin::load_failed`]).
+struct LoadFailure {
+    message: String,
+    reason: TerminationReason,
+    ends_by_itself: bool,
+}
+
+impl LoadFailure {
+    /// The runner is on its way out (its own refusal, or a channel closed as it died).
+    fn ending(message: String, reason: TerminationReason) -> LoadFailure {
+        LoadFailure {
+            message,
+            reason,
+            ends_by_itself: true,
+        }
+    }
+
+    /// The host ends the runner at once for `reason`.
+    fn fault(message: String, reason: TerminationReason) -> LoadFailure {
+        LoadFailure {
+            message,
+            reason,
+            ends_by_itself: false,
+        }
+    }
+
+    /// A frame or report that breaks the protocol: ended at once as a violation.
+    fn broken(message: String) -> LoadFailure {
+        LoadFailure::fault(message.clone(), protocol(message))
+    }
 }
 
 fn protocol(detail: String) -> TerminationReason {

@@ -7,7 +7,7 @@ use std::io::Read;
 use std::net::TcpListener;
 use std::time::Duration;
 
-use sbx_host::{Layers, Limits, SandboxError, TerminationReason};
+use sbx_host::{Layers, Limits, Plugin, SandboxError, TerminationReason};
 
 use crate::common::{call, config, plugin, probe, probe_without, running};
 
@@ -89,6 +89,34 @@ fn a_forged_loaded_ends_the_loaders_rights_all_the_same() {
     }));
     let gained = call(&mut unguarded, "attack", "");
     assert!(gained.contains("GAINED opened"), "{gained}");
+}
+
+/// A constructor that writes garbage on the channel during the load is killed when the host
+/// reads it, not left running with the loader's rights until the load deadline (ten seconds
+/// here; a runner that refused the load itself is given that long to exit).
+#[test]
+fn a_load_that_breaks_the_protocol_is_ended_at_once() {
+    let config = config("ipc_ctor_garbage")
+        .build()
+        .expect("valid configuration");
+    let started = std::time::Instant::now();
+    match Plugin::spawn(&config) {
+        Err(SandboxError::ActivationFailed { termination, .. }) => {
+            assert!(
+                matches!(
+                    termination.reason,
+                    TerminationReason::ProtocolViolation { .. }
+                ),
+                "{termination:?}"
+            );
+        }
+        other => panic!("expected a failed load, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < config.deadlines.load / 2,
+        "ended {:?} after the load began",
+        started.elapsed()
+    );
 }
 
 #[test]
