@@ -108,6 +108,9 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // a ninth thread allocates under contention: an openat the filter kills, at random, in
     // an honest multi-threaded plugin. A fixed limit means it never asks.
     limit_malloc_arenas();
+    // It also reads /proc/sys/vm/overcommit_memory the first time a thread's arena gives
+    // memory back: asked now, the answer is kept for the process's life.
+    settle_heap_shrink_check();
     // The SIGSYS handler must be in place before the filter that raises SIGSYS.
     super::violation::install_handler().map_err(|source| ConfineError::Step {
         step: "SIGSYS handler",
@@ -128,6 +131,24 @@ fn limit_malloc_arenas() {
     // SAFETY: mallopt changes a malloc tunable of this process; no pointer is involved, and no
     // other thread runs yet.
     unsafe { libc::mallopt(libc::M_ARENA_MAX, MALLOC_ARENAS) };
+}
+
+/// Makes glibc decide, once and before the filter, how it gives a thread's arena memory back:
+/// the first time it does (`shrink_heap`), it opens /proc/sys/vm/overcommit_memory and keeps
+/// the answer in a static. Under the filter that open kills an honest plugin whose thread
+/// frees a large block. A thread of this runner's frees blocks of its arena here, enough for
+/// a trim: blocks below the mmap threshold (128 KiB) come from the arena, and freed together
+/// they leave a top chunk beyond the trim threshold and pad (128 KiB each by default). Were
+/// the open refused (Landlock is in force already), glibc keeps that answer all the same.
+fn settle_heap_shrink_check() {
+    const BLOCK: usize = 100 << 10;
+    let trim = std::thread::Builder::new().spawn(|| {
+        let blocks: Vec<Vec<u8>> = (0..4).map(|_| vec![1u8; BLOCK]).collect();
+        drop(std::hint::black_box(blocks));
+    });
+    if let Ok(thread) = trim {
+        let _ = thread.join();
+    }
 }
 
 /// glibc's malloc arenas: its own default on a machine of one or two CPUs, enough for the
