@@ -109,6 +109,9 @@ struct CaseFile {
     /// restarts, with no restart and no limit hit of restarts (`restart` allows some).
     #[serde(default)]
     audit_quarantined_at_once: bool,
+    /// The policy asks for every confinement layer in force (`strict`).
+    #[serde(default)]
+    strict: bool,
     /// The policy's CPU rate cap for this case, percent of one CPU.
     cpu_percent: Option<u32>,
     /// The policy's host call rate for this case, instead of `[policy]`'s.
@@ -247,6 +250,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         config: p.config.clone(),
         exceptions: Vec::new(),
         restart: None,
+        strict: false,
     };
     let neighbour = sbx_adversarial_plugins::get(&file.harness.neighbour)
         .ok_or_else(|| {
@@ -493,6 +497,10 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if !adjust.exception.is_empty() && !needs.contains(&Feature::Exceptions) {
         needs.push(Feature::Exceptions);
     }
+    // A strict load needs an adapter that takes one.
+    if adjust.strict && !needs.contains(&Feature::Strict) {
+        needs.push(Feature::Strict);
+    }
     // Restarts in the policy need an adapter that restarts.
     if adjust.restart.is_some() && !needs.contains(&Feature::Restarts) {
         needs.push(Feature::Restarts);
@@ -525,6 +533,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     }
     shorten_the_hung_stage(&mut policy, spec, settings.file.policy.hang_deadline_ms);
     policy.restart = adjust.restart;
+    policy.strict = adjust.strict;
     // The exceptions' end, from now; the case writes it again when its load is sent
     // (`Case::exception_ends_s`), however long the run took to get there.
     if let Some(ends) = adjust.exception_ends_s {

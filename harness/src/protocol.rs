@@ -58,6 +58,9 @@ pub enum Feature {
     /// `pause` and `resume` are answered while a call of the plugin is pending, and the
     /// time it spends paused does not count against the call's deadline.
     PauseDuringCall,
+    /// A load whose policy says `strict` runs the plugin only with every confinement layer
+    /// of the sandbox in force, and is refused, naming the layer, when one is not.
+    Strict,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -129,6 +132,10 @@ pub struct Policy {
     /// plugin that ends stays ended.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub restart: Option<PolicyRestart>,
+    /// Load only with every confinement layer in force (adapters that declare `strict`);
+    /// absent: the sandbox confines with the layers it can, and says which.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub strict: bool,
 }
 
 /// How often, and how soon, a plugin that faulted may be started again.

@@ -52,6 +52,7 @@ pub fn default_policy() -> Policy {
         config: Default::default(),
         exceptions: Vec::new(),
         restart: None,
+        strict: false,
     }
 }
 

@@ -21,7 +21,7 @@ use sbx_host::quota::Rate;
 use sbx_host::{
     Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, EnforcementReport, Layers,
     Limits, LogRecord, Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, State, Status,
-    TerminationRecord, UnprivilegedId,
+    Strictness, TerminationRecord, UnprivilegedId,
 };
 use sbx_package::TrustStore;
 use serde_json::Value;
@@ -337,8 +337,14 @@ impl Reference {
             Some(id) => builder.unprivileged_id(id),
             None => builder,
         };
+        let strictness = if policy.strict {
+            Strictness::Strict
+        } else {
+            Strictness::BestEffort
+        };
         builder
             .name(name)
+            .strictness(strictness)
             .broker(broker_config(name, policy)?)
             .limits(limits)
             .deadlines(deadlines)
@@ -514,6 +520,14 @@ impl Reference {
         config: &[u8],
     ) -> Result<Value, ErrorBody> {
         self.refuse_taken(name)?;
+        if policy.strict {
+            // The host confines each package with the layers it can, for every package
+            // alike: no policy of one package asks it for more.
+            return Err(error(
+                ErrorKind::Invalid,
+                "a strict load of a package: the host confines packages with the layers it can",
+            ));
+        }
         let deadlines = self.deadlines(policy);
         // The store's exceptions name the plugin as its manifest does. Read only when there
         // are exceptions: before the host, nothing else of the package is opened (a case
@@ -823,6 +837,7 @@ impl Backend for Reference {
                 Feature::KeyRevocation,
                 Feature::Exceptions,
                 Feature::Restarts,
+                Feature::Strict,
             ],
         }
     }

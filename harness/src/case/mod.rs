@@ -912,8 +912,11 @@ fn handshake(run: &mut Run<'_>, case: &Case) -> Result<(), Stop> {
 
 /// Loads the benign neighbour and has it answer a token of its own.
 fn load_neighbour(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
+    // The case's limits, without its grants or a strict load: those are the target's
+    // subject, and the neighbour only has to be served beside it.
     let neighbour_policy = Policy {
         grants: Vec::new(),
+        strict: false,
         ..cx.case.policy.clone()
     };
     let answer = run.session.request(
