@@ -63,6 +63,30 @@ pub fn confinement_of(pid: i32) -> Option<std::collections::BTreeSet<&'static st
     Some(words)
 }
 
+/// The processes of `tree` that share a user namespace of their own (not the harness's)
+/// with one of `plugin`'s processes, do not run the plugin themselves, and hold an
+/// effective capability: `(pid, name, CapEff)`. A sandbox's processes beside the plugin
+/// (a namespace's init, a process between the host and the plugin) are in the plugin's
+/// reach there: whatever privilege they keep, a plugin that gets at them has.
+pub fn privileged_beside(plugin: &[i32], tree: &[i32]) -> Vec<(i32, String, u64)> {
+    let user_ns = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/user")).ok();
+    let ours = user_ns(std::process::id() as i32);
+    let theirs: Vec<_> = plugin
+        .iter()
+        .filter_map(|p| user_ns(*p))
+        .filter(|ns| Some(ns) != ours.as_ref())
+        .collect();
+    tree.iter()
+        .filter(|pid| !plugin.contains(pid))
+        .filter(|pid| user_ns(**pid).is_some_and(|ns| theirs.contains(&ns)))
+        .filter_map(|&pid| {
+            let process = procfs::process::Process::new(pid).ok()?;
+            let status = process.status().ok()?;
+            (status.capeff != 0).then_some((pid, status.name, status.capeff))
+        })
+        .collect()
+}
+
 /// Facts about the adapter's process tree at its worst.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TreeFacts {
@@ -209,4 +233,60 @@ pub fn boot_clock_ms() -> u64 {
 /// The resolution of [`start_boot_ms`], in milliseconds: one clock tick.
 pub fn start_resolution_ms() -> u64 {
     1000_u64.div_ceil(procfs::ticks_per_second().max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::{Command, Stdio};
+    use std::time::{Duration, Instant};
+
+    /// Processes of a user namespace of their own, as root in it: the one that runs "the
+    /// plugin" (`exec sleep`) and one beside it (`sleep &`), both with every capability.
+    #[test]
+    fn a_privileged_process_beside_the_plugin_in_its_user_namespace_is_found() {
+        let mut child = Command::new("unshare")
+            .args([
+                "--user",
+                "--map-root-user",
+                "sh",
+                "-c",
+                "sleep 30 & exec sleep 31",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("unshare");
+        let plugin = child.id() as i32;
+        let until = Instant::now() + Duration::from_secs(20);
+        let beside = loop {
+            let tree: Vec<i32> = descendants(plugin).iter().map(|(p, ..)| *p).collect();
+            let execed = std::fs::read_to_string(format!("/proc/{plugin}/cmdline"))
+                .is_ok_and(|c| c.starts_with("sleep\0"));
+            if execed && !tree.is_empty() || Instant::now() > until {
+                break tree;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let mut all = beside.clone();
+        all.push(plugin);
+        let found = privileged_beside(&[plugin], &all);
+        // The harness's own processes are never "beside": they are not in the namespace.
+        let me = std::process::id() as i32;
+        let none = privileged_beside(&[me], &[me, plugin]);
+        let _ = child.kill();
+        let _ = child.wait();
+        for pid in &beside {
+            let _ = nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(*pid),
+                nix::sys::signal::Signal::SIGKILL,
+            );
+        }
+        assert_eq!(
+            found.iter().map(|(pid, ..)| *pid).collect::<Vec<_>>(),
+            beside,
+            "{found:?}"
+        );
+        assert!(found.iter().all(|(_, _, capeff)| *capeff != 0));
+        assert!(none.is_empty(), "{none:?}");
+    }
 }

@@ -109,6 +109,9 @@ pub struct Observations {
     pub tree: TreeFacts,
     /// What the plugin's processes were handed by the host.
     pub handed: BTreeSet<Handed>,
+    /// The sandbox's processes beside the plugin, in its user namespace, that held a
+    /// capability while it ran (each as `pid (name): CapEff`).
+    pub privileged_beside: Vec<String>,
     /// The largest peak resident size (KiB) in the tree when a package's load was sent.
     pub peak_rss_before_target_load_kib: Option<u64>,
     /// Canary tokens found in the adapter's output and the plugin's log records.
@@ -728,6 +731,15 @@ fn look_at_effects(case: &Case, obs: &Observations, bounds: &Bounds, h: &mut Vec
             }
             h.push(harm(kind, detail));
         }
+    }
+    if !obs.privileged_beside.is_empty() {
+        h.push(harm(
+            HarmKind::PrivilegedBesidePlugin,
+            format!(
+                "in the plugin's user namespace, beside it, {} held capabilities",
+                obs.privileged_beside.join(", ")
+            ),
+        ));
     }
     let tree = &obs.tree;
     if tree.bait_holders > 0 {
@@ -1455,6 +1467,15 @@ mod tests {
             },
             Verdict::Fail,
             Some(HarmKind::HostEnvironmentHanded),
+        ),
+        (
+            "a privileged process beside the plugin",
+            |_, o, _b| {
+                o.privileged_beside
+                    .push("12 (sbx-runner): CapEff 000001ffffffffff".into());
+            },
+            Verdict::Fail,
+            Some(HarmKind::PrivilegedBesidePlugin),
         ),
         (
             "bait held",

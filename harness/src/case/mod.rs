@@ -385,6 +385,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         plugin_image: PluginImage::File,
         host_canaries: (canaries.env.clone(), canaries.argv.clone()),
         handed: BTreeSet::new(),
+        privileged_beside: Vec::new(),
         before_target: Vec::new(),
         answer: None,
         features: Vec::new(),
@@ -402,6 +403,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         stopped,
         tree: std::mem::take(&mut run.tree),
         handed: std::mem::take(&mut run.handed),
+        privileged_beside: std::mem::take(&mut run.privileged_beside),
         peak_rss_before_target_load_kib: run.peak_rss_before_target_load_kib,
         logs_after_unload: run
             .events_at_unload
@@ -531,6 +533,8 @@ struct Run<'a> {
     host_canaries: (String, String),
     /// What the plugin's processes were handed by the host.
     handed: BTreeSet<Handed>,
+    /// The sandbox's processes beside the plugin holding capabilities, seen after its load.
+    privileged_beside: Vec<String>,
     /// Processes that mapped the plugin's file before the plugin was loaded: the
     /// neighbour's, when the case's plugin is the neighbour's file too.
     before_target: Vec<i32>,
@@ -606,9 +610,14 @@ impl Run<'_> {
                     .into(),
             );
         }
-        for pid in pids {
+        for &pid in &pids {
             self.handed.extend(census(pid, &marks, &self.plugin_file));
         }
+        let beside = crate::procfs::privileged_beside(&pids, &tree_pids(adapter));
+        self.privileged_beside = beside
+            .into_iter()
+            .map(|(pid, name, capeff)| format!("{pid} ({name}): CapEff {capeff:016x}"))
+            .collect();
     }
 
     /// Looks at the process tree now and keeps the worst of each figure.
