@@ -134,10 +134,10 @@ pub enum HarmKind {
     /// A paused plugin still ran: a thread of its processes was not stopped when the pause
     /// was answered, or its processes used CPU while it was paused.
     PauseNotInForce,
-    /// A process of the sandbox's beside the plugin, in the plugin's own user namespace
-    /// (a namespace's init, a process between the host and the plugin), held a capability
-    /// while the plugin ran.
-    PrivilegedBesidePlugin,
+    /// A process that runs the plugin, or one of the sandbox's beside it in its user
+    /// namespace (a namespace's init, a process between the host and the plugin), held an
+    /// effective capability while the plugin ran.
+    CapabilitiesKept,
 }
 
 impl HarmKind {
@@ -175,7 +175,7 @@ impl HarmKind {
         HarmKind::InventoryMisstated,
         HarmKind::TransitionsUnrecorded,
         HarmKind::PauseNotInForce,
-        HarmKind::PrivilegedBesidePlugin,
+        HarmKind::CapabilitiesKept,
     ];
 
     /// The word used in metadata and files.
@@ -213,7 +213,7 @@ impl HarmKind {
             HarmKind::InventoryMisstated => "inventory_misstated",
             HarmKind::TransitionsUnrecorded => "transitions_unrecorded",
             HarmKind::PauseNotInForce => "pause_not_in_force",
-            HarmKind::PrivilegedBesidePlugin => "privileged_beside_plugin",
+            HarmKind::CapabilitiesKept => "capabilities_kept",
         }
     }
 

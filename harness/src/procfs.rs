@@ -63,12 +63,12 @@ pub fn confinement_of(pid: i32) -> Option<std::collections::BTreeSet<&'static st
     Some(words)
 }
 
-/// The processes of `tree` that share a user namespace of their own (not the harness's)
-/// with one of `plugin`'s processes, do not run the plugin themselves, and hold an
-/// effective capability: `(pid, name, CapEff)`. A sandbox's processes beside the plugin
-/// (a namespace's init, a process between the host and the plugin) are in the plugin's
-/// reach there: whatever privilege they keep, a plugin that gets at them has.
-pub fn privileged_beside(plugin: &[i32], tree: &[i32]) -> Vec<(i32, String, u64)> {
+/// The processes within a plugin's reach that hold an effective capability: those of
+/// `plugin` that run it, and those of `tree` that share a user namespace of their own (not
+/// the harness's) with one of them, such as a namespace's init or a process between the
+/// host and the plugin. `(pid, name, CapEff)`. Whatever privilege they keep, a plugin that
+/// gets at them has.
+pub fn privileged_in_reach(plugin: &[i32], tree: &[i32]) -> Vec<(i32, String, u64)> {
     let user_ns = |pid: i32| std::fs::read_link(format!("/proc/{pid}/ns/user")).ok();
     let ours = user_ns(std::process::id() as i32);
     let theirs: Vec<_> = plugin
@@ -76,9 +76,13 @@ pub fn privileged_beside(plugin: &[i32], tree: &[i32]) -> Vec<(i32, String, u64)
         .filter_map(|p| user_ns(*p))
         .filter(|ns| Some(ns) != ours.as_ref())
         .collect();
-    tree.iter()
+    let beside = tree
+        .iter()
         .filter(|pid| !plugin.contains(pid))
-        .filter(|pid| user_ns(**pid).is_some_and(|ns| theirs.contains(&ns)))
+        .filter(|pid| user_ns(**pid).is_some_and(|ns| theirs.contains(&ns)));
+    plugin
+        .iter()
+        .chain(beside)
         .filter_map(|&pid| {
             let process = procfs::process::Process::new(pid).ok()?;
             let status = process.status().ok()?;
@@ -244,7 +248,7 @@ mod tests {
     /// Processes of a user namespace of their own, as root in it: the one that runs "the
     /// plugin" (`exec sleep`) and one beside it (`sleep &`), both with every capability.
     #[test]
-    fn a_privileged_process_beside_the_plugin_in_its_user_namespace_is_found() {
+    fn privileged_processes_of_the_plugin_and_beside_it_in_its_user_namespace_are_found() {
         let mut child = Command::new("unshare")
             .args([
                 "--user",
@@ -269,10 +273,10 @@ mod tests {
         };
         let mut all = beside.clone();
         all.push(plugin);
-        let found = privileged_beside(&[plugin], &all);
-        // The harness's own processes are never "beside": they are not in the namespace.
+        let found = privileged_in_reach(&[plugin], &all);
         let me = std::process::id() as i32;
-        let none = privileged_beside(&[me], &[me, plugin]);
+        // Nothing of the namespace is beside a process outside it.
+        let none = privileged_in_reach(&[], &[me, plugin]);
         let _ = child.kill();
         let _ = child.wait();
         for pid in &beside {
@@ -281,9 +285,11 @@ mod tests {
                 nix::sys::signal::Signal::SIGKILL,
             );
         }
+        let mut expected = vec![plugin];
+        expected.extend(&beside);
         assert_eq!(
             found.iter().map(|(pid, ..)| *pid).collect::<Vec<_>>(),
-            beside,
+            expected,
             "{found:?}"
         );
         assert!(found.iter().all(|(_, _, capeff)| *capeff != 0));

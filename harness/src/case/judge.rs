@@ -109,9 +109,9 @@ pub struct Observations {
     pub tree: TreeFacts,
     /// What the plugin's processes were handed by the host.
     pub handed: BTreeSet<Handed>,
-    /// The sandbox's processes beside the plugin, in its user namespace, that held a
-    /// capability while it ran (each as `pid (name): CapEff`).
-    pub privileged_beside: Vec<String>,
+    /// The processes that ran the plugin, and the sandbox's beside them in their user
+    /// namespace, that held a capability while it ran (each as `pid (name): CapEff`).
+    pub privileged_in_reach: Vec<String>,
     /// The largest peak resident size (KiB) in the tree when a package's load was sent.
     pub peak_rss_before_target_load_kib: Option<u64>,
     /// Canary tokens found in the adapter's output and the plugin's log records.
@@ -732,12 +732,13 @@ fn look_at_effects(case: &Case, obs: &Observations, bounds: &Bounds, h: &mut Vec
             h.push(harm(kind, detail));
         }
     }
-    if !obs.privileged_beside.is_empty() {
+    if !obs.privileged_in_reach.is_empty() {
         h.push(harm(
-            HarmKind::PrivilegedBesidePlugin,
+            HarmKind::CapabilitiesKept,
             format!(
-                "in the plugin's user namespace, beside it, {} held capabilities",
-                obs.privileged_beside.join(", ")
+                "within the plugin's reach (its processes, and the sandbox's beside them in \
+                 its user namespace), {} held capabilities",
+                obs.privileged_in_reach.join(", ")
             ),
         ));
     }
@@ -1469,13 +1470,13 @@ mod tests {
             Some(HarmKind::HostEnvironmentHanded),
         ),
         (
-            "a privileged process beside the plugin",
+            "a privileged process in the plugin's reach",
             |_, o, _b| {
-                o.privileged_beside
+                o.privileged_in_reach
                     .push("12 (sbx-runner): CapEff 000001ffffffffff".into());
             },
             Verdict::Fail,
-            Some(HarmKind::PrivilegedBesidePlugin),
+            Some(HarmKind::CapabilitiesKept),
         ),
         (
             "bait held",

@@ -385,7 +385,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         plugin_image: PluginImage::File,
         host_canaries: (canaries.env.clone(), canaries.argv.clone()),
         handed: BTreeSet::new(),
-        privileged_beside: Vec::new(),
+        privileged_in_reach: Vec::new(),
         before_target: Vec::new(),
         answer: None,
         features: Vec::new(),
@@ -403,7 +403,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         stopped,
         tree: std::mem::take(&mut run.tree),
         handed: std::mem::take(&mut run.handed),
-        privileged_beside: std::mem::take(&mut run.privileged_beside),
+        privileged_in_reach: std::mem::take(&mut run.privileged_in_reach),
         peak_rss_before_target_load_kib: run.peak_rss_before_target_load_kib,
         logs_after_unload: run
             .events_at_unload
@@ -533,8 +533,8 @@ struct Run<'a> {
     host_canaries: (String, String),
     /// What the plugin's processes were handed by the host.
     handed: BTreeSet<Handed>,
-    /// The sandbox's processes beside the plugin holding capabilities, seen after its load.
-    privileged_beside: Vec<String>,
+    /// Processes in the plugin's reach holding capabilities, seen after its load.
+    privileged_in_reach: Vec<String>,
     /// Processes that mapped the plugin's file before the plugin was loaded: the
     /// neighbour's, when the case's plugin is the neighbour's file too.
     before_target: Vec<i32>,
@@ -613,8 +613,11 @@ impl Run<'_> {
         for &pid in &pids {
             self.handed.extend(census(pid, &marks, &self.plugin_file));
         }
-        let beside = crate::procfs::privileged_beside(&pids, &tree_pids(adapter));
-        self.privileged_beside = beside
+        // The adapter itself, when it runs the plugin in-process, is the host, not judged
+        // for what it holds.
+        let running: Vec<i32> = pids.iter().copied().filter(|p| *p != adapter).collect();
+        let privileged = crate::procfs::privileged_in_reach(&running, &tree_pids(adapter));
+        self.privileged_in_reach = privileged
             .into_iter()
             .map(|(pid, name, capeff)| format!("{pid} ({name}): CapEff {capeff:016x}"))
             .collect();
