@@ -130,6 +130,11 @@ struct Shared {
 /// ends the namespace's init and ends the same way at once): a bound, not a wait.
 const RUNNER_ENDS_WITH_PLUGIN_WITHIN: Duration = Duration::from_secs(1);
 
+/// How long a runner whose load failed by its own word (its Error frame, or its channel
+/// closed as it died) may take to exit: the runner exits right after it, and a constructor
+/// that forged the frame to be left running gets no longer than this.
+const RUNNER_ENDS_AFTER_LOAD_FAILURE_WITHIN: Duration = Duration::from_secs(1);
+
 /// The runner's child that runs the plugin, pid 2 of its own pid namespace.
 struct PluginProcess {
     pidfd: OwnedFd,
@@ -417,14 +422,17 @@ impl Plugin {
         }
     }
 
-    /// Ends a process whose load failed and the error that says so. A runner that ends by
-    /// itself (it refused the load, or its channel closed as it died) gets until `deadline`
-    /// to do so, and its end is recorded as it happened; one that broke the protocol is
-    /// killed at once: what sent the bad frame may be the plugin's constructor, still
-    /// running with the loader's rights.
+    /// Ends a process whose load failed and the error that says so. The loader's rights
+    /// end first, whatever the failure: what reported it may be the plugin's constructor.
+    /// A runner that ends by itself (it refused the load, or its channel closed as it died)
+    /// gets a moment to do so, within `deadline`, and its end is recorded as it happened;
+    /// one that broke the protocol is killed at once.
     fn load_failed(&mut self, failure: LoadFailure, deadline: Instant) -> SandboxError {
+        if let Some(guard) = self.load_guard.take() {
+            guard.end();
+        }
         let grace = if failure.ends_by_itself {
-            deadline
+            deadline.min(Instant::now() + RUNNER_ENDS_AFTER_LOAD_FAILURE_WITHIN)
         } else {
             Instant::now()
         };

@@ -119,6 +119,32 @@ fn a_load_that_breaks_the_protocol_is_ended_at_once() {
     );
 }
 
+/// A constructor that forges the runner's refusal (an Error frame) and then hangs is given
+/// the moment a runner takes to exit after its refusal, not the rest of the load deadline
+/// (ten seconds here): the loader's rights end with the failure, and so does the runner.
+#[test]
+fn a_load_refused_by_a_forged_error_is_ended_soon() {
+    let config = config("ipc_ctor_forged_error")
+        .build()
+        .expect("valid configuration");
+    let started = std::time::Instant::now();
+    match Plugin::spawn(&config) {
+        Err(SandboxError::ActivationFailed { termination, .. }) => {
+            assert_eq!(
+                termination.reason,
+                TerminationReason::KilledByHost,
+                "{termination:?}"
+            );
+        }
+        other => panic!("expected a failed load, got {other:?}"),
+    }
+    assert!(
+        started.elapsed() < config.deadlines.load / 2,
+        "ended {:?} after the load began",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn seccomp_kills_terminal_injection() {
     assert_seccomp_kills("tiocsti", "", Some(libc::SYS_ioctl));
