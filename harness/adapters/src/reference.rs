@@ -524,7 +524,7 @@ impl Reference {
             // The host confines each package with the layers it can, for every package
             // alike: no policy of one package asks it for more.
             return Err(error(
-                ErrorKind::Invalid,
+                ErrorKind::Unsupported,
                 "a strict load of a package: the host confines packages with the layers it can",
             ));
         }
