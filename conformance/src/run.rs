@@ -304,6 +304,7 @@ fn skipped(c: &SuiteCase, why: &str) -> CaseResult {
         waived: None,
         inert: c.case.inert.clone(),
         also_seen: Vec::new(),
+        unserved: false,
     }
 }
 
@@ -393,8 +394,10 @@ pub fn aggregate(
                 .filter_map(|case| by_case.get(case.as_str()).copied())
                 .map(|r| {
                     let attacks_it = attacks_of(&r.case).contains(&id);
+                    // A benign plugin not served breaks what its case stands for, whatever
+                    // other harm the case saw.
                     let breaks_it = (attacks_it
-                        && (r.harm.is_empty() || r.expectation_met == Some(false)))
+                        && (r.harm.is_empty() || r.expectation_met == Some(false) || r.unserved))
                         || r.harm
                             .iter()
                             .any(|h| harms.bears_on(h.kind, attacks_of(&r.case), id));
@@ -661,6 +664,7 @@ mod tests {
             waived: None,
             inert: None,
             also_seen: Vec::new(),
+            unserved: false,
         }
     }
 
@@ -730,6 +734,19 @@ mod tests {
         let mut results = vec![failed("fs_read_absolute", &[])];
         results[0].expectation_met = Some(false);
         assert_eq!(verdicts(&mut results)["FS-001"], Verdict::Fail);
+    }
+
+    /// A benign plugin that was not served fails the requirement its case stands for, even
+    /// when the case also saw harm that bears on another requirement (its refused load
+    /// reported without a cause): the harm does not hide that it was not served.
+    #[test]
+    fn a_benign_plugin_not_served_fails_its_requirement_whatever_else_was_seen() {
+        let mut results = vec![failed("echo_strict", &[HarmKind::EndUnexplained])];
+        assert_eq!(verdicts(&mut results)["LOAD-006"], Verdict::Pass);
+        results[0].unserved = true;
+        let v = verdicts(&mut results);
+        assert_eq!(v["LOAD-006"], Verdict::Fail);
+        assert_eq!(v["AUDIT-007"], Verdict::Fail);
     }
 
     /// Requirements no case tests fail as gaps whatever the results.

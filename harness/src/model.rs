@@ -304,6 +304,11 @@ pub struct CaseResult {
     /// requirements fail, not the case's own.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub also_seen: Vec<String>,
+    /// A benign plugin was not served (its call failed, answered other than it should, or
+    /// its log records were not passed on), whatever else the case saw: it fails the
+    /// requirements the case stands for.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unserved: bool,
 }
 
 /// A requirement's verdict against one sandbox.

@@ -189,6 +189,7 @@ pub fn unjudged(case: &Case, reason: String) -> CaseResult {
         waived: None,
         inert: case.inert.clone(),
         also_seen: Vec::new(),
+        unserved: false,
     }
 }
 
@@ -991,6 +992,46 @@ fn signal_word(signal: i32) -> String {
         .map_or_else(|_| format!("signal {signal}"), |s| s.as_str().to_owned())
 }
 
+/// Why a benign plugin was not served, if it was not: it did not end its call with status 0,
+/// answered other than its expected output, or the host passed on other than its log
+/// records. `None` for a hostile plugin, or a benign one that was served.
+fn not_served(case: &Case, obs: &Observations, outcome: &Outcome) -> Option<String> {
+    if case.hostile {
+        return None;
+    }
+    if !matches!(outcome, Outcome::Survived { status: Some(0) }) {
+        return Some(describe_outcome(outcome));
+    }
+    if let Some(expected) = case.expected_output.as_deref()
+        && obs.answer.as_deref() != Some(expected)
+    {
+        // The first bytes and the lengths: an expected answer may fill the policy's bound.
+        let shown = |b: &[u8]| {
+            format!(
+                "{:?} ({} bytes)",
+                String::from_utf8_lossy(&b[..b.len().min(80)]),
+                b.len()
+            )
+        };
+        return Some(format!(
+            "its call answered {}, not {}",
+            obs.answer.as_deref().map_or("nothing".to_owned(), shown),
+            shown(expected)
+        ));
+    }
+    if let Some(expected) = case.expected_logs
+        // Each record once: one passed on twice misstates what the plugin said (unless the
+        // session stopped keeping events, when the count is a floor).
+        && (obs.logs_passed_on < expected || (obs.logs_passed_on > expected && !obs.events_full))
+    {
+        return Some(format!(
+            "it wrote {expected} log record(s) and the host passed on {}",
+            obs.logs_passed_on
+        ));
+    }
+    None
+}
+
 /// The verdict from the harm found: any harm fails; then a malformed session is an error,
 /// a benign plugin not served or a valid package refused fails, and a reaction other than
 /// the reference's fails where it is expected.
@@ -1001,6 +1042,9 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
     {
         result.expectation_met = Some(outcome_matches(expected, &result.outcome));
     }
+    // Whatever else is seen, a benign plugin not served fails what its case stands for.
+    let unserved = not_served(case, obs, &result.outcome);
+    result.unserved = unserved.is_some();
     // Garbage that a channel attack put into the host's output is that attack's harm.
     let corrupted_by_plugin = case.channel_attack && obs.corrupted_after_load;
     let real_harm: Vec<_> = result
@@ -1021,40 +1065,9 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
             "malformed adapter output: {}",
             result.protocol_errors.first().cloned().unwrap_or_default()
         );
-    } else if !case.hostile && !matches!(result.outcome, Outcome::Survived { status: Some(0) }) {
+    } else if let Some(why) = &unserved {
         result.verdict = Verdict::Fail;
-        result.reason = format!(
-            "a benign plugin was not served: {}",
-            describe_outcome(&result.outcome)
-        );
-    } else if let Some(expected) = case.expected_output.as_deref().filter(|_| !case.hostile)
-        && obs.answer.as_deref() != Some(expected)
-    {
-        result.verdict = Verdict::Fail;
-        // The first bytes and the lengths: an expected answer may fill the policy's bound.
-        let shown = |b: &[u8]| {
-            format!(
-                "{:?} ({} bytes)",
-                String::from_utf8_lossy(&b[..b.len().min(80)]),
-                b.len()
-            )
-        };
-        result.reason = format!(
-            "a benign plugin was not served: its call answered {}, not {}",
-            obs.answer.as_deref().map_or("nothing".to_owned(), shown),
-            shown(expected)
-        );
-    } else if let Some(expected) = case.expected_logs.filter(|_| !case.hostile)
-        // Each record once: one passed on twice misstates what the plugin said (unless the
-        // session stopped keeping events, when the count is a floor).
-        && (obs.logs_passed_on < expected || (obs.logs_passed_on > expected && !obs.events_full))
-    {
-        result.verdict = Verdict::Fail;
-        result.reason = format!(
-            "a benign plugin was not served: it wrote {expected} log record(s) and the host \
-             passed on {}",
-            obs.logs_passed_on
-        );
+        result.reason = format!("a benign plugin was not served: {why}");
     } else if let Some(form) = case
         .package
         // A manifest asking for what only an exception grants may be refused: whether the
@@ -2202,6 +2215,30 @@ mod tests {
             None,
         ),
     ];
+
+    /// A benign plugin not served says so in its result even when harm decides its reason:
+    /// the requirement its case stands for fails by it (conformance's aggregate).
+    #[test]
+    fn a_benign_plugin_not_served_is_marked_so_whatever_harm_was_seen() {
+        let bounds = bounds();
+        let mut case = hostile();
+        case.hostile = false;
+        let mut obs = quiet();
+        obs.outcome = Some(ended("exit", "Exit { code: 70 }"));
+        let candidate = sut(crate::model::Role::Candidate, false);
+        let r = judge(&case, &candidate, &obs, &bounds);
+        assert!(r.unserved, "{}", r.reason);
+        assert!(
+            r.harm.iter().any(|h| h.kind == HarmKind::EndUnexplained),
+            "{:?}",
+            r.harm
+        );
+        obs.outcome = Some(Outcome::Survived { status: Some(0) });
+        assert!(!judge(&case, &candidate, &obs, &bounds).unserved);
+        case.hostile = true;
+        obs.outcome = Some(killed("seccomp_violation"));
+        assert!(!judge(&case, &candidate, &obs, &bounds).unserved);
+    }
 
     #[test]
     fn every_line_of_the_judge_on_both_sides() {
