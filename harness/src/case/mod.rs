@@ -616,7 +616,11 @@ impl Run<'_> {
         // The adapter itself, when it runs the plugin in-process, is the host, not judged
         // for what it holds.
         let running: Vec<i32> = pids.iter().copied().filter(|p| *p != adapter).collect();
-        let privileged = crate::procfs::privileged_in_reach(&running, &tree_pids(adapter));
+        let others: Vec<i32> = tree_pids(adapter)
+            .into_iter()
+            .filter(|p| *p != adapter)
+            .collect();
+        let privileged = crate::procfs::privileged_in_reach(&running, &others);
         self.privileged_in_reach = privileged
             .into_iter()
             .map(|(pid, name, capeff)| format!("{pid} ({name}): CapEff {capeff:016x}"))
