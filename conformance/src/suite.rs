@@ -80,6 +80,10 @@ struct CaseFile {
     /// Instead of `output`: the call must answer this text repeated up to the policy's
     /// output bound, and cut there (a plugin that fills every byte it is given room for).
     output_fills_bound: Option<String>,
+    /// Instead of `input` and `output`: the input is the suite's default input repeated to
+    /// this many bytes, and the call must answer it back exactly (an echo larger than a
+    /// sandbox may carry inline).
+    echo_bytes: Option<usize>,
     /// The plugin whose binary replaces a `swapped_after_load` package's once it is loaded.
     swap_in: Option<String>,
     /// Capabilities revoked while the attack call runs, `revoke_after_ms` into it.
@@ -326,6 +330,17 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                 "[case.{name}] names what a hostile plugin must answer: only a benign one's is judged"
             )));
         }
+        if adjust.echo_bytes.is_some()
+            && (!benign
+                || adjust.input.is_some()
+                || adjust.output.is_some()
+                || adjust.output_fills_bound.is_some())
+        {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] echo_bytes is a benign echo's input and answer both: no input, \
+                 output or output_fills_bound beside it"
+            )));
+        }
         if adjust.output.is_some() && adjust.output_fills_bound.is_some() {
             return Err(SuiteError::Invalid(format!(
                 "[case.{name}] names both output and output_fills_bound"
@@ -568,17 +583,18 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
         });
     let settle = Duration::from_millis(adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms));
     let output_bytes = policy.limits.output_bytes;
+    let text = adjust.input.clone().unwrap_or_else(|| "conformance".into());
+    let input: Vec<u8> = match adjust.echo_bytes {
+        Some(n) => text.bytes().cycle().take(n).collect(),
+        None => text.into_bytes(),
+    };
     SuiteCase {
         case: Case {
             id: spec.name.to_owned(),
             plugin: spec.path(),
             method: spec.method.to_owned(),
             hostile: spec.hostile,
-            input: adjust
-                .input
-                .clone()
-                .unwrap_or_else(|| "conformance".into())
-                .into_bytes(),
+            input: input.clone(),
             policy,
             settle,
             settle_ends_when_gone: adjust.settle_ends_when_gone,
@@ -636,6 +652,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 .output
                 .as_ref()
                 .map(|o| o.clone().into_bytes())
+                .or_else(|| adjust.echo_bytes.map(|_| input.clone()))
                 .or_else(|| {
                     let text = adjust.output_fills_bound.as_ref()?;
                     Some(text.bytes().cycle().take(output_bytes as usize).collect())
@@ -931,5 +948,29 @@ mod tests {
         let output = |id: &str| limits_of(&all, id).output_bytes;
         assert_eq!(output("echo_windowed"), 2 << 20);
         assert_eq!(output("echo"), s.policy.limits.output_bytes);
+    }
+
+    #[test]
+    fn an_echo_of_many_bytes_is_its_own_input_and_answer() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let windowed = all.iter().find(|c| c.case.id == "echo_windowed").unwrap();
+        assert_eq!(windowed.case.input.len(), 256 << 10);
+        assert!(windowed.case.input.starts_with(b"conformanceconformance"));
+        assert_eq!(
+            windowed.case.expected_output.as_deref(),
+            Some(windowed.case.input.as_slice())
+        );
+        // Beside an input or an answer of its own, or for a hostile plugin: refused.
+        let with_output = CASES.replace(
+            "echo_bytes = 262144 ",
+            "echo_bytes = 262144\noutput = \"x\" ",
+        );
+        assert!(matches!(
+            settings(&with_output),
+            Err(SuiteError::Invalid(_))
+        ));
+        let hostile = format!("{CASES}\n[case.fs_read_absolute]\necho_bytes = 10\n");
+        assert!(matches!(settings(&hostile), Err(SuiteError::Invalid(_))));
     }
 }
