@@ -15,8 +15,10 @@ use serde::{Deserialize, Serialize};
 /// The protocol version this harness speaks.
 pub const PROTOCOL_VERSION: u32 = 1;
 
-/// Longest line either side may write, newline excluded.
-pub const MAX_LINE: usize = 1 << 20;
+/// Longest line either side may write, newline excluded: room for a call's answer of
+/// 2 MiB in base64, past what a sandbox's frame may carry inline (a case certifies a
+/// plugin's output bound larger than a frame).
+pub const MAX_LINE: usize = 4 << 20;
 
 /// A feature an adapter may declare in its handshake. A requirement that needs a feature
 /// the adapter lacks is `not_applicable` for it, which costs the level that needs it.

@@ -77,7 +77,7 @@ const SHARED_ID_BASE: u32 = 0x7180_0000;
 /// judges the host's log bound, not one of the adapter's that no embedder has.
 const MAX_FORWARDED_LOGS: u64 = 1 << 14;
 
-/// Most records one `audit` answer holds (some 300 bytes each, against a 1 MiB line).
+/// Most records one `audit` answer holds (some 300 bytes each, well within a line).
 const MAX_AUDIT_ANSWER: usize = 2000;
 
 /// The audit log, in the adapter's working directory.
