@@ -86,6 +86,9 @@ struct CaseFile {
     echo_bytes: Option<usize>,
     /// The plugin whose binary replaces a `swapped_after_load` package's once it is loaded.
     swap_in: Option<String>,
+    /// The harness kills the adapter this long into the attack call: nothing of the
+    /// plugin may outlive its host.
+    kill_host_after_ms: Option<u64>,
     /// Capabilities revoked while the attack call runs, `revoke_after_ms` into it.
     #[serde(default)]
     revoke: Vec<String>,
@@ -643,6 +646,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 },
             }),
             figures_at_least: adjust.figures,
+            kill_host_during_call: adjust.kill_host_after_ms.map(Duration::from_millis),
             revoke_during_call: (!adjust.revoke.is_empty()).then(|| RevokeDuringCall {
                 after: Duration::from_millis(adjust.revoke_after_ms.unwrap_or(0)),
                 capabilities: adjust.revoke.clone(),

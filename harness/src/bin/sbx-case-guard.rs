@@ -283,10 +283,22 @@ fn main() -> ExitCode {
             .map(|(pid, name, state)| LeftProcess { pid, name, state })
             .collect()
     };
+    // Zombies are reaped as they come: a pid namespace's init that is ending waits until
+    // every process of its namespace is reaped, and those whose parent was outside it are
+    // this guard's to reap now (their parent ended with the adapter).
+    let reap_zombies = || loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid status pointer, non-blocking.
+        if unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } <= 0 {
+            break;
+        }
+    };
     let until = Instant::now() + Duration::from_millis(50);
+    reap_zombies();
     result.left = alive();
     while !result.left.is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(5));
+        reap_zombies();
         result.left = alive();
     }
     // Kill and reap everything, repeatedly: a fork bomb forks while we kill.

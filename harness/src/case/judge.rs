@@ -93,6 +93,9 @@ pub struct Observations {
     pub malformed: bool,
     /// The adapter went away in the middle of the session.
     pub host_gone: bool,
+    /// The harness killed the adapter itself (`kill_host_during_call`): its end is not
+    /// harm, and the plugin's fate is not the sandbox's to report.
+    pub host_killed: bool,
     /// The adapter's output was malformed after the plugin's load was requested.
     pub corrupted_after_load: bool,
     /// Log records of the plugin that arrived after its unload was answered.
@@ -641,7 +644,7 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
         result.reason = "the case guard gave no report: the process tree was not observed".into();
         return result;
     };
-    look_at_guard_report(case, g, obs.host_gone, bounds, h);
+    look_at_guard_report(case, g, obs.host_gone, obs.host_killed, bounds, h);
     result.outcome = obs.outcome.clone().unwrap_or(Outcome::Unknown);
     look_at_answers(case, &result.outcome, &mut result.harm);
     // One entry per kind, holding every distinct observation of it.
@@ -803,11 +806,15 @@ fn look_at_guard_report(
     case: &Case,
     g: &GuardReport,
     host_gone: bool,
+    host_killed: bool,
     bounds: &Bounds,
     h: &mut Vec<Harm>,
 ) {
+    // The harness's own kill (`host_killed`): how the adapter ended says nothing of the
+    // sandbox then.
     if let Some(sig) = g.adapter_signal
         && !g.adapter_killed_by_guard
+        && !host_killed
     {
         let kind = if CRASH_SIGNALS.contains(&sig) {
             HarmKind::HostCrashed
@@ -815,7 +822,7 @@ fn look_at_guard_report(
             HarmKind::HostSignalled
         };
         h.push(harm(kind, format!("the adapter died of signal {sig}")));
-    } else if host_gone && !g.adapter_killed_by_guard {
+    } else if host_gone && !g.adapter_killed_by_guard && !host_killed {
         h.push(harm(
             HarmKind::HostCrashed,
             format!(
@@ -1036,7 +1043,8 @@ fn not_served(case: &Case, obs: &Observations, outcome: &Outcome) -> Option<Stri
 /// a benign plugin not served or a valid package refused fails, and a reaction other than
 /// the reference's fails where it is expected.
 fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
-    if let Some(expected) = &case.expected
+    // A plugin whose host the harness killed has no fate the sandbox could report.
+    if let Some(expected) = case.expected.as_ref().filter(|_| !obs.host_killed)
         && (sut.compare_expectations
             || (case.inert.is_some() && sut.role == crate::model::Role::Mutant))
     {
@@ -1289,6 +1297,7 @@ mod tests {
             package: None,
             swap_in: None,
             revoke_during_call: None,
+            kill_host_during_call: None,
             audit: None,
             figures_at_least: Default::default(),
             channel_attack: false,
@@ -1598,6 +1607,32 @@ mod tests {
             |_, o, _b| o.host_gone = true,
             Verdict::Fail,
             Some(HarmKind::HostCrashed),
+        ),
+        (
+            "adapter killed by the harness itself",
+            |c, o, _b| {
+                o.host_killed = true;
+                o.host_gone = true;
+                o.guard.as_mut().unwrap().adapter_signal = Some(libc::SIGKILL);
+                // No fate of the plugin is compared: the host could not report one.
+                c.expected = Some(Expected::Killed("seccomp_violation".into()));
+            },
+            Verdict::Pass,
+            None,
+        ),
+        (
+            "adapter killed by the harness, the plugin's process left",
+            |_, o, _b| {
+                o.host_killed = true;
+                o.guard.as_mut().unwrap().adapter_signal = Some(libc::SIGKILL);
+                o.guard.as_mut().unwrap().left = vec![LeftProcess {
+                    pid: 9,
+                    name: "runner".into(),
+                    state: "S".into(),
+                }];
+            },
+            Verdict::Fail,
+            Some(HarmKind::ProcessLeft),
         ),
         (
             "terminal",

@@ -192,6 +192,10 @@ pub struct Case {
     pub swap_in: Option<PathBuf>,
     /// Capabilities revoked while the attack call runs.
     pub revoke_during_call: Option<RevokeDuringCall>,
+    /// The harness kills the adapter (SIGKILL) this long into the attack call: a host that
+    /// dies, as hosts do, must take everything of the plugin with it (the case guard's
+    /// processes left).
+    pub kill_host_during_call: Option<Duration>,
     /// What the sandbox's audit log must hold for the plugin at the end (`audit`).
     pub audit: Option<AuditCheck>,
     /// What the sandbox's figures of the plugin must count at least (`figures`): what the
@@ -374,6 +378,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         outcome: None,
         malformed: false,
         host_gone: false,
+        host_killed: false,
         target_loading: false,
         corrupted_after_load: false,
         events_at_unload: None,
@@ -417,6 +422,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         corrupted_after_load: run.corrupted_after_load,
         malformed: run.malformed,
         host_gone: run.host_gone,
+        host_killed: run.host_killed,
         outcome: run.outcome.take(),
         answer: run.answer.take(),
         figures: run.figures.take(),
@@ -506,6 +512,8 @@ struct Run<'a> {
     outcome: Option<Outcome>,
     malformed: bool,
     host_gone: bool,
+    /// The harness itself killed the adapter (`kill_host_during_call`).
+    host_killed: bool,
     /// The target's load has been requested: what the adapter writes from now on may be
     /// the plugin's doing.
     target_loading: bool,

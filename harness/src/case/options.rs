@@ -121,6 +121,9 @@ impl CaseOptions {
             .as_ref()
             .map(|r| boxed(RevokeDuringCall(r.clone()))));
         add(case
+            .kill_host_during_call
+            .map(|after| boxed(KillHostDuringCall(after))));
+        add(case
             .policy
             .limits
             .cpu_percent
@@ -473,6 +476,25 @@ impl CaseOption for RevokeDuringCall {
                 (wait, revoke)
             })
             .collect()
+    }
+}
+
+/// `kill_host_during_call`: the harness kills the adapter (SIGKILL) this long after the call
+/// is sent, from a thread of its own while the script waits for the answer, which then
+/// never comes: the session ends, and the case guard reports what outlived the host.
+struct KillHostDuringCall(Duration);
+
+impl CaseOption for KillHostDuringCall {
+    fn call_sent(&mut self, run: &mut Run<'_>) {
+        run.host_killed = true;
+        let adapter = nix::unistd::Pid::from_raw(run.session.adapter_pid);
+        let after = self.0;
+        std::thread::spawn(move || {
+            std::thread::sleep(after);
+            // The adapter is the guard's child, alive until the guard reaps it: its pid
+            // is not another process's.
+            let _ = nix::sys::signal::kill(adapter, nix::sys::signal::Signal::SIGKILL);
+        });
     }
 }
 

@@ -66,6 +66,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         package: None,
         swap_in: None,
         revoke_during_call: None,
+        kill_host_during_call: None,
         audit: None,
         figures_at_least: Default::default(),
         channel_attack: false,
