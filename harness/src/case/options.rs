@@ -5,6 +5,7 @@
 //! order; a hook an option does not need is the trait's default, which does nothing. A new
 //! option is one type here and one line in `for_case`.
 
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::time::{Duration, Instant};
 
 use super::judge::PluginProcess;
@@ -486,14 +487,35 @@ struct KillHostDuringCall(Duration);
 
 impl CaseOption for KillHostDuringCall {
     fn call_sent(&mut self, run: &mut Run<'_>) {
+        // A pidfd, not a pid: were the adapter gone and reaped before the wait ends, its
+        // pid could be another process's by then.
+        // SAFETY: pidfd_open with a pid and no flags; no pointer.
+        let raw = unsafe { libc::syscall(libc::SYS_pidfd_open, run.session.adapter_pid, 0) };
+        let Some(raw) = i32::try_from(raw).ok().filter(|fd| *fd >= 0) else {
+            // The case then runs on as any other, and its plugin blocks to its deadline:
+            // judged so, it fails, rather than pass for a kill that never came.
+            run.notes.push(format!(
+                "the harness could not kill the adapter: pidfd_open: {}",
+                std::io::Error::last_os_error()
+            ));
+            return;
+        };
+        // SAFETY: pidfd_open returned a fresh descriptor that nothing else owns.
+        let adapter = unsafe { OwnedFd::from_raw_fd(raw) };
         run.host_killed = true;
-        let adapter = nix::unistd::Pid::from_raw(run.session.adapter_pid);
         let after = self.0;
         std::thread::spawn(move || {
             std::thread::sleep(after);
-            // The adapter is the guard's child, alive until the guard reaps it: its pid
-            // is not another process's.
-            let _ = nix::sys::signal::kill(adapter, nix::sys::signal::Signal::SIGKILL);
+            // SAFETY: pidfd_send_signal on a descriptor this thread owns, with no siginfo.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_pidfd_send_signal,
+                    adapter.as_raw_fd(),
+                    libc::SIGKILL,
+                    std::ptr::null::<libc::siginfo_t>(),
+                    0,
+                )
+            };
         });
     }
 }
