@@ -286,19 +286,12 @@ fn main() -> ExitCode {
     // Zombies are reaped as they come: a pid namespace's init that is ending waits until
     // every process of its namespace is reaped, and those whose parent was outside it are
     // this guard's to reap now (their parent ended with the adapter).
-    let reap_zombies = || loop {
-        let mut status = 0;
-        // SAFETY: waitpid with a valid status pointer, non-blocking.
-        if unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } <= 0 {
-            break;
-        }
-    };
     let until = Instant::now() + Duration::from_millis(50);
-    reap_zombies();
+    reap_ended_children();
     result.left = alive();
     while !result.left.is_empty() && Instant::now() < until {
         std::thread::sleep(Duration::from_millis(5));
-        reap_zombies();
+        reap_ended_children();
         result.left = alive();
     }
     // Kill and reap everything, repeatedly: a fork bomb forks while we kill.
@@ -311,14 +304,7 @@ fn main() -> ExitCode {
             // SAFETY: kill on a descendant pid of ours; at worst ESRCH.
             unsafe { libc::kill(*pid, libc::SIGKILL) };
         }
-        loop {
-            let mut status = 0;
-            // SAFETY: waitpid with a valid status pointer, non-blocking.
-            let pid = unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) };
-            if pid <= 0 {
-                break;
-            }
-        }
+        reap_ended_children();
         std::thread::sleep(Duration::from_millis(10));
     }
     // SAFETY: getrusage with a valid pointer to a zeroed struct.
@@ -340,4 +326,15 @@ fn main() -> ExitCode {
         serde_json::to_string(&result).unwrap_or_default()
     );
     ExitCode::SUCCESS
+}
+
+/// Reaps every child of this guard that has ended, without waiting for one that has not.
+fn reap_ended_children() {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid with a valid status pointer, non-blocking.
+        if unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } <= 0 {
+            break;
+        }
+    }
 }
