@@ -91,32 +91,30 @@ fn a_forged_loaded_ends_the_loaders_rights_all_the_same() {
     assert!(gained.contains("GAINED opened"), "{gained}");
 }
 
+/// Loads `plugin`, whose load must fail, with the shared 10 s load deadline: the runner's
+/// end as recorded, and how long the load took.
+fn failed_load(plugin: &str) -> (TerminationReason, Duration, Duration) {
+    let config = config(plugin).build().expect("valid configuration");
+    let started = std::time::Instant::now();
+    match Plugin::spawn(&config) {
+        Err(SandboxError::ActivationFailed { termination, .. }) => {
+            (termination.reason, started.elapsed(), config.deadlines.load)
+        }
+        other => panic!("{plugin}: expected a failed load, got {other:?}"),
+    }
+}
+
 /// A constructor that writes garbage on the channel during the load is killed when the host
 /// reads it, not left running with the loader's rights until the load deadline (ten seconds
 /// here; a runner that refused the load itself is given that long to exit).
 #[test]
 fn a_load_that_breaks_the_protocol_is_ended_at_once() {
-    let config = config("ipc_ctor_garbage")
-        .build()
-        .expect("valid configuration");
-    let started = std::time::Instant::now();
-    match Plugin::spawn(&config) {
-        Err(SandboxError::ActivationFailed { termination, .. }) => {
-            assert!(
-                matches!(
-                    termination.reason,
-                    TerminationReason::ProtocolViolation { .. }
-                ),
-                "{termination:?}"
-            );
-        }
-        other => panic!("expected a failed load, got {other:?}"),
-    }
+    let (reason, took, deadline) = failed_load("ipc_ctor_garbage");
     assert!(
-        started.elapsed() < config.deadlines.load / 2,
-        "ended {:?} after the load began",
-        started.elapsed()
+        matches!(reason, TerminationReason::ProtocolViolation { .. }),
+        "{reason:?}"
     );
+    assert!(took < deadline / 2, "ended {took:?} after the load began");
 }
 
 /// A constructor that forges the runner's refusal (an Error frame) and then hangs is given
@@ -124,25 +122,9 @@ fn a_load_that_breaks_the_protocol_is_ended_at_once() {
 /// (ten seconds here): the loader's rights end with the failure, and so does the runner.
 #[test]
 fn a_load_refused_by_a_forged_error_is_ended_soon() {
-    let config = config("ipc_ctor_forged_error")
-        .build()
-        .expect("valid configuration");
-    let started = std::time::Instant::now();
-    match Plugin::spawn(&config) {
-        Err(SandboxError::ActivationFailed { termination, .. }) => {
-            assert_eq!(
-                termination.reason,
-                TerminationReason::KilledByHost,
-                "{termination:?}"
-            );
-        }
-        other => panic!("expected a failed load, got {other:?}"),
-    }
-    assert!(
-        started.elapsed() < config.deadlines.load / 2,
-        "ended {:?} after the load began",
-        started.elapsed()
-    );
+    let (reason, took, deadline) = failed_load("ipc_ctor_forged_error");
+    assert_eq!(reason, TerminationReason::KilledByHost);
+    assert!(took < deadline / 2, "ended {took:?} after the load began");
 }
 
 #[test]
