@@ -783,10 +783,13 @@ fn sandbox_error(e: SandboxError) -> ErrorBody {
             message,
             termination: record,
         } => {
-            // A refusal is the runner's own "cannot load" exit or a failed init; anything
-            // else (a filter kill in a constructor, a deadline) is the process ending.
-            let refused = record.exit_code == Some(sbx_contract::exit_code::LOAD)
-                || message.starts_with("sbx_plugin_init returned");
+            // A refusal is the runner's own "cannot load" or "not every layer in force"
+            // exit, or a failed init; anything else (a filter kill in a constructor, a
+            // deadline) is the process ending.
+            let refused = matches!(
+                record.exit_code,
+                Some(sbx_contract::exit_code::LOAD | sbx_contract::exit_code::STRICT)
+            ) || message.starts_with("sbx_plugin_init returned");
             let t = termination(&record);
             if refused {
                 ErrorBody {

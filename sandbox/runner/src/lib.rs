@@ -47,7 +47,7 @@ pub fn main(args: &[String]) -> ! {
     if cfg.strictness == Strictness::Strict && !missing.is_empty() {
         let names: Vec<_> = missing.iter().map(|l| l.layer.as_str()).collect();
         serve::fail(
-            exit_code::CONFINEMENT,
+            exit_code::STRICT,
             format!("strict mode: not in force: {}", names.join(", ")),
         );
     }

@@ -419,6 +419,31 @@ fn every_layer_is_reported_and_none_is_missing_here() {
     assert!(report.missing().is_empty(), "{}", report.table());
 }
 
+/// Strict mode refuses the load when a layer is not in force (without namespaces, those
+/// that need one), with an exit that says so: a refusal, not a failed confinement.
+#[test]
+fn strict_mode_refuses_a_load_with_a_layer_not_in_force() {
+    let config = config("probe")
+        .layers(Layers {
+            namespaces: false,
+            ..Layers::default()
+        })
+        .strictness(sbx_host::Strictness::Strict)
+        .build()
+        .unwrap();
+    match Plugin::spawn(&config) {
+        Err(SandboxError::ActivationFailed {
+            message,
+            termination,
+            ..
+        }) => {
+            assert!(message.contains("strict mode: not in force"), "{message}");
+            assert_eq!(termination.exit_code, Some(sbx_contract::exit_code::STRICT));
+        }
+        other => panic!("expected a strict refusal, got {other:?}"),
+    }
+}
+
 #[test]
 fn a_root_hosts_runner_has_its_ids_mapped_by_the_host_and_is_never_dumpable() {
     if !nix::unistd::geteuid().is_root() {
