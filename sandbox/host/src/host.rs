@@ -598,10 +598,11 @@ fn start(
         // A revocation since the grants were read is made here, before init runs; one
         // after finds this process running.
         let mut w = lock();
+        let controller = p.controller();
         for c in w.withdrawn.difference(&withdrawn) {
-            p.revoke(*c);
+            controller.revoke(*c);
         }
-        w.running = Some(p.controller());
+        w.running = Some(controller);
     }
     p.init(init)?;
     p.start()?;

@@ -817,12 +817,6 @@ impl Plugin {
         s
     }
 
-    /// Withdraws a capability while the plugin runs: its next use is denied (`revoked`) and
-    /// audited; the plugin keeps running. `false` if it was not granted.
-    pub fn revoke(&self, capability: Capability) -> bool {
-        self.controller().revoke(capability)
-    }
-
     /// Capabilities in force now.
     pub fn grants(&self) -> std::collections::BTreeSet<Capability> {
         self.shared.grants.current()
@@ -1349,19 +1343,16 @@ impl Shared {
         drop(r);
         // What the plugin's own process has used, read before it dies: the runner dies by
         // the same kill, before it can reap that process, so the runner's reaping does not
-        // count it.
-        if let Some(used) = self.plugin_process.get().and_then(|p| p.proc.usage()) {
-            // Two kills may race (a Controller's and a fault's): the later reading is the
-            // larger, whichever stores last.
-            let mut kept = self
-                .used_before_kill
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            *kept = Some(match *kept {
-                Some(earlier) if earlier.cpu_us > used.cpu_us => earlier,
-                _ => used,
-            });
+        // count it. Two kills may race (a Controller's and a fault's): the first reads,
+        // under the lock, before either has sent its signal, and the other keeps that.
+        let mut kept = self
+            .used_before_kill
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        if kept.is_none() {
+            *kept = self.plugin_process.get().and_then(|p| p.proc.usage());
         }
+        drop(kept);
         let _ = self.signal(libc::SIGKILL);
     }
 
@@ -1473,7 +1464,8 @@ impl Controller {
         Ok(())
     }
 
-    /// Withdraws a capability while the plugin runs (see [`Plugin::revoke`]).
+    /// Withdraws a capability while the plugin runs: its next use is denied (`revoked`) and
+    /// audited; the plugin keeps running. `false` if it was not granted.
     pub fn revoke(&self, capability: Capability) -> bool {
         let was = self.shared.grants.revoke(capability);
         if was {

@@ -140,7 +140,7 @@ fn a_revoked_capability_is_refused_from_its_next_use_and_the_plugin_goes_on() {
     assert!(denials(&p).contains(&("storage_put".into(), "revoked".into())));
     assert_eq!(call(&mut p, "ping", ""), "pong");
     assert_eq!(p.grants(), BTreeSet::from([Capability::Log]));
-    assert!(!p.revoke(Capability::Storage), "revoked twice");
+    assert!(!p.controller().revoke(Capability::Storage), "revoked twice");
 }
 
 #[test]
@@ -339,7 +339,7 @@ fn the_audit_log_holds_the_events_in_order() {
     p.init(b"").expect("init");
     p.start().expect("start");
     call(&mut p, "clock", "");
-    p.revoke(Capability::Storage);
+    p.controller().revoke(Capability::Storage);
     call(&mut p, "put", "a=1");
     p.shutdown().expect("shutdown");
     let records = read_log(log.path()).expect("read log");
