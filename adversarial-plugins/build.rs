@@ -58,6 +58,8 @@ const NON_FAMILY_DIRS: &[&str] = &["src", "include", "target"];
 
 /// The longest method name the host accepts (`SBX_MAX_METHOD_LEN`).
 const MAX_METHOD_LEN: usize = 256;
+/// The longest system call name the metadata may give (Linux's are at most 22 bytes).
+const MAX_SYSCALL_NAME_LEN: usize = 32;
 
 /// ELF machine number of AArch64, for `artifact = "wrong_machine"`.
 const EM_AARCH64: u16 = 183;
@@ -314,6 +316,7 @@ struct RawMetadata {
 struct RawExpect {
     outcome: String,
     termination: Option<String>,
+    syscall: Option<String>,
 }
 
 /// A validated plugin.
@@ -337,6 +340,7 @@ struct Plugin {
     exits: bool,
     outcome: Outcome,
     termination: Option<Termination>,
+    refused_syscall: Option<String>,
 }
 
 impl Plugin {
@@ -687,6 +691,22 @@ fn validate(
         }
         _ => {}
     }
+    if let Some(call) = &raw.expect.syscall {
+        if termination != Some(Termination::SeccompViolation) {
+            problem("syscall is only for termination seccomp_violation".to_string());
+        }
+        if call.is_empty()
+            || call.len() > MAX_SYSCALL_NAME_LEN
+            || !call
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            problem(format!(
+                "syscall {call:?} is not a system call's name (1 to {MAX_SYSCALL_NAME_LEN} \
+                 lower-case letters, digits and underscores)"
+            ));
+        }
+    }
 
     if hostile {
         if attacks.is_empty() {
@@ -754,6 +774,7 @@ fn validate(
             exits: raw.exits,
             outcome,
             termination,
+            refused_syscall: raw.expect.syscall,
         }),
         _ => Err(problems),
     }
@@ -867,7 +888,7 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
              evidence: {evidence},\n        grants: {grants},\n        method: {method:?},\n        \
              artifact: Artifact::{artifact:?},\n        package: {package},\n        inert_unless: {inert_unless},\n        \
              exits: {exits},\n        expect: {expect},\n        \
-             hostile: {hostile},\n    }},",
+             refused_syscall: {refused_syscall},\n        hostile: {hostile},\n    }},",
             name = p.name,
             family = p.family,
             language = p.language,
@@ -891,6 +912,10 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
                 .inert_unless
                 .map_or("None".to_string(), |s| format!("Some(Surface::{s:?})")),
             exits = p.exits,
+            refused_syscall = p
+                .refused_syscall
+                .as_ref()
+                .map_or("None".to_string(), |c| format!("Some({c:?})")),
             hostile = p.hostile(),
         );
     }

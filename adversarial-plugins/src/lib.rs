@@ -52,6 +52,10 @@ pub struct PluginSpec {
     pub exits: bool,
     /// What the reference sandbox must do with it.
     pub expect: Expectation,
+    /// For a plugin the reference's filter ends: the system call it refuses (the first the
+    /// attack makes that the filter does not allow), which the reference's termination
+    /// must name.
+    pub refused_syscall: Option<&'static str>,
     /// False for the benign and template plugins.
     pub hostile: bool,
 }

@@ -652,6 +652,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
                 capabilities: adjust.revoke.clone(),
             }),
             expected: Some(expected),
+            refused_syscall: spec.refused_syscall.map(str::to_owned),
             expected_output: adjust
                 .output
                 .as_ref()

@@ -646,7 +646,7 @@ pub fn judge(case: &Case, sut: &Sut, obs: &Observations, bounds: &Bounds) -> Cas
     };
     look_at_guard_report(case, g, obs.host_gone, obs.host_killed, bounds, h);
     result.outcome = obs.outcome.clone().unwrap_or(Outcome::Unknown);
-    look_at_answers(case, &result.outcome, &mut result.harm);
+    look_at_answers(case, sut, &result.outcome, &mut result.harm);
     // One entry per kind, holding every distinct observation of it.
     result.harm.sort_by_key(|h| h.kind);
     result.harm.dedup_by(|later, kept| {
@@ -881,13 +881,20 @@ fn look_at_guard_report(
     }
 }
 
-/// Harm in the sandbox's own answers, against its interest: a package that had to be
-/// refused was started, or a swapped file's code ran.
-fn look_at_answers(case: &Case, outcome: &Outcome, h: &mut Vec<Harm>) {
-    if let Outcome::Killed { termination } = outcome
-        && let Some(unexplained) = unexplained_end(termination, case.may_exit)
-    {
-        h.push(harm(HarmKind::EndUnexplained, unexplained));
+/// Harm in the sandbox's own answers, against its interest: an end that does not say its
+/// cause (or, where the reference's reactions are held, names another refused call than
+/// the attack's), a package that had to be refused was started, or a swapped file's code
+/// ran.
+fn look_at_answers(case: &Case, sut: &Sut, outcome: &Outcome, h: &mut Vec<Harm>) {
+    if let Outcome::Killed { termination } = outcome {
+        let misnamed = case
+            .refused_syscall
+            .as_deref()
+            .filter(|_| sut.compare_expectations)
+            .and_then(|call| misnamed_call(termination, call));
+        if let Some(unexplained) = unexplained_end(termination, case.may_exit).or(misnamed) {
+            h.push(harm(HarmKind::EndUnexplained, unexplained));
+        }
     }
     if let Some(form) = case.package
         && form.must_refuse()
@@ -953,8 +960,28 @@ fn unexplained_end(t: &crate::protocol::Termination, may_exit: bool) -> Option<S
         "other" if t.detail.trim().is_empty() => {
             Some("the plugin's end was reported as `other`, with nothing more".into())
         }
+        "seccomp_violation" if t.detail.trim().is_empty() => Some(
+            "the plugin's end was reported as a refused system call without naming the call".into(),
+        ),
         _ => None,
     }
+}
+
+/// What is wrong with a reported end if it is a refused system call and its detail does
+/// not name `call` as a word: the call the plugin's attack makes first that the
+/// reference's filter refuses (its metadata's `syscall`).
+fn misnamed_call(t: &crate::protocol::Termination, call: &str) -> Option<String> {
+    let named = t
+        .detail
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == call);
+    (t.reason == "seccomp_violation" && !named).then(|| {
+        format!(
+            "the plugin's end was reported as a refused system call without naming {call}, \
+             the call its attack makes: {:?}",
+            t.detail.chars().take(120).collect::<String>()
+        )
+    })
 }
 
 /// The signal a termination's detail names: a signal's name (`SIGSEGV`, `SIG34`,
@@ -1307,6 +1334,7 @@ mod tests {
             reload: false,
             may_exit: false,
             expected: None,
+            refused_syscall: None,
             expected_output: None,
             expected_logs: None,
             exception_ends_s: None,
@@ -1324,12 +1352,15 @@ mod tests {
         }
     }
 
-    /// An end of `reason`; a `signal` is a SIGSEGV, as the reference words it.
+    /// An end of `reason`; a `signal` is a SIGSEGV and a `seccomp_violation` a refused
+    /// openat, as the reference words them.
     fn killed(reason: &str) -> Outcome {
-        let detail = if reason == "signal" {
-            r#"Signal { signal: 11, name: "SIGSEGV" }"#
-        } else {
-            ""
+        let detail = match reason {
+            "signal" => r#"Signal { signal: 11, name: "SIGSEGV" }"#,
+            "seccomp_violation" => {
+                r#"SeccompViolation { syscall: Some(257), syscall_name: Some("openat") }"#
+            }
+            _ => "",
         };
         ended(reason, detail)
     }
@@ -2182,6 +2213,12 @@ mod tests {
             Some(HarmKind::EndUnexplained),
         ),
         (
+            "ended for a refused system call not named",
+            |_, o, _b| o.outcome = Some(ended("seccomp_violation", " ")),
+            Verdict::Fail,
+            Some(HarmKind::EndUnexplained),
+        ),
+        (
             "benign not served",
             |c, o, _b| {
                 c.hostile = false;
@@ -2334,6 +2371,49 @@ mod tests {
         );
         assert_eq!(inert.verdict, Verdict::Fail);
         assert!(inert.reason.contains("inert"), "{}", inert.reason);
+    }
+
+    /// Where the reference's reactions are held, its end for a refused system call names
+    /// the call the plugin's metadata gives, as a word of its detail.
+    #[test]
+    fn the_refused_call_is_named_where_reactions_are_held() {
+        let bounds = bounds();
+        let mut case = hostile();
+        case.expected = Some(Expected::Killed("seccomp_violation".into()));
+        case.refused_syscall = Some("socket".into());
+        let mut obs = quiet();
+        let reference = sut(crate::model::Role::Candidate, true);
+        for (detail, named) in [
+            (
+                r#"SeccompViolation { syscall: Some(41), syscall_name: Some("socket") }"#,
+                true,
+            ),
+            ("socket", true),
+            (
+                r#"SeccompViolation { syscall: Some(41), syscall_name: None }"#,
+                false,
+            ),
+            (
+                r#"SeccompViolation { syscall: Some(41), syscall_name: Some("") }"#,
+                false,
+            ),
+            ("socketpair", false),
+            ("openat", false),
+        ] {
+            obs.outcome = Some(ended("seccomp_violation", detail));
+            let r = judge(&case, &reference, &obs, &bounds);
+            let unexplained = r.harm.iter().any(|h| h.kind == HarmKind::EndUnexplained);
+            assert_eq!(unexplained, !named, "{detail}: {:?}", r.harm);
+        }
+        // Another sandbox's filter may refuse an earlier call of the attack.
+        obs.outcome = Some(ended("seccomp_violation", "openat"));
+        let other = judge(
+            &case,
+            &sut(crate::model::Role::Candidate, false),
+            &obs,
+            &bounds,
+        );
+        assert_eq!(other.verdict, Verdict::Pass, "{}", other.reason);
     }
 
     /// Several observations of one kind make one harm entry holding each.

@@ -224,6 +224,9 @@ pub struct Case {
     pub may_exit: bool,
     /// The reference expectation.
     pub expected: Option<Expected>,
+    /// The system call the reference's filter refuses in the attack, which a
+    /// `seccomp_violation` of the reference must name (held where expectations are).
+    pub refused_syscall: Option<String>,
     /// When the policy's exceptions end, in seconds from the moment the load is sent
     /// (negative: before it); their `until` is written then.
     pub exception_ends_s: Option<i64>,

@@ -76,6 +76,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         reload: false,
         may_exit: false,
         expected: Some(expected),
+        refused_syscall: None,
         expected_output: None,
         expected_logs: None,
         exception_ends_s: None,
