@@ -26,16 +26,28 @@ fn main() -> ExitCode {
         Some("reference") => {
             let mut mutant = None;
             let mut only = None;
+            let mut user = None;
             let mut rest = args[1..].iter();
             while let Some(a) = rest.next() {
                 let slot = match a.as_str() {
                     "--mutant" => &mut mutant,
                     "--only" => &mut only,
+                    "--user" => &mut user,
                     other => return usage(&format!("unknown argument `{other}`")),
                 };
                 match rest.next() {
                     Some(v) => *slot = Some(v.clone()),
                     None => return usage(&format!("{a} needs a value")),
+                }
+            }
+            // Before the backend opens its audit log: the log is the user's.
+            if let Some(uid) = &user {
+                let Ok(uid) = uid.parse::<u32>() else {
+                    return usage(&format!("--user takes a numeric uid, not `{uid}`"));
+                };
+                if let Err(e) = reference::become_user(uid) {
+                    eprintln!("sbx-adapter reference --user {uid}: {e}");
+                    return ExitCode::from(69);
                 }
             }
             let built = reference::Reference::new(mutant.as_deref()).and_then(|r| match &only {
@@ -80,7 +92,7 @@ fn main() -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] | none [--checked] | bubblewrap",
+        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] [--user UID] | none [--checked] | bubblewrap",
         reference::MUTANTS.join("|"),
         reference::LAYERS.join(",")
     );

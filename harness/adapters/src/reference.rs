@@ -21,7 +21,7 @@ use sbx_host::quota::Rate;
 use sbx_host::{
     Audit, AuditLog, BrokerConfig, Capability, Controller, Deadlines, EnforcementReport, Layers,
     Limits, LogRecord, Plugin, SandboxConfig, SandboxConfigBuilder, SandboxError, State, Status,
-    Strictness, TerminationRecord, UnprivilegedId,
+    Strictness, TerminationRecord,
 };
 use sbx_package::TrustStore;
 use serde_json::Value;
@@ -42,7 +42,6 @@ pub const MUTANTS: &[&str] = &[
     "no-audit",
     "no-host-call-lock",
     "no-cgroup",
-    "shared-id",
 ];
 
 /// The containment layers `--only` names: the reference with those alone, every other
@@ -66,10 +65,6 @@ pub const LAYERS: &[&str] = &[
 
 /// The descriptor layers of [`LAYERS`].
 const DESCRIPTOR_LAYERS: [&str; 2] = ["host-descriptor-close", "runner-descriptor-close"];
-
-/// The `shared-id` mutant's uid is this plus the adapter's process id: above the per-plugin
-/// ids (`sbx_host::config::PER_PLUGIN_ID_BASE` plus a process id below 2^22).
-const SHARED_ID_BASE: u32 = 0x7180_0000;
 
 /// Log records forwarded per plugin; the rest are counted, not forwarded. A backstop only,
 /// far above the suite's bound on the records passed on (`log_records` of
@@ -209,9 +204,6 @@ pub struct Reference {
     no_signature_check: bool,
     /// The `no-cgroup` mutant: no per-plugin cgroup, so no CPU rate cap.
     no_cgroup: bool,
-    /// The `shared-id` mutant: every plugin of this adapter runs under one uid, so they
-    /// share one RLIMIT_NPROC count.
-    shared_id: Option<UnprivilegedId>,
     plugins: BTreeMap<String, Loaded>,
     /// The audit log every plugin writes to (`audit.jsonl` in the working directory).
     audit: Option<Arc<AuditLog>>,
@@ -230,6 +222,26 @@ pub struct Reference {
     events: Vec<Event>,
 }
 
+/// Goes on as `uid` (gid the same, no supplementary group), the way a host that is not root
+/// runs the sandbox, in a directory of its own under the current one, which it owns: its
+/// audit log and its plugins' storage are the user's. A process that is not root already
+/// stays who it is.
+pub fn become_user(uid: u32) -> Result<(), String> {
+    use nix::unistd::{Gid, Uid, chown, setgroups, setresgid, setresuid};
+    if !nix::unistd::geteuid().is_root() {
+        return Ok(());
+    }
+    let home = std::path::Path::new("unprivileged-host");
+    std::fs::create_dir_all(home).map_err(|e| format!("making {}: {e}", home.display()))?;
+    let (user, group) = (Uid::from_raw(uid), Gid::from_raw(uid));
+    chown(home, Some(user), Some(group)).map_err(|e| format!("chown {}: {e}", home.display()))?;
+    std::env::set_current_dir(home).map_err(|e| format!("entering {}: {e}", home.display()))?;
+    setgroups(&[]).map_err(|e| format!("setgroups: {e}"))?;
+    setresgid(group, group, group).map_err(|e| format!("setresgid: {e}"))?;
+    setresuid(user, user, user).map_err(|e| format!("setresuid: {e}"))?;
+    Ok(())
+}
+
 impl Reference {
     /// The reference sandbox, or the named mutant.
     pub fn new(mutant: Option<&str>) -> Result<Reference, String> {
@@ -238,7 +250,6 @@ impl Reference {
         let mut no_signature_check = false;
         let mut no_audit = false;
         let mut no_cgroup = false;
-        let mut shared_id = None;
         match mutant {
             None => {}
             Some("no-seccomp") => layers.seccomp = false,
@@ -253,11 +264,6 @@ impl Reference {
             Some("no-audit") => no_audit = true,
             Some("no-host-call-lock") => layers.serialised_host_calls = false,
             Some("no-cgroup") => no_cgroup = true,
-            // Distinct from every per-plugin id, and from another adapter's shared one, so
-            // that cases running side by side do not share it.
-            Some("shared-id") => {
-                shared_id = Some(UnprivilegedId::Fixed(SHARED_ID_BASE + std::process::id()));
-            }
             Some(other) => return Err(format!("unknown mutant `{other}`")),
         }
         // No log is no audit: `audit` then says so, and the audit cases fail. The
@@ -274,7 +280,6 @@ impl Reference {
             no_deadlines,
             no_signature_check,
             no_cgroup,
-            shared_id,
             plugins: BTreeMap::new(),
             audit,
             no_audit,
@@ -332,10 +337,6 @@ impl Reference {
         let builder = match l.cpu_percent {
             Some(percent) if !self.no_cgroup => builder.cpu_rate_percent(percent),
             _ => builder,
-        };
-        let builder = match self.shared_id {
-            Some(id) => builder.unprivileged_id(id),
-            None => builder,
         };
         let strictness = if policy.strict {
             Strictness::Strict

@@ -65,16 +65,24 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // Our own descriptors must be there, and nothing else may be inherited.
     let placed = placed_descriptors(cfg);
     check_descriptors(&placed, layers.runner_closes_descriptors, &mut report)?;
-    // rlimits first: lowering needs no privilege and they bind everything after, the loader included.
+    // rlimits first: lowering needs no privilege and they bind everything after, the loader
+    // included (all but the process cap, set once the user namespace is made).
     apply_rlimits(cfg, &mut report)?;
-    // Whether the host writes the user namespace's maps depends on the identity we start as.
-    let ids_by_host = cfg.ids_mapped_by_host(nix::unistd::geteuid().is_root());
+    // Whether the host writes the user namespace's maps, and whether the plugin gets a uid
+    // of its own, depend on the identity we start as.
+    let started_as_root = nix::unistd::geteuid().is_root();
+    let ids_by_host = cfg.ids_mapped_by_host(started_as_root);
     // Leave root before creating namespaces, so the user namespace maps an unprivileged uid.
     drop_identity(cfg, &mut report)?;
     // Changing credentials clears the parent-death signal: set it again, then check the host.
     rearm_parent_death(cfg.host_pid)?;
     // Namespaces need capabilities inside the new user namespace: before they are dropped.
     let pid_namespace = unshare_namespaces(layers, ids_by_host, &mut report);
+    // Before the first fork. Set inside the user namespace, the cap counts the tasks of the
+    // namespace alone: the kernel holds each namespace's count to the cap its tasks have, and
+    // the count of the uid outside to the cap of the namespace's creator, as it was when
+    // the namespace was made (the host's, not this one).
+    apply_process_cap(cfg, started_as_root, &mut report)?;
     // Not dumpable from here on, and nobody attached while the runner still was.
     seal_dumpable()?;
     // The pid namespace's init and the plugin's process start here, while they still hold
@@ -220,7 +228,6 @@ fn check_descriptors(
 fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(), ConfineError> {
     use nix::sys::resource::{Resource, setrlimit};
     let l = cfg.limits;
-    let nproc = process_cap(cfg);
     let table = [
         ("rlimit.core", Resource::RLIMIT_CORE, 0, 0),
         (
@@ -248,12 +255,6 @@ fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
             l.file_size_bytes,
             l.file_size_bytes,
         ),
-        (
-            "rlimit.nproc",
-            Resource::RLIMIT_NPROC,
-            nproc.limit,
-            nproc.limit,
-        ),
     ];
     for (name, resource, soft, hard) in table {
         // A core dump would write plugin memory to disk: it stays off even in mutants.
@@ -262,42 +263,83 @@ fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
             continue;
         }
         setrlimit(resource, soft, hard).map_err(io_err(name))?;
-        match (&nproc.shared_with, name) {
-            (Some(tasks), "rlimit.nproc") => report.record(
-                name,
-                Status::Partial,
-                format!(
-                    "soft {soft}, hard {hard}: {} for the plugin above the {tasks} other tasks \
-                     its uid already had, a count it shares with every process of that user",
-                    l.processes
-                ),
-            ),
-            _ => report.record(name, Status::Applied, format!("soft {soft}, hard {hard}")),
-        }
+        report.record(name, Status::Applied, format!("soft {soft}, hard {hard}"));
     }
     Ok(())
 }
 
-/// RLIMIT_NPROC for the plugin, and the tasks it is counted with when its uid is not its own.
+/// Sets RLIMIT_NPROC, the plugin's process and thread cap ([`process_cap`]);
+/// `started_as_root`: the runner started as root, and left it for the uid its host chose.
+fn apply_process_cap(
+    cfg: &RunnerConfig,
+    started_as_root: bool,
+    report: &mut EnforcementReport,
+) -> Result<(), ConfineError> {
+    const NAME: &str = "rlimit.nproc";
+    if !cfg.layers.rlimits {
+        report.record(NAME, Status::Disabled, "switched off");
+        return Ok(());
+    }
+    let own_user_namespace = report
+        .get("namespace.user")
+        .is_some_and(|l| l.status == Status::Applied);
+    let cap = process_cap(cfg, own_user_namespace, started_as_root);
+    nix::sys::resource::setrlimit(
+        nix::sys::resource::Resource::RLIMIT_NPROC,
+        cap.limit,
+        cap.limit,
+    )
+    .map_err(io_err(NAME))?;
+    match cap.shared_with {
+        Some(tasks) => report.record(
+            NAME,
+            Status::Partial,
+            format!(
+                "{0}: {1} for the plugin above the {tasks} other tasks its uid already had, a \
+                 count it shares with every process of that user",
+                cap.limit, cfg.limits.processes
+            ),
+        ),
+        None => report.record(
+            NAME,
+            Status::Applied,
+            format!(
+                "{}, counted over the tasks of {}",
+                cap.limit,
+                if own_user_namespace {
+                    "the plugin's own user namespace"
+                } else {
+                    "the uid its host gave it"
+                }
+            ),
+        ),
+    }
+    Ok(())
+}
+
+/// RLIMIT_NPROC for the plugin, and the tasks it is counted with when its count is not its own.
 struct ProcessCap {
     limit: u64,
     shared_with: Option<u64>,
 }
 
-/// The kernel counts RLIMIT_NPROC over every task of the real uid on the machine. A plugin
-/// gets a uid of its own when the host is root, and the cap is then the plugin's alone. A
-/// host that is not root cannot give it one: the plugin shares the uid, and the count, with
-/// every process of that user, so the cap is set that many tasks above what they already
-/// hold (a later process of the user narrows it; only a cgroup gives an exact cap).
-/// Root is never held to RLIMIT_NPROC, so the limit stays as configured then.
-fn process_cap(cfg: &RunnerConfig) -> ProcessCap {
+/// The kernel counts RLIMIT_NPROC per user namespace and uid: over the tasks of a uid in
+/// one namespace, and again over those of the uid outside that made it. In a user namespace
+/// of its own the count is the plugin's alone, whoever the host is. Without one, the count
+/// is the uid's across the machine: a root host gives each plugin a uid of its own (one it
+/// may share by configuration: `UnprivilegedId::Fixed`), and the cap is exact; a host that
+/// is not root cannot: the plugin shares the uid, and the count, with every process of that
+/// user, so the cap is set that many tasks above what they already hold (a later process of
+/// the user narrows it; only a cgroup gives an exact cap). Root is never held to
+/// RLIMIT_NPROC, so the limit stays as configured then.
+fn process_cap(cfg: &RunnerConfig, own_user_namespace: bool, started_as_root: bool) -> ProcessCap {
     // The liveness thread and the init outside the pid namespace are the runner's, not the plugin's.
     let wanted = cfg
         .limits
         .processes
         .saturating_add(sbx_contract::fds::RUNNER_OWN_TASKS);
     let uid = nix::unistd::getuid();
-    if uid.is_root() {
+    if own_user_namespace || started_as_root {
         return ProcessCap {
             limit: wanted,
             shared_with: None,

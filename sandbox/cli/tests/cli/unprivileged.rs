@@ -49,7 +49,7 @@ fn world_readable_copies() -> (tempfile::TempDir, Command) {
 }
 
 #[test]
-fn an_unprivileged_host_applies_every_layer_but_identity_and_says_its_process_cap_is_shared() {
+fn an_unprivileged_host_applies_every_layer_but_identity_and_a_process_cap_of_the_plugins_own() {
     let (_dir, mut cmd) = world_readable_copies();
     if nix::unistd::geteuid().is_root() {
         // Run the host itself as an unprivileged user.
@@ -72,15 +72,15 @@ fn an_unprivileged_host_applies_every_layer_but_identity_and_says_its_process_ca
             "{applied}: {record}"
         );
     }
-    // The plugin keeps the host user's uid, and the kernel counts RLIMIT_NPROC over all of
-    // that user's tasks: the cap is set above them and reported as partial, never as exact.
+    // The plugin keeps the host user's uid, but the cap is set inside its own user
+    // namespace, where the kernel counts its tasks alone: not shared with the user's.
     let nproc = layer(&record, "rlimit.nproc");
-    assert_eq!(nproc["status"], "partial", "{record}");
+    assert_eq!(nproc["status"], "applied", "{record}");
     assert!(
         nproc["detail"]
             .as_str()
             .unwrap()
-            .contains("other tasks its uid already had"),
+            .contains("the plugin's own user namespace"),
         "{record}"
     );
     let ids = record["output"].as_str().unwrap();
@@ -126,5 +126,8 @@ fn strict_mode_refuses_to_run_without_a_layer() {
         error.contains("strict mode: not in force: namespace.user"),
         "{error}"
     );
-    assert_eq!(record["termination"]["exit_code"], 70);
+    assert_eq!(
+        record["termination"]["exit_code"],
+        sbx_contract::exit_code::STRICT
+    );
 }

@@ -294,10 +294,33 @@ fn a_plugin_at_its_thread_cap_does_not_stop_another_from_starting_threads() {
     // The runner's main thread counts too: the cap leaves it cap - 1 more.
     assert_eq!(held, format!("started {}", cap - 1), "the cap did not hold");
     assert_eq!(call(&mut neighbour, "thread", ""), "ok thread");
-    // And two plugins sharing one id show what the test guards against.
+    // The cap is set inside each plugin's own user namespace, where the kernel counts its
+    // tasks alone: two plugins under one id do not share it either.
     let shared = sbx_host::UnprivilegedId::Fixed(sbx_host::config::NOBODY);
     let mut first = running(config("probe").unprivileged_id(shared));
     let mut second = running(config("probe").unprivileged_id(shared));
+    call(&mut first, "hold_threads", &cap.to_string());
+    assert_eq!(call(&mut second, "thread", ""), "ok thread");
+    // Their tasks count for the id outside their namespaces too: gone before the next two.
+    for mut p in [first, second] {
+        p.shutdown().expect("shutdown");
+    }
+    // Without user namespaces one id is one count: what the cap's own namespace, and a
+    // uid of its own, guard against.
+    let without_namespaces = Layers {
+        namespaces: false,
+        ..Layers::ALL
+    };
+    let mut first = running(
+        config("probe")
+            .unprivileged_id(shared)
+            .layers(without_namespaces),
+    );
+    let mut second = running(
+        config("probe")
+            .unprivileged_id(shared)
+            .layers(without_namespaces),
+    );
     call(&mut first, "hold_threads", &cap.to_string());
     assert_ne!(call(&mut second, "thread", ""), "ok thread");
 }
