@@ -65,17 +65,57 @@ pub struct Exclude {
     pub why: String,
 }
 
-/// Files whose defects another layer may hide: a mutant of one that passes with every
-/// layer is run again with `layers` alone.
+/// Files whose defects the reference as the suite runs it may hide, judged a second time by
+/// a reference made otherwise: with some of its layers alone (another layer may hide what a
+/// mutant lets through), or run by a host that is not root (a path only such a host takes).
+/// A mutant of one that passes with every layer under a root host is run again so.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Alone {
+pub struct Again {
     /// Paths, as in [`Scope::files`].
     pub files: Vec<String>,
-    /// The reference adapter's `--only` layers.
-    pub layers: String,
-    /// What the other layers would hide.
+    /// The reference adapter's `--only` layers; none: every layer.
+    #[serde(default)]
+    pub layers: Option<String>,
+    /// The uid of the host that is not root running the reference (the adapter's `--user`);
+    /// none: root.
+    #[serde(default)]
+    pub user: Option<u32>,
+    /// What the reference as the suite runs it would hide.
     pub why: String,
+}
+
+impl Again {
+    /// The reference adapter's options for this run.
+    pub fn adapter_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        if let Some(layers) = &self.layers {
+            args.extend(["--only".to_owned(), layers.clone()]);
+        }
+        if let Some(uid) = self.user {
+            args.extend(["--user".to_owned(), uid.to_string()]);
+        }
+        args
+    }
+
+    /// The name of its runs (its baseline's directory under [`pristine_dir`]).
+    pub fn key(&self) -> String {
+        let layers = self.layers.as_deref().unwrap_or("all").replace(',', "-");
+        match self.user {
+            Some(uid) => format!("{layers}-as-{uid}"),
+            None => layers,
+        }
+    }
+
+    /// How a catch is told: `seccomp alone`, `run as uid 65534`.
+    pub fn describe(&self) -> String {
+        match (&self.layers, self.user) {
+            (Some(layers), None) => format!("{layers} alone"),
+            (None, Some(uid)) => format!("run as uid {uid}"),
+            (Some(layers), Some(uid)) => format!("{layers} alone, run as uid {uid}"),
+            (None, None) => "every layer".to_owned(),
+        }
+    }
 }
 
 /// `conformance/mutants/scopes.toml`.
@@ -88,9 +128,9 @@ pub struct Scopes {
     pub exclude: Exclude,
     /// The files whose mutants the score's target is about.
     pub target: crate::cargo_mutants_report::Target,
-    /// Files judged a second time with their own layer alone.
+    /// Files judged a second time by a reference made otherwise.
     #[serde(default)]
-    pub alone: Vec<Alone>,
+    pub again: Vec<Again>,
 }
 
 impl Scopes {
@@ -143,16 +183,17 @@ impl Scopes {
         if !(0.0..=100.0).contains(&scopes.target.at_least_percent) {
             bail!("{SCOPES}: [target] at_least_percent is not a percentage");
         }
-        for a in &scopes.alone {
-            if a.layers.trim().is_empty() || a.why.trim().is_empty() {
+        for a in &scopes.again {
+            let no_layers = a.layers.as_deref().is_some_and(|l| l.trim().is_empty());
+            if no_layers || (a.layers.is_none() && a.user.is_none()) || a.why.trim().is_empty() {
                 bail!(
-                    "{SCOPES}: the [[alone]] of {:?} needs layers and a why",
+                    "{SCOPES}: the [[again]] of {:?} needs layers, a user or both, and a why",
                     a.files
                 );
             }
             for f in &a.files {
                 if !f.starts_with(&format!("{SOURCES}/")) || !root.join(f).exists() {
-                    bail!("{SCOPES}: [[alone]] names {f}, not a file under {SOURCES}/");
+                    bail!("{SCOPES}: [[again]] names {f}, not a file under {SOURCES}/");
                 }
             }
         }
@@ -176,46 +217,40 @@ impl Scopes {
         Some(words.into_iter().collect::<Vec<_>>().join(","))
     }
 
-    /// The layers to judge mutants of `files` with alone, when they are all in one
-    /// [`Alone`].
-    pub fn alone_for(&self, files: &[String]) -> Option<&str> {
-        self.alone
+    /// The runs to judge mutants of `files` again with, in order: those of every
+    /// [`Again`] that holds all of them.
+    pub fn again_for(&self, files: &[String]) -> Vec<&Again> {
+        self.again
             .iter()
-            .find(|a| {
+            .filter(|a| {
                 !files.is_empty() && files.iter().all(|f| a.files.iter().any(|p| covers(p, f)))
             })
-            .map(|a| a.layers.as_str())
+            .collect()
     }
 
-    /// Every distinct [`Alone::layers`].
-    pub fn alone_layers(&self) -> BTreeSet<&str> {
-        self.alone.iter().map(|a| a.layers.as_str()).collect()
-    }
-
-    /// The distinct [`Alone::layers`] of the files a run mutates: those of every
-    /// [`Alone`] with a file under one of cargo-mutants' `--file` globs (`globs`), or
-    /// all of them when the run names no file.
-    pub fn alone_layers_for(&self, globs: &[&str]) -> BTreeSet<&str> {
-        if globs.is_empty() {
-            return self.alone_layers();
-        }
+    /// The runs the files a run mutates may be judged again with, one per
+    /// [`Again::key`]: those of every [`Again`] with a file under one of cargo-mutants'
+    /// `--file` globs (`globs`), or all of them when the run names no file.
+    pub fn baselines_for(&self, globs: &[&str]) -> Vec<&Again> {
         let overlaps = |path: &str, glob: &str| {
             let prefix = glob.trim_end_matches("**");
             path.starts_with(prefix) || prefix.starts_with(path)
         };
-        self.alone
+        let mut keys = BTreeSet::new();
+        self.again
             .iter()
-            .filter(|a| a.files.iter().any(|p| globs.iter().any(|g| overlaps(p, g))))
-            .map(|a| a.layers.as_str())
+            .filter(|a| {
+                globs.is_empty() || a.files.iter().any(|p| globs.iter().any(|g| overlaps(p, g)))
+            })
+            .filter(|a| keys.insert(a.key()))
             .collect()
     }
 }
 
-/// Where the unmutated reference's run with `layers` (`all`, or `--only` layers) is kept,
+/// Where the unmutated reference's run named `key` (`all`, or an [`Again::key`]) is kept,
 /// under the checkout `root`.
-pub fn pristine_dir(root: &Path, layers: &str) -> PathBuf {
-    root.join(OUTPUT)
-        .join(format!("pristine-{}", layers.replace(',', "-")))
+pub fn pristine_dir(root: &Path, key: &str) -> PathBuf {
+    root.join(OUTPUT).join(format!("pristine-{key}"))
 }
 
 /// The Rust files under `dir` (build output, `target/`, aside), sorted.
@@ -296,20 +331,21 @@ pub fn oracle() -> Result<()> {
     if !failed.is_empty() {
         bail!("{CAUGHT}{}", failed.join(", "));
     }
-    // Another layer may hide the defect: the file's own layer alone, against the
-    // unmutated reference with that layer alone.
-    if let Some(layers) = scopes.alone_for(&changed) {
-        eprintln!("mutant-oracle: no requirement failed twice; again with {layers} alone");
-        let pristine = pristine_dir(&original, layers).join("results.json");
+    // The reference as the suite runs it may hide the defect: another layer, or a path
+    // only a host that is not root takes. Each run against the unmutated reference made
+    // the same way.
+    for again in scopes.again_for(&changed) {
+        let how = again.describe();
+        eprintln!("mutant-oracle: no requirement failed twice; again, {how}");
+        let pristine = pristine_dir(&original, &again.key()).join("results.json");
         // By requirement and case: a requirement the baseline fails through one case still
         // catches the mutant through another.
-        let baseline = failing_pairs(&pristine).with_context(|| {
-            format!("the unmutated reference with {layers} alone was not judged first")
-        })?;
+        let baseline = failing_pairs(&pristine)
+            .with_context(|| format!("the unmutated reference, {how}, was not judged first"))?;
         let failed: Vec<String> = oracle
-            .reproduced_failures(Some(layers), &baseline)?
+            .reproduced_failures(Some(again), &baseline)?
             .into_iter()
-            .map(|r| format!("{r} ({layers} alone)"))
+            .map(|r| format!("{r} ({how})"))
             .collect();
         if !failed.is_empty() {
             bail!("{CAUGHT}{}", failed.join(", "));
@@ -328,8 +364,8 @@ struct Oracle<'a> {
 }
 
 impl Oracle<'_> {
-    /// The requirements that fail (beyond `baseline`'s requirement and case pairs) with
-    /// `only` those layers, and fail again when their failing cases run a second time. A
+    /// The requirements that fail (beyond `baseline`'s requirement and case pairs) with the
+    /// reference made as `again` says (none: as the suite runs it), and fail again when their failing cases run a second time. A
     /// case that fails once, by the machine's load rather than by the mutant, must not kill
     /// it: the score would claim a catch the suite cannot repeat.
     ///
@@ -338,22 +374,23 @@ impl Oracle<'_> {
     /// failure of the machine's does not hide the mutant's own.
     fn reproduced_failures(
         &self,
-        only: Option<&str>,
+        again: Option<&Again>,
         baseline: &BTreeSet<(String, String)>,
     ) -> Result<Vec<String>> {
+        let args = again.map(Again::adapter_args).unwrap_or_default();
         let judge = |filter: Option<&str>, fail_fast: bool| {
             judge_with(
                 self.original,
                 self.adapter,
                 self.work,
                 filter,
-                only,
+                &args,
                 fail_fast,
             )
             .and_then(|results| failing_pairs(&results))
             .map(|pairs| &pairs - baseline)
         };
-        let modes: &[bool] = if only.is_none() {
+        let modes: &[bool] = if again.is_none() {
             &[true, false]
         } else {
             &[false]
@@ -401,20 +438,20 @@ fn requirements_of(pairs: &BTreeSet<(String, String)>) -> Vec<String> {
 }
 
 /// Runs the unmutated checkout's suite (its harness and plugins: a mutant of `sbx-package`
-/// must not change how the harness signs its packages) against `adapter`, with `only`
-/// layers alone, on the cases of `filter`; where its results are.
+/// must not change how the harness signs its packages) against `adapter` (its reference
+/// with the options `args`), on the cases of `filter`; where its results are.
 fn judge_with(
     original: &Path,
     adapter: &Path,
     work: &Path,
     filter: Option<&str>,
-    only: Option<&str>,
+    args: &[String],
     fail_fast: bool,
 ) -> Result<PathBuf> {
     std::fs::create_dir_all(work)?;
     // The suite names a sandbox given by path after the file.
     let wrapper = work.join("cargo-mutant");
-    crate::mutants::write_wrapper(&wrapper, adapter, only)?;
+    crate::mutants::write_wrapper_with(&wrapper, adapter, args)?;
     let results = work.join("results/results.json");
     let _ = std::fs::remove_file(&results);
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
@@ -435,8 +472,9 @@ fn judge_with(
         suite.args(["--filter", filter]);
     }
     // With every layer the unmutated reference fails nothing, so the first failure is the
-    // mutant's: the rest of the suite need not run. With a layer alone the reference fails
-    // what the others provide, and every case must run to be set against that baseline.
+    // mutant's: the rest of the suite need not run. Made otherwise the reference may fail
+    // some (what the other layers provide, what a host that is not root lacks), and every
+    // case must run to be set against that baseline.
     if fail_fast {
         suite.arg("--fail-fast");
     }
@@ -682,24 +720,23 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
             pristine_out.join("summary.txt").display()
         );
     }
-    // With one layer alone the reference fails what the others provide: the oracle
-    // counts only failures beyond these.
-    // Only the layer sets the selected files are judged with: each is a whole run.
+    // Made otherwise (a layer alone, a host that is not root) the reference may fail what
+    // the others provide or that host lacks: the oracle counts only failures beyond these.
+    // Only the runs the selected files are judged again with: each is a whole run.
     let globs: Vec<&str> = extra
         .windows(2)
         .filter(|w| w[0] == "--file" || w[0] == "-f")
         .map(|w| w[1].as_str())
         .collect();
-    for layers in scopes.alone_layers_for(&globs) {
-        eprintln!("xtask: the unmutated reference with {layers} alone");
-        let out = pristine_dir(root, layers);
-        let wrapper = root
-            .join(OUTPUT)
-            .join(format!("reference-{}", layers.replace(',', "-")));
-        crate::mutants::write_wrapper(
+    for again in scopes.baselines_for(&globs) {
+        let how = again.describe();
+        eprintln!("xtask: the unmutated reference, {how}");
+        let out = pristine_dir(root, &again.key());
+        let wrapper = root.join(OUTPUT).join(format!("reference-{}", again.key()));
+        crate::mutants::write_wrapper_with(
             &wrapper,
             &target_dir(root).join("debug/sbx-adapter"),
-            Some(layers),
+            &again.adapter_args(),
         )?;
         let _ = std::fs::remove_file(out.join("results.json"));
         let _ = Command::new(std::env::current_exe()?)
@@ -709,9 +746,7 @@ fn run_cargo_mutants(root: &Path, scopes: &Scopes, extra: &[String]) -> Result<P
             .arg(&out)
             .stdout(std::process::Stdio::null())
             .status()
-            .with_context(|| {
-                format!("running the suite against the reference with {layers} alone")
-            })?;
+            .with_context(|| format!("running the suite against the reference, {how}"))?;
         failing_requirements(&out.join("results.json"))?;
     }
     let mut cmd = cargo_mutants(scopes);
@@ -868,27 +903,35 @@ mod tests {
     #[test]
     fn a_filter_file_is_judged_again_with_its_layer_alone() {
         let s = scopes();
-        assert_eq!(
-            s.alone_for(&["sandbox/policy/src/seccomp.rs".into()]),
-            Some("seccomp")
-        );
-        assert_eq!(s.alone_for(&["sandbox/host/src/broker.rs".into()]), None);
-        assert_eq!(s.alone_for(&[]), None);
-        // A run's baselines: the layer sets of the files it mutates, all without a file.
-        let runner = s.alone_layers_for(&["sandbox/runner/src/**"]);
-        assert_eq!(runner.len(), 1, "{runner:?}");
+        let seccomp = s.again_for(&["sandbox/policy/src/seccomp.rs".into()]);
+        assert_eq!(seccomp.len(), 1);
+        assert_eq!(seccomp[0].layers.as_deref(), Some("seccomp"));
+        assert_eq!(seccomp[0].describe(), "seccomp alone");
         assert!(
-            runner
-                .iter()
-                .all(|l| l.ends_with("runner-descriptor-close"))
-        );
-        assert!(
-            s.alone_layers_for(&["sandbox/host/src/broker.rs"])
+            s.again_for(&["sandbox/host/src/broker.rs".into()])
                 .is_empty()
         );
-        assert_eq!(s.alone_layers_for(&[]), s.alone_layers());
+        assert!(s.again_for(&[]).is_empty());
+        // The runner's confinement: with the host's descriptor closing relaxed, then run by
+        // a host that is not root.
+        let confine = s.again_for(&["sandbox/runner/src/confine.rs".into()]);
+        let keys: Vec<String> = confine.iter().map(|a| a.key()).collect();
+        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert!(keys[0].ends_with("runner-descriptor-close"), "{keys:?}");
+        assert_eq!(keys[1], "all-as-65534");
+        assert_eq!(confine[1].adapter_args(), ["--user", "65534"]);
+        assert_eq!(confine[1].describe(), "run as uid 65534");
+        // A run's baselines: one per way the files it mutates are judged again, all without
+        // a file.
+        let runner = s.baselines_for(&["sandbox/runner/src/**"]);
+        assert_eq!(runner.len(), 2, "{runner:?}");
+        assert!(s.baselines_for(&["sandbox/host/src/broker.rs"]).is_empty());
+        assert_eq!(s.baselines_for(&[]).len(), {
+            let keys: BTreeSet<String> = s.again.iter().map(Again::key).collect();
+            keys.len()
+        });
         assert_eq!(
-            pristine_dir(Path::new("/r"), "seccomp,landlock"),
+            pristine_dir(Path::new("/r"), "seccomp-landlock"),
             Path::new("/r/target/cargo-mutants/pristine-seccomp-landlock")
         );
     }

@@ -594,11 +594,19 @@ pub(crate) fn requirements_judged(
 /// Writes `wrapper`, an executable that runs `adapter`'s reference sandbox (with `only`:
 /// those containment layers alone), for the suite to take as a sandbox given by path.
 pub(crate) fn write_wrapper(wrapper: &Path, adapter: &Path, only: Option<&str>) -> Result<()> {
-    let only = only.map_or(String::new(), |l| format!(" --only '{l}'"));
+    let args: Vec<String> = only
+        .map(|l| vec!["--only".to_owned(), l.to_owned()])
+        .unwrap_or_default();
+    write_wrapper_with(wrapper, adapter, &args)
+}
+
+/// [`write_wrapper`] with the reference's options `args` (`--only`, `--user`), each one word.
+pub(crate) fn write_wrapper_with(wrapper: &Path, adapter: &Path, args: &[String]) -> Result<()> {
+    let args: String = args.iter().map(|a| format!(" '{a}'")).collect();
     std::fs::write(
         wrapper,
         format!(
-            "#!/bin/sh\nexec '{}' reference{only} \"$@\"\n",
+            "#!/bin/sh\nexec '{}' reference{args} \"$@\"\n",
             adapter.display()
         ),
     )?;

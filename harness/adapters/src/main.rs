@@ -1,9 +1,10 @@
 //! `sbx-adapter`: the built-in adapters of the conformance harness, speaking adapter
 //! protocol v1 (`conformance/ADAPTERS.md`) on stdin and stdout.
 //!
-//!     sbx-adapter reference [--mutant NAME] [--only LAYERS]
+//!     sbx-adapter reference [--mutant NAME] [--only LAYERS] [--user UID]
 //!                                             the reference sandbox, or one of its mutants;
-//!                                             --only: those containment layers alone
+//!                                             --only: those containment layers alone;
+//!                                             --user: run by a host that is not root
 //!     sbx-adapter none [--checked]            no isolation: plugins run inside this process
 //!                                             (--checked: with a careful host's checks)
 //!     sbx-adapter bubblewrap                  each plugin in `bwrap --unshare-all ...`
