@@ -112,6 +112,7 @@ fn build_suite_binaries() -> Result<()> {
 }
 
 fn test() -> Result<()> {
+    bench::ensure_instructions_runner(&root()?)?;
     cargo(&["test", "--workspace", "--all-targets"])?;
     cargo(&["test", "--workspace", "--doc"])?;
     cargo(&[

@@ -23,6 +23,13 @@ pub struct InstructionsSpec {
     regression_percent: f64,
 }
 
+impl InstructionsSpec {
+    /// Makes sure `gungraun-runner` is installed, in the version named here.
+    pub fn ensure_runner(&self) -> Result<()> {
+        ensure_runner(&self.runner_version)
+    }
+}
+
 /// Counts by benchmark: `package/group/function.bench`.
 pub type Counts = BTreeMap<String, u64>;
 

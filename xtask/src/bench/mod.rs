@@ -42,6 +42,22 @@ reference once (about a minute and a half), against its budget.
     --bless          with --instructions: write this run's counts to xtask/instructions.json
 ";
 
+/// Reads `xtask/bench.toml` under the checkout `root`.
+fn read_spec(root: &Path) -> Result<BenchSpec> {
+    toml::from_str(
+        &std::fs::read_to_string(root.join("xtask/bench.toml"))
+            .context("reading xtask/bench.toml")?,
+    )
+    .context("parsing xtask/bench.toml")
+}
+
+/// Makes sure `gungraun-runner` is installed, in the version bench.toml names: a test run
+/// of the workspace (`--all-targets`) runs the instruction benchmarks once each, and
+/// gungraun's harness hands even that to the runner (valgrind is not needed for it).
+pub fn ensure_instructions_runner(root: &Path) -> Result<()> {
+    read_spec(root)?.instructions.ensure_runner()
+}
+
 /// `xtask/bench.toml`.
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -193,11 +209,7 @@ struct Options {
 pub fn bench(args: &[String]) -> Result<()> {
     let opts = parse(args)?;
     let root = std::env::current_dir()?;
-    let spec: BenchSpec = toml::from_str(
-        &std::fs::read_to_string(root.join("xtask/bench.toml"))
-            .context("reading xtask/bench.toml")?,
-    )
-    .context("parsing xtask/bench.toml")?;
+    let spec = read_spec(&root)?;
     let out = root.join("target/bench");
     std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
     if opts.instructions {
