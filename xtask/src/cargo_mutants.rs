@@ -916,15 +916,17 @@ mod tests {
         // a host that is not root.
         let confine = s.again_for(&["sandbox/runner/src/confine.rs".into()]);
         let keys: Vec<String> = confine.iter().map(|a| a.key()).collect();
-        assert_eq!(keys.len(), 2, "{keys:?}");
+        assert_eq!(keys.len(), 3, "{keys:?}");
         assert!(keys[0].ends_with("runner-descriptor-close"), "{keys:?}");
         assert_eq!(keys[1], "all-as-65534");
         assert_eq!(confine[1].adapter_args(), ["--user", "65534"]);
         assert_eq!(confine[1].describe(), "run as uid 65534");
+        assert!(keys[2].ends_with("no-new-privs-as-65534"), "{keys:?}");
+        assert_eq!(confine[2].adapter_args()[2..], ["--user", "65534"]);
         // A run's baselines: one per way the files it mutates are judged again, all without
         // a file.
         let runner = s.baselines_for(&["sandbox/runner/src/**"]);
-        assert_eq!(runner.len(), 2, "{runner:?}");
+        assert_eq!(runner.len(), 3, "{runner:?}");
         assert!(s.baselines_for(&["sandbox/host/src/broker.rs"]).is_empty());
         assert_eq!(s.baselines_for(&[]).len(), {
             let keys: BTreeSet<String> = s.again.iter().map(Again::key).collect();
