@@ -119,6 +119,10 @@ struct CaseFile {
     /// The policy asks for every confinement layer in force (`strict`).
     #[serde(default)]
     strict: bool,
+    /// The policy leaves the limits the protocol lets it leave out (the storage quota and
+    /// key bound, the host call and log rates) to the sandbox's own defaults.
+    #[serde(default)]
+    sandbox_defaults: bool,
     /// The policy's CPU rate cap for this case, percent of one CPU.
     cpu_percent: Option<u32>,
     /// The policy's host call rate for this case, instead of `[policy]`'s.
@@ -539,6 +543,11 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     policy.limits.cpu_percent = adjust.cpu_percent;
     if let Some(rate) = adjust.host_calls_per_second {
         policy.limits.host_calls_per_second = Some(rate);
+    }
+    if adjust.sandbox_defaults {
+        let l = &mut policy.limits;
+        (l.storage_bytes, l.storage_keys) = (None, None);
+        (l.host_calls_per_second, l.log_bytes_per_second) = (None, None);
     }
     if let Some(memory) = adjust.memory_bytes {
         policy.limits.memory_bytes = memory;

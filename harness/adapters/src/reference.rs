@@ -406,21 +406,18 @@ impl Reference {
                 ..RestartPolicy::default()
             },
         };
-        // The policy's rates, or those a plugin loaded by path gets: the broker's own.
+        // A store's default rule must name a storage quota and a host call rate: where the
+        // case leaves them out, those a plugin loaded by path gets.
         let broker = BrokerConfig::default();
         let mut default = serde_json::json!({
             "grant": grant,
             "host_calls_per_second": l
                 .host_calls_per_second
                 .unwrap_or(broker.host_call_rate.per_second),
-            "log_bytes_per_second": l
-                .log_bytes_per_second
-                .unwrap_or(broker.log_rate.per_second),
+            "storage_bytes": l.storage_bytes.unwrap_or(STORAGE_BYTES),
             "on_excess": "cut",
             "memory_mib": (l.memory_bytes >> 20).max(1),
             "cpu_seconds": l.cpu_ms.div_ceil(1000).max(1),
-            "storage_bytes": l.storage_bytes.unwrap_or(STORAGE_BYTES),
-            "storage_keys": l.storage_keys.unwrap_or(broker.storage_keys),
             "output_bytes": l.output_bytes,
             "processes": l.threads,
             "restart": restart,
@@ -429,6 +426,20 @@ impl Reference {
         });
         if let Some(cpu) = l.cpu_percent.filter(|_| !self.no_cgroup) {
             default["cpu_percent"] = cpu.into();
+        }
+        // The other limits the case leaves out are the store's own defaults, as for an
+        // operator whose store names none.
+        let optional = [
+            (
+                "log_bytes_per_second",
+                l.log_bytes_per_second.map(u64::from),
+            ),
+            ("storage_keys", l.storage_keys),
+        ];
+        for (key, value) in optional {
+            if let Some(value) = value {
+                default[key] = value.into();
+            }
         }
         let exceptions: Vec<Value> = plugin.map_or_else(Vec::new, |name| {
             policy
