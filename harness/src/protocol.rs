@@ -407,6 +407,12 @@ pub struct Inventory {
     /// not say.
     #[serde(default)]
     pub confinement: Option<Vec<String>>,
+    /// The processes the sandbox keeps ready to run the plugin later (for a restart),
+    /// which run none of its code yet; absent when it does not say. The harness holds each
+    /// to being a process of the sandbox's that runs no plugin, and every process of the
+    /// sandbox's that runs no plugin and is above none that does to being one of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub spares: Option<Vec<i32>>,
 }
 
 /// The confinement words of an [`Inventory`] the harness holds to what `/proc` shows of

@@ -1101,6 +1101,11 @@ impl Backend for Reference {
             )),
             _ => None,
         };
+        // The host's warm spares for a package's restarts; a plugin loaded by path has none.
+        let spares = match (&loaded.hosted, host) {
+            (Some(name), Some(host)) => host.spare_pids(name),
+            _ => Vec::new(),
+        };
         let process = loaded.process(host);
         // A package's grants are the decided ones less any revoked since; a plugin loaded
         // by path has its process's own.
@@ -1122,6 +1127,7 @@ impl Backend for Reference {
             state: inventory_state(state, quarantined),
             grants: grants.iter().map(|c| c.name().to_owned()).collect(),
             confinement: process.as_ref().map(|p| confinement_words(p.enforcement())),
+            spares: Some(spares),
         };
         serde_json::to_value(inventory).map_err(|e| error(ErrorKind::Internal, e.to_string()))
     }

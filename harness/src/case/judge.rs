@@ -162,6 +162,10 @@ pub struct InventoryRead {
     /// The confinement words (`CONFINEMENT_WORDS`) that `/proc` showed for every process
     /// that ran the plugin then; `None` when not looked at.
     pub confinement_seen: Option<BTreeSet<String>>,
+    /// How the spares it names misstate the sandbox's processes (a pid that is none of
+    /// them or runs plugin code, a process that runs none and is not named); empty when it
+    /// names none or they are true.
+    pub spares_misstated: Vec<String>,
 }
 
 /// The first line of `output` in which a plugin reports a privilege it gained (from
@@ -408,6 +412,7 @@ fn look_at_inventory(case: &Case, obs: &Observations, h: &mut Vec<Harm>) {
                 .then(|| grants_misstated(&case.policy, &said.grants))
                 .flatten(),
             confinement_misstated(said.confinement.as_deref(), read.confinement_seen.as_ref()),
+            (!read.spares_misstated.is_empty()).then(|| read.spares_misstated.join("; ")),
             expected_state(case, obs, read.moment)
                 .filter(|expected| said.state != *expected)
                 .map(|expected| {
@@ -1415,10 +1420,12 @@ mod tests {
                 state,
                 grants: grants.iter().map(|g| (*g).to_owned()).collect(),
                 confinement: None,
+                spares: None,
             },
             pid_runs_plugin: (moment == InventoryMoment::Loaded).then_some(true),
             confinement_seen: (moment == InventoryMoment::Loaded)
                 .then(|| ["seccomp".to_owned(), "namespace.pid".to_owned()].into()),
+            spares_misstated: Vec::new(),
         }
     }
 
@@ -2077,6 +2084,18 @@ mod tests {
                         .map(str::to_owned)
                         .into(),
                 );
+                o.inventory = vec![read];
+            },
+            Verdict::Fail,
+            Some(HarmKind::InventoryMisstated),
+        ),
+        (
+            "inventory names no spare for a process of the sandbox's that runs no plugin",
+            |_, o, _b| {
+                let mut read = inventory(InventoryMoment::Loaded, InventoryState::Running, &[]);
+                read.reported.spares = Some(Vec::new());
+                read.spares_misstated =
+                    vec!["it names no spare for process(es) 4343 (sbx-runner)".into()];
                 o.inventory = vec![read];
             },
             Verdict::Fail,

@@ -1204,12 +1204,24 @@ fn read_inventory(run: &mut Run<'_>, cx: &Cx<'_>, moment: InventoryMoment) -> Re
     if !run.features.contains(&Feature::Inventory) {
         return Ok(());
     }
-    let op = Op::Inventory {
+    let op = || Op::Inventory {
         plugin: "target".into(),
     };
-    let Some(reported) = ask::<Inventory>(run, cx, op, "inventory")? else {
+    let Some(mut reported) = ask::<Inventory>(run, cx, op(), "inventory")? else {
         return Ok(());
     };
+    // A spare the sandbox is making may exist a moment before it is named: asked again
+    // while processes it does not name remain, for a second at most.
+    let until = Instant::now() + SPARE_SETTLES_WITHIN;
+    let mut misstated = spares_misstated(run, cx, &reported);
+    while misstated.iter().any(|m| m.unnamed) && Instant::now() < until {
+        std::thread::sleep(Duration::from_millis(100));
+        let Some(again) = ask::<Inventory>(run, cx, op(), "inventory")? else {
+            return Ok(());
+        };
+        reported = again;
+        misstated = spares_misstated(run, cx, &reported);
+    }
     let running = match moment {
         InventoryMoment::Loaded => run.plugin_pids(),
         InventoryMoment::BeforeUnload => Vec::new(),
@@ -1228,8 +1240,95 @@ fn read_inventory(run: &mut Run<'_>, cx: &Cx<'_>, moment: InventoryMoment) -> Re
         reported,
         pid_runs_plugin,
         confinement_seen: confinement_of_all(&running),
+        spares_misstated: misstated.into_iter().map(|m| m.what).collect(),
     });
     Ok(())
+}
+
+/// How long a spare the sandbox is making may exist before its inventory names it.
+const SPARE_SETTLES_WITHIN: Duration = Duration::from_secs(1);
+
+/// One way an inventory's `spares` misstate the sandbox's processes.
+struct SpareMisstated {
+    /// A process of the sandbox's that runs no plugin and that it does not name: may be a
+    /// spare it is still making.
+    unnamed: bool,
+    what: String,
+}
+
+/// How the `spares` an inventory names (when it names any) misstate the processes below
+/// the adapter: a pid that is no process of the sandbox's, or one that runs a plugin's
+/// code (the case's or the neighbour's); and a process the adapter started whose tree runs
+/// no plugin and holds no spare named.
+fn spares_misstated(run: &Run<'_>, cx: &Cx<'_>, inventory: &Inventory) -> Vec<SpareMisstated> {
+    let Some(spares) = &inventory.spares else {
+        return Vec::new();
+    };
+    let adapter = run.session.adapter_pid;
+    let tree: Vec<(i32, String, String)> = crate::procfs::descendants(adapter)
+        .into_iter()
+        .filter(|(_, _, state)| state != "Z" && state != "X")
+        .collect();
+    let live: Vec<i32> = tree.iter().map(|(pid, _, _)| *pid).collect();
+    let named = |pid: i32| {
+        tree.iter()
+            .find(|(p, _, _)| *p == pid)
+            .map_or_else(|| pid.to_string(), |(_, comm, _)| format!("{pid} ({comm})"))
+    };
+    let mut busy = run.plugin_pids();
+    busy.extend(plugin_processes(
+        &live,
+        &cx.bench.neighbour,
+        PluginImage::File,
+    ));
+    let below = |pid: i32| -> Vec<i32> {
+        crate::procfs::descendants(pid)
+            .into_iter()
+            .map(|(p, _, _)| p)
+            .collect()
+    };
+    let mut found = Vec::new();
+    for &spare in spares {
+        if !live.contains(&spare) {
+            found.push(SpareMisstated {
+                unnamed: false,
+                what: format!(
+                    "it names process {spare} as a spare, which is no process of the sandbox's"
+                ),
+            });
+        } else if busy.contains(&spare) {
+            found.push(SpareMisstated {
+                unnamed: false,
+                what: format!("it names process {spare} as a spare, which runs a plugin's code"),
+            });
+        }
+    }
+    // Each process the adapter started heads a tree of the sandbox's: one that runs a
+    // plugin somewhere in it (with its helpers, such as a pid namespace's init), or a spare.
+    let heads: Vec<i32> = live
+        .iter()
+        .copied()
+        .filter(|&p| !live.iter().any(|&q| q != p && below(q).contains(&p)))
+        .collect();
+    let idle: Vec<String> = heads
+        .into_iter()
+        .filter(|&head| {
+            let tree: Vec<i32> = std::iter::once(head).chain(below(head)).collect();
+            !tree.iter().any(|p| busy.contains(p) || spares.contains(p))
+        })
+        .map(named)
+        .collect();
+    if !idle.is_empty() {
+        found.push(SpareMisstated {
+            unnamed: true,
+            what: format!(
+                "it names no spare for process(es) {} the sandbox started, in whose trees no \
+                 plugin runs",
+                idle.join(", ")
+            ),
+        });
+    }
+    found
 }
 
 /// The confinement words that hold for every one of the processes `running` the plugin
