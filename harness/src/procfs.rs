@@ -30,6 +30,48 @@ pub fn descendants(root: i32) -> Vec<(i32, String, String)> {
     out
 }
 
+/// A process below a root, as [`below`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Below {
+    /// Its pid.
+    pub pid: i32,
+    /// Its parent's pid.
+    pub ppid: i32,
+    /// Its command name.
+    pub comm: String,
+    /// Its state (`R`, `S`, `Z`, ...).
+    pub state: char,
+}
+
+/// Descendants of `root` (not `root` itself), with their parents, from one reading of
+/// `/proc`. A process that ends while it is read is left out.
+pub fn below(root: i32) -> Vec<Below> {
+    let Ok(all) = procfs::process::all_processes() else {
+        return Vec::new();
+    };
+    let stats: Vec<procfs::process::Stat> = all.flatten().filter_map(|p| p.stat().ok()).collect();
+    let mut found = vec![root];
+    let mut out = Vec::new();
+    // Fixed point over the parent relation; bounded by the number of processes.
+    let mut changed = true;
+    while changed {
+        changed = false;
+        for stat in &stats {
+            if found.contains(&stat.ppid) && !found.contains(&stat.pid) {
+                found.push(stat.pid);
+                out.push(Below {
+                    pid: stat.pid,
+                    ppid: stat.ppid,
+                    comm: stat.comm.clone(),
+                    state: stat.state,
+                });
+                changed = true;
+            }
+        }
+    }
+    out
+}
+
 /// The words of [`crate::protocol::CONFINEMENT_WORDS`] that hold for process `pid`, as
 /// `/proc` shows it: a system call filter, `no_new_privs`, no effective capability, and
 /// each namespace not the harness's own. `None` when it cannot be read (it ended).

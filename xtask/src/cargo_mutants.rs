@@ -184,7 +184,11 @@ impl Scopes {
             bail!("{SCOPES}: [target] at_least_percent is not a percentage");
         }
         for a in &scopes.again {
-            let no_layers = a.layers.as_deref().is_some_and(|l| l.trim().is_empty());
+            // `all` is the name of the unmutated reference's own run.
+            let no_layers = a
+                .layers
+                .as_deref()
+                .is_some_and(|l| l.trim().is_empty() || l == "all");
             if no_layers || (a.layers.is_none() && a.user.is_none()) || a.why.trim().is_empty() {
                 bail!(
                     "{SCOPES}: the [[again]] of {:?} needs layers, a user or both, and a why",

@@ -1211,7 +1211,7 @@ fn read_inventory(run: &mut Run<'_>, cx: &Cx<'_>, moment: InventoryMoment) -> Re
         return Ok(());
     };
     // A spare the sandbox is making may exist a moment before it is named: asked again
-    // while processes it does not name remain, for a second at most.
+    // while processes it does not name remain, for two seconds at most.
     let until = Instant::now() + SPARE_SETTLES_WITHIN;
     let mut misstated = spares_misstated(run, cx, &reported);
     while misstated.iter().any(|m| m.unnamed) && Instant::now() < until {
@@ -1246,7 +1246,7 @@ fn read_inventory(run: &mut Run<'_>, cx: &Cx<'_>, moment: InventoryMoment) -> Re
 }
 
 /// How long a spare the sandbox is making may exist before its inventory names it.
-const SPARE_SETTLES_WITHIN: Duration = Duration::from_secs(1);
+const SPARE_SETTLES_WITHIN: Duration = Duration::from_secs(2);
 
 /// One way an inventory's `spares` misstate the sandbox's processes.
 struct SpareMisstated {
@@ -1265,27 +1265,29 @@ fn spares_misstated(run: &Run<'_>, cx: &Cx<'_>, inventory: &Inventory) -> Vec<Sp
         return Vec::new();
     };
     let adapter = run.session.adapter_pid;
-    let tree: Vec<(i32, String, String)> = crate::procfs::descendants(adapter)
+    // One reading of the tree, its ended processes aside.
+    let tree: Vec<crate::procfs::Below> = crate::procfs::below(adapter)
         .into_iter()
-        .filter(|(_, _, state)| state != "Z" && state != "X")
+        .filter(|p| p.state != 'Z' && p.state != 'X')
         .collect();
-    let live: Vec<i32> = tree.iter().map(|(pid, _, _)| *pid).collect();
-    let named = |pid: i32| {
-        tree.iter()
-            .find(|(p, _, _)| *p == pid)
-            .map_or_else(|| pid.to_string(), |(_, comm, _)| format!("{pid} ({comm})"))
-    };
+    let live: Vec<i32> = tree.iter().map(|p| p.pid).collect();
     let mut busy = run.plugin_pids();
     busy.extend(plugin_processes(
         &live,
         &cx.bench.neighbour,
-        PluginImage::File,
+        PluginImage::FileOrMemfd,
     ));
-    let below = |pid: i32| -> Vec<i32> {
-        crate::procfs::descendants(pid)
-            .into_iter()
-            .map(|(p, _, _)| p)
-            .collect()
+    // The process the adapter started that `pid` is, or is below.
+    let head_of = |pid: i32| -> Option<i32> {
+        let mut at = pid;
+        for _ in 0..tree.len() {
+            let parent = tree.iter().find(|p| p.pid == at)?.ppid;
+            if parent == adapter {
+                return Some(at);
+            }
+            at = parent;
+        }
+        None
     };
     let mut found = Vec::new();
     for &spare in spares {
@@ -1305,18 +1307,15 @@ fn spares_misstated(run: &Run<'_>, cx: &Cx<'_>, inventory: &Inventory) -> Vec<Sp
     }
     // Each process the adapter started heads a tree of the sandbox's: one that runs a
     // plugin somewhere in it (with its helpers, such as a pid namespace's init), or a spare.
-    let heads: Vec<i32> = live
+    let accounted: BTreeSet<i32> = busy
         .iter()
-        .copied()
-        .filter(|&p| !live.iter().any(|&q| q != p && below(q).contains(&p)))
+        .chain(spares)
+        .filter_map(|&p| head_of(p))
         .collect();
-    let idle: Vec<String> = heads
-        .into_iter()
-        .filter(|&head| {
-            let tree: Vec<i32> = std::iter::once(head).chain(below(head)).collect();
-            !tree.iter().any(|p| busy.contains(p) || spares.contains(p))
-        })
-        .map(named)
+    let idle: Vec<String> = tree
+        .iter()
+        .filter(|p| p.ppid == adapter && !accounted.contains(&p.pid))
+        .map(|p| format!("{} ({})", p.pid, p.comm))
         .collect();
     if !idle.is_empty() {
         found.push(SpareMisstated {

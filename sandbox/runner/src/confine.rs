@@ -71,6 +71,9 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // Whether the host writes the user namespace's maps, and whether the plugin gets a uid
     // of its own, depend on the identity we start as.
     let started_as_root = nix::unistd::geteuid().is_root();
+    // To tell, once namespaces are made, whether this process is in a user namespace of its
+    // own (made even where mapping its ids then failed).
+    let user_namespace_at_start = std::fs::read_link("/proc/self/ns/user").ok();
     let ids_by_host = cfg.ids_mapped_by_host(started_as_root);
     // Leave root before creating namespaces, so the user namespace maps an unprivileged uid.
     drop_identity(cfg, &mut report)?;
@@ -82,7 +85,12 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // namespace alone: the kernel holds each namespace's count to the cap its tasks have, and
     // the count of the uid outside to the cap of the namespace's creator, as it was when
     // the namespace was made (the host's, not this one).
-    apply_process_cap(cfg, started_as_root, &mut report)?;
+    apply_process_cap(
+        cfg,
+        started_as_root,
+        user_namespace_at_start.as_deref(),
+        &mut report,
+    )?;
     // Not dumpable from here on, and nobody attached while the runner still was.
     seal_dumpable()?;
     // The pid namespace's init and the plugin's process start here, while they still hold
@@ -269,10 +277,13 @@ fn apply_rlimits(cfg: &RunnerConfig, report: &mut EnforcementReport) -> Result<(
 }
 
 /// Sets RLIMIT_NPROC, the plugin's process and thread cap ([`process_cap`]);
-/// `started_as_root`: the runner started as root, and left it for the uid its host chose.
+/// `started_as_root`: the runner started as root (and left it for the uid its host chose,
+/// unless the identity layer is off); `user_namespace_at_start`: the user namespace it
+/// started in.
 fn apply_process_cap(
     cfg: &RunnerConfig,
     started_as_root: bool,
+    user_namespace_at_start: Option<&std::path::Path>,
     report: &mut EnforcementReport,
 ) -> Result<(), ConfineError> {
     const NAME: &str = "rlimit.nproc";
@@ -280,9 +291,10 @@ fn apply_process_cap(
         report.record(NAME, Status::Disabled, "switched off");
         return Ok(());
     }
-    let own_user_namespace = report
-        .get("namespace.user")
-        .is_some_and(|l| l.status == Status::Applied);
+    let own_user_namespace = counts_tasks_per_user_namespace()
+        && user_namespace_at_start.is_some_and(|before| {
+            std::fs::read_link("/proc/self/ns/user").is_ok_and(|now| now != before)
+        });
     let cap = process_cap(cfg, own_user_namespace, started_as_root);
     nix::sys::resource::setrlimit(
         nix::sys::resource::Resource::RLIMIT_NPROC,
@@ -290,7 +302,18 @@ fn apply_process_cap(
         cap.limit,
     )
     .map_err(io_err(NAME))?;
+    // Outside a user namespace of its own, the kernel holds root to no process cap.
+    let still_root = !own_user_namespace && nix::unistd::getuid().is_root();
     match cap.shared_with {
+        _ if still_root => report.record(
+            NAME,
+            Status::Partial,
+            format!(
+                "{}, which holds nothing: the runner is still root, and the kernel holds root \
+                 to RLIMIT_NPROC only in a user namespace of its own",
+                cap.limit
+            ),
+        ),
         Some(tasks) => report.record(
             NAME,
             Status::Partial,
@@ -317,21 +340,31 @@ fn apply_process_cap(
     Ok(())
 }
 
+/// Whether the kernel counts RLIMIT_NPROC per user namespace (Linux 5.14 and later): before,
+/// it counted a uid's tasks across the machine, in whatever namespace.
+fn counts_tasks_per_user_namespace() -> bool {
+    let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    let mut numbers = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map_while(|n| n.parse::<u32>().ok());
+    (numbers.next().unwrap_or(0), numbers.next().unwrap_or(0)) >= (5, 14)
+}
+
 /// RLIMIT_NPROC for the plugin, and the tasks it is counted with when its count is not its own.
 struct ProcessCap {
     limit: u64,
     shared_with: Option<u64>,
 }
 
-/// The kernel counts RLIMIT_NPROC per user namespace and uid: over the tasks of a uid in
-/// one namespace, and again over those of the uid outside that made it. In a user namespace
-/// of its own the count is the plugin's alone, whoever the host is. Without one, the count
-/// is the uid's across the machine: a root host gives each plugin a uid of its own (one it
-/// may share by configuration: `UnprivilegedId::Fixed`), and the cap is exact; a host that
-/// is not root cannot: the plugin shares the uid, and the count, with every process of that
-/// user, so the cap is set that many tasks above what they already hold (a later process of
-/// the user narrows it; only a cgroup gives an exact cap). Root is never held to
-/// RLIMIT_NPROC, so the limit stays as configured then.
+/// The kernel (5.14 and later) counts RLIMIT_NPROC per user namespace and uid: over the
+/// tasks of a uid in one namespace, and again over those of the uid outside that made it. In
+/// a user namespace of its own the count is the plugin's alone, whoever the host is.
+/// Without one (or on an older kernel), the count is the uid's across the machine: a root
+/// host gives each plugin a uid of its own (one it may share by configuration:
+/// `UnprivilegedId::Fixed`), and the cap is exact; a host that is not root cannot: the
+/// plugin shares the uid, and the count, with every process of that user, so the cap is set
+/// that many tasks above what they already hold (a later process of the user narrows it;
+/// only a cgroup gives an exact cap).
 fn process_cap(cfg: &RunnerConfig, own_user_namespace: bool, started_as_root: bool) -> ProcessCap {
     // The liveness thread and the init outside the pid namespace are the runner's, not the plugin's.
     let wanted = cfg
