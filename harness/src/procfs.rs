@@ -9,25 +9,10 @@ use crate::session::BAIT_FD;
 /// Descendants of `root` (not `root` itself), from `/proc`, with their command names and
 /// states (`R`, `S`, `Z`, ...). A process that ends while it is read is left out.
 pub fn descendants(root: i32) -> Vec<(i32, String, String)> {
-    let Ok(all) = procfs::process::all_processes() else {
-        return Vec::new();
-    };
-    let stats: Vec<procfs::process::Stat> = all.flatten().filter_map(|p| p.stat().ok()).collect();
-    let mut found = vec![root];
-    let mut out = Vec::new();
-    // Fixed point over the parent relation; bounded by the number of processes.
-    let mut changed = true;
-    while changed {
-        changed = false;
-        for stat in &stats {
-            if found.contains(&stat.ppid) && !found.contains(&stat.pid) {
-                found.push(stat.pid);
-                out.push((stat.pid, stat.comm.clone(), stat.state.to_string()));
-                changed = true;
-            }
-        }
-    }
-    out
+    below(root)
+        .into_iter()
+        .map(|p| (p.pid, p.comm, p.state.to_string()))
+        .collect()
 }
 
 /// A process below a root, as [`below`] finds it.
