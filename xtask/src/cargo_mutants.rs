@@ -369,9 +369,10 @@ struct Oracle<'a> {
 
 impl Oracle<'_> {
     /// The requirements that fail (beyond `baseline`'s requirement and case pairs) with the
-    /// reference made as `again` says (none: as the suite runs it), and fail again when their failing cases run a second time. A
-    /// case that fails once, by the machine's load rather than by the mutant, must not kill
-    /// it: the score would claim a catch the suite cannot repeat.
+    /// reference made as `again` says (none: as the suite runs it), and fail again when
+    /// their failing cases run a second time. A case that fails once, by the machine's load
+    /// rather than by the mutant, must not kill it: the score would claim a catch the suite
+    /// cannot repeat.
     ///
     /// With every layer the suite stops at its first failure (`--fail-fast`, see
     /// [`judge_with`]); when that one is not repeated, the whole suite runs, so that a

@@ -424,12 +424,14 @@ impl Reference {
             "net_allowlist": policy.net_allowlist,
             "config": policy.config,
         });
-        if let Some(cpu) = l.cpu_percent.filter(|_| !self.no_cgroup) {
-            default["cpu_percent"] = cpu.into();
-        }
-        // The other limits the case leaves out are the store's own defaults, as for an
-        // operator whose store names none.
+        // The limits the case leaves out stay out of the store, whose own defaults then hold,
+        // as for an operator whose store names none: no CPU rate cap (which the `no-cgroup`
+        // mutant never asks for), its log rate and key bound.
         let optional = [
+            (
+                "cpu_percent",
+                l.cpu_percent.filter(|_| !self.no_cgroup).map(u64::from),
+            ),
             (
                 "log_bytes_per_second",
                 l.log_bytes_per_second.map(u64::from),

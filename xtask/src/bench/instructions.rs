@@ -176,7 +176,7 @@ pub fn compare(committed: &Counts, now: &Counts, percent: f64) -> Vec<Finding> {
 /// Runs the instruction benchmarks and gates on them (or, with `bless`, commits their counts).
 pub fn run(root: &Path, spec: &InstructionsSpec, bless: bool) -> Result<()> {
     ensure_valgrind()?;
-    ensure_runner(&spec.runner_version)?;
+    spec.ensure_runner()?;
     let now = measure(spec)?;
     if now.is_empty() {
         bail!("the instruction benchmarks reported no count");
