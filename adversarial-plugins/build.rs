@@ -61,6 +61,9 @@ const MAX_METHOD_LEN: usize = 256;
 /// The longest system call name the metadata may give (Linux's are at most 22 bytes).
 const MAX_SYSCALL_NAME_LEN: usize = 32;
 
+/// The longest word a refusal's cause may be given by (an export's or a symbol's name).
+const MAX_CAUSE_WORD_LEN: usize = 64;
+
 /// ELF machine number of AArch64, for `artifact = "wrong_machine"`.
 const EM_AARCH64: u16 = 183;
 
@@ -317,6 +320,7 @@ struct RawExpect {
     outcome: String,
     termination: Option<String>,
     syscall: Option<String>,
+    refusal_cause: Option<String>,
 }
 
 /// A validated plugin.
@@ -341,6 +345,7 @@ struct Plugin {
     outcome: Outcome,
     termination: Option<Termination>,
     refused_syscall: Option<String>,
+    refusal_cause: Option<String>,
 }
 
 impl Plugin {
@@ -708,6 +713,21 @@ fn validate(
         }
     }
 
+    if let Some(word) = &raw.expect.refusal_cause {
+        if outcome != Some(Outcome::RefusedLoad) {
+            problem("refusal_cause is only for outcome refused_load".to_string());
+        }
+        if word.is_empty()
+            || word.len() > MAX_CAUSE_WORD_LEN
+            || !word.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+        {
+            problem(format!(
+                "refusal_cause {word:?} is not one word (1 to {MAX_CAUSE_WORD_LEN} letters, \
+                 digits and underscores)"
+            ));
+        }
+    }
+
     if hostile {
         if attacks.is_empty() {
             problem("a hostile plugin attacks at least one requirement".to_string());
@@ -775,6 +795,7 @@ fn validate(
             outcome,
             termination,
             refused_syscall: raw.expect.syscall,
+            refusal_cause: raw.expect.refusal_cause,
         }),
         _ => Err(problems),
     }
@@ -888,7 +909,8 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
              evidence: {evidence},\n        grants: {grants},\n        method: {method:?},\n        \
              artifact: Artifact::{artifact:?},\n        package: {package},\n        inert_unless: {inert_unless},\n        \
              exits: {exits},\n        expect: {expect},\n        \
-             refused_syscall: {refused_syscall},\n        hostile: {hostile},\n    }},",
+             refused_syscall: {refused_syscall},\n        refusal_cause: {refusal_cause},\n        \
+             hostile: {hostile},\n    }},",
             name = p.name,
             family = p.family,
             language = p.language,
@@ -914,6 +936,10 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
             exits = p.exits,
             refused_syscall = p
                 .refused_syscall
+                .as_ref()
+                .map_or("None".to_string(), |c| format!("Some({c:?})")),
+            refusal_cause = p
+                .refusal_cause
                 .as_ref()
                 .map_or("None".to_string(), |c| format!("Some({c:?})")),
             hostile = p.hostile(),

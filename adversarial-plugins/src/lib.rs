@@ -56,6 +56,10 @@ pub struct PluginSpec {
     /// attack makes that the filter does not allow), which the reference's termination
     /// must name.
     pub refused_syscall: Option<&'static str>,
+    /// For a plugin the reference refuses to load: a word of the cause its refusal names
+    /// (the missing export, the unresolved symbol, the verification's verdict), which the
+    /// reference's refusal must contain.
+    pub refusal_cause: Option<&'static str>,
     /// False for the benign and template plugins.
     pub hostile: bool,
 }

@@ -662,6 +662,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             }),
             expected: Some(expected),
             refused_syscall: spec.refused_syscall.map(str::to_owned),
+            refusal_cause: spec.refusal_cause.map(str::to_owned),
             expected_output: adjust
                 .output
                 .as_ref()

@@ -111,6 +111,21 @@ pub fn resolve(name: &str, adapter: &Path) -> Result<Sut, SutError> {
     Err(SutError::Unknown(name.to_owned(), names.join(", ")))
 }
 
+/// A sandbox given by path that is a build of the reference (the mutation oracle's mutated
+/// trees): held, as the built-in `reference` is, to the reactions each plugin's metadata
+/// expects of the reference. A name that is built in is refused: only a path is a build.
+pub fn reference_build(path: &str, adapter: &Path) -> Result<Sut, SutError> {
+    if built_in(adapter)?.iter().any(|b| b.sut.name == path) || !Path::new(path).is_file() {
+        return Err(SutError::Invalid(format!(
+            "a reference build is an adapter executable given by path, not `{path}`"
+        )));
+    }
+    Ok(Sut {
+        compare_expectations: true,
+        ..resolve(path, adapter)?
+    })
+}
+
 /// Expands a `--matrix` list: names, paths, and the groups `mutants` and `all`.
 pub fn matrix(list: &str, adapter: &Path) -> Result<Vec<Sut>, SutError> {
     let all = built_in(adapter)?;
@@ -206,6 +221,27 @@ mod tests {
                     .iter()
                     .all(|s| s.role == sbx_harness::model::Role::Mutant)
         );
+    }
+
+    #[test]
+    fn only_a_path_is_a_reference_build_and_it_is_held_to_the_reference() {
+        let a = Path::new("/x/sbx-adapter");
+        let exe = std::env::current_exe().unwrap();
+        let build = reference_build(exe.to_str().unwrap(), a).unwrap();
+        assert!(build.compare_expectations);
+        assert!(
+            !resolve(exe.to_str().unwrap(), a)
+                .unwrap()
+                .compare_expectations
+        );
+        assert!(matches!(
+            reference_build("reference", a),
+            Err(SutError::Invalid(_))
+        ));
+        assert!(matches!(
+            reference_build("/no/such/adapter", a),
+            Err(SutError::Invalid(_))
+        ));
     }
 
     #[test]

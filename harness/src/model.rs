@@ -138,6 +138,10 @@ pub enum HarmKind {
     /// namespace (a namespace's init, a process between the host and the plugin), held an
     /// effective capability while the plugin ran.
     CapabilitiesKept,
+    /// The sandbox refused a plugin's load without saying why: an empty message, or
+    /// (where the reference's reactions are held) one that does not name the cause the
+    /// reference names.
+    RefusalUnexplained,
 }
 
 impl HarmKind {
@@ -176,6 +180,7 @@ impl HarmKind {
         HarmKind::TransitionsUnrecorded,
         HarmKind::PauseNotInForce,
         HarmKind::CapabilitiesKept,
+        HarmKind::RefusalUnexplained,
     ];
 
     /// The word used in metadata and files.
@@ -214,6 +219,7 @@ impl HarmKind {
             HarmKind::TransitionsUnrecorded => "transitions_unrecorded",
             HarmKind::PauseNotInForce => "pause_not_in_force",
             HarmKind::CapabilitiesKept => "capabilities_kept",
+            HarmKind::RefusalUnexplained => "refusal_unexplained",
         }
     }
 

@@ -483,6 +483,13 @@ fn judge_with(
     if fail_fast {
         suite.arg("--fail-fast");
     }
+    // As the suite runs the reference, the mutated one is held to the reactions the
+    // plugins' metadata expect of it (the refused call a filter's end names, a refusal's
+    // cause): a mutant that changes them fails the project's own certification of the
+    // reference. Not with layers relaxed or as another user, where those reactions differ.
+    if args.is_empty() {
+        suite.arg("--reference-build");
+    }
     // The exit status would also count the requirements a scoped run skips: the verdicts
     // decide. A requirement that fails (or errs) catches the mutant.
     let status = suite.status().context("running the checkout's suite")?;

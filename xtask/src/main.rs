@@ -142,6 +142,9 @@ usage: cargo xtask conformance [options]
     --out DIR           where to write results (default target/conformance)
     --fail-fast         stop at the first case that fails or errs (the rest are skipped, and
                         no level is certified)
+    --reference-build   the adapter given by --sut PATH is a build of the reference: hold it
+                        to the reactions each plugin's metadata expects of the reference, as
+                        the built-in `reference` is (the mutation oracle's runs)
     --docs              also write the tables into docs/ (use with --matrix all)
     --self-test         only run the adapter protocol self-test against the sandbox(es)
 ";
@@ -164,6 +167,7 @@ fn conformance(args: &[String]) -> Result<()> {
     let mut out = run::default_output(Path::new("."));
     let mut docs = false;
     let mut self_test_only = false;
+    let mut reference_build = false;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -202,6 +206,7 @@ fn conformance(args: &[String]) -> Result<()> {
             "--out" => out = PathBuf::from(value("--out")?),
             "--fail-fast" => opts.fail_fast = true,
             "--docs" => docs = true,
+            "--reference-build" => reference_build = true,
             "--self-test" => self_test_only = true,
             "--help" | "-h" => {
                 print!("{CONFORMANCE_USAGE}");
@@ -213,12 +218,16 @@ fn conformance(args: &[String]) -> Result<()> {
     if sut.is_some() && matrix.is_some() {
         bail!("give --sut or --matrix, not both");
     }
+    if reference_build && sut.is_none() {
+        bail!("--reference-build names the adapter of --sut PATH as a build of the reference");
+    }
     build_suite_binaries()?;
     let bin = std::fs::canonicalize("target/debug").context("target/debug")?;
     opts.guard = bin.join("sbx-case-guard");
     let adapter = bin.join("sbx-adapter");
     let suts = match (&sut, &matrix) {
         (_, Some(list)) => suts::matrix(list, &adapter)?,
+        (Some(name), None) if reference_build => vec![suts::reference_build(name, &adapter)?],
         (Some(name), None) => vec![suts::resolve(name, &adapter)?],
         (None, None) => vec![suts::resolve("reference", &adapter)?],
     };

@@ -901,6 +901,15 @@ fn look_at_answers(case: &Case, sut: &Sut, outcome: &Outcome, h: &mut Vec<Harm>)
             h.push(harm(HarmKind::EndUnexplained, unexplained));
         }
     }
+    if let Outcome::RefusedLoad { message } = outcome {
+        let cause = case
+            .refusal_cause
+            .as_deref()
+            .filter(|_| sut.compare_expectations);
+        if let Some(unexplained) = unexplained_refusal(message, cause) {
+            h.push(harm(HarmKind::RefusalUnexplained, unexplained));
+        }
+    }
     if let Some(form) = case.package
         && form.must_refuse()
         && matches!(outcome, Outcome::Killed { .. } | Outcome::Survived { .. })
@@ -985,6 +994,26 @@ fn misnamed_call(t: &crate::protocol::Termination, call: &str) -> Option<String>
             "the plugin's end was reported as a refused system call without naming {call}, \
              the call its attack makes: {:?}",
             t.detail.chars().take(120).collect::<String>()
+        )
+    })
+}
+
+/// What is wrong with a refusal's message, if it does not say why the load was refused:
+/// it says nothing, or it does not name `cause` as a word (the cause the reference's
+/// refusal of the plugin names: its missing export, its unresolved symbol, the
+/// verification's verdict).
+fn unexplained_refusal(message: &str, cause: Option<&str>) -> Option<String> {
+    if message.trim().is_empty() {
+        return Some("the plugin's load was refused with nothing said".into());
+    }
+    let cause = cause?;
+    let named = message
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|word| word == cause);
+    (!named).then(|| {
+        format!(
+            "the plugin's load was refused without naming {cause}, its cause: {:?}",
+            message.chars().take(160).collect::<String>()
         )
     })
 }
@@ -1340,6 +1369,7 @@ mod tests {
             may_exit: false,
             expected: None,
             refused_syscall: None,
+            refusal_cause: None,
             expected_output: None,
             expected_logs: None,
             exception_ends_s: None,
@@ -2433,6 +2463,39 @@ mod tests {
             &bounds,
         );
         assert_eq!(other.verdict, Verdict::Pass, "{}", other.reason);
+    }
+
+    /// A refused load says why: never with nothing said, and where the reference's
+    /// reactions are held, naming the cause its metadata gives as a word of the message.
+    #[test]
+    fn a_refusal_names_its_cause() {
+        let bounds = bounds();
+        let mut case = hostile();
+        case.expected = Some(Expected::RefusedLoad);
+        case.refusal_cause = Some("sbx_plugin_invoke".into());
+        let mut obs = quiet();
+        let refused = |message: &str| Outcome::RefusedLoad {
+            message: message.into(),
+        };
+        let reference = sut(crate::model::Role::Candidate, true);
+        let other = sut(crate::model::Role::Candidate, false);
+        for (message, by_reference, by_other) in [
+            ("Load: missing symbol sbx_plugin_invoke", true, true),
+            ("Load: missing symbol sbx_plugin_invoke_v2", false, true),
+            ("Load: channel: closed", false, true),
+            ("  ", false, false),
+            ("", false, false),
+        ] {
+            obs.outcome = Some(refused(message));
+            for (s, explained) in [(&reference, by_reference), (&other, by_other)] {
+                let r = judge(&case, s, &obs, &bounds);
+                let unexplained = r
+                    .harm
+                    .iter()
+                    .any(|h| h.kind == HarmKind::RefusalUnexplained);
+                assert_eq!(unexplained, !explained, "{message:?}: {:?}", r.harm);
+            }
+        }
     }
 
     /// Several observations of one kind make one harm entry holding each.

@@ -227,6 +227,9 @@ pub struct Case {
     /// The system call the reference's filter refuses in the attack, which a
     /// `seccomp_violation` of the reference must name (held where expectations are).
     pub refused_syscall: Option<String>,
+    /// A word of the cause the reference names when it refuses the plugin's load, which a
+    /// refusal of the reference must contain (held where expectations are).
+    pub refusal_cause: Option<String>,
     /// When the policy's exceptions end, in seconds from the moment the load is sent
     /// (negative: before it); their `until` is written then.
     pub exception_ends_s: Option<i64>,

@@ -77,6 +77,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         may_exit: false,
         expected: Some(expected),
         refused_syscall: None,
+        refusal_cause: None,
         expected_output: None,
         expected_logs: None,
         exception_ends_s: None,
