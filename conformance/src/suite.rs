@@ -84,6 +84,9 @@ struct CaseFile {
     /// this many bytes, and the call must answer it back exactly (an echo larger than a
     /// sandbox may carry inline).
     echo_bytes: Option<usize>,
+    /// The input is `input` (or the suite's default input) repeated to this many bytes (an
+    /// input larger than a sandbox may carry inline, whatever the answer).
+    input_bytes: Option<usize>,
     /// The plugin whose binary replaces a `swapped_after_load` package's once it is loaded.
     swap_in: Option<String>,
     /// The harness kills the adapter this long into the attack call: nothing of the
@@ -348,6 +351,12 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                  output or output_fills_bound beside it"
             )));
         }
+        if adjust.input_bytes.is_some() && adjust.echo_bytes.is_some() {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] names both input_bytes and echo_bytes (an echo's input is its \
+                 answer)"
+            )));
+        }
         if adjust.output.is_some() && adjust.output_fills_bound.is_some() {
             return Err(SuiteError::Invalid(format!(
                 "[case.{name}] names both output and output_fills_bound"
@@ -596,7 +605,7 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     let settle = Duration::from_millis(adjust.settle_ms.unwrap_or(settings.file.harness.settle_ms));
     let output_bytes = policy.limits.output_bytes;
     let text = adjust.input.clone().unwrap_or_else(|| "conformance".into());
-    let input: Vec<u8> = match adjust.echo_bytes {
+    let input: Vec<u8> = match adjust.echo_bytes.or(adjust.input_bytes) {
         Some(n) => text.bytes().cycle().take(n).collect(),
         None => text.into_bytes(),
     };

@@ -42,14 +42,17 @@ pub enum Handed {
     Environment(String),
     /// The host's arguments.
     Arguments(String),
+    /// A mount in the process's view where set-uid and set-gid bits count (no `nosuid`).
+    SetuidMount(String),
 }
 
 impl Handed {
     /// The harm kind of each variant, in report order.
-    pub const KINDS: [HarmKind; 3] = [
+    pub const KINDS: [HarmKind; 4] = [
         HarmKind::DescriptorLeaked,
         HarmKind::HostEnvironmentHanded,
         HarmKind::HostArgumentsHanded,
+        HarmKind::SetuidMount,
     ];
 
     /// The harm this finding is.
@@ -58,13 +61,17 @@ impl Handed {
             Handed::Descriptor(_) => HarmKind::DescriptorLeaked,
             Handed::Environment(_) => HarmKind::HostEnvironmentHanded,
             Handed::Arguments(_) => HarmKind::HostArgumentsHanded,
+            Handed::SetuidMount(_) => HarmKind::SetuidMount,
         }
     }
 
     /// What was seen, for the harm's detail.
     pub fn detail(&self) -> &str {
         match self {
-            Handed::Descriptor(d) | Handed::Environment(d) | Handed::Arguments(d) => d,
+            Handed::Descriptor(d)
+            | Handed::Environment(d)
+            | Handed::Arguments(d)
+            | Handed::SetuidMount(d) => d,
         }
     }
 }
@@ -182,6 +189,7 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
             "process {pid}, which runs the plugin, has a controlling terminal (the host's session)"
         )));
     }
+    found.extend(setuid_mounts(pid, &process));
     let host_stdio = stdio_targets(host.adapter);
     let plugin_identity = identity(plugin);
     let Ok(fds) = process.fd() else {
@@ -212,6 +220,27 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
         }
     }
     found
+}
+
+/// The mounts in `process`'s view where set-uid and set-gid bits count: each one a way to a
+/// root identity for a process that can execute a program of it (PROC-007), whatever else
+/// stops the execution today. Every mount a plugin sees carries `nosuid` in a sandbox that
+/// hands it none (the reference's and bubblewrap's do).
+fn setuid_mounts(pid: i32, process: &Process) -> Vec<Handed> {
+    let Ok(mounts) = process.mountinfo() else {
+        return Vec::new();
+    };
+    mounts
+        .into_iter()
+        .filter(|m| !m.mount_options.contains_key("nosuid"))
+        .map(|m| {
+            Handed::SetuidMount(format!(
+                "process {pid}, which runs the plugin, sees {} ({}) without nosuid",
+                m.mount_point.display(),
+                m.fs_type
+            ))
+        })
+        .collect()
 }
 
 fn is_terminal(target: &str) -> bool {
@@ -286,6 +315,25 @@ mod tests {
         assert!(!found.iter().any(|h| matches!(h, Handed::Arguments(_))));
         // The host itself is never judged for what it holds.
         assert!(census(me, &marks, program).is_empty());
+    }
+
+    /// Each mount of a process's view without `nosuid` is one finding, and only those: read
+    /// here from the test's own mountinfo by its fields, which a child in the same mount
+    /// namespace shares.
+    #[test]
+    fn every_mount_without_nosuid_is_reported() {
+        let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
+        let without: usize = mountinfo
+            .lines()
+            .filter(|line| {
+                let options = line.split(' ').nth(5).unwrap_or_default();
+                !options.split(',').any(|o| o == "nosuid")
+            })
+            .count();
+        let me = std::process::id() as i32;
+        let found = setuid_mounts(me, &Process::new(me).unwrap());
+        assert_eq!(found.len(), without, "{found:?}");
+        assert!(found.iter().all(|h| h.kind() == HarmKind::SetuidMount));
     }
 
     #[test]

@@ -142,6 +142,9 @@ pub enum HarmKind {
     /// (where the reference's reactions are held) one that does not name the cause the
     /// reference names.
     RefusalUnexplained,
+    /// A process that runs the plugin sees a mount where set-uid and set-gid bits count (no
+    /// `nosuid`): a way to a root identity, whatever else stops it today.
+    SetuidMount,
 }
 
 impl HarmKind {
@@ -181,6 +184,7 @@ impl HarmKind {
         HarmKind::PauseNotInForce,
         HarmKind::CapabilitiesKept,
         HarmKind::RefusalUnexplained,
+        HarmKind::SetuidMount,
     ];
 
     /// The word used in metadata and files.
@@ -220,6 +224,7 @@ impl HarmKind {
             HarmKind::PauseNotInForce => "pause_not_in_force",
             HarmKind::CapabilitiesKept => "capabilities_kept",
             HarmKind::RefusalUnexplained => "refusal_unexplained",
+            HarmKind::SetuidMount => "setuid_mount",
         }
     }
 

@@ -46,14 +46,16 @@ fn on_an_inert_attack_a_mutant_is_held_to_the_reference_reaction() {
         &abort_case(inert),
     );
     // The example adapter forks its plugin processes without exec: each inherits the
-    // host's environment, argv and standard error, and (run as root) its capabilities,
-    // which the census of the plugin's process reports. That harm is the adapter's, not
-    // the attack's; the reaction is judged apart from it, in `expectation_met`.
+    // host's environment, argv, standard error and mounts, and (run as root) its
+    // capabilities, which the census of the plugin's process reports. That harm is the
+    // adapter's, not the attack's; the reaction is judged apart from it, in
+    // `expectation_met`.
     let handed = [
         HarmKind::DescriptorLeaked,
         HarmKind::HostEnvironmentHanded,
         HarmKind::HostArgumentsHanded,
         HarmKind::CapabilitiesKept,
+        HarmKind::SetuidMount,
     ];
     let only_handed = |r: &CaseResult| r.harm.iter().all(|h| handed.contains(&h.kind));
     assert_eq!(held.verdict, Verdict::Fail, "{held:#?}");

@@ -1560,6 +1560,16 @@ mod tests {
             Some(HarmKind::HostEnvironmentHanded),
         ),
         (
+            "a mount without nosuid",
+            |_, o, _b| {
+                o.handed.insert(Handed::SetuidMount(
+                    "process 12, which runs the plugin, sees /usr (ext4) without nosuid".into(),
+                ));
+            },
+            Verdict::Fail,
+            Some(HarmKind::SetuidMount),
+        ),
+        (
             "a privileged process in the plugin's reach",
             |_, o, _b| {
                 o.privileged_in_reach
@@ -1893,7 +1903,7 @@ mod tests {
             |c, o, _b| {
                 c.package = Some(PackageForm::Unsigned);
                 o.outcome = Some(Outcome::RefusedLoad {
-                    message: String::new(),
+                    message: "refused: the package's reason".into(),
                 });
             },
             Verdict::Pass,
@@ -1919,7 +1929,7 @@ mod tests {
             |c, o, _b| {
                 c.package = Some(PackageForm::KeyRevokedWhileRunning);
                 o.outcome = Some(Outcome::RefusedLoad {
-                    message: String::new(),
+                    message: "refused: the package's reason".into(),
                 });
             },
             Verdict::Fail,
@@ -1930,7 +1940,7 @@ mod tests {
             |c, o, _b| {
                 c.package = Some(PackageForm::Overreaching);
                 o.outcome = Some(Outcome::RefusedLoad {
-                    message: String::new(),
+                    message: "refused: the package's reason".into(),
                 });
             },
             Verdict::Pass,
