@@ -68,6 +68,12 @@ struct Mutant {
     /// descriptor fails descriptor hygiene, not every requirement whose case saw it).
     #[serde(default)]
     fails_exactly: Option<BTreeSet<String>>,
+    /// For a defect seen only as a reaction that differs from the reference's (what its
+    /// refusal or its end names): the mutated reference is held to the reactions the
+    /// plugins' metadata expect of the reference, as the suite holds the reference itself
+    /// (`cargo xtask conformance --reference-build`). Not with `isolate`.
+    #[serde(default)]
+    reference_reactions: bool,
 }
 
 /// How a mutant fared.
@@ -356,7 +362,7 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
                 work,
                 &name,
                 &main_adapter,
-                only,
+                (only, false),
                 &work.join("results").join(&name),
                 jobs,
             )?
@@ -371,7 +377,14 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
             );
         }
         let baseline = &pristine[layers];
-        match run_suite(work, &m.name, &mutated, only, &out, jobs)? {
+        match run_suite(
+            work,
+            &m.name,
+            &mutated,
+            (only, m.reference_reactions),
+            &out,
+            jobs,
+        )? {
             Some(result) => {
                 let sut = result.suts.first().context("the run has no sandbox")?;
                 outcome.failed = failed_requirements(&result)?
@@ -616,12 +629,13 @@ pub(crate) fn write_wrapper_with(wrapper: &Path, adapter: &Path, args: &[String]
 }
 
 /// Runs this checkout's suite against the reference built as `adapter` (with `only`: those
-/// layers alone); the parsed results, or None when the run wrote none.
+/// layers alone; with `reference_reactions`, held to the reference's reactions); the parsed
+/// results, or None when the run wrote none.
 fn run_suite(
     work: &Path,
     name: &str,
     adapter: &Path,
-    only: Option<&str>,
+    (only, reference_reactions): (Option<&str>, bool),
     out: &Path,
     jobs: usize,
 ) -> Result<Option<RunResult>> {
@@ -641,6 +655,7 @@ fn run_suite(
         .arg(out)
         .arg("--jobs")
         .arg(jobs.to_string())
+        .args(reference_reactions.then_some("--reference-build"))
         .stdout(std::process::Stdio::null())
         .status()
         .context("running the conformance suite")?;
@@ -674,7 +689,11 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
          so the mutant earns no certificate). A mutant marked `(LAYER alone)` is a defect \
          that another layer covers: it runs with that layer alone, the other containment \
          layers relaxed, and is caught by a requirement that the unmutated reference with \
-         the same layer alone passes.\n\n",
+         the same layer alone passes. A mutant whose catalogue entry says \
+         `reference_reactions` (a defect seen only as a reaction other than the \
+         reference's, such as what a refusal names) is also held to the reactions the \
+         plugins' metadata expect of the reference, as the suite holds the reference \
+         itself.\n\n",
     );
     if check_only {
         s += &format!("{} patch(es) checked.\n\n", outcomes.len());
@@ -779,6 +798,11 @@ mod tests {
                 "{} does not apply: {}",
                 m.name,
                 String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(
+                !(m.reference_reactions && m.isolate.is_some()),
+                "{}: the reference's reactions hold with every layer only",
+                m.name
             );
             if let Some(layers) = &m.isolate {
                 for l in layers.split(',') {
