@@ -921,8 +921,11 @@ mod tests {
         };
         let (init, call, shutdown) = (2000, 2000, 1000);
         assert_eq!(deadlines("echo"), (init, call, shutdown));
-        assert_eq!(deadlines("life_hang_invoke"), (init, 1000, shutdown));
-        assert_eq!(deadlines("life_hang_init"), (1000, call, shutdown));
+        let hang = s.file.policy.hang_deadline_ms;
+        assert!(hang < shutdown);
+        assert_eq!(deadlines("life_hang_invoke"), (init, hang, shutdown));
+        assert_eq!(deadlines("life_hang_init"), (hang, call, shutdown));
+        assert_eq!(deadlines("life_hang_shutdown"), (init, call, hang));
         // Ended by its CPU limit, not by a deadline: its call keeps the suite's.
         assert_eq!(
             deadlines("res_cpu_spin_ignore_signals"),
