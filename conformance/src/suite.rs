@@ -357,6 +357,22 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
                  answer)"
             )));
         }
+        if adjust.input_bytes.is_some() && !benign {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] input_bytes is a benign plugin's input: a hostile one reads \
+                 the harness's attack input"
+            )));
+        }
+        // Sent once in base64 in one protocol line, with room for the rest of the request.
+        let line_room = (sbx_harness::protocol::MAX_LINE - 4096) / 4 * 3;
+        if let Some(n) = adjust.echo_bytes.or(adjust.input_bytes)
+            && n > line_room
+        {
+            return Err(SuiteError::Invalid(format!(
+                "[case.{name}] an input of {n} bytes does not fit one protocol line in \
+                 base64 (at most {line_room})"
+            )));
+        }
         if adjust.output.is_some() && adjust.output_fills_bound.is_some() {
             return Err(SuiteError::Invalid(format!(
                 "[case.{name}] names both output and output_fills_bound"
@@ -999,5 +1015,26 @@ mod tests {
         ));
         let hostile = format!("{CASES}\n[case.fs_read_absolute]\necho_bytes = 10\n");
         assert!(matches!(settings(&hostile), Err(SuiteError::Invalid(_))));
+    }
+
+    #[test]
+    fn a_large_input_is_the_default_input_repeated_and_fits_a_protocol_line() {
+        let s = settings(CASES).unwrap();
+        let all = cases(&s);
+        let digest = all
+            .iter()
+            .find(|c| c.case.id == "digest_large_input")
+            .unwrap();
+        assert_eq!(digest.case.input.len(), 1_572_864);
+        assert!(digest.case.input.starts_with(b"conformanceconformance"));
+        // Its answer is its own, not its input.
+        assert_eq!(
+            digest.case.expected_output.as_deref(),
+            Some(b"1572864 9ae714cd7f268f76".as_slice())
+        );
+        let hostile = format!("{CASES}\n[case.fs_read_absolute]\ninput_bytes = 10\n");
+        assert!(matches!(settings(&hostile), Err(SuiteError::Invalid(_))));
+        let too_large = CASES.replace("input_bytes = 1572864 ", "input_bytes = 3500000 ");
+        assert!(matches!(settings(&too_large), Err(SuiteError::Invalid(_))));
     }
 }

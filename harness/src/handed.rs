@@ -42,7 +42,8 @@ pub enum Handed {
     Environment(String),
     /// The host's arguments.
     Arguments(String),
-    /// A mount in the process's view where set-uid and set-gid bits count (no `nosuid`).
+    /// A mount in the process's view where set-uid and set-gid bits count on exec: no
+    /// `nosuid` and no `noexec`, in a process without `no_new_privs`.
     SetuidMount(String),
 }
 
@@ -222,20 +223,30 @@ pub fn census(pid: i32, host: &HostMarks<'_>, plugin: &Path) -> BTreeSet<Handed>
     found
 }
 
-/// The mounts in `process`'s view where set-uid and set-gid bits count: each one a way to a
-/// root identity for a process that can execute a program of it (PROC-007), whatever else
-/// stops the execution today. Every mount a plugin sees carries `nosuid` in a sandbox that
-/// hands it none (the reference's and bubblewrap's do).
+/// The mounts in `process`'s view where set-uid and set-gid bits would count on exec: each
+/// one a way to a root identity (PROC-007). None while the process has `no_new_privs`
+/// (the kernel then ignores the bits on every exec) and none on a mount with `nosuid` or
+/// `noexec`. Read from outside, so a sandbox that drops `no_new_privs` is held to mounting
+/// everything the plugin sees `nosuid` (the reference's and bubblewrap's do).
 fn setuid_mounts(pid: i32, process: &Process) -> Vec<Handed> {
+    if process
+        .status()
+        .map_or(true, |status| status.nonewprivs == Some(1))
+    {
+        return Vec::new();
+    }
     let Ok(mounts) = process.mountinfo() else {
         return Vec::new();
     };
     mounts
         .into_iter()
-        .filter(|m| !m.mount_options.contains_key("nosuid"))
+        .filter(|m| {
+            !m.mount_options.contains_key("nosuid") && !m.mount_options.contains_key("noexec")
+        })
         .map(|m| {
             Handed::SetuidMount(format!(
-                "process {pid}, which runs the plugin, sees {} ({}) without nosuid",
+                "process {pid}, which runs the plugin without no_new_privs, sees {} ({}) \
+                 without nosuid",
                 m.mount_point.display(),
                 m.fs_type
             ))
@@ -317,23 +328,59 @@ mod tests {
         assert!(census(me, &marks, program).is_empty());
     }
 
-    /// Each mount of a process's view without `nosuid` is one finding, and only those: read
-    /// here from the test's own mountinfo by its fields, which a child in the same mount
-    /// namespace shares.
+    /// Each mount of a process's view without `nosuid` and `noexec` is one finding, and
+    /// only those, while the process lacks `no_new_privs`: read here from the mountinfo of
+    /// this test's own process by its fields.
     #[test]
-    fn every_mount_without_nosuid_is_reported() {
+    fn every_mount_where_set_uid_bits_count_is_reported() {
         let mountinfo = std::fs::read_to_string("/proc/self/mountinfo").unwrap();
-        let without: usize = mountinfo
+        let counting: usize = mountinfo
             .lines()
             .filter(|line| {
                 let options = line.split(' ').nth(5).unwrap_or_default();
-                !options.split(',').any(|o| o == "nosuid")
+                !options.split(',').any(|o| o == "nosuid" || o == "noexec")
             })
             .count();
         let me = std::process::id() as i32;
-        let found = setuid_mounts(me, &Process::new(me).unwrap());
-        assert_eq!(found.len(), without, "{found:?}");
+        let process = Process::new(me).unwrap();
+        // A test run that inherited no_new_privs (some container runtimes set it) has no
+        // set-uid route, and the test after this one covers it.
+        let route = process.status().unwrap().nonewprivs != Some(1);
+        let found = setuid_mounts(me, &process);
+        assert_eq!(found.len(), if route { counting } else { 0 }, "{found:?}");
         assert!(found.iter().all(|h| h.kind() == HarmKind::SetuidMount));
+    }
+
+    /// With `no_new_privs` the kernel ignores set-uid bits on exec: nothing is reported,
+    /// whatever the mounts.
+    #[test]
+    fn a_process_with_no_new_privs_has_no_set_uid_route() {
+        let mut child = Command::new("/bin/sleep");
+        child.arg("30").stdout(Stdio::null()).stderr(Stdio::null());
+        // SAFETY: prctl(PR_SET_NO_NEW_PRIVS) is async-signal-safe and touches only the
+        // child's own flags, between fork and exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            child.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = child.spawn().unwrap();
+        let pid = child.id() as i32;
+        let process = Process::new(pid).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while process.status().unwrap().nonewprivs != Some(1)
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let found = setuid_mounts(pid, &process);
+        let _ = child.kill();
+        let _ = child.wait();
+        assert!(found.is_empty(), "{found:?}");
     }
 
     #[test]

@@ -142,8 +142,8 @@ pub enum HarmKind {
     /// (where the reference's reactions are held) one that does not name the cause the
     /// reference names.
     RefusalUnexplained,
-    /// A process that runs the plugin sees a mount where set-uid and set-gid bits count (no
-    /// `nosuid`): a way to a root identity, whatever else stops it today.
+    /// A process that runs the plugin without `no_new_privs` sees a mount where set-uid and
+    /// set-gid bits count on exec (neither `nosuid` nor `noexec`): a way to a root identity.
     SetuidMount,
 }
 

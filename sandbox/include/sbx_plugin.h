@@ -89,7 +89,8 @@ typedef enum sbx_log_level {
 typedef struct sbx_host_api {
     uint32_t abi_version; /* SBX_ABI_VERSION */
     uint32_t size;        /* sizeof(struct sbx_host_api) */
-    void *ctx;            /* opaque; pass back unchanged */
+    void *ctx;            /* opaque; pass back unchanged: any other value is refused
+                             with SBX_ERR_INVALID_ARGUMENT */
 
     /* Write one log record. `msg` need not be NUL-terminated; at most SBX_MAX_LOG_LEN bytes. */
     sbx_status (*log)(void *ctx, sbx_log_level level, const char *msg, size_t msg_len);

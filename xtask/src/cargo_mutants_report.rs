@@ -484,10 +484,11 @@ pub fn markdown(rows: &BTreeMap<String, Row>, survivors: &Survivors, target: &Ta
          # Mutation analysis: cargo-mutants over the reference sandbox\n\n\
          cargo-mutants mutates the sandbox's crates one function at a time; the conformance \
          suite is the oracle (`xtask/tests/mutant_oracle.rs`), on the cases the mutated file \
-         can affect (`conformance/mutants/scopes.toml`), with the mutated reference held \
-         to the reactions the plugins' metadata expect of the reference, as the suite holds \
-         the reference itself (rows judged at 10709e4 or before were not, which can only \
-         have left survivors it would catch). A mutant is caught when the oracle \
+         can affect (`conformance/mutants/scopes.toml`); with every layer on, the mutated \
+         reference is held to the reactions the plugins' metadata expect of the reference, \
+         as the suite holds the reference itself (rows judged at 10709e4 or before were \
+         not, which can only have left survivors it would catch; runs judged again with \
+         layers relaxed or as another user are not, their reactions differ). A mutant is caught when the oracle \
          names a requirement that failed, and failed again when its cases ran once more (a \
          failure the machine's load caused once does not count); a survivor is judged in \
          `conformance/mutants/survivors.toml`, as equivalent (and why) or as a gap (and its \

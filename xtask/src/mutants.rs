@@ -353,30 +353,36 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
         let mutated = work.join("target/debug/sbx-adapter");
         let only = m.isolate.as_deref();
         // What the unmutated reference fails on this machine with the same layers (all of
-        // them, or `isolate`'s alone), run once: only failures beyond it are the mutant's.
+        // them, or `isolate`'s alone) and judged the same way, run once: only failures
+        // beyond it are the mutant's.
         let layers = only.unwrap_or("all");
-        if !pristine.contains_key(layers) {
-            let name = format!("pristine-{}", layers.replace(',', "-"));
+        let judged = if m.reference_reactions {
+            format!("{layers}-held-to-reactions")
+        } else {
+            layers.to_owned()
+        };
+        if !pristine.contains_key(&judged) {
+            let name = format!("pristine-{}", judged.replace(',', "-"));
             let main_adapter = std::env::current_dir()?.join("target/debug/sbx-adapter");
             let result = run_suite(
                 work,
                 &name,
                 &main_adapter,
-                (only, false),
+                (only, m.reference_reactions),
                 &work.join("results").join(&name),
                 jobs,
             )?
-            .with_context(|| format!("the unmutated reference ({layers} layers)"))?;
+            .with_context(|| format!("the unmutated reference ({judged})"))?;
             let sut = result.suts.first().context("the run has no sandbox")?;
             pristine.insert(
-                layers.to_owned(),
+                judged.clone(),
                 Pristine {
                     failed: failed_requirements(&result)?,
                     certified_level: sut.certified_level,
                 },
             );
         }
-        let baseline = &pristine[layers];
+        let baseline = &pristine[&judged];
         match run_suite(
             work,
             &m.name,
@@ -684,7 +690,7 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
          # Mutation analysis: hand-written mutants of the reference sandbox\n\n\
          Each mutant is one realistic defect of the reference sandbox \
          (`conformance/mutants/<name>.patch`). The conformance suite runs against it as \
-         against any candidate sandbox, judged by harm alone; it is caught when a \
+         against any candidate sandbox, judged by harm; it is caught when a \
          requirement fails (`no_certificate`: none failed, but some cases could not run, \
          so the mutant earns no certificate). A mutant marked `(LAYER alone)` is a defect \
          that another layer covers: it runs with that layer alone, the other containment \
