@@ -938,7 +938,12 @@ mod tests {
         // A run's baselines: one per way the files it mutates are judged again, all without
         // a file.
         let runner = s.baselines_for(&["sandbox/runner/src/**"]);
-        assert_eq!(runner.len(), 3, "{runner:?}");
+        assert_eq!(runner.len(), 4, "{runner:?}");
+        // The root's mounts: with no_new_privs and the filter (which sets it) relaxed.
+        let root = s.again_for(&["sandbox/runner/src/root.rs".into()]);
+        assert_eq!(root.len(), 1);
+        let layers = root[0].layers.as_deref().unwrap_or_default();
+        assert!(!layers.contains("no-new-privs") && !layers.contains("seccomp"));
         assert!(s.baselines_for(&["sandbox/host/src/broker.rs"]).is_empty());
         assert_eq!(s.baselines_for(&[]).len(), {
             let keys: BTreeSet<String> = s.again.iter().map(Again::key).collect();
