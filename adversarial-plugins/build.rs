@@ -880,6 +880,12 @@ fn is_up_to_date(output: &Path, stamp: &Path, recipe: &str, inputs: &[PathBuf]) 
         .all(|input| modified(input).is_some_and(|changed| changed <= built))
 }
 
+/// An optional text as the Rust literal of an `Option<&'static str>`.
+fn optional_str(text: &Option<String>) -> String {
+    text.as_ref()
+        .map_or("None".to_string(), |t| format!("Some({t:?})"))
+}
+
 /// Writes `$OUT_DIR/plugins.rs`: the table of every plugin, sorted by name.
 fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
     let mut out = String::new();
@@ -934,14 +940,8 @@ fn write_table(plugins: &[Plugin], paths: &Paths) -> Result<(), String> {
                 .inert_unless
                 .map_or("None".to_string(), |s| format!("Some(Surface::{s:?})")),
             exits = p.exits,
-            refused_syscall = p
-                .refused_syscall
-                .as_ref()
-                .map_or("None".to_string(), |c| format!("Some({c:?})")),
-            refusal_cause = p
-                .refusal_cause
-                .as_ref()
-                .map_or("None".to_string(), |c| format!("Some({c:?})")),
+            refused_syscall = optional_str(&p.refused_syscall),
+            refusal_cause = optional_str(&p.refusal_cause),
             hostile = p.hostile(),
         );
     }

@@ -488,8 +488,8 @@ pub fn markdown(rows: &BTreeMap<String, Row>, survivors: &Survivors, target: &Ta
          reference is held to the reactions the plugins' metadata expect of the reference, \
          as the suite holds the reference itself (rows judged at 10709e4 or before were \
          not, which can only have left survivors it would catch; runs judged again with \
-         layers relaxed or as another user are not, their reactions differ). A mutant is caught when the oracle \
-         names a requirement that failed, and failed again when its cases ran once more (a \
+         layers relaxed or as another user are not, their reactions differ). A mutant is \
+         caught when the oracle names a requirement that failed, and failed again when its cases ran once more (a \
          failure the machine's load caused once does not count); a survivor is judged in \
          `conformance/mutants/survivors.toml`, as equivalent (and why) or as a gap (and its \
          follow-up). Runs are merged: each row keeps its newest judgement and the commit it \

@@ -985,11 +985,7 @@ fn unexplained_end(t: &crate::protocol::Termination, may_exit: bool) -> Option<S
 /// not name `call` as a word: the call the plugin's attack makes first that the
 /// reference's filter refuses (its metadata's `syscall`).
 fn misnamed_call(t: &crate::protocol::Termination, call: &str) -> Option<String> {
-    let named = t
-        .detail
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|word| word == call);
-    (t.reason == "seccomp_violation" && !named).then(|| {
+    (t.reason == "seccomp_violation" && !names_word(&t.detail, call)).then(|| {
         format!(
             "the plugin's end was reported as a refused system call without naming {call}, \
              the call its attack makes: {:?}",
@@ -1007,15 +1003,20 @@ fn unexplained_refusal(message: &str, cause: Option<&str>) -> Option<String> {
         return Some("the plugin's load was refused with nothing said".into());
     }
     let cause = cause?;
-    let named = message
-        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-        .any(|word| word == cause);
-    (!named).then(|| {
+    (!names_word(message, cause)).then(|| {
         format!(
             "the plugin's load was refused without naming {cause}, its cause: {:?}",
             message.chars().take(160).collect::<String>()
         )
     })
+}
+
+/// Whether `text` holds `word` as a word of its own: between characters that are not ASCII
+/// letters, digits or underscores (`openat` in `syscall_name: Some("openat")`, not in
+/// `openat2`).
+fn names_word(text: &str, word: &str) -> bool {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w == word)
 }
 
 /// The signal a termination's detail names: a signal's name (`SIGSEGV`, `SIG34`,
