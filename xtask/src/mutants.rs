@@ -74,6 +74,11 @@ struct Mutant {
     /// (`cargo xtask conformance --reference-build`). Not with `isolate`.
     #[serde(default)]
     reference_reactions: bool,
+    /// For a defect of the low-latency mode's rings: the mutated reference runs in that mode
+    /// (`sbx-adapter reference --low-latency`), and so does the unmutated one it is compared
+    /// with.
+    #[serde(default)]
+    low_latency: bool,
 }
 
 /// How a mutant fared.
@@ -144,6 +149,9 @@ struct Outcome {
     failed: Vec<String>,
     /// The layers it ran with alone, if any.
     isolate: Option<String>,
+    /// It ran in the low-latency mode.
+    #[serde(default)]
+    low_latency: bool,
     certified_level: Option<u8>,
     seconds: u64,
     /// The commit of the workspace it was judged at (`+` when the tree had changes).
@@ -330,6 +338,7 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
             status: Status::NoResult,
             failed: Vec::new(),
             isolate: m.isolate.clone(),
+            low_latency: m.low_latency,
             certified_level: None,
             seconds: 0,
             commit: commit.clone(),
@@ -356,10 +365,17 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
         // them, or `isolate`'s alone) and judged the same way, run once: only failures
         // beyond it are the mutant's.
         let layers = only.unwrap_or("all");
-        let judged = if m.reference_reactions {
-            format!("{layers}-held-to-reactions")
-        } else {
-            layers.to_owned()
+        let mut judged = layers.to_owned();
+        if m.reference_reactions {
+            judged += "-held-to-reactions";
+        }
+        if m.low_latency {
+            judged += "-low-latency";
+        }
+        let mode = Mode {
+            only,
+            reference_reactions: m.reference_reactions,
+            low_latency: m.low_latency,
         };
         if !pristine.contains_key(&judged) {
             let name = format!("pristine-{}", judged.replace(',', "-"));
@@ -368,7 +384,7 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
                 work,
                 &name,
                 &main_adapter,
-                (only, m.reference_reactions),
+                mode,
                 &work.join("results").join(&name),
                 jobs,
             )?
@@ -383,14 +399,7 @@ fn run_all(chosen: &[&Mutant], work: &Path, jobs: usize, check_only: bool) -> Re
             );
         }
         let baseline = &pristine[&judged];
-        match run_suite(
-            work,
-            &m.name,
-            &mutated,
-            (only, m.reference_reactions),
-            &out,
-            jobs,
-        )? {
+        match run_suite(work, &m.name, &mutated, mode, &out, jobs)? {
             Some(result) => {
                 let sut = result.suts.first().context("the run has no sandbox")?;
                 outcome.failed = failed_requirements(&result)?
@@ -612,11 +621,26 @@ pub(crate) fn requirements_judged(
 
 /// Writes `wrapper`, an executable that runs `adapter`'s reference sandbox (with `only`:
 /// those containment layers alone), for the suite to take as a sandbox given by path.
-pub(crate) fn write_wrapper(wrapper: &Path, adapter: &Path, only: Option<&str>) -> Result<()> {
-    let args: Vec<String> = only
+fn write_wrapper(wrapper: &Path, adapter: &Path, mode: Mode<'_>) -> Result<()> {
+    let mut args: Vec<String> = mode
+        .only
         .map(|l| vec!["--only".to_owned(), l.to_owned()])
         .unwrap_or_default();
+    if mode.low_latency {
+        args.push("--low-latency".to_owned());
+    }
     write_wrapper_with(wrapper, adapter, &args)
+}
+
+/// How a mutant and the unmutated reference it is compared with are run and judged.
+#[derive(Debug, Clone, Copy)]
+struct Mode<'a> {
+    /// Those containment layers alone (`--only`).
+    only: Option<&'a str>,
+    /// Held to the reference's reactions (`--reference-build`).
+    reference_reactions: bool,
+    /// In the low-latency mode (`--low-latency`).
+    low_latency: bool,
 }
 
 /// [`write_wrapper`] with the reference's options `args` (`--only`, `--user`), each one word.
@@ -634,14 +658,13 @@ pub(crate) fn write_wrapper_with(wrapper: &Path, adapter: &Path, args: &[String]
     Ok(())
 }
 
-/// Runs this checkout's suite against the reference built as `adapter` (with `only`: those
-/// layers alone; with `reference_reactions`, held to the reference's reactions); the parsed
-/// results, or None when the run wrote none.
+/// Runs this checkout's suite against the reference built as `adapter`, run and judged as
+/// `mode` says; the parsed results, or None when the run wrote none.
 fn run_suite(
     work: &Path,
     name: &str,
     adapter: &Path,
-    (only, reference_reactions): (Option<&str>, bool),
+    mode: Mode<'_>,
     out: &Path,
     jobs: usize,
 ) -> Result<Option<RunResult>> {
@@ -649,7 +672,7 @@ fn run_suite(
     std::fs::create_dir_all(&adapters)?;
     // The suite names a sandbox given by path after the file: the mutant's name.
     let wrapper = adapters.join(name);
-    write_wrapper(&wrapper, adapter, only)?;
+    write_wrapper(&wrapper, adapter, mode)?;
     let _ = std::fs::remove_file(out.join("results.json"));
     let status = Command::new(std::env::current_exe()?)
         // The mutated adapter must find the runner beside it, not one named elsewhere.
@@ -661,7 +684,7 @@ fn run_suite(
         .arg(out)
         .arg("--jobs")
         .arg(jobs.to_string())
-        .args(reference_reactions.then_some("--reference-build"))
+        .args(mode.reference_reactions.then_some("--reference-build"))
         .stdout(std::process::Stdio::null())
         .status()
         .context("running the conformance suite")?;
@@ -714,10 +737,13 @@ fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> Stri
             } else {
                 o.failed.join(", ")
             };
-            let status = match &o.isolate {
+            let mut status = match &o.isolate {
                 Some(layers) => format!("{} ({layers} alone)", o.status.as_str()),
                 None => o.status.as_str().to_owned(),
             };
+            if o.low_latency {
+                status += " (low-latency mode)";
+            }
             s += &format!(
                 "| `{}` | {} | {} | {status} | {failed} | {} |\n",
                 o.name,

@@ -1,10 +1,12 @@
 //! `sbx-adapter`: the built-in adapters of the conformance harness, speaking adapter
 //! protocol v1 (`conformance/ADAPTERS.md`) on stdin and stdout.
 //!
-//!     sbx-adapter reference [--mutant NAME] [--only LAYERS] [--user UID]
+//!     sbx-adapter reference [--mutant NAME] [--only LAYERS] [--user UID] [--low-latency]
 //!                                             the reference sandbox, or one of its mutants;
 //!                                             --only: those containment layers alone;
-//!                                             --user: run by a host that is not root
+//!                                             --user: run by a host that is not root;
+//!                                             --low-latency: calls through the shared-memory
+//!                                             rings once a plugin is loaded
 //!     sbx-adapter none [--checked]            no isolation: plugins run inside this process
 //!                                             (--checked: with a careful host's checks)
 //!     sbx-adapter bubblewrap                  each plugin in `bwrap --unshare-all ...`
@@ -28,9 +30,14 @@ fn main() -> ExitCode {
             let mut mutant = None;
             let mut only = None;
             let mut user = None;
+            let mut low_latency = false;
             let mut rest = args[1..].iter();
             while let Some(a) = rest.next() {
                 let slot = match a.as_str() {
+                    "--low-latency" => {
+                        low_latency = true;
+                        continue;
+                    }
                     "--mutant" => &mut mutant,
                     "--only" => &mut only,
                     "--user" => &mut user,
@@ -51,10 +58,12 @@ fn main() -> ExitCode {
                     return ExitCode::from(69);
                 }
             }
-            let built = reference::Reference::new(mutant.as_deref()).and_then(|r| match &only {
-                Some(list) => r.isolate(list),
-                None => Ok(r),
-            });
+            let built = reference::Reference::new(mutant.as_deref())
+                .map(|r| r.with_low_latency(low_latency))
+                .and_then(|r| match &only {
+                    Some(list) => r.isolate(list),
+                    None => Ok(r),
+                });
             match built {
                 Ok(backend) => serve::serve(backend),
                 Err(e) => return usage(&e),
@@ -93,7 +102,7 @@ fn main() -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] [--user UID] | none [--checked] | bubblewrap",
+        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] [--user UID] [--low-latency] | none [--checked] | bubblewrap",
         reference::MUTANTS.join("|"),
         reference::LAYERS.join(",")
     );

@@ -199,6 +199,8 @@ pub struct Reference {
     /// `--only`: the containment layers kept, every other one relaxed.
     isolated: Option<String>,
     layers: Layers,
+    /// `--low-latency`: every plugin's calls through the shared-memory rings.
+    low_latency: bool,
     no_deadlines: bool,
     /// The `no-signature-check` mutant: packages are loaded without being verified.
     no_signature_check: bool,
@@ -277,6 +279,7 @@ impl Reference {
             mutant: mutant.map(str::to_owned),
             isolated: None,
             layers,
+            low_latency: false,
             no_deadlines,
             no_signature_check,
             no_cgroup,
@@ -289,6 +292,12 @@ impl Reference {
             recorded_as: BTreeMap::new(),
             events: Vec::new(),
         })
+    }
+
+    /// Every plugin in the low-latency mode (`on`), as an embedder that asks for it runs them.
+    pub fn with_low_latency(mut self, on: bool) -> Reference {
+        self.low_latency = on;
+        self
     }
 
     /// Keeps only the containment layers in `list` (comma-separated [`LAYERS`]).
@@ -350,6 +359,7 @@ impl Reference {
             .limits(limits)
             .deadlines(deadlines)
             .layers(self.layers)
+            .low_latency(self.low_latency)
             .build()
             .map_err(|e| error(ErrorKind::Refused, e.to_string()))
     }
@@ -484,6 +494,7 @@ impl Reference {
     /// The host of the packages, made now if it is not yet.
     fn host(&mut self) -> &mut Host {
         let layers = self.layers;
+        let low_latency = self.low_latency;
         let audit = self.audit.clone();
         self.host.get_or_insert_with(|| {
             Host::new(HostConfig {
@@ -499,6 +510,7 @@ impl Reference {
                 host_paths: Default::default(),
                 // Restarts take a warm spare, as a long-running host keeps them.
                 warm_spares: 1,
+                low_latency,
             })
         })
     }

@@ -280,6 +280,7 @@ pub fn host(args: HostArgs) -> Outcome {
         host_paths: Default::default(),
         // One call and an unload: no restart would take a spare.
         warm_spares: 0,
+        low_latency: false,
     });
     let name = host
         .load(&args.package, args.init.as_bytes())

@@ -32,6 +32,15 @@ pub enum ChannelError {
     /// The operating system failed the read or write.
     #[error("channel I/O: {0}")]
     Io(#[from] io::Error),
+    /// The peer published a ring position no honest peer could (the low-latency mode).
+    #[error("ring: {0}")]
+    Ring(#[from] sbx_ipc::ring::RingError),
+    /// The peer wrote on the socket once the ring carried the frames (the low-latency mode).
+    #[error("{bytes} bytes on the socket once the ring carries the frames")]
+    StrayBytes {
+        /// Bytes read.
+        bytes: usize,
+    },
 }
 
 /// A bidirectional, framed, deadline-bounded message channel.
@@ -45,6 +54,10 @@ pub trait Channel: Send {
     fn take_passed(&mut self) -> Option<OwnedFd> {
         None
     }
+    /// The plugin is loaded: the frames from here on take the transport's fast path, when it
+    /// has one ([`crate::ring::RingChannel`]). Both sides call it at `Loaded`, the runner
+    /// once it has sent it and the host once it has received it.
+    fn start_fast_path(&mut self) {}
 }
 
 /// [`Channel`] over a connected `SOCK_STREAM` socket (one end of a socketpair).
@@ -165,6 +178,18 @@ impl StreamChannel {
             }
         }
         Ok(bytes)
+    }
+
+    /// Whether the socket is silent, for a channel whose frames go elsewhere: `Closed` when the
+    /// peer's end is gone, `StrayBytes` when it wrote (what it wrote is dropped).
+    pub fn expect_silence(&mut self) -> Result<(), ChannelError> {
+        match self.read_some() {
+            Ok(0) => Err(ChannelError::Closed),
+            Ok(bytes) => Err(ChannelError::StrayBytes { bytes }),
+            Err(Errno::EAGAIN | Errno::EINTR) => Ok(()),
+            Err(Errno::ECONNRESET) => Err(ChannelError::Closed),
+            Err(e) => Err(ChannelError::Io(e.into())),
+        }
     }
 
     /// The raw descriptor (for the runner's stdio-free diagnostics and tests).

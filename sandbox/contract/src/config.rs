@@ -138,6 +138,10 @@ pub struct RunnerConfig {
     /// runs no byte of the plugin until it is activated.
     #[serde(default)]
     pub await_load: bool,
+    /// Bytes of each direction's ring of the low-latency mode, in the memory file on
+    /// descriptor 8; 0: no ring, and every frame goes through the socket.
+    #[serde(default)]
+    pub ring: u32,
 }
 
 impl RunnerConfig {
@@ -221,6 +225,7 @@ mod tests {
             host_pid: 1,
             payload_window: 0,
             await_load: true,
+            ring: 0,
         }
     }
 

@@ -24,3 +24,7 @@ pub const PLUGIN_FD: RawFd = 6;
 /// outputs larger than a frame carries (`sbx-ipc`'s PROTOCOL.md). The plugin's process maps
 /// it at its first use and closes the descriptor.
 pub const PAYLOAD_WINDOW_FD: RawFd = 7;
+/// Descriptor number of the low-latency mode's ring memory in the runner, when the host gives
+/// one (`sbx-ipc`'s PROTOCOL.md, "The ring"): the runner maps it before its confinement and
+/// closes the descriptor.
+pub const RING_FD: RawFd = 8;

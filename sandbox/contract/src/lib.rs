@@ -2,7 +2,8 @@
 //! (`sbx-runner`, which shares a process with the plugin) depend on this crate and never on
 //! each other: the plugin ABI ([`abi`], mirroring `include/sbx_plugin.h`), the runner's
 //! configuration ([`config`]), the descriptors the host places ([`fds`]), the runner's exit
-//! codes ([`exit_code`]), the framed channel over the socketpair ([`channel`]) and the
+//! codes ([`exit_code`]), the framed channel over the socketpair ([`channel`]) and its low-latency form over
+//! shared-memory rings ([`ring`]), and the
 //! report of what confinement put in force ([`enforcement`]).
 
 pub mod abi;
@@ -11,6 +12,7 @@ pub mod config;
 pub mod enforcement;
 pub mod exit_code;
 pub mod fds;
+pub mod ring;
 
 /// The plugin ABI header, for tools that install or print it.
 pub const PLUGIN_HEADER: &str = include_str!("../../include/sbx_plugin.h");

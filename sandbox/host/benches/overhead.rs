@@ -3,7 +3,8 @@
 //! and pairs them as `xtask/bench.toml` says):
 //!
 //! - `invoke/<size>`: one round trip of the echo plugin (`sandbox`; from 1 MiB through the
-//!   payload window), against the same bytes
+//!   payload window), the same in the low-latency mode (`low_latency`: its frames through
+//!   the shared-memory rings), against the same bytes
 //!   sent to a forked child over a raw socketpair and echoed back (`socketpair`), and
 //!   against the plugin's own `sbx_plugin_invoke` called in this process (`in_process`);
 //! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`); from
@@ -52,17 +53,24 @@ const WARM_BATCH: u64 = 16;
 /// How many plugins (and raw children) are kept busy at once.
 const BUSY: [usize; 4] = [1, 2, 8, 32];
 
-/// The echo plugin with the default configuration, or with outputs as large as the window.
-fn echo_config(large: bool) -> SandboxConfig {
+/// The echo plugin with the default configuration, or with outputs as large as the window,
+/// in the default mode or the low-latency one.
+fn echo_config(large: bool, low_latency: bool) -> SandboxConfig {
     let runner = sbx_host::config::find_runner()
         .unwrap_or_else(|e| panic!("{e} (build it first: cargo build -p sbx-runner)"));
     let mut limits = Limits::default();
     if large {
         limits.output_bytes = LARGEST as u32;
     }
+    if low_latency {
+        // Called back to back, a plugin in the low-latency mode is always on its CPU (between
+        // calls it spins for the next): a run of benchmarks would spend its CPU limit.
+        limits.cpu_seconds = 3600;
+    }
     SandboxConfig::builder(sbx_adversarial_plugins::path("echo"))
         .runner(runner)
         .limits(limits)
+        .low_latency(low_latency)
         .build()
         .expect("a valid configuration")
 }
@@ -221,8 +229,10 @@ impl InProcessEcho {
 fn invoke(c: &mut Criterion) {
     // Forked first, so that it holds none of the plugins' descriptors.
     let mut raw = RawEchoChild::spawn();
-    let mut plugin = running_echo(&echo_config(false));
-    let mut large = running_echo(&echo_config(true));
+    let mut plugin = running_echo(&echo_config(false, false));
+    let mut large = running_echo(&echo_config(true, false));
+    let mut quick = running_echo(&echo_config(false, true));
+    let mut quick_large = running_echo(&echo_config(true, true));
     let in_process = InProcessEcho::load(&sbx_adversarial_plugins::path("echo"));
     let mut group = c.benchmark_group("invoke");
     for (name, size) in SIZES {
@@ -230,13 +240,16 @@ fn invoke(c: &mut Criterion) {
         let mut output = Vec::with_capacity(size);
         let mut out_buffer = vec![0u8; size.max(1)];
         group.throughput(Throughput::Bytes(size as u64));
-        let sandbox = if size > 64 << 10 {
-            &mut large
+        let (sandbox, low_latency) = if size > 64 << 10 {
+            (&mut large, &mut quick_large)
         } else {
-            &mut plugin
+            (&mut plugin, &mut quick)
         };
         group.bench_function(BenchmarkId::new("sandbox", name), |b| {
             b.iter(|| black_box(sandbox.invoke("echo", black_box(&input)).expect("echo")))
+        });
+        group.bench_function(BenchmarkId::new("low_latency", name), |b| {
+            b.iter(|| black_box(low_latency.invoke("echo", black_box(&input)).expect("echo")))
         });
         group.bench_function(BenchmarkId::new("socketpair", name), |b| {
             b.iter(|| raw.round_trip(black_box(&input), &mut output))
@@ -246,12 +259,13 @@ fn invoke(c: &mut Criterion) {
         });
     }
     group.finish();
-    plugin.shutdown().expect("shutdown");
-    large.shutdown().expect("shutdown");
+    for mut echo in [plugin, large, quick, quick_large] {
+        echo.shutdown().expect("shutdown");
+    }
 }
 
 fn activation(c: &mut Criterion) {
-    let config = echo_config(false);
+    let config = echo_config(false, false);
     let mut group = c.benchmark_group("activation");
     group.sample_size(20);
     // Spawn to first answer is timed; the shutdown after it is not.
@@ -341,7 +355,7 @@ fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 fn throughput(c: &mut Criterion) {
-    let config = echo_config(false);
+    let config = echo_config(false, false);
     let input = vec![0x5a; 64];
     let mut group = c.benchmark_group("throughput");
     group.throughput(Throughput::Elements(1));
@@ -411,11 +425,12 @@ fn echo_host(dir: &Path, n: usize) -> (Host, Vec<String>) {
         policy: PolicyStore::parse(ECHO_POLICY).expect("the policy"),
         storage_root: dir.join("storage"),
         audit: None,
-        runner: Some(echo_config(false).runner),
+        runner: Some(echo_config(false, false).runner),
         deadlines: Default::default(),
         layers: sbx_host::Layers::ALL,
         host_paths: Default::default(),
         warm_spares: 0,
+        low_latency: false,
     });
     let names = (0..n)
         .map(|i| {

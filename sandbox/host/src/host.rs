@@ -95,6 +95,9 @@ pub struct HostConfig {
     /// the restart is due. 0: every restart spawns cold. Spares end with the plugin's
     /// unload, its quarantine or a revoked key.
     pub warm_spares: usize,
+    /// Every plugin in the low-latency mode ([`SandboxConfig::low_latency`]): its calls go
+    /// through shared-memory rings once it is loaded.
+    pub low_latency: bool,
 }
 
 struct Managed {
@@ -334,6 +337,7 @@ impl Host {
             .memory_cap_mib(l.memory_mib)
             .deadlines(self.config.deadlines)
             .layers(self.config.layers)
+            .low_latency(self.config.low_latency)
             .host_paths(self.config.host_paths.clone());
         if let Some(r) = &self.config.runner {
             b = b.runner(r.clone());

@@ -14,7 +14,9 @@ use std::path::Path;
 
 use nix::unistd::Pid;
 
-use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, PAYLOAD_WINDOW_FD, PLUGIN_FD, VIOLATION_FD};
+use sbx_contract::fds::{
+    CHANNEL_FD, LIVENESS_FD, PAYLOAD_WINDOW_FD, PLUGIN_FD, RING_FD, VIOLATION_FD,
+};
 
 /// Failure to start the runner.
 #[derive(Debug, thiserror::Error)]
@@ -102,8 +104,8 @@ pub struct RunnerProcess {
 
 /// Forks and execs `runner` with `args`, an empty environment, stdin/stdout/stderr on
 /// /dev/null, the channel on fd 3, the violation pipe on fd 4, the liveness socket on fd 5,
-/// the sealed plugin (when given) on fd 6, the payload window (when given) on fd 7 and
-/// nothing else open (`close_inherited`; without it, a descriptor of the host's that is not
+/// the sealed plugin (when given) on fd 6, the payload window (when given) on fd 7, the
+/// low-latency mode's ring memory (when given) on fd 8 and nothing else open (`close_inherited`; without it, a descriptor of the host's that is not
 /// close-on-exec stays open for the runner to close: the conformance suite's way to show
 /// the runner's own closing alone).
 ///
@@ -113,16 +115,14 @@ pub struct RunnerProcess {
 pub fn spawn_runner(
     runner: &Path,
     args: &[String],
-    plugin: Option<std::os::fd::BorrowedFd<'_>>,
-    window: Option<std::os::fd::BorrowedFd<'_>>,
+    placed: Placed<'_>,
     cgroups: &[std::path::PathBuf],
     close_inherited: bool,
 ) -> Result<RunnerProcess, SpawnError> {
     type Job = (
         std::path::PathBuf,
         Vec<String>,
-        Option<OwnedFd>,
-        Option<OwnedFd>,
+        [Option<OwnedFd>; 3],
         Vec<std::path::PathBuf>,
         bool,
         std::sync::mpsc::Sender<Result<RunnerProcess, SpawnError>>,
@@ -143,8 +143,8 @@ pub fn spawn_runner(
                     libc::sigfillset(&mut all);
                     libc::pthread_sigmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
                 }
-                for (runner, args, plugin, window, cgroups, close, reply) in rx {
-                    let sent = fork_exec(&runner, &args, plugin, window, &cgroups, close);
+                for (runner, args, optional, cgroups, close, reply) in rx {
+                    let sent = fork_exec(&runner, &args, optional, &cgroups, close);
                     let _ = reply.send(sent);
                 }
             });
@@ -152,17 +152,19 @@ pub fn spawn_runner(
     });
     let (reply_tx, reply_rx) = std::sync::mpsc::channel();
     // Copies above 10 (close-on-exec) the spawner thread owns until the child has them on
-    // fds 6 and 7.
+    // fds 6 to 8.
     let above_ten = |fd: Option<std::os::fd::BorrowedFd<'_>>| {
         fd.map(above).transpose().map_err(SpawnError::Prepare)
     };
-    let plugin = above_ten(plugin)?;
-    let window = above_ten(window)?;
+    let optional = [
+        above_ten(placed.plugin)?,
+        above_ten(placed.window)?,
+        above_ten(placed.ring)?,
+    ];
     let job = (
         runner.to_path_buf(),
         args.to_vec(),
-        plugin,
-        window,
+        optional,
         cgroups.to_vec(),
         close_inherited,
         reply_tx,
@@ -184,11 +186,24 @@ pub fn spawn_runner(
     })
 }
 
+/// The descriptors a runner may be given besides those every runner gets.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Placed<'a> {
+    /// The sealed plugin, for fd 6.
+    pub plugin: Option<std::os::fd::BorrowedFd<'a>>,
+    /// The payload window, for fd 7.
+    pub window: Option<std::os::fd::BorrowedFd<'a>>,
+    /// The low-latency mode's ring memory, for fd 8.
+    pub ring: Option<std::os::fd::BorrowedFd<'a>>,
+}
+
+/// Where each of [`Placed`]'s descriptors goes, in its order.
+const OPTIONAL_FDS: [RawFd; 3] = [PLUGIN_FD, PAYLOAD_WINDOW_FD, RING_FD];
+
 fn fork_exec(
     runner: &Path,
     args: &[String],
-    plugin: Option<OwnedFd>,
-    window: Option<OwnedFd>,
+    optional: [Option<OwnedFd>; 3],
     cgroups: &[std::path::PathBuf],
     close_inherited: bool,
 ) -> Result<RunnerProcess, SpawnError> {
@@ -236,8 +251,9 @@ fn fork_exec(
         liveness: live_child.as_raw_fd(),
         devnull: devnull.as_raw_fd(),
         err: err_write.as_raw_fd(),
-        plugin: plugin.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
-        window: window.as_ref().map_or(-1, |fd| fd.as_raw_fd()),
+        optional: optional
+            .each_ref()
+            .map(|fd| fd.as_ref().map_or(-1, |fd| fd.as_raw_fd())),
         cgroups: &cgroup_ptrs,
         close_inherited,
     };
@@ -253,8 +269,7 @@ fn fork_exec(
         unsafe { child_after_fork(&fds, host_pid, path.as_ptr(), argv.as_ptr(), envp.as_ptr()) }
     }
     drop(child_end);
-    drop(plugin);
-    drop(window);
+    drop(optional);
     drop(viol_write);
     drop(live_child);
     drop(devnull);
@@ -298,10 +313,9 @@ struct ChildFds<'a> {
     liveness: RawFd,
     devnull: RawFd,
     err: RawFd,
-    /// The sealed plugin (above 10), or -1.
-    plugin: RawFd,
-    /// The payload window (above 10), or -1.
-    window: RawFd,
+    /// The sealed plugin, the payload window and the ring (each above 10), or -1 each:
+    /// for [`OPTIONAL_FDS`].
+    optional: [RawFd; 3],
     /// `cgroup.procs` files to join before exec (NUL-terminated paths).
     cgroups: &'a [*const libc::c_char],
     /// Close every descriptor not placed (see [`spawn_runner`]).
@@ -375,21 +389,20 @@ unsafe fn child_after_fork(
             }
         }
         let mut last_kept = LIVENESS_FD;
-        if fds.plugin >= 0 {
-            if libc::dup2(fds.plugin, PLUGIN_FD) < 0 {
-                fail(fds.err);
+        for (from, to) in fds.optional.into_iter().zip(OPTIONAL_FDS) {
+            if from >= 0 {
+                if libc::dup2(from, to) < 0 {
+                    fail(fds.err);
+                }
+                last_kept = to;
             }
-            last_kept = PLUGIN_FD;
         }
-        if fds.window >= 0 {
-            if libc::dup2(fds.window, PAYLOAD_WINDOW_FD) < 0 {
-                fail(fds.err);
+        // A slot left empty below the last one placed is outside the range closed next:
+        // nothing may stay there.
+        for (from, to) in fds.optional.into_iter().zip(OPTIONAL_FDS) {
+            if from < 0 && to < last_kept {
+                libc::close(to);
             }
-            if fds.plugin < 0 {
-                // Below the window, outside the range closed next: nothing may stay there.
-                libc::close(PLUGIN_FD);
-            }
-            last_kept = PAYLOAD_WINDOW_FD;
         }
         // Every other descriptor is closed, except the error pipe, which is close-on-exec
         // and must survive until exec to report a failure.

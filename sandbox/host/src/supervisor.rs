@@ -22,12 +22,13 @@ use crate::liveness::{BEAT_INTERVAL, Beats, Liveness};
 use crate::load_guard::LoadGuard;
 use crate::process::ProcessView;
 use crate::session::{Expect, HostSession, Step};
-use crate::spawn::{SpawnError, kill_and_reap, map_runner_ids, spawn_runner};
+use crate::spawn::{Placed, SpawnError, kill_and_reap, map_runner_ids, spawn_runner};
 use crate::termination::{Phase, ReapFacts, TerminationReason, TerminationRecord, classify};
 use crate::window::PayloadWindow;
 use sbx_contract::abi;
 use sbx_contract::channel::{Channel, ChannelError, StreamChannel};
 use sbx_contract::enforcement::{EnforcementReport, LOAD_GUARD_LAYER, Status};
+use sbx_contract::ring::{RingChannel, SharedRing, Side};
 
 pub use crate::session::MAX_KEPT_LOGS;
 pub use crate::stats::{LogRecord, Stats};
@@ -279,12 +280,20 @@ impl Plugin {
             0 => None,
             half => Some(PayloadWindow::create(half).map_err(SandboxError::Host)?),
         };
+        let ring = match runner_cfg.ring {
+            0 => None,
+            capacity => Some(SharedRing::create(capacity).map_err(SandboxError::Host)?),
+        };
         let procs = cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
+        let placed = Placed {
+            plugin: plugin_fd,
+            window: window.as_ref().map(PayloadWindow::fd),
+            ring: ring.as_ref().map(|(_, fd)| fd.as_fd()),
+        };
         let proc = spawn_runner(
             &config.runner,
             &[json],
-            plugin_fd,
-            window.as_ref().map(PayloadWindow::fd),
+            placed,
             &procs,
             config.layers.host_closes_descriptors,
         )?;
@@ -315,7 +324,15 @@ impl Plugin {
         )
         .map_err(std::io::Error::from)
         .and_then(|_| Beats::new(proc.liveness))
-        .and_then(|beats| Ok((StreamChannel::new(proc.channel)?.accepting_passed(), beats)));
+        .and_then(|beats| Ok((StreamChannel::new(proc.channel)?.accepting_passed(), beats)))
+        .map(|(stream, beats)| {
+            // The runner has its copy of the ring's file; the host keeps the mapping.
+            let channel: Box<dyn Channel> = match ring {
+                Some((ring, _fd)) => Box::new(RingChannel::new(stream, Some(ring), Side::Host)),
+                None => Box::new(stream),
+            };
+            (channel, beats)
+        });
         let (channel, beats) = match set_up {
             Ok(both) => both,
             Err(e) => {
@@ -340,7 +357,7 @@ impl Plugin {
                 events: Mutex::new(VecDeque::new()),
                 used_before_kill: Mutex::new(None),
             }),
-            channel: Box::new(channel),
+            channel,
             violations: proc.violations,
             config: config.clone(),
             enforcement: EnforcementReport::default(),
@@ -490,8 +507,10 @@ impl Plugin {
                     }
                 }
                 Message::Loaded { abi_version } if !self.enforcement.layers.is_empty() => {
-                    // Whoever wrote it, the loader's rights end here.
+                    // Whoever wrote it, the loader's rights end here, and the runner's frames
+                    // take the channel's fast path from here.
                     let let_through = self.load_guard.take().map(LoadGuard::end);
+                    self.channel.start_fast_path();
                     tracing::debug!(?let_through, "loader calls let through until Loaded");
                     if abi_version != abi::ABI_VERSION {
                         return Err(LoadFailure::broken(format!(

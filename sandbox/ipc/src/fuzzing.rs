@@ -6,6 +6,7 @@
 //! input of [`fuzz_stream`] comes from a small byte-driven generator written here, so the crate
 //! needs no fuzzing dependency.
 
+use crate::ring::{RingMemory, RingReader, RingWriter};
 use crate::{
     DecodeError, Frame, FrameReader, HEADER_LEN, LogLevel, MAX_FRAME_LEN, Message, MessageKind,
     decode,
@@ -62,12 +63,7 @@ pub fn fuzz_frame_bytes(data: &[u8]) {
 /// reader within its memory bound and empty at the end.
 pub fn fuzz_stream(data: &[u8]) {
     let case = StreamCase::generate(data);
-    let mut wire = Vec::new();
-    for frame in &case.frames {
-        frame
-            .encode_into(&mut wire)
-            .expect("the generator keeps frames within MAX_FRAME_LEN");
-    }
+    let wire = encode_all(&case.frames);
 
     let mut rest = wire.as_slice();
     for frame in &case.frames {
@@ -100,6 +96,17 @@ pub fn fuzz_stream(data: &[u8]) {
     assert_eq!(reader.next_frame(), Ok(None));
 }
 
+/// The frames back to back, as a stream carries them.
+fn encode_all(frames: &[Frame]) -> Vec<u8> {
+    let mut wire = Vec::new();
+    for frame in frames {
+        frame
+            .encode_into(&mut wire)
+            .expect("the generator keeps frames within MAX_FRAME_LEN");
+    }
+    wire
+}
+
 /// Most frames one stream case holds.
 const MAX_FRAMES: u8 = 16;
 
@@ -115,6 +122,8 @@ const FIELD_LEN_PREFIX: usize = 4;
 struct StreamCase {
     frames: Vec<Frame>,
     chunk_lens: Vec<usize>,
+    /// The bytes after the frames, as they are ([`fuzz_ring`] reads them as its steps).
+    steps: Vec<u8>,
 }
 
 impl StreamCase {
@@ -126,7 +135,11 @@ impl StreamCase {
         let mut budget = CASE_BUDGET;
         let frames = (0..count).map(|_| choices.frame(&mut budget)).collect();
         let chunk_lens = choices.data.iter().map(|&b| chunk_len(b)).collect();
-        StreamCase { frames, chunk_lens }
+        StreamCase {
+            frames,
+            chunk_lens,
+            steps: choices.data.to_vec(),
+        }
     }
 }
 
@@ -286,6 +299,147 @@ pub fn fuzz_host_call(data: &[u8]) {
     if let Ok(request) = HostRequest::decode(service, payload) {
         assert_eq!(request.service() as u16, service);
         assert_eq!(request.encode(), payload, "non-canonical host call");
+    }
+}
+
+/// Oracle for the ring of the low-latency mode: a frame sequence (as [`fuzz_stream`]'s) goes
+/// through a [`RingWriter`] and a [`RingReader`] over a simulated ring of 16 bytes to 64 KiB,
+/// in steps the input chooses, some of which are a hostile peer publishing a position of its
+/// choice. While the peer is honest, the frames arrive whole and in order; once it lies, every
+/// read takes at most a ring from inside the ring or is a [`RingError`](crate::ring::RingError), every write stays
+/// inside the ring, and the reassembly stays within its memory bound.
+///
+/// Layout of `data`: one byte for the ring's size (16 << b % 13), the frames as
+/// [`fuzz_stream`] reads them, then one byte per step: `b % 4` is put, take, a published write
+/// position or a published read position (the next four bytes), and `1 << (b / 4 % 17)` the
+/// most bytes a put or take moves.
+pub fn fuzz_ring(data: &[u8]) {
+    let Some((&size, data)) = data.split_first() else {
+        return;
+    };
+    let capacity = 16u32 << (size % 13);
+    let case = StreamCase::generate(data);
+    let wire = encode_all(&case.frames);
+    let ring = SimulatedRing::new(capacity);
+    let mut writer = RingWriter::new(capacity).expect("a power of two");
+    let mut reader = RingReader::new(capacity).expect("a power of two");
+    let mut frames = FrameReader::new();
+    let mut received = Vec::new();
+    let mut sent = 0;
+    let mut honest = true;
+    let mut steps = case.steps.iter().copied();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        // Once the steps run out, the rest goes through in whole rings.
+        let (kind, most) = match steps.next() {
+            Some(b) => (b % 4, 1usize << (b / 4 % 17)),
+            None if honest && (sent < wire.len() || reader.has_news(&ring)) => (4, 1 << 16),
+            None => break,
+        };
+        match kind {
+            0 => {
+                let rest = &wire[sent..];
+                match writer.put(&ring, &rest[..most.min(rest.len())]) {
+                    Ok(n) => sent += n,
+                    Err(_) => {
+                        assert!(!honest, "an honest reader is never a breach");
+                        break;
+                    }
+                }
+            }
+            1 | 4 => {
+                if kind == 4 {
+                    let rest = &wire[sent..];
+                    sent += writer
+                        .put(&ring, &rest[..most.min(rest.len())])
+                        .expect("an honest reader is never a breach");
+                }
+                match reader.take(&ring, &mut buf[..most]) {
+                    Ok(n) => {
+                        assert!(n <= capacity as usize, "took more than a ring");
+                        if frames.push(&buf[..n]).is_err() {
+                            assert!(!honest, "an honest stream reassembles");
+                            break;
+                        }
+                        assert!(
+                            frames.buffered() <= MAX_FRAME_LEN + n,
+                            "memory bound broken"
+                        );
+                        while let Ok(Some(frame)) = frames.next_frame() {
+                            received.push(frame);
+                        }
+                    }
+                    Err(_) => {
+                        assert!(!honest, "an honest writer is never a breach");
+                        break;
+                    }
+                }
+            }
+            2 => {
+                honest = false;
+                ring.written
+                    .set(u32::from_le_bytes(std::array::from_fn(|_| {
+                        steps.next().unwrap_or(0)
+                    })));
+            }
+            _ => {
+                honest = false;
+                ring.read.set(u32::from_le_bytes(std::array::from_fn(|_| {
+                    steps.next().unwrap_or(0)
+                })));
+            }
+        }
+    }
+    if honest {
+        assert_eq!(
+            received, case.frames,
+            "frames lost or reordered in the ring"
+        );
+    } else {
+        assert!(
+            received.len() <= case.frames.len() + wire.len(),
+            "more frames than bytes"
+        );
+    }
+}
+
+/// A ring in ordinary memory for [`fuzz_ring`] and the ring's tests: the peer's lies are
+/// plain stores.
+pub(crate) struct SimulatedRing {
+    pub(crate) written: std::cell::Cell<u32>,
+    pub(crate) read: std::cell::Cell<u32>,
+    data: std::cell::RefCell<Vec<u8>>,
+}
+
+impl SimulatedRing {
+    pub(crate) fn new(capacity: u32) -> SimulatedRing {
+        SimulatedRing {
+            written: std::cell::Cell::new(0),
+            read: std::cell::Cell::new(0),
+            data: std::cell::RefCell::new(vec![0; capacity as usize]),
+        }
+    }
+}
+
+impl RingMemory for SimulatedRing {
+    fn written(&self) -> u32 {
+        self.written.get()
+    }
+    fn read(&self) -> u32 {
+        self.read.get()
+    }
+    fn publish_written(&self, position: u32) {
+        self.written.set(position);
+    }
+    fn publish_read(&self, position: u32) {
+        self.read.set(position);
+    }
+    // Slice indexing panics outside the ring: the oracle's check that spans stay inside.
+    fn copy_out(&self, offset: usize, dst: &mut [u8]) {
+        dst.copy_from_slice(&self.data.borrow()[offset..offset + dst.len()]);
+    }
+    fn copy_in(&self, offset: usize, src: &[u8]) {
+        self.data.borrow_mut()[offset..offset + src.len()].copy_from_slice(src);
     }
 }
 

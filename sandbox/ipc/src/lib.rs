@@ -16,6 +16,8 @@
 //! - [`FrameReader`] reassembles frames from the arbitrary chunks a stream socket delivers.
 //! - [`host_call`] gives a `HostCall` payload its meaning: the host service and its
 //!   arguments, decoded by a total function like the frames themselves.
+//! - [`ring`] is the position arithmetic of the low-latency mode's shared-memory ring: total
+//!   over whatever positions the peer publishes.
 //! - [`fuzzing`] holds the oracles that the fuzz targets and the corpus replay tests share.
 
 #![forbid(unsafe_code)]
@@ -28,6 +30,7 @@ pub mod fuzzing;
 pub mod host_call;
 mod message;
 mod reader;
+pub mod ring;
 
 pub use codec::decode;
 pub use error::{DecodeError, EncodeError};

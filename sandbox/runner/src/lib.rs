@@ -28,6 +28,11 @@ pub fn main(args: &[String]) -> ! {
         Some(Err(e)) => serve::fail(exit_code::USAGE, format!("bad runner configuration: {e}")),
         None => serve::fail(exit_code::USAGE, "usage: sbx-runner <config-json>".into()),
     };
+    if cfg.ring > 0
+        && let Err(e) = serve::attach_ring(cfg.ring)
+    {
+        serve::fail(exit_code::USAGE, format!("ring memory: {e}"));
+    }
     let confined = match confine::confine(&cfg) {
         Ok(c) => c,
         Err(e) => serve::fail(exit_code::CONFINEMENT, format!("confinement failed: {e}")),

@@ -12,12 +12,14 @@ use sbx_contract::abi::{self, SbxStatus};
 use sbx_contract::channel::{Channel, StreamChannel};
 use sbx_contract::config::RunnerConfig;
 use sbx_contract::exit_code;
-use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD};
+use sbx_contract::fds::{CHANNEL_FD, LIVENESS_FD, RING_FD};
+use sbx_contract::ring::{RingChannel, SharedRing, Side};
 
 use crate::window::Window;
 
-/// The channel, shared between the serve loop and host API calls from plugin threads.
-static CHANNEL: OnceLock<Mutex<StreamChannel>> = OnceLock::new();
+/// The channel, shared between the serve loop and host API calls from plugin threads: the
+/// socket, and in the low-latency mode the ring from `Loaded` on.
+static CHANNEL: OnceLock<Mutex<RingChannel>> = OnceLock::new();
 
 /// Takes ownership of descriptor `fd`, which the host places before exec (`what` it is, for
 /// the error). Call once per descriptor.
@@ -37,10 +39,20 @@ fn take_placed(fd: i32, what: &str) -> std::io::Result<OwnedFd> {
 
 /// Takes ownership of fd 3 as the channel. Call once.
 pub fn open_channel() -> std::io::Result<()> {
-    let chan = StreamChannel::new(take_placed(CHANNEL_FD, "channel")?)?;
+    let stream = StreamChannel::new(take_placed(CHANNEL_FD, "channel")?)?;
     CHANNEL
-        .set(Mutex::new(chan))
+        .set(Mutex::new(RingChannel::new(stream, None, Side::Runner)))
         .map_err(|_| std::io::Error::other("channel opened twice"))
+}
+
+/// Maps the low-latency mode's ring memory (descriptor 8, rings of `capacity` bytes) into
+/// the channel and closes the descriptor: the mapping is all the process keeps of it. Before
+/// the confinement, which closes every descriptor it was not told of.
+pub fn attach_ring(capacity: u32) -> std::io::Result<()> {
+    let fd = take_placed(RING_FD, "ring memory")?;
+    let ring = SharedRing::map(fd.as_fd(), capacity)?;
+    with_channel(|chan| chan.attach(ring))
+        .ok_or_else(|| std::io::Error::other("no channel to give the ring"))
 }
 
 /// Answers the host's liveness beats (`LIVENESS_FD`) from a thread of its own, so that they
@@ -67,7 +79,7 @@ pub fn answer_liveness_beats() -> std::io::Result<()> {
 }
 
 /// `f` with the channel held; `None` when it was never opened.
-fn with_channel<T>(f: impl FnOnce(&mut StreamChannel) -> T) -> Option<T> {
+fn with_channel<T>(f: impl FnOnce(&mut RingChannel) -> T) -> Option<T> {
     let chan = CHANNEL.get()?;
     let mut chan = chan.lock().unwrap_or_else(|p| p.into_inner());
     Some(f(&mut chan))
@@ -89,7 +101,8 @@ pub fn send_passing(request_id: u64, message: Message, fd: OwnedFd) -> bool {
         request_id,
         message,
     };
-    with_channel(|chan| chan.send_passing(&frame, fd.as_fd(), None).is_ok()).unwrap_or(false)
+    with_channel(|chan| chan.stream().send_passing(&frame, fd.as_fd(), None).is_ok())
+        .unwrap_or(false)
 }
 
 fn recv() -> Option<Frame> {
@@ -227,6 +240,8 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
     ) {
         std::process::exit(exit_code::CHANNEL);
     }
+    // The host takes the fast path once it has `Loaded`: so does this side, once it is sent.
+    with_channel(|chan| chan.start_fast_path());
     // Inline outputs: at most what a frame carries. A larger output bound is served in the
     // payload window, which the host then uses for every call.
     let inline_cap = u64::from(cfg.limits.output_bytes).min(sbx_contract::config::MAX_FRAME_OUTPUT);

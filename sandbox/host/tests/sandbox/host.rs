@@ -47,6 +47,7 @@ fn host(dir: &Path, trust: TrustStore) -> (Host, Arc<AuditLog>) {
         host_paths: Default::default(),
         // Restarts from a warm spare: the path a host that keeps them takes.
         warm_spares: 1,
+        low_latency: false,
     });
     (host, audit)
 }

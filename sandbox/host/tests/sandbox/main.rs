@@ -6,6 +6,7 @@ mod confinement;
 mod fuzz_replay;
 mod host;
 mod lifecycle;
+mod low_latency;
 mod packages;
 mod pool;
 mod supervision;

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use sbx_ipc::fuzzing::{fuzz_frame_bytes, fuzz_host_call, fuzz_stream};
+use sbx_ipc::fuzzing::{fuzz_frame_bytes, fuzz_host_call, fuzz_ring, fuzz_stream};
 use sbx_ipc::host_call::HostRequest;
 use sbx_ipc::{DecodeError, Frame, HEADER_LEN, LogLevel, Message, decode};
 
@@ -11,9 +11,10 @@ use sbx_ipc::{DecodeError, Frame, HEADER_LEN, LogLevel, Message, decode};
 type Oracle = fn(&[u8]);
 
 /// The cargo-fuzz targets and the oracle each one runs.
-const TARGETS: [(&str, Oracle); 3] = [
+const TARGETS: [(&str, Oracle); 4] = [
     ("frame_decode", fuzz_frame_bytes),
     ("stream_reassembly", fuzz_stream),
+    ("ring_stream", fuzz_ring),
     ("host_call_decode", fuzz_host_call),
 ];
 
@@ -32,9 +33,10 @@ fn corpus_replay() {
 
 /// Every cargo-fuzz target, and the test that replays its corpus and regressions; a target
 /// added to `fuzz/Cargo.toml` without a replay fails here.
-const REPLAYED_BY: [(&str, &str); 8] = [
+const REPLAYED_BY: [(&str, &str); 9] = [
     ("frame_decode", "sandbox/ipc/tests/ipc/corpus.rs"),
     ("stream_reassembly", "sandbox/ipc/tests/ipc/corpus.rs"),
+    ("ring_stream", "sandbox/ipc/tests/ipc/corpus.rs"),
     ("host_call_decode", "sandbox/ipc/tests/ipc/corpus.rs"),
     ("host_session", "sandbox/host/tests/sandbox/fuzz_replay.rs"),
     ("policy", "sandbox/host/tests/sandbox/fuzz_replay.rs"),
@@ -215,6 +217,41 @@ fn stream_seeds() -> Vec<(&'static str, Vec<u8>, usize)> {
     ]
 }
 
+/// Seeds of `ring_stream`, in the layout `fuzzing::fuzz_ring` reads: the ring's size byte,
+/// a stream seed's frames (without its chunk sizes), then the steps.
+fn ring_seeds() -> Vec<(&'static str, Vec<u8>)> {
+    let streams = stream_seeds();
+    // The frames of `mixed-small-chunks`: its last five bytes are chunk sizes.
+    let mixed = &streams[0].1;
+    let frames = &mixed[..mixed.len() - 5];
+    let with = |size: u8, steps: &[u8]| {
+        let mut bytes = vec![size];
+        bytes.extend_from_slice(frames);
+        bytes.extend_from_slice(steps);
+        bytes
+    };
+    // Step bytes: 4 * k + kind moves up to 2^k bytes; kind 0 puts, 1 takes, 2 and 3 publish
+    // the four bytes after them as the write or the read position.
+    let put = |k: u8| 4 * k;
+    let take = |k: u8| 4 * k + 1;
+    vec![
+        // A 16-byte ring: every frame wraps around its end, moved a few bytes at a time.
+        (
+            "honest-wrapping",
+            with(0, &[put(2), take(1), put(3), take(4), put(0), take(2)]),
+        ),
+        // A 64 KiB ring and no steps: the rest goes through in whole rings.
+        ("honest-whole", with(12, &[])),
+        // The peer publishes a write position a byte more than a ring ahead.
+        (
+            "written-past-ring",
+            with(0, &[put(3), 2, 17, 0, 0, 0, take(4)]),
+        ),
+        // The peer publishes a read position ahead of what was written.
+        ("read-ahead", with(2, &[put(2), 3, 9, 0, 0, 0, put(4)])),
+    ]
+}
+
 /// Seeds of `host_call_decode`: the service number (u16 LE), then the payload.
 fn host_call_seeds() -> Vec<(&'static str, Vec<u8>)> {
     let with_service = |request: HostRequest| {
@@ -258,7 +295,14 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let host_calls = host_call_seeds()
         .into_iter()
         .map(|(name, bytes)| ("host_call_decode", format!("seed-{name}"), bytes));
-    frames.chain(streams).chain(host_calls).collect()
+    let rings = ring_seeds()
+        .into_iter()
+        .map(|(name, bytes)| ("ring_stream", format!("seed-{name}"), bytes));
+    frames
+        .chain(streams)
+        .chain(host_calls)
+        .chain(rings)
+        .collect()
 }
 
 #[test]

@@ -131,4 +131,9 @@ proptest! {
     fn stream_oracle_holds_on_random_inputs(data in vec(any::<u8>(), 0..600)) {
         sbx_ipc::fuzzing::fuzz_stream(&data);
     }
+
+    #[test]
+    fn ring_oracle_holds_on_random_inputs(data in vec(any::<u8>(), 0..600)) {
+        sbx_ipc::fuzzing::fuzz_ring(&data);
+    }
 }

@@ -1,5 +1,6 @@
 //! `PROTOCOL.md` agrees with the code, so the document cannot drift from the wire format.
 
+use sbx_ipc::ring::RING_CAPACITY;
 use sbx_ipc::{HEADER_LEN, INLINE_MAX, LogLevel, MAX_FRAME_LEN, MessageKind, PROTOCOL_VERSION};
 
 const DOC: &str = include_str!("../../PROTOCOL.md");
@@ -50,6 +51,7 @@ fn bounds_table_matches_the_constants() {
     let expected = [
         ("MAX_FRAME_LEN", MAX_FRAME_LEN.to_string()),
         ("INLINE_MAX", INLINE_MAX.to_string()),
+        ("RING_CAPACITY", RING_CAPACITY.to_string()),
         ("HEADER_LEN", HEADER_LEN.to_string()),
         ("PROTOCOL_VERSION", PROTOCOL_VERSION.to_string()),
     ]
