@@ -197,22 +197,28 @@ impl StreamChannel {
         self.fd.as_raw_fd()
     }
 
+    /// Waits until the socket is ready for `flags`; `Timeout` once `deadline` has passed and
+    /// it is not (a socket ready at the deadline is ready).
     fn wait(&self, flags: PollFlags, deadline: Option<Instant>) -> Result<(), ChannelError> {
         loop {
-            let timeout = match deadline {
-                None => PollTimeout::NONE,
+            let (timeout, last) = match deadline {
+                None => (PollTimeout::NONE, false),
                 Some(d) => {
                     let left = d.saturating_duration_since(Instant::now());
-                    if left.is_zero() {
-                        return Err(ChannelError::Timeout);
-                    }
                     // Round up so a sub-millisecond remainder does not spin.
-                    let ms = left.as_millis().saturating_add(1).min(i32::MAX as u128) as i32;
-                    PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)
+                    let ms = match left.as_millis() {
+                        0 if left.is_zero() => 0,
+                        ms => ms.saturating_add(1).min(i32::MAX as u128) as i32,
+                    };
+                    (
+                        PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+                        left.is_zero(),
+                    )
                 }
             };
             let mut fds = [PollFd::new(self.fd.as_fd(), flags)];
             match poll(&mut fds, timeout) {
+                Ok(0) if last => return Err(ChannelError::Timeout),
                 Ok(0) => continue,
                 Ok(_) => return Ok(()),
                 Err(Errno::EINTR) => continue,
@@ -234,10 +240,14 @@ impl Channel for StreamChannel {
             if let Some(frame) = self.reader.next_frame()? {
                 return Ok(frame);
             }
+            // Waited for first: the frame a side waits for (an answer, the next request) is
+            // rarely there yet, and a read that fails before the wait is a system call more
+            // on every call.
+            self.wait(PollFlags::POLLIN, deadline)?;
             match self.read_some() {
                 Ok(0) => return Err(ChannelError::Closed),
                 Ok(n) => self.reader.push(&self.buf[..n])?,
-                Err(Errno::EAGAIN) => self.wait(PollFlags::POLLIN, deadline)?,
+                Err(Errno::EAGAIN) => {}
                 Err(Errno::EINTR) => {}
                 Err(Errno::ECONNRESET) => return Err(ChannelError::Closed),
                 Err(e) => return Err(ChannelError::Io(e.into())),
