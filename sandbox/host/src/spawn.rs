@@ -59,7 +59,7 @@ pub fn map_runner_ids(pid: Pid, id: u32, within: std::time::Duration) -> Result<
         match waitid(Id::Pid(pid), peek | WaitPidFlag::WNOHANG) {
             Ok(WaitStatus::Stopped(..)) => break,
             Ok(WaitStatus::StillAlive) if std::time::Instant::now() < until => {
-                std::thread::sleep(std::time::Duration::from_millis(1));
+                std::thread::sleep(STOP_LOOKED_AT_EVERY);
             }
             Ok(WaitStatus::StillAlive) => return Err(SpawnError::IdMapTimeout(within)),
             Ok(_) => return Ok(()),
@@ -81,6 +81,11 @@ pub fn map_runner_ids(pid: Pid, id: u32, within: std::time::Duration) -> Result<
     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGCONT);
     Ok(())
 }
+
+/// How often the host looks whether a runner has stopped for its maps: every moment between
+/// its stop and the look is activation time (a sleep of a millisecond cost half of one on
+/// average). A look is one `waitid`.
+const STOP_LOOKED_AT_EVERY: std::time::Duration = std::time::Duration::from_micros(50);
 
 /// Gives up on a runner not yet handed to its supervisor: kills and reaps it, so that
 /// nothing of it is left behind.
