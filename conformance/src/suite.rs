@@ -989,7 +989,7 @@ mod tests {
         let s = settings(CASES).unwrap();
         let all = cases(&s);
         let output = |id: &str| limits_of(&all, id).output_bytes;
-        assert_eq!(output("echo_windowed"), 2 << 20);
+        assert_eq!(output("echo_windowed"), 16 << 20);
         assert_eq!(output("echo"), s.policy.limits.output_bytes);
     }
 
