@@ -263,24 +263,31 @@ impl Channel for StreamChannel {
 /// Descriptors one read takes in; the kernel closes any beyond them (`MSG_CTRUNC`).
 const MAX_PASSED: usize = 4;
 
+/// Both ends of a fresh socketpair, each a channel: for this crate's tests.
+#[cfg(test)]
+pub(crate) fn stream_pair() -> (StreamChannel, StreamChannel) {
+    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
+    let (a, b) = socketpair(
+        AddressFamily::Unix,
+        SockType::Stream,
+        None,
+        SockFlag::SOCK_CLOEXEC,
+    )
+    .expect("socketpair");
+    (
+        StreamChannel::new(a).expect("a"),
+        StreamChannel::new(b).expect("b"),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
     use sbx_ipc::Message;
 
     fn pair() -> (StreamChannel, StreamChannel) {
-        let (a, b) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .expect("socketpair");
-        (
-            StreamChannel::new(a).expect("a"),
-            StreamChannel::new(b).expect("b").accepting_passed(),
-        )
+        let (a, b) = stream_pair();
+        (a, b.accepting_passed())
     }
 
     fn frame(n: u32) -> Frame {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod enforcement;
 pub mod exit_code;
 pub mod fds;
+pub mod memory;
 pub mod ring;
 
 /// The plugin ABI header, for tools that install or print it.

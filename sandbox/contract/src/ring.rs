@@ -17,7 +17,7 @@
 //! [`sbx_ipc::ring`]'s checks, and what arrives is decoded like the socket's bytes.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
@@ -105,23 +105,8 @@ impl SharedRing {
                 "ring memory of {size} bytes, expected {len}"
             )));
         }
-        // SAFETY: a new shared mapping of the whole file, at an address the kernel picks; no
-        // existing memory is touched. Readable and writable, never executable.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                fd.as_raw_fd(),
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
         Ok(SharedRing {
-            base: base.cast(),
+            base: crate::memory::map_shared(fd, len)?,
             capacity,
         })
     }
@@ -526,30 +511,15 @@ impl Channel for RingChannel {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use nix::sys::socket::{AddressFamily, SockFlag, SockType, socketpair};
     use sbx_ipc::Message;
 
     /// Both ends of a ring channel in one process, switched to the ring.
     fn pair(capacity: u32) -> (RingChannel, RingChannel) {
-        let (a, b) = socketpair(
-            AddressFamily::Unix,
-            SockType::Stream,
-            None,
-            SockFlag::SOCK_CLOEXEC,
-        )
-        .expect("socketpair");
+        let (a, b) = crate::channel::stream_pair();
         let (host_ring, fd) = SharedRing::create(capacity).expect("ring");
         let runner_ring = SharedRing::map(fd.as_fd(), capacity).expect("mapped");
-        let mut host = RingChannel::new(
-            StreamChannel::new(a).expect("a"),
-            Some(host_ring),
-            Side::Host,
-        );
-        let mut runner = RingChannel::new(
-            StreamChannel::new(b).expect("b"),
-            Some(runner_ring),
-            Side::Runner,
-        );
+        let mut host = RingChannel::new(a, Some(host_ring), Side::Host);
+        let mut runner = RingChannel::new(b, Some(runner_ring), Side::Runner);
         host.start_fast_path();
         runner.start_fast_path();
         (host, runner)

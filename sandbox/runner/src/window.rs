@@ -21,27 +21,12 @@ impl Window {
         let len = half
             .checked_mul(2)
             .ok_or_else(|| std::io::Error::other("payload window too large"))?;
-        // SAFETY: a new shared mapping of the host's window file, at an address the kernel
-        // picks; no existing memory is touched.
-        let base = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_SHARED,
-                PAYLOAD_WINDOW_FD,
-                0,
-            )
-        };
-        if base == libc::MAP_FAILED {
-            return Err(std::io::Error::last_os_error());
-        }
+        // SAFETY: descriptor 7 is the host's window file, open until closed below.
+        let window = unsafe { std::os::fd::BorrowedFd::borrow_raw(PAYLOAD_WINDOW_FD) };
+        let base = sbx_contract::memory::map_shared(window, len)?;
         // SAFETY: closing descriptor 7, which the host placed for this mapping alone.
         unsafe { libc::close(PAYLOAD_WINDOW_FD) };
-        Ok(Window {
-            base: base.cast(),
-            half,
-        })
+        Ok(Window { base, half })
     }
 
     /// Bytes in each half.
