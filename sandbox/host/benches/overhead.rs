@@ -7,6 +7,8 @@
 //!   the shared-memory rings), against the same bytes
 //!   sent to a forked child over a raw socketpair and echoed back (`socketpair`), and
 //!   against the plugin's own `sbx_plugin_invoke` called in this process (`in_process`);
+//! - `invoke_p99/64B`: the 99th percentile of single 64-byte round trips (each sample's calls
+//!   timed one by one), of the sandbox and of the raw socketpair;
 //! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`); from
 //!   a warm pool's loaded spare only its init and first answer (`sandbox_warm`); from a
 //!   confined spare its load, init and first answer (`sandbox_warm_confined`),
@@ -259,9 +261,42 @@ fn invoke(c: &mut Criterion) {
         });
     }
     group.finish();
+    // The tail: each call of a sample timed alone, the sample's time its 99th percentile.
+    let mut group = c.benchmark_group("invoke_p99");
+    let input = vec![0x5a; 64];
+    let mut output = Vec::with_capacity(64);
+    group.bench_function(BenchmarkId::new("sandbox", "64B"), |b| {
+        b.iter_custom(|calls| {
+            p99_of(calls, || {
+                black_box(plugin.invoke("echo", black_box(&input)).expect("echo"));
+            })
+        })
+    });
+    group.bench_function(BenchmarkId::new("socketpair", "64B"), |b| {
+        b.iter_custom(|calls| p99_of(calls, || raw.round_trip(black_box(&input), &mut output)))
+    });
+    group.finish();
     for mut echo in [plugin, large, quick, quick_large] {
         echo.shutdown().expect("shutdown");
     }
+}
+
+/// Times `calls` calls of `call` one by one and answers their 99th percentile as the time of
+/// all of them, so that criterion's time per iteration is the sample's p99.
+fn p99_of(calls: u64, mut call: impl FnMut()) -> Duration {
+    let mut each: Vec<Duration> = (0..calls)
+        .map(|_| {
+            let started = Instant::now();
+            call();
+            started.elapsed()
+        })
+        .collect();
+    each.sort_unstable();
+    let p99 = each
+        .get((each.len() * 99 / 100).min(each.len().saturating_sub(1)))
+        .copied()
+        .unwrap_or_default();
+    p99 * u32::try_from(calls).unwrap_or(u32::MAX)
 }
 
 fn activation(c: &mut Criterion) {
