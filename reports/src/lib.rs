@@ -6,6 +6,8 @@ use std::fmt::Write;
 
 use sbx_harness::model::{CaseResult, Outcome, RunResult, SutResult, Verdict};
 
+pub mod tap;
+
 const VERDICTS: [Verdict; 5] = [
     Verdict::Pass,
     Verdict::Fail,

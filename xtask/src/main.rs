@@ -295,6 +295,7 @@ fn conformance(args: &[String]) -> Result<()> {
     std::fs::write(out.join("summary.txt"), &summary)?;
     std::fs::write(out.join("requirements.md"), &requirements)?;
     std::fs::write(out.join("plugins.md"), &plugins)?;
+    std::fs::write(out.join("results.tap"), sbx_reports::tap::render(&result))?;
     if docs {
         let matrix = matrix.as_deref().unwrap_or("reference");
         std::fs::create_dir_all("docs")?;
@@ -313,6 +314,7 @@ fn conformance(args: &[String]) -> Result<()> {
         out.join("results.json").display(),
         elapsed.as_secs_f64()
     );
+    println!("    TAP: {}", out.join("results.tap").display());
     let uncertified: Vec<String> = run::uncertified(&result, opts.level)
         .into_iter()
         .map(|u| {

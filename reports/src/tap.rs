@@ -1,0 +1,296 @@
+//! The run as a TAP stream (Test Anything Protocol): a test point per case and sandbox, the
+//! evidence of every case that did not pass in a YAML diagnostic block, so that any TAP
+//! consumer (`prove`, CI plugins) reads a conformance run.
+//!
+//! The stream declares TAP version 13. Everything it uses (plan, test points, `# SKIP` and
+//! `# TODO` directives, YAML diagnostics) reads the same under TAP 14, whose consumers take
+//! version 13 streams; Perl's `prove` (TAP::Parser 3.44, Debian 12) refuses a stream that
+//! declares 14 as a parse error.
+
+use std::fmt::Write;
+
+use sbx_harness::model::{CaseResult, Outcome, Role, RunResult, SutResult, Verdict};
+
+/// The version line the stream starts with.
+pub const VERSION_LINE: &str = "TAP version 13";
+
+/// The whole run: the plan, then per sandbox a comment with its certification and a test
+/// point per case. `ok` for a pass; `ok # SKIP` for a case not applicable or skipped;
+/// `not ok` for a failure or an error, with `# TODO` when the sandbox's expectations file
+/// waives it (a known failure) or the sandbox is a control or a mutant, whose failures are
+/// what it is run for (as the run's exit status counts only the candidates').
+pub fn render(run: &RunResult) -> String {
+    let total: usize = run.suts.iter().map(|s| s.cases.len()).sum();
+    let mut out = format!("{VERSION_LINE}\n1..{total}\n");
+    let mut number = 0;
+    for sut in &run.suts {
+        let _ = writeln!(
+            out,
+            "# {} [{}] {}: certified level {}",
+            escape_description(&sut.sut.name),
+            sut.sut.role,
+            escape_description(&sut.sut.adapter),
+            sut.certified_level
+        );
+        for case in &sut.cases {
+            number += 1;
+            test_point(&mut out, number, sut, case);
+        }
+    }
+    out
+}
+
+fn test_point(out: &mut String, number: usize, sut: &SutResult, case: &CaseResult) {
+    let requirements: Vec<&str> = sut
+        .requirements
+        .iter()
+        .filter(|r| r.cases.iter().any(|c| c == &case.case))
+        .map(|r| r.id.as_str())
+        .collect();
+    let description = escape_description(&format!(
+        "{}: {} ({})",
+        sut.sut.name,
+        case.case,
+        requirements.join(", ")
+    ));
+    let (status, directive) = match (case.verdict, &case.waived) {
+        (Verdict::Pass, _) => ("ok", String::new()),
+        (Verdict::NotApplicable | Verdict::Skipped, _) => {
+            ("ok", format!(" # SKIP {}", escape_directive(&case.reason)))
+        }
+        (Verdict::Fail | Verdict::Error, Some(waiver)) => {
+            ("not ok", format!(" # TODO {}", escape_directive(waiver)))
+        }
+        (Verdict::Fail | Verdict::Error, None) if sut.sut.role != Role::Candidate => (
+            "not ok",
+            format!(" # TODO a {}'s failure is what it shows", sut.sut.role),
+        ),
+        (Verdict::Fail | Verdict::Error, None) => ("not ok", String::new()),
+    };
+    let _ = writeln!(out, "{status} {number} - {description}{directive}");
+    if case.verdict != Verdict::Pass {
+        diagnostics(out, case);
+    }
+}
+
+/// The YAML block under a test point: every value a JSON string or list of strings, which
+/// YAML reads as its double-quoted scalars and flow sequences, so no text of a plugin or an
+/// adapter can break out of it.
+fn diagnostics(out: &mut String, case: &CaseResult) {
+    let text = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
+    let list = |items: Vec<String>| serde_json::to_string(&items).unwrap_or_else(|_| "[]".into());
+    out.push_str("  ---\n");
+    let _ = writeln!(out, "  verdict: {}", text(case.verdict.as_str()));
+    let _ = writeln!(out, "  reason: {}", text(&case.reason));
+    let (outcome, detail) = match &case.outcome {
+        Outcome::RefusedLoad { message } => ("refused_load", message.clone()),
+        Outcome::Killed { termination } => (
+            "killed",
+            format!("{}: {}", termination.reason, termination.detail),
+        ),
+        Outcome::Survived { status } => (
+            "survived",
+            status.map_or_else(String::new, |s| format!("status {s}")),
+        ),
+        Outcome::Unknown => ("unknown", String::new()),
+    };
+    let _ = writeln!(out, "  outcome: {}", text(outcome));
+    if !detail.is_empty() {
+        let _ = writeln!(out, "  outcome_detail: {}", text(&detail));
+    }
+    if !case.harm.is_empty() {
+        let harm = case
+            .harm
+            .iter()
+            .map(|h| format!("{}: {}", h.kind.as_str(), h.detail))
+            .collect();
+        let _ = writeln!(out, "  harm: {}", list(harm));
+    }
+    if let Some(expected) = &case.expected {
+        let _ = writeln!(out, "  expected: {}", text(expected));
+    }
+    if !case.protocol_errors.is_empty() {
+        let _ = writeln!(
+            out,
+            "  protocol_errors: {}",
+            list(case.protocol_errors.clone())
+        );
+    }
+    if let Some(inert) = &case.inert {
+        let _ = writeln!(out, "  inert: {}", text(inert));
+    }
+    let _ = writeln!(out, "  wall_ms: {}", case.measured.wall_ms);
+    out.push_str("  ...\n");
+}
+
+/// A description on one line, with `#` escaped (it would start a directive).
+fn escape_description(text: &str) -> String {
+    one_line(text).replace('\\', "\\\\").replace('#', "\\#")
+}
+
+/// A directive's reason on one line.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+fn escape_directive(text: &str) -> String {
+    escape_description(text)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sbx_harness::model::{Harm, HarmKind, Measured, RequirementResult, SutInfo, SutResult};
+    use sbx_harness::protocol::Termination;
+
+    fn case(name: &str, verdict: Verdict, waived: Option<&str>) -> CaseResult {
+        CaseResult {
+            case: name.into(),
+            verdict,
+            reason: format!("why {name}\n# on two lines"),
+            harm: if verdict == Verdict::Fail {
+                vec![Harm {
+                    kind: HarmKind::SecretInOutput,
+                    detail: "read \"secret\"\n---\n...".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            outcome: Outcome::Killed {
+                termination: Termination {
+                    reason: "signal".into(),
+                    detail: "SIGSEGV: ok 99 - forged".into(),
+                },
+            },
+            expected: Some("killed".into()),
+            expectation_met: Some(true),
+            protocol_errors: Vec::new(),
+            notes: Vec::new(),
+            measured: Measured::default(),
+            waived: waived.map(str::to_owned),
+            inert: None,
+            also_seen: Vec::new(),
+            unserved: false,
+        }
+    }
+
+    /// A run of one sandbox with a case of every verdict, a waived failure among them.
+    pub(crate) fn run(failing: bool) -> RunResult {
+        let mut cases = vec![
+            case("fs_read_etc", Verdict::Pass, None),
+            case("net_raw", Verdict::NotApplicable, None),
+            case("res_cpu #1", Verdict::Fail, Some("no cgroup # here")),
+        ];
+        if failing {
+            cases.push(case("ipc_garbage", Verdict::Fail, None));
+            cases.push(case("load_odd", Verdict::Error, None));
+        }
+        let requirement = |id: &str, cases: &[&str]| RequirementResult {
+            id: id.into(),
+            rfc: "MUST".into(),
+            level: 1,
+            verdict: Verdict::Pass,
+            gap: false,
+            cases: cases.iter().map(|c| (*c).to_owned()).collect(),
+            reason: String::new(),
+            waived: None,
+        };
+        RunResult {
+            schema_version: sbx_harness::model::RESULT_SCHEMA_VERSION,
+            tool_version: "0.1.0".into(),
+            level: 3,
+            filter: None,
+            shard: None,
+            suts: vec![SutResult {
+                sut: SutInfo {
+                    name: "reference".into(),
+                    role: Role::Candidate,
+                    adapter: "sbx reference sandbox 0.1.0".into(),
+                    features: Vec::new(),
+                },
+                self_test: Vec::new(),
+                certified_level: 3,
+                requirements: vec![
+                    requirement("FS-001", &["fs_read_etc", "res_cpu #1"]),
+                    requirement("IPC-001", &["ipc_garbage", "load_odd"]),
+                ],
+                cases,
+            }],
+        }
+    }
+
+    #[test]
+    fn every_case_is_a_test_point_and_what_failed_carries_its_evidence() {
+        let tap = render(&run(true));
+        let lines: Vec<&str> = tap.lines().collect();
+        assert_eq!(lines[..2], ["TAP version 13", "1..5"]);
+        assert!(
+            lines.contains(&"ok 1 - reference: fs_read_etc (FS-001)"),
+            "{tap}"
+        );
+        assert!(
+            lines.contains(&"ok 2 - reference: net_raw () # SKIP why net_raw \\# on two lines"),
+            "{tap}"
+        );
+        assert!(
+            lines
+                .contains(&"not ok 3 - reference: res_cpu \\#1 (FS-001) # TODO no cgroup \\# here"),
+            "{tap}"
+        );
+        assert!(
+            lines.contains(&"not ok 4 - reference: ipc_garbage (IPC-001)"),
+            "{tap}"
+        );
+        assert!(
+            lines.contains(&"not ok 5 - reference: load_odd (IPC-001)"),
+            "{tap}"
+        );
+        // What a plugin or an adapter wrote stays inside its quoted scalar.
+        assert!(
+            tap.contains(r#"  harm: ["secret_in_output: read \"secret\"\n---\n..."]"#),
+            "{tap}"
+        );
+        assert!(
+            tap.contains(r#"  outcome_detail: "signal: SIGSEGV: ok 99 - forged""#),
+            "{tap}"
+        );
+        assert!(!lines.iter().any(|l| l.starts_with("ok 99")));
+    }
+
+    /// What Debian's `prove` (TAP::Parser) makes of the stream: its exit status and report.
+    fn proved(run: &RunResult) -> (bool, String) {
+        let dir = tempfile::tempdir().expect("a directory");
+        let file = dir.path().join("results.tap");
+        std::fs::write(&file, render(run)).expect("written");
+        let out = std::process::Command::new("prove")
+            .args(["--exec", "cat"])
+            .arg(&file)
+            .output()
+            .expect("prove runs (Debian's perl package): apt-get install -y perl");
+        let report = String::from_utf8_lossy(&out.stdout).into_owned()
+            + &String::from_utf8_lossy(&out.stderr);
+        (out.status.success(), report)
+    }
+
+    #[test]
+    fn prove_reads_the_stream_and_fails_it_on_a_failure_only() {
+        // A pass, a case not applicable and a waived failure: what prove calls a pass.
+        let (passed, report) = proved(&run(false));
+        assert!(passed, "{report}");
+        assert!(report.contains("Result: PASS"), "{report}");
+        // Two failures more: what prove calls a failure, every point read, none misparsed.
+        let (passed, report) = proved(&run(true));
+        assert!(!passed, "{report}");
+        assert!(report.contains("Tests: 5 Failed: 2"), "{report}");
+        assert!(report.contains("Failed tests:  4-5"), "{report}");
+        assert!(!report.contains("Parse errors"), "{report}");
+        // The same failures of a control: what it is run for, not a failed run.
+        let mut control = run(true);
+        control.suts[0].sut.role = Role::Control;
+        let (passed, report) = proved(&control);
+        assert!(passed, "{report}");
+        assert!(
+            render(&control).contains("not ok 4 - reference: ipc_garbage (IPC-001) # TODO a control's failure is what it shows"),
+        );
+    }
+}
