@@ -6,6 +6,9 @@ use std::fmt::Write;
 
 use sbx_harness::model::{CaseResult, Outcome, RunResult, SutResult, Verdict};
 
+pub mod diff;
+#[cfg(test)]
+mod fixture;
 pub mod tap;
 
 const VERDICTS: [Verdict; 5] = [

@@ -126,8 +126,53 @@ fn test() -> Result<()> {
     cargo(&["fmt", "--all", "--", "--check"])
 }
 
+/// `cargo xtask conformance diff BEFORE AFTER`.
+fn conformance_diff(args: &[String]) -> Result<()> {
+    let [before, after] = args else {
+        bail!("diff takes two runs, BEFORE and AFTER\n\n{CONFORMANCE_USAGE}");
+    };
+    let (before, after) = (read_run(before)?, read_run(after)?);
+    let diff = sbx_reports::diff::compare(&before, &after);
+    print!("{}", sbx_reports::diff::render(&diff));
+    if diff.newly_failing() {
+        bail!("the second run fails what the first did not");
+    }
+    Ok(())
+}
+
+/// A run's results: `path` is its results.json or the folder that holds one. A file that is
+/// missing, truncated, of another schema version or not a run is an error naming it.
+fn read_run(path: &str) -> Result<sbx_harness::model::RunResult> {
+    let mut file = PathBuf::from(path);
+    if file.is_dir() {
+        file.push("results.json");
+    }
+    let text = std::fs::read_to_string(&file)
+        .with_context(|| format!("reading the run {}", file.display()))?;
+    let version = serde_json::from_str::<serde_json::Value>(&text)
+        .with_context(|| format!("{} is not a whole JSON document", file.display()))?
+        .get("schema_version")
+        .and_then(serde_json::Value::as_u64);
+    let current = u64::from(sbx_harness::model::RESULT_SCHEMA_VERSION);
+    if version != Some(current) {
+        bail!(
+            "{} has schema_version {}; this harness reads {current}",
+            file.display(),
+            version.map_or_else(|| "none".to_owned(), |v| v.to_string())
+        );
+    }
+    serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a conformance run's results", file.display()))
+}
+
 const CONFORMANCE_USAGE: &str = "\
 usage: cargo xtask conformance [options]
+       cargo xtask conformance diff BEFORE AFTER
+
+    diff BEFORE AFTER   compare two runs (each a results.json, or the folder holding one):
+                        per sandbox, what newly fails, newly passes, fails with other
+                        evidence, or is in one run only; two runs of one sandbox each are
+                        compared with each other. Fails when anything newly fails.
 
     --sut NAME|PATH     sandbox under test: a built-in name (reference, none, bubblewrap,
                         mutant-...) or the path of an adapter executable (default: reference)
@@ -151,6 +196,9 @@ usage: cargo xtask conformance [options]
 
 fn conformance(args: &[String]) -> Result<()> {
     use sbx_conformance::{catalog, harms, run, suite, suts};
+    if args.first().is_some_and(|a| a == "diff") {
+        return conformance_diff(&args[1..]);
+    }
     let mut sut = None;
     let mut matrix = None;
     let mut opts = run::Options {
@@ -396,4 +444,41 @@ fn plugins() -> Result<()> {
     }
     eprintln!("xtask: {count} plugins in {}", out.display());
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_to_compare_is_whole_or_refused_with_its_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            path.to_string_lossy().into_owned()
+        };
+        let refusal = |path: &str| format!("{:#}", read_run(path).unwrap_err());
+        let missing = dir.path().join("none.json");
+        assert!(refusal(&missing.to_string_lossy()).contains("none.json"));
+        let truncated = file("truncated.json", "{\"schema_version\": 4, \"suts\": [");
+        assert!(refusal(&truncated).contains("not a whole JSON document"));
+        let older = file("older.json", "{\"schema_version\": 3}");
+        assert!(refusal(&older).contains("schema_version 3"));
+        let unversioned = file("unversioned.json", "{}");
+        assert!(refusal(&unversioned).contains("schema_version none"));
+        let keyless = file("keyless.json", "{\"schema_version\": 4}");
+        assert!(refusal(&keyless).contains("missing field"));
+        // A folder stands for its results.json.
+        let run = sbx_harness::model::RunResult {
+            schema_version: sbx_harness::model::RESULT_SCHEMA_VERSION,
+            tool_version: "0".into(),
+            level: 3,
+            filter: None,
+            shard: None,
+            suts: Vec::new(),
+        };
+        file("results.json", &serde_json::to_string(&run).unwrap());
+        assert_eq!(read_run(&dir.path().to_string_lossy()).unwrap(), run);
+    }
 }
