@@ -108,6 +108,16 @@ fn select<'a>(
     catalog: &[Requirement],
     options: &Options,
 ) -> Vec<&'a SuiteCase> {
+    select_cases(cases, catalog, options.filter.as_deref(), options.shard)
+}
+
+/// [`select`]'s cases of `filter` and `shard` (what a shard's merge checks it holds).
+pub(crate) fn select_cases<'a>(
+    cases: &'a [SuiteCase],
+    catalog: &[Requirement],
+    filter: Option<&str>,
+    shard: Option<(usize, usize)>,
+) -> Vec<&'a SuiteCase> {
     let listed_under = |case: &str, word: &str| {
         catalog
             .iter()
@@ -115,7 +125,7 @@ fn select<'a>(
     };
     cases
         .iter()
-        .filter(|c| match &options.filter {
+        .filter(|c| match filter {
             None => true,
             Some(f) => f.split(',').filter(|w| !w.is_empty()).any(|w| {
                 c.case.id.contains(w)
@@ -124,7 +134,7 @@ fn select<'a>(
             }),
         })
         .enumerate()
-        .filter(|(i, _)| options.shard.is_none_or(|(k, n)| i % n == k - 1))
+        .filter(|(i, _)| shard.is_none_or(|(k, n)| i % n == k - 1))
         .map(|(_, c)| c)
         .collect()
 }

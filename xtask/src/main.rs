@@ -168,11 +168,16 @@ fn read_run(path: &str) -> Result<sbx_harness::model::RunResult> {
 const CONFORMANCE_USAGE: &str = "\
 usage: cargo xtask conformance [options]
        cargo xtask conformance diff BEFORE AFTER
+       cargo xtask conformance merge [--out DIR] SHARD...
 
     diff BEFORE AFTER   compare two runs (each a results.json, or the folder holding one):
                         per sandbox, what newly fails, newly passes, fails with other
                         evidence, or is in one run only; two runs of one sandbox each are
                         compared with each other. Fails when anything newly fails.
+    merge SHARD...      one run, and every format (in --out), from the results (each a
+                        results.json or its folder) of the shards of one run split with
+                        --shard I/N; refused for shards of different runs, a shard given
+                        twice, a case in two shards, or a case in none.
 
     --sut NAME|PATH     sandbox under test: a built-in name (reference, none, bubblewrap,
                         mutant-...) or the path of an adapter executable (default: reference)
@@ -196,8 +201,10 @@ usage: cargo xtask conformance [options]
 
 fn conformance(args: &[String]) -> Result<()> {
     use sbx_conformance::{catalog, harms, run, suite, suts};
-    if args.first().is_some_and(|a| a == "diff") {
-        return conformance_diff(&args[1..]);
+    match args.first().map(String::as_str) {
+        Some("diff") => return conformance_diff(&args[1..]),
+        Some("merge") => return conformance_merge(&args[1..]),
+        _ => {}
     }
     let mut sut = None;
     let mut matrix = None;
@@ -313,7 +320,27 @@ fn conformance(args: &[String]) -> Result<()> {
     let harms = harms::HarmMap::parse(harms::HARMS, &catalog)?;
     let result = run::run(&catalog, &settings, &cases, &suts, &opts, &harms)?;
     let elapsed = started.elapsed();
-    std::fs::create_dir_all(&out).with_context(|| format!("creating {}", out.display()))?;
+    let docs = docs.then(|| matrix.as_deref().unwrap_or("reference"));
+    write_outputs(
+        &result,
+        &cases,
+        &out,
+        docs,
+        &format!("{:.0} s", elapsed.as_secs_f64()),
+    )?;
+    fail_uncertified(&result)
+}
+
+/// Writes every format of `result` into `out` (and, with `docs`, the run over that matrix
+/// into docs/), prints the summary and where each file is.
+fn write_outputs(
+    result: &sbx_harness::model::RunResult,
+    cases: &[sbx_conformance::suite::SuiteCase],
+    out: &Path,
+    docs: Option<&str>,
+    took: &str,
+) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let rows: Vec<sbx_reports::PluginRow> = cases
         .iter()
         .map(|c| sbx_reports::PluginRow {
@@ -329,23 +356,22 @@ fn conformance(args: &[String]) -> Result<()> {
                 .unwrap_or_default(),
         })
         .collect();
-    let summary = sbx_reports::summary(&result);
+    let summary = sbx_reports::summary(result);
     // The docs' "caught by" also names the hand-written mutants each requirement caught
     // in the committed mutation analysis.
-    let hand_written = if docs {
+    let hand_written = if docs.is_some() {
         mutants::caught_by_requirement(std::path::Path::new(mutants::DOCS_DATA))?
     } else {
         Default::default()
     };
-    let requirements = sbx_reports::requirements_markdown(&result, &hand_written);
-    let plugins = sbx_reports::plugins_markdown(&result, &rows);
-    std::fs::write(out.join("results.json"), sbx_reports::json(&result))?;
+    let requirements = sbx_reports::requirements_markdown(result, &hand_written);
+    let plugins = sbx_reports::plugins_markdown(result, &rows);
+    std::fs::write(out.join("results.json"), sbx_reports::json(result))?;
     std::fs::write(out.join("summary.txt"), &summary)?;
     std::fs::write(out.join("requirements.md"), &requirements)?;
     std::fs::write(out.join("plugins.md"), &plugins)?;
-    std::fs::write(out.join("results.tap"), sbx_reports::tap::render(&result))?;
-    if docs {
-        let matrix = matrix.as_deref().unwrap_or("reference");
+    std::fs::write(out.join("results.tap"), sbx_reports::tap::render(result))?;
+    if let Some(matrix) = docs {
         std::fs::create_dir_all("docs")?;
         std::fs::write(
             "docs/conformance-matrix.md",
@@ -357,18 +383,20 @@ fn conformance(args: &[String]) -> Result<()> {
         )?;
     }
     print!("{summary}");
-    println!(
-        "\nresults: {} ({:.0} s)",
-        out.join("results.json").display(),
-        elapsed.as_secs_f64()
-    );
+    println!("\nresults: {} ({took})", out.join("results.json").display());
     println!("    TAP: {}", out.join("results.tap").display());
-    let uncertified: Vec<String> = run::uncertified(&result, opts.level)
+    Ok(())
+}
+
+/// Fails when a candidate of `result` is not certified at the run's level.
+fn fail_uncertified(result: &sbx_harness::model::RunResult) -> Result<()> {
+    let level = result.level;
+    let uncertified: Vec<String> = sbx_conformance::run::uncertified(result, level)
         .into_iter()
         .map(|u| {
             format!(
                 "{}: {} MUST requirement(s) of level <= {} did not pass, {} self-test check(s) failed",
-                u.sut, u.failing_musts, opts.level, u.failed_self_test
+                u.sut, u.failing_musts, level, u.failed_self_test
             )
         })
         .collect();
@@ -376,6 +404,53 @@ fn conformance(args: &[String]) -> Result<()> {
         bail!("{}", uncertified.join("; "));
     }
     Ok(())
+}
+
+/// `cargo xtask conformance merge [--out DIR] SHARD...`: one run, and every format, from
+/// the results of the shards of a split run.
+fn conformance_merge(args: &[String]) -> Result<()> {
+    use sbx_conformance::{catalog, harms, merge, run, suite};
+    let mut out = run::default_output(Path::new("."));
+    let mut files = Vec::new();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--out" => out = PathBuf::from(it.next().context("--out needs a value")?),
+            other if other.starts_with("--") => {
+                bail!("unknown merge option `{other}`\n\n{CONFORMANCE_USAGE}")
+            }
+            shard => files.push(shard.to_owned()),
+        }
+    }
+    if files.is_empty() {
+        bail!("merge takes the shards' results\n\n{CONFORMANCE_USAGE}");
+    }
+    let shards = files
+        .iter()
+        .map(|f| read_run(f))
+        .collect::<Result<Vec<_>>>()?;
+    let catalog = catalog::parse(catalog::CATALOG)?;
+    let settings = suite::settings(suite::CASES)?;
+    let cases = suite::cases(&settings);
+    let harms = harms::HarmMap::parse(harms::HARMS, &catalog)?;
+    let merged = merge::merge(
+        &shards,
+        &merge::Suite {
+            catalog: &catalog,
+            cases: &cases,
+            harms: &harms,
+            expectations_dir: Path::new("conformance/expectations"),
+        },
+    )
+    .context("merging the shards")?;
+    write_outputs(
+        &merged,
+        &cases,
+        &out,
+        None,
+        &format!("merged from {} shards", shards.len()),
+    )?;
+    fail_uncertified(&merged)
 }
 
 /// The bubblewrap sandbox runs Debian's `bwrap`: installed from its package when it is

@@ -1,0 +1,378 @@
+//! One run from the shards of a run split over machines (`--shard I/N` on each, then
+//! `cargo xtask conformance merge`): the shards' cases side by side, the requirements and
+//! the certification judged again from all of them, as one whole run judges them.
+//!
+//! Shards are refused, never merged into a partial result presented as whole, when they are
+//! of different harness versions, result schemas, levels, filters or sandboxes, when one
+//! is not a shard or two are the same shard, when two hold the same case, and when together
+//! they miss a case of the suite.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use sbx_harness::model::{CaseResult, RunResult, SutResult};
+
+use crate::catalog::Requirement;
+use crate::harms::HarmMap;
+use crate::run::{aggregate, certified, select_cases};
+use crate::suite::SuiteCase;
+use crate::suts::expectations;
+
+/// Why shards cannot be one run.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum MergeError {
+    /// No shard given.
+    #[error("no shard to merge")]
+    NoShard,
+    /// A run that was not split.
+    #[error("run {index} is not a shard (it was not run with --shard I/N)")]
+    NotAShard {
+        /// Its place among the shards given, from 1.
+        index: usize,
+    },
+    /// Shards of runs that differ in `what`.
+    #[error("the shards are of different runs: {what} {first:?} and {other:?}")]
+    Different {
+        /// What differs.
+        what: &'static str,
+        /// The first shard's.
+        first: String,
+        /// Another's.
+        other: String,
+    },
+    /// The same shard twice, or shards of splits into different numbers.
+    #[error("shard {shard} given twice")]
+    SameShard {
+        /// The shard (`I/N`).
+        shard: String,
+    },
+    /// A case in two shards.
+    #[error("case {case} of {sut} is in two shards")]
+    Overlap {
+        /// The sandbox.
+        sut: String,
+        /// The case.
+        case: String,
+    },
+    /// Cases of the suite no shard holds.
+    #[error("{sut}: {} case(s) of the suite are in no shard (the first: {}); missing shard(s): {}", .cases.len(), .cases.first().map_or("", String::as_str), .shards)]
+    Missing {
+        /// The sandbox.
+        sut: String,
+        /// The cases missing.
+        cases: Vec<String>,
+        /// The shards not given (`I/N`, comma-separated), or `none` when every shard was.
+        shards: String,
+    },
+    /// A case no shard should hold (another suite).
+    #[error("{sut}: case {case} is not in this suite")]
+    Foreign {
+        /// The sandbox.
+        sut: String,
+        /// The case.
+        case: String,
+    },
+    /// A sandbox's expectations file could not be read.
+    #[error("{0}")]
+    Expectations(String),
+}
+
+/// What the shards are judged against: the suite this harness runs.
+pub struct Suite<'a> {
+    /// The requirement catalog.
+    pub catalog: &'a [Requirement],
+    /// The suite's cases.
+    pub cases: &'a [SuiteCase],
+    /// Which harm breaks which requirement.
+    pub harms: &'a HarmMap,
+    /// Where each sandbox's expectations file is.
+    pub expectations_dir: &'a Path,
+}
+
+/// The one run that `shards` are the parts of.
+pub fn merge(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, MergeError> {
+    let first = shards.first().ok_or(MergeError::NoShard)?;
+    let mut seen_shards = BTreeSet::new();
+    let mut split_into = None;
+    for (index, shard) in shards.iter().enumerate() {
+        let same = |what, a: String, b: String| {
+            if a == b {
+                Ok(())
+            } else {
+                Err(MergeError::Different {
+                    what,
+                    first: a,
+                    other: b,
+                })
+            }
+        };
+        same(
+            "result schema",
+            first.schema_version.to_string(),
+            shard.schema_version.to_string(),
+        )?;
+        same(
+            "harness version",
+            first.tool_version.clone(),
+            shard.tool_version.clone(),
+        )?;
+        same("level", first.level.to_string(), shard.level.to_string())?;
+        same(
+            "filter",
+            format!("{:?}", first.filter),
+            format!("{:?}", shard.filter),
+        )?;
+        let names = |run: &RunResult| {
+            run.suts
+                .iter()
+                .map(|s| format!("{} ({})", s.sut.name, s.sut.role))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        same("sandboxes", names(first), names(shard))?;
+        let (i, n) = shard
+            .shard
+            .as_deref()
+            .and_then(parse_shard)
+            .ok_or(MergeError::NotAShard { index: index + 1 })?;
+        if *split_into.get_or_insert(n) != n {
+            return Err(MergeError::Different {
+                what: "split",
+                first: format!("into {}", split_into.unwrap_or(n)),
+                other: format!("into {n}"),
+            });
+        }
+        if !seen_shards.insert(i) {
+            return Err(MergeError::SameShard {
+                shard: format!("{i}/{n}"),
+            });
+        }
+    }
+    let n = split_into.unwrap_or(1);
+    let missing_shards: Vec<String> = (1..=n)
+        .filter(|i| !seen_shards.contains(i))
+        .map(|i| format!("{i}/{n}"))
+        .collect();
+    let expected: BTreeSet<&str> =
+        select_cases(suite.cases, suite.catalog, first.filter.as_deref(), None)
+            .into_iter()
+            .map(|c| c.case.id.as_str())
+            .collect();
+    let suts = (0..first.suts.len())
+        .map(|k| {
+            let parts: Vec<&SutResult> = shards.iter().map(|s| &s.suts[k]).collect();
+            merge_sut(
+                &parts,
+                &expected,
+                &missing_shards,
+                suite,
+                first.filter.is_some(),
+            )
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(RunResult {
+        schema_version: first.schema_version,
+        tool_version: first.tool_version.clone(),
+        level: first.level,
+        filter: first.filter.clone(),
+        shard: None,
+        suts,
+    })
+}
+
+fn parse_shard(text: &str) -> Option<(usize, usize)> {
+    let (i, n) = text.split_once('/')?;
+    let (i, n) = (i.parse().ok()?, n.parse().ok()?);
+    (1..=n).contains(&i).then_some((i, n))
+}
+
+fn merge_sut(
+    parts: &[&SutResult],
+    expected: &BTreeSet<&str>,
+    missing_shards: &[String],
+    suite: &Suite<'_>,
+    filtered: bool,
+) -> Result<SutResult, MergeError> {
+    let sut = &parts[0].sut;
+    let mut cases: BTreeMap<String, CaseResult> = BTreeMap::new();
+    for part in parts {
+        for case in &part.cases {
+            if !expected.contains(case.case.as_str()) {
+                return Err(MergeError::Foreign {
+                    sut: sut.name.clone(),
+                    case: case.case.clone(),
+                });
+            }
+            if cases.insert(case.case.clone(), case.clone()).is_some() {
+                return Err(MergeError::Overlap {
+                    sut: sut.name.clone(),
+                    case: case.case.clone(),
+                });
+            }
+        }
+    }
+    let absent: Vec<String> = expected
+        .iter()
+        .filter(|c| !cases.contains_key(**c))
+        .map(|c| (*c).to_owned())
+        .collect();
+    if !absent.is_empty() {
+        return Err(MergeError::Missing {
+            sut: sut.name.clone(),
+            cases: absent,
+            shards: if missing_shards.is_empty() {
+                "none".into()
+            } else {
+                missing_shards.join(", ")
+            },
+        });
+    }
+    let cases: Vec<CaseResult> = cases.into_values().collect();
+    let known = expectations(suite.expectations_dir, &sut.name)
+        .map_err(|e| MergeError::Expectations(e.to_string()))?;
+    let requirements = aggregate(suite.catalog, suite.cases, &cases, &known, suite.harms);
+    // Each shard ran the protocol self-test: a failure in any withholds the certificate.
+    let self_test = parts
+        .iter()
+        .find(|p| p.self_test.iter().any(|c| !c.passed))
+        .unwrap_or(&parts[0])
+        .self_test
+        .clone();
+    let speaks_protocol = self_test.iter().all(|c| c.passed);
+    let certified_level = if filtered || !speaks_protocol {
+        0
+    } else {
+        certified(&requirements)
+    };
+    Ok(SutResult {
+        sut: sut.clone(),
+        self_test,
+        certified_level,
+        requirements,
+        cases,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{catalog, harms, suite};
+    use sbx_harness::model::Verdict;
+
+    /// The suite's cases split into `n` shards as `--shard I/N` splits them, each case
+    /// passing, of one sandbox.
+    fn shards(n: usize) -> Vec<RunResult> {
+        let settings = suite::settings(suite::CASES).unwrap();
+        let cases = suite::cases(&settings);
+        (1..=n)
+            .map(|i| {
+                let ids: Vec<String> = cases
+                    .iter()
+                    .enumerate()
+                    .filter(|(k, _)| k % n == i - 1)
+                    .map(|(_, c)| c.case.id.clone())
+                    .collect();
+                let cases: Vec<CaseResult> = ids
+                    .iter()
+                    .map(|id| {
+                        serde_json::from_value(serde_json::json!({
+                            "case": id, "verdict": "pass", "reason": "no harm observed",
+                            "harm": [], "outcome": {"kind": "unknown"}, "expected": null,
+                            "expectation_met": null, "protocol_errors": [], "notes": [],
+                            "measured": {"wall_ms": 1, "cpu_ms": 1, "peak_rss_kib": 1,
+                                         "stdout_bytes": 0, "stderr_bytes": 0},
+                            "waived": null
+                        }))
+                        .unwrap()
+                    })
+                    .collect();
+                serde_json::from_value(serde_json::json!({
+                    "schema_version": sbx_harness::model::RESULT_SCHEMA_VERSION,
+                    "tool_version": "0.1.0", "level": 3, "filter": null,
+                    "shard": format!("{i}/{n}"),
+                    "suts": [{
+                        "sut": {"name": "reference", "role": "candidate", "adapter": "a",
+                                "features": []},
+                        "self_test": [], "certified_level": 0, "requirements": [],
+                        "cases": cases
+                    }]
+                }))
+                .unwrap()
+            })
+            .collect()
+    }
+
+    fn merged(shards: &[RunResult]) -> Result<RunResult, MergeError> {
+        let catalog = catalog::parse(catalog::CATALOG).unwrap();
+        let settings = suite::settings(suite::CASES).unwrap();
+        let cases = suite::cases(&settings);
+        let harms = harms::HarmMap::parse(harms::HARMS, &catalog).unwrap();
+        // The committed expectations files, the reference's among them.
+        let expectations = Path::new(env!("CARGO_MANIFEST_DIR")).join("expectations");
+        merge(
+            shards,
+            &Suite {
+                catalog: &catalog,
+                cases: &cases,
+                harms: &harms,
+                expectations_dir: &expectations,
+            },
+        )
+    }
+
+    #[test]
+    fn every_shard_makes_the_whole_run_judged_again() {
+        let run = merged(&shards(3)).unwrap();
+        let sut = &run.suts[0];
+        assert_eq!(run.shard, None);
+        assert!(sut.requirements.iter().all(|r| r.verdict == Verdict::Pass));
+        assert_eq!(sut.certified_level, 3);
+        // In any order.
+        let mut reversed = shards(3);
+        reversed.reverse();
+        assert_eq!(merged(&reversed).unwrap(), run);
+    }
+
+    #[test]
+    fn shards_that_are_not_one_run_are_refused_each_for_its_reason() {
+        let three = shards(3);
+        assert_eq!(merged(&[]), Err(MergeError::NoShard));
+        assert!(matches!(
+            merged(&[three[0].clone(), three[2].clone()]),
+            Err(MergeError::Missing { ref shards, .. }) if shards == "2/3"
+        ));
+        assert!(matches!(
+            merged(&[three[0].clone(), three[0].clone(), three[1].clone()]),
+            Err(MergeError::SameShard { ref shard }) if shard == "1/3"
+        ));
+        let mut other_version = three.clone();
+        other_version[1].tool_version = "0.2.0".into();
+        assert!(matches!(
+            merged(&other_version),
+            Err(MergeError::Different {
+                what: "harness version",
+                ..
+            })
+        ));
+        let mut other_split = three.clone();
+        other_split[2] = shards(2)[1].clone();
+        assert!(matches!(
+            merged(&other_split),
+            Err(MergeError::Different { what: "split", .. })
+        ));
+        let mut whole = three.clone();
+        whole[0].shard = None;
+        assert_eq!(merged(&whole), Err(MergeError::NotAShard { index: 1 }));
+        let mut overlapping = three.clone();
+        let stray = overlapping[0].suts[0].cases[0].clone();
+        overlapping[1].suts[0].cases.push(stray);
+        assert!(matches!(
+            merged(&overlapping),
+            Err(MergeError::Overlap { .. })
+        ));
+        let mut foreign = three;
+        foreign[0].suts[0].cases[0].case = "not_a_case".into();
+        assert!(matches!(merged(&foreign), Err(MergeError::Foreign { .. })));
+    }
+}
