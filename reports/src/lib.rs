@@ -9,6 +9,8 @@ use sbx_harness::model::{CaseResult, Outcome, RunResult, SutResult, Verdict};
 pub mod diff;
 #[cfg(test)]
 mod fixture;
+#[cfg(test)]
+mod rendered;
 pub mod tap;
 
 const VERDICTS: [Verdict; 5] = [
