@@ -3,9 +3,11 @@
 //! the certification judged again from all of them, as one whole run judges them.
 //!
 //! Shards are refused, never merged into a partial result presented as whole, when they are
-//! of different harness versions, result schemas, levels, filters or sandboxes, when one
-//! is not a shard or two are the same shard, when two hold the same case, and when together
-//! they miss a case of the suite.
+//! of different harness versions (or another than the merging one), result schemas, levels,
+//! filters or sandboxes (name, role, adapter, features), when one is not a shard, two are
+//! the same shard or one is missing, when one stopped early (`--fail-fast`), when two hold
+//! the same case, and when together they miss a case of the suite. The waivers are this
+//! harness's expectations files', on the cases as on the requirements.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -14,7 +16,7 @@ use sbx_harness::model::{CaseResult, RunResult, SutResult};
 
 use crate::catalog::Requirement;
 use crate::harms::HarmMap;
-use crate::run::{aggregate, certified, select_cases};
+use crate::run::{FAIL_FAST_SKIP, aggregate, apply_known, certified, select_cases};
 use crate::suite::SuiteCase;
 use crate::suts::expectations;
 
@@ -55,15 +57,19 @@ pub enum MergeError {
         /// The case.
         case: String,
     },
-    /// Cases of the suite no shard holds.
-    #[error("{sut}: {} case(s) of the suite are in no shard (the first: {}); missing shard(s): {}", .cases.len(), .cases.first().map_or("", String::as_str), .shards)]
+    /// Shards of the split not given.
+    #[error("shard(s) {shards} not given")]
+    MissingShards {
+        /// The shards (`I/N`, comma-separated).
+        shards: String,
+    },
+    /// Cases of the suite no shard holds, although every shard was given.
+    #[error("{sut}: {} case(s) of the suite are in no shard (the first: {})", .cases.len(), .cases.first().map_or("", String::as_str))]
     Missing {
         /// The sandbox.
         sut: String,
         /// The cases missing.
         cases: Vec<String>,
-        /// The shards not given (`I/N`, comma-separated), or `none` when every shard was.
-        shards: String,
     },
     /// A case no shard should hold (another suite).
     #[error("{sut}: case {case} is not in this suite")]
@@ -76,6 +82,25 @@ pub enum MergeError {
     /// A sandbox's expectations file could not be read.
     #[error("{0}")]
     Expectations(String),
+    /// Shards of another version of the harness than the one merging them, whose catalog
+    /// and harm map judge the merged run.
+    #[error("the shards were run by harness {shards}; this one is {merging}")]
+    OtherHarness {
+        /// The shards' version.
+        shards: String,
+        /// This harness's.
+        merging: String,
+    },
+    /// A shard of a `--fail-fast` run that stopped: its skipped cases never ran.
+    #[error("shard {shard} stopped early (--fail-fast): case {case} of {sut} never ran")]
+    Stopped {
+        /// The shard (`I/N`).
+        shard: String,
+        /// The sandbox.
+        sut: String,
+        /// A case it skipped.
+        case: String,
+    },
 }
 
 /// What the shards are judged against: the suite this harness runs.
@@ -123,14 +148,15 @@ pub fn merge(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, Merge
             format!("{:?}", first.filter),
             format!("{:?}", shard.filter),
         )?;
-        let names = |run: &RunResult| {
+        // The same sandboxes: name, role, adapter (its name and version) and features.
+        let sandboxes = |run: &RunResult| {
             run.suts
                 .iter()
-                .map(|s| format!("{} ({})", s.sut.name, s.sut.role))
+                .map(|s| format!("{:?}", s.sut))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        same("sandboxes", names(first), names(shard))?;
+        same("sandboxes", sandboxes(first), sandboxes(shard))?;
         let (i, n) = shard
             .shard
             .as_deref()
@@ -148,12 +174,34 @@ pub fn merge(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, Merge
                 shard: format!("{i}/{n}"),
             });
         }
+        for sut in &shard.suts {
+            if let Some(case) = sut.cases.iter().find(|c| c.reason == FAIL_FAST_SKIP) {
+                return Err(MergeError::Stopped {
+                    shard: format!("{i}/{n}"),
+                    sut: sut.sut.name.clone(),
+                    case: case.case.clone(),
+                });
+            }
+        }
+    }
+    if first.tool_version != env!("CARGO_PKG_VERSION") {
+        return Err(MergeError::OtherHarness {
+            shards: first.tool_version.clone(),
+            merging: env!("CARGO_PKG_VERSION").into(),
+        });
     }
     let n = split_into.unwrap_or(1);
     let missing_shards: Vec<String> = (1..=n)
         .filter(|i| !seen_shards.contains(i))
         .map(|i| format!("{i}/{n}"))
         .collect();
+    // A shard missing is a run missing a part, whatever its cases (a filter that selects
+    // none, a run of no sandbox).
+    if !missing_shards.is_empty() {
+        return Err(MergeError::MissingShards {
+            shards: missing_shards.join(", "),
+        });
+    }
     let expected: BTreeSet<&str> =
         select_cases(suite.cases, suite.catalog, first.filter.as_deref(), None)
             .into_iter()
@@ -162,13 +210,7 @@ pub fn merge(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, Merge
     let suts = (0..first.suts.len())
         .map(|k| {
             let parts: Vec<&SutResult> = shards.iter().map(|s| &s.suts[k]).collect();
-            merge_sut(
-                &parts,
-                &expected,
-                &missing_shards,
-                suite,
-                first.filter.is_some(),
-            )
+            merge_sut(&parts, &expected, suite, first.filter.is_some())
         })
         .collect::<Result<_, _>>()?;
     Ok(RunResult {
@@ -190,7 +232,6 @@ fn parse_shard(text: &str) -> Option<(usize, usize)> {
 fn merge_sut(
     parts: &[&SutResult],
     expected: &BTreeSet<&str>,
-    missing_shards: &[String],
     suite: &Suite<'_>,
     filtered: bool,
 ) -> Result<SutResult, MergeError> {
@@ -221,16 +262,21 @@ fn merge_sut(
         return Err(MergeError::Missing {
             sut: sut.name.clone(),
             cases: absent,
-            shards: if missing_shards.is_empty() {
-                "none".into()
-            } else {
-                missing_shards.join(", ")
-            },
         });
     }
-    let cases: Vec<CaseResult> = cases.into_values().collect();
     let known = expectations(suite.expectations_dir, &sut.name)
         .map_err(|e| MergeError::Expectations(e.to_string()))?;
+    // The waivers of this harness's expectations files, on the cases as on the
+    // requirements: a shard's machine may have had others.
+    let cases: Vec<CaseResult> = cases
+        .into_values()
+        .map(|mut case| {
+            case.waived = None;
+            case.notes.retain(|n| !n.starts_with("stale expectation"));
+            apply_known(&mut case, &known);
+            case
+        })
+        .collect();
     let requirements = aggregate(suite.catalog, suite.cases, &cases, &known, suite.harms);
     // Each shard ran the protocol self-test: a failure in any withholds the certificate.
     let self_test = parts
@@ -289,7 +335,7 @@ mod tests {
                     .collect();
                 serde_json::from_value(serde_json::json!({
                     "schema_version": sbx_harness::model::RESULT_SCHEMA_VERSION,
-                    "tool_version": "0.1.0", "level": 3, "filter": null,
+                    "tool_version": env!("CARGO_PKG_VERSION"), "level": 3, "filter": null,
                     "shard": format!("{i}/{n}"),
                     "suts": [{
                         "sut": {"name": "reference", "role": "candidate", "adapter": "a",
@@ -340,14 +386,33 @@ mod tests {
         assert_eq!(merged(&[]), Err(MergeError::NoShard));
         assert!(matches!(
             merged(&[three[0].clone(), three[2].clone()]),
-            Err(MergeError::Missing { ref shards, .. }) if shards == "2/3"
+            Err(MergeError::MissingShards { ref shards }) if shards == "2/3"
         ));
+        let mut no_sandbox = vec![three[0].clone()];
+        no_sandbox[0].suts.clear();
+        assert!(matches!(
+            merged(&no_sandbox),
+            Err(MergeError::MissingShards { .. })
+        ));
+        let mut other_adapter = three.clone();
+        other_adapter[2].suts[0].sut.adapter = "b".into();
+        assert!(matches!(
+            merged(&other_adapter),
+            Err(MergeError::Different {
+                what: "sandboxes",
+                ..
+            })
+        ));
+        let mut stopped = three.clone();
+        stopped[1].suts[0].cases[0].verdict = Verdict::Skipped;
+        stopped[1].suts[0].cases[0].reason = FAIL_FAST_SKIP.into();
+        assert!(matches!(merged(&stopped), Err(MergeError::Stopped { .. })));
         assert!(matches!(
             merged(&[three[0].clone(), three[0].clone(), three[1].clone()]),
             Err(MergeError::SameShard { ref shard }) if shard == "1/3"
         ));
         let mut other_version = three.clone();
-        other_version[1].tool_version = "0.2.0".into();
+        other_version[1].tool_version = "0.0.1".into();
         assert!(matches!(
             merged(&other_version),
             Err(MergeError::Different {

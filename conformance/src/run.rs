@@ -217,7 +217,7 @@ fn run_sut(
     let one = |c: &SuiteCase| -> CaseResult {
         if stopped.load(Ordering::Relaxed) {
             done.fetch_add(1, Ordering::Relaxed);
-            return skipped(c, "not run: an earlier case failed (--fail-fast)");
+            return skipped(c, FAIL_FAST_SKIP);
         }
         let key = format!("{}-{}", sut.name, c.case.id);
         let mut bench = bench.clone();
@@ -299,6 +299,10 @@ fn needs_process_bound(c: &SuiteCase) -> bool {
         || c.spec.name.contains("zombie")
 }
 
+/// The reason of a case a `--fail-fast` run skipped once a case failed: such a run is
+/// partial, and so is a shard of one.
+pub const FAIL_FAST_SKIP: &str = "not run: an earlier case failed (--fail-fast)";
+
 fn skipped(c: &SuiteCase, why: &str) -> CaseResult {
     CaseResult {
         case: c.case.id.clone(),
@@ -318,7 +322,7 @@ fn skipped(c: &SuiteCase, why: &str) -> CaseResult {
     }
 }
 
-fn apply_known(result: &mut CaseResult, known: &[Known]) {
+pub(crate) fn apply_known(result: &mut CaseResult, known: &[Known]) {
     if let Some(k) = known
         .iter()
         .find(|k| k.case.as_deref() == Some(result.case.as_str()))

@@ -192,6 +192,11 @@ impl StreamChannel {
         }
     }
 
+    /// Bytes read from the socket and not yet taken as a frame.
+    pub fn buffered(&self) -> usize {
+        self.reader.buffered()
+    }
+
     /// The raw descriptor (for the runner's stdio-free diagnostics and tests).
     pub fn raw_fd(&self) -> i32 {
         self.fd.as_raw_fd()

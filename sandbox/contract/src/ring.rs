@@ -7,18 +7,20 @@
 //! never outlasts, then sleeps on a futex in the shared memory, in slices after each of which
 //! it looks at the socket: a peer that died, or that writes on the socket once the ring
 //! carries the frames, ends the wait. So a busy plugin is answered without waking anyone and
-//! an idle one sleeps, burning nothing. The socket is also read (one non-blocking read)
-//! before each frame is taken from the ring, so that what the peer wrote on it first is a
-//! breach before any frame it sent after.
+//! an idle one sleeps, burning nothing. The host also reads the socket (one non-blocking
+//! read) before it takes each frame from the ring, so that what the plugin wrote on it first
+//! is a breach before any frame it sent after; bytes that came with `Loaded` in the read
+//! that took it are one too. A deadline is looked at before each step, not only before a
+//! wait: a peer that moves a byte at a time, quickly, holds no side past it.
 //!
 //! The host maps this memory, unlike the payload window: the file is sealed against shrinking
 //! and growing, so no access can fault; its words are read as atomics and its bytes copied
-//! out with volatile reads, never borrowed; every position the peer publishes goes through
+//! out with relaxed atomic loads, never borrowed; every position the peer publishes goes through
 //! [`sbx_ipc::ring`]'s checks, and what arrives is decoded like the socket's bytes.
 
 use std::io;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use sbx_ipc::ring::{RingMemory, RingReader, RingWriter};
@@ -68,8 +70,8 @@ pub struct SharedRing {
     capacity: u32,
 }
 
-// SAFETY: the mapping is plain shared memory, reached only through atomics and volatile
-// copies; which thread holds the owner does not matter, and the owner is moved, not shared.
+// SAFETY: the mapping is plain shared memory, reached only through atomics; which thread
+// holds the owner does not matter, and the owner is moved, not shared.
 unsafe impl Send for SharedRing {}
 
 impl SharedRing {
@@ -191,20 +193,20 @@ impl RingMemory for Lane<'_> {
     fn copy_out(&self, offset: usize, dst: &mut [u8]) {
         self.check_span(offset, dst.len());
         // SAFETY: the span lies inside the data (checked above). The peer may write these
-        // bytes at any moment, so they are read with volatile loads into private memory and
+        // bytes at any moment, so they are read with atomic loads into private memory and
         // decoded from there, never borrowed.
-        unsafe { volatile_copy(self.data.add(offset), dst.as_mut_ptr(), dst.len()) }
+        unsafe { shared_copy_out(self.data.add(offset), dst.as_mut_ptr(), dst.len()) }
     }
     fn copy_in(&self, offset: usize, src: &[u8]) {
         self.check_span(offset, src.len());
-        // SAFETY: the span lies inside the data (checked above); written with volatile
+        // SAFETY: the span lies inside the data (checked above); written with atomic
         // stores, as the peer may read them at any moment.
-        unsafe { volatile_store(src.as_ptr(), self.data.add(offset), src.len()) }
+        unsafe { shared_copy_in(src.as_ptr(), self.data.add(offset), src.len()) }
     }
 }
 
-/// Word of a volatile copy: the shared side is read or written a word at a time once it is
-/// aligned, bytes before and after.
+/// Word of a copy: the shared side is read or written a word at a time once it is aligned,
+/// bytes before and after.
 const WORD: usize = std::mem::size_of::<u64>();
 
 /// Bytes from `shared` until it is word-aligned, at most `len`.
@@ -212,50 +214,57 @@ fn unaligned_head(shared: *const u8, len: usize) -> usize {
     shared.align_offset(WORD).min(len)
 }
 
-/// Copies `len` bytes from shared memory at `from` into private memory at `to`.
+/// Copies `len` bytes from shared memory at `from` into private memory at `to`. The peer may
+/// write them meanwhile: each is read as a relaxed atomic, so the race is defined (the copy
+/// holds whatever bytes were there), and the copy alone is decoded.
 ///
 /// # Safety
 /// `from` readable and `to` writable for `len` bytes; they do not overlap.
-unsafe fn volatile_copy(from: *const u8, to: *mut u8, len: usize) {
+unsafe fn shared_copy_out(from: *const u8, to: *mut u8, len: usize) {
     let head = unaligned_head(from, len);
     let words = (len - head) / WORD;
     // SAFETY: every access below stays within the `len` bytes the caller vouches for; the
-    // word loads are from `from + head`, which is word-aligned.
+    // word loads are from `from + head`, which is word-aligned, and the shared memory is
+    // only ever accessed atomically on this side.
     unsafe {
+        let byte = |i: usize| AtomicU8::from_ptr(from.add(i).cast_mut()).load(Ordering::Relaxed);
         for i in 0..head {
-            to.add(i).write(std::ptr::read_volatile(from.add(i)));
+            to.add(i).write(byte(i));
         }
         for w in 0..words {
             let at = head + w * WORD;
-            let word = std::ptr::read_volatile(from.add(at).cast::<u64>());
+            let word = AtomicU64::from_ptr(from.add(at).cast_mut().cast()).load(Ordering::Relaxed);
             to.add(at).cast::<u64>().write_unaligned(word);
         }
         for i in head + words * WORD..len {
-            to.add(i).write(std::ptr::read_volatile(from.add(i)));
+            to.add(i).write(byte(i));
         }
     }
 }
 
-/// Copies `len` bytes from private memory at `from` into shared memory at `to`.
+/// Copies `len` bytes from private memory at `from` into shared memory at `to`, each store a
+/// relaxed atomic (the peer may read them meanwhile).
 ///
 /// # Safety
 /// `from` readable and `to` writable for `len` bytes; they do not overlap.
-unsafe fn volatile_store(from: *const u8, to: *mut u8, len: usize) {
+unsafe fn shared_copy_in(from: *const u8, to: *mut u8, len: usize) {
     let head = unaligned_head(to, len);
     let words = (len - head) / WORD;
     // SAFETY: every access below stays within the `len` bytes the caller vouches for; the
     // word stores are to `to + head`, which is word-aligned.
     unsafe {
+        let byte =
+            |i: usize| AtomicU8::from_ptr(to.add(i)).store(from.add(i).read(), Ordering::Relaxed);
         for i in 0..head {
-            std::ptr::write_volatile(to.add(i), from.add(i).read());
+            byte(i);
         }
         for w in 0..words {
             let at = head + w * WORD;
             let word = from.add(at).cast::<u64>().read_unaligned();
-            std::ptr::write_volatile(to.add(at).cast::<u64>(), word);
+            AtomicU64::from_ptr(to.add(at).cast()).store(word, Ordering::Relaxed);
         }
         for i in head + words * WORD..len {
-            std::ptr::write_volatile(to.add(i), from.add(i).read());
+            byte(i);
         }
     }
 }
@@ -312,6 +321,8 @@ pub struct RingChannel {
     frames: FrameReader,
     buf: Vec<u8>,
     out: Vec<u8>,
+    /// Bytes the socket's reader held, past `Loaded`, when the frames moved to the ring.
+    stray: usize,
 }
 
 impl RingChannel {
@@ -330,6 +341,7 @@ impl RingChannel {
             frames: FrameReader::new(),
             buf: Vec::new(),
             out: Vec::new(),
+            stray: 0,
             ring,
         }
     }
@@ -353,6 +365,21 @@ impl RingChannel {
         self.on_ring
     }
 
+    /// `frame`, taken from the ring. The host reads the socket first, as it would if the
+    /// socket still carried the frames: bytes the plugin wrote on it before (a forged frame,
+    /// garbage) are a breach before anything it sent after them counts. A peer that has gone
+    /// wrote its frames before it went: they count, and its end is told once the ring is
+    /// empty. The runner needs no such look: nothing of its host's is untrusted.
+    fn taken(&mut self, frame: Frame) -> Result<Frame, ChannelError> {
+        if self.side == Side::Runner {
+            return Ok(frame);
+        }
+        match self.stream.expect_silence() {
+            Ok(()) | Err(ChannelError::Closed) => Ok(frame),
+            Err(breach) => Err(breach),
+        }
+    }
+
     fn ring_send(&mut self, frame: &Frame, deadline: Option<Instant>) -> Result<(), ChannelError> {
         let Some(ring) = &self.ring else {
             unreachable!("on the ring only with a ring");
@@ -362,6 +389,9 @@ impl RingChannel {
         let lane = ring.lane(self.side, true);
         let mut sent = 0;
         while sent < self.out.len() {
+            // Looked at before each step, not only when one waits: a reader that takes a
+            // byte at a time, quickly, would otherwise hold the send past its deadline.
+            let late = past(deadline);
             let seen = lane.read();
             let n = self.writer.put(&lane, &self.out[sent..])?;
             if n > 0 {
@@ -369,6 +399,14 @@ impl RingChannel {
                 if lane.word(READER_ASLEEP).load(Ordering::SeqCst) != 0 {
                     futex_wake(lane.word(WRITTEN));
                 }
+            }
+            if sent == self.out.len() {
+                break;
+            }
+            if late {
+                return Err(ChannelError::Timeout);
+            }
+            if n > 0 {
                 continue;
             }
             // Full: wait for the reader to take some.
@@ -389,18 +427,18 @@ impl RingChannel {
             unreachable!("on the ring only with a ring");
         };
         let lane = ring.lane(self.side, false);
+        if self.stray > 0 {
+            // Bytes that came on the socket after `Loaded`, in the read that took it.
+            return Err(ChannelError::StrayBytes { bytes: self.stray });
+        }
         loop {
             if let Some(frame) = self.frames.next_frame()? {
-                // The socket is read before each frame is taken, as it would be if it still
-                // carried them: bytes the plugin wrote on it first (a forged frame, garbage)
-                // are a breach before anything it sent after them counts. A peer that has
-                // gone wrote its frames before it went: they count, and its end is told
-                // once the ring is empty.
-                match self.stream.expect_silence() {
-                    Ok(()) | Err(ChannelError::Closed) => return Ok(frame),
-                    Err(breach) => return Err(breach),
-                }
+                return self.taken(frame);
             }
+            // Looked at before each step, not only when one waits: a writer that adds a
+            // byte at a time, quickly, would otherwise hold the wait past its deadline. What
+            // the ring holds at the deadline is still taken.
+            let late = past(deadline);
             if self.buf.is_empty() {
                 self.buf = vec![0; TAKE_CHUNK];
             }
@@ -410,6 +448,14 @@ impl RingChannel {
                     futex_wake(lane.word(READ));
                 }
                 self.frames.push(&self.buf[..n])?;
+                if let Some(frame) = self.frames.next_frame()? {
+                    return self.taken(frame);
+                }
+            }
+            if late {
+                return Err(ChannelError::Timeout);
+            }
+            if n > 0 {
                 continue;
             }
             let reader = &self.reader;
@@ -423,6 +469,11 @@ impl RingChannel {
             )?;
         }
     }
+}
+
+/// Whether `deadline` has passed.
+fn past(deadline: Option<Instant>) -> bool {
+    deadline.is_some_and(|d| Instant::now() >= d)
 }
 
 /// Waits until `ready`: spins for [`SPIN`], then sleeps on `word` with `asleep` raised, in
@@ -505,6 +556,8 @@ impl Channel for RingChannel {
 
     fn start_fast_path(&mut self) {
         self.on_ring = self.ring.is_some();
+        // What came on the socket with `Loaded`, in the same read, is past the switch.
+        self.stray = self.stream.buffered();
     }
 }
 
@@ -604,6 +657,37 @@ mod tests {
         }
         writer.join().expect("the writer");
         assert!(matches!(host.recv(soon()), Err(ChannelError::Closed)));
+    }
+
+    #[test]
+    fn a_peer_that_drips_a_frame_does_not_hold_the_host_past_its_deadline() {
+        let (mut host, runner) = pair(64);
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stop = std::sync::Arc::clone(&done);
+        let dripper = std::thread::spawn(move || {
+            let lane = runner.ring.as_ref().expect("ring").lane(Side::Runner, true);
+            let mut writer = RingWriter::new(64).expect("a power of two");
+            // A byte at a time, as fast as it goes: always within the reader's spin.
+            let wire = invoke(1, vec![7; 512 << 10]).encode().expect("encodes");
+            for byte in wire.chunks(1) {
+                while writer.put(&lane, byte).expect("an honest reader") == 0 {
+                    if stop.load(Ordering::SeqCst) {
+                        return;
+                    }
+                }
+                if stop.load(Ordering::SeqCst) {
+                    return;
+                }
+            }
+        });
+        let started = Instant::now();
+        let got = host.recv(Some(started + Duration::from_millis(20)));
+        let took = started.elapsed();
+        done.store(true, Ordering::SeqCst);
+        dripper.join().expect("the dripper");
+        assert!(matches!(got, Err(ChannelError::Timeout)), "{got:?}");
+        // Held only until its deadline, not until the half-megabyte frame is whole.
+        assert!(took < Duration::from_millis(200), "{took:?}");
     }
 
     #[test]

@@ -85,8 +85,9 @@ pub struct SandboxConfig {
     /// frame. Default [`DEFAULT_PAYLOAD_WINDOW`].
     pub payload_window: u64,
     /// Frames after the load go through shared-memory rings instead of the socket
-    /// ([`sbx_contract::ring`]): a call answered without a system call while the plugin is
-    /// busy, at the cost of a short spin on each side after each frame. The plugin's spin is
+    /// ([`sbx_contract::ring`]): while the plugin is busy a call wakes nobody, the plugin's
+    /// side makes no system call and the host one non-blocking read of the socket, at the
+    /// cost of a short spin on each side after each frame. The plugin's spin is
     /// its process's CPU time, which its CPU limit counts: a plugin called back to back is
     /// on its CPU all along. Default off.
     pub low_latency: bool,

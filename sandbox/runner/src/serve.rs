@@ -232,16 +232,22 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
     {
         fail_and_wait(exit_code::CONFINEMENT, format!("seccomp plugin stage: {e}"));
     }
-    if !send(
-        0,
-        Message::Loaded {
+    // The host takes the fast path once it has `Loaded`; so does this side once it is sent,
+    // under the same hold of the channel, so no frame of a plugin thread falls between.
+    let loaded = Frame {
+        request_id: 0,
+        message: Message::Loaded {
             abi_version: version,
         },
-    ) {
+    };
+    let sent = with_channel(|chan| {
+        let sent = chan.send(&loaded, None).is_ok();
+        chan.start_fast_path();
+        sent
+    });
+    if sent != Some(true) {
         std::process::exit(exit_code::CHANNEL);
     }
-    // The host takes the fast path once it has `Loaded`: so does this side, once it is sent.
-    with_channel(|chan| chan.start_fast_path());
     // Inline outputs: at most what a frame carries. A larger output bound is served in the
     // payload window, which the host then uses for every call.
     let inline_cap = u64::from(cfg.limits.output_bytes).min(sbx_contract::config::MAX_FRAME_OUTPUT);
