@@ -3,7 +3,9 @@
 //! from run to run (the `measured` block) are redacted in the JSON.
 
 use crate::fixture::run;
-use crate::{PluginRow, diff, json, plugins_markdown, requirements_markdown, summary, tap};
+use crate::{
+    PluginRow, comment, diff, json, plugins_markdown, requirements_markdown, summary, tap,
+};
 
 fn rows() -> Vec<PluginRow> {
     [
@@ -27,6 +29,11 @@ fn rows() -> Vec<PluginRow> {
 #[test]
 fn the_terminal_summary() {
     insta::assert_snapshot!(summary(&run(true)));
+}
+
+#[test]
+fn the_pull_request_comment() {
+    insta::assert_snapshot!(comment::render(&run(true)));
 }
 
 #[test]

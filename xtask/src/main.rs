@@ -371,6 +371,7 @@ fn write_outputs(
     std::fs::write(out.join("requirements.md"), &requirements)?;
     std::fs::write(out.join("plugins.md"), &plugins)?;
     std::fs::write(out.join("results.tap"), sbx_reports::tap::render(result))?;
+    std::fs::write(out.join("comment.md"), sbx_reports::comment::render(result))?;
     if let Some(matrix) = docs {
         std::fs::create_dir_all("docs")?;
         std::fs::write(
@@ -385,6 +386,10 @@ fn write_outputs(
     print!("{summary}");
     println!("\nresults: {} ({took})", out.join("results.json").display());
     println!("    TAP: {}", out.join("results.tap").display());
+    println!(
+        "    pull-request comment: {}",
+        out.join("comment.md").display()
+    );
     Ok(())
 }
 

@@ -1,0 +1,139 @@
+//! The run as a Markdown summary fit for a pull-request comment: per sandbox its role,
+//! certification and counts, then for each candidate the MUST requirements that keep its
+//! level out of reach and the cases that did not pass, with why.
+//!
+//! Reasons quote what plugins and adapters wrote; every such text is escaped, so none can
+//! turn into a link, an image or markup in the comment.
+
+use std::fmt::Write;
+
+use sbx_harness::model::{Role, RunResult, SutResult, Verdict};
+
+/// Requirements, and cases, listed per sandbox before the rest is only counted.
+const SHOWN: usize = 20;
+
+/// The comment.
+pub fn render(run: &RunResult) -> String {
+    let mut out = String::from("## Sandbox conformance\n\n");
+    out.push_str(
+        "| sandbox | role | certified | cases (pass / fail / error / n/a / skipped) | MUST requirements failing |\n\
+         |---|---|---|---|---|\n",
+    );
+    for s in &run.suts {
+        let n = |v: Verdict| s.cases.iter().filter(|c| c.verdict == v).count();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} | {} / {} / {} / {} / {} | {} |",
+            escape(&s.sut.name),
+            s.sut.role,
+            if s.certified_level == 0 {
+                "none".to_owned()
+            } else {
+                format!("level {}", s.certified_level)
+            },
+            n(Verdict::Pass),
+            n(Verdict::Fail),
+            n(Verdict::Error),
+            n(Verdict::NotApplicable),
+            n(Verdict::Skipped),
+            failing_musts(s).count()
+        );
+    }
+    for s in run.suts.iter().filter(|s| s.sut.role == Role::Candidate) {
+        let musts: Vec<_> = failing_musts(s).collect();
+        if !musts.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n### {}: MUST requirements that did not pass\n",
+                escape(&s.sut.name)
+            );
+            for r in musts.iter().take(SHOWN) {
+                let _ = writeln!(
+                    out,
+                    "- `{}` (level {}): {}",
+                    r.id,
+                    r.level,
+                    escape(&one_line(&r.reason))
+                );
+            }
+            if musts.len() > SHOWN {
+                let _ = writeln!(out, "- and {} more", musts.len() - SHOWN);
+            }
+        }
+        let failing: Vec<_> = s
+            .cases
+            .iter()
+            .filter(|c| matches!(c.verdict, Verdict::Fail | Verdict::Error))
+            .collect();
+        if !failing.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n### {}: cases that did not pass\n",
+                escape(&s.sut.name)
+            );
+            out.push_str("| case | verdict | why |\n|---|---|---|\n");
+            for c in failing.iter().take(SHOWN) {
+                let waived = c.waived.as_deref().map_or(String::new(), |w| {
+                    format!(" (waived: {})", escape(&one_line(w)))
+                });
+                let _ = writeln!(
+                    out,
+                    "| `{}` | {} | {}{waived} |",
+                    c.case,
+                    c.verdict.as_str(),
+                    escape(&one_line(&c.reason))
+                );
+            }
+            if failing.len() > SHOWN {
+                let _ = writeln!(
+                    out,
+                    "\nand {} more: see `results.json`.",
+                    failing.len() - SHOWN
+                );
+            }
+        }
+    }
+    out
+}
+
+fn failing_musts(s: &SutResult) -> impl Iterator<Item = &sbx_harness::model::RequirementResult> {
+    s.requirements
+        .iter()
+        .filter(|r| r.rfc == "MUST" && r.verdict != Verdict::Pass)
+}
+
+/// Text on one line, at most 200 characters.
+fn one_line(text: &str) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(200) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
+    }
+}
+
+/// Text with every character Markdown (GitHub's or GitLab's) gives a meaning escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\`*_{}[]()<>#+-.!|~&".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn what_a_plugin_wrote_cannot_become_markup() {
+        let escaped = escape("![x](http://evil/p.png) <img> | `code` **b**");
+        assert!(!escaped.contains("!["), "{escaped}");
+        assert_eq!(
+            escaped,
+            r"\!\[x\]\(http://evil/p\.png\) \<img\> \| \`code\` \*\*b\*\*"
+        );
+    }
+}
