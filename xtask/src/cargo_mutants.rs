@@ -505,7 +505,7 @@ fn judge_with(
 fn failing_pairs(results: &Path) -> Result<BTreeSet<(String, String)>> {
     let catalog = sbx_conformance::catalog::parse(sbx_conformance::catalog::CATALOG)?;
     let harms = sbx_conformance::harms::HarmMap::parse(sbx_conformance::harms::HARMS, &catalog)?;
-    let run = crate::mutants::read_results(results)?;
+    let run = crate::read_run(results)?;
     let sut = run.suts.first().context("the run has no sandbox")?;
     Ok(pairs_failing(sut, &harms))
 }
@@ -537,7 +537,7 @@ fn pairs_failing(
 /// and what the unmutated reference must show none of.
 fn failing_requirements(results: &Path) -> Result<Vec<String>> {
     use sbx_harness::model::Verdict;
-    let run = crate::mutants::read_results(results)?;
+    let run = crate::read_run(results)?;
     Ok(
         crate::mutants::requirements_judged(&run, &[Verdict::Fail, Verdict::Error])?
             .into_iter()

@@ -131,7 +131,7 @@ fn conformance_diff(args: &[String]) -> Result<()> {
     let [before, after] = args else {
         bail!("diff takes two runs, BEFORE and AFTER\n\n{CONFORMANCE_USAGE}");
     };
-    let (before, after) = (read_run(before)?, read_run(after)?);
+    let (before, after) = (read_run(Path::new(before))?, read_run(Path::new(after))?);
     let diff = sbx_reports::diff::compare(&before, &after);
     print!("{}", sbx_reports::diff::render(&diff));
     if diff.newly_failing() {
@@ -142,15 +142,16 @@ fn conformance_diff(args: &[String]) -> Result<()> {
 
 /// A run's results: `path` is its results.json or the folder that holds one. A file that is
 /// missing, truncated, of another schema version or not a run is an error naming it.
-fn read_run(path: &str) -> Result<sbx_harness::model::RunResult> {
-    let mut file = PathBuf::from(path);
+pub(crate) fn read_run(path: &Path) -> Result<sbx_harness::model::RunResult> {
+    let mut file = path.to_path_buf();
     if file.is_dir() {
         file.push("results.json");
     }
     let text = std::fs::read_to_string(&file)
         .with_context(|| format!("reading the run {}", file.display()))?;
-    let version = serde_json::from_str::<serde_json::Value>(&text)
-        .with_context(|| format!("{} is not a whole JSON document", file.display()))?
+    let document = serde_json::from_str::<serde_json::Value>(&text)
+        .with_context(|| format!("{} is not a whole JSON document", file.display()))?;
+    let version = document
         .get("schema_version")
         .and_then(serde_json::Value::as_u64);
     let current = u64::from(sbx_harness::model::RESULT_SCHEMA_VERSION);
@@ -161,7 +162,7 @@ fn read_run(path: &str) -> Result<sbx_harness::model::RunResult> {
             version.map_or_else(|| "none".to_owned(), |v| v.to_string())
         );
     }
-    serde_json::from_str(&text)
+    serde_json::from_value(document)
         .with_context(|| format!("{} is not a conformance run's results", file.display()))
 }
 
@@ -432,7 +433,7 @@ fn conformance_merge(args: &[String]) -> Result<()> {
     }
     let shards = files
         .iter()
-        .map(|f| read_run(f))
+        .map(|f| read_run(Path::new(f)))
         .collect::<Result<Vec<_>>>()?;
     let catalog = catalog::parse(catalog::CATALOG)?;
     let settings = suite::settings(suite::CASES)?;
@@ -538,7 +539,7 @@ mod tests {
             std::fs::write(&path, text).unwrap();
             path.to_string_lossy().into_owned()
         };
-        let refusal = |path: &str| format!("{:#}", read_run(path).unwrap_err());
+        let refusal = |path: &str| format!("{:#}", read_run(Path::new(path)).unwrap_err());
         let missing = dir.path().join("none.json");
         assert!(refusal(&missing.to_string_lossy()).contains("none.json"));
         let truncated = file("truncated.json", "{\"schema_version\": 4, \"suts\": [");
@@ -559,6 +560,6 @@ mod tests {
             suts: Vec::new(),
         };
         file("results.json", &serde_json::to_string(&run).unwrap());
-        assert_eq!(read_run(&dir.path().to_string_lossy()).unwrap(), run);
+        assert_eq!(read_run(dir.path()).unwrap(), run);
     }
 }

@@ -693,14 +693,7 @@ fn run_suite(
         eprintln!("mutants: the suite wrote no results ({status})");
         return Ok(None);
     }
-    Ok(Some(read_results(&results)?))
-}
-
-/// A run's `results.json`.
-pub(crate) fn read_results(results: &Path) -> Result<sbx_harness::model::RunResult> {
-    let text = std::fs::read_to_string(results)
-        .with_context(|| format!("no results at {}", results.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", results.display()))
+    Ok(Some(crate::read_run(&results)?))
 }
 
 fn render(catalogue: &Catalogue, outcomes: &[Outcome], check_only: bool) -> String {

@@ -75,7 +75,7 @@ fn time_suite(root: &Path, sut: &str) -> Result<f64> {
         .status()
         .with_context(|| format!("running the suite against {sut}"))?;
     let seconds = started.elapsed().as_secs_f64();
-    let run = crate::mutants::read_results(&results)
+    let run = crate::read_run(&results)
         .with_context(|| format!("the suite against {sut} did not run to its end"))?;
     let cases = run.suts.first().map_or(0, |s| s.cases.len());
     if cases == 0 {
