@@ -552,14 +552,6 @@ pub fn certified(requirements: &[RequirementResult]) -> u8 {
     level
 }
 
-/// MUST requirements at or below `level` that did not pass.
-pub fn failing_musts(sut: &SutResult, level: u8) -> Vec<&RequirementResult> {
-    sut.requirements
-        .iter()
-        .filter(|r| r.rfc == "MUST" && r.level <= level && r.verdict != Verdict::Pass)
-        .collect()
-}
-
 /// A candidate a run does not certify at the level asked.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uncertified<'r> {
@@ -579,7 +571,7 @@ pub fn uncertified(run: &RunResult, level: u8) -> Vec<Uncertified<'_>> {
         .filter(|s| s.sut.role == sbx_harness::model::Role::Candidate)
         .map(|s| Uncertified {
             sut: &s.sut.name,
-            failing_musts: failing_musts(s, level).len(),
+            failing_musts: s.failing_musts(level).len(),
             failed_self_test: s.self_test.iter().filter(|c| !c.passed).count(),
         })
         .filter(|u| u.failing_musts > 0 || u.failed_self_test > 0)

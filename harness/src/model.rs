@@ -403,6 +403,17 @@ pub struct SutResult {
     pub cases: Vec<CaseResult>,
 }
 
+impl SutResult {
+    /// Its MUST requirements of `level` or below that did not pass: what keeps that level
+    /// out of reach.
+    pub fn failing_musts(&self, level: u8) -> Vec<&RequirementResult> {
+        self.requirements
+            .iter()
+            .filter(|r| r.rfc == "MUST" && r.level <= level && r.verdict != Verdict::Pass)
+            .collect()
+    }
+}
+
 /// A whole run (one or several sandboxes).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RunResult {

@@ -1,13 +1,18 @@
 //! The run as a Markdown summary fit for a pull-request comment: per sandbox its role,
-//! certification and counts, then for each candidate the MUST requirements that keep its
-//! level out of reach and the cases that did not pass, with why.
+//! certification and counts, then for each candidate the MUST requirements up to the run's
+//! level that did not pass and the cases that did not pass, with why.
 //!
 //! Reasons quote what plugins and adapters wrote; every such text is escaped, so none can
 //! turn into a link, an image or markup in the comment.
 
 use std::fmt::Write;
 
-use sbx_harness::model::{Role, RunResult, SutResult, Verdict};
+use sbx_harness::model::{Role, RunResult, Verdict};
+
+use crate::one_line;
+
+/// Characters of a reason the comment shows.
+const REASON_CHARS: usize = 200;
 
 /// Requirements, and cases, listed per sandbox before the rest is only counted.
 const SHOWN: usize = 20;
@@ -36,11 +41,11 @@ pub fn render(run: &RunResult) -> String {
             n(Verdict::Error),
             n(Verdict::NotApplicable),
             n(Verdict::Skipped),
-            failing_musts(s).count()
+            s.failing_musts(run.level).len()
         );
     }
     for s in run.suts.iter().filter(|s| s.sut.role == Role::Candidate) {
-        let musts: Vec<_> = failing_musts(s).collect();
+        let musts = s.failing_musts(run.level);
         if !musts.is_empty() {
             let _ = writeln!(
                 out,
@@ -53,7 +58,7 @@ pub fn render(run: &RunResult) -> String {
                     "- `{}` (level {}): {}",
                     r.id,
                     r.level,
-                    escape(&one_line(&r.reason))
+                    escape(&one_line(&r.reason, REASON_CHARS))
                 );
             }
             if musts.len() > SHOWN {
@@ -74,14 +79,14 @@ pub fn render(run: &RunResult) -> String {
             out.push_str("| case | verdict | why |\n|---|---|---|\n");
             for c in failing.iter().take(SHOWN) {
                 let waived = c.waived.as_deref().map_or(String::new(), |w| {
-                    format!(" (waived: {})", escape(&one_line(w)))
+                    format!(" (waived: {})", escape(&one_line(w, REASON_CHARS)))
                 });
                 let _ = writeln!(
                     out,
                     "| `{}` | {} | {}{waived} |",
                     c.case,
                     c.verdict.as_str(),
-                    escape(&one_line(&c.reason))
+                    escape(&one_line(&c.reason, REASON_CHARS))
                 );
             }
             if failing.len() > SHOWN {
@@ -94,21 +99,6 @@ pub fn render(run: &RunResult) -> String {
         }
     }
     out
-}
-
-fn failing_musts(s: &SutResult) -> impl Iterator<Item = &sbx_harness::model::RequirementResult> {
-    s.requirements
-        .iter()
-        .filter(|r| r.rfc == "MUST" && r.verdict != Verdict::Pass)
-}
-
-/// Text on one line, at most 200 characters.
-fn one_line(text: &str) -> String {
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(200) {
-        Some((at, _)) => format!("{}…", &line[..at]),
-        None => line,
-    }
 }
 
 /// Text with every character Markdown (GitHub's or GitLab's) gives a meaning escaped.

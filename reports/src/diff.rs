@@ -9,6 +9,8 @@ use std::fmt::Write;
 
 use sbx_harness::model::{CaseResult, RunResult, SutResult, Verdict};
 
+use crate::one_line;
+
 /// One sandbox of each run, compared.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SutDiff {
@@ -193,8 +195,8 @@ pub fn render(diff: &RunDiff) -> String {
             let _ = writeln!(out, "   {heading}: {}", changes.len());
             for c in changes {
                 let _ = writeln!(out, "      {} {}", c.what, c.id);
-                let _ = writeln!(out, "         before: {}", one_line(&c.before));
-                let _ = writeln!(out, "         after:  {}", one_line(&c.after));
+                let _ = writeln!(out, "         before: {}", one_line(&c.before, 160));
+                let _ = writeln!(out, "         after:  {}", one_line(&c.after, 160));
             }
         }
         for (heading, ids) in [
@@ -226,14 +228,6 @@ fn listed(names: &[String]) -> String {
     match names.len().checked_sub(SHOWN) {
         Some(more) if more > 0 => format!("{} and {more} more", names[..SHOWN].join(", ")),
         _ => names.join(", "),
-    }
-}
-
-fn one_line(text: &str) -> String {
-    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    match line.char_indices().nth(160) {
-        Some((at, _)) => format!("{}…", &line[..at]),
-        None => line,
     }
 }
 

@@ -192,12 +192,13 @@ fn level_name(level: u8) -> &'static str {
     }
 }
 
-fn one_line(s: &str, max: usize) -> String {
-    let s = s.replace('\n', " ");
-    if s.chars().count() > max {
-        format!("{}…", s.chars().take(max).collect::<String>())
-    } else {
-        s
+/// `text` on one line (every run of whitespace, line breaks included, one space), cut to
+/// `max` characters with an ellipsis when longer.
+pub(crate) fn one_line(text: &str, max: usize) -> String {
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match line.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &line[..at]),
+        None => line,
     }
 }
 

@@ -27,9 +27,9 @@ pub fn render(run: &RunResult) -> String {
         let _ = writeln!(
             out,
             "# {} [{}] {}: certified level {}",
-            escape_description(&sut.sut.name),
+            escape(&sut.sut.name),
             sut.sut.role,
-            escape_description(&sut.sut.adapter),
+            escape(&sut.sut.adapter),
             sut.certified_level
         );
         for case in &sut.cases {
@@ -47,7 +47,7 @@ fn test_point(out: &mut String, number: usize, sut: &SutResult, case: &CaseResul
         .filter(|r| r.cases.iter().any(|c| c == &case.case))
         .map(|r| r.id.as_str())
         .collect();
-    let description = escape_description(&format!(
+    let description = escape(&format!(
         "{}: {} ({})",
         sut.sut.name,
         case.case,
@@ -56,10 +56,10 @@ fn test_point(out: &mut String, number: usize, sut: &SutResult, case: &CaseResul
     let (status, directive) = match (case.verdict, &case.waived) {
         (Verdict::Pass, _) => ("ok", String::new()),
         (Verdict::NotApplicable | Verdict::Skipped, _) => {
-            ("ok", format!(" # SKIP {}", escape_directive(&case.reason)))
+            ("ok", format!(" # SKIP {}", escape(&case.reason)))
         }
         (Verdict::Fail | Verdict::Error, Some(waiver)) => {
-            ("not ok", format!(" # TODO {}", escape_directive(waiver)))
+            ("not ok", format!(" # TODO {}", escape(waiver)))
         }
         (Verdict::Fail | Verdict::Error, None) if sut.sut.role != Role::Candidate => (
             "not ok",
@@ -123,18 +123,12 @@ fn diagnostics(out: &mut String, case: &CaseResult) {
     out.push_str("  ...\n");
 }
 
-/// A description on one line, with `#` escaped (it would start a directive).
-fn escape_description(text: &str) -> String {
-    one_line(text).replace('\\', "\\\\").replace('#', "\\#")
-}
-
-/// A directive's reason on one line.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-fn escape_directive(text: &str) -> String {
-    escape_description(text)
+/// A description or a directive's reason on one line, whole, with `#` escaped (it would
+/// start a directive).
+fn escape(text: &str) -> String {
+    crate::one_line(text, usize::MAX)
+        .replace('\\', "\\\\")
+        .replace('#', "\\#")
 }
 
 #[cfg(test)]
