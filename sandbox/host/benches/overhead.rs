@@ -9,7 +9,9 @@
 //!   against the plugin's own `sbx_plugin_invoke` called in this process (`in_process`);
 //! - `invoke_p99/64B`: the 99th percentile of single 64-byte round trips (each sample's calls
 //!   timed one by one), of the sandbox and of the raw socketpair;
-//! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`); from
+//! - `activation`: spawn, confine, load, init and the first answer (`sandbox_cold`); the
+//!   same of a signed package, its verification and the policy's decision first
+//!   (`package_cold`, a `Host`'s load); from
 //!   a warm pool's loaded spare only its init and first answer (`sandbox_warm`); from a
 //!   confined spare its load, init and first answer (`sandbox_warm_confined`),
 //!   against fork and exec of `/bin/true` (`fork_exec`) and against bubblewrap running it
@@ -313,6 +315,27 @@ fn activation(c: &mut Criterion) {
                 black_box(plugin.invoke("echo", b"first").expect("echo"));
                 spent += started.elapsed();
                 plugin.shutdown().expect("shutdown");
+            }
+            spent
+        })
+    });
+    // A signed package from its files: verification, the policy's decision, sealing, spawn,
+    // confinement, load, init and the first answer timed; the unload after it is not.
+    let packages = tempfile::tempdir().expect("a directory for the package");
+    let (mut host, names) = echo_host(packages.path(), 1);
+    for name in &names {
+        host.unload(name).expect("unload");
+    }
+    let package = packages.path().join("echo-0");
+    group.bench_function("package_cold", |b| {
+        b.iter_custom(|iters| {
+            let mut spent = Duration::ZERO;
+            for _ in 0..iters {
+                let started = Instant::now();
+                let name = host.load(&package, b"").expect("the echo package loads");
+                black_box(host.invoke(&name, "echo", b"first").expect("echo"));
+                spent += started.elapsed();
+                host.unload(&name).expect("unload");
             }
             spent
         })
