@@ -7,6 +7,7 @@
 
 pub mod catalog;
 pub mod harms;
+pub mod host;
 pub mod merge;
 pub mod run;
 pub mod suite;

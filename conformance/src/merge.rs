@@ -12,7 +12,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use sbx_harness::model::{CaseResult, RunResult, SutResult};
+use sbx_harness::model::{CaseResult, Execution, FileDigest, RunResult, SutInfo, SutResult};
 
 use crate::catalog::Requirement;
 use crate::harms::HarmMap;
@@ -142,17 +142,30 @@ pub fn merge(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, Merge
             first.tool_version.clone(),
             shard.tool_version.clone(),
         )?;
+        // One source: shards of two commits are two suites, whatever their version says.
+        same(
+            "harness source",
+            format!("{:?}", first.source),
+            format!("{:?}", shard.source),
+        )?;
         same("level", first.level.to_string(), shard.level.to_string())?;
         same(
             "filter",
             format!("{:?}", first.filter),
             format!("{:?}", shard.filter),
         )?;
-        // The same sandboxes: name, role, adapter (its name and version) and features.
+        // The same sandboxes: name, role, adapter (its name and version) and features. Not
+        // their binaries' hashes: each machine built its own.
         let sandboxes = |run: &RunResult| {
             run.suts
                 .iter()
-                .map(|s| format!("{:?}", s.sut))
+                .map(|s| {
+                    let sut = &s.sut;
+                    format!(
+                        "{} {} {} {:?}",
+                        sut.name, sut.role, sut.adapter, sut.features
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -219,6 +232,16 @@ pub fn merge(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, Merge
         level: first.level,
         filter: first.filter.clone(),
         shard: None,
+        source: first.source.clone(),
+        // Every machine's run, in shard order.
+        executions: {
+            let mut executions: Vec<Execution> = shards
+                .iter()
+                .flat_map(|s| s.executions.iter().cloned())
+                .collect();
+            executions.sort_by_key(|e| e.shard.as_deref().and_then(parse_shard));
+            executions
+        },
         suts,
     })
 }
@@ -291,9 +314,22 @@ fn merge_sut(
     } else {
         certified(&requirements)
     };
+    // Every build the shards ran, each once.
+    let binaries: BTreeSet<FileDigest> = parts
+        .iter()
+        .flat_map(|p| p.sut.binaries.iter().cloned())
+        .collect();
     Ok(SutResult {
-        sut: sut.clone(),
+        sut: SutInfo {
+            binaries: binaries.into_iter().collect(),
+            ..sut.clone()
+        },
         self_test,
+        held_back_by: if filtered {
+            Vec::new()
+        } else {
+            SutResult::blocking_musts(&requirements, certified_level)
+        },
         certified_level,
         requirements,
         cases,
@@ -336,11 +372,20 @@ mod tests {
                 serde_json::from_value(serde_json::json!({
                     "schema_version": sbx_harness::model::RESULT_SCHEMA_VERSION,
                     "tool_version": env!("CARGO_PKG_VERSION"), "level": 3, "filter": null,
-                    "shard": format!("{i}/{n}"),
+                    "shard": format!("{i}/{n}"), "source": "c0ffee",
+                    "executions": [{
+                        "shard": format!("{i}/{n}"), "started": "2026-01-01T00:00:00Z",
+                        "ended": "2026-01-01T00:01:00Z",
+                        "host": {"kernel": format!("6.{i}"), "architecture": "x86_64",
+                                 "landlock_abi": 7, "cgroup": "v2", "user_namespaces": true,
+                                 "root": true}
+                    }],
                     "suts": [{
                         "sut": {"name": "reference", "role": "candidate", "adapter": "a",
-                                "features": []},
-                        "self_test": [], "certified_level": 0, "requirements": [],
+                                "features": [],
+                                "binaries": [{"path": "/a", "sha256": format!("{i:064}")}]},
+                        "self_test": [], "certified_level": 0, "held_back_by": [],
+                        "requirements": [],
                         "cases": cases
                     }]
                 }))
@@ -374,6 +419,16 @@ mod tests {
         assert_eq!(run.shard, None);
         assert!(sut.requirements.iter().all(|r| r.verdict == Verdict::Pass));
         assert_eq!(sut.certified_level, 3);
+        assert!(sut.held_back_by.is_empty());
+        // Each machine's facts are kept, in shard order, and each build's hashes.
+        let kernels: Vec<&str> = run
+            .executions
+            .iter()
+            .map(|e| e.host.kernel.as_str())
+            .collect();
+        assert_eq!(kernels, ["6.1", "6.2", "6.3"]);
+        assert_eq!(sut.sut.binaries.len(), 3);
+        assert_eq!(run.source.as_deref(), Some("c0ffee"));
         // In any order.
         let mut reversed = shards(3);
         reversed.reverse();
@@ -417,6 +472,15 @@ mod tests {
             merged(&other_version),
             Err(MergeError::Different {
                 what: "harness version",
+                ..
+            })
+        ));
+        let mut other_source = three.clone();
+        other_source[2].source = Some("decaf".into());
+        assert!(matches!(
+            merged(&other_source),
+            Err(MergeError::Different {
+                what: "harness source",
                 ..
             })
         ));

@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use rayon::prelude::*;
 use sbx_harness::case::{Bench, Sut, run_case};
 use sbx_harness::model::{
-    CaseResult, Outcome, RESULT_SCHEMA_VERSION, RequirementResult, RunResult, SutInfo, SutResult,
-    Verdict,
+    CaseResult, Execution, FileDigest, Outcome, RESULT_SCHEMA_VERSION, RequirementResult,
+    RunResult, SutInfo, SutResult, Verdict,
 };
 use sbx_harness::outer::Outer;
 
@@ -39,6 +39,8 @@ pub struct Options {
     pub guard: PathBuf,
     /// Where expectations files live.
     pub expectations_dir: PathBuf,
+    /// The harness's source (its checkout's commit), for the results.
+    pub source: Option<String>,
 }
 
 /// Runs the suite against each sandbox in turn.
@@ -50,6 +52,7 @@ pub fn run(
     options: &Options,
     harms: &HarmMap,
 ) -> Result<RunResult, crate::suts::SutError> {
+    let started = crate::host::now();
     let surfaces = crate::surface::probe_all();
     for (surface, probe) in &surfaces {
         if !probe.present {
@@ -91,12 +94,20 @@ pub fn run(
             },
         ));
     }
+    let shard = options.shard.map(|(i, n)| format!("{i}/{n}"));
     Ok(RunResult {
         schema_version: RESULT_SCHEMA_VERSION,
         tool_version: env!("CARGO_PKG_VERSION").into(),
         level: options.level,
         filter: options.filter.clone(),
-        shard: options.shard.map(|(i, n)| format!("{i}/{n}")),
+        shard: shard.clone(),
+        source: options.source.clone(),
+        executions: vec![Execution {
+            shard,
+            started,
+            ended: crate::host::now(),
+            host: crate::host::facts(),
+        }],
         suts: results,
     })
 }
@@ -196,6 +207,7 @@ fn run_sut(
             .as_ref()
             .map(|h| h.features.clone())
             .unwrap_or_default(),
+        binaries: binaries(sut),
     };
     let self_test = self_test.checks;
     eprintln!(
@@ -280,10 +292,39 @@ fn run_sut(
     SutResult {
         sut: info,
         self_test,
+        held_back_by: if partial {
+            Vec::new()
+        } else {
+            SutResult::blocking_musts(&requirements, certified_level)
+        },
         certified_level,
         requirements,
         cases: results,
     }
+}
+
+/// The sha256 of the files `sut` runs: its adapter's executable, then its other binaries.
+/// One that cannot be read is left out, and said.
+fn binaries(sut: &Sut) -> Vec<FileDigest> {
+    let adapter = sut
+        .command
+        .first()
+        .and_then(|program| crate::host::executable(program));
+    adapter
+        .into_iter()
+        .chain(sut.binaries.iter().map(PathBuf::from))
+        .filter_map(|path| match crate::host::digest(&path) {
+            Ok(digest) => Some(digest),
+            Err(e) => {
+                eprintln!(
+                    "conformance: {}: cannot hash {}: {e}",
+                    sut.name,
+                    path.display()
+                );
+                None
+            }
+        })
+        .collect()
 }
 
 /// Whether `result` stops a `--fail-fast` run: a case that failed or erred, unless the
@@ -598,12 +639,15 @@ mod tests {
             level: 3,
             filter: None,
             shard: None,
+            source: None,
+            executions: Vec::new(),
             suts: vec![SutResult {
                 sut: SutInfo {
                     name: "s".into(),
                     role,
                     ..SutInfo::default()
                 },
+                held_back_by: Vec::new(),
                 self_test: vec![sbx_harness::selftest::Check {
                     name: "c".into(),
                     passed: self_test,

@@ -18,6 +18,9 @@ struct SutFile {
     command: Vec<String>,
     #[serde(default)]
     compare_expectations: bool,
+    /// Files it runs besides the adapter's executable; `{bin}` is the adapter's folder.
+    #[serde(default)]
+    binaries: Vec<String>,
     summary: String,
 }
 
@@ -61,6 +64,10 @@ pub fn built_in(adapter: &Path) -> Result<Vec<BuiltIn>, SutError> {
         file: "suts.toml".into(),
         source,
     })?;
+    let bin = adapter
+        .parent()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
     let adapter = adapter.to_string_lossy();
     file.sut
         .into_iter()
@@ -75,6 +82,11 @@ pub fn built_in(adapter: &Path) -> Result<Vec<BuiltIn>, SutError> {
                         .map(|a| a.replace("{adapter}", &adapter))
                         .collect(),
                     compare_expectations: s.compare_expectations,
+                    binaries: s
+                        .binaries
+                        .iter()
+                        .map(|b| b.replace("{bin}", &bin))
+                        .collect(),
                 },
                 summary: s.summary,
             })
@@ -105,6 +117,7 @@ pub fn resolve(name: &str, adapter: &Path) -> Result<Sut, SutError> {
             role: sbx_harness::model::Role::Candidate,
             command: vec![abs.to_string_lossy().into_owned()],
             compare_expectations: false,
+            binaries: Vec::new(),
         });
     }
     let names: Vec<_> = all.iter().map(|b| b.sut.name.clone()).collect();

@@ -28,6 +28,7 @@ fn judged(observations: Observations) -> Judged {
             name: "reference".into(),
             role: Role::Candidate,
             command: Vec::new(),
+            binaries: Vec::new(),
             compare_expectations: true,
         },
         observations,

@@ -9,16 +9,22 @@
 //! Version 3: harm kinds `host_environment_handed` and `host_arguments_handed`; a case's `also_seen` (harm judged against other
 //! requirements than the case's own); requirement verdicts judged per requirement.
 //! Version 4: feature `exceptions` (time-bound grants in the policy).
+//! Version 5: the run's facts (the harness's source, each machine's start, end and host),
+//! each sandbox's binaries with their sha256, each sandbox's `held_back_by`. The model's
+//! JSON Schema is `reports/result.schema.json`.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::protocol::{Feature, Termination};
 
 /// Version of the serialised result model.
-pub const RESULT_SCHEMA_VERSION: u32 = 4;
+pub const RESULT_SCHEMA_VERSION: u32 = 5;
 
 /// The verdict of a case or of a requirement.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Attempted, and the harness observed no harm and every expected reaction.
@@ -47,7 +53,9 @@ impl Verdict {
 }
 
 /// A kind of harm the harness observed with its own means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum HarmKind {
     /// A canary token appeared in output, logs, events or the adapter's stderr.
@@ -235,7 +243,7 @@ impl HarmKind {
 }
 
 /// One observation of harm, with what was seen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Harm {
     /// Its kind.
     pub kind: HarmKind,
@@ -244,7 +252,7 @@ pub struct Harm {
 }
 
 /// How the plugin fared, as far as the adapter's answers tell (never used alone to pass).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Outcome {
     /// The load was refused; no plugin code kept running.
@@ -267,7 +275,7 @@ pub enum Outcome {
 }
 
 /// Figures the harness measured itself.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Measured {
     /// Wall time of the case, milliseconds (informative: never judged).
     pub wall_ms: u64,
@@ -282,7 +290,7 @@ pub struct Measured {
 }
 
 /// The result of one case against one sandbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct CaseResult {
     /// Case id (the plugin name).
     pub case: String,
@@ -323,7 +331,7 @@ pub struct CaseResult {
 }
 
 /// A requirement's verdict against one sandbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RequirementResult {
     /// Stable id.
     pub id: String,
@@ -345,7 +353,7 @@ pub struct RequirementResult {
 
 /// What a sandbox is in a run: the one being certified, a control that shows the attacks do
 /// harm, or a mutant of the reference that shows the checks catch a defect.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Certified by the run.
@@ -375,7 +383,7 @@ impl std::fmt::Display for Role {
 }
 
 /// What the sandbox said about itself in the handshake.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SutInfo {
     /// Name used on the command line (`reference`, `none`, a path...).
     pub name: String,
@@ -385,10 +393,24 @@ pub struct SutInfo {
     pub adapter: String,
     /// Declared features.
     pub features: Vec<Feature>,
+    /// The files the sandbox runs (its adapter's executable first), as the harness hashed
+    /// them before the run: what a certificate is about.
+    pub binaries: Vec<FileDigest>,
+}
+
+/// A file and the sha256 of its bytes.
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+pub struct FileDigest {
+    /// Where it was (absolute, on the machine that ran).
+    pub path: String,
+    /// Lowercase hex sha256 of its contents.
+    pub sha256: String,
 }
 
 /// The result of one sandbox's run.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SutResult {
     /// The sandbox.
     pub sut: SutInfo,
@@ -397,6 +419,10 @@ pub struct SutResult {
     pub self_test: Vec<crate::selftest::Check>,
     /// Highest certification level whose every MUST passed (0: none).
     pub certified_level: u8,
+    /// The MUST requirements that keep the next level out of reach (of the next level and
+    /// below, not passed), by id; empty at the highest level, and for a partial run (a
+    /// filter, a shard) where no level is certified.
+    pub held_back_by: Vec<String>,
     /// Requirement verdicts, in catalog order.
     pub requirements: Vec<RequirementResult>,
     /// Case results, in case order.
@@ -404,6 +430,17 @@ pub struct SutResult {
 }
 
 impl SutResult {
+    /// [`SutResult::held_back_by`] of requirements judged to certify `certified_level`.
+    pub fn blocking_musts(requirements: &[RequirementResult], certified_level: u8) -> Vec<String> {
+        requirements
+            .iter()
+            .filter(|r| {
+                r.rfc == "MUST" && r.level <= certified_level + 1 && r.verdict != Verdict::Pass
+            })
+            .map(|r| r.id.clone())
+            .collect()
+    }
+
     /// Its MUST requirements of `level` or below that did not pass: what keeps that level
     /// out of reach.
     pub fn failing_musts(&self, level: u8) -> Vec<&RequirementResult> {
@@ -415,9 +452,9 @@ impl SutResult {
 }
 
 /// A whole run (one or several sandboxes).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct RunResult {
-    /// [`RESULT_SCHEMA_VERSION`].
+    /// The version of this model ([`RESULT_SCHEMA_VERSION`]); a reader refuses others.
     pub schema_version: u32,
     /// Version of the tool.
     pub tool_version: String,
@@ -427,6 +464,56 @@ pub struct RunResult {
     pub filter: Option<String>,
     /// Shard `i/n`, if any.
     pub shard: Option<String>,
+    /// The harness's source: the commit of its checkout (with `-dirty` when it had
+    /// changes), when it ran from one.
+    pub source: Option<String>,
+    /// Where and when the suite ran: one machine for a whole run, one per shard for a
+    /// merged one.
+    pub executions: Vec<Execution>,
     /// One result per sandbox, in the order asked.
     pub suts: Vec<SutResult>,
+}
+
+/// One machine's run of the suite.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Execution {
+    /// The shard it ran (`i/n`), if the run was split.
+    pub shard: Option<String>,
+    /// When it started (RFC 3339, UTC).
+    pub started: String,
+    /// When it ended (RFC 3339, UTC).
+    pub ended: String,
+    /// The machine.
+    pub host: HostFacts,
+}
+
+/// What the machine offered the sandboxes, probed by the harness outside any of them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct HostFacts {
+    /// The kernel's release (`uname -r`).
+    pub kernel: String,
+    /// The machine's architecture (`uname -m`).
+    pub architecture: String,
+    /// The Landlock ABI version the kernel offers; `None` without Landlock.
+    pub landlock_abi: Option<u32>,
+    /// Which cgroup hierarchy is mounted.
+    pub cgroup: CgroupVersion,
+    /// Whether a process of the harness's user can create a user namespace.
+    pub user_namespaces: bool,
+    /// Whether the harness ran as root (effective uid 0).
+    pub root: bool,
+}
+
+/// Which cgroup hierarchy a machine mounts at `/sys/fs/cgroup`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CgroupVersion {
+    /// The unified (v2) hierarchy alone.
+    V2,
+    /// v1 controllers with the v2 hierarchy beside them (`unified`).
+    Hybrid,
+    /// v1 controllers alone.
+    V1,
+    /// No cgroup hierarchy.
+    None,
 }

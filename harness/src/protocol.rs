@@ -22,7 +22,19 @@ pub const MAX_LINE: usize = 4 << 20;
 
 /// A feature an adapter may declare in its handshake. A requirement that needs a feature
 /// the adapter lacks is `not_applicable` for it, which costs the level that needs it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Feature {
     /// `pause` and `resume`.
@@ -282,7 +294,7 @@ pub struct Request {
 
 /// How a plugin ended, as the adapter reports it (evidence, never trusted for a verdict
 /// on containment; compared with the reference expectations only).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Termination {
     /// One of [`TERMINATION_REASONS`].
     pub reason: String,

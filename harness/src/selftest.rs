@@ -17,7 +17,7 @@ use crate::protocol::{
 use crate::session::{Answer, Launch, Session};
 
 /// One check of the self-test.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct Check {
     /// What is checked.
     pub name: String,

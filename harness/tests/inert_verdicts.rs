@@ -23,6 +23,7 @@ fn sut(role: sbx_harness::model::Role) -> Sut {
         name: format!("example-as-{role}"),
         role,
         command: vec!["python3".into(), script.to_string_lossy().into_owned()],
+        binaries: Vec::new(),
         compare_expectations: false,
     }
 }

@@ -24,6 +24,7 @@ fn refusing_adapter(run_then_refuse: bool) -> Sut {
         role: sbx_harness::model::Role::Candidate,
         command,
         compare_expectations: false,
+        binaries: Vec::new(),
     }
 }
 

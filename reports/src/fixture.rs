@@ -1,8 +1,8 @@
 //! A run to render and compare in tests: one sandbox, a case of every verdict.
 
 use sbx_harness::model::{
-    CaseResult, Harm, HarmKind, Measured, Outcome, RequirementResult, Role, RunResult, SutInfo,
-    SutResult, Verdict,
+    CaseResult, CgroupVersion, Execution, FileDigest, Harm, HarmKind, HostFacts, Measured, Outcome,
+    RequirementResult, Role, RunResult, SutInfo, SutResult, Verdict,
 };
 use sbx_harness::protocol::Termination;
 
@@ -14,7 +14,7 @@ fn case(name: &str, verdict: Verdict, waived: Option<&str>) -> CaseResult {
         harm: if verdict == Verdict::Fail {
             vec![Harm {
                 kind: HarmKind::SecretInOutput,
-                detail: "read \"secret\"\n---\n...".into(),
+                detail: "read \"secret\"\n---\n... \u{1b}[31m<b>&".into(),
             }]
         } else {
             Vec::new()
@@ -64,14 +64,33 @@ pub fn run(failing: bool) -> RunResult {
         level: 3,
         filter: None,
         shard: None,
+        source: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        executions: vec![Execution {
+            shard: None,
+            started: "2026-12-01T10:00:00Z".into(),
+            ended: "2026-12-01T10:00:42Z".into(),
+            host: HostFacts {
+                kernel: "6.18.0".into(),
+                architecture: "x86_64".into(),
+                landlock_abi: Some(7),
+                cgroup: CgroupVersion::Hybrid,
+                user_namespaces: true,
+                root: true,
+            },
+        }],
         suts: vec![SutResult {
             sut: SutInfo {
                 name: "reference".into(),
                 role: Role::Candidate,
                 adapter: "sbx reference sandbox 0.1.0".into(),
                 features: Vec::new(),
+                binaries: vec![FileDigest {
+                    path: "/opt/sbx/sbx-adapter".into(),
+                    sha256: "ab".repeat(32),
+                }],
             },
             self_test: Vec::new(),
+            held_back_by: Vec::new(),
             certified_level: 3,
             requirements: vec![
                 requirement("FS-001", &["fs_read_etc", "res_cpu #1"]),

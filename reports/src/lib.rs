@@ -10,8 +10,10 @@ pub mod comment;
 pub mod diff;
 #[cfg(test)]
 mod fixture;
+pub mod junit;
 #[cfg(test)]
 mod rendered;
+pub mod schema;
 pub mod tap;
 
 const VERDICTS: [Verdict; 5] = [
@@ -91,9 +93,144 @@ fn counts<'a>(verdicts: impl Iterator<Item = &'a Verdict>) -> String {
         .join(", ")
 }
 
+/// A kind of evidence a case's result carries, in the order every format gives it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Evidence {
+    /// The case's verdict.
+    Verdict,
+    /// Why, in one line.
+    Reason,
+    /// The plugin's fate, as the adapter reported it.
+    Outcome,
+    /// The termination record or the refusal's message.
+    OutcomeDetail,
+    /// The harm the harness's observers saw, each `kind: what`.
+    Harm,
+    /// The reaction the plugin's metadata expects of the reference.
+    Expected,
+    /// The adapter's protocol errors.
+    ProtocolErrors,
+    /// Why the attack cannot do harm on this system.
+    Inert,
+    /// The harness's notes (the figures a pass rests on, limits it could not apply).
+    Notes,
+    /// Requirements other than the case's own that its harm breaks.
+    AlsoSeen,
+    /// The case's wall time, milliseconds.
+    WallMs,
+}
+
+impl Evidence {
+    /// The key in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Evidence::Verdict => "verdict",
+            Evidence::Reason => "reason",
+            Evidence::Outcome => "outcome",
+            Evidence::OutcomeDetail => "outcome_detail",
+            Evidence::Harm => "harm",
+            Evidence::Expected => "expected",
+            Evidence::ProtocolErrors => "protocol_errors",
+            Evidence::Inert => "inert",
+            Evidence::Notes => "notes",
+            Evidence::AlsoSeen => "also_seen",
+            Evidence::WallMs => "wall_ms",
+        }
+    }
+
+    /// Whether it is a list (given as one even with one item).
+    pub fn is_list(self) -> bool {
+        matches!(
+            self,
+            Evidence::Harm | Evidence::ProtocolErrors | Evidence::Notes | Evidence::AlsoSeen
+        )
+    }
+}
+
+/// What a case's result says, kind by kind; kinds with nothing to say are left out.
+pub fn evidence(case: &CaseResult) -> Vec<(Evidence, Vec<String>)> {
+    let (outcome, detail) = match &case.outcome {
+        Outcome::RefusedLoad { message } => ("refused_load", message.clone()),
+        Outcome::Killed { termination } => (
+            "killed",
+            format!("{}: {}", termination.reason, termination.detail),
+        ),
+        Outcome::Survived { status } => (
+            "survived",
+            status.map_or_else(String::new, |s| format!("status {s}")),
+        ),
+        Outcome::Unknown => ("unknown", String::new()),
+    };
+    let one = |s: &str| (!s.is_empty()).then(|| vec![s.to_owned()]);
+    let harm: Vec<String> = case
+        .harm
+        .iter()
+        .map(|h| format!("{}: {}", h.kind.as_str(), h.detail))
+        .collect();
+    [
+        (Evidence::Verdict, one(case.verdict.as_str())),
+        (Evidence::Reason, Some(vec![case.reason.clone()])),
+        (Evidence::Outcome, one(outcome)),
+        (Evidence::OutcomeDetail, one(&detail)),
+        (Evidence::Harm, (!harm.is_empty()).then_some(harm)),
+        (Evidence::Expected, case.expected.as_deref().and_then(one)),
+        (
+            Evidence::ProtocolErrors,
+            (!case.protocol_errors.is_empty()).then(|| case.protocol_errors.clone()),
+        ),
+        (Evidence::Inert, case.inert.as_deref().and_then(one)),
+        (
+            Evidence::Notes,
+            (!case.notes.is_empty()).then(|| case.notes.clone()),
+        ),
+        (
+            Evidence::AlsoSeen,
+            (!case.also_seen.is_empty()).then(|| case.also_seen.clone()),
+        ),
+        (
+            Evidence::WallMs,
+            Some(vec![case.measured.wall_ms.to_string()]),
+        ),
+    ]
+    .into_iter()
+    .filter_map(|(key, values)| values.map(|v| (key, v)))
+    .collect()
+}
+
+/// A machine in one line: kernel, architecture, and what confinement it offered.
+pub fn host_line(host: &sbx_harness::model::HostFacts) -> String {
+    format!(
+        "Linux {} {}, Landlock {}, cgroup {}, user namespaces {}, {}",
+        host.kernel,
+        host.architecture,
+        host.landlock_abi
+            .map_or_else(|| "none".to_owned(), |abi| format!("ABI {abi}")),
+        match host.cgroup {
+            sbx_harness::model::CgroupVersion::V2 => "v2",
+            sbx_harness::model::CgroupVersion::Hybrid => "v1+v2 (hybrid)",
+            sbx_harness::model::CgroupVersion::V1 => "v1",
+            sbx_harness::model::CgroupVersion::None => "none",
+        },
+        if host.user_namespaces { "yes" } else { "no" },
+        if host.root { "as root" } else { "not root" }
+    )
+}
+
 /// The terminal summary: per sandbox, counts, certification, and what failed with why.
 pub fn summary(run: &RunResult) -> String {
     let mut out = String::new();
+    for execution in &run.executions {
+        let _ = writeln!(
+            out,
+            "host{}: {}",
+            execution
+                .shard
+                .as_deref()
+                .map(|s| format!(" (shard {s})"))
+                .unwrap_or_default(),
+            host_line(&execution.host)
+        );
+    }
     for s in &run.suts {
         let _ = writeln!(
             out,
@@ -128,6 +265,13 @@ pub fn summary(run: &RunResult) -> String {
             let _ = writeln!(out, "      FAILED {}: {}", c.name, one_line(&c.detail, 100));
         }
         let _ = writeln!(out, "   certified:    {}", level_name(s.certified_level));
+        if !s.held_back_by.is_empty() {
+            let _ = writeln!(
+                out,
+                "   held back by: {}",
+                one_line(&s.held_back_by.join(", "), 200)
+            );
+        }
         if s.sut.role == sbx_harness::model::Role::Control {
             // A control proves the plugins do harm: the cases where it saw none matter.
             let clean: Vec<String> = s

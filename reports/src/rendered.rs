@@ -1,10 +1,11 @@
 //! Every renderer's output of the test run, as a reviewed snapshot (`src/snapshots/`): a
-//! change of a format shows in review as the change of its snapshot. Figures that vary
-//! from run to run (the `measured` block) are redacted in the JSON.
+//! change of a format shows in review as the change of its snapshot. What varies from run
+//! to run (the `measured` block, times, the commit, paths and hashes) is redacted in the
+//! JSON.
 
 use crate::fixture::run;
 use crate::{
-    PluginRow, comment, diff, json, plugins_markdown, requirements_markdown, summary, tap,
+    PluginRow, comment, diff, json, junit, plugins_markdown, requirements_markdown, summary, tap,
 };
 
 fn rows() -> Vec<PluginRow> {
@@ -42,6 +43,11 @@ fn the_tap_stream() {
 }
 
 #[test]
+fn the_junit_document() {
+    insta::assert_snapshot!(junit::render(&run(true)));
+}
+
+#[test]
 fn the_markdown_tables() {
     let mutants = [("FS-001".to_owned(), vec!["a-mutant".to_owned()])].into();
     insta::assert_snapshot!(requirements_markdown(&run(true), &mutants));
@@ -62,5 +68,12 @@ fn the_comparison_of_two_runs() {
 #[test]
 fn the_json_result_model() {
     let value: serde_json::Value = serde_json::from_str(&json(&run(true))).expect("JSON");
-    insta::assert_json_snapshot!(value, { ".suts[].cases[].measured" => "[measured]" });
+    insta::assert_json_snapshot!(value, {
+        ".suts[].cases[].measured" => "[measured]",
+        ".executions[].started" => "[time]",
+        ".executions[].ended" => "[time]",
+        ".source" => "[commit]",
+        ".suts[].sut.binaries[].path" => "[path]",
+        ".suts[].sut.binaries[].sha256" => "[sha256]",
+    });
 }

@@ -9,7 +9,7 @@
 
 use std::fmt::Write;
 
-use sbx_harness::model::{CaseResult, Outcome, Role, RunResult, SutResult, Verdict};
+use sbx_harness::model::{CaseResult, Role, RunResult, SutResult, Verdict};
 
 /// The version line the stream starts with.
 pub const VERSION_LINE: &str = "TAP version 13";
@@ -78,48 +78,16 @@ fn test_point(out: &mut String, number: usize, sut: &SutResult, case: &CaseResul
 /// adapter can break out of it.
 fn diagnostics(out: &mut String, case: &CaseResult) {
     let text = |s: &str| serde_json::to_string(s).unwrap_or_else(|_| "\"\"".into());
-    let list = |items: Vec<String>| serde_json::to_string(&items).unwrap_or_else(|_| "[]".into());
+    let list = |items: &[String]| serde_json::to_string(items).unwrap_or_else(|_| "[]".into());
     out.push_str("  ---\n");
-    let _ = writeln!(out, "  verdict: {}", text(case.verdict.as_str()));
-    let _ = writeln!(out, "  reason: {}", text(&case.reason));
-    let (outcome, detail) = match &case.outcome {
-        Outcome::RefusedLoad { message } => ("refused_load", message.clone()),
-        Outcome::Killed { termination } => (
-            "killed",
-            format!("{}: {}", termination.reason, termination.detail),
-        ),
-        Outcome::Survived { status } => (
-            "survived",
-            status.map_or_else(String::new, |s| format!("status {s}")),
-        ),
-        Outcome::Unknown => ("unknown", String::new()),
-    };
-    let _ = writeln!(out, "  outcome: {}", text(outcome));
-    if !detail.is_empty() {
-        let _ = writeln!(out, "  outcome_detail: {}", text(&detail));
+    for (key, values) in crate::evidence(case) {
+        let value = match (key, values.as_slice()) {
+            (crate::Evidence::WallMs, [ms]) => ms.clone(),
+            (key, [one]) if !key.is_list() => text(one),
+            (_, values) => list(values),
+        };
+        let _ = writeln!(out, "  {}: {value}", key.as_str());
     }
-    if !case.harm.is_empty() {
-        let harm = case
-            .harm
-            .iter()
-            .map(|h| format!("{}: {}", h.kind.as_str(), h.detail))
-            .collect();
-        let _ = writeln!(out, "  harm: {}", list(harm));
-    }
-    if let Some(expected) = &case.expected {
-        let _ = writeln!(out, "  expected: {}", text(expected));
-    }
-    if !case.protocol_errors.is_empty() {
-        let _ = writeln!(
-            out,
-            "  protocol_errors: {}",
-            list(case.protocol_errors.clone())
-        );
-    }
-    if let Some(inert) = &case.inert {
-        let _ = writeln!(out, "  inert: {}", text(inert));
-    }
-    let _ = writeln!(out, "  wall_ms: {}", case.measured.wall_ms);
     out.push_str("  ...\n");
 }
 
@@ -164,7 +132,9 @@ mod tests {
         );
         // What a plugin or an adapter wrote stays inside its quoted scalar.
         assert!(
-            tap.contains(r#"  harm: ["secret_in_output: read \"secret\"\n---\n..."]"#),
+            tap.contains(
+                r#"  harm: ["secret_in_output: read \"secret\"\n---\n... \u001b[31m<b>&"]"#
+            ),
             "{tap}"
         );
         assert!(

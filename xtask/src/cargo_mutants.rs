@@ -983,9 +983,11 @@ mod tests {
             })
         };
         let sut: sbx_harness::model::SutResult = serde_json::from_value(serde_json::json!({
-            "sut": { "name": "reference", "role": "candidate", "adapter": "", "features": [] },
+            "sut": { "name": "reference", "role": "candidate", "adapter": "", "features": [],
+                     "binaries": [] },
             "self_test": [],
             "certified_level": 0,
+            "held_back_by": [],
             "requirements": [
                 requirement("RES-013", "fail", &["hog"]),
                 requirement("PROC-003", "fail", &["bomb"]),

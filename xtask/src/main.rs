@@ -222,6 +222,7 @@ fn conformance(args: &[String]) -> Result<()> {
         fail_fast: false,
         guard: PathBuf::new(),
         expectations_dir: PathBuf::from("conformance/expectations"),
+        source: source_revision(),
     };
     let mut out = run::default_output(Path::new("."));
     let mut docs = false;
@@ -332,6 +333,26 @@ fn conformance(args: &[String]) -> Result<()> {
     fail_uncertified(&result)
 }
 
+/// The checkout's commit, `-dirty` when it has changes; `None` outside a git checkout.
+fn source_revision() -> Option<String> {
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .args(args)
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
+    };
+    let commit = git(&["rev-parse", "HEAD"])?;
+    let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+        .is_some_and(|changes| !changes.is_empty());
+    Some(if dirty {
+        format!("{commit}-dirty")
+    } else {
+        commit
+    })
+}
+
 /// Writes every format of `result` into `out` (and, with `docs`, the run over that matrix
 /// into docs/), prints the summary and where each file is.
 fn write_outputs(
@@ -367,11 +388,16 @@ fn write_outputs(
     };
     let requirements = sbx_reports::requirements_markdown(result, &hand_written);
     let plugins = sbx_reports::plugins_markdown(result, &rows);
-    std::fs::write(out.join("results.json"), sbx_reports::json(result))?;
+    let json = sbx_reports::json(result);
+    // What is written is what the committed schema describes, or nothing is written.
+    sbx_reports::schema::validate(&serde_json::from_str(&json)?)
+        .context("the results break reports/result.schema.json")?;
+    std::fs::write(out.join("results.json"), json)?;
     std::fs::write(out.join("summary.txt"), &summary)?;
     std::fs::write(out.join("requirements.md"), &requirements)?;
     std::fs::write(out.join("plugins.md"), &plugins)?;
     std::fs::write(out.join("results.tap"), sbx_reports::tap::render(result))?;
+    std::fs::write(out.join("junit.xml"), sbx_reports::junit::render(result))?;
     std::fs::write(out.join("comment.md"), sbx_reports::comment::render(result))?;
     if let Some(matrix) = docs {
         std::fs::create_dir_all("docs")?;
@@ -387,6 +413,7 @@ fn write_outputs(
     print!("{summary}");
     println!("\nresults: {} ({took})", out.join("results.json").display());
     println!("    TAP: {}", out.join("results.tap").display());
+    println!("    JUnit: {}", out.join("junit.xml").display());
     println!(
         "    pull-request comment: {}",
         out.join("comment.md").display()
@@ -542,13 +569,13 @@ mod tests {
         let refusal = |path: &str| format!("{:#}", read_run(Path::new(path)).unwrap_err());
         let missing = dir.path().join("none.json");
         assert!(refusal(&missing.to_string_lossy()).contains("none.json"));
-        let truncated = file("truncated.json", "{\"schema_version\": 4, \"suts\": [");
+        let truncated = file("truncated.json", "{\"schema_version\": 5, \"suts\": [");
         assert!(refusal(&truncated).contains("not a whole JSON document"));
         let older = file("older.json", "{\"schema_version\": 3}");
         assert!(refusal(&older).contains("schema_version 3"));
         let unversioned = file("unversioned.json", "{}");
         assert!(refusal(&unversioned).contains("schema_version none"));
-        let keyless = file("keyless.json", "{\"schema_version\": 4}");
+        let keyless = file("keyless.json", "{\"schema_version\": 5}");
         assert!(refusal(&keyless).contains("missing field"));
         // A folder stands for its results.json.
         let run = sbx_harness::model::RunResult {
@@ -557,6 +584,8 @@ mod tests {
             level: 3,
             filter: None,
             shard: None,
+            source: None,
+            executions: Vec::new(),
             suts: Vec::new(),
         };
         file("results.json", &serde_json::to_string(&run).unwrap());

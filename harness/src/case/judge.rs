@@ -1384,6 +1384,7 @@ mod tests {
             name: role.name().into(),
             role,
             command: Vec::new(),
+            binaries: Vec::new(),
             compare_expectations,
         }
     }

@@ -41,6 +41,9 @@ pub struct Sut {
     pub role: crate::model::Role,
     /// The adapter's argv.
     pub command: Vec<String>,
+    /// Files the sandbox runs besides its adapter's executable (the reference's runner):
+    /// hashed into the results with it, as what a certificate is about.
+    pub binaries: Vec<String>,
     /// Compare outcomes with the reference expectations of the plugin metadata.
     pub compare_expectations: bool,
 }
