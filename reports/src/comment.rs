@@ -102,7 +102,7 @@ pub fn render(run: &RunResult) -> String {
 }
 
 /// Text with every character Markdown (GitHub's or GitLab's) gives a meaning escaped.
-fn escape(text: &str) -> String {
+pub(crate) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if "\\`*_{}[]()<>#+-.!|~&".contains(c) {

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use sbx_harness::model::{CaseResult, Outcome, RunResult, SutResult, Verdict};
 
+pub mod bundle;
 pub mod comment;
 pub mod diff;
 #[cfg(test)]

@@ -48,6 +48,14 @@ fn the_junit_document() {
 }
 
 #[test]
+fn the_bundle_readme() {
+    insta::assert_snapshot!(crate::bundle::readme(
+        &run(true),
+        "cargo xtask conformance --matrix reference --level 3"
+    ));
+}
+
+#[test]
 fn the_markdown_tables() {
     let mutants = [("FS-001".to_owned(), vec!["a-mutant".to_owned()])].into();
     insta::assert_snapshot!(requirements_markdown(&run(true), &mutants));

@@ -16,6 +16,7 @@ mod architecture;
 mod bench;
 mod cargo_mutants;
 mod cargo_mutants_report;
+mod evidence;
 mod fuzz;
 mod mutants;
 
@@ -25,6 +26,9 @@ usage: cargo xtask <task>
 tasks:
     test          run every test of the workspace, then clippy (-D warnings) and rustfmt --check
     conformance   run the conformance suite against the reference sandbox and write a report
+                  (cargo xtask conformance --help); --sign KEY also writes a signed bundle
+    verify-report check a signed evidence bundle: BUNDLE --pub KEY
+    keygen        write a signing key pair for --sign: NAME.key and NAME.pub
     plugins       build the plugin suite and copy the shared objects to target/plugins/
     bench         run the overhead benchmarks, print each figure against its floor, write
                   target/bench/ (summary, history, trend chart); --save NAME / --baseline NAME
@@ -56,6 +60,8 @@ fn main() -> ExitCode {
                 cargo_mutants::run(&args[2..])
             }
             Some("mutants") => mutants::mutants(&args[1..]),
+            Some("verify-report") => evidence::verify_report(&args[1..]),
+            Some("keygen") => evidence::keygen(&args[1..]),
             // Run by cargo-mutants' oracle test, in its copy of the workspace.
             Some("mutant-oracle") => cargo_mutants::oracle(),
             Some("help" | "--help" | "-h") => {
@@ -169,7 +175,7 @@ pub(crate) fn read_run(path: &Path) -> Result<sbx_harness::model::RunResult> {
 const CONFORMANCE_USAGE: &str = "\
 usage: cargo xtask conformance [options]
        cargo xtask conformance diff BEFORE AFTER
-       cargo xtask conformance merge [--out DIR] SHARD...
+       cargo xtask conformance merge [--out DIR] [--sign KEY] SHARD...
 
     diff BEFORE AFTER   compare two runs (each a results.json, or the folder holding one):
                         per sandbox, what newly fails, newly passes, fails with other
@@ -197,6 +203,10 @@ usage: cargo xtask conformance [options]
                         to the reactions each plugin's metadata expects of the reference, as
                         the built-in `reference` is (the mutation oracle's runs)
     --docs              also write the tables into docs/ (use with --matrix all)
+    --sign KEY          also write DIR/bundle/: the report in every format, the plugins the
+                        run threw, a README and the product description, signed with the
+                        ed25519 key in KEY (cargo xtask keygen NAME) as an in-toto statement
+                        in a DSSE envelope; cargo xtask verify-report checks it
     --self-test         only run the adapter protocol self-test against the sandbox(es)
 ";
 
@@ -228,6 +238,7 @@ fn conformance(args: &[String]) -> Result<()> {
     let mut docs = false;
     let mut self_test_only = false;
     let mut reference_build = false;
+    let mut sign = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut value = |name: &str| {
@@ -268,6 +279,7 @@ fn conformance(args: &[String]) -> Result<()> {
             "--docs" => docs = true,
             "--reference-build" => reference_build = true,
             "--self-test" => self_test_only = true,
+            "--sign" => sign = Some(signing_key(&value("--sign")?)?),
             "--help" | "-h" => {
                 print!("{CONFORMANCE_USAGE}");
                 return Ok(());
@@ -330,7 +342,24 @@ fn conformance(args: &[String]) -> Result<()> {
         docs,
         &format!("{:.0} s", elapsed.as_secs_f64()),
     )?;
+    if let Some(key) = sign {
+        let sources = evidence::Sources {
+            result: &result,
+            cases: &cases,
+            settings: &settings,
+            out: &out,
+        };
+        let bundle = evidence::write_bundle(&sources, &key)?;
+        println!("    signed evidence bundle: {}", bundle.display());
+    }
     fail_uncertified(&result)
+}
+
+/// The key file of `--sign`, checked before the run rather than after it.
+fn signing_key(path: &str) -> Result<PathBuf> {
+    let path = PathBuf::from(path);
+    sbx_reports::bundle::read_secret_key(&path).context("--sign")?;
+    Ok(path)
 }
 
 /// The checkout's commit, `-dirty` when it has changes; `None` outside a git checkout.
@@ -445,10 +474,12 @@ fn conformance_merge(args: &[String]) -> Result<()> {
     use sbx_conformance::{catalog, harms, merge, run, suite};
     let mut out = run::default_output(Path::new("."));
     let mut files = Vec::new();
+    let mut sign = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "--out" => out = PathBuf::from(it.next().context("--out needs a value")?),
+            "--sign" => sign = Some(signing_key(it.next().context("--sign needs a key file")?)?),
             other if other.starts_with("--") => {
                 bail!("unknown merge option `{other}`\n\n{CONFORMANCE_USAGE}")
             }
@@ -483,6 +514,16 @@ fn conformance_merge(args: &[String]) -> Result<()> {
         None,
         &format!("merged from {} shards", shards.len()),
     )?;
+    if let Some(key) = sign {
+        let sources = evidence::Sources {
+            result: &merged,
+            cases: &cases,
+            settings: &settings,
+            out: &out,
+        };
+        let bundle = evidence::write_bundle(&sources, &key)?;
+        println!("    signed evidence bundle: {}", bundle.display());
+    }
     fail_uncertified(&merged)
 }
 
