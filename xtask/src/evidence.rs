@@ -33,8 +33,8 @@ pub struct Sources<'a> {
     pub out: &'a Path,
 }
 
-/// Writes `<out>/bundle/` and signs it with the key in `key`; returns the folder.
-pub fn write_bundle(sources: &Sources<'_>, key: &Path) -> Result<PathBuf> {
+/// Writes `<out>/bundle/`, signs it with the key in `key` and says where it is.
+pub fn write_bundle(sources: &Sources<'_>, key: &Path) -> Result<()> {
     let key = bundle::read_secret_key(key).context("--sign")?;
     let dir = sources.out.join("bundle");
     if dir.exists() {
@@ -60,7 +60,8 @@ pub fn write_bundle(sources: &Sources<'_>, key: &Path) -> Result<PathBuf> {
     )?;
     std::fs::write(dir.join("product.json"), product(sources.result)?)?;
     bundle::seal(&dir, &recorded(sources.result)?, &key)?;
-    Ok(dir)
+    println!("    signed evidence bundle: {}", dir.display());
+    Ok(())
 }
 
 /// The command that runs the suite again as `result` ran it (one machine for a merged run).

@@ -343,14 +343,15 @@ fn conformance(args: &[String]) -> Result<()> {
         &format!("{:.0} s", elapsed.as_secs_f64()),
     )?;
     if let Some(key) = sign {
-        let sources = evidence::Sources {
-            result: &result,
-            cases: &cases,
-            settings: &settings,
-            out: &out,
-        };
-        let bundle = evidence::write_bundle(&sources, &key)?;
-        println!("    signed evidence bundle: {}", bundle.display());
+        evidence::write_bundle(
+            &evidence::Sources {
+                result: &result,
+                cases: &cases,
+                settings: &settings,
+                out: &out,
+            },
+            &key,
+        )?;
     }
     fail_uncertified(&result)
 }
@@ -515,14 +516,15 @@ fn conformance_merge(args: &[String]) -> Result<()> {
         &format!("merged from {} shards", shards.len()),
     )?;
     if let Some(key) = sign {
-        let sources = evidence::Sources {
-            result: &merged,
-            cases: &cases,
-            settings: &settings,
-            out: &out,
-        };
-        let bundle = evidence::write_bundle(&sources, &key)?;
-        println!("    signed evidence bundle: {}", bundle.display());
+        evidence::write_bundle(
+            &evidence::Sources {
+                result: &merged,
+                cases: &cases,
+                settings: &settings,
+                out: &out,
+            },
+            &key,
+        )?;
     }
     fail_uncertified(&merged)
 }
