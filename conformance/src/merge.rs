@@ -7,7 +7,8 @@
 //! filters or sandboxes (name, role, adapter, features), when one is not a shard, two are
 //! the same shard or one is missing, when one stopped early (`--fail-fast`), when two hold
 //! the same case, and when together they miss a case of the suite. The waivers are this
-//! harness's expectations files', on the cases as on the requirements.
+//! harness's expectations files', on the cases as on the requirements. Shards of different
+//! sandboxes (a CI job per sandbox and shard) become one run of every sandbox.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -91,6 +92,12 @@ pub enum MergeError {
         /// This harness's.
         merging: String,
     },
+    /// A sandbox in shards of two different sets of sandboxes.
+    #[error("{sut} is in shards of two different sets of sandboxes")]
+    SandboxInTwoGroups {
+        /// The sandbox.
+        sut: String,
+    },
     /// A shard of a `--fail-fast` run that stopped: its skipped cases never ran.
     #[error("shard {shard} stopped early (--fail-fast): case {case} of {sut} never ran")]
     Stopped {
@@ -115,45 +122,88 @@ pub struct Suite<'a> {
     pub expectations_dir: &'a Path,
 }
 
-/// The one run that `shards` are the parts of.
+/// The one run that `shards` are the parts of. Shards of different sandboxes (a CI job
+/// matrix of sandbox × shard) are merged sandbox group by sandbox group, then set side by
+/// side: one run of every sandbox, as `--matrix` makes.
 pub fn merge(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, MergeError> {
+    if shards.is_empty() {
+        return Err(MergeError::NoShard);
+    }
+    // Grouped by the sandboxes' names; within a group, everything else must agree.
+    let mut groups: Vec<(Vec<&str>, Vec<RunResult>)> = Vec::new();
+    for shard in shards {
+        let names: Vec<&str> = shard.suts.iter().map(|s| s.sut.name.as_str()).collect();
+        match groups.iter_mut().find(|(n, _)| *n == names) {
+            Some((_, group)) => group.push(shard.clone()),
+            None => groups.push((names, vec![shard.clone()])),
+        }
+    }
+    let mut runs = groups
+        .iter()
+        .map(|(_, group)| merge_shards(group, suite))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut whole = runs.remove(0);
+    let mut names: BTreeSet<String> = whole.suts.iter().map(|s| s.sut.name.clone()).collect();
+    for run in runs {
+        same_suite(&whole, &run)?;
+        for sut in run.suts {
+            if !names.insert(sut.sut.name.clone()) {
+                return Err(MergeError::SandboxInTwoGroups { sut: sut.sut.name });
+            }
+            whole.suts.push(sut);
+        }
+        whole.executions.extend(run.executions);
+    }
+    Ok(whole)
+}
+
+/// `Ok` when `a` and `b`, the `what` of two shards, are the same.
+fn same(what: &'static str, a: String, b: String) -> Result<(), MergeError> {
+    if a == b {
+        Ok(())
+    } else {
+        Err(MergeError::Different {
+            what,
+            first: a,
+            other: b,
+        })
+    }
+}
+
+/// `Ok` when `first` and `other` ran one suite: one result schema, harness version and
+/// source (shards of two commits are two suites, whatever their version says), level and
+/// filter.
+fn same_suite(first: &RunResult, other: &RunResult) -> Result<(), MergeError> {
+    same(
+        "result schema",
+        first.schema_version.to_string(),
+        other.schema_version.to_string(),
+    )?;
+    same(
+        "harness version",
+        first.tool_version.clone(),
+        other.tool_version.clone(),
+    )?;
+    same(
+        "harness source",
+        format!("{:?}", first.source),
+        format!("{:?}", other.source),
+    )?;
+    same("level", first.level.to_string(), other.level.to_string())?;
+    same(
+        "filter",
+        format!("{:?}", first.filter),
+        format!("{:?}", other.filter),
+    )
+}
+
+/// The one run that `shards`, each of the same sandboxes, are the parts of.
+fn merge_shards(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, MergeError> {
     let first = shards.first().ok_or(MergeError::NoShard)?;
     let mut seen_shards = BTreeSet::new();
     let mut split_into = None;
     for (index, shard) in shards.iter().enumerate() {
-        let same = |what, a: String, b: String| {
-            if a == b {
-                Ok(())
-            } else {
-                Err(MergeError::Different {
-                    what,
-                    first: a,
-                    other: b,
-                })
-            }
-        };
-        same(
-            "result schema",
-            first.schema_version.to_string(),
-            shard.schema_version.to_string(),
-        )?;
-        same(
-            "harness version",
-            first.tool_version.clone(),
-            shard.tool_version.clone(),
-        )?;
-        // One source: shards of two commits are two suites, whatever their version says.
-        same(
-            "harness source",
-            format!("{:?}", first.source),
-            format!("{:?}", shard.source),
-        )?;
-        same("level", first.level.to_string(), shard.level.to_string())?;
-        same(
-            "filter",
-            format!("{:?}", first.filter),
-            format!("{:?}", shard.filter),
-        )?;
+        same_suite(first, shard)?;
         // The same sandboxes: name, role, adapter (its name and version) and features. Not
         // their binaries' hashes: each machine built its own.
         let sandboxes = |run: &RunResult| {
@@ -433,6 +483,36 @@ mod tests {
         let mut reversed = shards(3);
         reversed.reverse();
         assert_eq!(merged(&reversed).unwrap(), run);
+    }
+
+    #[test]
+    fn shards_of_a_job_matrix_of_sandboxes_become_one_run_of_all() {
+        let control = |mut run: RunResult| {
+            run.suts[0].sut.name = "none".into();
+            run.suts[0].sut.role = sbx_harness::model::Role::Control;
+            run
+        };
+        let mut jobs = shards(3);
+        jobs.extend(shards(3).into_iter().map(control));
+        // In any order: a job matrix's artifacts come as they come.
+        jobs.swap(1, 4);
+        let run = merged(&jobs).unwrap();
+        let names: Vec<&str> = run.suts.iter().map(|s| s.sut.name.as_str()).collect();
+        assert_eq!(names, ["reference", "none"]);
+        assert_eq!(run.executions.len(), 6);
+        assert_eq!(run.suts[0].certified_level, 3);
+        // A sandbox in two sets of sandboxes is two runs of it: refused.
+        let mut both = shards(3);
+        for (i, mut pair) in shards(3).into_iter().map(control).enumerate() {
+            pair.suts.push(shards(3)[i].suts[0].clone());
+            both.push(pair);
+        }
+        assert_eq!(
+            merged(&both),
+            Err(MergeError::SandboxInTwoGroups {
+                sut: "reference".into()
+            })
+        );
     }
 
     #[test]

@@ -532,6 +532,7 @@ pub fn aggregate(
                 .map(|k| k.why.clone());
             RequirementResult {
                 id: req.id.clone(),
+                title: req.title.clone(),
                 rfc: req.rfc.clone(),
                 level: req.level,
                 verdict,
@@ -656,6 +657,7 @@ mod tests {
                 certified_level: 0,
                 requirements: vec![RequirementResult {
                     id: "X-001".into(),
+                    title: String::new(),
                     rfc: rfc.into(),
                     level,
                     verdict,

@@ -10,7 +10,7 @@
 //! requirements than the case's own); requirement verdicts judged per requirement.
 //! Version 4: feature `exceptions` (time-bound grants in the policy).
 //! Version 5: the run's facts (the harness's source, each machine's start, end and host),
-//! each sandbox's binaries with their sha256, each sandbox's `held_back_by`. The model's
+//! each sandbox's binaries with their sha256, each sandbox's `held_back_by`, each requirement's `title`. The model's
 //! JSON Schema is `reports/result.schema.json`.
 
 use schemars::JsonSchema;
@@ -335,6 +335,8 @@ pub struct CaseResult {
 pub struct RequirementResult {
     /// Stable id.
     pub id: String,
+    /// The requirement in one sentence (the catalog's title).
+    pub title: String,
     /// RFC 2119 level word (`MUST`, `SHOULD`, `MAY`).
     pub rfc: String,
     /// Certification level (1, 2, 3).

@@ -50,6 +50,7 @@ pub fn run(failing: bool) -> RunResult {
     }
     let requirement = |id: &str, cases: &[&str]| RequirementResult {
         id: id.into(),
+        title: format!("{id} holds <always>"),
         rfc: "MUST".into(),
         level: 1,
         verdict: Verdict::Pass,

@@ -11,6 +11,7 @@ pub mod comment;
 pub mod diff;
 #[cfg(test)]
 mod fixture;
+pub mod html;
 pub mod junit;
 #[cfg(test)]
 mod rendered;

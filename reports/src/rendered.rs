@@ -48,6 +48,11 @@ fn the_junit_document() {
 }
 
 #[test]
+fn the_html_page() {
+    insta::assert_snapshot!(crate::html::render(&run(true), Some("<svg/>")));
+}
+
+#[test]
 fn the_bundle_readme() {
     insta::assert_snapshot!(crate::bundle::readme(
         &run(true),

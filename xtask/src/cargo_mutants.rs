@@ -978,7 +978,7 @@ mod tests {
         };
         let requirement = |id: &str, verdict: &str, cases: &[&str]| {
             serde_json::json!({
-                "id": id, "rfc": "MUST", "level": 1, "verdict": verdict, "gap": false,
+                "id": id, "title": "", "rfc": "MUST", "level": 1, "verdict": verdict, "gap": false,
                 "cases": cases, "reason": "", "waived": null
             })
         };

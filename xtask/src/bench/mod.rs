@@ -17,6 +17,9 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+/// The benchmark history's chart (the conformance report shows it when it is there).
+pub const TREND_CHART: &str = "target/bench/trend.svg";
+
 const USAGE: &str = "\
 usage: cargo xtask bench [--quick] [--filter REGEX] [--save NAME] [--baseline NAME]
        cargo xtask bench --instructions [--bless]
@@ -269,7 +272,7 @@ pub fn bench(args: &[String]) -> Result<()> {
     let history_path = out.join("history.jsonl");
     append_history(&history_path, &summary)?;
     let history = read_history(&history_path)?;
-    let chart = out.join("trend.svg");
+    let chart = root.join(TREND_CHART);
     std::fs::write(&chart, trend_svg(&history))
         .with_context(|| format!("writing {}", chart.display()))?;
     eprintln!(
