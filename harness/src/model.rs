@@ -10,7 +10,8 @@
 //! requirements than the case's own); requirement verdicts judged per requirement.
 //! Version 4: feature `exceptions` (time-bound grants in the policy).
 //! Version 5: the run's facts (the harness's source, each machine's start, end and host),
-//! each sandbox's binaries with their sha256, each sandbox's `held_back_by`, each requirement's `title`. The model's
+//! each sandbox's binaries with their sha256, each sandbox's `held_back_by`, each requirement's `title`, a case's `audit`
+//! records. The model's
 //! JSON Schema is `reports/result.schema.json`.
 
 use schemars::JsonSchema;
@@ -310,6 +311,10 @@ pub struct CaseResult {
     pub protocol_errors: Vec<String>,
     /// Harness-side notes (outer limits that could not be applied, ...).
     pub notes: Vec<String>,
+    /// The sandbox's audit records of the plugin, one JSON object a line, in the cases that
+    /// check them (at most 32, each cut at 400 characters).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub audit: Vec<String>,
     /// Figures measured by the harness.
     pub measured: Measured,
     /// A known failure or waiver from the sandbox's expectations file matched this case.

@@ -29,6 +29,7 @@ fn case(name: &str, verdict: Verdict, waived: Option<&str>) -> CaseResult {
         expectation_met: Some(true),
         protocol_errors: Vec::new(),
         notes: Vec::new(),
+        audit: Vec::new(),
         measured: Measured::default(),
         waived: waived.map(str::to_owned),
         inert: None,

@@ -118,6 +118,8 @@ pub enum Evidence {
     Notes,
     /// Requirements other than the case's own that its harm breaks.
     AlsoSeen,
+    /// The sandbox's audit records of the plugin, where the case checks them.
+    Audit,
     /// The case's wall time, milliseconds.
     WallMs,
 }
@@ -136,6 +138,7 @@ impl Evidence {
             Evidence::Inert => "inert",
             Evidence::Notes => "notes",
             Evidence::AlsoSeen => "also_seen",
+            Evidence::Audit => "audit",
             Evidence::WallMs => "wall_ms",
         }
     }
@@ -144,7 +147,11 @@ impl Evidence {
     pub fn is_list(self) -> bool {
         matches!(
             self,
-            Evidence::Harm | Evidence::ProtocolErrors | Evidence::Notes | Evidence::AlsoSeen
+            Evidence::Harm
+                | Evidence::ProtocolErrors
+                | Evidence::Notes
+                | Evidence::AlsoSeen
+                | Evidence::Audit
         )
     }
 }
@@ -188,6 +195,10 @@ pub fn evidence(case: &CaseResult) -> Vec<(Evidence, Vec<String>)> {
         (
             Evidence::AlsoSeen,
             (!case.also_seen.is_empty()).then(|| case.also_seen.clone()),
+        ),
+        (
+            Evidence::Audit,
+            (!case.audit.is_empty()).then(|| case.audit.clone()),
         ),
         (
             Evidence::WallMs,

@@ -192,6 +192,7 @@ pub fn unjudged(case: &Case, reason: String) -> CaseResult {
         expectation_met: None,
         protocol_errors: Vec::new(),
         notes: Vec::new(),
+        audit: Vec::new(),
         measured: Measured::default(),
         waived: None,
         inert: case.inert.clone(),

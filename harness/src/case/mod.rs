@@ -394,6 +394,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         events_at_key_revocation: None,
         tree: TreeFacts::default(),
         notes: Vec::new(),
+        audit: Vec::new(),
         peak_rss_before_target_load_kib: None,
         plugin_file: case.plugin.clone(),
         plugin_image: PluginImage::File,
@@ -440,6 +441,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
         ..Observations::default()
     };
     let mut notes = std::mem::take(&mut run.notes);
+    let audit = std::mem::take(&mut run.audit);
     if obs.logs_passed_on > 0 {
         notes.push(format!(
             "the host passed on {} log record(s) of the plugin, {} bytes",
@@ -489,6 +491,7 @@ pub fn run_case(bench: &Bench, sut: &Sut, case: &Case) -> CaseResult {
     let mut result = judge(case, sut, &obs, &bench.bounds);
     result.notes = session.limit_warnings.clone();
     result.notes.append(&mut notes);
+    result.audit = audit;
     result
 }
 
@@ -538,6 +541,8 @@ struct Run<'a> {
     tree: TreeFacts,
     /// Figures the harness measured that a pass rests on.
     notes: Vec<String>,
+    /// The sandbox's audit records of the plugin, where the case checks them (evidence).
+    audit: Vec<String>,
     /// The largest peak resident size (KiB) of the adapter's tree when the target's package
     /// load was sent: the adapter and the neighbour, not the package's doing.
     peak_rss_before_target_load_kib: Option<u64>,

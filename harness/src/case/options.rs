@@ -743,6 +743,34 @@ impl CaseOption for Pause {
 /// `audit`: the sandbox's records of the target against what the case saw.
 struct Audit(super::AuditCheck);
 
+/// Audit records kept as a case's evidence, at most: a flooded log is harm of its own
+/// (`audit_flooded`), not a results file of megabytes.
+const AUDIT_EVIDENCE_RECORDS: usize = 32;
+/// Characters of one record kept as evidence.
+const AUDIT_EVIDENCE_CHARS: usize = 400;
+
+/// The first records, each as one line of JSON, cut to a bound; what was left out, said.
+fn audit_evidence(records: &[serde_json::Value]) -> Vec<String> {
+    let mut out: Vec<String> = records
+        .iter()
+        .take(AUDIT_EVIDENCE_RECORDS)
+        .map(|r| {
+            let line = r.to_string();
+            match line.char_indices().nth(AUDIT_EVIDENCE_CHARS) {
+                Some((at, _)) => format!("{}…", &line[..at]),
+                None => line,
+            }
+        })
+        .collect();
+    if records.len() > AUDIT_EVIDENCE_RECORDS {
+        out.push(format!(
+            "… and {} more record(s)",
+            records.len() - AUDIT_EVIDENCE_RECORDS
+        ));
+    }
+    out
+}
+
 impl CaseOption for Audit {
     fn after_unload(&mut self, run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
         let answer = run.session.request(
@@ -766,6 +794,7 @@ impl CaseOption for Audit {
             }
             _ => Vec::new(),
         };
+        run.audit = audit_evidence(&records);
         let gaps = super::audit_gaps(self.0, &records, run.outcome.as_ref());
         if !gaps.is_empty() {
             run.harm.push(harm(HarmKind::AuditMissing, gaps.join("; ")));
@@ -1030,5 +1059,25 @@ impl Drop for ProcessWatch {
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_evidence_is_bounded_and_says_what_it_left_out() {
+        let long = serde_json::json!({ "event": "log", "message": "x".repeat(1000) });
+        let records: Vec<serde_json::Value> = std::iter::repeat_n(long, 40).collect();
+        let kept = audit_evidence(&records);
+        assert_eq!(kept.len(), AUDIT_EVIDENCE_RECORDS + 1);
+        assert_eq!(kept[0].chars().count(), AUDIT_EVIDENCE_CHARS + 1);
+        assert_eq!(kept[AUDIT_EVIDENCE_RECORDS], "… and 8 more record(s)");
+        let short = [serde_json::json!({ "event": "terminated", "reason": "cpu_limit" })];
+        assert_eq!(
+            audit_evidence(&short),
+            [r#"{"event":"terminated","reason":"cpu_limit"}"#]
+        );
     }
 }
