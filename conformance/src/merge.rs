@@ -98,6 +98,17 @@ pub enum MergeError {
         /// The sandbox.
         sut: String,
     },
+    /// Shards of another source than the checkout merging them, or of a source not known
+    /// exactly (none recorded, or a checkout with changes).
+    #[error("the shards ran source {shards}, this checkout is {merging}{}", if *.unknown { " (a source with changes, or none, is not known exactly: commit, and run the shards again)" } else { "" })]
+    OtherSource {
+        /// The shards' source.
+        shards: String,
+        /// This checkout's.
+        merging: String,
+        /// One of them is not known exactly.
+        unknown: bool,
+    },
     /// A shard of a `--fail-fast` run that stopped: its skipped cases never ran.
     #[error("shard {shard} stopped early (--fail-fast): case {case} of {sut} never ran")]
     Stopped {
@@ -120,7 +131,12 @@ pub struct Suite<'a> {
     pub harms: &'a HarmMap,
     /// Where each sandbox's expectations file is.
     pub expectations_dir: &'a Path,
+    /// The merging checkout's source (its commit, `-dirty` with changes).
+    pub source: Option<&'a str>,
 }
+
+/// The mark of a source with changes beyond its commit.
+pub const DIRTY: &str = "-dirty";
 
 /// The one run that `shards` are the parts of. Shards of different sandboxes (a CI job
 /// matrix of sandbox × shard) are merged sandbox group by sandbox group, then set side by
@@ -252,6 +268,19 @@ fn merge_shards(shards: &[RunResult], suite: &Suite<'_>) -> Result<RunResult, Me
             shards: first.tool_version.clone(),
             merging: env!("CARGO_PKG_VERSION").into(),
         });
+    }
+    // The merge judges with this checkout's catalog, harm map and waivers: the shards must
+    // have run this very source, and a source with changes is no one source.
+    let known = |source: Option<&str>| source.filter(|s| !s.ends_with(DIRTY)).map(str::to_owned);
+    match (known(first.source.as_deref()), known(suite.source)) {
+        (Some(shards), Some(merging)) if shards == merging => {}
+        (shards, merging) => {
+            return Err(MergeError::OtherSource {
+                shards: first.source.clone().unwrap_or_else(|| "unknown".into()),
+                merging: suite.source.unwrap_or("unknown").into(),
+                unknown: shards.is_none() || merging.is_none(),
+            });
+        }
     }
     let n = split_into.unwrap_or(1);
     let missing_shards: Vec<String> = (1..=n)
@@ -424,7 +453,9 @@ mod tests {
                     "tool_version": env!("CARGO_PKG_VERSION"), "level": 3, "filter": null,
                     "shard": format!("{i}/{n}"), "source": "c0ffee",
                     "executions": [{
-                        "shard": format!("{i}/{n}"), "started": "2026-01-01T00:00:00Z",
+                        "shard": format!("{i}/{n}"), "sandboxes": ["reference"],
+                        "harness": [{"path": "/x", "sha256": format!("{i:064}")}],
+                        "started": "2026-01-01T00:00:00Z",
                         "ended": "2026-01-01T00:01:00Z",
                         "host": {"kernel": format!("6.{i}"), "architecture": "x86_64",
                                  "landlock_abi": 7, "cgroup": "v2", "user_namespaces": true,
@@ -458,6 +489,7 @@ mod tests {
                 cases: &cases,
                 harms: &harms,
                 expectations_dir: &expectations,
+                source: Some("c0ffee"),
             },
         )
     }
@@ -489,6 +521,7 @@ mod tests {
     fn shards_of_a_job_matrix_of_sandboxes_become_one_run_of_all() {
         let control = |mut run: RunResult| {
             run.suts[0].sut.name = "none".into();
+            run.executions[0].sandboxes = vec!["none".into()];
             run.suts[0].sut.role = sbx_harness::model::Role::Control;
             run
         };
@@ -563,6 +596,22 @@ mod tests {
                 what: "harness source",
                 ..
             })
+        ));
+        let mut dirty = three.clone();
+        for shard in &mut dirty {
+            shard.source = Some(format!("c0ffee{DIRTY}"));
+        }
+        assert!(matches!(
+            merged(&dirty),
+            Err(MergeError::OtherSource { unknown: true, .. })
+        ));
+        let mut elsewhere = three.clone();
+        for shard in &mut elsewhere {
+            shard.source = Some("decaf".into());
+        }
+        assert!(matches!(
+            merged(&elsewhere),
+            Err(MergeError::OtherSource { unknown: false, .. })
         ));
         let mut other_split = three.clone();
         other_split[2] = shards(2)[1].clone();

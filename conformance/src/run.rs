@@ -104,6 +104,8 @@ pub fn run(
         source: options.source.clone(),
         executions: vec![Execution {
             shard,
+            sandboxes: suts.iter().map(|s| s.name.clone()).collect(),
+            harness: harness_binaries(options),
             started,
             ended: crate::host::now(),
             host: crate::host::facts(),
@@ -301,6 +303,21 @@ fn run_sut(
         requirements,
         cases: results,
     }
+}
+
+/// The sha256 of the harness's binaries: the program running the suite and its case guard.
+fn harness_binaries(options: &Options) -> Vec<FileDigest> {
+    std::env::current_exe()
+        .into_iter()
+        .chain(std::iter::once(options.guard.clone()))
+        .filter_map(|path| match crate::host::digest(&path) {
+            Ok(digest) => Some(digest),
+            Err(e) => {
+                eprintln!("conformance: cannot hash {}: {e}", path.display());
+                None
+            }
+        })
+        .collect()
 }
 
 /// The sha256 of the files `sut` runs: its adapter's executable, then its other binaries.

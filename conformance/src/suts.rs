@@ -183,6 +183,17 @@ struct KnownFile {
 
 /// Reads `<dir>/<sut>.toml`; no file means no known failures.
 pub fn expectations(dir: &Path, sut: &str) -> Result<Vec<Known>, SutError> {
+    // A name read from a results file (a shard to merge) picks a file in `dir` only.
+    let plain = !sut.is_empty()
+        && !sut.starts_with('.')
+        && sut
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+    if !plain {
+        return Err(SutError::Invalid(format!(
+            "`{sut}` is not a sandbox name (letters, digits, `-`, `_`, `.`)"
+        )));
+    }
     let path = dir.join(format!("{sut}.toml"));
     let Ok(text) = std::fs::read_to_string(&path) else {
         return Ok(Vec::new());
@@ -217,6 +228,15 @@ pub fn expectations(dir: &Path, sut: &str) -> Result<Vec<Known>, SutError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_expectations_file_is_named_by_a_plain_sandbox_name_only() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("expectations");
+        for name in ["../suts", "/etc/passwd", ".hidden", "", "a b"] {
+            assert!(expectations(&dir, name).is_err(), "{name}");
+        }
+        assert!(expectations(&dir, "reference").is_ok());
+    }
 
     #[test]
     fn built_ins_resolve_and_groups_expand() {

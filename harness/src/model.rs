@@ -428,7 +428,8 @@ pub struct SutResult {
     pub certified_level: u8,
     /// The MUST requirements that keep the next level out of reach (of the next level and
     /// below, not passed), by id; empty at the highest level, and for a partial run (a
-    /// filter, a shard) where no level is certified.
+    /// filter, a shard) where no level is certified. A failed check of the protocol
+    /// self-test withholds every level besides (`self_test`).
     pub held_back_by: Vec<String>,
     /// Requirement verdicts, in catalog order.
     pub requirements: Vec<RequirementResult>,
@@ -486,6 +487,11 @@ pub struct RunResult {
 pub struct Execution {
     /// The shard it ran (`i/n`), if the run was split.
     pub shard: Option<String>,
+    /// The sandboxes it ran, by name.
+    pub sandboxes: Vec<String>,
+    /// The harness's binaries on that machine (the program that ran the suite, the case
+    /// guard), as it hashed them.
+    pub harness: Vec<FileDigest>,
     /// When it started (RFC 3339, UTC).
     pub started: String,
     /// When it ended (RFC 3339, UTC).
@@ -499,7 +505,7 @@ pub struct Execution {
 pub struct HostFacts {
     /// The kernel's release (`uname -r`).
     pub kernel: String,
-    /// The machine's architecture (`uname -m`).
+    /// The machine's architecture, as Rust names it (`x86_64`, `aarch64`).
     pub architecture: String,
     /// The Landlock ABI version the kernel offers; `None` without Landlock.
     pub landlock_abi: Option<u32>,

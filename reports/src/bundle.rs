@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD as BASE64;
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier, VerifyingKey};
+use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -117,6 +117,14 @@ pub enum BundleError {
     /// The public key is not a valid ed25519 point.
     #[error("{0}: not a valid ed25519 public key")]
     PublicKey(PathBuf),
+    /// An entry of the folder to seal that is not a regular file or a folder.
+    #[error("{name}: a {kind}; a bundle holds regular files only")]
+    NotAFile {
+        /// The entry.
+        name: String,
+        /// What it is.
+        kind: &'static str,
+    },
     /// The bundle has no results to be the predicate.
     #[error("{RESULTS} is missing or not JSON: {0}")]
     Results(String),
@@ -169,6 +177,15 @@ pub enum Problem {
     Unsigned {
         /// The file.
         name: String,
+    },
+    /// An entry of the bundle that is not a regular file or a folder (a symbolic link, a
+    /// pipe, a device): the bundle must hold its files, not point at others.
+    #[error("{name}: a {kind}, not a file")]
+    NotAFile {
+        /// The entry.
+        name: String,
+        /// What it is.
+        kind: &'static str,
     },
     /// The statement's predicate is not the bundle's results.
     #[error("{RESULTS}: not the results the statement's predicate holds")]
@@ -224,14 +241,18 @@ pub fn generate_secret_key() -> std::io::Result<SigningKey> {
 }
 
 /// The bundle's README: what it certifies, how to reproduce the run (`command`, at the
-/// run's source) and how to check the bundle.
+/// run's source, its words quoted for a shell: one line, no control character) and how to
+/// check the bundle.
 pub fn readme(run: &sbx_harness::model::RunResult, command: &str) -> String {
     use std::fmt::Write;
-    let mut out = String::from(
-        "# Conformance evidence
-
-",
-    );
+    // Every text of the run on one line, Markdown escaped: a shard's kernel string or a
+    // sandbox's name cannot add a section to a signed README.
+    let text = |t: &str| crate::comment::escape(&crate::one_line(t, 300));
+    let command: String = command
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let mut out = String::from("# Conformance evidence\n\n");
     out.push_str(
         "A run of the sbx-conformance suite: hostile plugins thrown at each sandbox below, \
          what happened observed from outside it, judged requirement by requirement.\n\n",
@@ -241,9 +262,9 @@ pub fn readme(run: &sbx_harness::model::RunResult, command: &str) -> String {
         let _ = writeln!(
             out,
             "| {} | {} | {} | {} |",
-            crate::comment::escape(&sut.sut.name),
+            text(&sut.sut.name),
             sut.sut.role,
-            crate::comment::escape(&sut.sut.adapter),
+            text(&sut.sut.adapter),
             match sut.certified_level {
                 0 => "no level".to_owned(),
                 level => format!("level {level}"),
@@ -252,9 +273,9 @@ pub fn readme(run: &sbx_harness::model::RunResult, command: &str) -> String {
     }
     let _ = write!(
         out,
-        "\nHarness {} at source `{}`.\n",
-        run.tool_version,
-        run.source.as_deref().unwrap_or("unknown")
+        "\nHarness {} at source {}.\n",
+        text(&run.tool_version),
+        text(run.source.as_deref().unwrap_or("unknown"))
     );
     for execution in &run.executions {
         let _ = writeln!(
@@ -263,11 +284,11 @@ pub fn readme(run: &sbx_harness::model::RunResult, command: &str) -> String {
             execution
                 .shard
                 .as_deref()
-                .map(|s| format!("shard {s} "))
+                .map(|s| format!("shard {} ", text(s)))
                 .unwrap_or_default(),
-            execution.started,
-            execution.ended,
-            crate::host_line(&execution.host)
+            text(&execution.started),
+            text(&execution.ended),
+            text(&crate::host_line(&execution.host))
         );
     }
     let _ = write!(
@@ -277,13 +298,14 @@ pub fn readme(run: &sbx_harness::model::RunResult, command: &str) -> String {
          cargo xtask verify-report THIS_FOLDER --pub SIGNER.pub\n\n\
          checks the signature of `{ENVELOPE}` (a DSSE envelope, ed25519, holding an in-toto \
          Statement v1 whose predicate is `{RESULTS}`) and the sha256 of every file here, and \
-         names every one that does not match. The binaries of the harness and of each \
-         sandbox are recorded in the statement (subjects `harness/...` and \
-         `sandbox/NAME/...`), not carried.\n\n## Layout\n\n\
+         names every one that does not match. The binaries of the harness on each machine \
+         that ran and of each sandbox are recorded in the statement (subjects \
+         `harness/...` and `sandbox/NAME/...`), not carried.\n\n## Layout\n\n\
          - `report/`: the results (`results.json`, the result model; its schema is the \
          harness's `reports/result.schema.json`), `junit.xml`, `results.tap`, \
          `summary.txt` (the run's log), `comment.md`, `requirements.md`, `plugins.md`\n\
-         - `plugins/`: the hostile plugins the run threw, as built\n\
+         - `plugins/`: the hostile plugins the run threw, as the checkout that wrote this \
+         bundle built them (at the run's source)\n\
          - `product.json`: each sandbox as it described itself and as the harness hashed it\n\
          - `{ENVELOPE}`: the signed statement\n"
     );
@@ -309,8 +331,12 @@ pub fn seal(dir: &Path, recorded: &[Subject], key: &SigningKey) -> Result<(), Bu
         std::fs::read(dir.join(RESULTS)).map_err(|e| BundleError::Results(e.to_string()))?;
     let predicate: serde_json::Value =
         serde_json::from_slice(&results).map_err(|e| BundleError::Results(e.to_string()))?;
+    let listing = files(dir)?;
+    if let Some((name, kind)) = listing.others.into_iter().next() {
+        return Err(BundleError::NotAFile { name, kind });
+    }
     let mut subject = Vec::new();
-    for name in files(dir)? {
+    for name in listing.regular {
         let path = dir.join(&name);
         subject.push(Subject::new(name, sha256_file(&path)?));
     }
@@ -345,7 +371,15 @@ pub fn verify(dir: &Path, key: &VerifyingKey) -> Verification {
         None => return found,
     };
     let mut on_disk: Vec<String> = match files(dir) {
-        Ok(files) => files,
+        Ok(listing) => {
+            found.problems.extend(
+                listing
+                    .others
+                    .into_iter()
+                    .map(|(name, kind)| Problem::NotAFile { name, kind }),
+            );
+            listing.regular
+        }
         Err(e) => {
             found.problems.push(Problem::Envelope(e.to_string()));
             return found;
@@ -381,7 +415,7 @@ pub fn verify(dir: &Path, key: &VerifyingKey) -> Verification {
     found
         .problems
         .extend(on_disk.into_iter().map(|name| Problem::Unsigned { name }));
-    let results = std::fs::read(dir.join(RESULTS))
+    let results = read_regular(&dir.join(RESULTS), MAX_DOCUMENT_BYTES)
         .ok()
         .and_then(|bytes| serde_json::from_slice::<serde_json::Value>(&bytes).ok());
     if results.as_ref() != Some(&statement.predicate) {
@@ -393,14 +427,14 @@ pub fn verify(dir: &Path, key: &VerifyingKey) -> Verification {
 /// The envelope's statement, its signature by `key` checked (a bad signature is a problem,
 /// and the statement is still read so that the files can be named against it).
 fn open(dir: &Path, key: &VerifyingKey, problems: &mut Vec<Problem>) -> Option<Statement> {
-    let text = match std::fs::read_to_string(dir.join(ENVELOPE)) {
+    let text = match read_regular(&dir.join(ENVELOPE), MAX_DOCUMENT_BYTES) {
         Ok(text) => text,
         Err(e) => {
             problems.push(Problem::Envelope(e.to_string()));
             return None;
         }
     };
-    let envelope: Envelope = match serde_json::from_str(&text) {
+    let envelope: Envelope = match serde_json::from_slice(&text) {
         Ok(envelope) => envelope,
         Err(e) => {
             problems.push(Problem::Envelope(format!("not a DSSE envelope: {e}")));
@@ -410,7 +444,7 @@ fn open(dir: &Path, key: &VerifyingKey, problems: &mut Vec<Problem>) -> Option<S
     if envelope.payload_type != PAYLOAD_TYPE {
         problems.push(Problem::PayloadType(envelope.payload_type.clone()));
     }
-    let payload = match BASE64.decode(&envelope.payload) {
+    let payload = match decode_base64(&envelope.payload) {
         Ok(payload) => payload,
         Err(e) => {
             problems.push(Problem::Envelope(format!("payload: {e}")));
@@ -429,12 +463,12 @@ fn open(dir: &Path, key: &VerifyingKey, problems: &mut Vec<Problem>) -> Option<S
                 .join(", "),
         }),
         Some(signature) => {
-            let valid = BASE64
-                .decode(&signature.sig)
+            // Strict: no small-order keys, no malleable signatures.
+            let valid = decode_base64(&signature.sig)
                 .ok()
                 .and_then(|bytes| Signature::from_slice(&bytes).ok())
                 .is_some_and(|sig| {
-                    key.verify(&pae(&envelope.payload_type, &payload), &sig)
+                    key.verify_strict(&pae(&envelope.payload_type, &payload), &sig)
                         .is_ok()
                 });
             if !valid {
@@ -465,9 +499,20 @@ fn open(dir: &Path, key: &VerifyingKey, problems: &mut Vec<Problem>) -> Option<S
     Some(statement)
 }
 
-/// Every file under `dir` but the envelope, as sorted `/`-separated relative names.
-fn files(dir: &Path) -> Result<Vec<String>, BundleError> {
-    let mut out = Vec::new();
+/// What a bundle folder holds, the envelope left out: its regular files and its other
+/// entries, as sorted `/`-separated relative names.
+struct Listing {
+    regular: Vec<String>,
+    others: Vec<(String, &'static str)>,
+}
+
+/// Walks `dir` without following a symbolic link: a link is listed as what it is, never
+/// read, so a bundle cannot make its verifier read outside it or loop.
+fn files(dir: &Path) -> Result<Listing, BundleError> {
+    let mut listing = Listing {
+        regular: Vec::new(),
+        others: Vec::new(),
+    };
     let mut pending = vec![dir.to_path_buf()];
     while let Some(folder) = pending.pop() {
         let io = |source| BundleError::Io {
@@ -475,28 +520,96 @@ fn files(dir: &Path) -> Result<Vec<String>, BundleError> {
             source,
         };
         for entry in std::fs::read_dir(&folder).map_err(io)? {
-            let path = entry.map_err(io)?.path();
-            if path.is_dir() {
+            let entry = entry.map_err(io)?;
+            let kind = entry.file_type().map_err(io)?;
+            let path = entry.path();
+            let name = path
+                .strip_prefix(dir)
+                .unwrap_or(&path)
+                .to_string_lossy()
+                .into_owned();
+            if kind.is_dir() {
                 pending.push(path);
-            } else if let Ok(relative) = path.strip_prefix(dir) {
-                let name = relative.to_string_lossy().into_owned();
+            } else if kind.is_file() {
                 if name != ENVELOPE {
-                    out.push(name);
+                    listing.regular.push(name);
                 }
+            } else {
+                let what = if kind.is_symlink() {
+                    "symbolic link"
+                } else {
+                    "special file"
+                };
+                listing.others.push((name, what));
             }
         }
     }
-    out.sort();
-    Ok(out)
+    listing.regular.sort();
+    listing.others.sort();
+    Ok(listing)
 }
 
-/// The sha256 of a file, hex.
+/// The largest envelope or results file read whole.
+const MAX_DOCUMENT_BYTES: u64 = 256 << 20;
+
+/// Opens `path` for reading if it is a regular file, never following a symbolic link nor
+/// waiting on a pipe.
+fn open_regular(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
+        .open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(std::io::Error::other("not a regular file"));
+    }
+    Ok(file)
+}
+
+/// A regular file's bytes, at most `limit` of them.
+fn read_regular(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut bytes = Vec::new();
+    open_regular(path)?
+        .take(limit + 1)
+        .read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(std::io::Error::other(format!(
+            "larger than {} MiB",
+            limit >> 20
+        )));
+    }
+    Ok(bytes)
+}
+
+/// Base64 as DSSE allows it: standard or URL-safe, padded or not.
+fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
+    use base64::engine::general_purpose::{STANDARD_NO_PAD, URL_SAFE, URL_SAFE_NO_PAD};
+    BASE64
+        .decode(text)
+        .or_else(|_| URL_SAFE.decode(text))
+        .or_else(|_| STANDARD_NO_PAD.decode(text))
+        .or_else(|_| URL_SAFE_NO_PAD.decode(text))
+}
+
+/// The sha256 of a regular file, hex, read in blocks (never whole, never through a link).
 pub fn sha256_file(path: &Path) -> Result<String, BundleError> {
-    let bytes = std::fs::read(path).map_err(|source| BundleError::Io {
+    use std::io::Read;
+    let io = |source| BundleError::Io {
         path: path.to_owned(),
         source,
-    })?;
-    Ok(hex::encode(Sha256::digest(&bytes)))
+    };
+    let mut file = open_regular(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut block = vec![0u8; 1 << 16];
+    loop {
+        let n = file.read(&mut block).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&block[..n]);
+    }
+    Ok(hex::encode(hasher.finalize()))
 }
 
 #[cfg(test)]
@@ -668,6 +781,44 @@ mod tests {
         assert!(found.contains(&Problem::Missing {
             name: "README.md".into()
         }));
+    }
+
+    #[test]
+    fn links_and_special_files_are_named_never_followed() {
+        let outside = tempfile::tempdir().unwrap();
+        std::fs::write(outside.path().join("plugin.so"), b"\x7fELF two").unwrap();
+        // A signed plugin replaced by a link to a copy of its bytes outside the bundle.
+        let dir = sealed();
+        let plugin = dir.path().join("plugins/net_raw.so");
+        std::fs::remove_file(&plugin).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("plugin.so"), &plugin).unwrap();
+        let found = problems(dir.path());
+        assert!(
+            found.contains(&Problem::NotAFile {
+                name: "plugins/net_raw.so".into(),
+                kind: "symbolic link"
+            }),
+            "{found:?}"
+        );
+        assert!(found.contains(&Problem::Missing {
+            name: "plugins/net_raw.so".into()
+        }));
+        // Links that loop, to the root, a pipe: listed, not walked, not read.
+        let dir = sealed();
+        std::os::unix::fs::symlink(".", dir.path().join("l1")).unwrap();
+        std::os::unix::fs::symlink("/", dir.path().join("plugins/root")).unwrap();
+        let fifo = std::ffi::CString::new(dir.path().join("pipe").to_str().unwrap()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo reads it and nothing else.
+        assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o600) }, 0);
+        let found = problems(dir.path());
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert!(found.contains(&Problem::NotAFile {
+            name: "pipe".into(),
+            kind: "special file"
+        }));
+        // And a folder holding one is not sealed.
+        let err = seal(dir.path(), &[], &SigningKey::from_bytes(&SEED)).unwrap_err();
+        assert!(matches!(err, BundleError::NotAFile { .. }), "{err}");
     }
 
     #[test]

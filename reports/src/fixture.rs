@@ -69,6 +69,11 @@ pub fn run(failing: bool) -> RunResult {
         source: Some("0123456789abcdef0123456789abcdef01234567".into()),
         executions: vec![Execution {
             shard: None,
+            sandboxes: vec!["reference".into()],
+            harness: vec![FileDigest {
+                path: "/opt/sbx/xtask".into(),
+                sha256: "cd".repeat(32),
+            }],
             started: "2026-12-01T10:00:00Z".into(),
             ended: "2026-12-01T10:00:42Z".into(),
             host: HostFacts {

@@ -135,9 +135,12 @@ fn requirements_table(run: &RunResult) -> Markup {
                 @for sut in &run.suts { th { (sut.sut.name) } }
             } }
             tbody {
-                @for (k, requirement) in first.requirements.iter().enumerate() {
-                    @let row: Vec<Option<&RequirementResult>> =
-                        run.suts.iter().map(|s| s.requirements.get(k)).collect();
+                @for requirement in &first.requirements {
+                    @let row: Vec<Option<&RequirementResult>> = run
+                        .suts
+                        .iter()
+                        .map(|s| s.requirements.iter().find(|r| r.id == requirement.id))
+                        .collect();
                     tr data-family=(family(&requirement.id))
                        data-level=(requirement.level)
                        data-verdicts=(verdicts(row.iter().flatten().map(|r| r.verdict))) {
@@ -244,8 +247,13 @@ fn timing_chart(sut: &SutResult) -> Markup {
     cases.sort_by_key(|c| std::cmp::Reverse(c.measured.wall_ms));
     cases.truncate(SLOWEST_SHOWN);
     let longest = cases.first().map_or(1, |c| c.measured.wall_ms.max(1));
-    let total: u64 = sut.cases.iter().map(|c| c.measured.wall_ms).sum();
+    let total = sut
+        .cases
+        .iter()
+        .fold(0u64, |sum, c| sum.saturating_add(c.measured.wall_ms));
     let (bar_at, width, row) = (260u64, 420u64, 18u64);
+    // A bar's length, in u128: the figures are read from a file and may be anything.
+    let bar = |ms: u64| (u128::from(ms) * u128::from(width) / u128::from(longest)) as u64;
     html! {
         figure class="timing" {
             figcaption {
@@ -258,9 +266,9 @@ fn timing_chart(sut: &SutResult) -> Markup {
                     @let y = row * i as u64;
                     text x="0" y=(y + 13) class="label" { (case.case) }
                     rect x=(bar_at) y=(y + 3) height=(row - 6)
-                         width=(1 + case.measured.wall_ms * width / longest)
+                         width=(1 + bar(case.measured.wall_ms))
                          class={ "bar " (case.verdict.as_str()) } {}
-                    text x=(bar_at + 8 + case.measured.wall_ms * width / longest) y=(y + 13)
+                    text x=(bar_at + 8 + bar(case.measured.wall_ms)) y=(y + 13)
                          class="figure" { (case.measured.wall_ms) " ms" }
                 }
             }

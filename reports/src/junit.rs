@@ -11,7 +11,7 @@
 
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
-use sbx_harness::model::{CaseResult, Role, RunResult, SutResult, Verdict};
+use sbx_harness::model::{CaseResult, Execution, Role, RunResult, SutResult, Verdict};
 
 /// The document. Text of plugins and adapters is escaped, and characters XML 1.0 cannot
 /// carry at all (control characters) are written as `\u{..}`.
@@ -24,10 +24,7 @@ pub fn render(run: &RunResult) -> String {
         let mut root = BytesStart::new("testsuites");
         root.push_attribute(("name", "sbx-conformance"));
         push_counts(&mut root, run.suts.iter());
-        root.push_attribute((
-            "time",
-            seconds(cases.map(|c| c.measured.wall_ms).sum()).as_str(),
-        ));
+        root.push_attribute(("time", seconds(total_ms(cases)).as_str()));
         writer.write_event(Event::Start(root))?;
         for sut in &run.suts {
             suite(&mut writer, run, sut)?;
@@ -48,11 +45,8 @@ fn suite(writer: &mut Writer<Vec<u8>>, run: &RunResult, sut: &SutResult) -> std:
         .filter(|c| expected_or_skipped(sut, c))
         .count();
     tag.push_attribute(("skipped", skipped.to_string().as_str()));
-    tag.push_attribute((
-        "time",
-        seconds(sut.cases.iter().map(|c| c.measured.wall_ms).sum()).as_str(),
-    ));
-    if let Some(execution) = run.executions.first() {
+    tag.push_attribute(("time", seconds(total_ms(&sut.cases)).as_str()));
+    if let Some(execution) = executions_of(run, sut).next() {
         tag.push_attribute(("timestamp", xml(&execution.started).as_str()));
     }
     writer.write_event(Event::Start(tag))?;
@@ -195,8 +189,9 @@ fn properties(run: &RunResult, sut: &SutResult) -> Vec<(String, String)> {
         ),
         ("run.level".to_owned(), run.level.to_string()),
     ];
-    for (n, execution) in run.executions.iter().enumerate() {
-        let prefix = if run.executions.len() == 1 {
+    let executions: Vec<&Execution> = executions_of(run, sut).collect();
+    for (n, execution) in executions.iter().enumerate() {
+        let prefix = if executions.len() == 1 {
             "host".to_owned()
         } else {
             format!("host.{}", n + 1)
@@ -243,6 +238,21 @@ fn properties(run: &RunResult, sut: &SutResult) -> Vec<(String, String)> {
             .map(|b| (format!("sandbox.sha256.{}", b.path), b.sha256.clone())),
     );
     out
+}
+
+/// The machines that ran `sut` (a merged matrix ran each sandbox on machines of its own).
+fn executions_of<'a>(run: &'a RunResult, sut: &SutResult) -> impl Iterator<Item = &'a Execution> {
+    let name = sut.sut.name.clone();
+    run.executions
+        .iter()
+        .filter(move |e| e.sandboxes.contains(&name))
+}
+
+/// The cases' wall time summed, milliseconds (saturating: the figures are read from a file).
+fn total_ms<'a>(cases: impl IntoIterator<Item = &'a CaseResult>) -> u64 {
+    cases
+        .into_iter()
+        .fold(0, |sum, c| sum.saturating_add(c.measured.wall_ms))
 }
 
 /// Milliseconds as JUnit's seconds.

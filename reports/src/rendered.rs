@@ -88,5 +88,7 @@ fn the_json_result_model() {
         ".source" => "[commit]",
         ".suts[].sut.binaries[].path" => "[path]",
         ".suts[].sut.binaries[].sha256" => "[sha256]",
+        ".executions[].harness[].path" => "[path]",
+        ".executions[].harness[].sha256" => "[sha256]",
     });
 }

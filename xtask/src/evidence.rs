@@ -11,8 +11,9 @@ use sbx_harness::model::RunResult;
 use sbx_reports::bundle::{self, Subject};
 
 /// The report files of a run's output folder that the bundle carries, under `report/`.
-const REPORT_FILES: [&str; 7] = [
+const REPORT_FILES: [&str; 8] = [
     "results.json",
+    "report.html",
     "junit.xml",
     "results.tap",
     "summary.txt",
@@ -59,23 +60,50 @@ pub fn write_bundle(sources: &Sources<'_>, key: &Path) -> Result<()> {
         bundle::readme(sources.result, &reproduce(sources.result)),
     )?;
     std::fs::write(dir.join("product.json"), product(sources.result)?)?;
-    bundle::seal(&dir, &recorded(sources.result)?, &key)?;
+    bundle::seal(&dir, &recorded(sources.result), &key)?;
     println!("    signed evidence bundle: {}", dir.display());
     Ok(())
 }
 
-/// The command that runs the suite again as `result` ran it (one machine for a merged run).
+/// The command that runs the suite again as `result` ran it (one machine for a merged run),
+/// each word quoted for a shell where it needs to be.
 fn reproduce(result: &RunResult) -> String {
     let names: Vec<&str> = result.suts.iter().map(|s| s.sut.name.as_str()).collect();
-    let mut command = format!(
-        "cargo xtask conformance --matrix {} --level {}",
+    let mut words = vec![
+        "cargo".to_owned(),
+        "xtask".into(),
+        "conformance".into(),
+        "--matrix".into(),
         names.join(","),
-        result.level
-    );
+        "--level".into(),
+        result.level.to_string(),
+    ];
     if let Some(filter) = &result.filter {
-        command.push_str(&format!(" --filter '{filter}'"));
+        words.extend(["--filter".to_owned(), filter.clone()]);
     }
-    command
+    words
+        .iter()
+        .map(|w| shell_word(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// `word` as a shell reads it back: bare when it is plain, else in single quotes; control
+/// characters (which no name or filter needs) shown as `?`.
+fn shell_word(word: &str) -> String {
+    let word: String = word
+        .chars()
+        .map(|c| if c.is_control() { '?' } else { c })
+        .collect();
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_,./:=+#".contains(c));
+    if plain {
+        word
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
 }
 
 /// The plugin files of the run's cases and its neighbour, each once.
@@ -117,13 +145,25 @@ fn product(result: &RunResult) -> Result<String> {
     Ok(serde_json::to_string_pretty(&serde_json::json!({ "sandboxes": sandboxes }))? + "\n")
 }
 
-/// The binaries not carried: the harness's (this program, the case guard) and each
-/// sandbox's, named `harness/FILE` and `sandbox/NAME/FILE` (`#2`, `#3`... when shards'
-/// builds differ).
-fn recorded(result: &RunResult) -> Result<Vec<Subject>> {
+/// The binaries not carried: the harness's on each machine that ran (the program that ran
+/// the suite, the case guard, as each machine hashed them) and each sandbox's, named
+/// `harness/FILE` and `sandbox/NAME/FILE` (`#2`, `#3`... when machines' builds differ).
+fn recorded(result: &RunResult) -> Vec<Subject> {
     let mut out: Vec<Subject> = Vec::new();
-    let mut add = |name: String, sha256: String| {
-        let taken = out.iter().filter(|s| s.name.starts_with(&name)).count();
+    let mut add = |name: String, sha256: &str| {
+        let same_name = |s: &&Subject| {
+            s.name == name
+                || s.name
+                    .strip_prefix(name.as_str())
+                    .is_some_and(|r| r.starts_with('#'))
+        };
+        if out
+            .iter()
+            .any(|s| same_name(&s) && s.digest.get("sha256").is_some_and(|d| d == sha256))
+        {
+            return;
+        }
+        let taken = out.iter().filter(same_name).count();
         let name = if taken == 0 {
             name
         } else {
@@ -131,27 +171,30 @@ fn recorded(result: &RunResult) -> Result<Vec<Subject>> {
         };
         out.push(Subject::new(name, sha256));
     };
-    let exe = std::env::current_exe().context("the harness's own executable")?;
-    let guard = std::fs::canonicalize("target/debug/sbx-case-guard")
-        .context("the case guard (target/debug/sbx-case-guard)")?;
-    for path in [exe, guard] {
-        let file = path.file_name().unwrap_or_default().to_string_lossy();
-        add(format!("harness/{file}"), bundle::sha256_file(&path)?);
-    }
-    for sut in &result.suts {
-        for binary in &sut.sut.binaries {
-            let file = Path::new(&binary.path)
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy()
-                .into_owned();
+    let file_name = |path: &str| {
+        Path::new(path)
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned()
+    };
+    for execution in &result.executions {
+        for binary in &execution.harness {
             add(
-                format!("sandbox/{}/{file}", sut.sut.name),
-                binary.sha256.clone(),
+                format!("harness/{}", file_name(&binary.path)),
+                &binary.sha256,
             );
         }
     }
-    Ok(out)
+    for sut in &result.suts {
+        for binary in &sut.sut.binaries {
+            add(
+                format!("sandbox/{}/{}", sut.sut.name, file_name(&binary.path)),
+                &binary.sha256,
+            );
+        }
+    }
+    out
 }
 
 const VERIFY_USAGE: &str = "\
@@ -242,4 +285,17 @@ pub fn keygen(args: &[String]) -> Result<()> {
         bundle::key_id(&key.verifying_key())
     );
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_is_quoted_for_the_shell_and_kept_on_one_line() {
+        assert_eq!(shell_word("FS-001,net_"), "FS-001,net_");
+        assert_eq!(shell_word("a'b; rm -rf /"), r"'a'\''b; rm -rf /'");
+        assert_eq!(shell_word("x\ny"), "'x?y'");
+        assert_eq!(shell_word(""), "''");
+    }
 }

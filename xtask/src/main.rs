@@ -519,6 +519,7 @@ fn conformance_merge(args: &[String]) -> Result<()> {
             cases: &cases,
             harms: &harms,
             expectations_dir: Path::new("conformance/expectations"),
+            source: source_revision().as_deref(),
         },
     )
     .context("merging the shards")?;
