@@ -50,7 +50,7 @@ const HEADER_FLAGS: &[&str] = &["-Wall", "-Wextra", "-Werror", "-pedantic", "-fs
 /// Requirement-ID prefixes, as in the catalog (`conformance/requirements.toml`).
 const REQUIREMENT_PREFIXES: &[&str] = &[
     "LOAD", "SIGN", "FS", "NET", "PROC", "SYS", "RES", "IPC", "CAP", "LIFE", "FAULT", "LEAK",
-    "AUDIT",
+    "AUDIT", "COMPAT",
 ];
 
 /// Directories of this crate that are not plugin families.
@@ -304,6 +304,8 @@ struct RawMetadata {
     #[serde(default)]
     extra_cflags: Vec<String>,
     #[serde(default)]
+    debian_packages: Vec<String>,
+    #[serde(default)]
     grants: Vec<String>,
     method: Option<String>,
     artifact: Option<String>,
@@ -336,6 +338,8 @@ struct Plugin {
     stage: Stage,
     evidence: Vec<Evidence>,
     extra_cflags: Vec<String>,
+    /// Debian packages its build needs (the headers and libraries of `extra_cflags`).
+    debian_packages: Vec<String>,
     grants: Vec<Grant>,
     method: String,
     artifact: Artifact,
@@ -786,6 +790,7 @@ fn validate(
             stage,
             evidence,
             extra_cflags: raw.extra_cflags,
+            debian_packages: raw.debian_packages,
             grants,
             method,
             artifact,
@@ -840,7 +845,19 @@ fn build_plugin(
                 .map_err(|e| format!("copying {} as a .so: {e}", plugin.source.display()))?;
         }
         Artifact::SharedObject | Artifact::Truncated | Artifact::WrongMachine => {
-            run_compiler(&mut command, &plugin.source)?;
+            run_compiler(&mut command, &plugin.source).map_err(|e| {
+                if plugin.debian_packages.is_empty() {
+                    e
+                } else {
+                    format!(
+                        "{e}\n{} is built on Debian's {}: apt-get install -y \
+                         --no-install-recommends {}",
+                        plugin.name,
+                        plugin.debian_packages.join(", "),
+                        plugin.debian_packages.join(" ")
+                    )
+                }
+            })?;
             let mut bytes = fs::read(&intermediate)
                 .map_err(|e| format!("reading {}: {e}", intermediate.display()))?;
             match plugin.artifact {

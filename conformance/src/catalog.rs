@@ -21,6 +21,7 @@ pub const FAMILIES: &[&str] = &[
     "fault_isolation",
     "information_leaks",
     "diagnostics_and_audit",
+    "compatibility",
 ];
 
 /// Names of the certification levels.
