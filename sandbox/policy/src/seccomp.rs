@@ -81,6 +81,11 @@ pub struct Stage {
     pub extends: Option<String>,
     /// Allowed calls; everything else traps.
     pub allow: Vec<Rule>,
+    /// Calls answered with an errno from this stage on. Each must also be allowed by the
+    /// stage, or its trap would win; a stage that extends this one inherits neither the
+    /// errno nor that allow rule.
+    #[serde(default)]
+    pub errno: Vec<ErrnoRule>,
 }
 
 /// A syscall with optional argument conditions (all must hold).
@@ -102,6 +107,9 @@ pub struct Rule {
 pub struct ErrnoRule {
     /// Syscall name.
     pub syscall: String,
+    /// Conditions on arguments, all of which must hold (a stage's rules only).
+    #[serde(default)]
+    pub args: Vec<ArgCondition>,
     /// Errno name or number.
     pub errno: Value,
     /// Why.
@@ -193,7 +201,8 @@ impl SeccompPolicy {
         Self::parse(REFERENCE_POLICY)
     }
 
-    /// Every allow rule of `stage`, including the stages it extends.
+    /// Every allow rule of `stage`, including the stages it extends (but for the calls an
+    /// extended stage allows only to answer them with its errno filter).
     pub fn stage_rules(&self, stage: &str) -> Result<Vec<&Rule>, PolicyError> {
         let mut rules = Vec::new();
         let mut name = stage;
@@ -207,7 +216,12 @@ impl SeccompPolicy {
                 .stages
                 .get(name)
                 .ok_or_else(|| PolicyError::UnknownStage { name: name.into() })?;
-            rules.extend(stage.allow.iter());
+            let inherited = seen.len() > 1;
+            rules.extend(stage.allow.iter().filter(|rule| {
+                // A call a stage allows only to answer it with an errno is not allowed to the
+                // stages that extend it: they would let it through.
+                !(inherited && stage.errno.iter().any(|e| e.syscall == rule.syscall))
+            }));
             match &stage.extends {
                 Some(parent) => name = parent,
                 None => return Ok(rules),
@@ -234,32 +248,30 @@ impl SeccompPolicy {
                 subst,
             )?);
         }
-        // One filter per errno value: a filter has a single match action.
-        let mut by_errno: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
-        for rule in &self.errno {
-            let errno = resolve(&rule.errno, &rule.syscall, subst)?;
-            let errno = u32::try_from(errno).map_err(|_| PolicyError::InvalidRule {
-                syscall: rule.syscall.clone(),
-                detail: format!("errno {errno} out of range"),
-            })?;
-            by_errno.entry(errno).or_default().push(Rule {
-                syscall: rule.syscall.clone(),
-                args: Vec::new(),
-                why: rule.why.clone(),
+        if self.errno.iter().any(|r| !r.args.is_empty()) {
+            return Err(PolicyError::InvalidRule {
+                syscall: "errno".into(),
+                detail: "the errno list of every stage takes no argument conditions".into(),
             });
         }
-        for (errno, rules) in &by_errno {
-            let rules = rules.iter().collect::<Vec<_>>();
-            filters.push(build(
-                "errno",
-                &rules,
-                SeccompAction::Allow,
-                SeccompAction::Errno(*errno),
-                subst,
-            )?);
-        }
+        filters.extend(errno_filters("errno", &self.errno, subst)?);
         filters.push(self.compile_stage(stage, subst)?);
         Ok(filters)
+    }
+
+    /// The errno filters of `stage` itself (not of the stages it extends), to install with
+    /// its allowlist: a matching call fails with its errno instead of trapping.
+    pub fn compile_stage_errno(
+        &self,
+        stage: &str,
+        subst: Substitutions,
+    ) -> Result<Vec<BpfProgram>, PolicyError> {
+        let rules = &self
+            .stages
+            .get(stage)
+            .ok_or_else(|| PolicyError::UnknownStage { name: stage.into() })?
+            .errno;
+        errno_filters(stage, rules, subst)
     }
 
     /// The allowlist filter of one stage (everything it does not allow traps).
@@ -302,6 +314,41 @@ impl SeccompPolicy {
         let rules = self.stage_rules(stage)?;
         build(stage, &rules, otherwise, SeccompAction::Allow, subst)
     }
+}
+
+/// One filter per errno value of `rules` (a filter has a single match action): a matching
+/// call fails with its errno, every other is left to the other filters.
+fn errno_filters(
+    stage: &str,
+    rules: &[ErrnoRule],
+    subst: Substitutions,
+) -> Result<Vec<BpfProgram>, PolicyError> {
+    let mut by_errno: BTreeMap<u32, Vec<Rule>> = BTreeMap::new();
+    for rule in rules {
+        let errno = resolve(&rule.errno, &rule.syscall, subst)?;
+        let errno = u32::try_from(errno).map_err(|_| PolicyError::InvalidRule {
+            syscall: rule.syscall.clone(),
+            detail: format!("errno {errno} out of range"),
+        })?;
+        by_errno.entry(errno).or_default().push(Rule {
+            syscall: rule.syscall.clone(),
+            args: rule.args.clone(),
+            why: rule.why.clone(),
+        });
+    }
+    by_errno
+        .iter()
+        .map(|(errno, rules)| {
+            let rules = rules.iter().collect::<Vec<_>>();
+            build(
+                stage,
+                &rules,
+                SeccompAction::Allow,
+                SeccompAction::Errno(*errno),
+                subst,
+            )
+        })
+        .collect()
 }
 
 /// The trace value that marks, in a filter being built, the returns that become
@@ -478,11 +525,49 @@ mod tests {
         let plugin: Vec<_> = policy.stage_rules("plugin").unwrap();
         let loader: Vec<_> = policy.stage_rules("loader").unwrap();
         assert!(loader.len() > plugin.len());
-        for forbidden in ["openat", "seccomp", "execve", "socket", "fork", "ptrace"] {
+        for forbidden in ["seccomp", "execve", "socket", "fork", "ptrace"] {
             assert!(
                 plugin.iter().all(|r| r.syscall != forbidden),
                 "plugin stage allows {forbidden}"
             );
+        }
+        // openat only read-only, and only to be answered EACCES by the stage's errno filter.
+        let errno = &policy.stages["plugin"].errno;
+        for rule in plugin.iter().filter(|r| r.syscall == "openat") {
+            assert_eq!(rule.args.len(), 1, "openat allowed beyond read-only");
+            assert!(
+                errno
+                    .iter()
+                    .any(|e| e.syscall == "openat" && e.args.len() == rule.args.len()),
+                "openat allowed in the plugin stage without its errno answer"
+            );
+        }
+    }
+
+    /// The load guard lets through, without the host, only what the plugin stage really
+    /// allows: a call the plugin stage answers with an errno waits for the host.
+    #[test]
+    fn an_errno_answered_call_is_not_inherited_as_allowed() {
+        let policy = SeccompPolicy::reference().unwrap();
+        let guard = policy.stage_rules("load_guard").unwrap();
+        assert!(guard.iter().all(|r| r.syscall != "openat"));
+        let plugin = policy.stage_rules("plugin").unwrap();
+        assert!(plugin.iter().any(|r| r.syscall == "openat"));
+    }
+
+    /// A stage's errno rule the stage does not allow would trap first: dead.
+    #[test]
+    fn every_errno_rule_of_a_stage_is_allowed_by_it() {
+        let policy = SeccompPolicy::reference().unwrap();
+        for (name, stage) in &policy.stages {
+            let allowed = policy.stage_rules(name).unwrap();
+            for rule in &stage.errno {
+                assert!(
+                    allowed.iter().any(|a| a.syscall == rule.syscall),
+                    "stage {name}: errno rule for {} that the stage traps",
+                    rule.syscall
+                );
+            }
         }
     }
 

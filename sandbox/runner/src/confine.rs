@@ -52,7 +52,7 @@ pub struct Confined {
     /// What is in force.
     pub report: EnforcementReport,
     /// The `plugin` stage filter, when seccomp is on.
-    pub plugin_stage: Option<seccompiler::BpfProgram>,
+    pub plugin_stage: Option<Vec<seccompiler::BpfProgram>>,
     /// The listener of the `load_guard` stage, when seccomp is on: the host must hold it
     /// before the loader's first call beyond the `plugin` stage, which waits for it.
     pub load_guard: Option<OwnedFd>,
@@ -881,7 +881,7 @@ fn restrict_landlock(cfg: &RunnerConfig, report: &mut EnforcementReport) {
 fn install_seccomp(
     layers: Layers,
     report: &mut EnforcementReport,
-) -> Result<Option<(seccompiler::BpfProgram, OwnedFd)>, ConfineError> {
+) -> Result<Option<(Vec<seccompiler::BpfProgram>, OwnedFd)>, ConfineError> {
     if !layers.seccomp {
         report.record("seccomp", Status::Disabled, "switched off");
         return Ok(None);
@@ -894,7 +894,10 @@ fn install_seccomp(
     // failure could not even be reported.
     let first = policy.compile_first_stage("loader", subst)?;
     let guard = policy.compile_notifying_stage("load_guard", subst)?;
-    let plugin = policy.compile_stage("plugin", subst)?;
+    // The plugin stage: its errno answers (a read-only open fails with EACCES), then its
+    // allowlist.
+    let mut plugin = policy.compile_stage_errno("plugin", subst)?;
+    plugin.push(policy.compile_stage("plugin", subst)?);
     for filter in &first {
         seccompiler::apply_filter(filter).map_err(|e| ConfineError::Step {
             step: "seccomp",
@@ -910,11 +913,12 @@ fn install_seccomp(
         "seccomp",
         Status::Applied,
         format!(
-            "x86_64 only; {} allow rules at load, {} once loaded; kill: {}; errno: {}",
+            "x86_64 only; {} allow rules at load, {} once loaded; kill: {}; errno: {}, {} more once loaded",
             policy.stage_rules("loader")?.len(),
             policy.stage_rules("plugin")?.len(),
             policy.kill.len(),
-            policy.errno.len()
+            policy.errno.len(),
+            policy.stages.get("plugin").map_or(0, |s| s.errno.len())
         ),
     );
     report.record(

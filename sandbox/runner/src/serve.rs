@@ -213,7 +213,7 @@ pub fn await_load() {
 }
 
 /// Loads the plugin, tightens seccomp, announces it, and serves until shutdown.
-pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfProgram>) -> ! {
+pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<Vec<seccompiler::BpfProgram>>) -> ! {
     SERIALISED_HOST_CALLS.store(cfg.layers.serialised_host_calls, Ordering::SeqCst);
     let (plugin, version) = match load(cfg) {
         Ok(p) => p,
@@ -227,10 +227,10 @@ pub fn load_and_serve(cfg: &RunnerConfig, plugin_stage: Option<seccompiler::BpfP
     // The loader's extra rights (open, map executable, install filters) end here, on every
     // thread: a constructor may have started threads (TSYNC fails if one of them installed a
     // filter of its own, which is then fatal too).
-    if let Some(filter) = plugin_stage
-        && let Err(e) = seccompiler::apply_filter_all_threads(&filter)
-    {
-        fail_and_wait(exit_code::CONFINEMENT, format!("seccomp plugin stage: {e}"));
+    for filter in plugin_stage.iter().flatten() {
+        if let Err(e) = seccompiler::apply_filter_all_threads(filter) {
+            fail_and_wait(exit_code::CONFINEMENT, format!("seccomp plugin stage: {e}"));
+        }
     }
     // The host takes the fast path once it has `Loaded`; so does this side once it is sent,
     // under the same hold of the channel, so no frame of a plugin thread falls between.

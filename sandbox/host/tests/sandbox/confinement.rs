@@ -65,9 +65,17 @@ fn seccomp_kills_signals_to_the_host() {
     );
 }
 
+/// Once loaded, a read-only open fails with EACCES (a library that probes a file goes on)
+/// and the plugin keeps running; an open for writing ends it.
 #[test]
-fn seccomp_kills_open_once_loaded() {
-    assert_seccomp_kills("open_raw", "/etc/passwd", Some(libc::SYS_openat));
+fn seccomp_refuses_a_read_only_open_and_kills_a_write_once_loaded() {
+    let mut p = probe();
+    assert_eq!(
+        call(&mut p, "open_raw", "/etc/passwd"),
+        format!("errno {}", libc::EACCES)
+    );
+    assert_eq!(call(&mut p, "ping", ""), "pong");
+    assert_seccomp_kills("create", "/tmp/sbx-probe-create", Some(libc::SYS_openat));
 }
 
 /// A constructor that writes `Loaded` itself and answers the host from inside dlopen(), so
