@@ -308,8 +308,10 @@ fn conformance(args: &[String]) -> Result<()> {
     if suts.is_empty() {
         bail!("no sandbox to run");
     }
-    if suts.iter().any(|s| s.name == "bubblewrap") {
-        ensure_bubblewrap();
+    for (sandbox, executable, package) in TOOLS {
+        if suts.iter().any(|s| s.name == sandbox) {
+            ensure_tool(executable, package);
+        }
     }
     let catalog = catalog::parse(catalog::CATALOG)?;
     let settings = suite::settings(suite::CASES)?;
@@ -544,20 +546,28 @@ fn conformance_merge(args: &[String]) -> Result<()> {
     fail_uncertified(&merged)
 }
 
-/// The bubblewrap sandbox runs Debian's `bwrap`: installed from its package when it is
+/// The built-in sandboxes that run a tool of Debian's: (sandbox, executable, package).
+const TOOLS: [(&str, &str, &str); 4] = [
+    ("bubblewrap", "bwrap", "bubblewrap"),
+    ("firejail", "firejail", "firejail"),
+    ("firejail-default", "firejail", "firejail"),
+    ("gvisor", "runsc", "runsc"),
+];
+
+/// A sandbox that runs a tool of Debian's has it installed from its package when it is
 /// missing and apt is there, so that a fresh machine runs the matrix. Where that fails (not
 /// root, no network), the run goes on and the adapter's own error says what is missing.
-fn ensure_bubblewrap() {
-    let installed = ["/usr/bin/bwrap", "/usr/local/bin/bwrap"]
+fn ensure_tool(executable: &str, package: &str) {
+    let installed = ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
         .iter()
-        .any(|p| Path::new(p).exists());
+        .any(|dir| Path::new(dir).join(executable).exists());
     if installed || !Path::new("/usr/bin/apt-get").exists() {
         return;
     }
-    eprintln!("xtask: installing bubblewrap (apt-get) for the bubblewrap sandbox");
+    eprintln!("xtask: installing {package} (apt-get) for the sandbox that runs {executable}");
     for args in [
         &["update"][..],
-        &["install", "-y", "--no-install-recommends", "bubblewrap"][..],
+        &["install", "-y", "--no-install-recommends", package][..],
     ] {
         let ran = Command::new("apt-get")
             .args(args)
@@ -565,8 +575,8 @@ fn ensure_bubblewrap() {
             .status();
         if !ran.as_ref().is_ok_and(|s| s.success()) {
             eprintln!(
-                "xtask: apt-get {} did not succeed ({ran:?}): the bubblewrap sandbox will say \
-                 what it misses",
+                "xtask: apt-get {} did not succeed ({ran:?}): the sandbox will say what it \
+                 misses",
                 args.join(" ")
             );
             return;

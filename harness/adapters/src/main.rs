@@ -10,13 +10,16 @@
 //!     sbx-adapter none [--checked]            no isolation: plugins run inside this process
 //!                                             (--checked: with a careful host's checks)
 //!     sbx-adapter bubblewrap                  each plugin in `bwrap --unshare-all ...`
+//!     sbx-adapter firejail                    each plugin in firejail, hardened
+//!     sbx-adapter firejail-default            each plugin in firejail's default profile
+//!     sbx-adapter gvisor                      each plugin in gVisor (`runsc do`)
 //!
 //! The harness appends `--sbx-canary=TOKEN` to every adapter's command line; it is ignored.
 
 mod bare;
-mod bubblewrap;
 mod reference;
 mod serve;
+mod wrapped;
 
 use std::process::ExitCode;
 
@@ -82,13 +85,16 @@ fn main() -> ExitCode {
             }
             Err(e) => Err(e),
         },
-        Some("bubblewrap") => match bubblewrap::Bubblewrap::new() {
-            Ok(backend) => serve::serve(backend),
-            Err(e) => {
-                eprintln!("sbx-adapter bubblewrap: {e}");
-                return ExitCode::from(69);
+        Some(name) if wrapped::Tool::from_name(name).is_some() => {
+            let tool = wrapped::Tool::from_name(name).expect("matched above");
+            match wrapped::Wrapped::new(tool) {
+                Ok(backend) => serve::serve(backend),
+                Err(e) => {
+                    eprintln!("sbx-adapter {name}: {e}");
+                    return ExitCode::from(69);
+                }
             }
-        },
+        }
         _ => return usage("which adapter?"),
     };
     match result {
@@ -102,7 +108,7 @@ fn main() -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] [--user UID] [--low-latency] | none [--checked] | bubblewrap",
+        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] [--user UID] [--low-latency] | none [--checked] | bubblewrap | firejail | firejail-default | gvisor",
         reference::MUTANTS.join("|"),
         reference::LAYERS.join(",")
     );

@@ -1,14 +1,23 @@
-//! Bubblewrap as its users run it: each plugin in its own `bwrap --unshare-all
-//! --die-with-parent --new-session` process, with the system directories bound read-only,
-//! a private /tmp, /proc and /dev, and the plugin file bound alone. Inside, this same
-//! binary's `none` adapter loads the plugin; this process proxies the protocol to it and
-//! adds the deadlines bubblewrap does not have. Whatever bubblewrap does not do (seccomp,
-//! quotas, signatures) it fails honestly.
+//! Sandboxes people run, each as its documentation recommends for untrusted code, around an
+//! in-sandbox host: each plugin in its own sandboxed process, in which this same binary's
+//! `none --checked` adapter loads it; this process proxies the protocol to it and adds the
+//! deadlines the tools do not have. Whatever a tool does not do (seccomp, quotas,
+//! signatures) it fails honestly.
+//!
+//! - bubblewrap: `bwrap --unshare-all --die-with-parent --new-session`, the system
+//!   directories bound read-only, a private /tmp, /proc and /dev, the plugin file bound
+//!   alone;
+//! - firejail, hardened: `--noprofile --net=none --seccomp --caps.drop=all --nonewprivs
+//!   --noroot --private-dev`, the file system read-only, and the policy's memory, process,
+//!   descriptor and CPU limits as `--rlimit-*`;
+//! - firejail with its default profile (what `firejail PROGRAM` gives);
+//! - gVisor: `runsc --network=none --platform=ptrace do`, the host's file system as a
+//!   read-only overlay (the Debian package's `runsc` has no systrap platform).
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
 use std::os::unix::process::ExitStatusExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
@@ -30,25 +39,136 @@ struct Sandboxed {
     ended: Option<Termination>,
 }
 
-/// The bubblewrap adapter.
-pub struct Bubblewrap {
-    bwrap: PathBuf,
+/// A sandboxing tool, configured as its users run untrusted code in it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tool {
+    /// `bwrap`.
+    Bubblewrap,
+    /// `firejail` with its hardening options.
+    Firejail,
+    /// `firejail` with its default profile.
+    FirejailDefault,
+    /// gVisor's `runsc do`.
+    Gvisor,
+}
+
+impl Tool {
+    /// The tool named on `sbx-adapter`'s command line.
+    pub fn from_name(name: &str) -> Option<Tool> {
+        match name {
+            "bubblewrap" => Some(Tool::Bubblewrap),
+            "firejail" => Some(Tool::Firejail),
+            "firejail-default" => Some(Tool::FirejailDefault),
+            "gvisor" => Some(Tool::Gvisor),
+            _ => None,
+        }
+    }
+
+    /// Its name in the handshake.
+    fn name(self) -> &'static str {
+        match self {
+            Tool::Bubblewrap => "bubblewrap",
+            Tool::Firejail => "firejail",
+            Tool::FirejailDefault => "firejail-default",
+            Tool::Gvisor => "gvisor",
+        }
+    }
+
+    /// Its executable and the Debian package that has it.
+    fn executable(self) -> (&'static str, &'static str) {
+        match self {
+            Tool::Bubblewrap => ("bwrap", "bubblewrap"),
+            Tool::Firejail | Tool::FirejailDefault => ("firejail", "firejail"),
+            Tool::Gvisor => ("runsc", "runsc"),
+        }
+    }
+
+    /// Whether the tool hands the sandboxed process the environment it was started with
+    /// (bubblewrap is told `--clearenv`; gVisor's `do` gives its own).
+    fn keeps_environment(self) -> bool {
+        matches!(self, Tool::Firejail | Tool::FirejailDefault)
+    }
+
+    /// The command that runs `me none --checked` for the plugin at `plugin` under `policy`.
+    fn command(self, tool: &Path, me: &str, plugin: &str, policy: &Policy) -> Command {
+        let mut cmd = Command::new(tool);
+        match self {
+            Tool::Bubblewrap => {
+                for dir in ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"] {
+                    if Path::new(dir).exists() {
+                        cmd.args(["--ro-bind", dir, dir]);
+                    }
+                }
+                cmd.args(["--ro-bind", me, me, "--ro-bind", plugin, plugin])
+                    .args([
+                        "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
+                    ])
+                    .args([
+                        "--unshare-all",
+                        "--die-with-parent",
+                        "--new-session",
+                        "--clearenv",
+                        "--",
+                    ]);
+            }
+            Tool::Firejail => {
+                let limits = &policy.limits;
+                cmd.args([
+                    "--quiet",
+                    "--noprofile",
+                    "--net=none",
+                    "--seccomp",
+                    "--caps.drop=all",
+                    "--nonewprivs",
+                    "--noroot",
+                    "--private-dev",
+                    "--read-only=/",
+                    "--nosound",
+                    "--no3d",
+                ])
+                .arg(format!("--rlimit-as={}", limits.memory_bytes))
+                .arg(format!("--rlimit-nproc={}", limits.threads.max(1)))
+                .arg(format!("--rlimit-nofile={}", limits.open_files.max(16)))
+                .arg(format!(
+                    "--rlimit-cpu={}",
+                    limits.cpu_ms.div_ceil(1000).max(1)
+                ))
+                .arg("--");
+            }
+            Tool::FirejailDefault => {
+                cmd.args(["--quiet", "--"]);
+            }
+            Tool::Gvisor => {
+                cmd.args(["--network=none", "--platform=ptrace", "do", "--"]);
+            }
+        }
+        cmd.args([me, "none", "--checked"]);
+        cmd
+    }
+}
+
+/// The adapter of a wrapped tool.
+pub struct Wrapped {
+    tool: Tool,
+    executable: PathBuf,
     me: PathBuf,
     plugins: BTreeMap<String, Sandboxed>,
     events: Vec<Event>,
 }
 
-impl Bubblewrap {
-    /// Finds `bwrap` and this binary.
-    pub fn new() -> Result<Bubblewrap, String> {
-        let bwrap = ["/usr/bin/bwrap", "/usr/local/bin/bwrap"]
+impl Wrapped {
+    /// Finds the tool's executable and this binary.
+    pub fn new(tool: Tool) -> Result<Wrapped, String> {
+        let (name, package) = tool.executable();
+        let executable = ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
             .iter()
-            .map(PathBuf::from)
+            .map(|dir| Path::new(dir).join(name))
             .find(|p| p.is_file())
-            .ok_or("bwrap not found (Debian package `bubblewrap`)")?;
+            .ok_or_else(|| format!("{name} not found (Debian package `{package}`)"))?;
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
-        Ok(Bubblewrap {
-            bwrap,
+        Ok(Wrapped {
+            tool,
+            executable,
             me,
             plugins: BTreeMap::new(),
             events: Vec::new(),
@@ -141,10 +261,10 @@ fn rename(e: Event, name: &str) -> Event {
     }
 }
 
-impl Backend for Bubblewrap {
+impl Backend for Wrapped {
     fn hello(&self) -> HelloResult {
         HelloResult {
-            name: "bubblewrap".into(),
+            name: self.tool.name().into(),
             version: env!("CARGO_PKG_VERSION").into(),
             protocol: PROTOCOL_VERSION,
             features: vec![Feature::Deadlines, Feature::TerminationReasons],
@@ -162,29 +282,24 @@ impl Backend for Bubblewrap {
             return Err(error(ErrorKind::Invalid, "already loaded"));
         }
         let me = self.me.to_string_lossy().into_owned();
-        let mut cmd = Command::new(&self.bwrap);
-        for dir in ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"] {
-            if std::path::Path::new(dir).exists() {
-                cmd.args(["--ro-bind", dir, dir]);
-            }
-        }
-        cmd.args(["--ro-bind", &me, &me, "--ro-bind", path, path])
-            .args([
-                "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--chdir", "/tmp",
-            ])
-            .args([
-                "--unshare-all",
-                "--die-with-parent",
-                "--new-session",
-                "--clearenv",
-            ])
-            .args(["--", &me, "none", "--checked"])
-            .stdin(Stdio::piped())
+        let mut cmd = self.tool.command(&self.executable, &me, path, policy);
+        // As a careful host runs a sandbox: its own pipe for the sandboxed process's
+        // stderr (forwarded to this one's), never this process's descriptor; and, where the
+        // tool does not clear the environment itself, none of this process's.
+        cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
+            .stderr(Stdio::piped());
+        if self.tool.keeps_environment() {
+            cmd.env_clear();
+        }
         let mut child = cmd
             .spawn()
-            .map_err(|e| error(ErrorKind::Internal, format!("bwrap: {e}")))?;
+            .map_err(|e| error(ErrorKind::Internal, format!("{}: {e}", self.tool.name())))?;
+        if let Some(mut stderr) = child.stderr.take() {
+            std::thread::spawn(move || {
+                let _ = std::io::copy(&mut stderr, &mut std::io::stderr());
+            });
+        }
         let stdin = child
             .stdin
             .take()
@@ -256,11 +371,17 @@ impl Backend for Bubblewrap {
     }
 
     fn pause(&mut self, _: &str) -> Result<Value, ErrorBody> {
-        Err(error(ErrorKind::Unsupported, "bubblewrap has no pause"))
+        Err(error(
+            ErrorKind::Unsupported,
+            format!("{} has no pause", self.tool.name()),
+        ))
     }
 
     fn resume(&mut self, _: &str) -> Result<Value, ErrorBody> {
-        Err(error(ErrorKind::Unsupported, "bubblewrap has no resume"))
+        Err(error(
+            ErrorKind::Unsupported,
+            format!("{} has no resume", self.tool.name()),
+        ))
     }
 
     fn unload(&mut self, name: &str) -> Result<Value, ErrorBody> {
