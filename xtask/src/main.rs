@@ -546,21 +546,41 @@ fn conformance_merge(args: &[String]) -> Result<()> {
     fail_uncertified(&merged)
 }
 
-/// The built-in sandboxes that run a tool of Debian's: (sandbox, executable, package).
-const TOOLS: [(&str, &str, &str); 4] = [
+/// The built-in sandboxes that run a tool of Debian's: (sandbox, executable or absolute
+/// path of a file it needs, package).
+const TOOLS: [(&str, &str, &str); 8] = [
     ("bubblewrap", "bwrap", "bubblewrap"),
     ("firejail", "firejail", "firejail"),
     ("firejail-default", "firejail", "firejail"),
     ("gvisor", "runsc", "runsc"),
+    ("crun", "crun", "crun"),
+    (
+        "crun",
+        CONTAINERS_SECCOMP,
+        "golang-github-containers-common",
+    ),
+    ("runc", "runc", "runc"),
+    (
+        "runc",
+        CONTAINERS_SECCOMP,
+        "golang-github-containers-common",
+    ),
 ];
+
+/// The usual container seccomp profile the OCI sandboxes' bundles carry.
+const CONTAINERS_SECCOMP: &str = "/usr/share/containers/seccomp.json";
 
 /// A sandbox that runs a tool of Debian's has it installed from its package when it is
 /// missing and apt is there, so that a fresh machine runs the matrix. Where that fails (not
 /// root, no network), the run goes on and the adapter's own error says what is missing.
 fn ensure_tool(executable: &str, package: &str) {
-    let installed = ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
-        .iter()
-        .any(|dir| Path::new(dir).join(executable).exists());
+    let installed = if executable.starts_with('/') {
+        Path::new(executable).exists()
+    } else {
+        ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
+            .iter()
+            .any(|dir| Path::new(dir).join(executable).exists())
+    };
     if installed || !Path::new("/usr/bin/apt-get").exists() {
         return;
     }

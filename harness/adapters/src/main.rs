@@ -13,10 +13,12 @@
 //!     sbx-adapter firejail                    each plugin in firejail, hardened
 //!     sbx-adapter firejail-default            each plugin in firejail's default profile
 //!     sbx-adapter gvisor                      each plugin in gVisor (`runsc do`)
+//!     sbx-adapter crun | runc                 each plugin in a container (an OCI bundle)
 //!
 //! The harness appends `--sbx-canary=TOKEN` to every adapter's command line; it is ignored.
 
 mod bare;
+mod oci;
 mod reference;
 mod serve;
 mod wrapped;
@@ -108,7 +110,7 @@ fn main() -> ExitCode {
 
 fn usage(problem: &str) -> ExitCode {
     eprintln!(
-        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] [--user UID] [--low-latency] | none [--checked] | bubblewrap | firejail | firejail-default | gvisor",
+        "sbx-adapter: {problem}\nusage: sbx-adapter reference [--mutant {}] [--only {}] [--user UID] [--low-latency] | none [--checked] | bubblewrap | firejail | firejail-default | gvisor | crun | runc",
         reference::MUTANTS.join("|"),
         reference::LAYERS.join(",")
     );

@@ -12,10 +12,12 @@
 //!   descriptor and CPU limits as `--rlimit-*`;
 //! - firejail with its default profile (what `firejail PROGRAM` gives);
 //! - gVisor: `runsc --network=none --platform=ptrace do`, the host's file system as a
-//!   read-only overlay (the Debian package's `runsc` has no systrap platform).
+//!   read-only overlay (the Debian package's `runsc` has no systrap platform);
+//! - crun and runc, OCI runtimes: a bundle as containers run by default (`oci.rs`).
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
+use std::os::unix::process::CommandExt;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, Command, Stdio};
@@ -37,6 +39,9 @@ struct Sandboxed {
     policy: Policy,
     next_id: u64,
     ended: Option<Termination>,
+    /// The OCI bundle it runs from (crun): removed, with its container, when this is
+    /// dropped, after the process.
+    _bundle: Option<crate::oci::Bundle>,
 }
 
 /// A sandboxing tool, configured as its users run untrusted code in it.
@@ -50,6 +55,10 @@ pub enum Tool {
     FirejailDefault,
     /// gVisor's `runsc do`.
     Gvisor,
+    /// crun, with an OCI bundle.
+    Crun,
+    /// runc, with the same bundle.
+    Runc,
 }
 
 impl Tool {
@@ -60,6 +69,8 @@ impl Tool {
             "firejail" => Some(Tool::Firejail),
             "firejail-default" => Some(Tool::FirejailDefault),
             "gvisor" => Some(Tool::Gvisor),
+            "crun" => Some(Tool::Crun),
+            "runc" => Some(Tool::Runc),
             _ => None,
         }
     }
@@ -71,6 +82,8 @@ impl Tool {
             Tool::Firejail => "firejail",
             Tool::FirejailDefault => "firejail-default",
             Tool::Gvisor => "gvisor",
+            Tool::Crun => "crun",
+            Tool::Runc => "runc",
         }
     }
 
@@ -80,6 +93,8 @@ impl Tool {
             Tool::Bubblewrap => ("bwrap", "bubblewrap"),
             Tool::Firejail | Tool::FirejailDefault => ("firejail", "firejail"),
             Tool::Gvisor => ("runsc", "runsc"),
+            Tool::Crun => ("crun", "crun"),
+            Tool::Runc => ("runc", "runc"),
         }
     }
 
@@ -89,8 +104,15 @@ impl Tool {
         matches!(self, Tool::Firejail | Tool::FirejailDefault)
     }
 
-    /// The command that runs `me none --checked` for the plugin at `plugin` under `policy`.
-    fn command(self, tool: &Path, me: &str, plugin: &str, policy: &Policy) -> Command {
+    /// The command that runs `me none --checked` for the plugin `name` at `plugin` under
+    /// `policy`, and the OCI bundle it runs from, if the tool takes one.
+    fn command(
+        self,
+        tool: &Path,
+        me: &str,
+        (name, plugin): (&str, &str),
+        policy: &Policy,
+    ) -> Result<(Command, Option<crate::oci::Bundle>), String> {
         let mut cmd = Command::new(tool);
         match self {
             Tool::Bubblewrap => {
@@ -141,9 +163,23 @@ impl Tool {
             Tool::Gvisor => {
                 cmd.args(["--network=none", "--platform=ptrace", "do", "--"]);
             }
+            Tool::Crun | Tool::Runc => {
+                // The bundle's process is `me none --checked` itself.
+                let global: &[&str] = if self == Tool::Crun {
+                    &["--cgroup-manager=cgroupfs"]
+                } else {
+                    &[]
+                };
+                let bundle = crate::oci::bundle(tool, global, name, me, plugin, policy)?;
+                cmd.args(global)
+                    .args(["run", "--bundle"])
+                    .arg(&bundle.dir)
+                    .arg(&bundle.id);
+                return Ok((cmd, Some(bundle)));
+            }
         }
         cmd.args([me, "none", "--checked"]);
-        cmd
+        Ok((cmd, None))
     }
 }
 
@@ -159,6 +195,11 @@ pub struct Wrapped {
 impl Wrapped {
     /// Finds the tool's executable and this binary.
     pub fn new(tool: Tool) -> Result<Wrapped, String> {
+        if tool == Tool::Crun
+            && let Some(why) = crate::oci::crun_unavailable()
+        {
+            return Err(why);
+        }
         let (name, package) = tool.executable();
         let executable = ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
             .iter()
@@ -282,15 +323,30 @@ impl Backend for Wrapped {
             return Err(error(ErrorKind::Invalid, "already loaded"));
         }
         let me = self.me.to_string_lossy().into_owned();
-        let mut cmd = self.tool.command(&self.executable, &me, path, policy);
+        let (mut cmd, bundle) = self
+            .tool
+            .command(&self.executable, &me, (name, path), policy)
+            .map_err(|e| error(ErrorKind::Internal, e))?;
         // As a careful host runs a sandbox: its own pipe for the sandboxed process's
-        // stderr (forwarded to this one's), never this process's descriptor; and, where the
-        // tool does not clear the environment itself, none of this process's.
+        // stderr (forwarded to this one's), never this process's descriptor; no other
+        // descriptor of this process's; and, where the tool does not clear the environment
+        // itself, none of this process's variables.
         cmd.stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
         if self.tool.keeps_environment() {
             cmd.env_clear();
+        }
+        // SAFETY: runs in the child between fork and exec; close_range is a single system
+        // call, async-signal-safe, and touches only descriptors the exec would have passed
+        // on (the standard streams are already in place).
+        unsafe {
+            cmd.pre_exec(|| {
+                // A careful host hands a sandbox no descriptor of its own beyond the standard
+                // streams: the tools pass on what their caller left open.
+                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                Ok(())
+            });
         }
         let mut child = cmd
             .spawn()
@@ -332,6 +388,7 @@ impl Backend for Wrapped {
                 policy: policy.clone(),
                 next_id: 1,
                 ended: None,
+                _bundle: bundle,
             },
         );
         let deadline = Duration::from_millis(policy.deadlines.init_ms);
