@@ -15,6 +15,7 @@ pub mod html;
 pub mod junit;
 #[cfg(test)]
 mod rendered;
+pub mod sandbox_page;
 pub mod schema;
 pub mod tap;
 

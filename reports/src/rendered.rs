@@ -53,6 +53,16 @@ fn the_html_page() {
 }
 
 #[test]
+fn the_sandbox_page() {
+    let run = run(true);
+    insta::assert_snapshot!(crate::sandbox_page::render(
+        &run,
+        &run.suts[0],
+        "every layer on"
+    ));
+}
+
+#[test]
 fn the_bundle_readme() {
     insta::assert_snapshot!(crate::bundle::readme(
         &run(true),

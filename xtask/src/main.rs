@@ -178,11 +178,14 @@ const CONFORMANCE_USAGE: &str = "\
 usage: cargo xtask conformance [options]
        cargo xtask conformance diff BEFORE AFTER
        cargo xtask conformance merge [--out DIR] [--sign KEY] SHARD...
+       cargo xtask conformance docs RUN
 
     diff BEFORE AFTER   compare two runs (each a results.json, or the folder holding one):
                         per sandbox, what newly fails, newly passes, fails with other
                         evidence, or is in one run only; two runs of one sandbox each are
                         compared with each other. Fails when anything newly fails.
+    docs RUN            write docs/ again (the matrix, the plugin table, a page per
+                        sandbox) from a run's results (its results.json or folder)
     merge SHARD...      one run, and every format (in --out), from the results (each a
                         results.json or its folder) of the shards of one run split with
                         --shard I/N; refused for shards of different runs, a shard given
@@ -204,7 +207,7 @@ usage: cargo xtask conformance [options]
     --reference-build   the adapter given by --sut PATH is a build of the reference: hold it
                         to the reactions each plugin's metadata expects of the reference, as
                         the built-in `reference` is (the mutation oracle's runs)
-    --docs              also write the tables into docs/ (use with --matrix all)
+    --docs              also write docs/: the tables and a page per sandbox
     --sign KEY          also write DIR/bundle/: the report in every format, the plugins the
                         run threw, a README and the product description, signed with the
                         ed25519 key in KEY (cargo xtask keygen NAME) as an in-toto statement
@@ -217,6 +220,7 @@ fn conformance(args: &[String]) -> Result<()> {
     match args.first().map(String::as_str) {
         Some("diff") => return conformance_diff(&args[1..]),
         Some("merge") => return conformance_merge(&args[1..]),
+        Some("docs") => return conformance_docs(&args[1..]),
         _ => {}
     }
     let mut sut = None;
@@ -392,17 +396,9 @@ fn source_revision() -> Option<String> {
     })
 }
 
-/// Writes every format of `result` into `out` (and, with `docs`, the run over that matrix
-/// into docs/), prints the summary and where each file is.
-fn write_outputs(
-    result: &sbx_harness::model::RunResult,
-    cases: &[sbx_conformance::suite::SuiteCase],
-    out: &Path,
-    docs: Option<&str>,
-    took: &str,
-) -> Result<()> {
-    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    let rows: Vec<sbx_reports::PluginRow> = cases
+/// The plugin table's rows of the suite's cases.
+fn plugin_rows(cases: &[sbx_conformance::suite::SuiteCase]) -> Vec<sbx_reports::PluginRow> {
+    cases
         .iter()
         .map(|c| sbx_reports::PluginRow {
             name: c.spec.name.to_owned(),
@@ -416,7 +412,20 @@ fn write_outputs(
                 .map(|e| e.describe())
                 .unwrap_or_default(),
         })
-        .collect();
+        .collect()
+}
+
+/// Writes every format of `result` into `out` (and, with `docs`, the run over that matrix
+/// into docs/), prints the summary and where each file is.
+fn write_outputs(
+    result: &sbx_harness::model::RunResult,
+    cases: &[sbx_conformance::suite::SuiteCase],
+    out: &Path,
+    docs: Option<&str>,
+    took: &str,
+) -> Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    let rows = plugin_rows(cases);
     let summary = sbx_reports::summary(result);
     // The docs' "caught by" also names the hand-written mutants each requirement caught
     // in the committed mutation analysis.
@@ -445,15 +454,7 @@ fn write_outputs(
     )?;
     std::fs::write(out.join("comment.md"), sbx_reports::comment::render(result))?;
     if let Some(matrix) = docs {
-        std::fs::create_dir_all("docs")?;
-        std::fs::write(
-            "docs/conformance-matrix.md",
-            sbx_reports::matrix_page(matrix, &requirements),
-        )?;
-        std::fs::write(
-            "docs/plugins.md",
-            sbx_reports::plugins_page(matrix, &plugins),
-        )?;
+        write_docs(result, matrix, &requirements, &plugins)?;
     }
     print!("{summary}");
     println!("\nresults: {} ({took})", out.join("results.json").display());
@@ -464,6 +465,65 @@ fn write_outputs(
         "    pull-request comment: {}",
         out.join("comment.md").display()
     );
+    Ok(())
+}
+
+/// The committed pages of a run over `matrix`: the requirement matrix, the plugin table,
+/// and a page per sandbox certified or controlling (not the mutants: their page is the
+/// mutation report).
+fn write_docs(
+    result: &sbx_harness::model::RunResult,
+    matrix: &str,
+    requirements: &str,
+    plugins: &str,
+) -> Result<()> {
+    std::fs::create_dir_all("docs/sandboxes")?;
+    std::fs::write(
+        "docs/conformance-matrix.md",
+        sbx_reports::matrix_page(matrix, requirements),
+    )?;
+    std::fs::write(
+        "docs/plugins.md",
+        sbx_reports::plugins_page(matrix, plugins),
+    )?;
+    let built_in = sbx_conformance::suts::built_in(Path::new("sbx-adapter"))?;
+    for sut in result
+        .suts
+        .iter()
+        .filter(|s| s.sut.role != sbx_harness::model::Role::Mutant)
+    {
+        let configuration = built_in
+            .iter()
+            .find(|b| b.sut.name == sut.sut.name)
+            .map_or("an adapter given by path", |b| b.summary.as_str());
+        std::fs::write(
+            format!("docs/sandboxes/{}.md", sut.sut.name),
+            sbx_reports::sandbox_page::render(result, sut, configuration),
+        )?;
+    }
+    Ok(())
+}
+
+/// `cargo xtask conformance docs RUN`: the committed pages written again from a run's
+/// results (a CI artifact, a run kept from earlier), without running anything.
+fn conformance_docs(args: &[String]) -> Result<()> {
+    let [run] = args else {
+        bail!("docs takes one run (its results.json or folder)\n\n{CONFORMANCE_USAGE}");
+    };
+    let result = read_run(Path::new(run))?;
+    let settings = sbx_conformance::suite::settings(sbx_conformance::suite::CASES)?;
+    let cases = sbx_conformance::suite::cases(&settings);
+    let matrix = result
+        .suts
+        .iter()
+        .map(|s| s.sut.name.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
+    let hand_written = mutants::caught_by_requirement(Path::new(mutants::DOCS_DATA))?;
+    let requirements = sbx_reports::requirements_markdown(&result, &hand_written);
+    let plugins = sbx_reports::plugins_markdown(&result, &plugin_rows(&cases));
+    write_docs(&result, &matrix, &requirements, &plugins)?;
+    println!("docs/ written from {run} ({matrix})");
     Ok(())
 }
 
