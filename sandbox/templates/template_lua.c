@@ -9,8 +9,9 @@
  *     not io, os, package or debug;
  *   - its memory is bounded by the allocator (SCRIPT_MEMORY bytes): past it, an
  *     allocation fails and Lua raises "not enough memory";
- *   - its time is bounded by an instruction count hook (SCRIPT_STEPS): past it, the
- *     script is stopped with an error;
+ *   - its instructions are bounded by a count hook (SCRIPT_STEPS): past it, the script is
+ *     stopped with an error it cannot catch (time inside one C function, such as a costly
+ *     pattern match, is left to the sandbox's CPU limit);
  *   - it reaches the host only through the `host` table, whose functions call the host
  *     API, which the host checks like any native call (here: host.log).
  *
@@ -67,7 +68,11 @@ static void *bounded_alloc(void *ud, void *ptr, size_t old_size, size_t new_size
     return moved;
 }
 
-/* Stops a script that has run SCRIPT_STEPS instructions. */
+/* Stops a script that has run SCRIPT_STEPS instructions. Past the bound the hook fires on
+ * every instruction and raises each time, so a script that catches the error (pcall in a
+ * loop) cannot run on: every instruction of its handler raises again. (Time spent inside
+ * one C function, a costly pattern match, is not counted: the sandbox's CPU limit bounds
+ * it.) */
 static void step_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
@@ -77,8 +82,17 @@ static void step_hook(lua_State *L, lua_Debug *ar)
     lua_pushinteger(L, steps);
     lua_setfield(L, LUA_REGISTRYINDEX, "template_lua.steps");
     if (steps > SCRIPT_STEPS) {
+        lua_sethook(L, step_hook, LUA_MASKCOUNT, 1);
         luaL_error(L, "the script ran more than %d instructions", (int)SCRIPT_STEPS);
     }
+}
+
+/* The script's answer as a string, under protection: a __tostring that raises or answers
+ * something else is the script's error, not a panic of the plugin. */
+static int answer_text(lua_State *L)
+{
+    luaL_tolstring(L, 1, NULL);
+    return 1;
 }
 
 /* host.log(text): one log record through the host, whose status it returns. */
@@ -128,12 +142,17 @@ static sbx_status run(const uint8_t *script, size_t script_len, uint8_t *output,
     const char *text = NULL;
     size_t len = 0;
     /* "t": text chunks only; precompiled bytecode is not verified by Lua. */
-    if (luaL_loadbufferx(L, (const char *)script, script_len, "script", "t") != LUA_OK ||
-        lua_pcall(L, 0, 1, 0) != LUA_OK) {
-        lua_pushfstring(L, "lua error: %s", lua_tostring(L, -1));
+    int failed = luaL_loadbufferx(L, (const char *)script, script_len, "script", "t") != LUA_OK ||
+                 lua_pcall(L, 0, 1, 0) != LUA_OK;
+    if (!failed) {
+        lua_pushcfunction(L, answer_text);
+        lua_insert(L, -2);
+        failed = lua_pcall(L, 1, 1, 0) != LUA_OK;
+    }
+    if (failed) {
+        const char *why = lua_tostring(L, -1);
+        lua_pushfstring(L, "lua error: %s", why != NULL ? why : "(an error that is not text)");
         status = SBX_ERR_INVALID_ARGUMENT;
-    } else {
-        luaL_tolstring(L, -1, NULL);
     }
     text = lua_tolstring(L, -1, &len);
     *output_len = len;

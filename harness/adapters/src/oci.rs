@@ -1,7 +1,7 @@
-//! An OCI bundle for one plugin, as a container runtime (crun, runc) runs untrusted code by
-//! default: a read-only root of the system's directories, no network (a network namespace
-//! of its own), every namespace but the user's, no capability, `noNewPrivileges`, the
-//! usual container seccomp profile (the containers project's, `seccomp.json` from Debian's
+//! An OCI bundle for one plugin, run by a container runtime (crun, runc) with the defaults
+//! containers get: no network (a network namespace of its own), every namespace but the
+//! user's, uid 0 without any capability, `noNewPrivileges`, the usual container seccomp
+//! profile (the containers project's, `seccomp.json` from Debian's
 //! golang-github-containers-common), the policy's processes and memory as cgroup limits and
 //! its descriptors as an rlimit. (No address-space rlimit: the runtime applies it to its own
 //! init before it installs the seccomp filter, which then cannot allocate: containers bound
@@ -52,10 +52,32 @@ pub fn bundle(
     plugin: &str,
     policy: &Policy,
 ) -> Result<Bundle, String> {
-    let id = format!("sbx-{}-{name}", std::process::id());
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_'))
+    {
+        return Err(format!(
+            "`{name}` is not a plugin name a container can carry"
+        ));
+    }
+    // A fresh directory of this process's only (it fails where anything, a link
+    // included, already has the name), holding an empty root.
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let id = format!("sbx-{}-{name}-{nanos}", std::process::id());
     let dir = std::env::temp_dir().join(&id);
     let rootfs = dir.join("rootfs");
-    std::fs::create_dir_all(&rootfs).map_err(|e| format!("{}: {e}", rootfs.display()))?;
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        let mut builder = std::fs::DirBuilder::new();
+        builder.mode(0o700);
+        builder
+            .create(&dir)
+            .and_then(|()| builder.create(&rootfs))
+            .map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
     let bundle = Bundle {
         dir,
         id,
@@ -71,7 +93,9 @@ pub fn bundle(
     Ok(bundle)
 }
 
-/// The runtime spec.
+/// The runtime spec. Its root is not an image's: the host's system directories, `/etc`
+/// included, bound read-only (so a file there that root may read without a capability, such
+/// as `/etc/shadow`, is readable inside).
 fn config(me: &str, plugin: &str, policy: &Policy, seccomp: &Value) -> Value {
     let limits = &policy.limits;
     let read_only = |path: &str| {

@@ -99,9 +99,9 @@ impl Tool {
     }
 
     /// Whether the tool hands the sandboxed process the environment it was started with
-    /// (bubblewrap is told `--clearenv`; gVisor's `do` gives its own).
+    /// (bubblewrap is told `--clearenv`; an OCI bundle names its own).
     fn keeps_environment(self) -> bool {
-        matches!(self, Tool::Firejail | Tool::FirejailDefault)
+        matches!(self, Tool::Firejail | Tool::FirejailDefault | Tool::Gvisor)
     }
 
     /// The command that runs `me none --checked` for the plugin `name` at `plugin` under
@@ -231,8 +231,13 @@ impl Wrapped {
             .stdin
             .write_all(format!("{line}\n").as_bytes())
             .and_then(|()| sb.stdin.flush());
+        // One deadline for the call: events that arrive meanwhile do not extend it.
+        let until = std::time::Instant::now() + deadline;
         loop {
-            match sb.lines.recv_timeout(deadline) {
+            match sb
+                .lines
+                .recv_timeout(until.saturating_duration_since(std::time::Instant::now()))
+            {
                 Ok(line) => match protocol::parse_line(&line) {
                     Ok(AdapterMessage::Ok { id: got, ok }) if got == id => return Ok(ok),
                     Ok(AdapterMessage::Err { id: got, error }) if got == id => return Err(error),
@@ -343,8 +348,12 @@ impl Backend for Wrapped {
         unsafe {
             cmd.pre_exec(|| {
                 // A careful host hands a sandbox no descriptor of its own beyond the standard
-                // streams: the tools pass on what their caller left open.
-                libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, 0u32);
+                // streams: the tools pass on what their caller left open. Marked
+                // close-on-exec rather than closed, so that a failed exec is still reported.
+                const CLOSE_RANGE_CLOEXEC: u32 = 1 << 2;
+                if libc::syscall(libc::SYS_close_range, 3u32, u32::MAX, CLOSE_RANGE_CLOEXEC) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
                 Ok(())
             });
         }
