@@ -37,11 +37,20 @@
 /* The answer being built by the call in progress (`gained` writes into it). */
 static atk_out *lua_plugin_out;
 
-/* The status of a host call, as Lua's second result after a value (or nil). */
-static int lua_plugin_value(lua_State *L, sbx_status status, const uint8_t *buf, size_t len)
+/* A host service that reads the value of a key (config_get, storage_get). */
+typedef sbx_status (*lua_plugin_getter)(void *ctx, const char *key, size_t key_len,
+                                        uint8_t *out, size_t out_cap, size_t *out_len);
+
+/* Calls `get` with the script's key: the value (or nil) and the service's status. */
+static int lua_plugin_get(lua_State *L, lua_plugin_getter get)
 {
+    size_t key_len = 0;
+    const char *key = luaL_checklstring(L, 1, &key_len);
+    uint8_t buf[1024];
+    size_t len = 0;
+    sbx_status status = get(atk_host->ctx, key, key_len, buf, sizeof buf, &len);
     if (status == SBX_OK) {
-        lua_pushlstring(L, (const char *)buf, len);
+        lua_pushlstring(L, (const char *)buf, len < sizeof buf ? len : sizeof buf);
     } else {
         lua_pushnil(L);
     }
@@ -59,22 +68,12 @@ static int lua_plugin_log(lua_State *L)
 
 static int lua_plugin_config(lua_State *L)
 {
-    size_t key_len = 0;
-    const char *key = luaL_checklstring(L, 1, &key_len);
-    uint8_t buf[1024];
-    size_t len = 0;
-    sbx_status status = atk_host->config_get(atk_host->ctx, key, key_len, buf, sizeof buf, &len);
-    return lua_plugin_value(L, status, buf, len < sizeof buf ? len : sizeof buf);
+    return lua_plugin_get(L, atk_host->config_get);
 }
 
 static int lua_plugin_storage_get(lua_State *L)
 {
-    size_t key_len = 0;
-    const char *key = luaL_checklstring(L, 1, &key_len);
-    uint8_t buf[1024];
-    size_t len = 0;
-    sbx_status status = atk_host->storage_get(atk_host->ctx, key, key_len, buf, sizeof buf, &len);
-    return lua_plugin_value(L, status, buf, len < sizeof buf ? len : sizeof buf);
+    return lua_plugin_get(L, atk_host->storage_get);
 }
 
 static int lua_plugin_storage_put(lua_State *L)

@@ -17,7 +17,7 @@ use sbx_harness::model::{CaseResult, Execution, FileDigest, RunResult, SutInfo, 
 
 use crate::catalog::Requirement;
 use crate::harms::HarmMap;
-use crate::run::{FAIL_FAST_SKIP, aggregate, apply_known, certified, select_cases};
+use crate::run::{FAIL_FAST_SKIP, aggregate, apply_known, certification, select_cases};
 use crate::suite::SuiteCase;
 use crate::suts::expectations;
 
@@ -387,12 +387,7 @@ fn merge_sut(
         .unwrap_or(&parts[0])
         .self_test
         .clone();
-    let speaks_protocol = self_test.iter().all(|c| c.passed);
-    let certified_level = if filtered || !speaks_protocol {
-        0
-    } else {
-        certified(&requirements)
-    };
+    let (certified_level, held_back_by) = certification(&requirements, filtered, &self_test);
     // Every build the shards ran, each once.
     let binaries: BTreeSet<FileDigest> = parts
         .iter()
@@ -404,11 +399,7 @@ fn merge_sut(
             ..sut.clone()
         },
         self_test,
-        held_back_by: if filtered {
-            Vec::new()
-        } else {
-            SutResult::blocking_musts(&requirements, certified_level)
-        },
+        held_back_by,
         certified_level,
         requirements,
         cases,

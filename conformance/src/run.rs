@@ -78,6 +78,7 @@ pub fn run(
         })
         .collect();
     let selected: Vec<&SuiteCase> = select(&cases, catalog, options);
+    let mut digests = Digests::default();
     let mut results = Vec::new();
     for sut in suts {
         let known = expectations(&options.expectations_dir, &sut.name)?;
@@ -85,7 +86,7 @@ pub fn run(
             settings,
             &selected,
             &cases,
-            sut,
+            (sut, digests.of(sut_files(sut))),
             options,
             &Judge {
                 catalog,
@@ -105,7 +106,7 @@ pub fn run(
         executions: vec![Execution {
             shard,
             sandboxes: suts.iter().map(|s| s.name.clone()).collect(),
-            harness: harness_binaries(options),
+            harness: digests.of(harness_files(options)),
             started,
             ended: crate::host::now(),
             host: crate::host::facts(),
@@ -164,7 +165,7 @@ fn run_sut(
     settings: &Settings,
     selected: &[&SuiteCase],
     all: &[SuiteCase],
-    sut: &Sut,
+    (sut, binaries): (&Sut, Vec<FileDigest>),
     options: &Options,
     judge: &Judge<'_>,
 ) -> SutResult {
@@ -209,7 +210,7 @@ fn run_sut(
             .as_ref()
             .map(|h| h.features.clone())
             .unwrap_or_default(),
-        binaries: binaries(sut),
+        binaries,
     };
     let self_test = self_test.checks;
     eprintln!(
@@ -285,63 +286,59 @@ fn run_sut(
     mark_also_seen(catalog, all, &mut results, harms);
     let partial =
         options.filter.is_some() || options.shard.is_some() || stopped.load(Ordering::Relaxed);
-    let speaks_protocol = self_test.iter().all(|c| c.passed);
-    let certified_level = if partial || !speaks_protocol {
-        0
-    } else {
-        certified(&requirements)
-    };
+    let (certified_level, held_back_by) = certification(&requirements, partial, &self_test);
     SutResult {
         sut: info,
         self_test,
-        held_back_by: if partial {
-            Vec::new()
-        } else {
-            SutResult::blocking_musts(&requirements, certified_level)
-        },
+        held_back_by,
         certified_level,
         requirements,
         cases: results,
     }
 }
 
-/// The sha256 of the harness's binaries: the program running the suite and its case guard.
-fn harness_binaries(options: &Options) -> Vec<FileDigest> {
+/// The files the harness runs: the program running the suite and its case guard.
+fn harness_files(options: &Options) -> Vec<PathBuf> {
     std::env::current_exe()
         .into_iter()
         .chain(std::iter::once(options.guard.clone()))
-        .filter_map(|path| match crate::host::digest(&path) {
-            Ok(digest) => Some(digest),
-            Err(e) => {
-                eprintln!("conformance: cannot hash {}: {e}", path.display());
-                None
-            }
-        })
         .collect()
 }
 
-/// The sha256 of the files `sut` runs: its adapter's executable, then its other binaries.
-/// One that cannot be read is left out, and said.
-fn binaries(sut: &Sut) -> Vec<FileDigest> {
-    let adapter = sut
-        .command
+/// The files `sut` runs: its adapter's executable, then its other binaries.
+fn sut_files(sut: &Sut) -> Vec<PathBuf> {
+    sut.command
         .first()
-        .and_then(|program| crate::host::executable(program));
-    adapter
+        .and_then(|program| crate::host::executable(program))
         .into_iter()
         .chain(sut.binaries.iter().map(PathBuf::from))
-        .filter_map(|path| match crate::host::digest(&path) {
-            Ok(digest) => Some(digest),
-            Err(e) => {
-                eprintln!(
-                    "conformance: {}: cannot hash {}: {e}",
-                    sut.name,
-                    path.display()
-                );
-                None
-            }
-        })
         .collect()
+}
+
+/// The sha256 of the files a run certifies, each read once however many sandboxes of the
+/// run share it (a matrix runs one adapter and one runner for all of its references).
+#[derive(Default)]
+struct Digests(BTreeMap<PathBuf, Option<FileDigest>>);
+
+impl Digests {
+    /// The digests of `paths`, in order; one that cannot be read is left out, and said.
+    fn of(&mut self, paths: Vec<PathBuf>) -> Vec<FileDigest> {
+        paths
+            .into_iter()
+            .filter_map(|path| {
+                self.0
+                    .entry(path)
+                    .or_insert_with_key(|path| match crate::host::digest(path) {
+                        Ok(digest) => Some(digest),
+                        Err(e) => {
+                            eprintln!("conformance: cannot hash {}: {e}", path.display());
+                            None
+                        }
+                    })
+                    .clone()
+            })
+            .collect()
+    }
 }
 
 /// Whether `result` stops a `--fail-fast` run: a case that failed or erred, unless the
@@ -593,6 +590,29 @@ fn mark_also_seen(
         seen.dedup();
         r.also_seen = seen;
     }
+}
+
+/// The level a sandbox's `requirements` certify and the MUSTs that keep the next level out of
+/// reach. A partial run (a filter, a shard, a stopped run) certifies nothing and names none;
+/// a sandbox that failed a check of the protocol self-test certifies nothing.
+pub(crate) fn certification(
+    requirements: &[RequirementResult],
+    partial: bool,
+    self_test: &[sbx_harness::selftest::Check],
+) -> (u8, Vec<String>) {
+    if partial {
+        return (0, Vec::new());
+    }
+    let level = if self_test.iter().all(|c| c.passed) {
+        certified(requirements)
+    } else {
+        0
+    };
+    let held_back_by = sbx_harness::model::failing_musts(requirements, level + 1)
+        .into_iter()
+        .map(|r| r.id.clone())
+        .collect();
+    (level, held_back_by)
 }
 
 /// The highest level whose every MUST passed. Waivers do not count.

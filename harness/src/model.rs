@@ -438,25 +438,20 @@ pub struct SutResult {
 }
 
 impl SutResult {
-    /// [`SutResult::held_back_by`] of requirements judged to certify `certified_level`.
-    pub fn blocking_musts(requirements: &[RequirementResult], certified_level: u8) -> Vec<String> {
-        requirements
-            .iter()
-            .filter(|r| {
-                r.rfc == "MUST" && r.level <= certified_level + 1 && r.verdict != Verdict::Pass
-            })
-            .map(|r| r.id.clone())
-            .collect()
-    }
-
     /// Its MUST requirements of `level` or below that did not pass: what keeps that level
     /// out of reach.
     pub fn failing_musts(&self, level: u8) -> Vec<&RequirementResult> {
-        self.requirements
-            .iter()
-            .filter(|r| r.rfc == "MUST" && r.level <= level && r.verdict != Verdict::Pass)
-            .collect()
+        failing_musts(&self.requirements, level)
     }
+}
+
+/// The MUST requirements of `level` or below among `requirements` that did not pass: what
+/// keeps that level out of reach.
+pub fn failing_musts(requirements: &[RequirementResult], level: u8) -> Vec<&RequirementResult> {
+    requirements
+        .iter()
+        .filter(|r| r.rfc == "MUST" && r.level <= level && r.verdict != Verdict::Pass)
+        .collect()
 }
 
 /// A whole run (one or several sandboxes).
@@ -529,4 +524,36 @@ pub enum CgroupVersion {
     V1,
     /// No cgroup hierarchy.
     None,
+}
+
+impl CgroupVersion {
+    /// The word used in files.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CgroupVersion::V2 => "v2",
+            CgroupVersion::Hybrid => "hybrid",
+            CgroupVersion::V1 => "v1",
+            CgroupVersion::None => "none",
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cgroup_version_is_named_in_files_as_serde_names_it() {
+        for version in [
+            CgroupVersion::V2,
+            CgroupVersion::Hybrid,
+            CgroupVersion::V1,
+            CgroupVersion::None,
+        ] {
+            assert_eq!(
+                serde_json::to_value(version).unwrap(),
+                serde_json::Value::from(version.as_str())
+            );
+        }
+    }
 }

@@ -205,13 +205,7 @@ fn properties(run: &RunResult, sut: &SutResult) -> Vec<(String, String)> {
                 host.landlock_abi
                     .map_or_else(|| "none".into(), |abi| abi.to_string()),
             ),
-            (
-                format!("{prefix}.cgroup"),
-                serde_json::to_value(host.cgroup)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_default(),
-            ),
+            (format!("{prefix}.cgroup"), host.cgroup.as_str().to_owned()),
             (
                 format!("{prefix}.user_namespaces"),
                 host.user_namespaces.to_string(),
