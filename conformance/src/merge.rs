@@ -387,7 +387,10 @@ fn merge_sut(
         .unwrap_or(&parts[0])
         .self_test
         .clone();
-    let (certified_level, held_back_by) = certification(&requirements, filtered, &self_test);
+    // A shard whose machine could not run the sandbox: the whole is not run either.
+    let unavailable = parts.iter().find_map(|p| p.unavailable.clone());
+    let (certified_level, held_back_by) =
+        certification(&requirements, (filtered, unavailable.is_some()), &self_test);
     // Every build the shards ran, each once.
     let binaries: BTreeSet<FileDigest> = parts
         .iter()
@@ -401,6 +404,7 @@ fn merge_sut(
         self_test,
         held_back_by,
         certified_level,
+        unavailable,
         requirements,
         cases,
     })

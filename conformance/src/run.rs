@@ -212,7 +212,11 @@ fn run_sut(
             .unwrap_or_default(),
         binaries,
     };
+    let unavailable = self_test.hello.as_ref().and_then(|h| h.unavailable.clone());
     let self_test = self_test.checks;
+    if let Some(reason) = &unavailable {
+        eprintln!("conformance: {} cannot run here: {reason}", sut.name);
+    }
     eprintln!(
         "conformance: {} ({}) — {} cases, {} jobs; outer limits: {}",
         sut.name,
@@ -237,7 +241,9 @@ fn run_sut(
         let key = format!("{}-{}", sut.name, c.case.id);
         let mut bench = bench.clone();
         bench.guard_args = outer.case_args(&key);
-        let mut result = if needs_process_bound(c) && !outer.bounds_processes() {
+        let mut result = if let Some(reason) = &unavailable {
+            skipped(c, &format!("{} cannot run here: {reason}", sut.name))
+        } else if needs_process_bound(c) && !outer.bounds_processes() {
             skipped(
                 c,
                 "no cgroup can bound this case's processes here; running it could exhaust the machine",
@@ -286,12 +292,14 @@ fn run_sut(
     mark_also_seen(catalog, all, &mut results, harms);
     let partial =
         options.filter.is_some() || options.shard.is_some() || stopped.load(Ordering::Relaxed);
-    let (certified_level, held_back_by) = certification(&requirements, partial, &self_test);
+    let (certified_level, held_back_by) =
+        certification(&requirements, (partial, unavailable.is_some()), &self_test);
     SutResult {
         sut: info,
         self_test,
         held_back_by,
         certified_level,
+        unavailable,
         requirements,
         cases: results,
     }
@@ -593,14 +601,15 @@ fn mark_also_seen(
 }
 
 /// The level a sandbox's `requirements` certify and the MUSTs that keep the next level out of
-/// reach. A partial run (a filter, a shard, a stopped run) certifies nothing and names none;
-/// a sandbox that failed a check of the protocol self-test certifies nothing.
+/// reach. A partial run (a filter, a shard, a stopped run) and a sandbox that could not run
+/// here certify nothing and name none; a sandbox that failed a check of the protocol
+/// self-test certifies nothing.
 pub(crate) fn certification(
     requirements: &[RequirementResult],
-    partial: bool,
+    (partial, unavailable): (bool, bool),
     self_test: &[sbx_harness::selftest::Check],
 ) -> (u8, Vec<String>) {
-    if partial {
+    if partial || unavailable {
         return (0, Vec::new());
     }
     let level = if self_test.iter().all(|c| c.passed) {
@@ -648,13 +657,23 @@ pub struct Uncertified<'r> {
 pub fn uncertified(run: &RunResult, level: u8) -> Vec<Uncertified<'_>> {
     run.suts
         .iter()
-        .filter(|s| s.sut.role == sbx_harness::model::Role::Candidate)
+        .filter(|s| s.sut.role == sbx_harness::model::Role::Candidate && s.unavailable.is_none())
         .map(|s| Uncertified {
             sut: &s.sut.name,
             failing_musts: s.failing_musts(level).len(),
             failed_self_test: s.self_test.iter().filter(|c| !c.passed).count(),
         })
         .filter(|u| u.failing_musts > 0 || u.failed_self_test > 0)
+        .collect()
+}
+
+/// The candidates of a run that could not run here, with why: not failed, not certified.
+/// A run in which every candidate is so certifies nothing at all.
+pub fn unavailable(run: &RunResult) -> Vec<(&str, &str)> {
+    run.suts
+        .iter()
+        .filter(|s| s.sut.role == sbx_harness::model::Role::Candidate)
+        .filter_map(|s| Some((s.sut.name.as_str(), s.unavailable.as_deref()?)))
         .collect()
 }
 
@@ -693,6 +712,7 @@ mod tests {
                     detail: String::new(),
                 }],
                 certified_level: 0,
+                unavailable: None,
                 requirements: vec![RequirementResult {
                     id: "X-001".into(),
                     title: String::new(),
@@ -731,6 +751,25 @@ mod tests {
         // An adapter that fails the protocol's self-test certifies nothing.
         let self_test = one_sut(Role::Candidate, "MUST", 1, Verdict::Pass, false);
         assert_eq!(uncertified(&self_test, 3)[0].failed_self_test, 1);
+    }
+
+    #[test]
+    fn a_sandbox_that_cannot_run_here_is_neither_failed_nor_certified() {
+        let mut cannot = one_sut(Role::Candidate, "MUST", 1, Verdict::Skipped, true);
+        cannot.suts[0].unavailable = Some("crun needs root".into());
+        assert_eq!(uncertified(&cannot, 3), []);
+        assert_eq!(unavailable(&cannot), [("s", "crun needs root")]);
+        let pass = one_sut(Role::Candidate, "MUST", 1, Verdict::Pass, true);
+        let (requirements, checks) = (&pass.suts[0].requirements, &pass.suts[0].self_test);
+        assert_eq!(certification(requirements, (false, false), checks).0, 3);
+        assert_eq!(
+            certification(requirements, (false, true), checks),
+            (0, Vec::new())
+        );
+        // A control that cannot run is not a candidate's absence.
+        let mut control = one_sut(Role::Control, "MUST", 1, Verdict::Skipped, true);
+        control.suts[0].unavailable = Some("no".into());
+        assert_eq!(unavailable(&control), []);
     }
 
     fn failed(case: &str, kinds: &[HarmKind]) -> CaseResult {

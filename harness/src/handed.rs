@@ -87,10 +87,12 @@ pub enum PluginImage {
     FileOrMemfd,
 }
 
-/// The processes among `pids` that map the plugin file `plugin`: the same inode (and
-/// device, or path: an overlay file system shows another device in maps than stat does),
-/// or, for [`PluginImage::FileOrMemfd`], code from any memfd (an executable mapping: a
-/// host's own memfds, shared-memory rings or buffers, hold data only).
+/// The processes among `pids` that run the plugin file `plugin`: an executable mapping of
+/// the same inode (and device, or path: an overlay file system shows another device in maps
+/// than stat does), or, for [`PluginImage::FileOrMemfd`], code from any memfd (a host's own
+/// memfds, shared-memory rings or buffers, hold data only). A process that maps the file
+/// for reading only does not run it: a user-space kernel (gVisor's Sentry) maps it so to
+/// serve it to the process that does.
 pub fn plugin_processes(pids: &[i32], plugin: &Path, image: PluginImage) -> Vec<i32> {
     let Ok(meta) = std::fs::metadata(plugin) else {
         return Vec::new();
@@ -104,10 +106,10 @@ pub fn plugin_processes(pids: &[i32], plugin: &Path, image: PluginImage) -> Vec<
             MMapPath::Path(p) => Some(p.as_path()),
             _ => None,
         };
-        map.inode == meta.ino() && (map.dev == wanted_dev || path == Some(plugin))
-            || image == PluginImage::FileOrMemfd
-                && map.perms.contains(MMPermissions::EXECUTE)
-                && path.is_some_and(|p| p.to_string_lossy().starts_with("/memfd:"))
+        map.perms.contains(MMPermissions::EXECUTE)
+            && (map.inode == meta.ino() && (map.dev == wanted_dev || path == Some(plugin))
+                || image == PluginImage::FileOrMemfd
+                    && path.is_some_and(|p| p.to_string_lossy().starts_with("/memfd:")))
     };
     pids.iter()
         .copied()
@@ -380,6 +382,35 @@ mod tests {
         let found = setuid_mounts(pid, &process);
         let _ = child.kill();
         let _ = child.wait();
+        assert!(found.is_empty(), "{found:?}");
+    }
+
+    #[test]
+    fn a_process_runs_a_file_it_maps_executable_not_one_it_maps_to_read() {
+        let me = std::process::id() as i32;
+        // This test's own executable: mapped to run.
+        let exe = std::env::current_exe().expect("the test's executable");
+        assert_eq!(plugin_processes(&[me], &exe, PluginImage::File), [me]);
+        // A file mapped for reading alone, as a user-space kernel maps what it serves.
+        let mut file = tempfile::NamedTempFile::new().expect("a file");
+        std::io::Write::write_all(&mut file, &[0u8; 4096]).expect("written");
+        let fd = std::os::fd::AsRawFd::as_raw_fd(file.as_file());
+        // SAFETY: a fresh read-only mapping of a file this test holds open, unmapped
+        // before the test ends; nothing reads through it.
+        let mapped = unsafe {
+            libc::mmap(
+                std::ptr::null_mut(),
+                4096,
+                libc::PROT_READ,
+                libc::MAP_SHARED,
+                fd,
+                0,
+            )
+        };
+        assert_ne!(mapped, libc::MAP_FAILED);
+        let found = plugin_processes(&[me], file.path(), PluginImage::File);
+        // SAFETY: the mapping made above, of that length.
+        unsafe { libc::munmap(mapped, 4096) };
         assert!(found.is_empty(), "{found:?}");
     }
 

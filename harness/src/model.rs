@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::{Feature, Termination};
 
 /// Version of the serialised result model.
-pub const RESULT_SCHEMA_VERSION: u32 = 5;
+pub const RESULT_SCHEMA_VERSION: u32 = 6;
 
 /// The verdict of a case or of a requirement.
 #[derive(
@@ -431,6 +431,11 @@ pub struct SutResult {
     /// filter, a shard) where no level is certified. A failed check of the protocol
     /// self-test withholds every level besides (`self_test`).
     pub held_back_by: Vec<String>,
+    /// Why the sandbox could not run on this machine, as its adapter said in its handshake
+    /// (the tool missing, root or user namespaces needed): then every case is skipped with
+    /// this reason and no level is certified, and the run does not count it as failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
     /// Requirement verdicts, in catalog order.
     pub requirements: Vec<RequirementResult>,
     /// Case results, in case order.

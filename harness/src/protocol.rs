@@ -356,6 +356,12 @@ pub struct HelloResult {
     pub protocol: u32,
     /// Declared features.
     pub features: Vec<Feature>,
+    /// Why the adapter cannot run its sandbox on this machine (the tool is missing, it
+    /// needs root, user namespaces or a cgroup hierarchy the machine lacks), when it
+    /// cannot: the run reports the sandbox as not run here, every case skipped with this
+    /// reason, rather than failed. Every other request is then `unsupported`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
 }
 
 /// Result of `invoke`.

@@ -68,3 +68,35 @@ fn an_adapter_that_answers_late_or_not_at_all_fails_it() {
     // The guard killed the mute adapter: nothing waited for its ten minutes.
     assert!(started.elapsed() < std::time::Duration::from_secs(300));
 }
+
+#[test]
+fn an_adapter_whose_sandbox_cannot_run_here_says_so_and_still_speaks_the_protocol() {
+    let script = r#"
+import sys, json
+for line in sys.stdin:
+    req = json.loads(line)
+    if req.get('op') == 'hello':
+        ok = {'name': 'absent', 'version': '0', 'protocol': 1, 'features': [],
+              'unavailable': 'the tool is not installed'}
+        print(json.dumps({'id': req['id'], 'ok': ok}), flush=True)
+    elif req.get('op') == 'bye':
+        print(json.dumps({'id': req['id'], 'ok': {}}), flush=True)
+        break
+    else:
+        err = {'kind': 'unsupported', 'message': 'cannot run here'}
+        print(json.dumps({'id': req['id'], 'error': err}), flush=True)
+"#;
+    let command = vec!["python3".into(), "-c".into(), script.into()];
+    let test = run(&guard(), &command, &echo(), "echo");
+    assert_eq!(
+        test.hello.and_then(|h| h.unavailable).as_deref(),
+        Some("the tool is not installed")
+    );
+    // Nothing to load: the handshake, the goodbye and the protocol are checked, and hold.
+    assert!(failed(&test.checks).is_empty(), "{:#?}", test.checks);
+    assert!(
+        !test.checks.iter().any(|c| c.name.contains("load")),
+        "{:#?}",
+        test.checks
+    );
+}

@@ -265,10 +265,7 @@ pub fn readme(run: &sbx_harness::model::RunResult, command: &str) -> String {
             text(&sut.sut.name),
             sut.sut.role,
             text(&sut.sut.adapter),
-            match sut.certified_level {
-                0 => "no level".to_owned(),
-                level => format!("level {level}"),
-            }
+            crate::certified_as(sut)
         );
     }
     let _ = write!(

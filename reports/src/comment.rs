@@ -31,11 +31,7 @@ pub fn render(run: &RunResult) -> String {
             "| {} | {} | {} | {} / {} / {} / {} / {} | {} |",
             escape(&s.sut.name),
             s.sut.role,
-            if s.certified_level == 0 {
-                "none".to_owned()
-            } else {
-                format!("level {}", s.certified_level)
-            },
+            crate::certified_as(s),
             n(Verdict::Pass),
             n(Verdict::Fail),
             n(Verdict::Error),

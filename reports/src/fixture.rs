@@ -99,6 +99,7 @@ pub fn run(failing: bool) -> RunResult {
             self_test: Vec::new(),
             held_back_by: Vec::new(),
             certified_level: 3,
+            unavailable: None,
             requirements: vec![
                 requirement("FS-001", &["fs_read_etc", "res_cpu #1"]),
                 requirement("IPC-001", &["ipc_garbage", "load_odd"]),

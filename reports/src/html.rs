@@ -87,7 +87,8 @@ fn card(sut: &SutResult) -> Markup {
             h3 { (sut.sut.name) " " span class="role" { (sut.sut.role.name()) } }
             p class="adapter" { (sut.sut.adapter) }
             p class="level" {
-                @if sut.certified_level == 0 { "no level certified" }
+                @if let Some(reason) = &sut.unavailable { "not run here: " (reason) }
+                @else if sut.certified_level == 0 { "no level certified" }
                 @else { "certified level " (sut.certified_level) }
             }
             p {

@@ -29,8 +29,15 @@ const VERDICTS: [Verdict; 5] = [
 
 /// The protocol self-test of sandbox `name`: a line per check, with what was seen under a
 /// failed one.
-pub fn self_test(name: &str, checks: &[sbx_harness::selftest::Check]) -> String {
-    let mut out = format!("self-test of {name}:\n");
+pub fn self_test(
+    name: &str,
+    unavailable: Option<&str>,
+    checks: &[sbx_harness::selftest::Check],
+) -> String {
+    let mut out = match unavailable {
+        Some(reason) => format!("self-test of {name} (cannot run here: {reason}):\n"),
+        None => format!("self-test of {name}:\n"),
+    };
     for c in checks {
         let _ = writeln!(
             out,
@@ -278,7 +285,18 @@ pub fn summary(run: &RunResult) -> String {
         for c in failed {
             let _ = writeln!(out, "      FAILED {}: {}", c.name, one_line(&c.detail, 100));
         }
-        let _ = writeln!(out, "   certified:    {}", level_name(s.certified_level));
+        match &s.unavailable {
+            Some(reason) => {
+                let _ = writeln!(
+                    out,
+                    "   certified:    not run here: {}",
+                    one_line(reason, 200)
+                );
+            }
+            None => {
+                let _ = writeln!(out, "   certified:    {}", level_name(s.certified_level));
+            }
+        }
         if !s.held_back_by.is_empty() {
             let _ = writeln!(
                 out,
@@ -310,10 +328,11 @@ pub fn summary(run: &RunResult) -> String {
                 }
             );
         }
+        // A sandbox not run here: every case says the same, said once above.
         let failing: Vec<_> = s
             .cases
             .iter()
-            .filter(|c| c.verdict != Verdict::Pass)
+            .filter(|c| c.verdict != Verdict::Pass && s.unavailable.is_none())
             .collect();
         for c in failing.iter().take(40) {
             let _ = writeln!(
@@ -337,6 +356,16 @@ pub fn summary(run: &RunResult) -> String {
         out.push_str(&matrix_text(run));
     }
     out
+}
+
+/// A sandbox's certification in a few words: its level, "no level", or "not run here" for a
+/// sandbox that could not run on the machine.
+pub fn certified_as(sut: &SutResult) -> String {
+    match (&sut.unavailable, sut.certified_level) {
+        (Some(_), _) => "not run here".to_owned(),
+        (None, 0) => "no level".to_owned(),
+        (None, level) => format!("level {level}"),
+    }
 }
 
 fn level_name(level: u8) -> &'static str {

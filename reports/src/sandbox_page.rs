@@ -32,9 +32,9 @@ pub fn render(run: &RunResult, sut: &SutResult, configuration: &str) -> String {
         "**Adapter:** {} ({}). **Certified:** {}.{}\n",
         escape(&sut.sut.adapter),
         sut.sut.role,
-        match sut.certified_level {
-            0 => "no level".to_owned(),
-            level => format!("level {level}"),
+        match &sut.unavailable {
+            Some(reason) => format!("not run here ({})", escape(reason)),
+            None => crate::certified_as(sut),
         },
         if sut.held_back_by.is_empty() {
             String::new()

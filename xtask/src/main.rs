@@ -321,19 +321,27 @@ fn conformance(args: &[String]) -> Result<()> {
     let settings = suite::settings(suite::CASES)?;
     if self_test_only {
         let mut failed = 0;
+        let mut ran = 0;
         for sut in &suts {
-            let checks = sbx_harness::selftest::run(
+            let test = sbx_harness::selftest::run(
                 &opts.guard,
                 &sut.command,
                 &settings.neighbour,
                 &settings.neighbour_methods.echo,
-            )
-            .checks;
-            print!("{}", sbx_reports::self_test(&sut.name, &checks));
-            failed += checks.iter().filter(|c| !c.passed).count();
+            );
+            let unavailable = test.hello.as_ref().and_then(|h| h.unavailable.as_deref());
+            print!(
+                "{}",
+                sbx_reports::self_test(&sut.name, unavailable, &test.checks)
+            );
+            failed += test.checks.iter().filter(|c| !c.passed).count();
+            ran += usize::from(unavailable.is_none());
         }
         if failed > 0 {
             bail!("{failed} self-test check(s) failed");
+        }
+        if ran == 0 {
+            bail!("no sandbox of the run can run here");
         }
         return Ok(());
     }
@@ -542,6 +550,20 @@ fn fail_uncertified(result: &sbx_harness::model::RunResult) -> Result<()> {
     if !uncertified.is_empty() {
         bail!("{}", uncertified.join("; "));
     }
+    // A sandbox that cannot run here is skipped, not failed; a run in which no candidate
+    // could run has certified nothing.
+    let unavailable = sbx_conformance::run::unavailable(result);
+    for (sut, reason) in &unavailable {
+        eprintln!("xtask: {sut} was not run: it cannot run here: {reason}");
+    }
+    let candidates = result
+        .suts
+        .iter()
+        .filter(|s| s.sut.role == sbx_harness::model::Role::Candidate)
+        .count();
+    if candidates > 0 && unavailable.len() == candidates {
+        bail!("no candidate sandbox of the run can run here: nothing was certified");
+    }
     Ok(())
 }
 
@@ -717,13 +739,20 @@ mod tests {
         let refusal = |path: &str| format!("{:#}", read_run(Path::new(path)).unwrap_err());
         let missing = dir.path().join("none.json");
         assert!(refusal(&missing.to_string_lossy()).contains("none.json"));
-        let truncated = file("truncated.json", "{\"schema_version\": 5, \"suts\": [");
+        let current = sbx_harness::model::RESULT_SCHEMA_VERSION;
+        let truncated = file(
+            "truncated.json",
+            &format!("{{\"schema_version\": {current}, \"suts\": ["),
+        );
         assert!(refusal(&truncated).contains("not a whole JSON document"));
         let older = file("older.json", "{\"schema_version\": 3}");
         assert!(refusal(&older).contains("schema_version 3"));
         let unversioned = file("unversioned.json", "{}");
         assert!(refusal(&unversioned).contains("schema_version none"));
-        let keyless = file("keyless.json", "{\"schema_version\": 5}");
+        let keyless = file(
+            "keyless.json",
+            &format!("{{\"schema_version\": {current}}}"),
+        );
         assert!(refusal(&keyless).contains("missing field"));
         // A folder stands for its results.json.
         let run = sbx_harness::model::RunResult {

@@ -506,6 +506,7 @@ impl Backend for Bare {
                 // left to restart, and nothing bounds what a fault does.
                 Feature::Restarts,
             ],
+            unavailable: None,
         }
     }
 

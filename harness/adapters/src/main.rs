@@ -12,7 +12,7 @@
 //!     sbx-adapter bubblewrap                  each plugin in `bwrap --unshare-all ...`
 //!     sbx-adapter firejail                    each plugin in firejail, hardened
 //!     sbx-adapter firejail-default            each plugin in firejail's default profile
-//!     sbx-adapter gvisor                      each plugin in gVisor (`runsc do`)
+//!     sbx-adapter gvisor                      each plugin in gVisor (`runsc run`, a bundle)
 //!     sbx-adapter crun | runc                 each plugin in a container (an OCI bundle)
 //!
 //! The harness appends `--sbx-canary=TOKEN` to every adapter's command line; it is ignored.
@@ -91,10 +91,11 @@ fn main() -> ExitCode {
             let tool = wrapped::Tool::from_name(name).expect("matched above");
             match wrapped::Wrapped::new(tool) {
                 Ok(backend) => serve::serve(backend),
-                Err(e) => {
-                    eprintln!("sbx-adapter {name}: {e}");
-                    return ExitCode::from(69);
-                }
+                // Said in the handshake: the run reports the sandbox as not run here.
+                Err(reason) => serve::serve(serve::Unavailable {
+                    name: name.to_owned(),
+                    reason,
+                }),
             }
         }
         _ => return usage("which adapter?"),

@@ -18,6 +18,32 @@ pub const CONTAINERS_SECCOMP: &str = "/usr/share/containers/seccomp.json";
 /// The architecture the profile is taken for, in its own words and in libseccomp's.
 const ARCH: &str = "amd64";
 
+/// A container runtime, as the bundle and its container are made and ended with it.
+#[derive(Debug, Clone)]
+pub struct Runtime {
+    /// Its executable.
+    pub executable: PathBuf,
+    /// Its options before its command (crun's cgroup manager, runsc's platform).
+    pub global: Vec<&'static str>,
+    /// The v2 part of a hybrid cgroup hierarchy it must be run without (crun), if any.
+    pub without_unified: Option<&'static Path>,
+    /// Processes and threads of the runtime's own that the container's cgroup counts
+    /// besides the plugin's (gVisor's kernel and file proxy are Go programs in it).
+    pub own_tasks: i64,
+}
+
+impl Runtime {
+    /// The runtime's command with its global options, run as it must be on this machine.
+    pub fn command(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(&self.executable);
+        if let Some(unified) = self.without_unified {
+            without_unified(&mut cmd, unified);
+        }
+        cmd.args(&self.global);
+        cmd
+    }
+}
+
 /// A bundle directory, and the container made from it: both removed when it is dropped.
 #[derive(Debug)]
 pub struct Bundle {
@@ -25,16 +51,15 @@ pub struct Bundle {
     pub dir: PathBuf,
     /// The container's id.
     pub id: String,
-    runtime: PathBuf,
-    /// The runtime's options before its command (crun's cgroup manager).
-    global: Vec<String>,
+    runtime: Runtime,
 }
 
 impl Drop for Bundle {
     fn drop(&mut self) {
         // A container whose runtime was killed may still run: end it, then forget it.
-        let _ = std::process::Command::new(&self.runtime)
-            .args(&self.global)
+        let _ = self
+            .runtime
+            .command()
             .args(["delete", "--force", &self.id])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -43,10 +68,13 @@ impl Drop for Bundle {
     }
 }
 
-/// Writes the bundle that runs `args` with `plugin` and `me` visible, under `policy`.
+/// The host's system directories the container sees read-only.
+const SYSTEM_DIRS: [&str; 6] = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"];
+
+/// Writes the bundle that runs `me none --checked` with `plugin` and `me` visible, under
+/// `policy`, for `runtime`.
 pub fn bundle(
-    runtime: &Path,
-    global: &[&str],
+    runtime: &Runtime,
     name: &str,
     me: &str,
     plugin: &str,
@@ -81,10 +109,26 @@ pub fn bundle(
     let bundle = Bundle {
         dir,
         id,
-        runtime: runtime.to_path_buf(),
-        global: global.iter().map(|g| (*g).to_owned()).collect(),
+        runtime: runtime.clone(),
     };
-    let config = config(me, plugin, policy, &seccomp_profile()?);
+    // A system directory that is a link on the host (a merged /usr: /lib64 -> usr/lib64)
+    // is the same link in the root, as in an image; gVisor cannot bind a link.
+    let mut bound = Vec::new();
+    for dir in SYSTEM_DIRS {
+        match std::fs::read_link(dir) {
+            Ok(target) => std::os::unix::fs::symlink(&target, rootfs.join(&dir[1..]))
+                .map_err(|e| format!("{dir} -> {}: {e}", target.display()))?,
+            Err(_) if Path::new(dir).is_dir() => bound.push(dir),
+            Err(_) => {}
+        }
+    }
+    let config = config(
+        (me, plugin),
+        &bound,
+        policy,
+        runtime.own_tasks,
+        &seccomp_profile()?,
+    );
     std::fs::write(
         bundle.dir.join("config.json"),
         serde_json::to_string_pretty(&config).map_err(|e| e.to_string())?,
@@ -96,7 +140,13 @@ pub fn bundle(
 /// The runtime spec. Its root is not an image's: the host's system directories, `/etc`
 /// included, bound read-only (so a file there that root may read without a capability, such
 /// as `/etc/shadow`, is readable inside).
-fn config(me: &str, plugin: &str, policy: &Policy, seccomp: &Value) -> Value {
+fn config(
+    (me, plugin): (&str, &str),
+    system_dirs: &[&str],
+    policy: &Policy,
+    own_tasks: i64,
+    seccomp: &Value,
+) -> Value {
     let limits = &policy.limits;
     let read_only = |path: &str| {
         json!({ "destination": path, "type": "bind", "source": path,
@@ -110,11 +160,7 @@ fn config(me: &str, plugin: &str, policy: &Policy, seccomp: &Value) -> Value {
         json!({ "destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
                 "options": ["nosuid", "nodev", "mode=1777", "size=65536k"] }),
     ];
-    for dir in ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"] {
-        if Path::new(dir).exists() {
-            mounts.push(read_only(dir));
-        }
-    }
+    mounts.extend(system_dirs.iter().map(|dir| read_only(dir)));
     mounts.push(read_only(me));
     mounts.push(read_only(plugin));
     json!({
@@ -140,7 +186,7 @@ fn config(me: &str, plugin: &str, policy: &Policy, seccomp: &Value) -> Value {
             "namespaces": [ { "type": "pid" }, { "type": "network" }, { "type": "ipc" },
                             { "type": "uts" }, { "type": "mount" }, { "type": "cgroup" } ],
             "resources": {
-                "pids": { "limit": i64::from(limits.threads.max(1)) + 8 },
+                "pids": { "limit": i64::from(limits.threads.max(1)) + 8 + own_tasks },
                 "memory": { "limit": limits.memory_bytes }
             },
             "seccomp": seccomp,
@@ -153,18 +199,49 @@ fn config(me: &str, plugin: &str, policy: &Policy, seccomp: &Value) -> Value {
     })
 }
 
-/// Why crun cannot run containers here, if it cannot: it refuses a hybrid cgroup hierarchy
-/// (v1 controllers beside a v2 hierarchy that holds controllers too).
-pub fn crun_unavailable() -> Option<String> {
+/// The v2 part of a hybrid cgroup hierarchy, if this machine has one that holds
+/// controllers: crun refuses to run containers there ("cgroups in hybrid mode not supported,
+/// drop all controllers from cgroupv2"), as it cannot tell which hierarchy a controller is
+/// meant in.
+pub fn hybrid_unified() -> Option<&'static Path> {
     let root = Path::new("/sys/fs/cgroup");
-    let unified = std::fs::read_to_string(root.join("unified/cgroup.controllers")).ok()?;
-    (!root.join("cgroup.controllers").exists() && !unified.trim().is_empty()).then(|| {
-        format!(
-            "crun does not run containers on a hybrid cgroup hierarchy whose v2 part holds \
-             controllers ({}); runc does",
-            unified.trim()
-        )
-    })
+    let unified = Path::new("/sys/fs/cgroup/unified");
+    let controllers = std::fs::read_to_string(unified.join("cgroup.controllers")).ok()?;
+    (!root.join("cgroup.controllers").exists() && !controllers.trim().is_empty()).then_some(unified)
+}
+
+/// Runs `cmd` (crun) in a mount namespace of its own without the v2 part of a hybrid
+/// hierarchy: crun then sees the cgroup v1 host it supports, and the container's pids and
+/// memory limits are set in this machine's v1 controllers. The host's mounts are not
+/// touched: the namespace's are made private before the unmount.
+pub fn without_unified(cmd: &mut std::process::Command, unified: &'static Path) {
+    use std::os::unix::ffi::OsStrExt;
+    use std::os::unix::process::CommandExt;
+    // Built before the fork: the child only makes system calls.
+    let target = std::ffi::CString::new(unified.as_os_str().as_bytes())
+        .unwrap_or_else(|_| c"/sys/fs/cgroup/unified".to_owned());
+    // SAFETY: runs in the child between fork and exec; unshare, mount and umount2 are single
+    // system calls, async-signal-safe, on strings built before the fork.
+    unsafe {
+        cmd.pre_exec(move || {
+            let check = |rc: libc::c_int| {
+                if rc == 0 {
+                    Ok(())
+                } else {
+                    Err(std::io::Error::last_os_error())
+                }
+            };
+            check(libc::unshare(libc::CLONE_NEWNS))?;
+            check(libc::mount(
+                std::ptr::null(),
+                c"/".as_ptr(),
+                std::ptr::null(),
+                libc::MS_REC | libc::MS_PRIVATE,
+                std::ptr::null(),
+            ))?;
+            check(libc::umount2(target.as_ptr(), libc::MNT_DETACH))
+        });
+    }
 }
 
 /// The containers project's default profile, as the runtime spec takes it: the rules for

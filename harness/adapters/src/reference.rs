@@ -868,6 +868,7 @@ impl Backend for Reference {
                 Feature::Restarts,
                 Feature::Strict,
             ],
+            unavailable: None,
         }
     }
 

@@ -103,6 +103,60 @@ pub type Pauser =
 pub type Revoker =
     std::sync::Arc<dyn Fn(&str, &str) -> Result<Value, ErrorBody> + Send + Sync + 'static>;
 
+/// An adapter whose sandbox cannot run on this machine: it says why in its handshake, and
+/// every other request is `unsupported`.
+pub struct Unavailable {
+    /// The sandbox's name, as its adapter would give it.
+    pub name: String,
+    /// Why it cannot run here.
+    pub reason: String,
+}
+
+impl Unavailable {
+    fn refuse(&self) -> Result<Value, ErrorBody> {
+        Err(error(
+            ErrorKind::Unsupported,
+            format!("{} cannot run here: {}", self.name, self.reason),
+        ))
+    }
+}
+
+impl Backend for Unavailable {
+    fn hello(&self) -> HelloResult {
+        HelloResult {
+            name: self.name.clone(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            protocol: protocol::PROTOCOL_VERSION,
+            features: Vec::new(),
+            unavailable: Some(self.reason.clone()),
+        }
+    }
+
+    fn load(&mut self, _: &str, _: &str, _: &Policy, _: &[u8]) -> Result<Value, ErrorBody> {
+        self.refuse()
+    }
+
+    fn invoke(&mut self, _: &str, _: &str, _: &[u8]) -> Result<Value, ErrorBody> {
+        self.refuse()
+    }
+
+    fn pause(&mut self, _: &str) -> Result<Value, ErrorBody> {
+        self.refuse()
+    }
+
+    fn resume(&mut self, _: &str) -> Result<Value, ErrorBody> {
+        self.refuse()
+    }
+
+    fn unload(&mut self, _: &str) -> Result<Value, ErrorBody> {
+        self.refuse()
+    }
+
+    fn take_events(&mut self) -> Vec<Event> {
+        Vec::new()
+    }
+}
+
 /// An error body.
 pub fn error(kind: ErrorKind, message: impl Into<String>) -> ErrorBody {
     ErrorBody {

@@ -11,9 +11,13 @@
 //!   --noroot --private-dev`, the file system read-only, and the policy's memory, process,
 //!   descriptor and CPU limits as `--rlimit-*`;
 //! - firejail with its default profile (what `firejail PROGRAM` gives);
-//! - gVisor: `runsc --network=none --platform=ptrace do`, the host's file system as a
-//!   read-only overlay (the Debian package's `runsc` has no systrap platform);
+//! - gVisor: `runsc --network=none --platform=ptrace --oci-seccomp run` on the OCI
+//!   runtimes' bundle (the Debian package's `runsc` has no systrap platform; `runsc do`
+//!   would show the host's whole file system);
 //! - crun and runc, OCI runtimes: a bundle as containers run by default (`oci.rs`).
+//!
+//! A tool that cannot run here (not installed; root or user namespaces needed) is said so
+//! in the handshake (`serve::Unavailable`), and the run reports the sandbox as not run.
 
 use std::collections::BTreeMap;
 use std::io::{BufReader, Write};
@@ -39,8 +43,8 @@ struct Sandboxed {
     policy: Policy,
     next_id: u64,
     ended: Option<Termination>,
-    /// The OCI bundle it runs from (crun): removed, with its container, when this is
-    /// dropped, after the process.
+    /// The OCI bundle it runs from (crun, runc, runsc): removed, with its container, when
+    /// this is dropped, after the process.
     _bundle: Option<crate::oci::Bundle>,
 }
 
@@ -53,7 +57,7 @@ pub enum Tool {
     Firejail,
     /// `firejail` with its default profile.
     FirejailDefault,
-    /// gVisor's `runsc do`.
+    /// gVisor's `runsc run`, with the OCI runtimes' bundle.
     Gvisor,
     /// crun, with an OCI bundle.
     Crun,
@@ -99,9 +103,63 @@ impl Tool {
     }
 
     /// Whether the tool hands the sandboxed process the environment it was started with
-    /// (bubblewrap is told `--clearenv`; an OCI bundle names its own).
+    /// (bubblewrap is told `--clearenv`; an OCI bundle, gVisor's too, names its own).
     fn keeps_environment(self) -> bool {
-        matches!(self, Tool::Firejail | Tool::FirejailDefault | Tool::Gvisor)
+        matches!(self, Tool::Firejail | Tool::FirejailDefault)
+    }
+
+    /// How the sandboxed process ended, from the tool's exit status. None of the tools dies
+    /// of its sandboxed process's signal: each exits with 128 plus the signal's number, as
+    /// a shell reports it (bwrap, firejail, crun, runc and runsc alike); that is read back
+    /// as the signal. (A plugin that exits with such a status itself reads as that signal
+    /// too: the tools leave the two alike.)
+    fn termination(self, status: Option<std::process::ExitStatus>) -> Termination {
+        let signal = |sig: i32| Termination {
+            reason: "signal".into(),
+            detail: sbx_host::termination::signal_name(sig),
+        };
+        match (
+            status.and_then(|s| s.signal()),
+            status.and_then(|s| s.code()),
+        ) {
+            (Some(sig), _) => signal(sig),
+            (None, Some(code)) if (129..=128 + 64).contains(&code) => signal(code - 128),
+            (None, Some(code)) => Termination {
+                reason: "exit".into(),
+                detail: format!("exit status {code}"),
+            },
+            (None, None) => Termination {
+                reason: "exit".into(),
+                detail: "its status could not be read".into(),
+            },
+        }
+    }
+
+    /// An OCI runtime as this machine needs it run, configured for untrusted code.
+    fn runtime(self, executable: &Path) -> crate::oci::Runtime {
+        let (global, without_unified, own_tasks): (&[&'static str], _, _) = match self {
+            // crun refuses a hybrid hierarchy: it is shown the v1 part alone.
+            Tool::Crun => (
+                &["--cgroup-manager=cgroupfs"],
+                crate::oci::hybrid_unified(),
+                0,
+            ),
+            // No network device at all; the bundle's seccomp profile enforced inside the
+            // sandbox too (runsc ignores it without the flag). Its kernel and file proxy run
+            // in the container's cgroup, each Go program with threads of its own.
+            Tool::Gvisor => (
+                &["--network=none", "--platform=ptrace", "--oci-seccomp"],
+                None,
+                GVISOR_OWN_TASKS,
+            ),
+            _ => (&[], None, 0),
+        };
+        crate::oci::Runtime {
+            executable: executable.to_path_buf(),
+            global: global.to_vec(),
+            without_unified,
+            own_tasks,
+        }
     }
 
     /// The command that runs `me none --checked` for the plugin `name` at `plugin` under
@@ -160,19 +218,12 @@ impl Tool {
             Tool::FirejailDefault => {
                 cmd.args(["--quiet", "--"]);
             }
-            Tool::Gvisor => {
-                cmd.args(["--network=none", "--platform=ptrace", "do", "--"]);
-            }
-            Tool::Crun | Tool::Runc => {
+            Tool::Gvisor | Tool::Crun | Tool::Runc => {
                 // The bundle's process is `me none --checked` itself.
-                let global: &[&str] = if self == Tool::Crun {
-                    &["--cgroup-manager=cgroupfs"]
-                } else {
-                    &[]
-                };
-                let bundle = crate::oci::bundle(tool, global, name, me, plugin, policy)?;
-                cmd.args(global)
-                    .args(["run", "--bundle"])
+                let runtime = self.runtime(tool);
+                let bundle = crate::oci::bundle(&runtime, name, me, plugin, policy)?;
+                let mut cmd = runtime.command();
+                cmd.args(["run", "--bundle"])
                     .arg(&bundle.dir)
                     .arg(&bundle.id);
                 return Ok((cmd, Some(bundle)));
@@ -182,6 +233,11 @@ impl Tool {
         Ok((cmd, None))
     }
 }
+
+/// The threads gVisor's own processes hold in the container's cgroup, above the plugin's:
+/// 39 with a plugin loaded here (its Sentry 18 and its gofer 18, Go programs, and an idle
+/// ptrace stub 3), with room for the Go runtime to start more under load.
+const GVISOR_OWN_TASKS: i64 = 64;
 
 /// The adapter of a wrapped tool.
 pub struct Wrapped {
@@ -193,12 +249,19 @@ pub struct Wrapped {
 }
 
 impl Wrapped {
-    /// Finds the tool's executable and this binary.
+    /// Finds the tool's executable and this binary; says why not when the tool cannot run
+    /// here.
     pub fn new(tool: Tool) -> Result<Wrapped, String> {
-        if tool == Tool::Crun
-            && let Some(why) = crate::oci::crun_unavailable()
+        // The bundles map no user: a runtime runs them for root only.
+        if matches!(tool, Tool::Crun | Tool::Runc | Tool::Gvisor)
+            && !nix::unistd::geteuid().is_root()
         {
-            return Err(why);
+            return Err(format!(
+                "{} runs this adapter's containers as root only (their bundles map no user \
+                 namespace), and this adapter runs as uid {}",
+                tool.name(),
+                nix::unistd::geteuid()
+            ));
         }
         let (name, package) = tool.executable();
         let executable = ["/usr/bin", "/usr/local/bin", "/usr/sbin"]
@@ -206,6 +269,21 @@ impl Wrapped {
             .map(|dir| Path::new(dir).join(name))
             .find(|p| p.is_file())
             .ok_or_else(|| format!("{name} not found (Debian package `{package}`)"))?;
+        // bwrap installed set-uid root sandboxes anyone; otherwise it needs a user namespace.
+        let setuid = || {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::metadata(&executable).is_ok_and(|m| m.permissions().mode() & 0o4000 != 0)
+        };
+        if tool == Tool::Bubblewrap
+            && !nix::unistd::geteuid().is_root()
+            && !setuid()
+            && let Some(why) = no_unprivileged_user_namespaces()
+        {
+            return Err(format!(
+                "bwrap needs a user namespace to sandbox as uid {}, and {why}",
+                nix::unistd::geteuid()
+            ));
+        }
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
         Ok(Wrapped {
             tool,
@@ -217,6 +295,7 @@ impl Wrapped {
     }
 
     fn call(&mut self, name: &str, op: Op, deadline: Duration) -> Result<Value, ErrorBody> {
+        let tool = self.tool;
         let sb = self
             .plugins
             .get_mut(name)
@@ -259,23 +338,25 @@ impl Wrapped {
                     ));
                 }
                 Err(RecvTimeoutError::Disconnected) => {
-                    let status = sb.child.wait().ok();
-                    let t = match status.and_then(|s| s.signal()) {
-                        Some(sig) => Termination {
-                            reason: "signal".into(),
-                            detail: sbx_host::termination::signal_name(sig),
-                        },
-                        None => Termination {
-                            reason: "exit".into(),
-                            detail: format!("{status:?}"),
-                        },
-                    };
+                    let t = tool.termination(sb.child.wait().ok());
                     sb.ended = Some(t.clone());
                     return Err(terminated(t));
                 }
             }
         }
     }
+}
+
+/// Why a process that is not root cannot make a user namespace here, if it cannot: the
+/// kernel allows none, or Debian's switch forbids them to unprivileged users.
+fn no_unprivileged_user_namespaces() -> Option<String> {
+    [
+        "/proc/sys/user/max_user_namespaces",
+        "/proc/sys/kernel/unprivileged_userns_clone",
+    ]
+    .into_iter()
+    .find(|path| std::fs::read_to_string(path).is_ok_and(|v| v.trim() == "0"))
+    .map(|path| format!("{path} is 0"))
 }
 
 fn end(sb: &mut Sandboxed, reason: &str, detail: &str) -> ErrorBody {
@@ -314,6 +395,7 @@ impl Backend for Wrapped {
             version: env!("CARGO_PKG_VERSION").into(),
             protocol: PROTOCOL_VERSION,
             features: vec![Feature::Deadlines, Feature::TerminationReasons],
+            unavailable: None,
         }
     }
 
@@ -466,19 +548,58 @@ impl Backend for Wrapped {
             .remove(name)
             .ok_or_else(|| error(ErrorKind::Invalid, "gone"))?;
         drop(sb.stdin);
-        let status = sb.child.wait().ok();
+        let ended = self.tool.termination(sb.child.wait().ok());
         match result {
             Err(e) => match e.termination {
                 Some(t) => Ok(serde_json::json!({ "termination": t })),
                 None => Err(e),
             },
-            Ok(_) => Ok(
-                serde_json::json!({ "termination": { "reason": "exit", "detail": format!("{status:?}") } }),
-            ),
+            Ok(_) => Ok(serde_json::json!({ "termination": ended })),
         }
     }
 
     fn take_events(&mut self) -> Vec<Event> {
         std::mem::take(&mut self.events)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn exited(code: i32) -> Option<std::process::ExitStatus> {
+        Some(std::process::ExitStatus::from_raw(code << 8))
+    }
+
+    fn read(t: Termination) -> (String, String) {
+        (t.reason, t.detail)
+    }
+
+    #[test]
+    fn a_tool_s_exit_status_past_128_is_its_sandboxed_process_s_signal() {
+        for tool in [
+            Tool::Bubblewrap,
+            Tool::Firejail,
+            Tool::FirejailDefault,
+            Tool::Crun,
+            Tool::Runc,
+            Tool::Gvisor,
+        ] {
+            assert_eq!(
+                read(tool.termination(exited(139))),
+                ("signal".into(), sbx_host::termination::signal_name(11))
+            );
+            assert_eq!(
+                read(tool.termination(exited(1))),
+                ("exit".into(), "exit status 1".into())
+            );
+            assert_eq!(read(tool.termination(exited(128))).0, "exit");
+            assert_eq!(read(tool.termination(exited(255))).0, "exit");
+            // Should the tool itself die of a signal, that is the signal.
+            assert_eq!(
+                read(tool.termination(Some(std::process::ExitStatus::from_raw(9)))),
+                ("signal".into(), sbx_host::termination::signal_name(9))
+            );
+        }
     }
 }
