@@ -41,6 +41,8 @@ struct PolicyFile {
     /// The deadline of the stage a plugin hangs in, when it is expected to be ended at it
     /// (`wall_timeout`), if shorter than that stage's own.
     hang_deadline_ms: u64,
+    /// The mitigations a case with `require_hardening` has its policy require.
+    hardening: Vec<String>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -122,6 +124,9 @@ struct CaseFile {
     /// The policy asks for every confinement layer in force (`strict`).
     #[serde(default)]
     strict: bool,
+    /// The policy requires the mitigations of `[policy] hardening` of the plugin's binary.
+    #[serde(default)]
+    require_hardening: bool,
     /// The policy leaves the limits the protocol lets it leave out (the storage quota and
     /// key bound, the host call and log rates) to the sandbox's own defaults.
     #[serde(default)]
@@ -265,6 +270,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         exceptions: Vec::new(),
         restart: None,
         strict: false,
+        require_hardening: Vec::new(),
     };
     let neighbour = sbx_adversarial_plugins::get(&file.harness.neighbour)
         .ok_or_else(|| {
@@ -548,6 +554,10 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if adjust.strict && !needs.contains(&Feature::Strict) {
         needs.push(Feature::Strict);
     }
+    // A load that requires hardening needs an adapter that checks it.
+    if adjust.require_hardening && !needs.contains(&Feature::Hardening) {
+        needs.push(Feature::Hardening);
+    }
     // Restarts in the policy need an adapter that restarts.
     if adjust.restart.is_some() && !needs.contains(&Feature::Restarts) {
         needs.push(Feature::Restarts);
@@ -586,6 +596,9 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     shorten_the_hung_stage(&mut policy, spec, settings.file.policy.hang_deadline_ms);
     policy.restart = adjust.restart;
     policy.strict = adjust.strict;
+    if adjust.require_hardening {
+        policy.require_hardening = settings.file.policy.hardening.clone();
+    }
     // The exceptions' end, from now; the case writes it again when its load is sent
     // (`Case::exception_ends_s`), however long the run took to get there.
     if let Some(ends) = adjust.exception_ends_s {
@@ -736,6 +749,36 @@ fn shorten_the_hung_stage(policy: &mut Policy, spec: &PluginSpec, hang_ms: u64) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_unhardened_plugin_lacks_exactly_the_mitigation_its_refusal_names() {
+        use sbx_package::hardening::{Hardening, inspect, missing};
+        let settings = settings(CASES).unwrap();
+        let required: Vec<Hardening> = settings
+            .file
+            .policy
+            .hardening
+            .iter()
+            .map(|n| Hardening::from_name(n).expect("a mitigation the host knows"))
+            .collect();
+        let mut held = std::collections::BTreeSet::new();
+        for spec in sbx_adversarial_plugins::all() {
+            if !spec.attacks.contains(&"LOAD-007") && spec.name != "echo_hardened" {
+                continue;
+            }
+            let bytes = std::fs::read(spec.path()).expect("built");
+            let lacking: Vec<&str> = missing(&inspect(&bytes).expect("an ELF file"), &required)
+                .into_iter()
+                .map(Hardening::name)
+                .collect();
+            let named: Vec<&str> = spec.refusal_cause.into_iter().collect();
+            assert_eq!(lacking, named, "{}", spec.name);
+            held.extend(named);
+        }
+        // Each mitigation of the list has its plugin.
+        let names: std::collections::BTreeSet<&str> = required.iter().map(|h| h.name()).collect();
+        assert_eq!(held, names);
+    }
 
     #[test]
     fn the_shipped_settings_are_valid_and_cover_the_suite() {

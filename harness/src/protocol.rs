@@ -75,6 +75,9 @@ pub enum Feature {
     /// A load whose policy says `strict` runs the plugin only with every confinement layer
     /// of the sandbox in force, and is refused, naming the layer, when one is not.
     Strict,
+    /// A load whose policy lists `require_hardening` is refused, naming each mitigation,
+    /// when the plugin's binary does not show one of them.
+    Hardening,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -150,6 +153,11 @@ pub struct Policy {
     /// absent: the sandbox confines with the layers it can, and says which.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub strict: bool,
+    /// Mitigations the plugin's binary must show it was built with (adapters that declare
+    /// `hardening`): `relro`, `bind_now`, `nx_stack`, `no_text_relocations`,
+    /// `stack_protector`, `fortify`, `ibt`, `shstk`; absent: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub require_hardening: Vec<String>,
 }
 
 /// How often, and how soon, a plugin that faulted may be started again.

@@ -53,6 +53,7 @@ pub fn default_policy() -> Policy {
         exceptions: Vec::new(),
         restart: None,
         strict: false,
+        require_hardening: Vec::new(),
     }
 }
 

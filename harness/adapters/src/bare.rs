@@ -505,6 +505,8 @@ impl Backend for Bare {
                 // A plugin's fault is this host's own (it runs in this process): nothing is
                 // left to restart, and nothing bounds what a fault does.
                 Feature::Restarts,
+                // Taken, and ignored: no binary is checked before it runs.
+                Feature::Hardening,
             ],
             unavailable: None,
         }

@@ -24,6 +24,7 @@ use sbx_host::{
     Strictness, TerminationRecord,
 };
 use sbx_package::TrustStore;
+use sbx_package::hardening::Hardening;
 use serde_json::Value;
 
 use crate::serve::{Backend, Pauser, Revoker, error, invoke_result, terminated};
@@ -352,9 +353,18 @@ impl Reference {
         } else {
             Strictness::BestEffort
         };
+        let require_hardening = policy
+            .require_hardening
+            .iter()
+            .map(|n| {
+                Hardening::from_name(n)
+                    .ok_or_else(|| error(ErrorKind::Invalid, format!("unknown mitigation `{n}`")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         builder
             .name(name)
             .strictness(strictness)
+            .require_hardening(require_hardening)
             .broker(broker_config(name, policy)?)
             .limits(limits)
             .deadlines(deadlines)
@@ -433,6 +443,7 @@ impl Reference {
             "restart": restart,
             "net_allowlist": policy.net_allowlist,
             "config": policy.config,
+            "require_hardening": policy.require_hardening,
         });
         // The limits the case leaves out stay out of the store, whose own defaults then hold,
         // as for an operator whose store names none: no CPU rate cap (which the `no-cgroup`
@@ -832,6 +843,7 @@ fn sandbox_error(e: SandboxError) -> ErrorBody {
             }
         }
         SandboxError::Config(e) => error(ErrorKind::Refused, e.to_string()),
+        SandboxError::Hardening(e) => error(ErrorKind::Refused, e.to_string()),
         SandboxError::InvalidTransition(e) => error(ErrorKind::Invalid, e.to_string()),
         other => error(ErrorKind::Internal, other.to_string()),
     }
@@ -867,6 +879,7 @@ impl Backend for Reference {
                 Feature::Exceptions,
                 Feature::Restarts,
                 Feature::Strict,
+                Feature::Hardening,
             ],
             unavailable: None,
         }

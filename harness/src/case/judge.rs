@@ -1142,8 +1142,13 @@ fn decide(case: &Case, sut: &Sut, obs: &Observations, result: &mut CaseResult) {
     } else if let Some(form) = case
         .package
         // A manifest asking for what only an exception grants may be refused: whether the
-        // exception still holds is what such a case tests, by harm.
-        .filter(|f| f.must_load() && case.policy.exceptions.is_empty())
+        // exception still holds is what such a case tests, by harm. So may a package whose
+        // policy requires hardening of its binary: whether it has it is what that tests.
+        .filter(|f| {
+            f.must_load()
+                && case.policy.exceptions.is_empty()
+                && case.policy.require_hardening.is_empty()
+        })
         && matches!(result.outcome, Outcome::RefusedLoad { .. })
     {
         result.verdict = Verdict::Fail;

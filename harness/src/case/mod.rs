@@ -955,6 +955,7 @@ fn load_neighbour(run: &mut Run<'_>, cx: &Cx<'_>) -> Result<(), Stop> {
     let neighbour_policy = Policy {
         grants: Vec::new(),
         strict: false,
+        require_hardening: Vec::new(),
         ..cx.case.policy.clone()
     };
     let answer = run.session.request(

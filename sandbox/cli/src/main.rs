@@ -73,12 +73,16 @@ enum Command {
         out: String,
     },
     /// Write a signed package (manifest.toml, plugin.so, signature.toml) asking for the
-    /// limits given; the policy grants at most its own.
+    /// limits given (the policy grants at most its own), and show the hardening its binary
+    /// was built with.
     Sign(package::SignArgs),
-    /// Verify a package; exit 1 with the refusal's kind if it is refused.
+    /// Verify a package, and show the hardening its binary was built with; exit 1 with the
+    /// refusal's kind if it is refused.
     Verify {
         #[command(flatten)]
         trust: package::TrustArgs,
+        #[command(flatten)]
+        hardening: package::HardeningArgs,
         /// The package directory.
         #[arg(value_name = "DIR", value_parser = existing_dir)]
         package: PathBuf,
@@ -222,7 +226,11 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(args),
         Command::Keygen { out } => package::keygen(&out),
         Command::Sign(args) => package::sign(args),
-        Command::Verify { trust, package } => package::verify(&trust, &package),
+        Command::Verify {
+            trust,
+            hardening,
+            package,
+        } => package::verify(&trust, &hardening, &package),
         Command::Inspect { package } => package::inspect(&package),
         Command::Host(args) => package::host(args),
         Command::Stats { log } => package::stats(&log),

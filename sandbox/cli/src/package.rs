@@ -11,6 +11,7 @@ use clap::Args;
 use sbx_host::audit::{AuditEvent, AuditLog, read_log};
 use sbx_host::host::{Host, HostConfig};
 use sbx_host::plugin_policy::PolicyStore;
+use sbx_package::hardening::Hardening;
 use sbx_package::{Manifest, PublicKey, SecretKey, TrustStore};
 
 use crate::{Failure, StatsFormat, existing_dir, existing_file};
@@ -43,6 +44,71 @@ pub struct TrustArgs {
     /// A publisher's public key to trust (repeatable).
     #[arg(long = "pub", value_name = "KEY.pub", value_parser = existing_file)]
     public_keys: Vec<PathBuf>,
+}
+
+/// The hardening `sign` and `verify` require of a binary.
+#[derive(Debug, Args)]
+pub struct HardeningArgs {
+    /// Mitigations the plugin's binary must show it was built with, comma-separated:
+    /// relro, bind_now, nx_stack, no_text_relocations, stack_protector, fortify, ibt,
+    /// shstk. A binary without one is refused, naming each it lacks.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = hardening)]
+    require_hardening: Vec<Hardening>,
+}
+
+fn hardening(name: &str) -> Result<Hardening, String> {
+    Hardening::from_name(name).ok_or_else(|| {
+        format!(
+            "unknown mitigation `{name}` (known: {})",
+            Hardening::ALL.map(Hardening::name).join(", ")
+        )
+    })
+}
+
+/// Prints what `binary` shows of its hardening; refuses it when it lacks one of `required`.
+fn report_hardening(binary: &[u8], required: &[Hardening]) -> Outcome {
+    let present = match sbx_package::hardening::inspect(binary) {
+        Ok(present) => present,
+        Err(e) => {
+            println!("hardening     unreadable: {e}");
+            return if required.is_empty() {
+                Ok(())
+            } else {
+                Err(failed(format!("refused (not_hardened): {e}")))
+            };
+        }
+    };
+    let absent: Vec<&str> = Hardening::ALL
+        .into_iter()
+        .filter(|h| !present.contains(h))
+        .map(Hardening::name)
+        .collect();
+    let shown: Vec<&str> = present.iter().map(|h| h.name()).collect();
+    println!(
+        "hardening     {}{}",
+        if shown.is_empty() {
+            "none".to_owned()
+        } else {
+            shown.join(", ")
+        },
+        if absent.is_empty() {
+            String::new()
+        } else {
+            format!(" (not shown: {})", absent.join(", "))
+        }
+    );
+    let lacking = sbx_package::hardening::missing(&present, required);
+    if lacking.is_empty() {
+        return Ok(());
+    }
+    let what: Vec<String> = lacking
+        .iter()
+        .map(|h| format!("{h} ({})", h.how()))
+        .collect();
+    Err(failed(format!(
+        "refused (not_hardened): the binary lacks {}",
+        what.join(", ")
+    )))
 }
 
 /// The options of `sbx sign`.
@@ -82,6 +148,8 @@ pub struct SignArgs {
     /// The package directory to write.
     #[arg(long, value_name = "DIR")]
     out: PathBuf,
+    #[command(flatten)]
+    hardening: HardeningArgs,
 }
 
 /// The options of `sbx host`.
@@ -159,6 +227,8 @@ pub fn sign(args: SignArgs) -> Outcome {
     };
     // Checked as a verifier will check it, so a bad name never gets signed.
     Manifest::parse(manifest.render().as_bytes()).map_err(|e| usage(e.to_string()))?;
+    // A publisher's own policy: nothing is signed that lacks what it requires.
+    report_hardening(&binary, &args.hardening.require_hardening)?;
     let out = args.out;
     sbx_package::sign(&manifest, &binary, &key, &out)
         .map_err(|e| failed(format!("{}: {e}", out.display())))?;
@@ -190,8 +260,8 @@ fn trust(args: &TrustArgs) -> Result<TrustStore, Failure> {
     Ok(trust)
 }
 
-/// `sbx verify (--trust FILE | --pub KEY.pub) DIR`.
-pub fn verify(args: &TrustArgs, dir: &Path) -> Outcome {
+/// `sbx verify (--trust FILE | --pub KEY.pub) [--require-hardening LIST] DIR`.
+pub fn verify(args: &TrustArgs, hardening: &HardeningArgs, dir: &Path) -> Outcome {
     let trust = trust(args)?;
     match sbx_package::verify(dir, &trust, sbx_contract::abi::ABI_VERSION) {
         Ok(v) => {
@@ -202,7 +272,7 @@ pub fn verify(args: &TrustArgs, dir: &Path) -> Outcome {
                 sbx_package::hex(&v.sha256),
                 v.signer
             );
-            Ok(())
+            report_hardening(&v.binary, &hardening.require_hardening)
         }
         Err(e) => Err(failed(format!("refused ({}): {e}", e.kind()))),
     }
@@ -249,6 +319,7 @@ pub fn inspect(dir: &Path) -> Outcome {
                 "DIFFERS"
             };
             println!("binary        {} bytes, sha256 {same}", b.len());
+            report_hardening(&b, &[])?;
         }
         Err(e) => println!("binary        unreadable: {e}"),
     }

@@ -91,6 +91,10 @@ pub struct SandboxConfig {
     /// its process's CPU time, which its CPU limit counts: a plugin called back to back is
     /// on its CPU all along. Default off.
     pub low_latency: bool,
+    /// Mitigations the plugin's binary must show it was built with (RELRO, BIND_NOW, ...):
+    /// checked before each activation, a binary without one refused with what it lacks
+    /// ([`crate::hardening`]). Default none.
+    pub require_hardening: Vec<sbx_package::hardening::Hardening>,
 }
 
 /// Where the host finds the kernel's interfaces: written nowhere else, so that a test can
@@ -173,6 +177,7 @@ impl SandboxConfig {
             loader_paths: DEFAULT_LOADER_PATHS.iter().map(PathBuf::from).collect(),
             payload_window: DEFAULT_PAYLOAD_WINDOW,
             low_latency: false,
+            require_hardening: Vec::new(),
         }
     }
 
@@ -235,6 +240,7 @@ pub struct SandboxConfigBuilder {
     loader_paths: Vec<PathBuf>,
     payload_window: u64,
     low_latency: bool,
+    require_hardening: Vec<sbx_package::hardening::Hardening>,
 }
 
 impl SandboxConfigBuilder {
@@ -317,6 +323,13 @@ impl SandboxConfigBuilder {
     /// The low-latency mode ([`SandboxConfig::low_latency`]); default off.
     pub fn low_latency(mut self, on: bool) -> Self {
         self.low_latency = on;
+        self
+    }
+
+    /// Mitigations the plugin's binary must show (default none; see
+    /// [`SandboxConfig::require_hardening`]).
+    pub fn require_hardening(mut self, required: Vec<sbx_package::hardening::Hardening>) -> Self {
+        self.require_hardening = required;
         self
     }
 
@@ -416,6 +429,7 @@ impl SandboxConfigBuilder {
             loader_paths: self.loader_paths,
             payload_window: self.payload_window,
             low_latency: self.low_latency,
+            require_hardening: self.require_hardening,
         })
     }
 }

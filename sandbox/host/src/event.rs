@@ -17,7 +17,8 @@ pub enum AuditEvent {
         /// Key id of the signer.
         signer: String,
     },
-    /// A package was refused before any of its bytes ran.
+    /// A package, or a plugin binary lacking the hardening its configuration requires
+    /// (`not_hardened`), was refused before any of its bytes ran.
     PackageRefused {
         /// The refusal's kind (`unsigned`, `bad_signature`, ...).
         kind: String,

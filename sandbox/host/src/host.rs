@@ -338,6 +338,7 @@ impl Host {
             .deadlines(self.config.deadlines)
             .layers(self.config.layers)
             .low_latency(self.config.low_latency)
+            .require_hardening(d.require_hardening.clone())
             .host_paths(self.config.host_paths.clone());
         if let Some(r) = &self.config.runner {
             b = b.runner(r.clone());

@@ -20,6 +20,7 @@ pub mod config;
 pub mod event;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
+pub mod hardening;
 pub mod host;
 pub mod lifecycle;
 pub mod liveness;

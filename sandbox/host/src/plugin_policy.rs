@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::AuditEvent;
 use crate::broker::{Capability, canonical_destination};
+use sbx_package::hardening::Hardening;
 
 /// Largest policy file accepted (1 MiB).
 pub const MAX_POLICY_LEN: usize = 1 << 20;
@@ -145,6 +146,8 @@ struct RuleToml {
     net_allowlist: Vec<String>,
     #[serde(default)]
     config: BTreeMap<String, String>,
+    #[serde(default)]
+    require_hardening: Option<Vec<String>>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -183,6 +186,9 @@ pub struct Rule {
     pub net_allowlist: Vec<String>,
     /// Configuration values.
     pub config: BTreeMap<String, String>,
+    /// Mitigations the plugin's binary must show (a `[[plugin]]` rule without its own list
+    /// takes the default's).
+    pub require_hardening: Vec<Hardening>,
 }
 
 /// A time-bound exception: extra capabilities for one plugin until a moment.
@@ -261,6 +267,8 @@ pub struct Decision {
     pub net_allowlist: Vec<String>,
     /// Configuration values.
     pub config: BTreeMap<String, String>,
+    /// Mitigations the plugin's binary must show before it is run.
+    pub require_hardening: Vec<Hardening>,
 }
 
 impl Decision {
@@ -351,7 +359,25 @@ fn rule(raw: RuleToml, at: &str, base: Option<&Rule>) -> Result<Rule, PolicyErro
             why: "a limit of 0 (memory, CPU, host-call rate, output, processes) leaves nothing to run".into(),
         });
     }
+    let require_hardening = match raw.require_hardening {
+        Some(names) => names
+            .iter()
+            .map(|n| {
+                Hardening::from_name(n).ok_or_else(|| PolicyError::Invalid {
+                    at: at.into(),
+                    why: format!(
+                        "unknown mitigation {n:?} in require_hardening (known: {})",
+                        Hardening::ALL.map(Hardening::name).join(", ")
+                    ),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?,
+        None => base
+            .map(|b| b.require_hardening.clone())
+            .unwrap_or_default(),
+    };
     Ok(Rule {
+        require_hardening,
         grant: capabilities(&raw.grant, at)?,
         on_excess: raw
             .on_excess
@@ -534,6 +560,7 @@ impl PolicyStore {
             restart: r.restart,
             net_allowlist: r.net_allowlist.clone(),
             config: r.config.clone(),
+            require_hardening: r.require_hardening.clone(),
         }
     }
 }

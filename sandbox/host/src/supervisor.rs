@@ -83,6 +83,10 @@ pub enum SandboxError {
     /// The broker configuration cannot be served (bad allowlist, storage directory).
     #[error(transparent)]
     Broker(#[from] BrokerConfigError),
+    /// The plugin's binary lacks hardening the configuration requires, or cannot be checked
+    /// for it: nothing was spawned.
+    #[error(transparent)]
+    Hardening(#[from] crate::hardening::HardeningRefusal),
     /// The host's own request does not fit the channel (an input larger than the payload
     /// window, or without one than a frame): nothing was sent, and the plugin goes on as it
     /// was. The caller's fault, never the plugin's.
@@ -93,6 +97,18 @@ pub enum SandboxError {
         /// The most the window's half, or a frame, carries.
         max: usize,
     },
+}
+
+/// Refuses, and audits the refusal of, a plugin whose binary lacks hardening `config`
+/// requires ([`crate::hardening`]).
+fn refuse_unhardened(config: &SandboxConfig, audit: &Audit) -> Result<(), SandboxError> {
+    crate::hardening::check(config).map_err(|refusal| {
+        audit.record(&AuditEvent::PackageRefused {
+            kind: "not_hardened".into(),
+            detail: refusal.to_string(),
+        });
+        SandboxError::Hardening(refusal)
+    })
 }
 
 /// Call latencies kept for the percentiles.
@@ -188,6 +204,7 @@ impl Plugin {
     pub fn spawn_audited(config: &SandboxConfig, audit: Audit) -> Result<Plugin, SandboxError> {
         // Confinement, load and its outcome, as the runner reports them (crate::trace).
         let _span = tracing::info_span!("activation", plugin = %config.name).entered();
+        refuse_unhardened(config, &audit)?;
         let mut plugin = Plugin::start_runner(config, audit, false)?;
         let deadline = Instant::now() + config.deadlines.load;
         plugin.finish_loading(deadline)?;
@@ -219,6 +236,8 @@ impl Plugin {
         audit: Audit,
     ) -> Result<bool, SandboxError> {
         let _span = tracing::info_span!("activation", plugin = %config.name).entered();
+        // Before the spare is told anything: a binary refused runs in no process.
+        refuse_unhardened(config, &audit)?;
         let load = Frame {
             request_id: 0,
             message: Message::Load,

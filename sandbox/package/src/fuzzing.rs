@@ -39,6 +39,32 @@ pub fn fuzz_manifest(data: &[u8]) {
     }
 }
 
+/// Oracle for a binary's hardening: [`crate::hardening::inspect`] is total on any bytes, an
+/// input that is not a 64-bit little-endian ELF file is refused as such, and what a binary
+/// lacks of every mitigation is exactly what it does not show.
+pub fn fuzz_hardening(data: &[u8]) {
+    use crate::hardening::{Hardening, HardeningError, inspect, missing};
+    match inspect(data) {
+        Ok(present) => {
+            assert!(
+                data.starts_with(b"\x7fELF\x02\x01"),
+                "a non-ELF64-LE file inspected"
+            );
+            let lacking = missing(&present, &Hardening::ALL);
+            for h in Hardening::ALL {
+                assert_ne!(present.contains(&h), lacking.contains(&h), "{h}");
+            }
+        }
+        Err(HardeningError::NotElf64) => {}
+        Err(HardeningError::Malformed(_)) => {
+            assert!(
+                data.starts_with(b"\x7fELF"),
+                "a non-ELF file read as a malformed one"
+            );
+        }
+    }
+}
+
 /// Oracle for package verification, sound and complete: a package built from `data` (a
 /// manifest, valid or raw; a binary; a signature file missing, raw, or made by one of three
 /// keys over chosen bytes with an optional bit flipped; a revocation of the plugin) is

@@ -13,7 +13,8 @@
 //! [`VerifiedPackage`]: the caller loads *those bytes* (the reference sandbox seals them into
 //! a memfd), never the path again, so nothing can change between check and use. Every
 //! refusal is a distinct [`VerifyError`]. Every parser here is total: any bytes give a value
-//! or a typed error, within the size bounds.
+//! or a typed error, within the size bounds. [`hardening`] reads what a binary shows of how
+//! it was built (RELRO, BIND_NOW, a non-executable stack, ...), for a policy that requires it.
 //!
 //! **Architecture invariant:** no OS dependency beyond reading files, no `unsafe`.
 
@@ -22,6 +23,7 @@
 
 #[cfg(any(test, feature = "fuzzing"))]
 pub mod fuzzing;
+pub mod hardening;
 mod keys;
 mod manifest;
 mod trust;

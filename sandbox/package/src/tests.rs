@@ -229,8 +229,9 @@ fn fuzz_inputs_replay() {
     let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz");
     let manifests = sbx_ipc::fuzzing::replay(&fuzz, "manifest", crate::fuzzing::fuzz_manifest);
     let packages = sbx_ipc::fuzzing::replay(&fuzz, "package_verify", crate::fuzzing::fuzz_package);
+    let binaries = sbx_ipc::fuzzing::replay(&fuzz, "elf_hardening", crate::fuzzing::fuzz_hardening);
     assert!(
-        manifests > 0 && packages > 0,
+        manifests > 0 && packages > 0 && binaries > 0,
         "the seed corpora are missing"
     );
 }

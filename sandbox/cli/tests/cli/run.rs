@@ -169,21 +169,23 @@ fn completions_and_the_manual_page_are_generated() {
     assert!(page.contains("keygen"), "{page}");
 }
 
+/// The standard output of a command that must succeed (else its output and errors).
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// The README's worked example: a key, the C template signed, verified, hosted under the
 /// example policy, and the audit log read back.
 #[test]
 fn sign_verify_and_host_the_template_as_the_readme_shows() {
     let dir = tempfile::tempdir().unwrap();
     let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
-    let ok = |out: std::process::Output| {
-        assert!(
-            out.status.success(),
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).unwrap()
-    };
     ok(sbx(&["keygen", "--out", &d("publisher")]));
     let template = plugin("template_c");
     ok(sbx(&[
@@ -351,4 +353,62 @@ fn a_closed_output_pipe_ends_sbx_without_a_panic() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+}
+
+/// `sign` and `verify` show what a binary shows of its hardening, and refuse one that lacks
+/// a mitigation asked for, naming it and the flags that give it; nothing is signed then.
+#[test]
+fn sign_and_verify_hold_a_binary_to_the_hardening_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_owned();
+    assert!(sbx(&["keygen", "--out", &d("publisher")]).status.success());
+    let unhardened = plugin("load_unhardened_relro");
+    let key = d("publisher.key");
+    let sign = |extra: &[&str], out: &str| {
+        let out = d(out);
+        let mut args = vec![
+            "sign",
+            "--key",
+            &key,
+            "--plugin",
+            unhardened.to_str().unwrap(),
+            "--name",
+            "unhardened",
+            "--version",
+            "1.0.0",
+            "--out",
+            &out,
+        ];
+        args.extend_from_slice(extra);
+        sbx(&args)
+    };
+    let refused = sign(&["--require-hardening", "bind_now,relro"], "refused.sbxpkg");
+    assert_eq!(refused.status.code(), Some(1));
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(
+        why.contains("not_hardened") && why.contains("relro (link with -Wl,-z,relro)"),
+        "{why}"
+    );
+    assert!(!dir.path().join("refused.sbxpkg").exists());
+    let signed = ok(sign(&[], "unhardened.sbxpkg"));
+    assert!(
+        signed.contains("(not shown: relro, ibt, shstk)"),
+        "{signed}"
+    );
+    let verify = |required: &str| {
+        sbx(&[
+            "verify",
+            "--pub",
+            &d("publisher.pub"),
+            "--require-hardening",
+            required,
+            &d("unhardened.sbxpkg"),
+        ])
+    };
+    assert!(ok(verify("bind_now,nx_stack")).contains("hardening     bind_now"));
+    let lacks = verify("fortify,relro");
+    assert_eq!(lacks.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&lacks.stderr).contains("lacks relro"));
+    // A mitigation no one knows is a usage error, never a silent pass.
+    assert_eq!(verify("pie").status.code(), Some(2));
 }

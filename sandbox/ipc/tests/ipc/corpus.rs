@@ -33,7 +33,7 @@ fn corpus_replay() {
 
 /// Every cargo-fuzz target, and the test that replays its corpus and regressions; a target
 /// added to `fuzz/Cargo.toml` without a replay fails here.
-const REPLAYED_BY: [(&str, &str); 9] = [
+const REPLAYED_BY: [(&str, &str); 10] = [
     ("frame_decode", "sandbox/ipc/tests/ipc/corpus.rs"),
     ("stream_reassembly", "sandbox/ipc/tests/ipc/corpus.rs"),
     ("ring_stream", "sandbox/ipc/tests/ipc/corpus.rs"),
@@ -42,6 +42,7 @@ const REPLAYED_BY: [(&str, &str); 9] = [
     ("policy", "sandbox/host/tests/sandbox/fuzz_replay.rs"),
     ("manifest", "sandbox/package/src/tests.rs"),
     ("package_verify", "sandbox/package/src/tests.rs"),
+    ("elf_hardening", "sandbox/package/src/tests.rs"),
     ("adapter_protocol", "harness/src/fuzzing.rs"),
 ];
 

@@ -1,0 +1,96 @@
+//! The hardening a policy requires of a plugin's binary ([`SandboxConfig::require_hardening`]),
+//! checked before each activation: a binary that does not show a required mitigation is
+//! refused with what it lacks and how to build it in, and nothing of it runs.
+//!
+//! What is checked is what runs: the sealed bytes of a verified package, or the file at the
+//! plugin's path as it is read here (a path load has no bytes of its own to seal: the
+//! runner opens the path again, so a file that can change between the two is the caller's
+//! to keep still, as for every path load).
+
+use std::io::Read;
+use std::os::unix::fs::FileExt;
+
+use sbx_package::hardening::{Hardening, HardeningError, inspect, missing};
+
+use crate::config::SandboxConfig;
+
+/// Why a plugin is refused for its hardening.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HardeningRefusal {
+    /// The binary does not show mitigations the policy requires.
+    #[error("the plugin's binary lacks hardening the policy requires: {}", describe(.0))]
+    Missing(Vec<Hardening>),
+    /// The binary is not an ELF file whose hardening can be read.
+    #[error("the plugin's binary cannot be checked for hardening: {0}")]
+    Unreadable(#[from] HardeningError),
+    /// The binary cannot be read, or is larger than a package's binary may be.
+    #[error("the plugin's binary cannot be read to check its hardening: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl HardeningRefusal {
+    /// The mitigations the binary lacks (empty when it could not be read).
+    pub fn missing(&self) -> &[Hardening] {
+        match self {
+            HardeningRefusal::Missing(m) => m,
+            _ => &[],
+        }
+    }
+}
+
+/// Each missing mitigation with the flags that give it.
+fn describe(missing: &[Hardening]) -> String {
+    missing
+        .iter()
+        .map(|h| format!("{h} ({})", h.how()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Refuses `config`'s plugin when its binary lacks hardening `config` requires. Reads
+/// nothing when it requires none.
+pub fn check(config: &SandboxConfig) -> Result<(), HardeningRefusal> {
+    if config.require_hardening.is_empty() {
+        return Ok(());
+    }
+    let bytes = binary(config)?;
+    let lacking = missing(&inspect(&bytes)?, &config.require_hardening);
+    if lacking.is_empty() {
+        Ok(())
+    } else {
+        Err(HardeningRefusal::Missing(lacking))
+    }
+}
+
+/// The bytes that run: the sealed ones, or the file's, within a package binary's bound.
+fn binary(config: &SandboxConfig) -> std::io::Result<Vec<u8>> {
+    let bound = sbx_package::MAX_BINARY_LEN;
+    let too_large = || {
+        std::io::Error::other(format!(
+            "larger than a plugin binary may be ({bound} bytes)"
+        ))
+    };
+    match &config.sealed {
+        Some(sealed) => {
+            let file = std::fs::File::from(sealed.fd().try_clone_to_owned()?);
+            let len = file.metadata()?.len();
+            if len > bound {
+                return Err(too_large());
+            }
+            let mut bytes = vec![0; len as usize];
+            file.read_exact_at(&mut bytes, 0)?;
+            Ok(bytes)
+        }
+        None => {
+            let mut bytes = Vec::new();
+            std::fs::File::open(&config.plugin)?
+                .take(bound + 1)
+                .read_to_end(&mut bytes)?;
+            if bytes.len() as u64 > bound {
+                return Err(too_large());
+            }
+            Ok(bytes)
+        }
+    }
+}
