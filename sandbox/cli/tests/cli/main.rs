@@ -1,5 +1,6 @@
 //! Integration tests of `sbx`, the reference sandbox's command line.
 
 mod common;
+mod guide;
 mod run;
 mod unprivileged;
