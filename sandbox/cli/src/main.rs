@@ -100,6 +100,17 @@ enum Command {
         /// The audit log (JSON lines).
         #[arg(value_name = "AUDIT_LOG", value_parser = existing_file)]
         log: PathBuf,
+        /// Print the figures as an OpenMetrics text exposition (what Prometheus scrapes),
+        /// each labelled with its plugin, instead of text.
+        #[arg(long)]
+        openmetrics: bool,
+    },
+    /// Every plugin an audit log names: version, signer, hash, what it was granted and
+    /// withheld, its limits, its state, restarts and last failure.
+    Inventory {
+        /// The audit log (JSON lines).
+        #[arg(value_name = "AUDIT_LOG", value_parser = existing_file)]
+        log: PathBuf,
     },
     /// Print the plugin ABI header (sbx_plugin.h).
     Header,
@@ -233,7 +244,8 @@ fn main() -> ExitCode {
         } => package::verify(&trust, &hardening, &package),
         Command::Inspect { package } => package::inspect(&package),
         Command::Host(args) => package::host(args),
-        Command::Stats { log } => package::stats(&log),
+        Command::Stats { log, openmetrics } => package::stats(&log, openmetrics),
+        Command::Inventory { log } => package::inventory(&log),
         Command::Header => {
             print!("{}", sbx_contract::PLUGIN_HEADER);
             Ok(())

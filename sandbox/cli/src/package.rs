@@ -369,12 +369,123 @@ pub fn host(args: HostArgs) -> Outcome {
     Ok(())
 }
 
-/// `sbx stats AUDIT_LOG`: per-plugin figures and event counts from an audit log.
-pub fn stats(path: &Path) -> Outcome {
+/// Records missing from `records`: gaps in their sequence numbers.
+fn gaps(records: &[sbx_host::AuditRecord]) -> u64 {
+    records
+        .windows(2)
+        .map(|pair| u64::from(pair[1].seq != pair[0].seq + 1))
+        .sum()
+}
+
+/// One plugin as an audit log tells it, for `sbx inventory`.
+#[derive(Default)]
+struct Installed {
+    version: String,
+    signer: String,
+    sha256: String,
+    granted: Vec<String>,
+    withheld: Vec<String>,
+    limits: Option<sbx_host::plugin_policy::DecidedLimits>,
+    require_hardening: Vec<String>,
+    state: String,
+    restarts: u64,
+    last_failure: Option<String>,
+}
+
+/// `sbx inventory AUDIT_LOG`: every plugin the log names, with what its last load and
+/// process left in it.
+pub fn inventory(path: &Path) -> Outcome {
     let records = read_log(path).map_err(failed)?;
-    let mut gaps = 0;
-    for pair in records.windows(2) {
-        gaps += u64::from(pair[1].seq != pair[0].seq + 1);
+    let mut plugins: BTreeMap<&str, Installed> = BTreeMap::new();
+    for r in records.iter().filter(|r| !r.plugin.is_empty()) {
+        let p = plugins.entry(r.plugin.as_str()).or_default();
+        match &r.event {
+            AuditEvent::PackageVerified {
+                version,
+                sha256,
+                signer,
+            } => {
+                (p.version, p.sha256, p.signer) = (version.clone(), sha256.clone(), signer.clone());
+                p.state = "verified".into();
+            }
+            AuditEvent::PolicyDecision {
+                granted,
+                withheld,
+                limits,
+                require_hardening,
+                ..
+            } => {
+                (p.granted, p.withheld) = (granted.clone(), withheld.clone());
+                (p.limits, p.require_hardening) = (*limits, require_hardening.clone());
+            }
+            AuditEvent::State { to, .. } => p.state = to.clone(),
+            AuditEvent::Restart { .. } => p.restarts += 1,
+            AuditEvent::Quarantined { .. } => p.state = "quarantined".into(),
+            AuditEvent::Terminated { reason, detail } if reason.is_abnormal() => {
+                p.last_failure = Some(format!("{reason}: {detail}"));
+            }
+            AuditEvent::PackageRefused { kind, .. } => {
+                p.last_failure = Some(format!("refused: {kind}"))
+            }
+            _ => {}
+        }
+    }
+    let or_none = |v: &[String]| {
+        if v.is_empty() {
+            "none".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    for (name, p) in &plugins {
+        println!("{name}");
+        if !p.version.is_empty() {
+            println!("  version       {}", p.version);
+            println!("  signer        {}", p.signer);
+            println!("  sha256        {}", p.sha256);
+        }
+        println!("  granted       {}", or_none(&p.granted));
+        println!("  withheld      {}", or_none(&p.withheld));
+        if let Some(l) = &p.limits {
+            println!(
+                "  limits        memory {} MiB, cpu {} s{}, storage {} bytes in {} keys, {} host calls/s, log {} bytes/s, output {} bytes, {} processes",
+                l.memory_mib,
+                l.cpu_seconds,
+                l.cpu_percent
+                    .map_or(String::new(), |p| format!(" at {p}% of a CPU")),
+                l.storage_bytes,
+                l.storage_keys,
+                l.host_calls_per_second,
+                l.log_bytes_per_second,
+                l.output_bytes,
+                l.processes
+            );
+        }
+        println!("  hardening     {} required", or_none(&p.require_hardening));
+        println!("  state         {}", p.state);
+        println!("  restarts      {}", p.restarts);
+        println!(
+            "  last failure  {}",
+            p.last_failure.as_deref().unwrap_or("none")
+        );
+    }
+    match gaps(&records) {
+        0 => Ok(()),
+        n => Err(failed(format!("{n} gaps in the sequence numbers"))),
+    }
+}
+
+/// `sbx stats AUDIT_LOG`: per-plugin figures and event counts from an audit log.
+pub fn stats(path: &Path, openmetrics: bool) -> Outcome {
+    let records = read_log(path).map_err(failed)?;
+    let gaps = gaps(&records);
+    if openmetrics {
+        let figures = sbx_host::metrics::figures_from_log(&records);
+        print!("{}", sbx_host::metrics::openmetrics(&figures));
+        return match gaps {
+            0 => Ok(()),
+            n => Err(failed(format!("{n} gaps in the sequence numbers"))),
+        };
     }
     let mut per: BTreeMap<String, (BTreeMap<&'static str, u64>, Option<sbx_host::Stats>)> =
         BTreeMap::new();

@@ -227,6 +227,8 @@ mod tests {
                 withheld: vec![],
                 exceptions: vec![],
                 outcome: s(),
+                limits: None,
+                require_hardening: vec![],
             },
             AuditEvent::Granted { capability: s() },
             AuditEvent::Denied {

@@ -41,6 +41,12 @@ pub enum AuditEvent {
         exceptions: Vec<String>,
         /// `load` or `refuse`.
         outcome: String,
+        /// The limits decided (absent in logs written before they were recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        limits: Option<DecidedLimits>,
+        /// The mitigations its binary must show.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        require_hardening: Vec<String>,
     },
     /// A capability was granted to a running plugin.
     Granted {
@@ -247,4 +253,27 @@ mod tests {
             assert_eq!(written(serde_json::to_value(a).expect("json")), a.name());
         }
     }
+}
+
+/// The limits a plugin gets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecidedLimits {
+    /// Memory cap, MiB.
+    pub memory_mib: u64,
+    /// CPU seconds.
+    pub cpu_seconds: u64,
+    /// CPU rate cap, percent of one CPU (`None`: no rate cap).
+    pub cpu_percent: Option<u32>,
+    /// Storage bytes.
+    pub storage_bytes: u64,
+    /// Storage keys.
+    pub storage_keys: u64,
+    /// Host calls per second.
+    pub host_calls_per_second: u32,
+    /// Log bytes per second.
+    pub log_bytes_per_second: u32,
+    /// Output bytes per call.
+    pub output_bytes: u32,
+    /// Processes and threads.
+    pub processes: u64,
 }

@@ -108,6 +108,8 @@ struct Managed {
     init: Vec<u8>,
     /// Restarts within the policy's window.
     restarts: VecDeque<Instant>,
+    /// Restarts since it was loaded (for its figures).
+    restarts_total: u64,
     quarantined: bool,
     /// Figures of processes that have ended (restarts), added to the live one's.
     past: Stats,
@@ -120,6 +122,16 @@ struct Managed {
     withdrawals: Arc<Mutex<Withdrawals>>,
     /// Its warm spares, when the host keeps any: where its restarts take their process.
     spares: Option<WarmPool>,
+}
+
+impl Managed {
+    /// Its figures over all its processes since it was loaded.
+    fn stats(&self) -> Stats {
+        match &self.plugin {
+            Some(p) => self.past.followed_by(&p.stats()),
+            None => self.past.clone(),
+        }
+    }
 }
 
 /// What a plugin's restarts must not grant again, and its running process to revoke it
@@ -271,6 +283,7 @@ impl Host {
             plugin: None,
             init: init.to_vec(),
             restarts: VecDeque::new(),
+            restarts_total: 0,
             quarantined: false,
             past: Stats::default(),
             ended: None,
@@ -481,11 +494,32 @@ impl Host {
 
     /// Figures of plugin `name`, over all its processes since it was loaded.
     pub fn stats(&self, name: &str) -> Result<Stats, HostError> {
-        let m = self.managed(name)?;
-        Ok(match &m.plugin {
-            Some(p) => m.past.followed_by(&p.stats()),
-            None => m.past.clone(),
-        })
+        Ok(self.managed(name)?.stats())
+    }
+
+    /// What the host knows of each of its plugins now, by name: running or not,
+    /// quarantined, restarts, figures and how its last process ended.
+    pub fn figures(&self) -> Vec<crate::metrics::PluginFigures> {
+        self.plugins
+            .keys()
+            .filter_map(|name| {
+                let m = self.managed(name).ok()?;
+                Some(crate::metrics::PluginFigures {
+                    plugin: name.clone(),
+                    running: m.plugin.is_some(),
+                    quarantined: m.quarantined,
+                    restarts: m.restarts_total,
+                    stats: m.stats(),
+                    last_end: m.ended.as_ref().map(|r| r.reason.kind()),
+                })
+            })
+            .collect()
+    }
+
+    /// The figures of every plugin as an OpenMetrics text exposition, for a Prometheus
+    /// scrape ([`crate::metrics`]).
+    pub fn metrics(&self) -> String {
+        crate::metrics::openmetrics(&self.figures())
     }
 
     /// The decision in force for plugin `name`.
@@ -654,6 +688,7 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
     });
     std::thread::sleep(backoff);
     m.restarts.push_back(Instant::now());
+    m.restarts_total += 1;
     match start(
         &m.config,
         audit.clone(),

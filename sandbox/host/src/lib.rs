@@ -25,6 +25,7 @@ pub mod host;
 pub mod lifecycle;
 pub mod liveness;
 pub mod load_guard;
+pub mod metrics;
 pub mod outside;
 pub mod plugin_policy;
 pub mod pool;

@@ -219,28 +219,8 @@ pub struct PolicyStore {
     pub exceptions: Vec<Exception>,
 }
 
-/// The limits a plugin gets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DecidedLimits {
-    /// Memory cap, MiB.
-    pub memory_mib: u64,
-    /// CPU seconds.
-    pub cpu_seconds: u64,
-    /// CPU rate cap, percent of one CPU (`None`: no rate cap).
-    pub cpu_percent: Option<u32>,
-    /// Storage bytes.
-    pub storage_bytes: u64,
-    /// Storage keys.
-    pub storage_keys: u64,
-    /// Host calls per second.
-    pub host_calls_per_second: u32,
-    /// Log bytes per second.
-    pub log_bytes_per_second: u32,
-    /// Output bytes per call.
-    pub output_bytes: u32,
-    /// Processes and threads.
-    pub processes: u64,
-}
+/// The limits a plugin gets (defined with the audit events, which record them).
+pub use crate::event::DecidedLimits;
 
 /// What the policy decided for one plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -283,6 +263,12 @@ impl Decision {
             withheld: names(&self.withheld),
             exceptions: self.exceptions.clone(),
             outcome: if self.load { "load" } else { "refuse" }.into(),
+            limits: Some(self.limits),
+            require_hardening: self
+                .require_hardening
+                .iter()
+                .map(|h| h.name().to_owned())
+                .collect(),
         }
     }
 }

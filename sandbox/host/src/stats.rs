@@ -64,9 +64,29 @@ pub struct Stats {
     /// Time the CPU rate cap held the plugin back, microseconds (cgroup counter).
     #[serde(default)]
     pub cpu_throttled_us: u64,
+    /// Completed calls by latency: the count of each bucket of [`LATENCY_BUCKETS_US`], then
+    /// of the calls slower than its last bound (empty until a call completes).
+    #[serde(default)]
+    pub latency_buckets: Vec<u64>,
 }
 
+/// The upper bounds, in microseconds, of the call latency buckets of [`Stats`]: from a
+/// call in shared memory (tens of microseconds) to one at a deadline (seconds).
+pub const LATENCY_BUCKETS_US: [u64; 14] = [
+    50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000, 1_000_000,
+    5_000_000,
+];
+
 impl Stats {
+    /// Counts one completed call of `duration_us` in its latency bucket.
+    pub fn count_latency(&mut self, duration_us: u64) {
+        if self.latency_buckets.len() != LATENCY_BUCKETS_US.len() + 1 {
+            self.latency_buckets = vec![0; LATENCY_BUCKETS_US.len() + 1];
+        }
+        let bucket = LATENCY_BUCKETS_US.partition_point(|bound| *bound < duration_us);
+        self.latency_buckets[bucket] += 1;
+    }
+
     /// The figures of two processes of one plugin, `self` then `later`: counts and CPU add
     /// up, maxima are the larger, percentiles are the later process's.
     pub fn followed_by(&self, later: &Stats) -> Stats {
@@ -87,6 +107,12 @@ impl Stats {
         s.broker.logs_throttled += self.broker.logs_throttled;
         s.cpu_throttled_periods += self.cpu_throttled_periods;
         s.cpu_throttled_us += self.cpu_throttled_us;
+        if s.latency_buckets.len() < self.latency_buckets.len() {
+            s.latency_buckets.resize(self.latency_buckets.len(), 0);
+        }
+        for (sum, earlier) in s.latency_buckets.iter_mut().zip(&self.latency_buckets) {
+            *sum += earlier;
+        }
         s
     }
 }

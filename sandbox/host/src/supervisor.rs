@@ -648,6 +648,7 @@ impl Plugin {
             self.stats.invocations += 1;
             self.stats.total_latency_us += duration_us;
             self.stats.max_latency_us = self.stats.max_latency_us.max(duration_us);
+            self.stats.count_latency(duration_us);
             if result.is_err() {
                 self.stats.errors += 1;
             }

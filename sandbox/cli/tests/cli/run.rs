@@ -169,6 +169,39 @@ fn completions_and_the_manual_page_are_generated() {
     assert!(page.contains("keygen"), "{page}");
 }
 
+/// The value of sample `name` of plugin `plugin` in the OpenMetrics exposition `text`, as
+/// the Prometheus project's Python client parses it (Debian's python3-prometheus-client),
+/// which refuses a malformed exposition.
+fn openmetrics_value(text: &str, name: &str, plugin: &str) -> f64 {
+    use std::io::Write;
+    let read = format!(
+        "import sys\n\
+         from prometheus_client.openmetrics.parser import text_string_to_metric_families\n\
+         print([s.value for f in text_string_to_metric_families(sys.stdin.read())\n\
+                for s in f.samples if s.name == {name:?} and s.labels.get('plugin') == {plugin:?}][0])\n"
+    );
+    let mut child = Command::new("/usr/bin/python3")
+        .args(["-c", &read])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs: apt-get install -y python3-prometheus-client");
+    let mut stdin = child.stdin.take().expect("a pipe");
+    stdin.write_all(text.as_bytes()).expect("written");
+    drop(stdin);
+    let out = child.wait_with_output().expect("the parser ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout)
+        .trim()
+        .parse()
+        .expect("a number")
+}
+
 /// The standard output of a command that must succeed (else its output and errors).
 fn ok(out: std::process::Output) -> String {
     assert!(
@@ -239,6 +272,27 @@ fn sign_verify_and_host_the_template_as_the_readme_shows() {
     let stats = ok(sbx(&["stats", &d("audit.jsonl")]));
     assert!(stats.contains("template-c"), "{stats}");
     assert!(stats.contains("invocations 1"), "{stats}");
+    let inventory = ok(sbx(&["inventory", &d("audit.jsonl")]));
+    for line in [
+        "template-c",
+        "  version       1.0.0",
+        "  granted       log",
+        "  hardening     relro, bind_now, nx_stack, no_text_relocations required",
+        "  restarts      0",
+        "  last failure  none",
+    ] {
+        assert!(
+            inventory.lines().any(|l| l == line),
+            "{line:?} in\n{inventory}"
+        );
+    }
+    // The same figures for a monitoring system, as Prometheus' own parser reads them.
+    let metrics = ok(sbx(&["stats", "--openmetrics", &d("audit.jsonl")]));
+    assert_eq!(
+        openmetrics_value(&metrics, "sbx_plugin_calls_total", "template-c"),
+        1.0,
+        "{metrics}"
+    );
     // A tampered package is refused with its kind, and exit code 1.
     std::fs::write(dir.path().join("template-c.sbxpkg/plugin.so"), b"not it").unwrap();
     let refused = sbx(&[

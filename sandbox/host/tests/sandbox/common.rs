@@ -87,3 +87,44 @@ pub fn call_host(h: &sbx_host::host::Host, name: &str, method: &str, input: &str
         .unwrap_or_else(|e| panic!("{name}.{method}({input}): {e:?}"));
     String::from_utf8(out).expect("utf-8 output")
 }
+
+/// One sample of an OpenMetrics exposition, as a real parser reads it.
+#[derive(Debug, serde::Deserialize)]
+pub struct Sample {
+    /// Its name (`sbx_plugin_calls_total`, `..._bucket`).
+    pub name: String,
+    /// Its labels.
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// Its value.
+    pub value: f64,
+}
+
+/// The samples of `text`, read by the Prometheus project's Python client's OpenMetrics
+/// parser (Debian's python3-prometheus-client), which refuses what the format does not allow.
+pub fn openmetrics_samples(text: &str) -> Vec<Sample> {
+    use std::io::Write;
+    const READ: &str = "import json, sys\n\
+        from prometheus_client.openmetrics.parser import text_string_to_metric_families as parse\n\
+        print(json.dumps([{'name': s.name, 'labels': s.labels, 'value': s.value}\n\
+                          for f in parse(sys.stdin.read()) for s in f.samples]))\n";
+    let mut child = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", READ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("python3 runs: apt-get install -y python3-prometheus-client");
+    child
+        .stdin
+        .take()
+        .expect("a pipe")
+        .write_all(text.as_bytes())
+        .expect("written");
+    let out = child.wait_with_output().expect("the parser ends");
+    assert!(
+        out.status.success(),
+        "the OpenMetrics parser refused the exposition: {}\n{text}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("the parser's samples")
+}

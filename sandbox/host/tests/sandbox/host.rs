@@ -11,7 +11,7 @@ use sbx_host::plugin_policy::PolicyStore;
 use sbx_host::{Capability, SandboxError, Status, TerminationReason};
 use sbx_package::TrustStore;
 
-use crate::common::{call_host, runner};
+use crate::common::{call_host, openmetrics_samples, runner};
 use crate::packages::{signed, signed_as};
 
 const POLICY: &str = r#"
@@ -166,6 +166,42 @@ fn a_crash_restarts_the_plugin_with_its_data_then_quarantine_ends_it() {
         host.last_termination(&name).map(|r| r.reason),
         Some(TerminationReason::Signal { .. })
     ));
+    // The same, as a monitoring system scrapes it: a plugin's trouble, told by its labels.
+    let samples = openmetrics_samples(&host.metrics());
+    let value = |name: &str, labels: &[(&str, &str)]| {
+        samples
+            .iter()
+            .find(|s| {
+                s.name == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+            })
+            .map(|s| s.value)
+            .unwrap_or_else(|| panic!("{name} {labels:?} not in {samples:?}"))
+    };
+    let probe = [("plugin", "probe")];
+    assert_eq!(value("sbx_plugin_restarts_total", &probe), 2.0);
+    assert_eq!(value("sbx_plugin_quarantined", &probe), 1.0);
+    assert_eq!(value("sbx_plugin_up", &probe), 0.0);
+    let ended = [
+        ("plugin", "probe"),
+        ("reason", "signal"),
+        ("cause", "plugin"),
+    ];
+    assert_eq!(value("sbx_plugin_last_end", &ended), 1.0);
+    let calls = value("sbx_plugin_calls_total", &probe);
+    assert!(calls >= 3.0, "{calls}");
+    let every = [("plugin", "probe"), ("le", "+Inf")];
+    assert_eq!(
+        value("sbx_plugin_call_duration_seconds_bucket", &every),
+        calls
+    );
+    assert_eq!(
+        value("sbx_plugin_call_duration_seconds_count", &probe),
+        calls
+    );
+    assert_eq!(value("sbx_host_plugins", &[("state", "quarantined")]), 1.0);
     // Loading it again is how a quarantined plugin comes back, with its storage.
     let again = host.load(&pkg, b"").expect("load again");
     assert!(!host.is_quarantined(&again));
