@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use clap::Args;
+use sbx_host::Capability;
 use sbx_host::audit::{AuditEvent, AuditLog, read_log};
 use sbx_host::host::{Host, HostConfig};
 use sbx_host::plugin_policy::PolicyStore;
@@ -54,6 +55,15 @@ pub struct HardeningArgs {
     /// shstk. A binary without one is refused, naming each it lacks.
     #[arg(long, value_name = "LIST", value_delimiter = ',', value_parser = hardening)]
     require_hardening: Vec<Hardening>,
+}
+
+fn capability(name: &str) -> Result<Capability, String> {
+    Capability::from_name(name).ok_or_else(|| {
+        format!(
+            "unknown capability `{name}` (known: {})",
+            Capability::ALL.map(Capability::name).join(", ")
+        )
+    })
 }
 
 fn hardening(name: &str) -> Result<Hardening, String> {
@@ -163,6 +173,10 @@ pub struct HostArgs {
     /// The plugin policy store.
     #[arg(long, value_name = "FILE", value_parser = existing_file)]
     policy: PathBuf,
+    /// A capability the user consents to this plugin using (repeatable): what a policy rule
+    /// gives only with consent (`consent = [...]`) is granted then.
+    #[arg(long, value_name = "C", value_parser = capability)]
+    consent: Vec<Capability>,
     /// Where plugins' storage is kept.
     #[arg(long, value_name = "DIR")]
     storage: PathBuf,
@@ -353,6 +367,15 @@ pub fn host(args: HostArgs) -> Outcome {
         warm_spares: 0,
         low_latency: false,
     });
+    if !args.consent.is_empty() {
+        // Given to the plugin the package names; counted only if the verified package is it.
+        let text = std::fs::read(args.package.join(sbx_package::MANIFEST_FILE))
+            .map_err(|e| failed(format!("{}: {e}", args.package.display())))?;
+        let manifest = Manifest::parse(&text).map_err(failed)?;
+        for c in &args.consent {
+            host.set_consent(&manifest.name, *c, true);
+        }
+    }
     let name = host
         .load(&args.package, args.init.as_bytes())
         .map_err(failed)?;

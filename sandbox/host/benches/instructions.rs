@@ -43,7 +43,8 @@ fn policy_decide(store: PolicyStore) -> Decision {
     };
     // A fixed instant: the decision depends on the time (exceptions end), the count must not.
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_800_000_000);
-    black_box(store.decide(black_box("template-c"), &requested, &asked, now))
+    let conditions = sbx_host::plugin_policy::Conditions::at(now);
+    black_box(store.decide(black_box("template-c"), &requested, &asked, &conditions))
 }
 
 library_benchmark_group!(

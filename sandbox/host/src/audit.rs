@@ -229,6 +229,11 @@ mod tests {
                 outcome: s(),
                 limits: None,
                 require_hardening: vec![],
+                conditions: vec![],
+            },
+            AuditEvent::Consent {
+                capability: s(),
+                given: true,
             },
             AuditEvent::Granted { capability: s() },
             AuditEvent::Denied {

@@ -47,6 +47,17 @@ pub enum AuditEvent {
         /// The mitigations its binary must show.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         require_hardening: Vec<String>,
+        /// The conditions that shaped it: a capability withheld for want of the user's
+        /// consent, one given within a window, the host's load lowering a limit.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        conditions: Vec<String>,
+    },
+    /// The user gave, or withdrew, consent to a plugin's use of a capability.
+    Consent {
+        /// The capability.
+        capability: String,
+        /// Given (`true`) or withdrawn.
+        given: bool,
     },
     /// A capability was granted to a running plugin.
     Granted {
@@ -149,6 +160,7 @@ impl AuditEvent {
             AuditEvent::PackageVerified { .. } => "package_verified",
             AuditEvent::PackageRefused { .. } => "package_refused",
             AuditEvent::PolicyDecision { .. } => "policy_decision",
+            AuditEvent::Consent { .. } => "consent",
             AuditEvent::Granted { .. } => "granted",
             AuditEvent::Denied { .. } => "denied",
             AuditEvent::LimitHit { .. } => "limit_hit",

@@ -7,14 +7,14 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, UNIX_EPOCH};
 
 use arbitrary::{Arbitrary, Unstructured};
 use sbx_ipc::host_call::HostRequest;
 use sbx_ipc::{Frame, LogLevel, MAX_FRAME_LEN, Message, decode};
 
 use crate::broker::{Broker, BrokerConfig, Capability, Grants};
-use crate::plugin_policy::{OnExcess, PolicyStore};
+use crate::plugin_policy::{Conditions, OnExcess, PolicyStore};
 use crate::quota::Rate;
 use crate::session::{Expect, HostSession, MAX_KEPT_LOGS, Step};
 use sbx_contract::abi;
@@ -212,9 +212,33 @@ pub fn fuzz_policy(data: &[u8]) {
             .filter(|(i, _)| choice & (2 << i) != 0)
             .map(|(_, c)| c)
             .collect();
-        let names = store.plugins.keys().map(String::as_str).chain(["unknown"]);
-        for name in names.collect::<Vec<_>>() {
-            check_decision(&store, name, &requested, now);
+        // The host's load from the ninth and tenth bytes (0 to 6.55 per CPU, or unknown),
+        // and the user's consents from the eleventh: bit i, Capability::ALL[i], for each
+        // plugin.
+        let byte = |i: usize| rest.get(i).copied().unwrap_or(0);
+        let load = u16::from_le_bytes([byte(8), byte(9)]);
+        let names: Vec<&str> = store
+            .plugins
+            .keys()
+            .map(String::as_str)
+            .chain(["unknown"])
+            .collect();
+        let conditions = Conditions {
+            now,
+            load_per_cpu: (load != u16::MAX).then(|| f64::from(load) / 10_000.0),
+            consents: names
+                .iter()
+                .flat_map(|n| {
+                    Capability::ALL
+                        .into_iter()
+                        .enumerate()
+                        .filter(|(i, _)| byte(10) & (1 << i) != 0)
+                        .map(|(_, c)| ((*n).to_owned(), c))
+                })
+                .collect(),
+        };
+        for name in names {
+            check_decision(&store, name, &requested, &conditions);
         }
     } else {
         let Ok(policy) = SeccompPolicy::parse(&text) else {
@@ -229,18 +253,23 @@ pub fn fuzz_policy(data: &[u8]) {
 }
 
 /// The properties of one policy decision: granted and withheld partition the request,
-/// nothing outside the rule plus the exceptions live at `now` is granted, the plugin is
-/// refused exactly when `on_excess = "refuse"` withheld something, no limit exceeds the
-/// rule's, and deciding again gives the same decision. Panics on a breach.
+/// nothing outside the rule plus the exceptions and windows live at `now` is granted,
+/// nothing the rule gives only with consent is granted without the user's, the plugin is
+/// refused exactly when `on_excess = "refuse"` withheld something, a loaded host never
+/// gives more than an idle one, and deciding again gives the same decision. Panics on a
+/// breach.
 pub fn check_decision(
     store: &PolicyStore,
     name: &str,
     requested: &BTreeSet<Capability>,
-    now: SystemTime,
+    conditions: &Conditions,
 ) {
-    let d = store.decide(name, requested, &Default::default(), now);
+    let d = store.decide(name, requested, &Default::default(), conditions);
     let rule = store.plugins.get(name).unwrap_or(&store.default);
-    let secs = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+    let secs = conditions
+        .now
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
     let mut allowed = rule.grant.clone();
     for e in store
         .exceptions
@@ -249,7 +278,33 @@ pub fn check_decision(
     {
         allowed.extend(e.grant.iter().copied());
     }
+    for w in store
+        .windows
+        .iter()
+        .filter(|w| w.plugin == name && w.holds_at(secs))
+    {
+        allowed.extend(w.grant.iter().copied());
+    }
     assert!(d.granted.is_subset(&allowed), "granted beyond the rule");
+    for c in rule.consent.intersection(&d.granted) {
+        assert!(
+            conditions.consents.contains(&(name.to_owned(), *c)),
+            "{c} granted without consent"
+        );
+    }
+    let idle = Conditions {
+        load_per_cpu: None,
+        ..conditions.clone()
+    };
+    let unloaded = store.decide(name, requested, &Default::default(), &idle);
+    assert_eq!(unloaded.granted, d.granted, "the load changed a grant");
+    let (l, u) = (&d.limits, &unloaded.limits);
+    assert!(
+        l.host_calls_per_second <= u.host_calls_per_second
+            && (u.cpu_percent.is_none()
+                || l.cpu_percent <= u.cpu_percent && l.cpu_percent.is_some()),
+        "a loaded host gave more: {l:?} against {u:?}"
+    );
     assert!(d.granted.is_subset(requested), "granted beyond the request");
     let union: BTreeSet<Capability> = d.granted.union(&d.withheld).copied().collect();
     assert_eq!(
@@ -263,7 +318,7 @@ pub fn check_decision(
         "load decision"
     );
     assert_eq!(
-        store.decide(name, requested, &Default::default(), now),
+        store.decide(name, requested, &Default::default(), conditions),
         d,
         "not reproducible"
     );
@@ -512,12 +567,18 @@ mod tests {
             req in proptest::sample::subsequence(Capability::ALL.to_vec(), 0..6),
             name in proptest::sample::select(vec!["unknown", "template-c", "refuse-excess"]),
             secs in 0u64..4_000_000_000,
+            load in proptest::option::of(0.0f64..8.0),
+            consented in proptest::sample::subsequence(Capability::ALL.to_vec(), 0..6),
         ) {
             let store = PolicyStore::parse(include_str!("../../policy/plugins.example.toml"))
                 .expect("parses");
             let requested: BTreeSet<Capability> = req.into_iter().collect();
-            let now = UNIX_EPOCH + Duration::from_secs(secs);
-            check_decision(&store, name, &requested, now);
+            let conditions = Conditions {
+                now: UNIX_EPOCH + Duration::from_secs(secs),
+                load_per_cpu: load,
+                consents: consented.into_iter().map(|c| (name.to_owned(), c)).collect(),
+            };
+            check_decision(&store, name, &requested, &conditions);
         }
 
         /// The host-session properties (among them: nothing is served without its

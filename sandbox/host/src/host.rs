@@ -26,7 +26,7 @@ use sbx_package::{TrustStore, VerifiedPackage};
 use crate::audit::{Audit, AuditEvent, AuditLog};
 use crate::broker::{BrokerConfig, Capability};
 use crate::config::{Deadlines, Layers, Limits, SandboxConfig};
-use crate::plugin_policy::{Decision, PolicyStore};
+use crate::plugin_policy::{Conditions, Decision, PolicyStore};
 use crate::pool::{Spare, WarmPool};
 use crate::quota::Rate;
 use crate::supervisor::{Controller, LogRecord, Plugin, SandboxError, Stats};
@@ -188,6 +188,8 @@ pub struct Host {
     /// Keys revoked with [`Host::revoke_key`]: they stay revoked whatever trust store
     /// replaces the configured one.
     revoked_keys: BTreeSet<String>,
+    /// The user's consents, by plugin and capability ([`Host::set_consent`]).
+    consents: BTreeSet<(String, Capability)>,
 }
 
 /// A hosted plugin: behind its own lock, which a call of it holds (and no other call), and
@@ -214,6 +216,7 @@ impl Host {
             config,
             plugins: BTreeMap::new(),
             revoked_keys: BTreeSet::new(),
+            consents: BTreeSet::new(),
         }
     }
 
@@ -262,7 +265,7 @@ impl Host {
             sha256: sbx_package::hex(&package.sha256),
             signer: package.signer.clone(),
         });
-        let decision = decide(&self.config.policy, &package);
+        let decision = decide(&self.config.policy, &package, &self.conditions());
         audit.record(&decision.audit_event());
         if !decision.load {
             audit.record(&AuditEvent::PackageRefused {
@@ -441,20 +444,49 @@ impl Host {
     /// longer granted are revoked at runtime; a plugin the new store refuses is stopped.
     pub fn reload_policy(&mut self, policy: PolicyStore) {
         self.config.policy = policy;
+        let conditions = self.conditions();
         for (name, m) in &mut self.plugins {
             let m = lock_mut(m);
-            let decision = decide(&self.config.policy, &m.package);
+            let decision = decide(&self.config.policy, &m.package, &conditions);
             Audit::new(self.config.audit.clone(), name).record(&decision.audit_event());
-            // Withdrawn from the running process and from its restarts alike.
-            let revoker = HostRevoker(Arc::clone(&m.withdrawals));
-            for c in m.decision.granted.difference(&decision.granted) {
-                revoker.revoke(*c);
-            }
-            if !decision.load && m.stop_process(Stop::Gracefully) {
-                m.quarantined = true;
-                m.spares = None;
-            }
-            m.decision = decision;
+            apply_decision(m, decision);
+        }
+    }
+
+    /// Records the user's consent to plugin `plugin`'s use of `capability` (`given`), or
+    /// its withdrawal, for the rules whose `consent` names it; audited. A consent given
+    /// counts from the plugin's next load; one withdrawn takes the capability from the
+    /// running plugin at once, and from its restarts.
+    pub fn set_consent(&mut self, plugin: &str, capability: Capability, given: bool) {
+        let key = (plugin.to_owned(), capability);
+        if given {
+            self.consents.insert(key);
+        } else {
+            self.consents.remove(&key);
+        }
+        let audit = Audit::new(self.config.audit.clone(), plugin);
+        audit.record(&AuditEvent::Consent {
+            capability: capability.name().into(),
+            given,
+        });
+        if given {
+            return;
+        }
+        let conditions = self.conditions();
+        if let Some(entry) = self.plugins.get_mut(plugin) {
+            let m = lock_mut(entry);
+            let decision = decide(&self.config.policy, &m.package, &conditions);
+            audit.record(&decision.audit_event());
+            apply_decision(m, decision);
+        }
+    }
+
+    /// What a decision depends on now, besides the store and the manifest.
+    fn conditions(&self) -> Conditions {
+        Conditions {
+            now: SystemTime::now(),
+            load_per_cpu: load_per_cpu(&self.config.host_paths.proc_root),
+            consents: self.consents.clone(),
         }
     }
 
@@ -577,8 +609,8 @@ fn lock_mut(e: &mut Entry) -> &mut Managed {
     e.managed.get_mut().unwrap_or_else(|p| p.into_inner())
 }
 
-/// What the policy decides for `package` now.
-fn decide(policy: &PolicyStore, package: &VerifiedPackage) -> Decision {
+/// What the policy decides for `package` under `conditions`.
+fn decide(policy: &PolicyStore, package: &VerifiedPackage, conditions: &Conditions) -> Decision {
     let requested: BTreeSet<Capability> = package
         .manifest
         .capabilities
@@ -589,8 +621,32 @@ fn decide(policy: &PolicyStore, package: &VerifiedPackage) -> Decision {
         &package.manifest.name,
         &requested,
         &package.manifest.limits,
-        SystemTime::now(),
+        conditions,
     )
+}
+
+/// The host's load now: runnable tasks per CPU, the 1-minute load average (procfs's
+/// `loadavg` under `proc_root`) divided by the CPUs this process may use. `None` when it
+/// cannot be read.
+fn load_per_cpu(proc_root: &Path) -> Option<f64> {
+    use procfs::FromRead;
+    let load = procfs::LoadAverage::from_file(proc_root.join("loadavg")).ok()?;
+    let cpus = std::thread::available_parallelism().ok()?.get();
+    Some(f64::from(load.one) / cpus as f64)
+}
+
+/// Takes `decision` for the running plugin `m`: what it no longer grants is withdrawn from
+/// the running process and from its restarts alike, and a plugin it refuses is stopped.
+fn apply_decision(m: &mut Managed, decision: Decision) {
+    let revoker = HostRevoker(Arc::clone(&m.withdrawals));
+    for c in m.decision.granted.difference(&decision.granted) {
+        revoker.revoke(*c);
+    }
+    if !decision.load && m.stop_process(Stop::Gracefully) {
+        m.quarantined = true;
+        m.spares = None;
+    }
+    m.decision = decision;
 }
 
 /// How [`stop`] ends a process.

@@ -148,6 +148,37 @@ struct RuleToml {
     config: BTreeMap<String, String>,
     #[serde(default)]
     require_hardening: Option<Vec<String>>,
+    #[serde(default)]
+    consent: Option<Vec<String>>,
+    #[serde(default)]
+    when_loaded: Option<WhenLoaded>,
+}
+
+/// Limits that hold instead of a rule's while the host is loaded.
+#[derive(Debug, Clone, Copy, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WhenLoaded {
+    /// The load beyond which they hold: runnable tasks per CPU, the 1-minute load average
+    /// divided by the CPUs.
+    pub above: f64,
+    /// CPU rate cap while loaded, percent of one CPU.
+    #[serde(default)]
+    pub cpu_percent: Option<u32>,
+    /// Host calls per second while loaded.
+    #[serde(default)]
+    pub host_calls_per_second: Option<u32>,
+}
+
+// A load threshold is a finite, checked number: the rule compares equal as its text does.
+impl Eq for WhenLoaded {}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct WindowToml {
+    plugin: String,
+    grant: Vec<String>,
+    utc_hours: String,
+    why: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -169,6 +200,8 @@ struct StoreToml {
     plugin: Vec<RuleToml>,
     #[serde(default)]
     exception: Vec<ExceptionToml>,
+    #[serde(default)]
+    window: Vec<WindowToml>,
 }
 
 /// One rule, checked.
@@ -189,6 +222,90 @@ pub struct Rule {
     /// Mitigations the plugin's binary must show (a `[[plugin]]` rule without its own list
     /// takes the default's).
     pub require_hardening: Vec<Hardening>,
+    /// Capabilities of `grant` given only while the user's consent to them is recorded (a
+    /// `[[plugin]]` rule without its own list takes the default's).
+    pub consent: BTreeSet<Capability>,
+    /// Limits while the host is loaded (a `[[plugin]]` rule without its own takes the
+    /// default's).
+    pub when_loaded: Option<WhenLoaded>,
+}
+
+/// Capabilities one plugin gets within a daily window of UTC time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// The plugin.
+    pub plugin: String,
+    /// Capabilities it adds within the window.
+    pub grant: BTreeSet<Capability>,
+    /// Its start and end, minutes since midnight UTC; an end before the start spans
+    /// midnight.
+    pub minutes: (u32, u32),
+    /// The text given (`HH:MM-HH:MM`).
+    pub utc_hours: String,
+    /// Why it exists.
+    pub why: String,
+}
+
+impl Window {
+    /// Whether `unix_secs` falls within the window (its start included, its end not).
+    pub fn holds_at(&self, unix_secs: u64) -> bool {
+        let minute = ((unix_secs / 60) % (24 * 60)) as u32;
+        let (from, to) = self.minutes;
+        if from <= to {
+            (from..to).contains(&minute)
+        } else {
+            minute >= from || minute < to
+        }
+    }
+}
+
+/// Refuses `what` at `at` without a reason given: whoever reads the store later must learn
+/// why it grants more.
+fn require_why(why: &str, at: &str, what: &str) -> Result<(), PolicyError> {
+    if why.trim().is_empty() {
+        return Err(PolicyError::Invalid {
+            at: at.into(),
+            why: format!("{what} needs a why"),
+        });
+    }
+    Ok(())
+}
+
+/// `HH:MM-HH:MM` as minutes since midnight.
+fn parse_window(text: &str) -> Option<(u32, u32)> {
+    let minutes = |t: &str| {
+        let (h, m) = t.trim().split_once(':')?;
+        let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+        (h < 24 && m < 60 && t.trim().len() == 5).then_some(h * 60 + m)
+    };
+    let (from, to) = text.split_once('-')?;
+    let (from, to) = (minutes(from)?, minutes(to)?);
+    (from != to).then_some((from, to))
+}
+
+/// What a decision depends on besides the store and the manifest, read by the caller at
+/// the moment of the decision: the time, the host's load and the user's consents. The
+/// decision is a pure function of them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conditions {
+    /// Now.
+    pub now: SystemTime,
+    /// The host's load: runnable tasks per CPU (the 1-minute load average divided by the
+    /// CPUs); `None` when it could not be read, and no rule's `when_loaded` then holds.
+    pub load_per_cpu: Option<f64>,
+    /// The capabilities, by plugin, whose use the user consented to.
+    pub consents: BTreeSet<(String, Capability)>,
+}
+
+impl Conditions {
+    /// At `now`, with no load known and no consent given.
+    pub fn at(now: SystemTime) -> Conditions {
+        Conditions {
+            now,
+            load_per_cpu: None,
+            consents: BTreeSet::new(),
+        }
+    }
 }
 
 /// A time-bound exception: extra capabilities for one plugin until a moment.
@@ -217,6 +334,8 @@ pub struct PolicyStore {
     pub plugins: BTreeMap<String, Rule>,
     /// Exceptions.
     pub exceptions: Vec<Exception>,
+    /// Daily windows of extra capabilities.
+    pub windows: Vec<Window>,
 }
 
 /// The limits a plugin gets (defined with the audit events, which record them).
@@ -249,6 +368,9 @@ pub struct Decision {
     pub config: BTreeMap<String, String>,
     /// Mitigations the plugin's binary must show before it is run.
     pub require_hardening: Vec<Hardening>,
+    /// The conditions that shaped it, each in words (a consent missing, the host loaded, a
+    /// window open), for the audit log.
+    pub conditions: Vec<String>,
 }
 
 impl Decision {
@@ -264,6 +386,7 @@ impl Decision {
             exceptions: self.exceptions.clone(),
             outcome: if self.load { "load" } else { "refuse" }.into(),
             limits: Some(self.limits),
+            conditions: self.conditions.clone(),
             require_hardening: self
                 .require_hardening
                 .iter()
@@ -362,8 +485,34 @@ fn rule(raw: RuleToml, at: &str, base: Option<&Rule>) -> Result<Rule, PolicyErro
             .map(|b| b.require_hardening.clone())
             .unwrap_or_default(),
     };
+    let consent = match &raw.consent {
+        Some(names) => capabilities(names, at)?,
+        None => base.map(|b| b.consent.clone()).unwrap_or_default(),
+    };
+    if let Some(w) = &raw.when_loaded
+        && !(w.above.is_finite() && w.above > 0.0)
+    {
+        return Err(PolicyError::Invalid {
+            at: at.into(),
+            why: format!(
+                "when_loaded.above = {}: a load must be a positive number",
+                w.above
+            ),
+        });
+    }
+    if raw
+        .when_loaded
+        .is_some_and(|w| w.cpu_percent == Some(0) || w.host_calls_per_second == Some(0))
+    {
+        return Err(PolicyError::Invalid {
+            at: at.into(),
+            why: "a when_loaded limit of 0 leaves nothing to run".into(),
+        });
+    }
     Ok(Rule {
         require_hardening,
+        consent,
+        when_loaded: raw.when_loaded.or(base.and_then(|b| b.when_loaded)),
         grant: capabilities(&raw.grant, at)?,
         on_excess: raw
             .on_excess
@@ -427,12 +576,7 @@ impl PolicyStore {
                     e.until
                 ),
             })?;
-            if e.why.trim().is_empty() {
-                return Err(PolicyError::Invalid {
-                    at,
-                    why: "an exception needs a why".into(),
-                });
-            }
+            require_why(&e.why, &at, "an exception")?;
             exceptions.push(Exception {
                 plugin: e.plugin,
                 grant: capabilities(&e.grant, &at)?,
@@ -441,11 +585,31 @@ impl PolicyStore {
                 why: e.why,
             });
         }
+        let mut windows = Vec::new();
+        for (i, w) in raw.window.into_iter().enumerate() {
+            let at = format!("window {}", i + 1);
+            let minutes = parse_window(&w.utc_hours).ok_or_else(|| PolicyError::Invalid {
+                at: at.clone(),
+                why: format!(
+                    "utc_hours {:?} is not two different times of day, HH:MM-HH:MM",
+                    w.utc_hours
+                ),
+            })?;
+            require_why(&w.why, &at, "a window")?;
+            windows.push(Window {
+                plugin: w.plugin,
+                grant: capabilities(&w.grant, &at)?,
+                minutes,
+                utc_hours: w.utc_hours,
+                why: w.why,
+            });
+        }
         Ok(PolicyStore {
             version: raw.version,
             default,
             plugins,
             exceptions,
+            windows,
         })
     }
 
@@ -466,21 +630,26 @@ impl PolicyStore {
     }
 
     /// Decides for a plugin `name` whose manifest requests `requested` capabilities and
-    /// `asked` limits, at time `now`. Pure.
+    /// `asked` limits, under `conditions` (the time, the host's load, the user's
+    /// consents). Pure: the same store, manifest and conditions give the same decision.
     pub fn decide(
         &self,
         name: &str,
         requested: &BTreeSet<Capability>,
         asked: &sbx_package::RequestedLimits,
-        now: SystemTime,
+        conditions: &Conditions,
     ) -> Decision {
         let (rule_name, r) = match self.plugins.get(name) {
             Some(r) => (format!("plugin:{name}"), r),
             None => ("default".to_owned(), &self.default),
         };
-        let now_unix = now.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        let now_unix = conditions
+            .now
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
         let mut allowed = r.grant.clone();
         let mut exceptions = Vec::new();
+        let mut shaped_by = Vec::new();
         for e in self.exceptions.iter().filter(|e| e.plugin == name) {
             // An expired exception simply no longer applies: nobody has to remove it.
             if now_unix < e.until_unix {
@@ -489,6 +658,21 @@ impl PolicyStore {
                         exceptions.push(format!("{c} until {}", e.until));
                     }
                 }
+            }
+        }
+        for w in self.windows.iter().filter(|w| w.plugin == name) {
+            if w.holds_at(now_unix) {
+                for c in w.grant.intersection(requested) {
+                    if allowed.insert(*c) {
+                        shaped_by.push(format!("{c} within {} UTC", w.utc_hours));
+                    }
+                }
+            }
+        }
+        // A capability that needs consent is allowed only while the user's is recorded.
+        for c in r.consent.intersection(requested) {
+            if !conditions.consents.contains(&(name.to_owned(), *c)) && allowed.remove(c) {
+                shaped_by.push(format!("{c} without the user's consent"));
             }
         }
         let granted: BTreeSet<Capability> = requested.intersection(&allowed).copied().collect();
@@ -530,8 +714,31 @@ impl PolicyStore {
             output_bytes: l.output_bytes.or(d.output_bytes).unwrap_or(512 * 1024),
             processes: l.processes.or(d.processes).unwrap_or(32),
         };
+        // A loaded host gives less: never more than the usual limits.
+        let limits = match (r.when_loaded, conditions.load_per_cpu) {
+            (Some(w), Some(load)) if load > w.above => {
+                shaped_by.push(format!(
+                    "host loaded ({load:.2} per CPU, above {})",
+                    w.above
+                ));
+                DecidedLimits {
+                    cpu_percent: match (limits.cpu_percent, w.cpu_percent) {
+                        (Some(usual), Some(loaded)) => Some(usual.min(loaded)),
+                        (usual, loaded) => loaded.or(usual),
+                    },
+                    host_calls_per_second: w
+                        .host_calls_per_second
+                        .map_or(limits.host_calls_per_second, |h| {
+                            h.min(limits.host_calls_per_second)
+                        }),
+                    ..limits
+                }
+            }
+            _ => limits,
+        };
         Decision {
             policy_version: self.version,
+            conditions: shaped_by,
             rule: rule_name,
             requested: requested.clone(),
             load: withheld.is_empty() || r.on_excess == OnExcess::Cut,
@@ -565,8 +772,134 @@ mod tests {
             .collect()
     }
 
-    fn at(text: &str) -> SystemTime {
-        UNIX_EPOCH + Duration::from_secs(parse_utc(text).expect("time"))
+    /// The conditions at UTC time `text`, with no load known and no consent given.
+    fn at(text: &str) -> Conditions {
+        Conditions::at(UNIX_EPOCH + Duration::from_secs(parse_utc(text).expect("time")))
+    }
+
+    /// A store whose default rule gives `notify` only with consent and less under load, and
+    /// a window of `net` for `night-job` from 22:00 to 06:00 UTC.
+    const CONDITIONAL: &str = r#"
+format = 1
+version = 7
+[default]
+grant = ["log", "notify", "storage"]
+consent = ["notify"]
+memory_mib = 64
+cpu_seconds = 5
+cpu_percent = 80
+storage_bytes = 4096
+host_calls_per_second = 200
+when_loaded = { above = 1.5, cpu_percent = 20, host_calls_per_second = 50 }
+[[window]]
+plugin = "night-job"
+grant = ["net"]
+utc_hours = "22:00-06:00"
+why = "the nightly sync, off business hours"
+"#;
+
+    #[test]
+    fn a_capability_that_needs_consent_is_given_only_with_it() {
+        let s = PolicyStore::parse(CONDITIONAL).expect("parses");
+        let none = sbx_package::RequestedLimits::default();
+        let asked = caps(&["log", "notify", "storage"]);
+        let mut now = at("2026-01-01T12:00:00Z");
+        let without = s.decide("p", &asked, &none, &now);
+        assert_eq!(without.granted, caps(&["log", "storage"]));
+        assert_eq!(without.withheld, caps(&["notify"]));
+        assert_eq!(without.conditions, ["notify without the user's consent"]);
+        now.consents.insert(("p".into(), Capability::Notify));
+        assert_eq!(s.decide("p", &asked, &none, &now).granted, asked);
+        // Another plugin's consent is not this one's.
+        assert_eq!(
+            s.decide("q", &asked, &none, &now).withheld,
+            caps(&["notify"])
+        );
+    }
+
+    #[test]
+    fn a_loaded_host_gives_less_and_never_more() {
+        let s = PolicyStore::parse(CONDITIONAL).expect("parses");
+        let none = sbx_package::RequestedLimits::default();
+        let mut now = at("2026-01-01T12:00:00Z");
+        let idle = s.decide("p", &BTreeSet::new(), &none, &now).limits;
+        assert_eq!(
+            (idle.cpu_percent, idle.host_calls_per_second),
+            (Some(80), 200)
+        );
+        now.load_per_cpu = Some(1.4);
+        assert_eq!(s.decide("p", &BTreeSet::new(), &none, &now).limits, idle);
+        now.load_per_cpu = Some(2.0);
+        let loaded = s.decide("p", &BTreeSet::new(), &none, &now);
+        assert_eq!(
+            (
+                loaded.limits.cpu_percent,
+                loaded.limits.host_calls_per_second
+            ),
+            (Some(20), 50)
+        );
+        assert_eq!(loaded.conditions, ["host loaded (2.00 per CPU, above 1.5)"]);
+        // A plugin that asks for less than the loaded limit keeps asking for less.
+        let modest = sbx_package::RequestedLimits {
+            cpu_percent: Some(10),
+            host_calls_per_second: Some(5),
+            ..none
+        };
+        let d = s.decide("p", &BTreeSet::new(), &modest, &now);
+        assert_eq!(
+            (d.limits.cpu_percent, d.limits.host_calls_per_second),
+            (Some(10), 5)
+        );
+    }
+
+    #[test]
+    fn a_window_gives_its_capabilities_within_its_hours_only() {
+        let s = PolicyStore::parse(CONDITIONAL).expect("parses");
+        let none = sbx_package::RequestedLimits::default();
+        let asked = caps(&["log", "net"]);
+        for (time, net) in [
+            ("2026-01-01T21:59:59Z", false),
+            ("2026-01-01T22:00:00Z", true),
+            ("2026-01-02T03:00:00Z", true),
+            ("2026-01-02T06:00:00Z", false),
+            ("2026-01-02T12:00:00Z", false),
+        ] {
+            let d = s.decide("night-job", &asked, &none, &at(time));
+            assert_eq!(d.granted.contains(&Capability::Net), net, "{time}");
+        }
+        // Only the plugin it names.
+        assert!(
+            s.decide("other", &asked, &none, &at("2026-01-02T03:00:00Z"))
+                .withheld
+                .contains(&Capability::Net)
+        );
+    }
+
+    #[test]
+    fn conditions_that_cannot_be_met_are_refused() {
+        for (from, to) in [
+            (
+                "when_loaded = { above = 1.5,",
+                "when_loaded = { above = -1.0,",
+            ),
+            (
+                "when_loaded = { above = 1.5,",
+                "when_loaded = { above = nan,",
+            ),
+            ("cpu_percent = 20, host", "cpu_percent = 0, host"),
+            ("utc_hours = \"22:00-06:00\"", "utc_hours = \"22:00-22:00\""),
+            ("utc_hours = \"22:00-06:00\"", "utc_hours = \"25:00-06:00\""),
+            ("utc_hours = \"22:00-06:00\"", "utc_hours = \"night\""),
+            (
+                "why = \"the nightly sync, off business hours\"",
+                "why = \" \"",
+            ),
+            ("consent = [\"notify\"]", "consent = [\"telepathy\"]"),
+        ] {
+            assert!(CONDITIONAL.contains(from), "{from}");
+            let text = CONDITIONAL.replacen(from, to, 1);
+            assert!(PolicyStore::parse(&text).is_err(), "{to} was accepted");
+        }
     }
 
     #[test]
@@ -585,7 +918,7 @@ mod tests {
             "unknown",
             &caps(&["log", "net"]),
             &none,
-            at("2026-01-01T00:00:00Z"),
+            &at("2026-01-01T00:00:00Z"),
         );
         assert!(d.load);
         assert_eq!(d.granted, caps(&["log"]));
@@ -596,15 +929,16 @@ mod tests {
             "refuse-excess",
             &caps(&["log", "net"]),
             &none,
-            at("2026-01-01T00:00:00Z"),
+            &at("2026-01-01T00:00:00Z"),
         );
         assert!(!d.load);
-        // The exception adds `net` for template-c until its date, and not after.
+        // The exception adds `net` for template-c until its date, and not after (at noon,
+        // outside the nightly window that gives it `net` too).
         let before = s.decide(
             "template-c",
             &caps(&["log", "net"]),
             &none,
-            at("2026-01-01T00:00:00Z"),
+            &at("2026-01-01T12:00:00Z"),
         );
         assert_eq!(before.granted, caps(&["log", "net"]));
         assert_eq!(before.exceptions.len(), 1);
@@ -612,7 +946,7 @@ mod tests {
             "template-c",
             &caps(&["log", "net"]),
             &none,
-            at("2030-01-01T00:00:00Z"),
+            &at("2030-01-01T12:00:00Z"),
         );
         assert_eq!(after.withheld, caps(&["net"]));
         assert!(after.exceptions.is_empty());
@@ -627,7 +961,7 @@ mod tests {
             "unknown",
             &BTreeSet::new(),
             &asked,
-            at("2026-01-01T00:00:00Z"),
+            &at("2026-01-01T00:00:00Z"),
         );
         assert_eq!(d.limits.storage_bytes, 10);
         assert!(d.limits.memory_mib <= s.default.limits.memory_mib.expect("set"));
@@ -650,7 +984,7 @@ mod tests {
             "unknown",
             &BTreeSet::new(),
             &greedy,
-            at("2026-01-01T00:00:00Z"),
+            &at("2026-01-01T00:00:00Z"),
         );
         assert_eq!(d.limits.cpu_percent, Some(20));
     }

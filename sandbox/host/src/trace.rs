@@ -47,6 +47,9 @@ pub(crate) fn audit_event(plugin: &str, event: &AuditEvent) {
             outcome,
             "policy decision"
         ),
+        AuditEvent::Consent { capability, given } => {
+            tracing::info!(plugin, capability, given, "user consent")
+        }
         AuditEvent::Granted { capability } => tracing::debug!(plugin, capability, "granted"),
         // The reason is the host's word; the detail may quote what the plugin sent.
         AuditEvent::Denied {

@@ -134,6 +134,45 @@ fn a_capability_revoked_at_runtime_is_not_granted_again_by_a_restart() {
 }
 
 #[test]
+fn a_capability_that_needs_consent_comes_with_the_users_and_goes_with_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pkg = dir.path().join("probe");
+    let trust = signed("probe", &pkg, &["log", "clock"]);
+    let (mut host, audit) = host(dir.path(), trust);
+    let rule = r#"grant = ["log", "storage", "clock"]"#;
+    assert!(POLICY.contains(rule));
+    let consented = POLICY.replacen(rule, &format!("{rule}\nconsent = [\"clock\"]"), 1);
+    host.reload_policy(PolicyStore::parse(&consented).expect("policy"));
+    let denied = format!("status {}", sbx_contract::abi::ERR_DENIED);
+    let name = host.load(&pkg, b"").expect("load");
+    assert!(call_host(&host, &name, "clock", "").starts_with(&denied));
+    host.unload(&name).expect("unload");
+    // Given: from the next load on.
+    host.set_consent("probe", Capability::Clock, true);
+    let name = host.load(&pkg, b"").expect("load");
+    assert!(call_host(&host, &name, "clock", "").starts_with("status 0 "));
+    // Withdrawn: at once, from the running plugin.
+    host.set_consent("probe", Capability::Clock, false);
+    assert!(call_host(&host, &name, "clock", "").starts_with(&denied));
+    let records = read_log(audit.path()).expect("log");
+    let consents: Vec<bool> = records
+        .iter()
+        .filter_map(|r| match &r.event {
+            sbx_host::AuditEvent::Consent { capability, given } if capability == "clock" => {
+                Some(*given)
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(consents, [true, false]);
+    assert!(records.iter().any(|r| matches!(
+        &r.event,
+        sbx_host::AuditEvent::PolicyDecision { conditions, .. }
+            if conditions == &["clock without the user's consent"]
+    )));
+}
+
+#[test]
 fn a_crash_restarts_the_plugin_with_its_data_then_quarantine_ends_it() {
     let dir = tempfile::tempdir().expect("tempdir");
     let pkg = dir.path().join("probe");
