@@ -87,7 +87,7 @@ pub fn render(run: &RunResult, sut: &SutResult, configuration: &str) -> String {
             escape(&one_line(&requirement.title, 300))
         );
         for case in failing_cases(sut, &requirement.cases).take(CASES_QUOTED) {
-            let _ = writeln!(out, "  - `{}`: {}", case.case, evidence(case));
+            let _ = writeln!(out, "  - `{}`: {}", case.case, evidence_against_own(case));
         }
     }
     out.push_str("\n## What it broke\n\n");
@@ -101,13 +101,42 @@ pub fn render(run: &RunResult, sut: &SutResult, configuration: &str) -> String {
     out
 }
 
+/// The cases among `names` that fail for what they attack: a case whose only harm bears
+/// on requirements it does not attack (`also_seen`) fails those, not its own.
 fn failing_cases<'a>(
     sut: &'a SutResult,
     names: &'a [String],
 ) -> impl Iterator<Item = &'a CaseResult> {
-    sut.cases
-        .iter()
-        .filter(move |c| names.contains(&c.case) && c.verdict == Verdict::Fail)
+    sut.cases.iter().filter(move |c| {
+        names.contains(&c.case)
+            && c.verdict == Verdict::Fail
+            && (c.harm.is_empty() || own_harm(c).next().is_some())
+    })
+}
+
+/// The harm of `case` that bears on the requirements it attacks.
+fn own_harm(case: &CaseResult) -> impl Iterator<Item = &sbx_harness::model::Harm> {
+    case.harm.iter().filter(|h| {
+        let seen_elsewhere = format!("{} (", h.kind.as_str());
+        !case
+            .also_seen
+            .iter()
+            .any(|seen| seen.starts_with(&seen_elsewhere))
+    })
+}
+
+/// A case's evidence against its own requirements: the harm that bears on them (or, for
+/// a failure without harm, its reason), and its outcome.
+fn evidence_against_own(case: &CaseResult) -> String {
+    let own: Vec<String> = own_harm(case)
+        .map(|h| format!("{}: {}", h.kind.as_str(), h.detail))
+        .collect();
+    if own.is_empty() {
+        return evidence(case);
+    }
+    let mut quoted = case.clone();
+    quoted.reason = own.join("; ");
+    evidence(&quoted)
 }
 
 /// A case's evidence on one line: its reason and its outcome.
@@ -142,8 +171,9 @@ mod tests {
         let page = render(&run, &run.suts[0], "every layer on");
         assert!(page.contains("**Configured:** every layer on"), "{page}");
         assert!(page.contains("- `IPC-001` (MUST level 1)"), "{page}");
+        // Quoted with the harm that bears on what it attacks.
         assert!(
-            page.contains("  - `ipc_garbage`: why ipc\\_garbage"),
+            page.contains("  - `ipc_garbage`: secret\\_in\\_output: read"),
             "{page}"
         );
         assert!(page.contains("## What it broke\n\n- `load_odd`"), "{page}");
@@ -151,5 +181,14 @@ mod tests {
             page.contains("cargo xtask conformance --sut reference"),
             "{page}"
         );
+        // A case whose harm breaks other requirements is not quoted under its own.
+        let garbage = run.suts[0]
+            .cases
+            .iter_mut()
+            .find(|c| c.case == "ipc_garbage")
+            .expect("in the fixture");
+        garbage.also_seen = vec!["secret_in_output (breaks FS-001)".into()];
+        let page = render(&run, &run.suts[0], "every layer on");
+        assert!(!page.contains("  - `ipc_garbage`"), "{page}");
     }
 }
