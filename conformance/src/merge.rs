@@ -51,6 +51,13 @@ pub enum MergeError {
         shard: String,
     },
     /// A case in two shards.
+    /// A sandbox that could not run on some shards' machines and ran on the others': its
+    /// cases there are not a run of it, and its failures elsewhere are not to be hidden.
+    #[error("{sut} could not run on the machine of some shards and ran on the others'")]
+    RanOnSome {
+        /// The sandbox.
+        sut: String,
+    },
     #[error("case {case} of {sut} is in two shards")]
     Overlap {
         /// The sandbox.
@@ -387,8 +394,14 @@ fn merge_sut(
         .unwrap_or(&parts[0])
         .self_test
         .clone();
-    // A shard whose machine could not run the sandbox: the whole is not run either.
+    // Every shard's machine could not run the sandbox: nor could the whole. Some could and
+    // some not: no one run of it, refused rather than certified or hidden.
     let unavailable = parts.iter().find_map(|p| p.unavailable.clone());
+    if unavailable.is_some() && parts.iter().any(|p| p.unavailable.is_none()) {
+        return Err(MergeError::RanOnSome {
+            sut: sut.name.clone(),
+        });
+    }
     let (certified_level, held_back_by) =
         certification(&requirements, (filtered, unavailable.is_some()), &self_test);
     // Every build the shards ran, each once.
@@ -510,6 +523,25 @@ mod tests {
         let mut reversed = shards(3);
         reversed.reverse();
         assert_eq!(merged(&reversed).unwrap(), run);
+    }
+
+    #[test]
+    fn a_sandbox_not_run_on_every_shard_is_not_one_run() {
+        let mut some = shards(3);
+        some[1].suts[0].unavailable = Some("no bwrap here".into());
+        assert_eq!(
+            merged(&some),
+            Err(MergeError::RanOnSome {
+                sut: "reference".into()
+            })
+        );
+        let mut none_ran = shards(3);
+        for shard in &mut none_ran {
+            shard.suts[0].unavailable = Some("no bwrap here".into());
+        }
+        let run = merged(&none_ran).unwrap();
+        assert_eq!(run.suts[0].unavailable.as_deref(), Some("no bwrap here"));
+        assert_eq!(run.suts[0].certified_level, 0);
     }
 
     #[test]

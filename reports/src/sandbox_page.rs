@@ -86,8 +86,19 @@ pub fn render(run: &RunResult, sut: &SutResult, configuration: &str) -> String {
             requirement.level,
             escape(&one_line(&requirement.title, 300))
         );
+        let mut quoted = 0;
         for case in failing_cases(sut, &requirement.cases).take(CASES_QUOTED) {
             let _ = writeln!(out, "  - `{}`: {}", case.case, evidence_against_own(case));
+            quoted += 1;
+        }
+        if quoted == 0 {
+            // Failed by harm of cases that attack other requirements: the requirement's own
+            // reason names them.
+            let _ = writeln!(
+                out,
+                "  - {}",
+                escape(&checkout_relative(&one_line(&requirement.reason, 400)))
+            );
         }
     }
     out.push_str("\n## What it broke\n\n");
@@ -154,14 +165,51 @@ fn evidence(case: &CaseResult) -> String {
         .join(": ");
     format!(
         "{} (the plugin: {})",
-        escape(&one_line(&case.reason, 400)),
+        escape(&checkout_relative(&one_line(&case.reason, 400))),
         escape(&outcome)
     )
+}
+
+/// `text` with every absolute path into a checkout's build tree (`/any/where/target/...`,
+/// as a sandbox's own view may prefix it) written from the checkout (`<checkout>/target/...`):
+/// the evidence stays, the machine it ran on is not published.
+fn checkout_relative(text: &str) -> String {
+    const TREE: &str = "/target/";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(TREE) {
+        // The path's start: after the last blank or opening bracket before the tree.
+        let start = rest[..at]
+            .rfind(|c: char| c.is_whitespace() || "([{\"'`".contains(c))
+            .map_or(0, |i| i + 1);
+        if rest[start..at].starts_with('/') {
+            out.push_str(&rest[..start]);
+            out.push_str("<checkout>");
+        } else {
+            out.push_str(&rest[..at]);
+        }
+        out.push_str(TREE);
+        rest = &rest[at + TREE.len()..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_into_a_build_tree_are_written_from_the_checkout() {
+        assert_eq!(
+            checkout_relative(
+                "leads to a file of the host (/root/work/x/target/debug/sbx-adapter); and \
+                 /etc/passwd, target/y, /t/target/"
+            ),
+            "leads to a file of the host (<checkout>/target/debug/sbx-adapter); and \
+             /etc/passwd, target/y, <checkout>/target/"
+        );
+    }
 
     #[test]
     fn a_page_names_what_failed_with_its_evidence() {
@@ -190,5 +238,13 @@ mod tests {
         garbage.also_seen = vec!["secret_in_output (breaks FS-001)".into()];
         let page = render(&run, &run.suts[0], "every layer on");
         assert!(!page.contains("  - `ipc_garbage`"), "{page}");
+        // A requirement failed only by such harm still says why: its own reason.
+        run.suts[0].requirements[1].reason = "fail: ipc_garbage".into();
+        let page = render(&run, &run.suts[0], "every layer on");
+        let reason = run.suts[0].requirements[1].reason.clone();
+        assert!(
+            page.contains(&format!("  - {}", escape(&one_line(&reason, 400)))),
+            "{page}"
+        );
     }
 }

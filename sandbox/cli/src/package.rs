@@ -369,7 +369,14 @@ pub fn host(args: HostArgs) -> Outcome {
     });
     if !args.consent.is_empty() {
         // Given to the plugin the package names; counted only if the verified package is it.
-        let text = std::fs::read(args.package.join(sbx_package::MANIFEST_FILE))
+        // Read within the manifest's bound, as the verifier reads it: nothing is verified yet.
+        use std::io::Read;
+        let mut text = Vec::new();
+        std::fs::File::open(args.package.join(sbx_package::MANIFEST_FILE))
+            .and_then(|f| {
+                f.take(sbx_package::MAX_MANIFEST_LEN as u64 + 1)
+                    .read_to_end(&mut text)
+            })
             .map_err(|e| failed(format!("{}: {e}", args.package.display())))?;
         let manifest = Manifest::parse(&text).map_err(failed)?;
         for c in &args.consent {

@@ -444,6 +444,17 @@ impl Host {
     /// longer granted are revoked at runtime; a plugin the new store refuses is stopped.
     pub fn reload_policy(&mut self, policy: PolicyStore) {
         self.config.policy = policy;
+        self.refresh_conditions();
+    }
+
+    /// Decides again for every plugin under the conditions of now (the time, the host's
+    /// load, the user's consents), as at a policy reload: what a decision no longer grants
+    /// (a window that closed, a consent withdrawn) is revoked from the running plugin and
+    /// its restarts at once, and a plugin the policy now refuses is stopped. What it newly
+    /// grants, and its limits, take effect at the plugin's next load. Conditions are read
+    /// only when the host decides: an embedding host calls this on its own schedule (at a
+    /// window's edge, as the load changes).
+    pub fn refresh_conditions(&mut self) {
         let conditions = self.conditions();
         for (name, m) in &mut self.plugins {
             let m = lock_mut(m);

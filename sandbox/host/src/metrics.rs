@@ -235,15 +235,22 @@ impl prometheus_client::collector::Collector for Snapshot {
 }
 
 /// The latency histogram's buckets in seconds, each with its own count (the encoder sums
-/// them), the last one unbounded.
+/// them), the last one unbounded. Calls counted without a bucket (figures recorded before
+/// calls were bucketed) are in the unbounded one, so that it always holds every call.
 fn latency_buckets(stats: &Stats) -> Vec<(f64, u64)> {
-    LATENCY_BUCKETS_US
+    let mut buckets: Vec<(f64, u64)> = LATENCY_BUCKETS_US
         .iter()
-        .map(|us| *us as f64 / 1e6)
-        .chain(std::iter::once(f64::INFINITY))
         .enumerate()
-        .map(|(i, bound)| (bound, stats.latency_buckets.get(i).copied().unwrap_or(0)))
-        .collect()
+        .map(|(i, us)| {
+            (
+                *us as f64 / 1e6,
+                stats.latency_buckets.get(i).copied().unwrap_or(0),
+            )
+        })
+        .collect();
+    let in_bounded: u64 = buckets.iter().map(|(_, n)| n).sum();
+    buckets.push((f64::INFINITY, stats.invocations.saturating_sub(in_bounded)));
+    buckets
 }
 
 #[cfg(test)]
@@ -308,6 +315,26 @@ mod tests {
         assert!(text.ends_with("# EOF\n"), "{text}");
         // A plugin no process of which has ended has no end to show.
         assert!(!text.contains("sbx_plugin_last_end{plugin=\"a\""), "{text}");
+    }
+
+    #[test]
+    fn calls_counted_without_a_bucket_are_in_the_unbounded_one() {
+        let old = PluginFigures {
+            stats: Stats {
+                invocations: 5,
+                total_latency_us: 500,
+                ..Stats::default()
+            },
+            ..figures()[1].clone()
+        };
+        let text = openmetrics(&[old]);
+        for line in [
+            "sbx_plugin_call_duration_seconds_count{plugin=\"b\"} 5",
+            "sbx_plugin_call_duration_seconds_bucket{le=\"+Inf\",plugin=\"b\"} 5",
+            "sbx_plugin_call_duration_seconds_bucket{le=\"5.0\",plugin=\"b\"} 0",
+        ] {
+            assert!(text.lines().any(|l| l == line), "{line} not in\n{text}");
+        }
     }
 
     #[test]

@@ -145,7 +145,11 @@ pub fn inspect(bytes: &[u8]) -> Result<BTreeSet<Hardening>, HardeningError> {
                 let Some(entries) = segment.dynamic(endian, bytes)? else {
                     continue;
                 };
-                for entry in entries {
+                // The loader reads up to the first DT_NULL: what follows it is not in force.
+                for entry in entries
+                    .iter()
+                    .take_while(|e| e.d_tag(endian) != elf::DT_NULL)
+                {
                     let (tag, value) = (entry.d_tag(endian), entry.d_val(endian));
                     match tag {
                         elf::DT_BIND_NOW => {
@@ -220,7 +224,9 @@ fn cet_marks(
     Ok(marks)
 }
 
-/// The stack protector and FORTIFY from the libc functions the dynamic symbol table names.
+/// The stack protector and FORTIFY from the libc functions the dynamic symbol table
+/// imports: only an undefined symbol is a call into libc; one the binary defines itself
+/// (a dummy `__stack_chk_fail`) proves nothing.
 fn library_marks(
     header: &Elf,
     endian: object::LittleEndian,
@@ -229,7 +235,7 @@ fn library_marks(
     let sections = header.sections(endian, bytes)?;
     let symbols = sections.symbols(endian, bytes, elf::SHT_DYNSYM)?;
     let mut marks = Vec::new();
-    for symbol in symbols.iter() {
+    for symbol in symbols.iter().filter(|s| s.is_undefined(endian)) {
         let Ok(name) = symbol.name(endian, symbols.strings()) else {
             continue;
         };
