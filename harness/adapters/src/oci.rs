@@ -68,6 +68,52 @@ impl Drop for Bundle {
     }
 }
 
+/// The file of a bundle naming the runtime that runs it.
+const RUNTIME_MARK: &str = "runtime";
+
+/// The adapter process that made bundle `id` (`sbx-PID-NAME-NANOS`), if `id` is one's.
+fn bundle_owner(id: &str) -> Option<i32> {
+    let rest = id.strip_prefix("sbx-")?;
+    let (pid, rest) = rest.split_once('-')?;
+    let (name, nanos) = rest.rsplit_once('-')?;
+    let digits = |t: &str| !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit());
+    (digits(pid) && digits(nanos) && !name.is_empty())
+        .then(|| pid.parse().ok())
+        .flatten()
+}
+
+/// Ends the containers, and removes the bundles, that adapters of `runtime` made in `dir`
+/// and were killed before they could clean up (the harness kills an adapter that outlives
+/// its case, and no destructor runs then): a bundle whose adapter's process is gone.
+pub fn reap_stale(runtime: &Runtime, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Some(id) = entry.file_name().to_str().map(str::to_owned) else {
+            continue;
+        };
+        let Some(pid) = bundle_owner(&id) else {
+            continue;
+        };
+        let ours = std::fs::read(path.join(RUNTIME_MARK))
+            .is_ok_and(|mark| mark == runtime.executable.as_os_str().as_encoded_bytes());
+        // kill(pid, 0): ESRCH only when no such process is left.
+        let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
+            == Err(nix::errno::Errno::ESRCH);
+        if ours && gone {
+            let _ = runtime
+                .command()
+                .args(["delete", "--force", &id])
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .status();
+            let _ = std::fs::remove_dir_all(&path);
+        }
+    }
+}
+
 /// The host's system directories the container sees read-only.
 const SYSTEM_DIRS: [&str; 6] = ["/usr", "/lib", "/lib64", "/bin", "/sbin", "/etc"];
 
@@ -111,6 +157,12 @@ pub fn bundle(
         id,
         runtime: runtime.clone(),
     };
+    // Whose bundle this is, for a later adapter to clean it up should this one be killed.
+    std::fs::write(
+        bundle.dir.join(RUNTIME_MARK),
+        runtime.executable.as_os_str().as_encoded_bytes(),
+    )
+    .map_err(|e| format!("{RUNTIME_MARK}: {e}"))?;
     // A system directory that is a link on the host (a merged /usr: /lib64 -> usr/lib64)
     // is the same link in the root, as in an image; gVisor cannot bind a link.
     let mut bound = Vec::new();
@@ -324,6 +376,51 @@ fn to_runtime_spec(profile: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_bundle_name_says_which_adapter_made_it() {
+        assert_eq!(bundle_owner("sbx-4242-target-123"), Some(4242));
+        assert_eq!(bundle_owner("sbx-4242-a-b-c-123"), Some(4242));
+        for other in [
+            "sbx-conformance-32294",
+            "sbx-4242--123",
+            "sbx-4242-target-",
+            "sbx-x-target-1",
+            "sbx-unpriv.0LbbYU",
+            "crun-4242-target-1",
+        ] {
+            assert_eq!(bundle_owner(other), None, "{other}");
+        }
+    }
+
+    #[test]
+    fn only_the_bundles_of_gone_adapters_of_the_same_runtime_are_reaped() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let runtime = Runtime {
+            executable: "/bin/true".into(),
+            global: Vec::new(),
+            without_unified: None,
+            own_tasks: 0,
+        };
+        // pid_max is at most 2^22: this pid is no process's.
+        let gone = dir.path().join("sbx-4194305-target-1");
+        let alive = dir
+            .path()
+            .join(format!("sbx-{}-target-2", std::process::id()));
+        let other = dir.path().join("sbx-4194305-target-3");
+        for (bundle, mark) in [
+            (&gone, "/bin/true"),
+            (&alive, "/bin/true"),
+            (&other, "/usr/bin/crun"),
+        ] {
+            std::fs::create_dir(bundle).expect("made");
+            std::fs::write(bundle.join(RUNTIME_MARK), mark).expect("written");
+        }
+        reap_stale(&runtime, dir.path());
+        assert!(!gone.exists());
+        assert!(alive.exists(), "a running adapter's bundle");
+        assert!(other.exists(), "another runtime's bundle");
+    }
 
     #[test]
     fn a_rule_that_needs_a_capability_or_another_architecture_is_left_out() {

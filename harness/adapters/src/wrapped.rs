@@ -285,6 +285,9 @@ impl Wrapped {
             ));
         }
         let me = std::env::current_exe().map_err(|e| e.to_string())?;
+        if matches!(tool, Tool::Crun | Tool::Runc | Tool::Gvisor) {
+            crate::oci::reap_stale(&tool.runtime(&executable), &std::env::temp_dir());
+        }
         Ok(Wrapped {
             tool,
             executable,
