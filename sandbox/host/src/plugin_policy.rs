@@ -283,6 +283,40 @@ fn parse_window(text: &str) -> Option<(u32, u32)> {
     (from != to).then_some((from, to))
 }
 
+/// A condition that shaped a decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Shaping {
+    /// A capability withheld for want of the user's consent.
+    WithoutConsent(Capability),
+    /// A capability given by a window open at the time (its hours, `HH:MM-HH:MM`).
+    WithinWindow(Capability, String),
+    /// The loaded limits held: the host's load and the rule's threshold, in hundredths of
+    /// a runnable task per CPU.
+    Loaded {
+        /// The load, hundredths.
+        load: u64,
+        /// The threshold, hundredths.
+        above: u64,
+    },
+}
+
+impl Shaping {
+    /// The condition in words, as the audit log records it.
+    pub fn describe(&self) -> String {
+        match self {
+            Shaping::WithoutConsent(c) => format!("{c} without the user's consent"),
+            Shaping::WithinWindow(c, hours) => format!("{c} within {hours} UTC"),
+            Shaping::Loaded { load, above } => format!(
+                "host loaded ({}.{:02} per CPU, above {}.{:02})",
+                load / 100,
+                load % 100,
+                above / 100,
+                above % 100
+            ),
+        }
+    }
+}
+
 /// What a decision depends on besides the store and the manifest, read by the caller at
 /// the moment of the decision: the time, the host's load and the user's consents. The
 /// decision is a pure function of them.
@@ -368,9 +402,9 @@ pub struct Decision {
     pub config: BTreeMap<String, String>,
     /// Mitigations the plugin's binary must show before it is run.
     pub require_hardening: Vec<Hardening>,
-    /// The conditions that shaped it, each in words (a consent missing, the host loaded, a
-    /// window open), for the audit log.
-    pub conditions: Vec<String>,
+    /// The conditions that shaped it (a consent missing, a window open, the host loaded),
+    /// said in words in the audit log.
+    pub conditions: Vec<Shaping>,
 }
 
 impl Decision {
@@ -386,7 +420,7 @@ impl Decision {
             exceptions: self.exceptions.clone(),
             outcome: if self.load { "load" } else { "refuse" }.into(),
             limits: Some(self.limits),
-            conditions: self.conditions.clone(),
+            conditions: self.conditions.iter().map(Shaping::describe).collect(),
             require_hardening: self
                 .require_hardening
                 .iter()
@@ -664,15 +698,19 @@ impl PolicyStore {
             if w.holds_at(now_unix) {
                 for c in w.grant.intersection(requested) {
                     if allowed.insert(*c) {
-                        shaped_by.push(format!("{c} within {} UTC", w.utc_hours));
+                        shaped_by.push(Shaping::WithinWindow(*c, w.utc_hours.clone()));
                     }
                 }
             }
         }
         // A capability that needs consent is allowed only while the user's is recorded.
         for c in r.consent.intersection(requested) {
-            if !conditions.consents.contains(&(name.to_owned(), *c)) && allowed.remove(c) {
-                shaped_by.push(format!("{c} without the user's consent"));
+            let consented = conditions
+                .consents
+                .iter()
+                .any(|(plugin, given)| plugin == name && given == c);
+            if !consented && allowed.remove(c) {
+                shaped_by.push(Shaping::WithoutConsent(*c));
             }
         }
         let granted: BTreeSet<Capability> = requested.intersection(&allowed).copied().collect();
@@ -717,10 +755,11 @@ impl PolicyStore {
         // A loaded host gives less: never more than the usual limits.
         let limits = match (r.when_loaded, conditions.load_per_cpu) {
             (Some(w), Some(load)) if load > w.above => {
-                shaped_by.push(format!(
-                    "host loaded ({load:.2} per CPU, above {})",
-                    w.above
-                ));
+                let hundredths = |v: f64| (v * 100.0).round() as u64;
+                shaped_by.push(Shaping::Loaded {
+                    load: hundredths(load),
+                    above: hundredths(w.above),
+                });
                 DecidedLimits {
                     cpu_percent: match (limits.cpu_percent, w.cpu_percent) {
                         (Some(usual), Some(loaded)) => Some(usual.min(loaded)),
@@ -807,7 +846,15 @@ why = "the nightly sync, off business hours"
         let without = s.decide("p", &asked, &none, &now);
         assert_eq!(without.granted, caps(&["log", "storage"]));
         assert_eq!(without.withheld, caps(&["notify"]));
-        assert_eq!(without.conditions, ["notify without the user's consent"]);
+        assert_eq!(
+            without.conditions,
+            [Shaping::WithoutConsent(Capability::Notify)]
+        );
+        assert!(matches!(
+            without.audit_event(),
+            AuditEvent::PolicyDecision { conditions, .. }
+                if conditions == ["notify without the user's consent"]
+        ));
         now.consents.insert(("p".into(), Capability::Notify));
         assert_eq!(s.decide("p", &asked, &none, &now).granted, asked);
         // Another plugin's consent is not this one's.
@@ -838,7 +885,14 @@ why = "the nightly sync, off business hours"
             ),
             (Some(20), 50)
         );
-        assert_eq!(loaded.conditions, ["host loaded (2.00 per CPU, above 1.5)"]);
+        assert_eq!(
+            loaded
+                .conditions
+                .iter()
+                .map(Shaping::describe)
+                .collect::<Vec<_>>(),
+            ["host loaded (2.00 per CPU, above 1.50)"]
+        );
         // A plugin that asks for less than the loaded limit keeps asking for less.
         let modest = sbx_package::RequestedLimits {
             cpu_percent: Some(10),
