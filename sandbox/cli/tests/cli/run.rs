@@ -246,6 +246,13 @@ fn sign_verify_and_host_the_template_as_the_readme_shows() {
         verified.starts_with("verified template-c 1.0.0"),
         "{verified}"
     );
+    // The hardening line the README shows.
+    assert!(
+        verified.lines().any(|l| l
+            == "hardening     relro, bind_now, nx_stack, no_text_relocations, \
+                stack_protector, fortify (not shown: ibt, shstk)"),
+        "{verified}"
+    );
     assert!(ok(sbx(&["inspect", &d("template-c.sbxpkg")])).contains("sha256 matches"));
     let policy = concat!(
         env!("CARGO_MANIFEST_DIR"),
