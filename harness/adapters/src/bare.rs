@@ -29,9 +29,7 @@ use std::ffi::{CString, c_char, c_int, c_void};
 use std::sync::Mutex;
 
 use sbx_contract::abi;
-use sbx_harness::protocol::{
-    ErrorBody, ErrorKind, Event, Feature, HelloResult, PROTOCOL_VERSION, Policy,
-};
+use sbx_harness::protocol::{ErrorBody, ErrorKind, Event, Feature, HelloResult, Policy};
 use serde_json::Value;
 
 use crate::serve::{Backend, Revoker, error, invoke_result, write_line};
@@ -488,11 +486,9 @@ fn set_current(name: &str) {
 
 impl Backend for Bare {
     fn hello(&self) -> HelloResult {
-        HelloResult {
-            name: "no isolation (control)".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            protocol: PROTOCOL_VERSION,
-            features: vec![
+        crate::serve::hello(
+            "no isolation (control)",
+            vec![
                 Feature::Pause,
                 Feature::Revoke,
                 Feature::Broker,
@@ -508,8 +504,7 @@ impl Backend for Bare {
                 // Taken, and ignored: no binary is checked before it runs.
                 Feature::Hardening,
             ],
-            unavailable: None,
-        }
+        )
     }
 
     fn load(

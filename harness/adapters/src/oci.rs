@@ -56,16 +56,20 @@ pub struct Bundle {
 
 impl Drop for Bundle {
     fn drop(&mut self) {
-        // A container whose runtime was killed may still run: end it, then forget it.
-        let _ = self
-            .runtime
-            .command()
-            .args(["delete", "--force", &self.id])
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .status();
-        let _ = std::fs::remove_dir_all(&self.dir);
+        remove(&self.runtime, &self.id, &self.dir);
     }
+}
+
+/// Ends container `id` of `runtime` (one whose runtime was killed may still run), then
+/// removes its bundle directory `dir`. Best effort: what is already gone is gone.
+fn remove(runtime: &Runtime, id: &str, dir: &Path) {
+    let _ = runtime
+        .command()
+        .args(["delete", "--force", id])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 /// The file of a bundle naming the runtime that runs it.
@@ -103,13 +107,7 @@ pub fn reap_stale(runtime: &Runtime, dir: &Path) {
         let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None)
             == Err(nix::errno::Errno::ESRCH);
         if ours && gone {
-            let _ = runtime
-                .command()
-                .args(["delete", "--force", &id])
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .status();
-            let _ = std::fs::remove_dir_all(&path);
+            remove(runtime, &id, &path);
         }
     }
 }

@@ -12,8 +12,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use sbx_harness::protocol::{
-    ErrorBody, ErrorKind, Event, Feature, Figures, HelloResult, Inventory, InventoryState,
-    PROTOCOL_VERSION, Policy, Termination,
+    ErrorBody, ErrorKind, Event, Feature, Figures, HelloResult, Inventory, InventoryState, Policy,
+    Termination,
 };
 use sbx_host::host::{Host, HostConfig, HostError, HostRevoker, HostedPlugin};
 use sbx_host::plugin_policy::{PolicyStore, RestartPolicy};
@@ -851,8 +851,8 @@ fn sandbox_error(e: SandboxError) -> ErrorBody {
 
 impl Backend for Reference {
     fn hello(&self) -> HelloResult {
-        HelloResult {
-            name: format!(
+        crate::serve::hello(
+            format!(
                 "sbx reference sandbox{}{}",
                 self.mutant
                     .as_ref()
@@ -861,9 +861,7 @@ impl Backend for Reference {
                     .as_ref()
                     .map_or(String::new(), |l| format!(", {l} alone")),
             ),
-            version: env!("CARGO_PKG_VERSION").into(),
-            protocol: PROTOCOL_VERSION,
-            features: vec![
+            vec![
                 Feature::Pause,
                 Feature::Revoke,
                 Feature::Broker,
@@ -881,8 +879,7 @@ impl Backend for Reference {
                 Feature::Strict,
                 Feature::Hardening,
             ],
-            unavailable: None,
-        }
+        )
     }
 
     fn load(

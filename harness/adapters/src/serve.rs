@@ -103,6 +103,18 @@ pub type Pauser =
 pub type Revoker =
     std::sync::Arc<dyn Fn(&str, &str) -> Result<Value, ErrorBody> + Send + Sync + 'static>;
 
+/// The handshake of an adapter of this build named `name` declaring `features`, its
+/// sandbox able to run here.
+pub fn hello(name: impl Into<String>, features: Vec<protocol::Feature>) -> HelloResult {
+    HelloResult {
+        name: name.into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        protocol: protocol::PROTOCOL_VERSION,
+        features,
+        unavailable: None,
+    }
+}
+
 /// An adapter whose sandbox cannot run on this machine: it says why in its handshake, and
 /// every other request is `unsupported`.
 pub struct Unavailable {
@@ -124,11 +136,8 @@ impl Unavailable {
 impl Backend for Unavailable {
     fn hello(&self) -> HelloResult {
         HelloResult {
-            name: self.name.clone(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            protocol: protocol::PROTOCOL_VERSION,
-            features: Vec::new(),
             unavailable: Some(self.reason.clone()),
+            ..hello(self.name.clone(), Vec::new())
         }
     }
 

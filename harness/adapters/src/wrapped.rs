@@ -29,8 +29,8 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::Duration;
 
 use sbx_harness::protocol::{
-    self, AdapterMessage, ErrorBody, ErrorKind, Event, Feature, HelloResult, Op, PROTOCOL_VERSION,
-    Policy, Request, Termination,
+    self, AdapterMessage, ErrorBody, ErrorKind, Event, Feature, HelloResult, Op, Policy, Request,
+    Termination,
 };
 use serde_json::Value;
 
@@ -393,13 +393,10 @@ fn rename(e: Event, name: &str) -> Event {
 
 impl Backend for Wrapped {
     fn hello(&self) -> HelloResult {
-        HelloResult {
-            name: self.tool.name().into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            protocol: PROTOCOL_VERSION,
-            features: vec![Feature::Deadlines, Feature::TerminationReasons],
-            unavailable: None,
-        }
+        crate::serve::hello(
+            self.tool.name(),
+            vec![Feature::Deadlines, Feature::TerminationReasons],
+        )
     }
 
     fn load(

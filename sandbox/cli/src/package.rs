@@ -12,7 +12,7 @@ use sbx_host::Capability;
 use sbx_host::audit::{AuditEvent, AuditLog, read_log};
 use sbx_host::host::{Host, HostConfig};
 use sbx_host::plugin_policy::PolicyStore;
-use sbx_package::hardening::Hardening;
+use sbx_package::hardening::{Hardening, explain, missing};
 use sbx_package::{Manifest, PublicKey, SecretKey, TrustStore};
 
 use crate::{Failure, StatsFormat, existing_dir, existing_file};
@@ -75,6 +75,18 @@ fn hardening(name: &str) -> Result<Hardening, String> {
     })
 }
 
+/// `items` joined by commas, or `empty` when there is none.
+fn list_or(items: &[impl AsRef<str>], empty: &str) -> String {
+    if items.is_empty() {
+        return empty.to_owned();
+    }
+    items
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// Prints what `binary` shows of its hardening; refuses it when it lacks one of `required`.
 fn report_hardening(binary: &[u8], required: &[Hardening]) -> Outcome {
     let present = match sbx_package::hardening::inspect(binary) {
@@ -88,36 +100,27 @@ fn report_hardening(binary: &[u8], required: &[Hardening]) -> Outcome {
             };
         }
     };
-    let absent: Vec<&str> = Hardening::ALL
+    let shown: Vec<&str> = present.iter().map(|h| h.name()).collect();
+    let absent: Vec<&str> = missing(&present, &Hardening::ALL)
         .into_iter()
-        .filter(|h| !present.contains(h))
         .map(Hardening::name)
         .collect();
-    let shown: Vec<&str> = present.iter().map(|h| h.name()).collect();
     println!(
         "hardening     {}{}",
-        if shown.is_empty() {
-            "none".to_owned()
-        } else {
-            shown.join(", ")
-        },
+        list_or(&shown, "none"),
         if absent.is_empty() {
             String::new()
         } else {
             format!(" (not shown: {})", absent.join(", "))
         }
     );
-    let lacking = sbx_package::hardening::missing(&present, required);
+    let lacking = missing(&present, required);
     if lacking.is_empty() {
         return Ok(());
     }
-    let what: Vec<String> = lacking
-        .iter()
-        .map(|h| format!("{h} ({})", h.how()))
-        .collect();
     Err(failed(format!(
         "refused (not_hardened): the binary lacks {}",
-        what.join(", ")
+        explain(&lacking)
     )))
 }
 
@@ -315,14 +318,7 @@ pub fn inspect(dir: &Path) -> Outcome {
     .into_iter()
     .filter_map(|(name, v)| v.map(|v| format!("{name} {v}")))
     .collect();
-    println!(
-        "limits        {}",
-        if asked.is_empty() {
-            "none asked".to_owned()
-        } else {
-            asked.join(", ")
-        }
-    );
+    println!("limits        {}", list_or(&asked, "none asked"));
     println!("sha256        {}", sbx_package::hex(&m.sha256));
     match std::fs::read(dir.join(sbx_package::PLUGIN_FILE)) {
         Ok(b) => {
@@ -370,14 +366,11 @@ pub fn host(args: HostArgs) -> Outcome {
     if !args.consent.is_empty() {
         // Given to the plugin the package names; counted only if the verified package is it.
         // Read within the manifest's bound, as the verifier reads it: nothing is verified yet.
-        use std::io::Read;
-        let mut text = Vec::new();
-        std::fs::File::open(args.package.join(sbx_package::MANIFEST_FILE))
-            .and_then(|f| {
-                f.take(sbx_package::MAX_MANIFEST_LEN as u64 + 1)
-                    .read_to_end(&mut text)
-            })
-            .map_err(|e| failed(format!("{}: {e}", args.package.display())))?;
+        let text = sbx_package::read_prefix(
+            &args.package.join(sbx_package::MANIFEST_FILE),
+            sbx_package::MAX_MANIFEST_LEN as u64 + 1,
+        )
+        .map_err(|e| failed(format!("{}: {e}", args.package.display())))?;
         let manifest = Manifest::parse(&text).map_err(failed)?;
         for c in &args.consent {
             host.set_consent(&manifest.name, *c, true);
@@ -460,13 +453,6 @@ pub fn inventory(path: &Path) -> Outcome {
             _ => {}
         }
     }
-    let or_none = |v: &[String]| {
-        if v.is_empty() {
-            "none".to_owned()
-        } else {
-            v.join(", ")
-        }
-    };
     for (name, p) in &plugins {
         println!("{name}");
         if !p.version.is_empty() {
@@ -474,8 +460,8 @@ pub fn inventory(path: &Path) -> Outcome {
             println!("  signer        {}", p.signer);
             println!("  sha256        {}", p.sha256);
         }
-        println!("  granted       {}", or_none(&p.granted));
-        println!("  withheld      {}", or_none(&p.withheld));
+        println!("  granted       {}", list_or(&p.granted, "none"));
+        println!("  withheld      {}", list_or(&p.withheld, "none"));
         if let Some(l) = &p.limits {
             println!(
                 "  limits        memory {} MiB, cpu {} s{}, storage {} bytes in {} keys, {} host calls/s, log {} bytes/s, output {} bytes, {} processes",
@@ -491,7 +477,10 @@ pub fn inventory(path: &Path) -> Outcome {
                 l.processes
             );
         }
-        println!("  hardening     {} required", or_none(&p.require_hardening));
+        println!(
+            "  hardening     {} required",
+            list_or(&p.require_hardening, "none")
+        );
         println!("  state         {}", p.state);
         println!("  restarts      {}", p.restarts);
         println!(

@@ -7,10 +7,9 @@
 //! runner opens the path again, so a file that can change between the two is the caller's
 //! to keep still, as for every path load).
 
-use std::io::Read;
 use std::os::unix::fs::FileExt;
 
-use sbx_package::hardening::{Hardening, HardeningError, inspect, missing};
+use sbx_package::hardening::{Hardening, HardeningError, explain, inspect, missing};
 
 use crate::config::SandboxConfig;
 
@@ -19,7 +18,7 @@ use crate::config::SandboxConfig;
 #[non_exhaustive]
 pub enum HardeningRefusal {
     /// The binary does not show mitigations the policy requires.
-    #[error("the plugin's binary lacks hardening the policy requires: {}", describe(.0))]
+    #[error("the plugin's binary lacks hardening the policy requires: {}", explain(.0))]
     Missing(Vec<Hardening>),
     /// The binary is not an ELF file whose hardening can be read.
     #[error("the plugin's binary cannot be checked for hardening: {0}")]
@@ -27,25 +26,6 @@ pub enum HardeningRefusal {
     /// The binary cannot be read, or is larger than a package's binary may be.
     #[error("the plugin's binary cannot be read to check its hardening: {0}")]
     Io(#[from] std::io::Error),
-}
-
-impl HardeningRefusal {
-    /// The mitigations the binary lacks (empty when it could not be read).
-    pub fn missing(&self) -> &[Hardening] {
-        match self {
-            HardeningRefusal::Missing(m) => m,
-            _ => &[],
-        }
-    }
-}
-
-/// Each missing mitigation with the flags that give it.
-fn describe(missing: &[Hardening]) -> String {
-    missing
-        .iter()
-        .map(|h| format!("{h} ({})", h.how()))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// Refuses `config`'s plugin when its binary lacks hardening `config` requires. Reads
@@ -83,10 +63,7 @@ fn binary(config: &SandboxConfig) -> std::io::Result<Vec<u8>> {
             Ok(bytes)
         }
         None => {
-            let mut bytes = Vec::new();
-            std::fs::File::open(&config.plugin)?
-                .take(bound + 1)
-                .read_to_end(&mut bytes)?;
+            let bytes = sbx_package::read_prefix(&config.plugin, bound + 1)?;
             if bytes.len() as u64 > bound {
                 return Err(too_large());
             }

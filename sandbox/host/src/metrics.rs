@@ -144,22 +144,23 @@ impl prometheus_client::collector::Collector for Snapshot {
             ),
         ];
         for (name, help, value) in counters {
-            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Counter)?;
-            for p in plugins {
-                ConstCounter::new(value(p))
-                    .encode(family.encode_family(&[("plugin", &p.plugin)])?)?;
-            }
+            per_plugin(
+                &mut encoder,
+                (name, help, MetricType::Counter),
+                plugins,
+                |p| ConstCounter::new(value(p)),
+            )?;
         }
-        let mut cpu = encoder.encode_descriptor(
-            "sbx_plugin_cpu_seconds",
-            "CPU time of the plugin's processes, user and system.",
-            None,
-            MetricType::Counter,
+        per_plugin(
+            &mut encoder,
+            (
+                "sbx_plugin_cpu_seconds",
+                "CPU time of the plugin's processes, user and system.",
+                MetricType::Counter,
+            ),
+            plugins,
+            |p| ConstCounter::new(p.stats.cpu_us as f64 / 1e6),
         )?;
-        for p in plugins {
-            ConstCounter::new(p.stats.cpu_us as f64 / 1e6)
-                .encode(cpu.encode_family(&[("plugin", &p.plugin)])?)?;
-        }
         let mut latency = encoder.encode_descriptor(
             "sbx_plugin_call_duration_seconds",
             "Time from a call's request to its answer, as the host measured it.",
@@ -195,11 +196,12 @@ impl prometheus_client::collector::Collector for Snapshot {
             ),
         ];
         for (name, help, value) in gauges {
-            let mut family = encoder.encode_descriptor(name, help, None, MetricType::Gauge)?;
-            for p in plugins {
-                ConstGauge::new(value(p))
-                    .encode(family.encode_family(&[("plugin", &p.plugin)])?)?;
-            }
+            per_plugin(
+                &mut encoder,
+                (name, help, MetricType::Gauge),
+                plugins,
+                |p| ConstGauge::new(value(p)),
+            )?;
         }
         let mut ended = encoder.encode_descriptor(
             "sbx_plugin_last_end",
@@ -232,6 +234,20 @@ impl prometheus_client::collector::Collector for Snapshot {
         }
         Ok(())
     }
+}
+
+/// One family of a constant metric per plugin, each labelled with the plugin's name.
+fn per_plugin<M: EncodeMetric>(
+    encoder: &mut DescriptorEncoder,
+    (name, help, kind): (&str, &str, MetricType),
+    plugins: &[PluginFigures],
+    metric: impl Fn(&PluginFigures) -> M,
+) -> Result<(), std::fmt::Error> {
+    let mut family = encoder.encode_descriptor(name, help, None, kind)?;
+    for p in plugins {
+        metric(p).encode(family.encode_family(&[("plugin", &p.plugin)])?)?;
+    }
+    Ok(())
 }
 
 /// The latency histogram's buckets in seconds, each with its own count (the encoder sums

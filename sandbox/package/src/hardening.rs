@@ -193,6 +193,16 @@ pub fn missing(present: &BTreeSet<Hardening>, required: &[Hardening]) -> Vec<Har
         .collect()
 }
 
+/// Each of `missing` with the flags that give it, for a refusal: `relro (link with
+/// -Wl,-z,relro), ...`.
+pub fn explain(missing: &[Hardening]) -> String {
+    missing
+        .iter()
+        .map(|h| format!("{h} ({})", h.how()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// IBT and SHSTK from a note segment's GNU properties.
 fn cet_marks(
     endian: object::LittleEndian,

@@ -246,17 +246,23 @@ pub struct VerifiedPackage {
 }
 
 /// Reads at most `limit` bytes of `path`. Bounded by the read itself, not by a size checked
-/// earlier: the file may grow meanwhile.
-fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
+/// earlier: the file may grow meanwhile. For every reader of a file a plugin's publisher
+/// wrote (a manifest, a binary).
+pub fn read_prefix(path: &Path, limit: u64) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
-    let io = |source| VerifyError::Io {
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)?
+        .take(limit)
+        .read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// [`read_prefix`], its failure a verification's.
+fn read_at_most(path: &Path, limit: u64) -> Result<Vec<u8>, VerifyError> {
+    read_prefix(path, limit).map_err(|source| VerifyError::Io {
         path: path.to_path_buf(),
         source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let mut bytes = Vec::new();
-    file.take(limit).read_to_end(&mut bytes).map_err(io)?;
-    Ok(bytes)
+    })
 }
 
 /// Reads at most `max` bytes of `path`; a larger file is refused by `too_large(len)`.
