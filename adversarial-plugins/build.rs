@@ -50,7 +50,7 @@ const HEADER_FLAGS: &[&str] = &["-Wall", "-Wextra", "-Werror", "-pedantic", "-fs
 /// Requirement-ID prefixes, as in the catalog (`conformance/requirements.toml`).
 const REQUIREMENT_PREFIXES: &[&str] = &[
     "LOAD", "SIGN", "FS", "NET", "PROC", "SYS", "RES", "IPC", "CAP", "LIFE", "FAULT", "LEAK",
-    "AUDIT", "COMPAT",
+    "AUDIT", "COMPAT", "UPDATE",
 ];
 
 /// Directories of this crate that are not plugin families.

@@ -174,6 +174,15 @@ vocabulary! {
         /// A paused plugin still ran: a thread not stopped when the pause was answered, or
         /// CPU used while it was paused.
         PauseNotInForce = "pause_not_in_force",
+        /// After a valid update, the new version did not serve.
+        UpdateNotInstalled = "update_not_installed",
+        /// After an update that failed, the previous version did not serve again.
+        UpdateNotRolledBack = "update_not_rolled_back",
+        /// After an update, the plugin's storage was not as the installed version left it.
+        UpdateStorageLost = "update_storage_lost",
+        /// An update the sandbox had to refuse ran: its version answered, or its init
+        /// changed the storage.
+        RefusedUpdateRan = "refused_update_ran",
     }
 }
 
@@ -259,6 +268,20 @@ vocabulary! {
         Signed = "signed",
         /// Valid; its manifest asks for every capability and limits beyond any policy.
         Overreaching = "overreaching",
+        /// An update: the installed version (`update_installed`, 1.0.0) is loaded as a
+        /// package, then this plugin offered in its place as 1.1.0 by the same publisher;
+        /// it must take over, with the storage the installed version left.
+        UpdateValid = "update_valid",
+        /// An update whose new version (1.1.0) fails in its init: rolled back.
+        UpdateFailsInit = "update_fails_init",
+        /// An update whose new version (1.1.0) starts, then faults in its first calls
+        /// beyond the policy's failure budget: rolled back.
+        UpdateFailsCalls = "update_fails_calls",
+        /// An update (1.1.0) signed by a key the trust store does not hold: refused.
+        UpdateOtherSigner = "update_other_signer",
+        /// An update to an older version (0.9.0) under a policy without downgrades:
+        /// refused.
+        UpdateDowngrade = "update_downgrade",
     }
 }
 

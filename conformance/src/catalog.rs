@@ -22,6 +22,7 @@ pub const FAMILIES: &[&str] = &[
     "information_leaks",
     "diagnostics_and_audit",
     "compatibility",
+    "updates",
 ];
 
 /// Names of the certification levels.

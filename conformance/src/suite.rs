@@ -12,7 +12,7 @@ use sbx_harness::case::{
 };
 use sbx_harness::package::PackageForm;
 use sbx_harness::protocol::{
-    Feature, Policy, PolicyDeadlines, PolicyException, PolicyLimits, PolicyRestart,
+    Feature, Policy, PolicyDeadlines, PolicyException, PolicyLimits, PolicyRestart, PolicyUpdate,
 };
 use serde::Deserialize;
 
@@ -43,6 +43,19 @@ struct PolicyFile {
     hang_deadline_ms: u64,
     /// The mitigations a case with `require_hardening` has its policy require.
     hardening: Vec<String>,
+    /// How an update case's policy takes the new version.
+    update: UpdateFile,
+}
+
+/// `[policy.update]`: an update case's policy.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateFile {
+    probation_calls: u32,
+    failure_budget: u32,
+    allow_downgrade: bool,
+    /// The restarts allowed meanwhile.
+    restart: PolicyRestart,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -55,6 +68,8 @@ struct HarnessFile {
     neighbour_thread_echo: String,
     attack_input: BTreeMap<String, AttackFact>,
     gained_marker: String,
+    /// The version an update case installs before it offers its plugin in its place.
+    update_installed: String,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -225,6 +240,8 @@ pub struct Settings {
     pub gained_marker: String,
     /// Lines beyond which what the harness saw is harm.
     pub bounds: Bounds,
+    /// The version an update case installs first.
+    pub update_installed: PathBuf,
     file: File,
 }
 
@@ -271,12 +288,21 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         restart: None,
         strict: false,
         require_hardening: Vec::new(),
+        update: None,
     };
     let neighbour = sbx_adversarial_plugins::get(&file.harness.neighbour)
         .ok_or_else(|| {
             SuiteError::Unknown(format!(
                 "neighbour `{}` is not a plugin",
                 file.harness.neighbour
+            ))
+        })?
+        .path();
+    let update_installed = sbx_adversarial_plugins::get(&file.harness.update_installed)
+        .ok_or_else(|| {
+            SuiteError::Unknown(format!(
+                "update_installed `{}` is not a plugin",
+                file.harness.update_installed
             ))
         })?
         .path();
@@ -488,6 +514,7 @@ pub fn settings(text: &str) -> Result<Settings, SuiteError> {
         attack_input: file.harness.attack_input.clone(),
         gained_marker: file.harness.gained_marker.clone(),
         bounds: file.bounds,
+        update_installed,
         file,
     })
 }
@@ -562,6 +589,10 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     if adjust.restart.is_some() && !needs.contains(&Feature::Restarts) {
         needs.push(Feature::Restarts);
     }
+    // An update needs an adapter that updates.
+    if package.is_some_and(PackageForm::is_update) && !needs.contains(&Feature::Updates) {
+        needs.push(Feature::Updates);
+    }
     // And one whose signer is revoked while it runs needs `revoke_key`.
     if package == Some(PackageForm::KeyRevokedWhileRunning)
         && !needs.contains(&Feature::KeyRevocation)
@@ -598,6 +629,15 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
     policy.strict = adjust.strict;
     if adjust.require_hardening {
         policy.require_hardening = settings.file.policy.hardening.clone();
+    }
+    if package.is_some_and(PackageForm::is_update) {
+        let u = settings.file.policy.update;
+        policy.update = Some(PolicyUpdate {
+            probation_calls: u.probation_calls,
+            failure_budget: u.failure_budget,
+            allow_downgrade: u.allow_downgrade,
+        });
+        policy.restart = Some(u.restart);
     }
     // The exceptions' end, from now; the case writes it again when its load is sent
     // (`Case::exception_ends_s`), however long the run took to get there.
@@ -659,6 +699,9 @@ fn suite_case(settings: &Settings, spec: &'static PluginSpec) -> SuiteCase {
             needs,
             package,
             swap_in,
+            update_installed: package
+                .is_some_and(PackageForm::is_update)
+                .then(|| settings.update_installed.clone()),
             neighbour_threads: adjust.neighbour_threads,
             allowlist_listener_prefix: adjust.allowlist_listener_prefix,
             allowlisted_service: match (

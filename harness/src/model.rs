@@ -11,8 +11,12 @@
 //! Version 4: feature `exceptions` (time-bound grants in the policy).
 //! Version 5: the run's facts (the harness's source, each machine's start, end and host),
 //! each sandbox's binaries with their sha256, each sandbox's `held_back_by`, each requirement's `title`, a case's `audit`
-//! records. The model's
-//! JSON Schema is `reports/result.schema.json`.
+//! records.
+//! Version 6: a sandbox's `unavailable` (its tool cannot run on the machine).
+//! Version 7: feature `updates`; harm kinds `update_not_installed`,
+//! `update_not_rolled_back`, `update_storage_lost` and `refused_update_ran`.
+//!
+//! The model's JSON Schema is `reports/result.schema.json`.
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -20,7 +24,7 @@ use serde::{Deserialize, Serialize};
 use crate::protocol::{Feature, Termination};
 
 /// Version of the serialised result model.
-pub const RESULT_SCHEMA_VERSION: u32 = 6;
+pub const RESULT_SCHEMA_VERSION: u32 = 7;
 
 /// The verdict of a case or of a requirement.
 #[derive(
@@ -154,6 +158,18 @@ pub enum HarmKind {
     /// A process that runs the plugin without `no_new_privs` sees a mount where set-uid and
     /// set-gid bits count on exec (neither `nosuid` nor `noexec`): a way to a root identity.
     SetuidMount,
+    /// After a valid update of a running plugin, the new version did not serve (the update
+    /// was refused, or the version answering is the old one).
+    UpdateNotInstalled,
+    /// After an update whose new version failed (in its init, or in its first calls beyond
+    /// the failure budget), the previous version did not serve again.
+    UpdateNotRolledBack,
+    /// After an update, the plugin's storage was not as the installed version left it (a
+    /// failed version's writes not undone, or the data lost).
+    UpdateStorageLost,
+    /// An update the sandbox had to refuse (another signer, a downgrade) ran: its version
+    /// answered, or its init changed the plugin's storage.
+    RefusedUpdateRan,
 }
 
 impl HarmKind {
@@ -194,6 +210,10 @@ impl HarmKind {
         HarmKind::CapabilitiesKept,
         HarmKind::RefusalUnexplained,
         HarmKind::SetuidMount,
+        HarmKind::UpdateNotInstalled,
+        HarmKind::UpdateNotRolledBack,
+        HarmKind::UpdateStorageLost,
+        HarmKind::RefusedUpdateRan,
     ];
 
     /// The word used in metadata and files.
@@ -234,6 +254,10 @@ impl HarmKind {
             HarmKind::CapabilitiesKept => "capabilities_kept",
             HarmKind::RefusalUnexplained => "refusal_unexplained",
             HarmKind::SetuidMount => "setuid_mount",
+            HarmKind::UpdateNotInstalled => "update_not_installed",
+            HarmKind::UpdateNotRolledBack => "update_not_rolled_back",
+            HarmKind::UpdateStorageLost => "update_storage_lost",
+            HarmKind::RefusedUpdateRan => "refused_update_ran",
         }
     }
 

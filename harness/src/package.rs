@@ -50,7 +50,31 @@ pub enum PackageForm {
     /// beyond any policy ([`OVERREACHING_LIMITS`]): the sandbox's policy decides, and the
     /// plugin must get no more than the case's policy grants.
     Overreaching,
+    /// An update: the installed version (the suite's `update_installed`, signed as
+    /// [`INSTALLED_VERSION`]) is what loads; the case's plugin is then offered in its place
+    /// as [`NEXT_VERSION`] by the same publisher, and must take over.
+    UpdateValid,
+    /// An update whose new version fails in its init: it must be rolled back.
+    UpdateFailsInit,
+    /// An update whose new version faults in its first calls beyond the policy's failure
+    /// budget: it must be rolled back.
+    UpdateFailsCalls,
+    /// An update signed by a key the trust store does not hold: it must be refused.
+    UpdateOtherSigner,
+    /// An update to [`OLDER_VERSION`], below the installed one, under a policy without
+    /// downgrades: it must be refused.
+    UpdateDowngrade,
 }
+
+/// The version the update cases install first.
+pub const INSTALLED_VERSION: &str = "1.0.0";
+/// The version they offer next.
+pub const NEXT_VERSION: &str = "1.1.0";
+/// The version a downgrade offers.
+pub const OLDER_VERSION: &str = "0.9.0";
+/// What the installed version stores at its init (its configuration): every version
+/// answers it back while it is kept.
+pub const INSTALLED_STATE: &str = "stored by the installed version 1.0.0";
 
 /// What an [`PackageForm::Overreaching`] manifest asks for: a gigabyte of storage (the
 /// suite's policy allows less than a megabyte), twice the policy's memory, a minute of CPU, a whole
@@ -67,7 +91,7 @@ pub const OVERREACHING_LIMITS: RequestedLimits = RequestedLimits {
 
 impl PackageForm {
     /// Every form.
-    pub const ALL: [PackageForm; 12] = [
+    pub const ALL: [PackageForm; 17] = [
         PackageForm::Unsigned,
         PackageForm::BadSignature,
         PackageForm::UntrustedSigner,
@@ -80,6 +104,11 @@ impl PackageForm {
         PackageForm::KeyRevokedWhileRunning,
         PackageForm::Signed,
         PackageForm::Overreaching,
+        PackageForm::UpdateValid,
+        PackageForm::UpdateFailsInit,
+        PackageForm::UpdateFailsCalls,
+        PackageForm::UpdateOtherSigner,
+        PackageForm::UpdateDowngrade,
     ];
 
     /// The word used in plugin metadata and reports.
@@ -97,6 +126,11 @@ impl PackageForm {
             PackageForm::KeyRevokedWhileRunning => "key_revoked_while_running",
             PackageForm::Signed => "signed",
             PackageForm::Overreaching => "overreaching",
+            PackageForm::UpdateValid => "update_valid",
+            PackageForm::UpdateFailsInit => "update_fails_init",
+            PackageForm::UpdateFailsCalls => "update_fails_calls",
+            PackageForm::UpdateOtherSigner => "update_other_signer",
+            PackageForm::UpdateDowngrade => "update_downgrade",
         }
     }
 
@@ -114,6 +148,35 @@ impl PackageForm {
             PackageForm::SwappedAfterLoad
                 | PackageForm::KeyRevokedWhileRunning
                 | PackageForm::Signed
+        ) || self.is_update()
+    }
+
+    /// Whether the case is an update: what loads is the installed version, and the
+    /// case's plugin is the new version offered in its place.
+    pub const fn is_update(self) -> bool {
+        matches!(
+            self,
+            PackageForm::UpdateValid
+                | PackageForm::UpdateFailsInit
+                | PackageForm::UpdateFailsCalls
+                | PackageForm::UpdateOtherSigner
+                | PackageForm::UpdateDowngrade
+        )
+    }
+
+    /// Whether a sandbox must refuse the update before any of it runs.
+    pub const fn update_must_be_refused(self) -> bool {
+        matches!(
+            self,
+            PackageForm::UpdateOtherSigner | PackageForm::UpdateDowngrade
+        )
+    }
+
+    /// Whether a sandbox must roll the update back once it ran and failed.
+    pub const fn update_must_roll_back(self) -> bool {
+        matches!(
+            self,
+            PackageForm::UpdateFailsInit | PackageForm::UpdateFailsCalls
         )
     }
 
@@ -139,7 +202,7 @@ impl PackageForm {
                 | PackageForm::KeyRevokedWhileRunning
                 | PackageForm::Signed
                 | PackageForm::Overreaching
-        )
+        ) && !self.is_update()
     }
 }
 
@@ -152,6 +215,8 @@ pub struct BuiltPackage {
     pub trust: PathBuf,
     /// The id of the publisher key the trust store accepts (`revoke_key` names it).
     pub publisher: String,
+    /// An update case's new version, offered in place of the package in `dir`.
+    pub update: Option<PathBuf>,
 }
 
 /// Why a package could not be made (a harness fault: the case is an error, not a verdict).
@@ -163,6 +228,32 @@ pub enum PackageError {
     /// No key could be made.
     #[error("key: {0}")]
     Key(#[from] sbx_package::KeyError),
+}
+
+/// A trust store that accepts `publisher` alone and revokes nothing.
+fn trusting(publisher: &SecretKey) -> TrustStore {
+    TrustStore {
+        publishers: vec![Publisher {
+            name: "conformance harness".into(),
+            key: publisher.public(),
+        }],
+        revoked: RevocationList::default(),
+    }
+}
+
+/// The manifest of a case's package at `version`: its name, asking for `log` and the host
+/// services `requested`, and no limits of its own.
+fn case_manifest(version: &str, requested: &[String]) -> Manifest {
+    Manifest {
+        name: "conformance-case".into(),
+        version: version.into(),
+        abi_version: ABI_VERSION,
+        sha256: [0; 32],
+        capabilities: std::iter::once("log".to_owned())
+            .chain(requested.iter().filter(|c| *c != "log").cloned())
+            .collect(),
+        limits: RequestedLimits::default(),
+    }
 }
 
 /// Signs `plugin` into `<at>/package` with the defect of `form`, its manifest asking for
@@ -181,21 +272,13 @@ pub fn build(
         PackageForm::UntrustedSigner => &stranger,
         _ => &publisher,
     };
-    let manifest = Manifest {
-        name: "conformance-case".into(),
-        version: "1.0.0".into(),
-        abi_version: ABI_VERSION,
-        sha256: [0; 32],
-        capabilities: match form {
-            PackageForm::Overreaching => sbx_package::CAPABILITIES.map(str::to_owned).to_vec(),
-            _ => std::iter::once("log".to_owned())
-                .chain(requested.iter().filter(|c| *c != "log").cloned())
-                .collect(),
+    let manifest = match form {
+        PackageForm::Overreaching => Manifest {
+            capabilities: sbx_package::CAPABILITIES.map(str::to_owned).to_vec(),
+            limits: OVERREACHING_LIMITS,
+            ..case_manifest(INSTALLED_VERSION, requested)
         },
-        limits: match form {
-            PackageForm::Overreaching => OVERREACHING_LIMITS,
-            _ => RequestedLimits::default(),
-        },
+        _ => case_manifest(INSTALLED_VERSION, requested),
     };
     let dir = at.join("package");
     sbx_package::sign(&manifest, &binary, signer, &dir)?;
@@ -216,13 +299,7 @@ pub fn build(
         }
         _ => {}
     }
-    let mut trust = TrustStore {
-        publishers: vec![Publisher {
-            name: "conformance harness".into(),
-            key: publisher.public(),
-        }],
-        revoked: RevocationList::default(),
-    };
+    let mut trust = trusting(&publisher);
     // Revocations are written in capitals, a spelling the trust store's format allows
     // (hex is case-insensitive) and that a verifier comparing text as written misses.
     match form {
@@ -249,6 +326,45 @@ pub fn build(
         dir,
         trust: trust_path,
         publisher: publisher.public().id(),
+        update: None,
+    })
+}
+
+/// For an update case (`form` one of [`PackageForm::is_update`]): signs `installed` as
+/// [`INSTALLED_VERSION`] into `<at>/package` and `new` into `<at>/update` as the form
+/// offers it (its version, its signer), both asking for `log` and `requested`, and writes
+/// `<at>/trust.toml`, which holds the installed version's publisher alone.
+pub fn build_update(
+    form: PackageForm,
+    installed: &Path,
+    new: &Path,
+    at: &Path,
+    requested: &[String],
+) -> Result<BuiltPackage, PackageError> {
+    let publisher = SecretKey::generate()?;
+    let stranger = SecretKey::generate()?;
+    let manifest = |version: &str| case_manifest(version, requested);
+    let dir = at.join("package");
+    sbx_package::sign(
+        &manifest(INSTALLED_VERSION),
+        &std::fs::read(installed)?,
+        &publisher,
+        &dir,
+    )?;
+    let (version, signer) = match form {
+        PackageForm::UpdateDowngrade => (OLDER_VERSION, &publisher),
+        PackageForm::UpdateOtherSigner => (NEXT_VERSION, &stranger),
+        _ => (NEXT_VERSION, &publisher),
+    };
+    let update = at.join("update");
+    sbx_package::sign(&manifest(version), &std::fs::read(new)?, signer, &update)?;
+    let trust_path = at.join("trust.toml");
+    std::fs::write(&trust_path, trusting(&publisher).render())?;
+    Ok(BuiltPackage {
+        dir,
+        trust: trust_path,
+        publisher: publisher.public().id(),
+        update: Some(update),
     })
 }
 
@@ -265,7 +381,7 @@ mod tests {
         let plugin = tmp.join("plugin.so");
         std::fs::create_dir_all(&tmp).expect("tmp");
         std::fs::write(&plugin, b"\x7fELF not really, but bytes to sign").expect("plugin");
-        for form in PackageForm::ALL {
+        for form in PackageForm::ALL.into_iter().filter(|f| !f.is_update()) {
             let at = tmp.join(form.as_str());
             let built = build(form, &plugin, &at, &["storage".into()]).expect("build");
             let trust = sbx_package::TrustStore::load(&built.trust).expect("trust store");
@@ -283,6 +399,7 @@ mod tests {
                 | PackageForm::KeyRevokedWhileRunning
                 | PackageForm::Signed
                 | PackageForm::Overreaching => None,
+                _ => unreachable!("update forms are built by build_update"),
             };
             assert_eq!(kind, expected, "{form:?}");
             if let Ok(verified) = &result {
@@ -290,6 +407,33 @@ mod tests {
             }
             assert_eq!(form.must_refuse(), expected.is_some());
             assert_eq!(PackageForm::from_word(form.as_str()), Some(form));
+        }
+        // An update's installed version verifies; its new version verifies only where the
+        // form says it must be taken, and then at the version the form offers.
+        for form in PackageForm::ALL.into_iter().filter(|f| f.is_update()) {
+            let at = tmp.join(form.as_str());
+            let built =
+                build_update(form, &plugin, &plugin, &at, &["storage".into()]).expect("build");
+            let trust = sbx_package::TrustStore::load(&built.trust).expect("trust store");
+            let installed =
+                sbx_package::verify(&built.dir, &trust, ABI_VERSION).expect("installed");
+            assert_eq!(installed.manifest.version, INSTALLED_VERSION);
+            let update = built.update.as_deref().expect("an update");
+            match sbx_package::verify(update, &trust, ABI_VERSION) {
+                Ok(new) => {
+                    assert_eq!(new.manifest.name, installed.manifest.name);
+                    let expected = match form {
+                        PackageForm::UpdateDowngrade => OLDER_VERSION,
+                        _ => NEXT_VERSION,
+                    };
+                    assert_eq!(new.manifest.version, expected, "{form:?}");
+                }
+                Err(e) => {
+                    assert_eq!(form, PackageForm::UpdateOtherSigner);
+                    assert_eq!(e.kind(), "untrusted_signer");
+                }
+            }
+            assert!(form.must_load() && !form.must_refuse() && !form.carries_payload());
         }
         let _ = std::fs::remove_dir_all(&tmp);
     }

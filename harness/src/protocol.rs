@@ -78,6 +78,11 @@ pub enum Feature {
     /// A load whose policy lists `require_hardening` is refused, naming each mitigation,
     /// when the plugin's binary does not show one of them.
     Hardening,
+    /// `update` replaces a running package with a new signed version: verified as a load
+    /// is, refused when older (unless the policy's `update` allows it), rolled back to the
+    /// previous version with its storage as it was when the new one fails to start or
+    /// faults beyond its failure budget in its first calls.
+    Updates,
 }
 
 /// Limits a case asks the sandbox to enforce.
@@ -158,6 +163,23 @@ pub struct Policy {
     /// `stack_protector`, `fortify`, `ibt`, `shstk`; absent: none.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub require_hardening: Vec<String>,
+    /// How a new version is taken (adapters that declare `updates`); absent: the
+    /// sandbox's own rules.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub update: Option<PolicyUpdate>,
+}
+
+/// How a new version of a running plugin is taken: its probation, and whether it may be
+/// older than the installed one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PolicyUpdate {
+    /// The new version's first calls, in which a fault counts against `failure_budget`.
+    pub probation_calls: u32,
+    /// Faults allowed within the probation; one more rolls the update back.
+    pub failure_budget: u32,
+    /// Whether a version below the installed one may replace it.
+    #[serde(default)]
+    pub allow_downgrade: bool,
 }
 
 /// How often, and how soon, a plugin that faulted may be started again.
@@ -228,6 +250,26 @@ pub enum Op {
         /// The policy.
         policy: Policy,
         /// Init configuration, base64.
+        config_b64: String,
+    },
+    /// Replace a loaded package with a new version of it (adapters that declare
+    /// `updates`): verified against the trust store as `load_package` verifies, and refused
+    /// (kind `refused`) before any of it runs when it fails, is another plugin, or is not
+    /// newer than the installed version (unless the policy allows a downgrade). Once the
+    /// plugin's call in flight has ended, the new version is initialised with `config`; if
+    /// that fails, the previous version serves again with its storage as it was (the
+    /// answer is then an error of kind `terminated` or `refused`). Later calls of the
+    /// handle reach the new version, on probation under the policy's `update`.
+    Update {
+        /// Handle of the running package.
+        plugin: String,
+        /// The new version's package directory.
+        package: String,
+        /// The trust store file.
+        trust: String,
+        /// The policy.
+        policy: Policy,
+        /// Init configuration of the new version, base64.
         config_b64: String,
     },
     /// Call a method.

@@ -54,6 +54,7 @@ pub fn default_policy() -> Policy {
         restart: None,
         strict: false,
         require_hardening: Vec::new(),
+        update: None,
     }
 }
 

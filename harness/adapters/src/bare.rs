@@ -503,6 +503,9 @@ impl Backend for Bare {
                 Feature::Restarts,
                 // Taken, and ignored: no binary is checked before it runs.
                 Feature::Hardening,
+                // The naive update: the old version shut down, the new one loaded in its
+                // place, never verified, never compared, never rolled back.
+                Feature::Updates,
             ],
         )
     }
@@ -649,6 +652,20 @@ impl Backend for Bare {
 
     fn take_events(&mut self) -> Vec<Event> {
         Vec::new()
+    }
+
+    /// The naive host's update: it shuts the running version down and loads whatever the
+    /// package holds under the same name, its storage as the new version leaves it.
+    fn update(
+        &mut self,
+        name: &str,
+        package: &str,
+        trust: &str,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        self.unload(name)?;
+        self.load_package(name, package, trust, policy, config)
     }
 
     /// The naive host takes the key's revocation, and stops nothing: it never looked at

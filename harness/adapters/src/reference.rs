@@ -464,6 +464,13 @@ impl Reference {
                 default[key] = value.into();
             }
         }
+        if let Some(u) = policy.update {
+            default["update"] = serde_json::json!({
+                "probation_calls": u.probation_calls,
+                "failure_budget": u.failure_budget,
+                "allow_downgrade": u.allow_downgrade,
+            });
+        }
         let exceptions: Vec<Value> = plugin.map_or_else(Vec::new, |name| {
             policy
                 .exceptions
@@ -804,6 +811,11 @@ fn host_error(e: HostError) -> ErrorBody {
         HostError::PolicyRefused { .. } | HostError::AlreadyLoaded(_) => {
             error(ErrorKind::Refused, e.to_string())
         }
+        // An update refused, or one that failed to start and was rolled back: the
+        // previous version serves on.
+        HostError::UpdateRefused { .. } | HostError::RolledBack { .. } => {
+            error(ErrorKind::Refused, e.to_string())
+        }
         HostError::Sandbox(e) => sandbox_error(e),
         HostError::NotAKey(_) | HostError::NotLoaded(_) | HostError::Quarantined(_) => {
             error(ErrorKind::Invalid, e.to_string())
@@ -878,6 +890,7 @@ impl Backend for Reference {
                 Feature::Restarts,
                 Feature::Strict,
                 Feature::Hardening,
+                Feature::Updates,
             ],
         )
     }
@@ -910,6 +923,47 @@ impl Backend for Reference {
         let trust = TrustStore::load(std::path::Path::new(trust))
             .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
         self.start_hosted(name, dir, trust, policy, config)
+    }
+
+    fn update(
+        &mut self,
+        name: &str,
+        package: &str,
+        trust: &str,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        let hosted = self.get(name)?.hosted.clone().ok_or_else(|| {
+            error(
+                ErrorKind::Invalid,
+                format!("`{name}` was not loaded from a package"),
+            )
+        })?;
+        let trust = TrustStore::load(std::path::Path::new(trust))
+            .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
+        let store = self.policy_store(policy, Some(&hosted))?;
+        let host = self.host();
+        host.replace_trust(trust);
+        host.reload_policy(store.clone());
+        self.policy_store = Some(store);
+        let result = self
+            .host()
+            .update(&hosted, std::path::Path::new(package), config)
+            .map(|u| serde_json::json!({ "from": u.from, "to": u.to, "probation_calls": u.probation_calls }))
+            .map_err(host_error);
+        // The new version's process (or the previous one's, started again) is the handle's
+        // now: its revocations go to it.
+        if let Some(host) = &self.host
+            && let Ok(r) = host.revoker(&hosted)
+        {
+            self.controllers
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .insert(name.to_owned(), Revocation::Hosted(r));
+        }
+        // What either version logged is forwarded as any call's records are.
+        self.after(name, Ok(Value::Null))?;
+        result
     }
 
     fn invoke(&mut self, name: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody> {

@@ -36,6 +36,22 @@ pub trait Backend {
             "this adapter does not verify signed packages",
         ))
     }
+    /// Replace loaded package `plugin` with a new version of it (`update`). The default:
+    /// no updates.
+    fn update(
+        &mut self,
+        plugin: &str,
+        package: &str,
+        trust: &str,
+        policy: &Policy,
+        config: &[u8],
+    ) -> Result<Value, ErrorBody> {
+        let _ = (plugin, package, trust, policy, config);
+        Err(error(
+            ErrorKind::Unsupported,
+            "this adapter does not update running plugins",
+        ))
+    }
     /// Call a method: `{"status", "output_b64"}`.
     fn invoke(&mut self, plugin: &str, method: &str, input: &[u8]) -> Result<Value, ErrorBody>;
     /// Suspend.
@@ -91,6 +107,18 @@ pub trait Backend {
     /// other request does.
     fn pauser(&self) -> Option<Pauser> {
         None
+    }
+}
+
+/// `then` with the init configuration `config_b64` decodes to, or the error for text that is
+/// not base64.
+fn with_config(
+    config_b64: &str,
+    then: impl FnOnce(&[u8]) -> Result<Value, ErrorBody>,
+) -> Result<Value, ErrorBody> {
+    match protocol::decode_bytes(config_b64) {
+        Some(config) => then(&config),
+        None => Err(error(ErrorKind::Invalid, "config_b64 is not base64")),
     }
 }
 
@@ -314,29 +342,36 @@ pub fn serve_from(
                 path,
                 policy,
                 config_b64,
-            } => match protocol::decode_bytes(&config_b64) {
-                Some(config) => (backend.load(&plugin, &path, &policy, &config), false),
-                None => (
-                    Err(error(ErrorKind::Invalid, "config_b64 is not base64")),
-                    false,
-                ),
-            },
+            } => (
+                with_config(&config_b64, |config| {
+                    backend.load(&plugin, &path, &policy, config)
+                }),
+                false,
+            ),
             Op::LoadPackage {
                 plugin,
                 package,
                 trust,
                 policy,
                 config_b64,
-            } => match protocol::decode_bytes(&config_b64) {
-                Some(config) => (
-                    backend.load_package(&plugin, &package, &trust, &policy, &config),
-                    false,
-                ),
-                None => (
-                    Err(error(ErrorKind::Invalid, "config_b64 is not base64")),
-                    false,
-                ),
-            },
+            } => (
+                with_config(&config_b64, |config| {
+                    backend.load_package(&plugin, &package, &trust, &policy, config)
+                }),
+                false,
+            ),
+            Op::Update {
+                plugin,
+                package,
+                trust,
+                policy,
+                config_b64,
+            } => (
+                with_config(&config_b64, |config| {
+                    backend.update(&plugin, &package, &trust, &policy, config)
+                }),
+                false,
+            ),
             Op::Invoke {
                 plugin,
                 method,

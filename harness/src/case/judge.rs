@@ -1364,6 +1364,7 @@ mod tests {
             needs: Vec::new(),
             package: None,
             swap_in: None,
+            update_installed: None,
             revoke_during_call: None,
             kill_host_during_call: None,
             audit: None,

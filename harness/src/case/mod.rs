@@ -193,6 +193,9 @@ pub struct Case {
     /// `plugin.so` once the load is answered; with [`PackageForm::SwappedDuringLoad`], the
     /// one put in its place and taken out again while the load runs.
     pub swap_in: Option<PathBuf>,
+    /// An update case's installed version (`package = "update_*"`), loaded before the
+    /// case's plugin is offered in its place.
+    pub update_installed: Option<PathBuf>,
     /// Capabilities revoked while the attack call runs.
     pub revoke_during_call: Option<RevokeDuringCall>,
     /// The harness kills the adapter (SIGKILL) this long into the attack call: a host that

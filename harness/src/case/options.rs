@@ -103,6 +103,7 @@ impl CaseOptions {
         let case = cx.case;
         let package = Package::for_case(cx)?;
         let key_revocation = package.as_ref().and_then(SignerKeyRevocation::for_package);
+        let update = package.as_ref().and_then(Update::for_package);
         let mut all: Vec<Box<dyn CaseOption>> = Vec::new();
         let mut add = |o: Option<Box<dyn CaseOption>>| all.extend(o);
         add(case
@@ -130,11 +131,15 @@ impl CaseOptions {
             .cpu_percent
             .map(|cap| boxed(CpuRate::new(cap))));
         add(key_revocation.map(boxed));
+        add(update.map(boxed));
         add(case
             .pause
             .map(|plan| boxed(Pause(plan, case.pause_during_call, None))));
         add(case.audit.map(|check| boxed(Audit(check))));
-        add(case.policy.restart.map(|policy| {
+        // An update case's restarts are the new version's to be judged by its probation,
+        // not a restart case's count.
+        let updating = case.package.is_some_and(PackageForm::is_update);
+        add(case.policy.restart.filter(|_| !updating).map(|policy| {
             boxed(Restarts {
                 policy,
                 watch: None,
@@ -252,13 +257,24 @@ impl Package {
             .collect();
         // Outside the adapter's working directory: the package is the harness's.
         let signing = cx.scratch.root.join("signing");
-        let built =
-            crate::package::build(form, &cx.case.plugin, &signing, &requested).map_err(|e| {
-                (
+        let built = match (form.is_update(), &cx.case.update_installed) {
+            (true, Some(installed)) => {
+                crate::package::build_update(form, installed, &cx.case.plugin, &signing, &requested)
+            }
+            (true, None) => {
+                return Err(Stop::Abort(
                     Verdict::Error,
-                    format!("harness: building the package: {e}"),
-                )
-            })?;
+                    "harness: an update case names no installed version".into(),
+                ));
+            }
+            (false, _) => crate::package::build(form, &cx.case.plugin, &signing, &requested),
+        }
+        .map_err(|e| {
+            (
+                Verdict::Error,
+                format!("harness: building the package: {e}"),
+            )
+        })?;
         Ok(Some(Package {
             form,
             built,
@@ -631,6 +647,201 @@ impl CaseOption for SignerKeyRevocation {
                 ));
             }
             _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// An update case: the installed version (loaded as the case's package) stores a token at
+/// its init; once it is loaded the case's plugin is offered in its place (`update`), and
+/// the target is called until a call is answered (the new version's first calls may fault:
+/// that is what a failure budget counts). Every version answers with its own version and
+/// the storage it finds, `sbx-update version=V state=S`: which version serves after the
+/// update, and whether the storage is as the installed version left it, are told by the
+/// plugins the harness built, not by the sandbox.
+struct Update {
+    form: PackageForm,
+    /// The new version's package.
+    package: std::path::PathBuf,
+    /// The trust store.
+    trust: std::path::PathBuf,
+    /// What the installed version stores at its init.
+    token: String,
+}
+
+/// What an update case's version answers.
+#[derive(Debug, PartialEq, Eq)]
+struct Serving {
+    version: String,
+    state: String,
+}
+
+impl Serving {
+    /// Reads `sbx-update version=V state=S`.
+    fn parse(output: &[u8]) -> Option<Serving> {
+        let text = std::str::from_utf8(output).ok()?.trim_end();
+        let rest = text.strip_prefix("sbx-update version=")?;
+        let (version, state) = rest.split_once(" state=")?;
+        Some(Serving {
+            version: version.to_owned(),
+            state: state.to_owned(),
+        })
+    }
+}
+
+impl Update {
+    fn for_package(package: &Package) -> Option<Update> {
+        if !package.form.is_update() {
+            return None;
+        }
+        Some(Update {
+            form: package.form,
+            package: package.built.update.clone()?,
+            trust: package.built.trust.clone(),
+            token: crate::package::INSTALLED_STATE.to_owned(),
+        })
+    }
+
+    /// The version that answers the target's calls after the update, and the answers
+    /// before it: up to one call more than the policy's failure budget allows faults.
+    fn serving(
+        &self,
+        run: &mut Run<'_>,
+        cx: &Cx<'_>,
+        input: &[u8],
+    ) -> Result<(Option<Serving>, Vec<String>), Stop> {
+        let tries = cx.case.policy.update.map_or(1, |u| u.failure_budget + 2);
+        let mut seen = Vec::new();
+        for _ in 0..tries {
+            let a = run.session.request(
+                Op::Invoke {
+                    plugin: "target".into(),
+                    method: cx.case.method.clone(),
+                    input_b64: crate::protocol::encode_bytes(input),
+                },
+                cx.call_deadline,
+            );
+            run.absorb("a call after the update", &a)?;
+            match a {
+                Answer::Ok(v) => {
+                    let output = serde_json::from_value::<crate::protocol::InvokeResult>(v)
+                        .ok()
+                        .and_then(|r| crate::protocol::decode_bytes(&r.output_b64))
+                        .unwrap_or_default();
+                    match Serving::parse(&output) {
+                        Some(s) => return Ok((Some(s), seen)),
+                        None => {
+                            seen.push(format!("answered {:?}", String::from_utf8_lossy(&output)))
+                        }
+                    }
+                }
+                Answer::Err(e) => seen.push(format!("{:?}: {}", e.kind, e.message)),
+                _ => {}
+            }
+        }
+        Ok((None, seen))
+    }
+}
+
+impl CaseOption for Update {
+    fn load_request(&self, _cx: &Cx<'_>, load: Op) -> Op {
+        match load {
+            Op::LoadPackage {
+                plugin,
+                package,
+                trust,
+                policy,
+                ..
+            } => Op::LoadPackage {
+                plugin,
+                package,
+                trust,
+                policy,
+                config_b64: crate::protocol::encode_bytes(self.token.as_bytes()),
+            },
+            other => other,
+        }
+    }
+
+    fn before_call(
+        &mut self,
+        run: &mut Run<'_>,
+        cx: &Cx<'_>,
+        target: &Target<'_>,
+    ) -> Result<(), Stop> {
+        use crate::package::{INSTALLED_VERSION, NEXT_VERSION};
+        let answer = run.session.request(
+            Op::Update {
+                plugin: "target".into(),
+                package: path_text(&self.package),
+                trust: path_text(&self.trust),
+                policy: cx.case.policy.clone(),
+                config_b64: String::new(),
+            },
+            cx.load_deadline,
+        );
+        run.absorb("update", &answer)?;
+        let answered = match &answer {
+            Answer::Ok(_) => "taken".to_owned(),
+            Answer::Err(e) => format!("answered {:?}: {}", e.kind, e.message),
+            _ => String::new(),
+        };
+        run.notes.push(format!("the update was {answered}"));
+        let (serving, before) = self.serving(run, cx, target.input)?;
+        if !before.is_empty() {
+            run.notes.push(format!(
+                "calls after the update before one was served: {}",
+                before.join("; ")
+            ));
+        }
+        let said = match &serving {
+            Some(s) => format!(
+                "version {} served, finding the storage {:?}",
+                s.version, s.state
+            ),
+            None => "no version served a call".to_owned(),
+        };
+        let expected = if self.form == PackageForm::UpdateValid {
+            NEXT_VERSION
+        } else {
+            INSTALLED_VERSION
+        };
+        let version_ok = serving.as_ref().is_some_and(|s| s.version == expected);
+        let storage_ok = serving.as_ref().is_none_or(|s| s.state == self.token);
+        if self.form.update_must_be_refused() {
+            if matches!(answer, Answer::Ok(_)) {
+                run.harm.push(harm(
+                    HarmKind::RefusedUpdateRan,
+                    format!("the update was taken; {said}"),
+                ));
+            } else if !version_ok || !storage_ok {
+                run.harm.push(harm(
+                    HarmKind::RefusedUpdateRan,
+                    format!("the update was {answered}, yet {said}"),
+                ));
+            }
+        } else {
+            let kind = if self.form.update_must_roll_back() {
+                HarmKind::UpdateNotRolledBack
+            } else {
+                HarmKind::UpdateNotInstalled
+            };
+            if !version_ok {
+                run.harm.push(harm(
+                    kind,
+                    format!("the update was {answered}; then {said}, not {expected}"),
+                ));
+            }
+            if !storage_ok {
+                run.harm.push(harm(
+                    HarmKind::UpdateStorageLost,
+                    format!("{said}; the installed version had stored {:?}", self.token),
+                ));
+            }
+        }
+        // The process that runs the plugin from now on maps the version that serves.
+        if serving.is_some_and(|s| s.version != INSTALLED_VERSION) {
+            run.plugin_file = self.package.join(sbx_package::PLUGIN_FILE);
         }
         Ok(())
     }

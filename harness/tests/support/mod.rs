@@ -65,6 +65,7 @@ pub fn hostile_case(plugin: &str, expected: Expected) -> Case {
         needs: Vec::new(),
         package: None,
         swap_in: None,
+        update_installed: None,
         revoke_during_call: None,
         kill_host_during_call: None,
         audit: None,

@@ -95,6 +95,10 @@ enum Command {
     },
     /// Verify a package, apply the policy and run one call in the sandbox.
     Host(package::HostArgs),
+    /// Update a plugin: load the installed version's package, put the new version in its
+    /// place (verified, not older unless the policy allows it, rolled back if it fails to
+    /// start), then call it through its probation; exit 1 if it was refused or rolled back.
+    Update(package::UpdateArgs),
     /// Per-plugin figures and events from an audit log.
     Stats {
         /// The audit log (JSON lines).
@@ -244,6 +248,7 @@ fn main() -> ExitCode {
         } => package::verify(&trust, &hardening, &package),
         Command::Inspect { package } => package::inspect(&package),
         Command::Host(args) => package::host(args),
+        Command::Update(args) => package::update(args),
         Command::Stats { log, openmetrics } => package::stats(&log, openmetrics),
         Command::Inventory { log } => package::inventory(&log),
         Command::Header => {

@@ -1,5 +1,5 @@
-//! `sbx keygen | sign | verify | inspect | host | stats`: keys, signed packages, the
-//! multi-plugin host, and figures read back from an audit log.
+//! `sbx keygen | sign | verify | inspect | host | update | stats | inventory`: keys, signed
+//! packages, the multi-plugin host and its updates, and figures read back from an audit log.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -172,20 +172,11 @@ pub struct HostArgs {
     #[arg(long, value_name = "DIR", value_parser = existing_dir)]
     package: PathBuf,
     #[command(flatten)]
-    trust: TrustArgs,
-    /// The plugin policy store.
-    #[arg(long, value_name = "FILE", value_parser = existing_file)]
-    policy: PathBuf,
+    hosting: HostingArgs,
     /// A capability the user consents to this plugin using (repeatable): what a policy rule
     /// gives only with consent (`consent = [...]`) is granted then.
     #[arg(long, value_name = "C", value_parser = capability)]
     consent: Vec<Capability>,
-    /// Where plugins' storage is kept.
-    #[arg(long, value_name = "DIR")]
-    storage: PathBuf,
-    /// The audit log to append to.
-    #[arg(long, value_name = "FILE")]
-    audit: Option<PathBuf>,
     /// The method passed to sbx_plugin_invoke.
     #[arg(long, value_name = "NAME")]
     method: String,
@@ -198,9 +189,125 @@ pub struct HostArgs {
     /// Print the plugin's figures on stderr.
     #[arg(long, value_name = "FORMAT")]
     stats: Option<StatsFormat>,
+}
+
+/// What `host` and `update` run their plugins with: the publishers, the policy store,
+/// storage, the audit log and the runner.
+#[derive(Debug, Args)]
+pub struct HostingArgs {
+    #[command(flatten)]
+    trust: TrustArgs,
+    /// The plugin policy store (a rule's `update` sets an update's probation and whether
+    /// a downgrade is allowed).
+    #[arg(long, value_name = "FILE", value_parser = existing_file)]
+    policy: PathBuf,
+    /// Where plugins' storage is kept.
+    #[arg(long, value_name = "DIR")]
+    storage: PathBuf,
+    /// The audit log to append to.
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
     /// The sbx-runner binary [default: beside sbx, or $SBX_RUNNER].
     #[arg(long, value_name = "FILE", value_parser = existing_file)]
     runner: Option<PathBuf>,
+}
+
+/// `sbx update`: the installed package, then the new version in its place, then its
+/// probation's calls.
+#[derive(Debug, Args)]
+pub struct UpdateArgs {
+    /// The installed version's package directory.
+    #[arg(long, value_name = "DIR", value_parser = existing_dir)]
+    installed: PathBuf,
+    /// The new version's package directory.
+    #[arg(long = "to", value_name = "DIR", value_parser = existing_dir)]
+    new: PathBuf,
+    #[command(flatten)]
+    hosting: HostingArgs,
+    /// The method called on the new version, once for each call of its probation.
+    #[arg(long, value_name = "NAME")]
+    method: String,
+    /// The input bytes of each call [default: empty].
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    input: String,
+    /// The configuration passed to the installed version's sbx_plugin_init.
+    #[arg(long, value_name = "TEXT", default_value = "")]
+    init: String,
+    /// The configuration passed to the new version's sbx_plugin_init [default: --init].
+    #[arg(long, value_name = "TEXT")]
+    new_init: Option<String>,
+}
+
+/// A host for one command's plugins: one call at a time, no warm spares.
+fn one_shot_host(args: HostingArgs) -> Result<Host, Failure> {
+    let policy = PolicyStore::load(&args.policy).map_err(failed)?;
+    let audit = match &args.audit {
+        Some(p) => Some(Arc::new(AuditLog::open(p).map_err(failed)?)),
+        None => None,
+    };
+    Ok(Host::new(HostConfig {
+        trust: trust(&args.trust)?,
+        policy,
+        storage_root: args.storage,
+        audit,
+        runner: args.runner,
+        deadlines: sbx_host::Deadlines::default(),
+        layers: sbx_host::Layers::ALL,
+        host_paths: Default::default(),
+        // One call at a time and an unload: no restart would take a spare.
+        warm_spares: 0,
+        low_latency: false,
+    }))
+}
+
+/// `sbx update`: loads the installed version, updates it to the new one, and calls the
+/// new one through its probation. Exit 0 when the update is final with the new version
+/// serving; 1, saying why, when it was refused or rolled back.
+pub fn update(args: UpdateArgs) -> Outcome {
+    let mut host = one_shot_host(args.hosting)?;
+    let name = host
+        .load(&args.installed, args.init.as_bytes())
+        .map_err(|e| failed(format!("the installed version: {e}")))?;
+    let new_init = args.new_init.as_deref().unwrap_or(&args.init);
+    let result = host.update(&name, &args.new, new_init.as_bytes());
+    let outcome = match result {
+        Ok(updated) => {
+            eprintln!(
+                "{name}: {} -> {}, on probation for {} calls",
+                updated.from, updated.to, updated.probation_calls
+            );
+            for call in 1..=updated.probation_calls {
+                let answer = host.invoke(&name, &args.method, args.input.as_bytes());
+                let serving = host.version(&name).unwrap_or_default();
+                match answer {
+                    Ok(output) => {
+                        eprintln!("call {call}: {serving} answered {} bytes", output.len())
+                    }
+                    Err(e) => eprintln!("call {call}: {e}"),
+                }
+                if serving != updated.to {
+                    break;
+                }
+            }
+            match host.version(&name) {
+                Some(v) if v == updated.to && !host.on_probation(&name) => {
+                    println!("{name} {v}: updated from {}", updated.from);
+                    Ok(())
+                }
+                Some(v) => Err(failed(format!(
+                    "{name}: the update to {} was rolled back; {v} serves",
+                    updated.to
+                ))),
+                None => Err(failed(format!("{name}: no version serves"))),
+            }
+        }
+        Err(e) => Err(failed(format!(
+            "{e}; {} serves",
+            host.version(&name).unwrap_or_default()
+        ))),
+    };
+    let _ = host.unload(&name);
+    outcome
 }
 
 /// `sbx keygen --out NAME`: NAME.key (secret, mode 0600) and NAME.pub.
@@ -345,24 +452,7 @@ pub fn inspect(dir: &Path) -> Outcome {
 
 /// `sbx host`: verify, decide, run one call, stop.
 pub fn host(args: HostArgs) -> Outcome {
-    let policy = PolicyStore::load(&args.policy).map_err(failed)?;
-    let audit = match &args.audit {
-        Some(p) => Some(Arc::new(AuditLog::open(p).map_err(failed)?)),
-        None => None,
-    };
-    let mut host = Host::new(HostConfig {
-        trust: trust(&args.trust)?,
-        policy,
-        storage_root: args.storage,
-        audit,
-        runner: args.runner,
-        deadlines: sbx_host::Deadlines::default(),
-        layers: sbx_host::Layers::ALL,
-        host_paths: Default::default(),
-        // One call and an unload: no restart would take a spare.
-        warm_spares: 0,
-        low_latency: false,
-    });
+    let mut host = one_shot_host(args.hosting)?;
     if !args.consent.is_empty() {
         // Given to the plugin the package names; counted only if the verified package is it.
         // Read within the manifest's bound, as the verifier reads it: nothing is verified yet.
@@ -449,6 +539,30 @@ pub fn inventory(path: &Path) -> Outcome {
             }
             AuditEvent::PackageRefused { kind, .. } => {
                 p.last_failure = Some(format!("refused: {kind}"))
+            }
+            // The version serving changes with an update that took, and back with one
+            // that was rolled back.
+            AuditEvent::UpdateActivated {
+                version,
+                sha256,
+                signer,
+                ..
+            } => {
+                (p.version, p.sha256, p.signer) = (version.clone(), sha256.clone(), signer.clone())
+            }
+            AuditEvent::UpdateRolledBack {
+                from,
+                to,
+                sha256,
+                signer,
+                reason,
+                ..
+            } => {
+                (p.version, p.sha256, p.signer) = (to.clone(), sha256.clone(), signer.clone());
+                p.last_failure = Some(format!("update to {from} rolled back: {reason}"));
+            }
+            AuditEvent::UpdateRefused { version, kind, .. } => {
+                p.last_failure = Some(format!("update to {version} refused: {kind}"))
             }
             _ => {}
         }

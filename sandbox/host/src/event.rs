@@ -146,6 +146,58 @@ pub enum AuditEvent {
         /// Restarts made before giving up.
         restarts: u32,
     },
+    /// A new version of a running plugin was offered and refused before any of it ran
+    /// (its package failed verification, it is not newer, the policy refuses it).
+    UpdateRefused {
+        /// The version offered, when its manifest could be read.
+        version: String,
+        /// The kind of refusal (a verification failure's kind, `downgrade`, ...).
+        kind: String,
+        /// Why, in words.
+        detail: String,
+    },
+    /// An update begins: the calls in flight have ended, and the installed version is
+    /// stopped and its storage copied before the new one starts.
+    UpdateStarted {
+        /// The installed version.
+        from: String,
+        /// The version offered.
+        to: String,
+    },
+    /// The new version is initialised and serves; its probation begins.
+    UpdateActivated {
+        /// Its version.
+        version: String,
+        /// SHA-256 of its shared object, hex.
+        sha256: String,
+        /// Key id of its signer.
+        signer: String,
+        /// Calls it must serve within its failure budget before the update is final.
+        probation_calls: u32,
+    },
+    /// The new version served its probation: the update is final, and the copy of the
+    /// storage from before it is dropped.
+    UpdateCommitted {
+        /// Its version.
+        version: String,
+    },
+    /// The new version failed to activate, or failed in its probation: the previous one
+    /// serves again, its storage put back as it was before the update.
+    UpdateRolledBack {
+        /// The version given up.
+        from: String,
+        /// The version serving again.
+        to: String,
+        /// SHA-256 of its shared object, hex.
+        sha256: String,
+        /// Key id of its signer.
+        signer: String,
+        /// What failed.
+        reason: String,
+        /// Whether the storage was put back (false: restoring it failed, and the error is
+        /// in `reason`).
+        storage_restored: bool,
+    },
     /// The plugin's figures when its process ended.
     Stats {
         /// Invocations, latencies, CPU, memory, host calls, denials, limit hits.
@@ -173,6 +225,11 @@ impl AuditEvent {
             AuditEvent::Restart { .. } => "restart",
             AuditEvent::DeadlineMissed { .. } => "deadline_missed",
             AuditEvent::Quarantined { .. } => "quarantined",
+            AuditEvent::UpdateRefused { .. } => "update_refused",
+            AuditEvent::UpdateStarted { .. } => "update_started",
+            AuditEvent::UpdateActivated { .. } => "update_activated",
+            AuditEvent::UpdateCommitted { .. } => "update_committed",
+            AuditEvent::UpdateRolledBack { .. } => "update_rolled_back",
             AuditEvent::Stats { .. } => "stats",
         }
     }

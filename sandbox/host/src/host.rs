@@ -9,6 +9,13 @@
 //! seccomp kill, a protocol violation: the plugin attacked), it is quarantined: Failed, and
 //! refused until loaded again. Other plugins are served throughout.
 //!
+//! [`Host::update`] replaces a running plugin with a new signed version: verified as a
+//! load is, refused when it is not newer (unless the policy allows a downgrade), taken
+//! once the call in flight has ended, with a copy of the plugin's storage kept. A new
+//! version that fails to start, or that faults beyond its failure budget in its first
+//! calls (its probation, [`crate::update`]), is rolled back: the previous version serves
+//! again, its storage put back as it was. Every step is audited.
+//!
 //! The call path takes no lock of the host's: each plugin is behind a lock of its own, so
 //! threads sharing a `&Host` call different plugins at the same time, and a call waits only
 //! for another call of the same plugin. What changes the set of plugins or the host's
@@ -29,8 +36,10 @@ use crate::config::{Deadlines, Layers, Limits, SandboxConfig};
 use crate::plugin_policy::{Conditions, Decision, PolicyStore};
 use crate::pool::{Spare, WarmPool};
 use crate::quota::Rate;
+use crate::storage::{Snapshot, StorageError};
 use crate::supervisor::{Controller, LogRecord, Plugin, SandboxError, Stats};
 use crate::termination::{TerminationReason, TerminationRecord};
+use crate::update::{CallEnd, Probation, UpdateRefusal};
 
 /// Why a host operation failed.
 #[derive(Debug, thiserror::Error)]
@@ -67,6 +76,51 @@ pub enum HostError {
     /// Sealing the verified bytes failed.
     #[error("cannot seal the plugin: {0}")]
     Seal(#[source] std::io::Error),
+    /// An update was refused before any of the new version ran; the installed version
+    /// serves on.
+    #[error("update of {plugin} refused: {refusal}")]
+    UpdateRefused {
+        /// The plugin.
+        plugin: String,
+        /// Why.
+        #[source]
+        refusal: UpdateRefusal,
+    },
+    /// The plugin's storage could not be copied before an update, which was therefore not
+    /// made; the installed version serves on.
+    #[error("update of {plugin}: cannot keep its storage: {source}")]
+    UpdateStorage {
+        /// The plugin.
+        plugin: String,
+        /// Why.
+        #[source]
+        source: StorageError,
+    },
+    /// The new version failed to start and was rolled back: the previous version serves,
+    /// its storage as it was before the update.
+    #[error("update of {plugin} to {to} rolled back to {from}: {reason}")]
+    RolledBack {
+        /// The plugin.
+        plugin: String,
+        /// The version serving again.
+        from: String,
+        /// The version given up.
+        to: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
+/// An update that took: the new version serves, on probation when its policy sets one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Updated {
+    /// The version replaced.
+    pub from: String,
+    /// The version serving.
+    pub to: String,
+    /// Calls it must serve within its failure budget before the update is final (0: final
+    /// already).
+    pub probation_calls: u32,
 }
 
 /// What a host needs besides the packages.
@@ -122,9 +176,36 @@ struct Managed {
     withdrawals: Arc<Mutex<Withdrawals>>,
     /// Its warm spares, when the host keeps any: where its restarts take their process.
     spares: Option<WarmPool>,
+    /// An update on probation: the version it replaced, to go back to.
+    update: Option<Pending>,
+}
+
+/// A new version on probation, and what a rollback restores.
+struct Pending {
+    probation: Probation,
+    previous: Version,
+    snapshot: Snapshot,
+}
+
+/// One version of a plugin, as the host runs it.
+struct Version {
+    package: VerifiedPackage,
+    decision: Decision,
+    config: SandboxConfig,
+    init: Vec<u8>,
 }
 
 impl Managed {
+    /// Puts `version` in place of the one it runs, and returns that one.
+    fn swap_version(&mut self, version: Version) -> Version {
+        Version {
+            package: std::mem::replace(&mut self.package, version.package),
+            decision: std::mem::replace(&mut self.decision, version.decision),
+            config: std::mem::replace(&mut self.config, version.config),
+            init: std::mem::replace(&mut self.init, version.init),
+        }
+    }
+
     /// Its figures over all its processes since it was loaded.
     fn stats(&self) -> Stats {
         match &self.plugin {
@@ -293,6 +374,7 @@ impl Host {
             ended_logs: Vec::new(),
             withdrawals: Arc::default(),
             spares: None,
+            update: None,
         };
         managed.plugin = Some(start(
             &managed.config,
@@ -302,13 +384,7 @@ impl Host {
             None,
         )?);
         // After its first process is up: the spares are for its restarts, if it has any.
-        if self.config.warm_spares > 0 && managed.decision.restart.max_restarts > 0 {
-            // Confined only: a spare that loaded the plugin would run its code before a
-            // restart is due, beyond the restart budget and the backoff.
-            let mut pool = WarmPool::new(&managed.config, self.config.warm_spares, Spare::Confined);
-            pool.refill_in_background();
-            managed.spares = Some(pool);
-        }
+        managed.spares = self.spares_for(&managed);
         self.plugins.insert(
             name.clone(),
             Entry {
@@ -317,6 +393,151 @@ impl Host {
             },
         );
         Ok(name)
+    }
+
+    /// Warm spares for `m`'s restarts, when the host keeps any and its policy restarts it.
+    fn spares_for(&self, m: &Managed) -> Option<WarmPool> {
+        if self.config.warm_spares == 0 || m.decision.restart.max_restarts == 0 {
+            return None;
+        }
+        // Confined only: a spare that loaded the plugin would run its code before a
+        // restart is due, beyond the restart budget and the backoff.
+        let mut pool = WarmPool::new(&m.config, self.config.warm_spares, Spare::Confined);
+        pool.refill_in_background();
+        Some(pool)
+    }
+
+    /// Replaces running plugin `name` with the signed package in `dir`, initialised with
+    /// `init`. The package is verified as a load's is, and must be the same plugin at a
+    /// newer version (or an older one, when the policy allows downgrades); the policy
+    /// decides for it afresh. Then, once the call of the plugin in flight has ended (this
+    /// waits for it; calls of other plugins go on), the installed version is shut down,
+    /// its storage copied, and the new version started. If it fails to start, the copy is
+    /// put back and the previous version started again: [`HostError::RolledBack`]. Once it
+    /// serves, its first calls are its probation (the policy's `update`): a fault beyond the
+    /// failure budget, an attack, or a quarantine among them rolls it back the same way,
+    /// discarding what it stored; served, the update is final.
+    pub fn update(&self, name: &str, dir: &Path, init: &[u8]) -> Result<Updated, HostError> {
+        let audit = self.audit(name);
+        // The drain: a call of the plugin holds its lock until it is answered, and none
+        // starts while the update holds it.
+        let mut guard = self.managed(name)?;
+        let m = &mut *guard;
+        let refuse = |version: &str, kind: &str, error: HostError| {
+            audit.record(&AuditEvent::UpdateRefused {
+                version: version.to_owned(),
+                kind: kind.to_owned(),
+                detail: error.to_string(),
+            });
+            Err(error)
+        };
+        if m.quarantined || m.plugin.is_none() {
+            return refuse("", "quarantined", HostError::Quarantined(name.into()));
+        }
+        if m.update.is_some() {
+            let refusal = UpdateRefusal::InProbation(m.package.manifest.version.clone());
+            let kind = refusal.kind();
+            return refuse("", kind, update_refused(name, refusal));
+        }
+        let package =
+            match sbx_package::verify(dir, &self.config.trust, sbx_contract::abi::ABI_VERSION) {
+                Ok(p) => p,
+                Err(e) => return refuse("", e.kind(), e.into()),
+            };
+        let offered = package.manifest.version.clone();
+        if package.manifest.name != name {
+            let refusal = UpdateRefusal::OtherPlugin {
+                installed: name.into(),
+                offered: package.manifest.name.clone(),
+            };
+            return refuse(&offered, refusal.kind(), update_refused(name, refusal));
+        }
+        let decision = decide(&self.config.policy, &package, &self.conditions());
+        audit.record(&decision.audit_event());
+        let installed = m.package.manifest.version.clone();
+        if let Err(refusal) = crate::update::check_version(&installed, &offered, &decision.update) {
+            return refuse(&offered, refusal.kind(), update_refused(name, refusal));
+        }
+        if !decision.load {
+            let error = HostError::PolicyRefused {
+                plugin: name.into(),
+                policy_version: decision.policy_version,
+                withheld: decision.withheld.iter().map(|c| c.to_string()).collect(),
+            };
+            return refuse(&offered, "policy_refused", error);
+        }
+        let config = self.sandbox_config(&package, &decision)?;
+        audit.record(&AuditEvent::UpdateStarted {
+            from: installed.clone(),
+            to: offered.clone(),
+        });
+        // The installed version ends first: its storage is still while it is copied, and
+        // its shutdown does not race the new version's init.
+        m.spares = None;
+        m.stop_process(Stop::Gracefully);
+        let snapshot = match Snapshot::take(&storage_dir(m)) {
+            Ok(s) => s,
+            Err(source) => {
+                // Nothing of the new version ran: the installed one starts again as it was.
+                let error = HostError::UpdateStorage {
+                    plugin: name.into(),
+                    source,
+                };
+                audit.record(&AuditEvent::UpdateRefused {
+                    version: offered,
+                    kind: "storage".into(),
+                    detail: error.to_string(),
+                });
+                restart_installed(m, &audit);
+                m.spares = self.spares_for(m);
+                return Err(error);
+            }
+        };
+        let previous = m.swap_version(Version {
+            package,
+            decision,
+            config,
+            init: init.to_vec(),
+        });
+        match start(&m.config, audit.clone(), &m.init, &m.withdrawals, None) {
+            Ok(p) => m.plugin = Some(p),
+            Err(e) => {
+                let reason = e.to_string();
+                roll_back(m, &audit, previous, snapshot, &reason);
+                m.spares = self.spares_for(m);
+                return Err(HostError::RolledBack {
+                    plugin: name.into(),
+                    from: installed,
+                    to: offered,
+                    reason,
+                });
+            }
+        }
+        m.restarts.clear();
+        m.ended = None;
+        let probation = Probation::new(&m.decision.update);
+        audit.record(&AuditEvent::UpdateActivated {
+            version: offered.clone(),
+            sha256: sbx_package::hex(&m.package.sha256),
+            signer: m.package.signer.clone(),
+            probation_calls: probation.map_or(0, |p| p.calls_left),
+        });
+        match probation {
+            Some(probation) => {
+                m.update = Some(Pending {
+                    probation,
+                    previous,
+                    snapshot,
+                })
+            }
+            None => commit(&audit, &offered, snapshot),
+        }
+        m.spares = self.spares_for(m);
+        Ok(Updated {
+            from: installed,
+            to: offered,
+            probation_calls: probation.map_or(0, |p| p.calls_left),
+        })
     }
 
     fn sandbox_config(
@@ -378,13 +599,33 @@ impl Host {
         let Some(plugin) = m.plugin.as_mut() else {
             return Err(HostError::Quarantined(name.into()));
         };
-        match plugin.invoke(method, input) {
-            Err(SandboxError::Ended(record)) => {
-                recover(m, &audit, &record);
-                Err(SandboxError::Ended(record).into())
+        let result = plugin.invoke(method, input);
+        let end = match &result {
+            Err(SandboxError::Ended(record)) if is_transient(&record.reason) => {
+                CallEnd::TransientFault
             }
-            other => Ok(other?),
+            Err(SandboxError::Ended(_)) => CallEnd::Attack,
+            _ => CallEnd::Answered,
+        };
+        if let Err(SandboxError::Ended(record)) = &result {
+            m.take_process();
+            m.ended = Some(record.as_ref().clone());
         }
+        if m.update.is_some() {
+            on_probation(m, &audit, end);
+        }
+        if let Err(SandboxError::Ended(record)) = &result
+            && m.plugin.is_none()
+            && !m.quarantined
+        {
+            recover(m, &audit, record);
+            // A new version that would be quarantined is rolled back instead: the previous
+            // one served.
+            if m.quarantined && m.update.is_some() {
+                roll_back_pending(m, &audit, "quarantined on probation");
+            }
+        }
+        Ok(result?)
     }
 
     /// A handle that withdraws plugin `name`'s capabilities, from its running process and
@@ -511,6 +752,14 @@ impl Host {
             .managed
             .into_inner()
             .unwrap_or_else(|p| p.into_inner());
+        // Unloaded on probation: the new version stays what is installed.
+        if let Some(pending) = m.update {
+            commit(
+                &self.audit(name),
+                &m.package.manifest.version,
+                pending.snapshot,
+            );
+        }
         Ok(match m.plugin {
             Some(mut p) => Some(stop(&mut p, Stop::Gracefully)?),
             None => m.ended,
@@ -563,6 +812,17 @@ impl Host {
     /// scrape ([`crate::metrics`]).
     pub fn metrics(&self) -> String {
         crate::metrics::openmetrics(&self.figures())
+    }
+
+    /// The version of plugin `name` that serves (the one installed last, or the one an
+    /// update was rolled back to).
+    pub fn version(&self, name: &str) -> Option<String> {
+        Some(self.managed(name).ok()?.package.manifest.version.clone())
+    }
+
+    /// Whether plugin `name`'s last update is still on probation.
+    pub fn on_probation(&self, name: &str) -> bool {
+        self.managed(name).is_ok_and(|m| m.update.is_some())
     }
 
     /// The decision in force for plugin `name`.
@@ -717,8 +977,6 @@ fn start(
 
 /// After a fault: restart with backoff, or quarantine.
 fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
-    m.take_process();
-    m.ended = Some(record.clone());
     let policy = m.decision.restart;
     let now = Instant::now();
     let window = Duration::from_secs(policy.window_s);
@@ -769,6 +1027,101 @@ fn recover(m: &mut Managed, audit: &Audit, record: &TerminationRecord) {
             m.quarantined = true;
             m.spares = None;
             audit.record(&AuditEvent::Quarantined { restarts: attempt });
+        }
+    }
+}
+
+fn update_refused(plugin: &str, refusal: UpdateRefusal) -> HostError {
+    HostError::UpdateRefused {
+        plugin: plugin.into(),
+        refusal,
+    }
+}
+
+/// `m`'s storage directory, which an update copies and a rollback restores.
+fn storage_dir(m: &Managed) -> PathBuf {
+    m.config
+        .broker
+        .storage_dir
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&m.package.manifest.name))
+}
+
+/// Counts the call that just ended so against `m`'s probation, committing the update or
+/// rolling it back when that is the verdict.
+fn on_probation(m: &mut Managed, audit: &Audit, end: CallEnd) {
+    let Some(pending) = m.update.as_mut() else {
+        return;
+    };
+    match pending.probation.record(end) {
+        crate::update::Verdict::Continue => {}
+        crate::update::Verdict::Commit => {
+            if let Some(pending) = m.update.take() {
+                commit(audit, &m.package.manifest.version, pending.snapshot);
+            }
+        }
+        crate::update::Verdict::RollBack => {
+            let reason = match end {
+                CallEnd::Attack => "attacked on probation".to_owned(),
+                _ => format!(
+                    "{} faults on probation, {} allowed",
+                    pending.probation.faults, pending.probation.budget
+                ),
+            };
+            roll_back_pending(m, audit, &reason);
+        }
+    }
+}
+
+/// Makes an update final: the copy of the storage from before it is dropped.
+fn commit(audit: &Audit, version: &str, snapshot: Snapshot) {
+    // A copy left behind is replaced by the next update's; it does not make this one less
+    // final.
+    let _ = snapshot.discard();
+    audit.record(&AuditEvent::UpdateCommitted {
+        version: version.to_owned(),
+    });
+}
+
+/// Rolls `m`'s update on probation back.
+fn roll_back_pending(m: &mut Managed, audit: &Audit, reason: &str) {
+    let Some(pending) = m.update.take() else {
+        return;
+    };
+    m.stop_process(Stop::Now);
+    roll_back(m, audit, pending.previous, pending.snapshot, reason);
+}
+
+/// Puts `previous` back in place of the version `m` runs (which runs no process any more),
+/// its storage as `snapshot` kept it, and starts it. Audited; a previous version that does
+/// not start again is quarantined.
+fn roll_back(m: &mut Managed, audit: &Audit, previous: Version, snapshot: Snapshot, reason: &str) {
+    let given_up = m.swap_version(previous);
+    let restored = snapshot.restore();
+    m.restarts.clear();
+    m.quarantined = false;
+    let reason = match &restored {
+        Ok(()) => reason.to_owned(),
+        Err(e) => format!("{reason}; the storage could not be put back: {e}"),
+    };
+    audit.record(&AuditEvent::UpdateRolledBack {
+        from: given_up.package.manifest.version,
+        to: m.package.manifest.version.clone(),
+        sha256: sbx_package::hex(&m.package.sha256),
+        signer: m.package.signer.clone(),
+        reason,
+        storage_restored: restored.is_ok(),
+    });
+    restart_installed(m, audit);
+}
+
+/// Starts `m`'s version again after an update stopped it; quarantined if it cannot start.
+fn restart_installed(m: &mut Managed, audit: &Audit) {
+    match start(&m.config, audit.clone(), &m.init, &m.withdrawals, None) {
+        Ok(p) => m.plugin = Some(p),
+        Err(_) => {
+            m.quarantined = true;
+            audit.record(&AuditEvent::Quarantined { restarts: 0 });
         }
     }
 }

@@ -6,7 +6,8 @@
 //! ([`sbx_ipc`]) over a socketpair, brokers its host calls ([`broker`]: grants, quotas,
 //! storage), supervises with deadlines, heartbeats and `wait4`, and records how the process
 //! ended ([`TerminationRecord`]). [`host::Host`] runs several plugins from signed packages
-//! under a policy store ([`plugin_policy`]), with restarts and an audit log ([`audit`]).
+//! under a policy store ([`plugin_policy`]), with restarts, verified updates that roll back
+//! ([`update`]) and an audit log ([`audit`]).
 //! What both sides agree on (the plugin ABI, the runner's configuration, the channel) is
 //! `sbx-contract`; the seccomp policy is `sbx-policy`.
 
@@ -39,6 +40,7 @@ pub mod storage;
 pub mod supervisor;
 pub mod termination;
 mod trace;
+pub mod update;
 pub mod window;
 
 pub use audit::{Audit, AuditEvent, AuditLog, AuditRecord};

@@ -57,8 +57,10 @@ pub fn figures_from_log(records: &[crate::audit::AuditRecord]) -> Vec<PluginFigu
             AuditEvent::Stats { stats } => p.stats = p.stats.followed_by(stats),
             AuditEvent::Restart { .. } => p.restarts += 1,
             AuditEvent::Quarantined { .. } => p.quarantined = true,
-            // Loaded again: a quarantine is over.
-            AuditEvent::PackageVerified { .. } => p.quarantined = false,
+            // Loaded again, or serving a version again: a quarantine is over.
+            AuditEvent::PackageVerified { .. }
+            | AuditEvent::UpdateActivated { .. }
+            | AuditEvent::UpdateRolledBack { .. } => p.quarantined = false,
             AuditEvent::Terminated { reason, .. } => {
                 p.last_end = Some(*reason);
                 p.running = false;

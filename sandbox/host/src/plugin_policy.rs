@@ -95,6 +95,32 @@ impl RestartPolicy {
     }
 }
 
+/// How a new version of a running plugin is taken ([`crate::host::Host::update`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePolicy {
+    /// Whether a version below the installed one may replace it (a rollback the operator
+    /// chose); otherwise such an update is refused.
+    #[serde(default)]
+    pub allow_downgrade: bool,
+    /// The new version's first calls, its probation: a fault among them counts against
+    /// `failure_budget`; once they are served the update is final and the previous
+    /// version's storage snapshot is dropped. 0: final as soon as it is activated.
+    pub probation_calls: u32,
+    /// Faults the new version may have within its probation; one more rolls it back.
+    pub failure_budget: u32,
+}
+
+impl Default for UpdatePolicy {
+    fn default() -> Self {
+        UpdatePolicy {
+            allow_downgrade: false,
+            probation_calls: 20,
+            failure_budget: 1,
+        }
+    }
+}
+
 /// Limits a rule sets (each optional in a plugin rule: the default's applies).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -142,6 +168,8 @@ struct RuleToml {
     processes: Option<u64>,
     #[serde(default)]
     restart: Option<RestartPolicy>,
+    #[serde(default)]
+    update: Option<UpdatePolicy>,
     #[serde(default)]
     net_allowlist: Vec<String>,
     #[serde(default)]
@@ -215,6 +243,9 @@ pub struct Rule {
     pub limits: RuleLimits,
     /// Restart policy.
     pub restart: RestartPolicy,
+    /// How a new version is taken (a `[[plugin]]` rule without its own takes the
+    /// default's).
+    pub update: UpdatePolicy,
     /// Network destinations.
     pub net_allowlist: Vec<String>,
     /// Configuration values.
@@ -396,6 +427,8 @@ pub struct Decision {
     pub limits: DecidedLimits,
     /// Restart policy.
     pub restart: RestartPolicy,
+    /// How a new version is taken.
+    pub update: UpdatePolicy,
     /// Network destinations.
     pub net_allowlist: Vec<String>,
     /// Configuration values.
@@ -554,6 +587,7 @@ fn rule(raw: RuleToml, at: &str, base: Option<&Rule>) -> Result<Rule, PolicyErro
             .unwrap_or_default(),
         limits,
         restart: raw.restart.or(base.map(|b| b.restart)).unwrap_or_default(),
+        update: raw.update.or(base.map(|b| b.update)).unwrap_or_default(),
         net_allowlist: raw.net_allowlist,
         config: raw.config,
     })
@@ -790,6 +824,7 @@ impl PolicyStore {
                 ..limits
             },
             restart: r.restart,
+            update: r.update,
             net_allowlist: r.net_allowlist.clone(),
             config: r.config.clone(),
             require_hardening: r.require_hardening.clone(),

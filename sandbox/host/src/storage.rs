@@ -268,6 +268,114 @@ impl Storage {
     }
 }
 
+/// A copy of a plugin's storage as it was before an update ([`crate::host::Host::update`]):
+/// restoring it puts the directory back as it was, whatever the new version wrote since;
+/// discarding it makes the update's writes final. The copy is a hidden sibling of the
+/// directory (`.update-<name>`), which no plugin's storage can be: plugin names do not
+/// begin with a dot. Taken while no process of the plugin runs, so it is not torn.
+#[derive(Debug)]
+pub struct Snapshot {
+    live: PathBuf,
+    copy: PathBuf,
+    /// Whether there was a directory to copy: restoring a plugin that had stored nothing
+    /// removes what the new version made.
+    existed: bool,
+}
+
+impl Snapshot {
+    /// Copies the storage directory `live` (none yet is a snapshot too). A copy left by a
+    /// host that died during an update is replaced.
+    pub fn take(live: &Path) -> Result<Snapshot, StorageError> {
+        let copy = sibling(live, ".update-");
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StorageError::Io { path, source }
+        };
+        remove_dir_if_present(&copy)?;
+        let existed = live.is_dir();
+        if existed {
+            fs::DirBuilder::new()
+                .mode(0o700)
+                .create(&copy)
+                .map_err(io(&copy))?;
+            for entry in fs::read_dir(live).map_err(io(live))? {
+                let entry = entry.map_err(io(live))?;
+                let name = entry.file_name();
+                // Only the values: a temporary file is a write that never completed.
+                let is_value = name.to_str().is_some_and(|n| !n.starts_with(TEMP_PREFIX));
+                if !is_value || !entry.file_type().map_err(io(live))?.is_file() {
+                    continue;
+                }
+                let to = copy.join(&name);
+                fs::copy(entry.path(), &to).map_err(io(&to))?;
+                File::open(&to)
+                    .and_then(|f| f.sync_all())
+                    .map_err(io(&to))?;
+            }
+            File::open(&copy)
+                .and_then(|d| d.sync_all())
+                .map_err(io(&copy))?;
+        }
+        Ok(Snapshot {
+            live: live.to_path_buf(),
+            copy,
+            existed,
+        })
+    }
+
+    /// Puts the directory back as it was when the snapshot was taken: the current one is
+    /// moved aside and the copy renamed into its place, then the old one removed.
+    pub fn restore(self) -> Result<(), StorageError> {
+        let discarded = sibling(&self.live, ".update-discarded-");
+        remove_dir_if_present(&discarded)?;
+        let rename = |from: &Path, to: &Path| {
+            fs::rename(from, to).map_err(|source| StorageError::Io {
+                path: to.to_path_buf(),
+                source,
+            })
+        };
+        if self.live.exists() {
+            rename(&self.live, &discarded)?;
+        }
+        if self.existed {
+            rename(&self.copy, &self.live)?;
+        }
+        if let Some(parent) = self.live.parent() {
+            File::open(parent)
+                .and_then(|d| d.sync_all())
+                .map_err(|source| StorageError::Io {
+                    path: parent.to_path_buf(),
+                    source,
+                })?;
+        }
+        remove_dir_if_present(&discarded)
+    }
+
+    /// Drops the copy: what was written since stands.
+    pub fn discard(self) -> Result<(), StorageError> {
+        remove_dir_if_present(&self.copy)
+    }
+}
+
+/// `dir`'s sibling named `prefix` and `dir`'s own name.
+fn sibling(dir: &Path, prefix: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    dir.with_file_name(format!("{prefix}{name}"))
+}
+
+fn remove_dir_if_present(dir: &Path) -> Result<(), StorageError> {
+    match fs::remove_dir_all(dir) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(StorageError::Io {
+            path: dir.to_path_buf(),
+            source: e,
+        }),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -353,5 +461,45 @@ mod tests {
             Storage::open(&root, u64::MAX).expect("reopen").keys(),
             MAX_KEYS
         );
+    }
+
+    /// A snapshot restored puts back every value as it was and removes what was written
+    /// since, keys added too; one discarded leaves the new values; a plugin that had stored
+    /// nothing gets nothing back.
+    #[test]
+    fn a_snapshot_restores_the_storage_as_it_was() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let root = dir.path().join("plugin");
+        let mut s = Storage::open(&root, 1 << 20).expect("open");
+        s.put(b"state", b"old").expect("put");
+        let snapshot = Snapshot::take(&root).expect("snapshot");
+        s.put(b"state", b"corrupted").expect("put");
+        s.put(b"added", b"by the new version").expect("put");
+        snapshot.restore().expect("restore");
+        let s = Storage::open(&root, 1 << 20).expect("reopen");
+        assert_eq!(s.get(b"state", 100).expect("get"), Some(b"old".to_vec()));
+        assert_eq!(s.get(b"added", 100).expect("get"), None);
+        assert_eq!(s.keys(), 1);
+        let leftovers: Vec<_> = fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name())
+            .collect();
+        assert_eq!(leftovers, vec![std::ffi::OsString::from("plugin")]);
+
+        let mut s = s;
+        let snapshot = Snapshot::take(&root).expect("snapshot");
+        s.put(b"state", b"new").expect("put");
+        snapshot.discard().expect("discard");
+        assert_eq!(s.get(b"state", 100).expect("get"), Some(b"new".to_vec()));
+        assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 1);
+
+        let never = dir.path().join("never-stored");
+        let snapshot = Snapshot::take(&never).expect("snapshot of nothing");
+        Storage::open(&never, 100)
+            .expect("open")
+            .put(b"k", b"v")
+            .expect("put");
+        snapshot.restore().expect("restore");
+        assert!(!never.exists());
     }
 }

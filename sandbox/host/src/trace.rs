@@ -110,6 +110,34 @@ pub(crate) fn audit_event(plugin: &str, event: &AuditEvent) {
         AuditEvent::Quarantined { restarts } => {
             tracing::error!(plugin, restarts, "quarantined")
         }
+        AuditEvent::UpdateRefused {
+            version,
+            kind,
+            detail,
+        } => tracing::warn!(plugin, version, kind, detail, "update refused"),
+        AuditEvent::UpdateStarted { from, to } => tracing::info!(plugin, from, to, "update"),
+        AuditEvent::UpdateActivated {
+            version,
+            probation_calls,
+            ..
+        } => tracing::info!(plugin, version, probation_calls, "update activated"),
+        AuditEvent::UpdateCommitted { version } => {
+            tracing::info!(plugin, version, "update committed")
+        }
+        AuditEvent::UpdateRolledBack {
+            from,
+            to,
+            reason,
+            storage_restored,
+            ..
+        } => tracing::error!(
+            plugin,
+            from,
+            to,
+            reason,
+            storage_restored,
+            "update rolled back"
+        ),
         AuditEvent::Stats { stats } => tracing::debug!(
             plugin,
             invocations = stats.invocations,

@@ -12,7 +12,7 @@ use sbx_host::{Capability, SandboxError, Status, TerminationReason};
 use sbx_package::TrustStore;
 
 use crate::common::{call_host, openmetrics_samples, runner};
-use crate::packages::{signed, signed_as};
+use crate::packages::{signed, signed_as, signed_version, trusting};
 
 const POLICY: &str = r#"
 format = 1
@@ -27,6 +27,7 @@ restart = { max_restarts = 2, window_s = 60, backoff_ms = 10, max_backoff_ms = 1
 [[plugin]]
 name = "probe"
 grant = ["log", "storage", "clock"]
+update = { probation_calls = 4, failure_budget = 1 }
 [[plugin]]
 name = "strict"
 grant = ["log"]
@@ -382,4 +383,207 @@ fn a_restart_takes_the_warm_spare_and_a_quarantine_ends_it() {
     assert_ne!(last, spare);
     assert!(host.spare_pids(&name).is_empty());
     assert!(!std::path::Path::new(&format!("/proc/{last}")).exists());
+}
+
+/// Version `version` of the probe, signed by `key`, in `dir`/`version`.
+fn probe_version(dir: &Path, version: &str, key: &sbx_package::SecretKey) -> std::path::PathBuf {
+    let pkg = dir.join(format!("probe-{version}"));
+    signed_version("probe", "probe", version, key, &pkg, &["log", "storage"]);
+    pkg
+}
+
+/// A host trusting one publisher, running version `version` of the probe that it signed.
+struct Installed {
+    dir: tempfile::TempDir,
+    key: sbx_package::SecretKey,
+    host: Host,
+    audit: Arc<AuditLog>,
+    name: String,
+}
+
+impl Installed {
+    fn probe(version: &str) -> Installed {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let key = sbx_package::SecretKey::generate().expect("key");
+        let (mut host, audit) = host(dir.path(), trusting(&key));
+        let name = host
+            .load(&probe_version(dir.path(), version, &key), b"")
+            .expect("load");
+        Installed {
+            dir,
+            key,
+            host,
+            audit,
+            name,
+        }
+    }
+}
+
+#[test]
+fn an_update_that_fails_in_init_rolls_back_to_the_old_version_and_its_storage() {
+    let Installed {
+        dir,
+        key,
+        host,
+        audit,
+        name,
+    } = Installed::probe("1.0.0");
+    assert_eq!(call_host(&host, &name, "put", "state=1.0.0"), "status 0");
+    // The probe's init fails when its configuration says so.
+    let next = probe_version(dir.path(), "1.1.0", &key);
+    match host.update(&name, &next, b"fail") {
+        Err(HostError::RolledBack { from, to, .. }) => {
+            assert_eq!((from, to), ("1.0.0".into(), "1.1.0".into()))
+        }
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(host.version(&name).as_deref(), Some("1.0.0"));
+    assert_eq!(call_host(&host, &name, "get", "state"), "status 0 1.0.0");
+    let log = events(&audit);
+    let at = log
+        .iter()
+        .position(|e| e == "update_started")
+        .expect("started");
+    assert!(
+        log[at..].contains(&"update_rolled_back".to_owned()),
+        "{log:?}"
+    );
+    // Then the same version, starting: it serves, with the storage kept.
+    let updated = host.update(&name, &next, b"").expect("update");
+    assert_eq!(
+        (
+            updated.from.as_str(),
+            updated.to.as_str(),
+            updated.probation_calls
+        ),
+        ("1.0.0", "1.1.0", 4)
+    );
+    assert_eq!(host.version(&name).as_deref(), Some("1.1.0"));
+    assert_eq!(call_host(&host, &name, "get", "state"), "status 0 1.0.0");
+}
+
+#[test]
+fn a_new_version_failing_its_probation_is_rolled_back_and_what_it_stored_undone() {
+    let Installed {
+        dir,
+        key,
+        host,
+        audit,
+        name,
+    } = Installed::probe("1.0.0");
+    assert_eq!(call_host(&host, &name, "put", "state=1.0.0"), "status 0");
+    host.update(&name, &probe_version(dir.path(), "2.0.0", &key), b"")
+        .expect("update");
+    assert!(host.on_probation(&name));
+    // It corrupts the storage, then faults twice: one more than its budget.
+    assert_eq!(
+        call_host(&host, &name, "put", "state=corrupted"),
+        "status 0"
+    );
+    assert!(host.invoke(&name, "segfault", b"").is_err());
+    assert_eq!(
+        host.version(&name).as_deref(),
+        Some("2.0.0"),
+        "one fault is within the budget"
+    );
+    assert!(host.invoke(&name, "segfault", b"").is_err());
+    assert_eq!(host.version(&name).as_deref(), Some("1.0.0"));
+    assert!(!host.on_probation(&name));
+    assert!(!host.is_quarantined(&name));
+    assert_eq!(call_host(&host, &name, "get", "state"), "status 0 1.0.0");
+    let records = read_log(audit.path()).expect("log");
+    let rolled_back = records
+        .iter()
+        .find_map(|r| match &r.event {
+            sbx_host::audit::AuditEvent::UpdateRolledBack {
+                from,
+                to,
+                storage_restored,
+                ..
+            } => Some((from.clone(), to.clone(), *storage_restored)),
+            _ => None,
+        })
+        .expect("a rollback recorded");
+    assert_eq!(rolled_back, ("2.0.0".into(), "1.0.0".into(), true));
+    // No copy of the storage is left beside it.
+    let left: Vec<_> = std::fs::read_dir(dir.path().join("storage"))
+        .expect("storage root")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(left, ["probe"]);
+}
+
+#[test]
+fn a_new_version_serving_its_probation_is_final_with_what_it_stored() {
+    let Installed {
+        dir,
+        key,
+        host,
+        audit,
+        name,
+    } = Installed::probe("1.0.0");
+    host.update(&name, &probe_version(dir.path(), "1.0.1", &key), b"")
+        .expect("update");
+    assert_eq!(call_host(&host, &name, "put", "state=1.0.1"), "status 0");
+    // One fault is within the budget: restarted, still on probation.
+    assert!(host.invoke(&name, "segfault", b"").is_err());
+    for _ in 0..2 {
+        assert_eq!(call_host(&host, &name, "ping", ""), "pong");
+    }
+    assert!(!host.on_probation(&name));
+    assert_eq!(host.version(&name).as_deref(), Some("1.0.1"));
+    assert_eq!(call_host(&host, &name, "get", "state"), "status 0 1.0.1");
+    let log = events(&audit);
+    assert!(log.contains(&"update_committed".to_owned()), "{log:?}");
+    assert!(!log.contains(&"update_rolled_back".to_owned()), "{log:?}");
+    // A later update is measured against the committed version.
+    assert!(matches!(
+        host.update(&name, &probe_version(dir.path(), "1.0.0-rc.1", &key), b""),
+        Err(HostError::UpdateRefused { .. })
+    ));
+}
+
+#[test]
+fn an_update_is_refused_for_another_signer_a_downgrade_or_the_same_version() {
+    let Installed {
+        dir,
+        key,
+        host,
+        audit,
+        name,
+    } = Installed::probe("1.2.0");
+    assert_eq!(call_host(&host, &name, "put", "state=1.2.0"), "status 0");
+    let stranger = sbx_package::SecretKey::generate().expect("key");
+    let foreign = probe_version(&dir.path().join("stranger"), "1.3.0", &stranger);
+    match host.update(&name, &foreign, b"") {
+        Err(HostError::Refused(e)) => assert_eq!(e.kind(), "untrusted_signer"),
+        other => panic!("{other:?}"),
+    }
+    for (version, kind) in [("1.1.9", "downgrade"), ("1.2.0", "same_version")] {
+        match host.update(
+            &name,
+            &probe_version(&dir.path().join(kind), version, &key),
+            b"",
+        ) {
+            Err(HostError::UpdateRefused { refusal, .. }) => assert_eq!(refusal.kind(), kind),
+            other => panic!("{version}: {other:?}"),
+        }
+    }
+    // Another plugin's package is not an update of this one.
+    let other = dir.path().join("other");
+    signed_version("other", "probe", "9.0.0", &key, &other, &["log"]);
+    assert!(matches!(
+        host.update(&name, &other, b""),
+        Err(HostError::UpdateRefused { .. })
+    ));
+    // Nothing of any of them ran: the installed version served throughout.
+    assert_eq!(host.version(&name).as_deref(), Some("1.2.0"));
+    assert_eq!(call_host(&host, &name, "get", "state"), "status 0 1.2.0");
+    let log = events(&audit);
+    assert_eq!(
+        log.iter().filter(|e| *e == "update_refused").count(),
+        4,
+        "{log:?}"
+    );
+    assert!(!log.contains(&"update_started".to_owned()), "{log:?}");
 }

@@ -19,16 +19,34 @@ pub fn signed_as(
     capabilities: &[&str],
 ) -> TrustStore {
     let key = SecretKey::generate().expect("key");
+    signed_version(name, plugin_name, "1.0.0", &key, dir, capabilities);
+    trusting(&key)
+}
+
+/// Signs the suite's plugin `plugin_name` with `key` as version `version` of the package
+/// `name`.
+pub fn signed_version(
+    name: &str,
+    plugin_name: &str,
+    version: &str,
+    key: &SecretKey,
+    dir: &std::path::Path,
+    capabilities: &[&str],
+) {
     let binary = std::fs::read(plugin(plugin_name)).expect("plugin bytes");
     let manifest = Manifest {
         name: name.to_owned(),
-        version: "1.0.0".into(),
+        version: version.into(),
         abi_version: abi::ABI_VERSION,
         sha256: [0; 32],
         capabilities: capabilities.iter().map(|c| c.to_string()).collect(),
         limits: RequestedLimits::default(),
     };
-    sbx_package::sign(&manifest, &binary, &key, dir).expect("sign");
+    sbx_package::sign(&manifest, &binary, key, dir).expect("sign");
+}
+
+/// A trust store accepting `key` alone.
+pub fn trusting(key: &SecretKey) -> TrustStore {
     TrustStore {
         publishers: vec![Publisher {
             name: "test".into(),
