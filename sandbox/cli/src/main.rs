@@ -66,6 +66,12 @@ enum Command {
     /// Run one call of a plugin shared object in the sandbox. Its output goes to stdout as
     /// is, its log records to stderr.
     Run(run::RunArgs),
+    /// Run one call in the development mode: the same layers, but a refused system call is
+    /// reported (its arguments, the rule, the plugin's frames) and fails with EPERM instead
+    /// of ending the plugin, and each denial and limit is explained; it ends with what the
+    /// plugin needed that it was not granted, as a manifest fragment. Never for production:
+    /// refused with --strict.
+    Dev(run::DevArgs),
     /// Make a publisher key: NAME.key (secret, mode 0600) and NAME.pub.
     Keygen {
         /// Where the two files go, without their extensions.
@@ -247,6 +253,7 @@ fn main() -> ExitCode {
             package,
         } => package::verify(&trust, &hardening, &package),
         Command::Inspect { package } => package::inspect(&package),
+        Command::Dev(args) => run::dev(args),
         Command::Host(args) => package::host(args),
         Command::Update(args) => package::update(args),
         Command::Stats { log, openmetrics } => package::stats(&log, openmetrics),

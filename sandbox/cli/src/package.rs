@@ -57,7 +57,7 @@ pub struct HardeningArgs {
     require_hardening: Vec<Hardening>,
 }
 
-fn capability(name: &str) -> Result<Capability, String> {
+pub(crate) fn capability(name: &str) -> Result<Capability, String> {
     Capability::from_name(name).ok_or_else(|| {
         format!(
             "unknown capability `{name}` (known: {})",

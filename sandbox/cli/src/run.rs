@@ -4,8 +4,13 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use std::collections::BTreeSet;
+
 use clap::{Args, ValueEnum};
-use sbx_host::{Deadlines, Layers, Plugin, SandboxConfig, SandboxError, Strictness};
+use sbx_host::broker::BrokerConfig;
+use sbx_host::{
+    Capability, Deadlines, Layers, Plugin, SandboxConfig, SandboxError, Strictness, development,
+};
 
 use crate::{Failure, existing_file};
 
@@ -95,24 +100,34 @@ impl RunArgs {
     }
 }
 
+impl RunArgs {
+    /// The configuration these options ask for.
+    fn builder(&self) -> sbx_host::SandboxConfigBuilder {
+        let mut builder = SandboxConfig::builder(&self.plugin)
+            .layers(self.layers())
+            .deadlines(Deadlines {
+                call: Duration::from_millis(self.timeout_ms),
+                ..Deadlines::default()
+            })
+            .strictness(if self.strict {
+                Strictness::Strict
+            } else {
+                Strictness::BestEffort
+            });
+        if let Some(r) = &self.runner {
+            builder = builder.runner(r);
+        }
+        builder
+    }
+}
+
 /// `sbx run`: spawn, init, start, invoke, shut down.
 pub fn run(args: RunArgs) -> Result<(), Failure> {
     let input = args.input()?;
-    let mut builder = SandboxConfig::builder(&args.plugin)
-        .layers(args.layers())
-        .deadlines(Deadlines {
-            call: Duration::from_millis(args.timeout_ms),
-            ..Deadlines::default()
-        })
-        .strictness(if args.strict {
-            Strictness::Strict
-        } else {
-            Strictness::BestEffort
-        });
-    if let Some(r) = &args.runner {
-        builder = builder.runner(r);
-    }
-    let config = builder.build().map_err(|e| Failure::Usage(e.to_string()))?;
+    let config = args
+        .builder()
+        .build()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
     let mut plugin = match Plugin::spawn(&config) {
         Ok(p) => p,
         Err(e) => return Err(failure(&args, None, e)),
@@ -190,4 +205,103 @@ fn failure(
         );
     }
     Failure::Refused(e.to_string())
+}
+
+/// The options of `sbx dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    #[command(flatten)]
+    run: RunArgs,
+    /// A host service the plugin is granted (repeatable; `log` always is): a call of
+    /// another is denied, and the denial explained.
+    #[arg(long, value_name = "CAPABILITY", value_parser = crate::package::capability)]
+    grant: Vec<Capability>,
+    /// The plugin's storage directory [default: none, and storage calls fail].
+    #[arg(long, value_name = "DIR")]
+    storage: Option<PathBuf>,
+}
+
+/// `sbx dev`: `sbx run` in the development mode. The plugin's output goes to stdout; on
+/// stderr, each system call the filter refused (its arguments, the rule, the plugin's
+/// frames), each host call denied and limit reached with what to ask for, and a summary:
+/// what the plugin needed that it was not granted, as a manifest fragment.
+pub fn dev(args: DevArgs) -> Result<(), Failure> {
+    let input = args.run.input()?;
+    let grants: BTreeSet<Capability> = args
+        .grant
+        .iter()
+        .copied()
+        .chain([Capability::Log])
+        .collect();
+    let config = args
+        .run
+        .builder()
+        .broker(BrokerConfig {
+            grants: grants.clone(),
+            storage_dir: args.storage.clone(),
+            ..BrokerConfig::default()
+        })
+        .development(true)
+        .build()
+        .map_err(|e| Failure::Usage(e.to_string()))?;
+    let mut plugin = match Plugin::spawn(&config) {
+        Ok(p) => p,
+        Err(e) => return Err(failure(&args.run, None, e)),
+    };
+    eprintln!(
+        "sbx dev: the development mode: a refused system call is reported and fails with EPERM, \
+         and the plugin goes on; not for production"
+    );
+    if args.run.report {
+        eprint!("{}", plugin.enforcement().table());
+    }
+    let result = plugin
+        .init(args.run.init.as_bytes())
+        .and_then(|()| plugin.start())
+        .and_then(|()| plugin.invoke(&args.run.method, &input));
+    for log in plugin.logs() {
+        eprintln!("[plugin {}] {}", log.level, log.message);
+    }
+    let binary = std::fs::read(&args.run.plugin).unwrap_or_default();
+    let refused = plugin.refused_calls().to_vec();
+    for call in &refused {
+        eprintln!("refused {}: {}", call.call(), call.rule);
+        let mut frames: Vec<String> = call
+            .frames
+            .iter()
+            .filter_map(
+                |&offset| match sbx_package::symbols::function_at(&binary, offset) {
+                    // A function's first byte is a pointer to it left on the stack, never where a
+                    // call returns to.
+                    Some((_, 0)) => None,
+                    Some((name, into)) => Some(format!("{name}+{into:#x}")),
+                    None => Some(format!("plugin+{offset:#x}")),
+                },
+            )
+            .collect();
+        frames.dedup();
+        if !frames.is_empty() {
+            eprintln!("    at {}", frames.join(" < "));
+        }
+    }
+    let events = plugin.events();
+    for line in events.iter().filter_map(development::explain) {
+        eprintln!("{line}");
+    }
+    eprint!(
+        "summary:\n{}",
+        development::manifest_fragment(&refused, &events, &grants)
+    );
+    match result {
+        Ok(output) => {
+            let _ = plugin.shutdown();
+            std::io::stdout()
+                .write_all(&output)
+                .map_err(|e| Failure::Refused(format!("stdout: {e}")))
+        }
+        Err(e) => {
+            drop(plugin);
+            Err(failure(&args.run, None, e))
+        }
+    }
 }

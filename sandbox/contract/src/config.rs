@@ -142,6 +142,12 @@ pub struct RunnerConfig {
     /// descriptor 8; 0: no ring, and every frame goes through the socket.
     #[serde(default)]
     pub ring: u32,
+    /// The development mode: a call the filter refuses is reported on the violation pipe
+    /// ([`crate::development`]) and fails with `EPERM`, and the plugin goes on (calls the
+    /// kill list names still end it). Never in production: the host refuses it with
+    /// [`Strictness::Strict`].
+    #[serde(default)]
+    pub development: bool,
 }
 
 impl RunnerConfig {
@@ -226,6 +232,7 @@ mod tests {
             payload_window: 0,
             await_load: true,
             ring: 0,
+            development: false,
         }
     }
 

@@ -4,11 +4,13 @@
 //! configuration ([`config`]), the descriptors the host places ([`fds`]), the runner's exit
 //! codes ([`exit_code`]), the framed channel over the socketpair ([`channel`]) and its low-latency form over
 //! shared-memory rings ([`ring`]), and the
-//! report of what confinement put in force ([`enforcement`]).
+//! report of what confinement put in force ([`enforcement`]), and the development mode's
+//! report of a refused system call ([`development`]).
 
 pub mod abi;
 pub mod channel;
 pub mod config;
+pub mod development;
 pub mod enforcement;
 pub mod exit_code;
 pub mod fds;

@@ -95,6 +95,11 @@ pub struct SandboxConfig {
     /// checked before each activation, a binary without one refused with what it lacks
     /// ([`crate::hardening`]). Default none.
     pub require_hardening: Vec<sbx_package::hardening::Hardening>,
+    /// The development mode: the same layers, but a system call the filter refuses is
+    /// reported ([`crate::development`]) and fails with `EPERM`, and the plugin goes on.
+    /// Its enforcement report says so (`seccomp.refusal`, partial); refused with
+    /// [`Strictness::Strict`]. Default off.
+    pub development: bool,
 }
 
 /// Where the host finds the kernel's interfaces: written nowhere else, so that a test can
@@ -148,6 +153,10 @@ pub enum ConfigError {
         "runner binary not found (looked at {looked}); set it with SandboxConfigBuilder::runner or SBX_RUNNER"
     )]
     RunnerNotFound { looked: String },
+    /// The development mode was asked for together with strictness: a mode that lets a
+    /// refused call go on is never every layer in force.
+    #[error("the development mode is refused in strict mode")]
+    DevelopmentInStrictMode,
     /// A limit is zero or exceeds what the channel can carry.
     #[error("invalid limit {name} = {value}: {why}")]
     InvalidLimit {
@@ -178,6 +187,7 @@ impl SandboxConfig {
             payload_window: DEFAULT_PAYLOAD_WINDOW,
             low_latency: false,
             require_hardening: Vec::new(),
+            development: false,
         }
     }
 
@@ -217,6 +227,7 @@ impl SandboxConfig {
             } else {
                 0
             },
+            development: self.development,
         }
     }
 }
@@ -241,6 +252,7 @@ pub struct SandboxConfigBuilder {
     payload_window: u64,
     low_latency: bool,
     require_hardening: Vec<sbx_package::hardening::Hardening>,
+    development: bool,
 }
 
 impl SandboxConfigBuilder {
@@ -333,6 +345,12 @@ impl SandboxConfigBuilder {
         self
     }
 
+    /// The development mode ([`SandboxConfig::development`]); default off.
+    pub fn development(mut self, on: bool) -> Self {
+        self.development = on;
+        self
+    }
+
     /// Validates and builds.
     pub fn build(self) -> Result<SandboxConfig, ConfigError> {
         if self.plugin.as_os_str().is_empty() {
@@ -362,6 +380,9 @@ impl SandboxConfigBuilder {
     }
 
     fn finish(self, plugin: PathBuf) -> Result<SandboxConfig, ConfigError> {
+        if self.development && self.strictness == Strictness::Strict {
+            return Err(ConfigError::DevelopmentInStrictMode);
+        }
         // With a window an output may fill its half; without, one frame.
         let max_output = self.payload_window.max(MAX_FRAME_OUTPUT);
         let l = &self.limits;
@@ -430,6 +451,7 @@ impl SandboxConfigBuilder {
             payload_window: self.payload_window,
             low_latency: self.low_latency,
             require_hardening: self.require_hardening,
+            development: self.development,
         })
     }
 }
@@ -462,6 +484,31 @@ pub fn find_runner() -> Result<PathBuf, ConfigError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The development mode is never all layers in force: strictness refuses it, and the
+    /// runner is told of it otherwise.
+    #[test]
+    fn the_development_mode_is_refused_in_strict_mode() {
+        let dev = || {
+            SandboxConfig::builder("/bin/true")
+                .runner("/bin/true")
+                .development(true)
+        };
+        assert!(matches!(
+            dev().strictness(Strictness::Strict).build(),
+            Err(ConfigError::DevelopmentInStrictMode)
+        ));
+        let config = dev().build().expect("best effort");
+        assert!(config.runner_config(1).development);
+        assert!(
+            !SandboxConfig::builder("/bin/true")
+                .runner("/bin/true")
+                .build()
+                .expect("config")
+                .runner_config(1)
+                .development
+        );
+    }
 
     fn with_window(bytes: u64) -> Result<SandboxConfig, ConfigError> {
         // The runner is named, so that the check does not look for one.

@@ -18,6 +18,7 @@ pub mod audit;
 pub mod broker;
 pub mod cgroup;
 pub mod config;
+pub mod development;
 pub mod event;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;

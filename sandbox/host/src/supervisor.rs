@@ -180,6 +180,9 @@ pub struct Plugin {
     /// The memory file that carries inputs and outputs too large for a frame, when the
     /// configuration gives one.
     window: Option<PayloadWindow>,
+    /// In the development mode: the calls the filter refused and the plugin went on from
+    /// (the newest [`crate::development::MAX_KEPT`]).
+    refused: Vec<crate::development::RefusedCall>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -389,6 +392,7 @@ impl Plugin {
             termination: None,
             load_guard: None,
             window,
+            refused: Vec::new(),
         })
     }
 
@@ -593,7 +597,9 @@ impl Plugin {
         let msg = Message::Init {
             config: config.to_vec(),
         };
-        match self.request(msg, Phase::Init, self.config.deadlines.init) {
+        let answer = self.request(msg, Phase::Init, self.config.deadlines.init);
+        self.read_refused_calls();
+        match answer {
             Ok(_) => {
                 self.set_state(next);
                 Ok(())
@@ -638,6 +644,7 @@ impl Plugin {
         let started = Instant::now();
         let msg = self.call_message(method, input)?;
         let result = self.request(msg, Phase::Call, self.config.deadlines.call);
+        self.read_refused_calls();
         self.note_cpu_throttling();
         let duration_us = started.elapsed().as_micros() as u64;
         if matches!(result, Ok(_) | Err(SandboxError::Plugin { .. })) {
@@ -819,6 +826,45 @@ impl Plugin {
     /// The runner's pid in the host's pid namespace.
     pub fn pid(&self) -> i32 {
         self.shared.pid.as_raw()
+    }
+
+    /// In the development mode, the system calls the filter refused and the plugin went on
+    /// from, oldest first (the newest [`crate::development::MAX_KEPT`]); empty otherwise.
+    pub fn refused_calls(&self) -> &[crate::development::RefusedCall] {
+        &self.refused
+    }
+
+    /// Reads what the violation pipe holds now, in the development mode: the reports of the
+    /// calls refused since the last read. The pipe is non-blocking; a record torn by a full
+    /// pipe is skipped.
+    fn read_refused_calls(&mut self) {
+        if !self.config.development {
+            return;
+        }
+        // The runner is alive: an empty pipe must not block the host.
+        let nonblocking = nix::fcntl::OFlag::O_NONBLOCK;
+        if nix::fcntl::fcntl(&self.violations, nix::fcntl::FcntlArg::F_SETFL(nonblocking)).is_err()
+        {
+            return;
+        }
+        let mut bytes = Vec::new();
+        let mut buf = [0u8; 8192];
+        while let Ok(n) = nix::unistd::read(&self.violations, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            bytes.extend_from_slice(&buf[..n]);
+            if bytes.len() > crate::development::MAX_KEPT * sbx_contract::development::RECORD_LEN {
+                break;
+            }
+        }
+        self.refused
+            .extend(crate::development::refused_calls(&bytes));
+        let over = self
+            .refused
+            .len()
+            .saturating_sub(crate::development::MAX_KEPT);
+        self.refused.drain(..over);
     }
 
     /// Log records kept so far (at most [`MAX_KEPT_LOGS`], newest last).
@@ -1164,6 +1210,12 @@ impl Plugin {
             facts.exit_code = Some(libc::WEXITSTATUS(status));
         } else if reaped && libc::WIFSIGNALED(status) {
             facts.signal = Some(libc::WTERMSIG(status));
+        }
+        // In the development mode the pipe carries the reports of refused calls, and no
+        // number precedes a kill (the kill list kills without the handler).
+        if self.config.development {
+            self.read_refused_calls();
+            return classify(&facts);
         }
         // The SIGSYS handler's write is the last thing the process did; a plugin may have
         // written numbers before it, so only the last four bytes count (and only advisorily).

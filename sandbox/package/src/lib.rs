@@ -26,6 +26,7 @@ pub mod fuzzing;
 pub mod hardening;
 mod keys;
 mod manifest;
+pub mod symbols;
 mod trust;
 
 use std::path::{Path, PathBuf};

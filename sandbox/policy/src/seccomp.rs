@@ -316,6 +316,66 @@ impl SeccompPolicy {
     }
 }
 
+impl SeccompPolicy {
+    /// Why the filter of `stage` refuses call `nr` with `args`, in words: that no rule of
+    /// the stage names the call, or the conditions its rules allow it under, each with the
+    /// argument it compared and what that argument was.
+    pub fn explain_refusal(&self, stage: &str, nr: i64, args: &[u64; 6]) -> String {
+        let Some(name) = crate::syscalls::name(nr) else {
+            return format!("system call {nr} is unknown to the policy: no rule can allow it");
+        };
+        let rules = match self.stage_rules(stage) {
+            Ok(rules) => rules,
+            Err(e) => return e.to_string(),
+        };
+        let named: Vec<&&Rule> = rules.iter().filter(|r| r.syscall == name).collect();
+        if named.is_empty() {
+            return format!("no rule of the `{stage}` stage allows `{name}`");
+        }
+        let alternatives: Vec<String> = named
+            .iter()
+            .map(|rule| {
+                let conditions: Vec<String> = rule
+                    .args
+                    .iter()
+                    .map(|c| {
+                        let given = args.get(usize::from(c.index)).copied().unwrap_or(0);
+                        format!("{} (here {given:#x})", describe(c))
+                    })
+                    .collect();
+                format!("{} ({})", conditions.join(" and "), rule.why)
+            })
+            .collect();
+        format!(
+            "the `{stage}` stage allows `{name}` only when {}",
+            alternatives.join(", or when ")
+        )
+    }
+}
+
+/// A condition in words: `arg1 & CLONE_THREAD == CLONE_THREAD`.
+fn describe(c: &ArgCondition) -> String {
+    let value = |v: &Value| match v {
+        Value::Number(n) => format!("{n:#x}"),
+        Value::Symbol(s) => s.clone(),
+    };
+    let op = match c.op {
+        Op::Eq => "==",
+        Op::Ne => "!=",
+        Op::Lt => "<",
+        Op::Le => "<=",
+        Op::Gt => ">",
+        Op::Ge => ">=",
+        Op::MaskedEq => "==",
+    };
+    match (&c.op, &c.mask) {
+        (Op::MaskedEq, Some(mask)) => {
+            format!("arg{} & {} {op} {}", c.index, value(mask), value(&c.value))
+        }
+        _ => format!("arg{} {op} {}", c.index, value(&c.value)),
+    }
+}
+
 /// One filter per errno value of `rules` (a filter has a single match action): a matching
 /// call fails with its errno, every other is left to the other filters.
 fn errno_filters(
@@ -674,5 +734,27 @@ mod tests {
         policy
             .compile_first_stage("s", SUBST)
             .expect("u32::MAX fits a dword comparison");
+    }
+
+    /// A refusal is explained by the rules of the stage: none for the call, or the
+    /// conditions the call's arguments failed.
+    #[test]
+    fn a_refusal_is_explained_by_the_rules_of_the_stage() {
+        let p = SeccompPolicy::reference().expect("policy");
+        let socket = crate::syscalls::number("socket").expect("socket");
+        assert_eq!(
+            p.explain_refusal("plugin", socket, &[2, 1, 0, 0, 0, 0]),
+            "no rule of the `plugin` stage allows `socket`"
+        );
+        let clone = crate::syscalls::number("clone").expect("clone");
+        let why = p.explain_refusal("plugin", clone, &[0x11, 0, 0, 0, 0, 0]);
+        assert!(
+            why.starts_with("the `plugin` stage allows `clone` only when arg0 & CLONE_THREAD == CLONE_THREAD (here 0x11)"),
+            "{why}"
+        );
+        assert!(
+            p.explain_refusal("plugin", 100_000, &[0; 6])
+                .contains("unknown")
+        );
     }
 }

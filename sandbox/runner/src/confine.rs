@@ -128,10 +128,19 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // memory back: asked now, the answer is kept for the process's life.
     settle_heap_shrink_check();
     // The SIGSYS handler must be in place before the filter that raises SIGSYS.
+    super::violation::set_development(cfg.development);
     super::violation::install_handler().map_err(|source| ConfineError::Step {
         step: "SIGSYS handler",
         source,
     })?;
+    if cfg.development && layers.seccomp {
+        // Weaker than configured: what strictness refuses, and every report shows.
+        report.record(
+            "seccomp.refusal",
+            Status::Partial,
+            "development mode: a call the filter refuses is reported (its arguments, the plugin's frames) and fails with EPERM, and the plugin goes on; the kill list still ends it. Not for production",
+        );
+    }
     // Seccomp last: from here on, every syscall of the loader and of plugin constructors is filtered.
     let (plugin_stage, load_guard) = install_seccomp(layers, &mut report)?.unzip();
     Ok(Confined {

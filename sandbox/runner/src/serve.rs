@@ -143,6 +143,61 @@ struct Plugin {
     shutdown: abi::ShutdownFn,
 }
 
+/// Finds the object that holds `symbol` (the plugin) and tells the SIGSYS handler where it
+/// is loaded and where its executable segments lie.
+fn record_plugin_image(symbol: *mut libc::c_void) {
+    /// The object searched for, and what is found of it.
+    struct Search {
+        base: u64,
+        text: (u64, u64),
+    }
+    extern "C" fn each(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: dl_iterate_phdr passes a valid info for each object, and `data` is the
+        // `Search` it was given.
+        let (info, search) = unsafe { (&*info, &mut *data.cast::<Search>()) };
+        if info.dlpi_addr != search.base || info.dlpi_phdr.is_null() {
+            return 0;
+        }
+        // SAFETY: dlpi_phdr points to dlpi_phnum program headers of the object.
+        let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
+        for h in headers
+            .iter()
+            .filter(|h| h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_X != 0)
+        {
+            let start = info.dlpi_addr + h.p_vaddr;
+            let end = start + h.p_memsz;
+            search.text = if search.text.1 == 0 {
+                (start, end)
+            } else {
+                (search.text.0.min(start), search.text.1.max(end))
+            };
+        }
+        1
+    }
+    // SAFETY: Dl_info is plain data (pointers and integers): all zeroes is a valid value.
+    let mut found: libc::Dl_info = unsafe { std::mem::zeroed() };
+    // SAFETY: dladdr with a symbol address of a loaded object and an out-struct it fills.
+    if unsafe { libc::dladdr(symbol, &mut found) } == 0 {
+        return;
+    }
+    // The load bias dl_iterate_phdr reports is the base dladdr gives less the object's
+    // first segment's address, which is 0 for a shared object.
+    let mut search = Search {
+        base: found.dli_fbase as u64,
+        text: (0, 0),
+    };
+    // SAFETY: the callback only reads what it is passed and writes `search`, which outlives
+    // the call.
+    unsafe { libc::dl_iterate_phdr(Some(each), (&mut search as *mut Search).cast()) };
+    if search.text.1 != 0 {
+        super::violation::set_plugin_image(search.base, search.text);
+    }
+}
+
 /// dlopen()s the plugin (its constructors run now, under confinement) and checks its ABI.
 fn load(cfg: &RunnerConfig) -> Result<(Plugin, u32), String> {
     let path = super::confine::c_path(&cfg.plugin).ok_or("plugin path contains NUL")?;
@@ -161,6 +216,10 @@ fn load(cfg: &RunnerConfig) -> Result<(Plugin, u32), String> {
             Ok(p)
         }
     };
+    // For the development mode's reports: where the plugin's code lies.
+    if let Ok(invoke) = sym(c"sbx_plugin_invoke") {
+        record_plugin_image(invoke);
+    }
     let version_ptr = sym(c"sbx_plugin_abi_version")?;
     // SAFETY: the ABI declares this symbol a `const uint32_t`; reading 4 bytes from a data
     // symbol of the loaded object. A hostile plugin may make it anything: only the value is used.
