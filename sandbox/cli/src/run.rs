@@ -262,6 +262,10 @@ pub fn dev(args: DevArgs) -> Result<(), Failure> {
     for log in plugin.logs() {
         eprintln!("[plugin {}] {}", log.level, log.message);
     }
+    // What the plugin's process wrote on its stderr: a sanitizer's reports.
+    for line in String::from_utf8_lossy(plugin.stderr()).lines() {
+        eprintln!("[plugin stderr] {line}");
+    }
     let binary = std::fs::read(&args.run.plugin).unwrap_or_default();
     let refused = plugin.refused_calls().to_vec();
     for call in &refused {

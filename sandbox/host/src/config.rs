@@ -204,9 +204,64 @@ impl SandboxConfig {
         )
     }
 
+    /// The bytes that run: the sealed ones, or the file's, within a package binary's bound.
+    pub fn binary(&self) -> std::io::Result<Vec<u8>> {
+        let bound = sbx_package::MAX_BINARY_LEN;
+        let too_large = || {
+            std::io::Error::other(format!(
+                "larger than a plugin binary may be ({bound} bytes)"
+            ))
+        };
+        match &self.sealed {
+            Some(sealed) => {
+                let file = std::fs::File::from(sealed.fd().try_clone_to_owned()?);
+                let len = file.metadata()?.len();
+                if len > bound {
+                    return Err(too_large());
+                }
+                let mut bytes = vec![0; len as usize];
+                std::os::unix::fs::FileExt::read_exact_at(&file, &mut bytes, 0)?;
+                Ok(bytes)
+            }
+            None => {
+                let bytes = sbx_package::read_prefix(&self.plugin, bound + 1)?;
+                if bytes.len() as u64 > bound {
+                    return Err(too_large());
+                }
+                Ok(bytes)
+            }
+        }
+    }
+
+    /// The runner's environment: none, but in the development mode, for a plugin built with
+    /// AddressSanitizer (it needs `libasan.so.N`), that runtime preloaded, as ASan requires
+    /// of a library loaded at run time.
+    pub fn runner_env(&self) -> Vec<String> {
+        if !self.development {
+            return Vec::new();
+        }
+        self.sanitizer_runtime()
+            .map(|lib| vec![format!("LD_PRELOAD={lib}")])
+            .unwrap_or_default()
+    }
+
+    /// The AddressSanitizer runtime the plugin needs, if it needs one.
+    fn sanitizer_runtime(&self) -> Option<String> {
+        let binary = self.binary().ok()?;
+        sbx_package::symbols::needed_libraries(&binary)
+            .into_iter()
+            .find(|lib| lib.starts_with("libasan.so."))
+    }
+
     /// The part of the configuration the runner receives.
     pub fn runner_config(&self, host_pid: u32) -> RunnerConfig {
         let sealed_path = PathBuf::from(format!("/proc/self/fd/{}", sbx_contract::fds::PLUGIN_FD));
+        let mut limits = self.limits;
+        if self.development && self.sanitizer_runtime().is_some() {
+            // AddressSanitizer reserves terabytes of shadow memory at its start: no address
+            // space bound can hold it. The memory cap (a cgroup's) still counts what it uses.
+            limits.address_space_bytes = u64::MAX;
+        }
         RunnerConfig {
             plugin: if self.sealed.is_some() {
                 sealed_path
@@ -214,7 +269,7 @@ impl SandboxConfig {
                 self.plugin.clone()
             },
             plugin_fd: self.sealed.is_some(),
-            limits: self.limits,
+            limits,
             layers: self.layers,
             strictness: self.strictness,
             unprivileged_id: self.unprivileged_id,

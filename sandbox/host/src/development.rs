@@ -17,6 +17,9 @@ use crate::event::{AuditEvent, Denial, Limit};
 /// after that.
 pub const MAX_KEPT: usize = 256;
 
+/// Bytes of the runner's stderr a plugin's handle keeps, at most.
+pub const MAX_STDERR: usize = 64 << 10;
+
 /// A system call the filter refused, skipped with `EPERM`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RefusedCall {

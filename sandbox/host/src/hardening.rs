@@ -7,8 +7,6 @@
 //! runner opens the path again, so a file that can change between the two is the caller's
 //! to keep still, as for every path load).
 
-use std::os::unix::fs::FileExt;
-
 use sbx_package::hardening::{Hardening, HardeningError, explain, inspect, missing};
 
 use crate::config::SandboxConfig;
@@ -34,40 +32,11 @@ pub fn check(config: &SandboxConfig) -> Result<(), HardeningRefusal> {
     if config.require_hardening.is_empty() {
         return Ok(());
     }
-    let bytes = binary(config)?;
+    let bytes = config.binary()?;
     let lacking = missing(&inspect(&bytes)?, &config.require_hardening);
     if lacking.is_empty() {
         Ok(())
     } else {
         Err(HardeningRefusal::Missing(lacking))
-    }
-}
-
-/// The bytes that run: the sealed ones, or the file's, within a package binary's bound.
-fn binary(config: &SandboxConfig) -> std::io::Result<Vec<u8>> {
-    let bound = sbx_package::MAX_BINARY_LEN;
-    let too_large = || {
-        std::io::Error::other(format!(
-            "larger than a plugin binary may be ({bound} bytes)"
-        ))
-    };
-    match &config.sealed {
-        Some(sealed) => {
-            let file = std::fs::File::from(sealed.fd().try_clone_to_owned()?);
-            let len = file.metadata()?.len();
-            if len > bound {
-                return Err(too_large());
-            }
-            let mut bytes = vec![0; len as usize];
-            file.read_exact_at(&mut bytes, 0)?;
-            Ok(bytes)
-        }
-        None => {
-            let bytes = sbx_package::read_prefix(&config.plugin, bound + 1)?;
-            if bytes.len() as u64 > bound {
-                return Err(too_large());
-            }
-            Ok(bytes)
-        }
     }
 }

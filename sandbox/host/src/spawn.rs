@@ -107,8 +107,9 @@ pub struct RunnerProcess {
     pub liveness: OwnedFd,
 }
 
-/// Forks and execs `runner` with `args`, an empty environment, stdin/stdout/stderr on
-/// /dev/null, the channel on fd 3, the violation pipe on fd 4, the liveness socket on fd 5,
+/// Forks and execs `runner` with `args`, the environment `env` alone (empty but for the
+/// development mode's sanitizer preload), stdin/stdout on /dev/null,
+/// stderr there too unless `placed` names another descriptor for it, the channel on fd 3, the violation pipe on fd 4, the liveness socket on fd 5,
 /// the sealed plugin (when given) on fd 6, the payload window (when given) on fd 7, the
 /// low-latency mode's ring memory (when given) on fd 8 and nothing else open (`close_inherited`; without it, a descriptor of the host's that is not
 /// close-on-exec stays open for the runner to close: the conformance suite's way to show
@@ -120,6 +121,7 @@ pub struct RunnerProcess {
 pub fn spawn_runner(
     runner: &Path,
     args: &[String],
+    env: &[String],
     placed: Placed<'_>,
     cgroups: &[std::path::PathBuf],
     close_inherited: bool,
@@ -127,7 +129,9 @@ pub fn spawn_runner(
     type Job = (
         std::path::PathBuf,
         Vec<String>,
+        Vec<String>,
         [Option<OwnedFd>; 3],
+        Option<OwnedFd>,
         Vec<std::path::PathBuf>,
         bool,
         std::sync::mpsc::Sender<Result<RunnerProcess, SpawnError>>,
@@ -148,8 +152,8 @@ pub fn spawn_runner(
                     libc::sigfillset(&mut all);
                     libc::pthread_sigmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
                 }
-                for (runner, args, optional, cgroups, close, reply) in rx {
-                    let sent = fork_exec(&runner, &args, optional, &cgroups, close);
+                for (runner, args, env, optional, stderr, cgroups, close, reply) in rx {
+                    let sent = fork_exec(&runner, &args, &env, optional, stderr, &cgroups, close);
                     let _ = reply.send(sent);
                 }
             });
@@ -166,10 +170,13 @@ pub fn spawn_runner(
         above_ten(placed.window)?,
         above_ten(placed.ring)?,
     ];
+    let stderr = above_ten(placed.stderr)?;
     let job = (
         runner.to_path_buf(),
         args.to_vec(),
+        env.to_vec(),
         optional,
+        stderr,
         cgroups.to_vec(),
         close_inherited,
         reply_tx,
@@ -200,6 +207,9 @@ pub struct Placed<'a> {
     pub window: Option<std::os::fd::BorrowedFd<'a>>,
     /// The low-latency mode's ring memory, for fd 8.
     pub ring: Option<std::os::fd::BorrowedFd<'a>>,
+    /// Where the runner's stderr goes: the development mode's pipe, which carries what a
+    /// sanitizer's runtime reports; none: /dev/null.
+    pub stderr: Option<std::os::fd::BorrowedFd<'a>>,
 }
 
 /// Where each of [`Placed`]'s descriptors goes, in its order.
@@ -208,7 +218,9 @@ const OPTIONAL_FDS: [RawFd; 3] = [PLUGIN_FD, PAYLOAD_WINDOW_FD, RING_FD];
 fn fork_exec(
     runner: &Path,
     args: &[String],
+    env: &[String],
     optional: [Option<OwnedFd>; 3],
+    stderr: Option<OwnedFd>,
     cgroups: &[std::path::PathBuf],
     close_inherited: bool,
 ) -> Result<RunnerProcess, SpawnError> {
@@ -248,13 +260,21 @@ fn fork_exec(
     let cgroup_ptrs: Vec<*const libc::c_char> = cgroup_c.iter().map(|c| c.as_ptr()).collect();
     let mut argv: Vec<*const libc::c_char> = argv_c.iter().map(|a| a.as_ptr()).collect();
     argv.push(std::ptr::null());
-    let envp: [*const libc::c_char; 1] = [std::ptr::null()];
+    let env_c = env
+        .iter()
+        .map(|e| CString::new(e.as_bytes()).map_err(|e| prep(io::Error::other(e))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut envp: Vec<*const libc::c_char> = env_c.iter().map(|e| e.as_ptr()).collect();
+    envp.push(std::ptr::null());
     let host_pid = std::process::id() as libc::pid_t;
     let fds = ChildFds {
         channel: child_end.as_raw_fd(),
         violations: viol_write.as_raw_fd(),
         liveness: live_child.as_raw_fd(),
         devnull: devnull.as_raw_fd(),
+        stderr: stderr
+            .as_ref()
+            .map_or(devnull.as_raw_fd(), |fd| fd.as_raw_fd()),
         err: err_write.as_raw_fd(),
         optional: optional
             .each_ref()
@@ -275,6 +295,7 @@ fn fork_exec(
     }
     drop(child_end);
     drop(optional);
+    drop(stderr);
     drop(viol_write);
     drop(live_child);
     drop(devnull);
@@ -317,6 +338,8 @@ struct ChildFds<'a> {
     violations: RawFd,
     liveness: RawFd,
     devnull: RawFd,
+    /// The descriptor for stderr: `devnull`, or the development mode's pipe.
+    stderr: RawFd,
     err: RawFd,
     /// The sealed plugin, the payload window and the ring (each above 10), or -1 each:
     /// for [`OPTIONAL_FDS`].
@@ -384,7 +407,7 @@ unsafe fn child_after_fork(
         for (from, to) in [
             (fds.devnull, 0),
             (fds.devnull, 1),
-            (fds.devnull, 2),
+            (fds.stderr, 2),
             (fds.channel, CHANNEL_FD),
             (fds.violations, VIOLATION_FD),
             (fds.liveness, LIVENESS_FD),

@@ -183,6 +183,10 @@ pub struct Plugin {
     /// In the development mode: the calls the filter refused and the plugin went on from
     /// (the newest [`crate::development::MAX_KEPT`]).
     refused: Vec<crate::development::RefusedCall>,
+    /// In the development mode: the read end of the runner's stderr, and what it carried
+    /// (the first [`crate::development::MAX_STDERR`] bytes).
+    stderr: Option<OwnedFd>,
+    stderr_text: Vec<u8>,
 }
 
 impl std::fmt::Debug for Plugin {
@@ -210,8 +214,24 @@ impl Plugin {
         refuse_unhardened(config, &audit)?;
         let mut plugin = Plugin::start_runner(config, audit, false)?;
         let deadline = Instant::now() + config.deadlines.load;
-        plugin.finish_loading(deadline)?;
-        Ok(plugin)
+        match plugin.finish_loading(deadline) {
+            Ok(()) => Ok(plugin),
+            Err(SandboxError::ActivationFailed {
+                phase,
+                message,
+                termination,
+            }) if !plugin.stderr().is_empty() => {
+                // In the development mode: what the process said before it ended (a
+                // sanitizer's runtime that could not start says why there).
+                let said = String::from_utf8_lossy(plugin.stderr()).trim().to_owned();
+                Err(SandboxError::ActivationFailed {
+                    phase,
+                    message: format!("{message}; it wrote on stderr: {said}"),
+                    termination,
+                })
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// A warm spare that runs no byte of the plugin yet: spawned and confined, its runner
@@ -307,14 +327,25 @@ impl Plugin {
             capacity => Some(SharedRing::create(capacity).map_err(SandboxError::Host)?),
         };
         let procs = cgroup.as_ref().map(|c| c.procs_files()).unwrap_or_default();
+        // In the development mode the runner's stderr is a pipe of the host's: what a
+        // sanitizer's runtime reports reaches the plugin's author. Both ends non-blocking: a
+        // plugin that writes more than the pipe holds loses the rest, and never waits.
+        let stderr = if config.development {
+            let nonblocking = nix::fcntl::OFlag::O_CLOEXEC | nix::fcntl::OFlag::O_NONBLOCK;
+            Some(nix::unistd::pipe2(nonblocking).map_err(|e| SandboxError::Host(e.into()))?)
+        } else {
+            None
+        };
         let placed = Placed {
             plugin: plugin_fd,
             window: window.as_ref().map(PayloadWindow::fd),
             ring: ring.as_ref().map(|(_, fd)| fd.as_fd()),
+            stderr: stderr.as_ref().map(|(_, write)| write.as_fd()),
         };
         let proc = spawn_runner(
             &config.runner,
             &[json],
+            &config.runner_env(),
             placed,
             &procs,
             config.layers.host_closes_descriptors,
@@ -393,6 +424,8 @@ impl Plugin {
             load_guard: None,
             window,
             refused: Vec::new(),
+            stderr: stderr.map(|(read, _)| read),
+            stderr_text: Vec::new(),
         })
     }
 
@@ -598,7 +631,7 @@ impl Plugin {
             config: config.to_vec(),
         };
         let answer = self.request(msg, Phase::Init, self.config.deadlines.init);
-        self.read_refused_calls();
+        self.read_development_reports();
         match answer {
             Ok(_) => {
                 self.set_state(next);
@@ -644,7 +677,7 @@ impl Plugin {
         let started = Instant::now();
         let msg = self.call_message(method, input)?;
         let result = self.request(msg, Phase::Call, self.config.deadlines.call);
-        self.read_refused_calls();
+        self.read_development_reports();
         self.note_cpu_throttling();
         let duration_us = started.elapsed().as_micros() as u64;
         if matches!(result, Ok(_) | Err(SandboxError::Plugin { .. })) {
@@ -834,17 +867,18 @@ impl Plugin {
         &self.refused
     }
 
-    /// Reads what the violation pipe holds now, in the development mode: the reports of the
-    /// calls refused since the last read. The pipe is non-blocking; a record torn by a full
-    /// pipe is skipped.
-    fn read_refused_calls(&mut self) {
+    /// In the development mode, what the runner wrote on its stderr (a sanitizer's reports),
+    /// its first [`crate::development::MAX_STDERR`] bytes; empty otherwise.
+    pub fn stderr(&self) -> &[u8] {
+        &self.stderr_text
+    }
+
+    /// Reads what the violation pipe and the runner's stderr hold now, in the development
+    /// mode: the reports of the calls refused since the last read, and what was written.
+    /// The host's ends are non-blocking (set at the spawn); a record torn by a full pipe is
+    /// skipped.
+    fn read_development_reports(&mut self) {
         if !self.config.development {
-            return;
-        }
-        // The runner is alive: an empty pipe must not block the host.
-        let nonblocking = nix::fcntl::OFlag::O_NONBLOCK;
-        if nix::fcntl::fcntl(&self.violations, nix::fcntl::FcntlArg::F_SETFL(nonblocking)).is_err()
-        {
             return;
         }
         let mut bytes = Vec::new();
@@ -865,6 +899,15 @@ impl Plugin {
             .len()
             .saturating_sub(crate::development::MAX_KEPT);
         self.refused.drain(..over);
+        if let Some(stderr) = &self.stderr {
+            while let Ok(n) = nix::unistd::read(stderr, &mut buf) {
+                let room = crate::development::MAX_STDERR.saturating_sub(self.stderr_text.len());
+                if n == 0 || room == 0 {
+                    break;
+                }
+                self.stderr_text.extend_from_slice(&buf[..n.min(room)]);
+            }
+        }
     }
 
     /// Log records kept so far (at most [`MAX_KEPT_LOGS`], newest last).
@@ -1214,7 +1257,7 @@ impl Plugin {
         // In the development mode the pipe carries the reports of refused calls, and no
         // number precedes a kill (the kill list kills without the handler).
         if self.config.development {
-            self.read_refused_calls();
+            self.read_development_reports();
             return classify(&facts);
         }
         // The SIGSYS handler's write is the last thing the process did; a plugin may have

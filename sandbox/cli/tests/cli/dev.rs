@@ -124,3 +124,38 @@ fn sbx_dev_explains_a_denied_host_call_and_asks_for_it() {
         "{err}"
     );
 }
+
+/// Plugins built with AddressSanitizer and with UBSan run in the development mode (ASan's
+/// runtime preloaded for it, its shadow memory beyond any address space bound), and what
+/// their runtimes report reaches the author, on stderr.
+#[test]
+fn sbx_dev_hands_on_what_a_sanitizer_reports() {
+    for (plugin_name, report) in [
+        (
+            "sanitized_address",
+            "ERROR: AddressSanitizer: heap-buffer-overflow",
+        ),
+        (
+            "sanitized_undefined",
+            "runtime error: signed integer overflow",
+        ),
+    ] {
+        let out = sbx(&[
+            "--log-level",
+            "off",
+            "dev",
+            "--plugin",
+            plugin(plugin_name).to_str().expect("utf-8"),
+            "--method",
+            "overflow",
+            "--input",
+            "abc",
+        ]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.lines()
+                .any(|l| l.starts_with("[plugin stderr]") && l.contains(report)),
+            "{plugin_name}: {err}"
+        );
+    }
+}
