@@ -820,6 +820,19 @@ impl CaseOption for Update {
                     format!("the update was {answered}, yet {said}"),
                 ));
             }
+        } else if self.form == PackageForm::UpdateFailsCalls
+            && (!matches!(answer, Answer::Ok(_)) || before.is_empty())
+        {
+            // Its init succeeds: a sandbox must take it, and its first call must reach it
+            // (and fault). One that refused it, or kept the installed version serving, never
+            // tried the rollback this case is about.
+            run.harm.push(harm(
+                HarmKind::UpdateNotInstalled,
+                format!(
+                    "a valid update (its init succeeds) was {answered}; then {said} at the first call \
+                     after it, which the new version would have faulted in"
+                ),
+            ));
         } else {
             let kind = if self.form.update_must_roll_back() {
                 HarmKind::UpdateNotRolledBack

@@ -248,9 +248,14 @@ impl SandboxConfig {
     /// The AddressSanitizer runtime the plugin needs, if it needs one.
     fn sanitizer_runtime(&self) -> Option<String> {
         let binary = self.binary().ok()?;
+        // The soname exactly, `libasan.so.<digits>`: the name is the plugin's, and goes into
+        // the runner's environment before it is confined.
         sbx_package::symbols::needed_libraries(&binary)
             .into_iter()
-            .find(|lib| lib.starts_with("libasan.so."))
+            .find(|lib| {
+                lib.strip_prefix("libasan.so.")
+                    .is_some_and(|v| !v.is_empty() && v.bytes().all(|b| b.is_ascii_digit()))
+            })
     }
 
     /// The part of the configuration the runner receives.

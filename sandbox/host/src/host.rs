@@ -397,7 +397,7 @@ impl Host {
 
     /// Warm spares for `m`'s restarts, when the host keeps any and its policy restarts it.
     fn spares_for(&self, m: &Managed) -> Option<WarmPool> {
-        if self.config.warm_spares == 0 || m.decision.restart.max_restarts == 0 {
+        if self.config.warm_spares == 0 || m.decision.restart.max_restarts == 0 || m.quarantined {
             return None;
         }
         // Confined only: a spare that loaded the plugin would run its code before a
@@ -416,7 +416,10 @@ impl Host {
     /// put back and the previous version started again: [`HostError::RolledBack`]. Once it
     /// serves, its first calls are its probation (the policy's `update`): a fault beyond the
     /// failure budget, an attack, or a quarantine among them rolls it back the same way,
-    /// discarding what it stored; served, the update is final.
+    /// discarding what it stored; served, the update is final. So is it when, during the
+    /// probation, the plugin's decision changes (a policy reload, a consent withdrawn, a
+    /// window closed) or the previous version's signer is revoked: a rollback would bring
+    /// back what no longer holds.
     pub fn update(&self, name: &str, dir: &Path, init: &[u8]) -> Result<Updated, HostError> {
         let audit = self.audit(name);
         // The drain: a call of the plugin holds its lock until it is answered, and none
@@ -600,19 +603,24 @@ impl Host {
             return Err(HostError::Quarantined(name.into()));
         };
         let result = plugin.invoke(method, input);
+        // What the probation counts: a call the plugin answered (an error status is an
+        // answer) or one that ended its process. A call refused before it reached the
+        // plugin (too large, in the wrong state) says nothing of the new version.
         let end = match &result {
+            Ok(_) | Err(SandboxError::Plugin { .. }) => Some(CallEnd::Answered),
             Err(SandboxError::Ended(record)) if is_transient(&record.reason) => {
-                CallEnd::TransientFault
+                Some(CallEnd::TransientFault)
             }
-            Err(SandboxError::Ended(_)) => CallEnd::Attack,
-            _ => CallEnd::Answered,
+            Err(SandboxError::Ended(_)) => Some(CallEnd::Attack),
+            Err(_) => None,
         };
         if let Err(SandboxError::Ended(record)) = &result {
             m.take_process();
             m.ended = Some(record.as_ref().clone());
         }
-        if m.update.is_some() {
-            on_probation(m, &audit, end);
+        let mut rolled_back = false;
+        if let Some(end) = end.filter(|_| m.update.is_some()) {
+            rolled_back = on_probation(m, &audit, end);
         }
         if let Err(SandboxError::Ended(record)) = &result
             && m.plugin.is_none()
@@ -623,7 +631,13 @@ impl Host {
             // one served.
             if m.quarantined && m.update.is_some() {
                 roll_back_pending(m, &audit, "quarantined on probation");
+                rolled_back = true;
             }
+        }
+        if rolled_back {
+            // The new version's spares would start it again at the previous one's next
+            // restart: the previous version's own replace them.
+            m.spares = self.spares_for(m);
         }
         Ok(result?)
     }
@@ -651,6 +665,14 @@ impl Host {
         let mut stopped = Vec::new();
         for (name, m) in &mut self.plugins {
             let m = lock_mut(m);
+            // A version on probation signed by the revoked key cannot be gone back to: the
+            // update is final, whatever comes of the version that serves.
+            if m.update
+                .as_ref()
+                .is_some_and(|p| p.previous.package.signer == id)
+            {
+                finalise_pending(m, &Audit::new(self.config.audit.clone(), name));
+            }
             if m.package.signer != id {
                 continue;
             }
@@ -701,7 +723,7 @@ impl Host {
             let m = lock_mut(m);
             let decision = decide(&self.config.policy, &m.package, &conditions);
             Audit::new(self.config.audit.clone(), name).record(&decision.audit_event());
-            apply_decision(m, decision);
+            apply_decision(m, decision, &Audit::new(self.config.audit.clone(), name));
         }
     }
 
@@ -729,7 +751,7 @@ impl Host {
             let m = lock_mut(entry);
             let decision = decide(&self.config.policy, &m.package, &conditions);
             audit.record(&decision.audit_event());
-            apply_decision(m, decision);
+            apply_decision(m, decision, &audit);
         }
     }
 
@@ -907,8 +929,15 @@ fn load_per_cpu(proc_root: &Path) -> Option<f64> {
 }
 
 /// Takes `decision` for the running plugin `m`: what it no longer grants is withdrawn from
-/// the running process and from its restarts alike, and a plugin it refuses is stopped.
-fn apply_decision(m: &mut Managed, decision: Decision) {
+/// the running process and from its restarts alike, a plugin it refuses is stopped, and an
+/// update on probation becomes final when the decision changed.
+fn apply_decision(m: &mut Managed, decision: Decision, audit: &Audit) {
+    // When the decision changed, the previous version of an update on probation was decided
+    // under what no longer holds: the update is final, and no rollback brings that decision
+    // back.
+    if decision.audit_event() != m.decision.audit_event() {
+        finalise_pending(m, audit);
+    }
     let revoker = HostRevoker(Arc::clone(&m.withdrawals));
     for c in m.decision.granted.difference(&decision.granted) {
         revoker.revoke(*c);
@@ -1048,17 +1077,18 @@ fn storage_dir(m: &Managed) -> PathBuf {
 }
 
 /// Counts the call that just ended so against `m`'s probation, committing the update or
-/// rolling it back when that is the verdict.
-fn on_probation(m: &mut Managed, audit: &Audit, end: CallEnd) {
+/// rolling it back when that is the verdict; whether it was rolled back.
+fn on_probation(m: &mut Managed, audit: &Audit, end: CallEnd) -> bool {
     let Some(pending) = m.update.as_mut() else {
-        return;
+        return false;
     };
     match pending.probation.record(end) {
-        crate::update::Verdict::Continue => {}
+        crate::update::Verdict::Continue => false,
         crate::update::Verdict::Commit => {
             if let Some(pending) = m.update.take() {
                 commit(audit, &m.package.manifest.version, pending.snapshot);
             }
+            false
         }
         crate::update::Verdict::RollBack => {
             let reason = match end {
@@ -1069,7 +1099,15 @@ fn on_probation(m: &mut Managed, audit: &Audit, end: CallEnd) {
                 ),
             };
             roll_back_pending(m, audit, &reason);
+            true
         }
+    }
+}
+
+/// Makes the update of `m` on probation, if any, final now.
+fn finalise_pending(m: &mut Managed, audit: &Audit) {
+    if let Some(pending) = m.update.take() {
+        commit(audit, &m.package.manifest.version, pending.snapshot);
     }
 }
 
@@ -1096,6 +1134,8 @@ fn roll_back_pending(m: &mut Managed, audit: &Audit, reason: &str) {
 /// its storage as `snapshot` kept it, and starts it. Audited; a previous version that does
 /// not start again is quarantined.
 fn roll_back(m: &mut Managed, audit: &Audit, previous: Version, snapshot: Snapshot, reason: &str) {
+    // Spares made for the version given up would run it again.
+    m.spares = None;
     let given_up = m.swap_version(previous);
     let restored = snapshot.restore();
     m.restarts.clear();

@@ -271,8 +271,9 @@ impl Storage {
 /// A copy of a plugin's storage as it was before an update ([`crate::host::Host::update`]):
 /// restoring it puts the directory back as it was, whatever the new version wrote since;
 /// discarding it makes the update's writes final. The copy is a hidden sibling of the
-/// directory (`.update-<name>`), which no plugin's storage can be: plugin names do not
-/// begin with a dot. Taken while no process of the plugin runs, so it is not torn.
+/// directory (`.update-copy.<name>`, and `.update-discarded.<name>` while it is put back),
+/// which neither another plugin's storage nor another plugin's copy can be: plugin names
+/// hold no dot. Taken while no process of the plugin runs, so it is not torn.
 #[derive(Debug)]
 pub struct Snapshot {
     live: PathBuf,
@@ -286,35 +287,13 @@ impl Snapshot {
     /// Copies the storage directory `live` (none yet is a snapshot too). A copy left by a
     /// host that died during an update is replaced.
     pub fn take(live: &Path) -> Result<Snapshot, StorageError> {
-        let copy = sibling(live, ".update-");
-        let io = |path: &Path| {
-            let path = path.to_path_buf();
-            move |source| StorageError::Io { path, source }
-        };
+        let copy = sibling(live, ".update-copy.");
         remove_dir_if_present(&copy)?;
         let existed = live.is_dir();
-        if existed {
-            fs::DirBuilder::new()
-                .mode(0o700)
-                .create(&copy)
-                .map_err(io(&copy))?;
-            for entry in fs::read_dir(live).map_err(io(live))? {
-                let entry = entry.map_err(io(live))?;
-                let name = entry.file_name();
-                // Only the values: a temporary file is a write that never completed.
-                let is_value = name.to_str().is_some_and(|n| !n.starts_with(TEMP_PREFIX));
-                if !is_value || !entry.file_type().map_err(io(live))?.is_file() {
-                    continue;
-                }
-                let to = copy.join(&name);
-                fs::copy(entry.path(), &to).map_err(io(&to))?;
-                File::open(&to)
-                    .and_then(|f| f.sync_all())
-                    .map_err(io(&to))?;
-            }
-            File::open(&copy)
-                .and_then(|d| d.sync_all())
-                .map_err(io(&copy))?;
+        if existed && let Err(e) = copy_values(live, &copy) {
+            // No half copy left behind for a later update to take for the whole.
+            let _ = remove_dir_if_present(&copy);
+            return Err(e);
         }
         Ok(Snapshot {
             live: live.to_path_buf(),
@@ -322,11 +301,44 @@ impl Snapshot {
             existed,
         })
     }
+}
 
+/// Copies the values of the storage directory `live` into a new directory `copy`, each file
+/// and the directory synced.
+fn copy_values(live: &Path, copy: &Path) -> Result<(), StorageError> {
+    let io = |path: &Path| {
+        let path = path.to_path_buf();
+        move |source| StorageError::Io { path, source }
+    };
+    fs::DirBuilder::new()
+        .mode(0o700)
+        .create(copy)
+        .map_err(io(copy))?;
+    for entry in fs::read_dir(live).map_err(io(live))? {
+        let entry = entry.map_err(io(live))?;
+        let name = entry.file_name();
+        // Only the values: a temporary file is a write that never completed.
+        let is_value = name.to_str().is_some_and(|n| !n.starts_with(TEMP_PREFIX));
+        if !is_value || !entry.file_type().map_err(io(live))?.is_file() {
+            continue;
+        }
+        let to = copy.join(&name);
+        fs::copy(entry.path(), &to).map_err(io(&to))?;
+        File::open(&to)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&to))?;
+    }
+    File::open(copy)
+        .and_then(|d| d.sync_all())
+        .map_err(io(copy))?;
+    Ok(())
+}
+
+impl Snapshot {
     /// Puts the directory back as it was when the snapshot was taken: the current one is
     /// moved aside and the copy renamed into its place, then the old one removed.
     pub fn restore(self) -> Result<(), StorageError> {
-        let discarded = sibling(&self.live, ".update-discarded-");
+        let discarded = sibling(&self.live, ".update-discarded.");
         remove_dir_if_present(&discarded)?;
         let rename = |from: &Path, to: &Path| {
             fs::rename(from, to).map_err(|source| StorageError::Io {
@@ -492,6 +504,36 @@ mod tests {
         snapshot.discard().expect("discard");
         assert_eq!(s.get(b"state", 100).expect("get"), Some(b"new".to_vec()));
         assert_eq!(fs::read_dir(dir.path()).expect("list").count(), 1);
+
+        // The copies of two plugins never meet, whatever their names: one's restore leaves the
+        // other's copy.
+        let x = dir.path().join("x");
+        let other = dir.path().join("discarded-x");
+        Storage::open(&other, 100)
+            .expect("open")
+            .put(b"k", b"kept")
+            .expect("put");
+        Storage::open(&x, 100)
+            .expect("open")
+            .put(b"k", b"x")
+            .expect("put");
+        let of_other = Snapshot::take(&other).expect("snapshot");
+        Snapshot::take(&x)
+            .expect("snapshot")
+            .restore()
+            .expect("restore");
+        Storage::open(&other, 100)
+            .expect("open")
+            .put(b"k", b"changed")
+            .expect("put");
+        of_other.restore().expect("restore");
+        assert_eq!(
+            Storage::open(&other, 100)
+                .expect("open")
+                .get(b"k", 10)
+                .expect("get"),
+            Some(b"kept".to_vec())
+        );
 
         let never = dir.path().join("never-stored");
         let snapshot = Snapshot::take(&never).expect("snapshot of nothing");

@@ -128,8 +128,7 @@ pub fn confine(cfg: &RunnerConfig) -> Result<Confined, ConfineError> {
     // memory back: asked now, the answer is kept for the process's life.
     settle_heap_shrink_check();
     // The SIGSYS handler must be in place before the filter that raises SIGSYS.
-    super::violation::set_development(cfg.development);
-    super::violation::install_handler().map_err(|source| ConfineError::Step {
+    super::violation::install_handler(cfg.development).map_err(|source| ConfineError::Step {
         step: "SIGSYS handler",
         source,
     })?;

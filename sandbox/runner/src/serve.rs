@@ -217,7 +217,9 @@ fn load(cfg: &RunnerConfig) -> Result<(Plugin, u32), String> {
         }
     };
     // For the development mode's reports: where the plugin's code lies.
-    if let Ok(invoke) = sym(c"sbx_plugin_invoke") {
+    if cfg.development
+        && let Ok(invoke) = sym(c"sbx_plugin_invoke")
+    {
         record_plugin_image(invoke);
     }
     let version_ptr = sym(c"sbx_plugin_abi_version")?;

@@ -7,18 +7,16 @@
 //! handler (that same call kills it). The host trusts the pipe only for the number, and only
 //! when the kernel says the process died of SIGSYS.
 //!
-//! In the development mode ([`set_development`]) the handler instead writes a record of
-//! the refused call ([`sbx_contract::development`]: its number, its arguments, the words on
+//! In the development mode (`install_handler(true)`) another handler is installed, which
+//! instead writes a record of the refused call ([`sbx_contract::development`]: its number, its arguments, the words on
 //! the stack that point into the plugin's code), makes it fail with `EPERM`, and returns:
 //! the call is skipped and the plugin goes on. The kill list still kills.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use sbx_contract::development::{self, MAX_FRAMES};
 use sbx_contract::fds::VIOLATION_FD;
 
-/// Whether refused calls are reported and skipped rather than fatal.
-static DEVELOPMENT: AtomicBool = AtomicBool::new(false);
 /// Where the plugin is loaded, and the bounds of its code: 0 until it is loaded.
 static PLUGIN_BASE: AtomicU64 = AtomicU64::new(0);
 static PLUGIN_TEXT_START: AtomicU64 = AtomicU64::new(0);
@@ -28,11 +26,6 @@ static PLUGIN_TEXT_END: AtomicU64 = AtomicU64::new(0);
 /// within any thread's stack (a new thread's starts below its descriptor and its start
 /// routine's frame).
 const STACK_WORDS: usize = 64;
-
-/// Switches the development mode on or off, before the filter is installed.
-pub fn set_development(on: bool) {
-    DEVELOPMENT.store(on, Ordering::SeqCst);
-}
 
 /// Records where the plugin is loaded (`base`) and where its code lies, so that a report
 /// names offsets in its image.
@@ -68,7 +61,7 @@ unsafe fn report_and_skip(nr: i32, uc: *mut libc::ucontext_t) {
     let mut count = 0;
     let mut consider = |word: u64| {
         if count < MAX_FRAMES && start < end && (start..end).contains(&word) {
-            frames[count] = word - base;
+            frames[count] = word.wrapping_sub(base);
             count += 1;
         }
     };
@@ -93,23 +86,49 @@ const SI_SYSCALL_OFFSET: usize = 24;
 /// `si_code` of a SIGSYS raised by a seccomp trap.
 const SYS_SECCOMP: i32 = 1;
 
-extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, ctx: *mut libc::c_void) {
+/// The number of the call a seccomp trap refused, from the signal's `info`; `None` for a
+/// SIGSYS the plugin raised itself.
+///
+/// # Safety
+/// `info` is the siginfo_t the kernel passed to a SA_SIGINFO handler.
+unsafe fn trapped_call(info: *const libc::siginfo_t) -> Option<i32> {
+    // SAFETY: the caller's contract; an i32 at the documented offset of si_syscall stays
+    // inside the siginfo_t.
+    unsafe {
+        ((*info).si_code == SYS_SECCOMP).then(|| {
+            info.cast::<u8>()
+                .add(SI_SYSCALL_OFFSET)
+                .cast::<i32>()
+                .read_unaligned()
+        })
+    }
+}
+
+/// The development mode's handler: reports the refused call and skips it. Installed only
+/// in that mode, and never replaced: which handler runs is fixed when the filter goes in
+/// (`rt_sigaction(SIGSYS)` is on the kill list), not by any data a plugin could write.
+extern "C" fn on_sigsys_reporting(
+    signal: libc::c_int,
+    info: *mut libc::siginfo_t,
+    ctx: *mut libc::c_void,
+) {
     // SAFETY: the kernel passes a valid siginfo_t, and this thread's ucontext as `ctx`, to
-    // SA_SIGINFO handlers; reading an i32 at the documented offset of si_syscall stays
-    // inside it. write and syscall are async-signal-safe.
+    // SA_SIGINFO handlers.
+    unsafe {
+        match trapped_call(info) {
+            Some(nr) if !ctx.is_null() => report_and_skip(nr, ctx.cast::<libc::ucontext_t>()),
+            _ => on_sigsys(signal, info, ctx),
+        }
+    }
+}
+
+extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, _ctx: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid siginfo_t to SA_SIGINFO handlers; write and
+    // syscall are async-signal-safe.
     unsafe {
         // Only a seccomp trap carries a syscall number; a SIGSYS the plugin raised itself
         // reports none (but ends the process all the same).
-        if (*info).si_code == SYS_SECCOMP {
-            let nr = info
-                .cast::<u8>()
-                .add(SI_SYSCALL_OFFSET)
-                .cast::<i32>()
-                .read_unaligned();
-            if DEVELOPMENT.load(Ordering::Relaxed) && !ctx.is_null() {
-                report_and_skip(nr, ctx.cast::<libc::ucontext_t>());
-                return;
-            }
+        if let Some(nr) = trapped_call(info) {
             let bytes = nr.to_le_bytes();
             // Non-blocking (see `install_handler`): a plugin that filled the pipe cannot park
             // this thread here and keep the process alive.
@@ -131,9 +150,14 @@ extern "C" fn on_sigsys(_signal: libc::c_int, info: *mut libc::siginfo_t, ctx: *
     }
 }
 
-/// Installs the SIGSYS handler for the whole process and makes the violation pipe
-/// non-blocking.
-pub fn install_handler() -> std::io::Result<()> {
+/// Installs the SIGSYS handler for the whole process (in the `development` mode, the one
+/// that reports and skips) and makes the violation pipe non-blocking.
+pub fn install_handler(development: bool) -> std::io::Result<()> {
+    let handler = if development {
+        on_sigsys_reporting as *const () as usize
+    } else {
+        on_sigsys as *const () as usize
+    };
     // SAFETY: fcntl on our own descriptor 4 with integer arguments.
     if unsafe { libc::fcntl(VIOLATION_FD, libc::F_SETFL, libc::O_NONBLOCK) } != 0 {
         return Err(std::io::Error::last_os_error());
@@ -141,7 +165,7 @@ pub fn install_handler() -> std::io::Result<()> {
     // SAFETY: a zeroed sigaction with a valid handler pointer, SA_SIGINFO and an empty mask.
     unsafe {
         let mut act: libc::sigaction = std::mem::zeroed();
-        act.sa_sigaction = on_sigsys as *const () as usize;
+        act.sa_sigaction = handler;
         act.sa_flags = libc::SA_SIGINFO;
         libc::sigemptyset(&mut act.sa_mask);
         if libc::sigaction(libc::SIGSYS, &act, std::ptr::null_mut()) != 0 {
