@@ -112,6 +112,7 @@ fn bad_usage_exits_2_with_one_line_naming_the_problem() {
 fn every_subcommand_has_help() {
     for sub in [
         "run",
+        "dev",
         "keygen",
         "sign",
         "verify",
