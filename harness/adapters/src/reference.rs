@@ -572,7 +572,6 @@ impl Reference {
                 "a strict load of a package: the host confines packages with the layers it can",
             ));
         }
-        let deadlines = self.deadlines(policy);
         // The store's exceptions name the plugin as its manifest does. Read only when there
         // are exceptions: before the host, nothing else of the package is opened (a case
         // watches who reads it first). A package whose manifest cannot be read gets no
@@ -582,18 +581,7 @@ impl Reference {
             .flatten()
             .and_then(|bytes| sbx_package::Manifest::parse(&bytes).ok())
             .map(|m| m.name);
-        let store = self.policy_store(policy, manifest_name.as_deref())?;
-        let changed = self
-            .policy_store
-            .as_ref()
-            .is_none_or(|s| s.default != store.default || s.exceptions != store.exceptions);
-        let host = self.host();
-        host.replace_trust(trust);
-        host.set_deadlines(deadlines);
-        if changed {
-            host.reload_policy(store.clone());
-            self.policy_store = Some(store);
-        }
+        self.take_policy(trust, policy, manifest_name.as_deref())?;
         let hosted = self.host().load(dir, config).map_err(host_error)?;
         // The host records the package's events under its own name, after the unload too.
         self.recorded_as.insert(name.to_owned(), hosted.clone());
@@ -605,6 +593,31 @@ impl Reference {
             ended_counts: None,
         };
         self.register(name, loaded, Ok(()))
+    }
+
+    /// Gives the host the trust store, and the deadlines and policy store of `policy` (for
+    /// the plugin `manifest_name`, whose exceptions it holds): a store reloaded only when it
+    /// changed, which decides again for every plugin.
+    fn take_policy(
+        &mut self,
+        trust: TrustStore,
+        policy: &Policy,
+        manifest_name: Option<&str>,
+    ) -> Result<(), ErrorBody> {
+        let deadlines = self.deadlines(policy);
+        let store = self.policy_store(policy, manifest_name)?;
+        let changed = self
+            .policy_store
+            .as_ref()
+            .is_none_or(|s| s.default != store.default || s.exceptions != store.exceptions);
+        let host = self.host();
+        host.replace_trust(trust);
+        host.set_deadlines(deadlines);
+        if changed {
+            host.reload_policy(store.clone());
+            self.policy_store = Some(store);
+        }
+        Ok(())
     }
 
     fn refuse_taken(&self, name: &str) -> Result<(), ErrorBody> {
@@ -941,11 +954,7 @@ impl Backend for Reference {
         })?;
         let trust = TrustStore::load(std::path::Path::new(trust))
             .map_err(|e| error(ErrorKind::Invalid, e.to_string()))?;
-        let store = self.policy_store(policy, Some(&hosted))?;
-        let host = self.host();
-        host.replace_trust(trust);
-        host.reload_policy(store.clone());
-        self.policy_store = Some(store);
+        self.take_policy(trust, policy, Some(&hosted))?;
         let result = self
             .host()
             .update(&hosted, std::path::Path::new(package), config)

@@ -395,6 +395,12 @@ impl Host {
         Ok(name)
     }
 
+    /// Plugin `name`'s storage directory: what its broker opens, an update copies and a
+    /// rollback restores.
+    fn storage_dir(&self, name: &str) -> PathBuf {
+        self.config.storage_root.join(name)
+    }
+
     /// Warm spares for `m`'s restarts, when the host keeps any and its policy restarts it.
     fn spares_for(&self, m: &Managed) -> Option<WarmPool> {
         if self.config.warm_spares == 0 || m.decision.restart.max_restarts == 0 || m.quarantined {
@@ -478,7 +484,7 @@ impl Host {
         // its shutdown does not race the new version's init.
         m.spares = None;
         m.stop_process(Stop::Gracefully);
-        let snapshot = match Snapshot::take(&storage_dir(m)) {
+        let snapshot = match Snapshot::take(&self.storage_dir(name)) {
             Ok(s) => s,
             Err(source) => {
                 // Nothing of the new version ran: the installed one starts again as it was.
@@ -552,7 +558,7 @@ impl Host {
         let broker = BrokerConfig {
             grants: d.granted.clone(),
             config: d.config.clone(),
-            storage_dir: Some(self.config.storage_root.join(&package.manifest.name)),
+            storage_dir: Some(self.storage_dir(&package.manifest.name)),
             storage_bytes: l.storage_bytes,
             storage_keys: l.storage_keys,
             net_allowlist: d.net_allowlist.clone(),
@@ -1065,15 +1071,6 @@ fn update_refused(plugin: &str, refusal: UpdateRefusal) -> HostError {
         plugin: plugin.into(),
         refusal,
     }
-}
-
-/// `m`'s storage directory, which an update copies and a rollback restores.
-fn storage_dir(m: &Managed) -> PathBuf {
-    m.config
-        .broker
-        .storage_dir
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&m.package.manifest.name))
 }
 
 /// Counts the call that just ended so against `m`'s probation, committing the update or
